@@ -1,0 +1,130 @@
+import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { CONTENT_ENCRYPTION_ALGORITHMS, KEY_MANAGEMENT_ALGORITHMS } from '../jose/compact-jwe.js';
+import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
+
+/** A secret given by file (preferred) or by environment variable name; never inline in code. */
+const SecretSource = Type.Object(
+  {
+    file: Type.Optional(Type.String({ minLength: 1 })),
+    env: Type.Optional(Type.String({ minLength: 1 })),
+  },
+  { additionalProperties: false },
+);
+
+const Literals = <T extends string>(values: readonly T[], options: { default?: unknown } = {}) =>
+  Type.Union(values.map((v) => Type.Literal(v)), options) as unknown as TUnion<TLiteral<T>[]>;
+
+/**
+ * The one configuration schema. Types are derived from it (`Config`), defaults live in it, and
+ * `loadConfig` validates a file against it at start. Field names are a public contract.
+ */
+export const ConfigSchema = Type.Object(
+  {
+    listen: Type.Object(
+      {
+        host: Type.String({ default: '127.0.0.1' }),
+        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8443 }),
+        tls: Type.Optional(
+          Type.Object(
+            {
+              cert: Type.String({ minLength: 1 }),
+              key: Type.String({ minLength: 1 }),
+              /** When set, Visa must present a client certificate issued by this CA (mutual TLS). */
+              clientCa: Type.Optional(Type.String({ minLength: 1 })),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+        /** Largest request body accepted; Visa's encryptedData is at most 7000 characters. */
+        bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384 }),
+        /** Whole-request deadline, against slow clients. */
+        requestTimeoutMs: Type.Integer({ minimum: 100, default: 10000 }),
+        keepAliveTimeoutMs: Type.Integer({ minimum: 100, default: 5000 }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Path prefix in front of `/vtis/v1/...` when the issuer endpoint is not at the root. */
+    basePath: Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*$', default: '' }),
+    /** Processes serving the Visa listener; defaults to the number of cores. */
+    workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    storage: Type.Object(
+      {
+        url: Type.String({ pattern: '^(sqlite:|postgres://|postgresql://)' }),
+        poolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+        statementTimeoutMs: Type.Integer({ minimum: 100, default: 5000 }),
+      },
+      { additionalProperties: false },
+    ),
+    keys: Type.Object(
+      {
+        decryption: Type.Array(
+          Type.Object(
+            { kid: Type.String({ minLength: 1 }), privateKey: Type.String({ minLength: 1 }) },
+            { additionalProperties: false },
+          ),
+          { minItems: 1 },
+        ),
+        verification: Type.Array(
+          Type.Object(
+            { kid: Type.String({ minLength: 1 }), certificate: Type.String({ minLength: 1 }) },
+            { additionalProperties: false },
+          ),
+          { minItems: 1 },
+        ),
+      },
+      { additionalProperties: false },
+    ),
+    jose: Type.Object(
+      {
+        signatureAlgorithms: Type.Array(Literals(SIGNATURE_ALGORITHMS), { minItems: 1, default: ['PS256'] }),
+        keyManagementAlgorithms: Type.Array(Literals(KEY_MANAGEMENT_ALGORITHMS), { minItems: 1, default: ['RSA-OAEP-256'] }),
+        contentEncryptionAlgorithms: Type.Array(Literals(CONTENT_ENCRYPTION_ALGORITHMS), {
+          minItems: 1,
+          default: ['A256GCM', 'A128GCM'],
+        }),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    auth: Type.Object(
+      {
+        xPayToken: Type.Optional(
+          Type.Object(
+            {
+              sharedSecret: Type.Optional(Type.String({ minLength: 16 })),
+              sharedSecretFile: Type.Optional(Type.String({ minLength: 1 })),
+              sharedSecretEnv: Type.Optional(Type.String({ minLength: 1 })),
+              clockSkewSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 300 }),
+            },
+            { additionalProperties: false },
+          ),
+        ),
+      },
+      { additionalProperties: false, default: {} },
+    ),
+    /** Allow-list of 11-digit tokenRequestorIDs; absent means any 11-digit ID. */
+    tokenRequestorIds: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9]{11}$' }), { minItems: 1 })),
+    dataProtection: Type.Object(
+      {
+        /** AES-256 data keys for card numbers and payloads; the first encrypts, all decrypt. */
+        keys: Type.Array(
+          Type.Intersect([Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,32}$' }) }), SecretSource]),
+          { minItems: 1 },
+        ),
+        /** HMAC-SHA-256 key for card-number fingerprints; shared by every instance, never rotated casually. */
+        fingerprintKey: SecretSource,
+      },
+      { additionalProperties: false },
+    ),
+    log: Type.Object(
+      {
+        level: Literals(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
+      },
+      { additionalProperties: false, default: { level: 'info' } },
+    ),
+    /** Start even when a private key file is readable by group or others (logged as an error). */
+    allowInsecureKeyPermissions: Type.Boolean({ default: false }),
+  },
+  { additionalProperties: false },
+);
+
+export type Config = Static<typeof ConfigSchema>;

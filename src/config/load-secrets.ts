@@ -1,0 +1,138 @@
+import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
+import { ConfigError } from '../errors.js';
+import { DataProtector, type DataKey } from '../protect/data-protector.js';
+import type { Config } from './config-schema.js';
+
+/** Key material loaded once at start, never per request. */
+export interface Secrets {
+  verificationKeys: Map<string, KeyObject>;
+  decryptionKeys: Map<string, KeyObject>;
+  /** Expiry of each certificate given, for operators (`kid` → notAfter). */
+  certificateExpiry: Map<string, Date>;
+  dataProtector: DataProtector;
+  xPayTokenSecret: Buffer | undefined;
+  /** Warnings to log at start (e.g. permissive key files allowed by flag). */
+  warnings: string[];
+}
+
+/**
+ * Loads every key and secret named by a validated config.
+ *
+ * Private key files must not be readable by group or others unless
+ * `allowInsecureKeyPermissions` is true (then a warning is returned for the log).
+ *
+ * @throws ConfigError naming the field whose file or variable is missing or unusable.
+ */
+export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): Secrets {
+  const warnings: string[] = [];
+  const readSecretFile = (path: string, field: string): Buffer => {
+    let mode: number;
+    try {
+      mode = statSync(path).mode;
+    } catch {
+      throw new ConfigError(field, `cannot read ${path}`);
+    }
+    if ((mode & 0o077) !== 0) {
+      if (!config.allowInsecureKeyPermissions) {
+        throw new ConfigError(field, `${path} is readable by group or others (chmod 600, or set allowInsecureKeyPermissions)`);
+      }
+      warnings.push(`${field}: ${path} is readable by group or others; allowed by allowInsecureKeyPermissions`);
+    }
+    return readFileSync(path);
+  };
+  const readPublicFile = (path: string, field: string): string => {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      throw new ConfigError(field, `cannot read ${path}`);
+    }
+  };
+
+  const decryptionKeys = new Map<string, KeyObject>();
+  config.keys.decryption.forEach((k, i) => {
+    const field = `/keys/decryption/${i}/privateKey`;
+    let key: KeyObject;
+    try {
+      key = createPrivateKey(readSecretFile(k.privateKey, field));
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw new ConfigError(field, 'not a PEM private key');
+    }
+    requireRsa(key, field);
+    decryptionKeys.set(k.kid, key);
+  });
+
+  const verificationKeys = new Map<string, KeyObject>();
+  const certificateExpiry = new Map<string, Date>();
+  config.keys.verification.forEach((k, i) => {
+    const field = `/keys/verification/${i}/certificate`;
+    const pem = readPublicFile(k.certificate, field);
+    let key: KeyObject;
+    try {
+      if (pem.includes('BEGIN CERTIFICATE')) {
+        const cert = new X509Certificate(pem);
+        key = cert.publicKey;
+        certificateExpiry.set(k.kid, new Date(cert.validTo));
+      } else {
+        key = createPublicKey(pem);
+      }
+    } catch {
+      throw new ConfigError(field, 'not an X.509 certificate or SPKI public key PEM');
+    }
+    requireRsa(key, field);
+    verificationKeys.set(k.kid, key);
+  });
+
+  const dataKeys: DataKey[] = config.dataProtection.keys.map((k, i) => ({
+    id: k.id,
+    key: readKey(k, `/dataProtection/keys/${i}`, readSecretFile, env),
+  }));
+  const fingerprintKey = readKey(config.dataProtection.fingerprintKey, '/dataProtection/fingerprintKey', readSecretFile, env);
+
+  let xPayTokenSecret: Buffer | undefined;
+  const xpt = config.auth.xPayToken;
+  if (xpt) {
+    if (xpt.sharedSecret !== undefined) xPayTokenSecret = Buffer.from(xpt.sharedSecret, 'utf8');
+    else if (xpt.sharedSecretFile !== undefined) {
+      xPayTokenSecret = Buffer.from(readSecretFile(xpt.sharedSecretFile, '/auth/xPayToken/sharedSecretFile').toString('utf8').trim(), 'utf8');
+    } else {
+      const v = env[xpt.sharedSecretEnv as string];
+      if (!v) throw new ConfigError('/auth/xPayToken/sharedSecretEnv', `environment variable ${xpt.sharedSecretEnv} is not set`);
+      xPayTokenSecret = Buffer.from(v, 'utf8');
+    }
+    if (xPayTokenSecret.length < 16) throw new ConfigError('/auth/xPayToken', 'shared secret shorter than 16 bytes');
+  }
+
+  return {
+    verificationKeys,
+    decryptionKeys,
+    certificateExpiry,
+    dataProtector: new DataProtector(dataKeys, fingerprintKey),
+    xPayTokenSecret,
+    warnings,
+  };
+}
+
+/** 32 bytes, written as base64 text in a file or an environment variable. */
+function readKey(
+  source: { file?: string | undefined; env?: string | undefined },
+  field: string,
+  readSecretFile: (path: string, field: string) => Buffer,
+  env: NodeJS.ProcessEnv,
+): Buffer {
+  let text: string | undefined;
+  if (source.file !== undefined) text = readSecretFile(source.file, `${field}/file`).toString('utf8');
+  else {
+    text = env[source.env as string];
+    if (!text) throw new ConfigError(`${field}/env`, `environment variable ${source.env} is not set`);
+  }
+  const key = Buffer.from(text.trim(), 'base64');
+  if (key.length !== 32) throw new ConfigError(field, 'key must be 32 bytes, base64-encoded');
+  return key;
+}
+
+function requireRsa(key: KeyObject, field: string): void {
+  const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
+  if (key.asymmetricKeyType !== 'rsa' || bits < 2048) throw new ConfigError(field, 'RSA key of at least 2048 bits required');
+}

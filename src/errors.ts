@@ -1,0 +1,83 @@
+/**
+ * The service's error vocabulary. Every failure the pipeline can report carries a stable
+ * `code`; the HTTP status for each code is decided in one place (`http/status-for-code.ts`).
+ *
+ * Messages are fixed strings chosen by us: they never interpolate request data, so an error
+ * can be logged or thrown across a boundary without carrying a card number, a name, an email
+ * or a phone number with it.
+ */
+
+/** Request rejected before it was authenticated or understood (nothing is stored). */
+export type RejectCode =
+  | 'ROUTE_NOT_FOUND'
+  | 'TOKEN_REQUESTOR_UNKNOWN'
+  | 'EVENT_TYPE_INVALID'
+  | 'CONTENT_TYPE_INVALID'
+  | 'BODY_INVALID'
+  | 'BODY_TOO_LARGE'
+  | 'CLIENT_CERT_MISSING'
+  | 'CLIENT_CERT_UNTRUSTED'
+  | 'X_PAY_TOKEN_MISSING'
+  | 'X_PAY_TOKEN_INVALID'
+  | 'X_PAY_TOKEN_STALE'
+  | 'JWS_MALFORMED'
+  | 'JWS_ALG_NOT_ALLOWED'
+  | 'JWS_KID_UNKNOWN'
+  | 'JWS_SIGNATURE_INVALID'
+  | 'JWS_CRIT_UNSUPPORTED';
+
+/** Signed by Visa but unusable: the notification is kept, quarantined with this reason. */
+export type QuarantineCode =
+  | 'JWE_MALFORMED'
+  | 'JWE_ALG_NOT_ALLOWED'
+  | 'JWE_KID_UNKNOWN'
+  | 'JWE_DECRYPTION_FAILED'
+  | 'PAYLOAD_NOT_JSON'
+  | 'PAYLOAD_INVALID';
+
+export type ErrorCode = RejectCode | QuarantineCode | 'STORAGE_UNAVAILABLE' | 'CONFIG_INVALID' | 'INTERNAL';
+
+/** Base class: a fixed message and a stable code. */
+export class CtpError extends Error {
+  readonly code: ErrorCode;
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** The request is refused and nothing is stored (route, authentication, envelope, JWS). */
+export class RejectedError extends CtpError {
+  declare readonly code: RejectCode;
+  constructor(code: RejectCode, message: string, options?: { cause?: unknown }) {
+    super(code, message, options);
+  }
+}
+
+/** The JWS verified, so the message is Visa's, but it cannot be used: keep it, quarantined. */
+export class QuarantineError extends CtpError {
+  declare readonly code: QuarantineCode;
+  /** Field paths (never values) that broke the payload rules, for operators. */
+  readonly fields: readonly string[];
+  constructor(code: QuarantineCode, message: string, fields: readonly string[] = [], options?: { cause?: unknown }) {
+    super(code, message, options);
+    this.fields = fields;
+  }
+}
+
+/** The store could not commit; the caller must not acknowledge. */
+export class StorageError extends CtpError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('STORAGE_UNAVAILABLE', message, options);
+  }
+}
+
+/** Configuration is missing or wrong; `field` names it (a JSON pointer such as `/listen/port`). */
+export class ConfigError extends CtpError {
+  readonly field: string;
+  constructor(field: string, message: string, options?: { cause?: unknown }) {
+    super('CONFIG_INVALID', `config ${field || '/'}: ${message}`, options);
+    this.field = field;
+  }
+}

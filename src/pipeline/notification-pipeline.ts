@@ -1,0 +1,231 @@
+import { createHash, type KeyObject } from 'node:crypto';
+import type { Config } from '../config/config-schema.js';
+import { QuarantineError, RejectedError, StorageError, type QuarantineCode, type RejectCode } from '../errors.js';
+import { decryptCompactJwe, type JweAllowList } from '../jose/compact-jwe.js';
+import { verifyCompactJws, type SignatureAlgorithm } from '../jose/compact-jws.js';
+import type { DataProtector } from '../protect/data-protector.js';
+import type { NotificationRecord, NotificationStore, QuarantinedNotification, RecordOutcome } from '../storage/notification-store.js';
+import { uuidV7 } from '../util/uuid-v7.js';
+import { checkClientCertificate, checkXPayToken, type ClientCertificateState } from './authenticate.js';
+import { validatePayload, type PayloadFields } from './validate-payload.js';
+
+/** Visa's page: encryptedData is a string of at most 7000 characters. */
+export const MAX_ENCRYPTED_DATA = 7000;
+const TOKEN_REQUESTOR_ID = /^[0-9]{11}$/;
+const EVENT_TYPE = /^[A-Z0-9_]{1,64}$/;
+
+/** A Visa request as the transport hands it over: nothing parsed yet but the route. */
+export interface InboundNotification {
+  tokenRequestorId: string;
+  /** Raw `eventType` query parameter; undefined when absent or repeated. */
+  eventType: string | undefined;
+  /** Path after any base path, without the leading "/" (X-Pay-Token's resourcePath). */
+  resourcePath: string;
+  /** Raw query string without "?". */
+  queryString: string;
+  contentType: string | undefined;
+  body: Buffer | undefined;
+  /** Undefined when the connection is not TLS. */
+  clientCertificate: ClientCertificateState | undefined;
+  xPayToken: string | undefined;
+}
+
+export type PipelineOutcome =
+  | { kind: 'accepted'; id: string; result: RecordOutcome['result'] }
+  | { kind: 'quarantined'; id: string; code: QuarantineCode; result: RecordOutcome['result'] }
+  | { kind: 'rejected'; code: RejectCode }
+  | { kind: 'failed'; code: 'STORAGE_UNAVAILABLE' | 'INTERNAL'; error: unknown };
+
+export interface PipelineOptions {
+  store: NotificationStore;
+  verificationKeys: ReadonlyMap<string, KeyObject>;
+  decryptionKeys: ReadonlyMap<string, KeyObject>;
+  dataProtector: DataProtector;
+  jose: Config['jose'];
+  /** Allow-list; undefined admits any 11-digit ID. */
+  tokenRequestorIds?: ReadonlySet<string> | undefined;
+  requireClientCertificate: boolean;
+  xPayToken?: { secret: Buffer; skewSeconds: number } | undefined;
+  /** Milliseconds since the epoch. Default `Date.now`. */
+  now?: () => number;
+}
+
+/**
+ * authenticate → verify → decrypt → validate → store. Transport-neutral: the HTTP route maps the
+ * outcome to a status, the CLI's `quarantine reprocess` re-enters at verify.
+ */
+export class NotificationPipeline {
+  readonly #o: PipelineOptions;
+  readonly #now: () => number;
+  readonly #jweAllow: JweAllowList;
+  readonly #jwsAllow: readonly SignatureAlgorithm[];
+
+  constructor(options: PipelineOptions) {
+    this.#o = options;
+    this.#now = options.now ?? Date.now;
+    this.#jwsAllow = options.jose.signatureAlgorithms;
+    this.#jweAllow = {
+      keyManagement: options.jose.keyManagementAlgorithms,
+      contentEncryption: options.jose.contentEncryptionAlgorithms,
+    };
+  }
+
+  async handle(req: InboundNotification): Promise<PipelineOutcome> {
+    const receivedAt = this.#now();
+    let encryptedData: string;
+    let jws: { kid: string; jwe: string };
+    try {
+      this.#admit(req, receivedAt);
+      encryptedData = parseEnvelope(req.contentType, req.body);
+      const verified = verifyCompactJws(encryptedData, this.#o.verificationKeys, this.#jwsAllow);
+      jws = { kid: verified.kid, jwe: verified.payload.toString('latin1') };
+    } catch (error) {
+      if (error instanceof RejectedError) return { kind: 'rejected', code: error.code };
+      return { kind: 'failed', code: 'INTERNAL', error };
+    }
+
+    try {
+      const dedupKey = createHash('sha256').update(encryptedData).digest('base64url');
+      // A retry of something already accepted needs no RSA operation.
+      const existing = await this.#o.store.findByDedupKey(dedupKey);
+      if (existing?.status === 'accepted') {
+        await this.#o.store.countRetry(dedupKey);
+        return { kind: 'accepted', id: existing.id, result: 'duplicate' };
+      }
+      const rec = this.#open(jws, {
+        id: uuidV7(receivedAt),
+        dedupKey,
+        receivedAt,
+        tokenRequestorId: req.tokenRequestorId,
+        eventType: req.eventType as string,
+        encryptedData,
+      });
+      return toOutcome(await this.#o.store.record(rec), rec);
+    } catch (error) {
+      return { kind: 'failed', code: error instanceof StorageError ? 'STORAGE_UNAVAILABLE' : 'INTERNAL', error };
+    }
+  }
+
+  /**
+   * Runs a quarantined notification through verify → decrypt → validate again (e.g. after its
+   * decryption key was installed) and stores the new verdict on the same row.
+   */
+  async reprocess(row: QuarantinedNotification): Promise<PipelineOutcome> {
+    let jws: { kid: string; jwe: string };
+    try {
+      const verified = verifyCompactJws(row.encryptedData, this.#o.verificationKeys, this.#jwsAllow);
+      jws = { kid: verified.kid, jwe: verified.payload.toString('latin1') };
+    } catch (error) {
+      if (error instanceof RejectedError) return { kind: 'rejected', code: error.code };
+      return { kind: 'failed', code: 'INTERNAL', error };
+    }
+    try {
+      const rec = this.#open(jws, row);
+      return toOutcome(await this.#o.store.updateQuarantined(rec), rec);
+    } catch (error) {
+      return { kind: 'failed', code: error instanceof StorageError ? 'STORAGE_UNAVAILABLE' : 'INTERNAL', error };
+    }
+  }
+
+  /** Route, transport authentication and query checks; cheapest first, before any crypto. */
+  #admit(req: InboundNotification, nowMs: number): void {
+    const allow = this.#o.tokenRequestorIds;
+    if (!TOKEN_REQUESTOR_ID.test(req.tokenRequestorId) || (allow !== undefined && !allow.has(req.tokenRequestorId))) {
+      throw new RejectedError('TOKEN_REQUESTOR_UNKNOWN', 'tokenRequestorID unknown');
+    }
+    if (this.#o.requireClientCertificate) checkClientCertificate(req.clientCertificate);
+    const xpt = this.#o.xPayToken;
+    if (xpt !== undefined) {
+      checkXPayToken(req.xPayToken, xpt.secret, req.resourcePath, req.queryString, req.body ?? Buffer.alloc(0), Math.floor(nowMs / 1000), xpt.skewSeconds);
+    }
+    if (req.eventType === undefined || !EVENT_TYPE.test(req.eventType)) {
+      throw new RejectedError('EVENT_TYPE_INVALID', 'eventType missing or malformed');
+    }
+  }
+
+  /** decrypt → validate → protect. Never throws QuarantineError: it becomes a quarantined record. */
+  #open(
+    jws: { kid: string; jwe: string },
+    base: Pick<NotificationRecord, 'id' | 'dedupKey' | 'receivedAt' | 'tokenRequestorId' | 'eventType' | 'encryptedData'>,
+  ): NotificationRecord {
+    const empty: PayloadFields = { tsp: null, firstName: null, lastName: null, contactEmail: null, phoneNumber: null, accountNumber: null };
+    const rec: NotificationRecord = {
+      ...base,
+      status: 'accepted',
+      reason: null,
+      reasonFields: null,
+      jwsKid: jws.kid,
+      jweKid: null,
+      ...fieldsOf(empty),
+      panFingerprint: null,
+      panBin: null,
+      panLast4: null,
+      panLuhnValid: null,
+      dataKeyId: null,
+      panCiphertext: null,
+      payloadCiphertext: null,
+    };
+    try {
+      const jwe = decryptCompactJwe(jws.jwe, this.#o.decryptionKeys, this.#jweAllow);
+      rec.jweKid = jwe.kid;
+      const { fields } = validatePayload(base.eventType, jwe.plaintext);
+      Object.assign(rec, fieldsOf(fields));
+      const dp = this.#o.dataProtector;
+      rec.dataKeyId = dp.activeKeyId;
+      rec.payloadCiphertext = dp.encrypt(jwe.plaintext, base.dedupKey);
+      if (fields.accountNumber !== null) {
+        const pan = dp.protectPan(fields.accountNumber, base.dedupKey);
+        rec.panFingerprint = pan.fingerprint;
+        rec.panBin = pan.bin;
+        rec.panLast4 = pan.last4;
+        rec.panLuhnValid = pan.luhnValid;
+        rec.panCiphertext = pan.ciphertext;
+      }
+      return rec;
+    } catch (error) {
+      if (!(error instanceof QuarantineError)) throw error;
+      return {
+        ...rec,
+        ...fieldsOf(empty),
+        status: 'quarantined',
+        reason: error.code,
+        reasonFields: error.fields.length ? [...error.fields] : null,
+        dataKeyId: null,
+        payloadCiphertext: null,
+      };
+    }
+  }
+}
+
+function fieldsOf(f: PayloadFields) {
+  return { tsp: f.tsp, firstName: f.firstName, lastName: f.lastName, contactEmail: f.contactEmail, phoneNumber: f.phoneNumber };
+}
+
+function toOutcome(stored: RecordOutcome, rec: NotificationRecord): PipelineOutcome {
+  if (stored.status === 'accepted') return { kind: 'accepted', id: stored.id, result: stored.result };
+  return { kind: 'quarantined', id: stored.id, code: (rec.reason ?? 'JWE_MALFORMED') as QuarantineCode, result: stored.result };
+}
+
+/**
+ * The HTTP body: `application/json`, a JSON object whose `encryptedData` is a string of at most
+ * 7000 characters (Visa's page). Unknown members are ignored.
+ * @throws RejectedError CONTENT_TYPE_INVALID | BODY_INVALID
+ */
+export function parseEnvelope(contentType: string | undefined, body: Buffer | undefined): string {
+  const media = contentType?.split(';', 1)[0]?.trim().toLowerCase();
+  if (media !== 'application/json') throw new RejectedError('CONTENT_TYPE_INVALID', 'content type is not application/json');
+  if (body === undefined || body.length === 0) throw new RejectedError('BODY_INVALID', 'empty body');
+  let value: unknown;
+  try {
+    value = JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new RejectedError('BODY_INVALID', 'body is not JSON');
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new RejectedError('BODY_INVALID', 'body is not an object');
+  const data = (value as { encryptedData?: unknown }).encryptedData;
+  if (typeof data !== 'string' || data.length === 0 || data.length > MAX_ENCRYPTED_DATA) {
+    throw new RejectedError('BODY_INVALID', 'encryptedData missing, not a string or too long');
+  }
+  return data;
+}
+

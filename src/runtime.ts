@@ -1,0 +1,43 @@
+import type { Config } from './config/config-schema.js';
+import { loadSecrets, type Secrets } from './config/load-secrets.js';
+import type { Logger } from './logger.js';
+import { NotificationPipeline } from './pipeline/notification-pipeline.js';
+import type { NotificationStore } from './storage/notification-store.js';
+import { openStore } from './storage/open-store.js';
+
+export interface Runtime {
+  config: Config;
+  secrets: Secrets;
+  store: NotificationStore;
+  pipeline: NotificationPipeline;
+  close(): Promise<void>;
+}
+
+/**
+ * Loads keys, opens (and by default migrates) the store and builds the pipeline: everything
+ * `serve`, the worker and the CLI's maintenance commands share.
+ */
+export async function createRuntime(config: Config, logger: Logger, options: { migrate?: boolean } = {}): Promise<Runtime> {
+  const secrets = loadSecrets(config);
+  for (const w of secrets.warnings) logger.error({ code: 'INSECURE_KEY_PERMISSIONS' }, w);
+  const store = await openStore(config.storage);
+  try {
+    if (options.migrate !== false) await store.migrate();
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+  const pipeline = new NotificationPipeline({
+    store,
+    verificationKeys: secrets.verificationKeys,
+    decryptionKeys: secrets.decryptionKeys,
+    dataProtector: secrets.dataProtector,
+    jose: config.jose,
+    tokenRequestorIds: config.tokenRequestorIds ? new Set(config.tokenRequestorIds) : undefined,
+    requireClientCertificate: Boolean(config.listen.tls?.clientCa),
+    xPayToken: secrets.xPayTokenSecret
+      ? { secret: secrets.xPayTokenSecret, skewSeconds: config.auth.xPayToken?.clockSkewSeconds ?? 300 }
+      : undefined,
+  });
+  return { config, secrets, store, pipeline, close: () => store.close() };
+}

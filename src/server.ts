@@ -1,0 +1,102 @@
+import cluster, { type Worker } from 'node:cluster';
+import { availableParallelism } from 'node:os';
+import { buildApp } from './app.js';
+import type { Config } from './config/config-schema.js';
+import { loadSecrets } from './config/load-secrets.js';
+import type { Logger } from './logger.js';
+import { createRuntime } from './runtime.js';
+import { openStore } from './storage/open-store.js';
+
+export interface ServeOptions {
+  /** Processes serving the listener. Default: `config.workers`, else the number of cores. */
+  workers?: number;
+  /** Called once the listener is up (single process) or every worker is (cluster). */
+  onListening?: (url: string) => void;
+}
+
+/**
+ * Listens on `config.listen`. With more than one worker, node:cluster forks that many
+ * processes sharing the port: RSA decryption is CPU-bound and synchronous, so processes, not
+ * threads or async I/O, are what scale it. The primary migrates once, then only supervises.
+ */
+export async function serve(config: Config, logger: Logger, options: ServeOptions = {}): Promise<void> {
+  const workers = options.workers ?? config.workers ?? availableParallelism();
+  if (workers > 1 && cluster.isPrimary) return supervise(config, logger, workers, options);
+  return listen(config, logger, workers === 1, options);
+}
+
+async function listen(config: Config, logger: Logger, migrate: boolean, options: ServeOptions): Promise<void> {
+  const rt = await createRuntime(config, logger, { migrate });
+  const app = await buildApp({ config, pipeline: rt.pipeline, store: rt.store, logger });
+  await app.listen({ host: config.listen.host, port: config.listen.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.listen.port;
+  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+  const url = `${config.listen.tls ? 'https' : 'http'}://${host}:${port}`;
+  if (cluster.isWorker) process.send?.({ type: 'listening', url });
+  else {
+    logger.info({ url, dialect: rt.store.dialect, workers: 1 }, 'listening');
+    options.onListening?.(url);
+  }
+
+  let closing = false;
+  const shutdown = (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info({ signal }, 'shutting down: finishing in-flight requests');
+    // Stop accepting, let in-flight requests finish (and their commits), then close the store.
+    app
+      .close()
+      .then(() => rt.close())
+      .then(() => process.exit(0))
+      .catch((error: unknown) => {
+        logger.error({ errType: error instanceof Error ? error.name : typeof error }, 'unclean shutdown');
+        process.exit(1);
+      });
+  };
+  process.once('SIGTERM', () => shutdown('SIGTERM'));
+  process.once('SIGINT', () => shutdown('SIGINT'));
+}
+
+async function supervise(config: Config, logger: Logger, count: number, options: ServeOptions): Promise<void> {
+  // Fail fast, once, on bad keys or an unreachable store, before forking anything.
+  loadSecrets(config);
+  const store = await openStore(config.storage);
+  try {
+    await store.migrate();
+  } finally {
+    await store.close();
+  }
+
+  let stopping = false;
+  let listening = 0;
+  const fork = (): Worker => {
+    const worker = cluster.fork();
+    worker.on('message', (m: { type?: string; url?: string }) => {
+      if (m.type === 'listening' && ++listening === count) {
+        logger.info({ url: m.url, workers: count }, 'listening');
+        options.onListening?.(m.url ?? '');
+      }
+    });
+    return worker;
+  };
+  for (let i = 0; i < count; i++) fork();
+
+  cluster.on('exit', (worker, code, signal) => {
+    if (stopping) {
+      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      return;
+    }
+    logger.error({ workerPid: worker.process.pid, code, signal }, 'worker exited; starting another');
+    setTimeout(fork, 500).unref();
+  });
+  const stop = (signal: NodeJS.Signals) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down workers');
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+  };
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.once('SIGINT', () => stop('SIGINT'));
+}

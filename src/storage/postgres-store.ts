@@ -1,0 +1,207 @@
+import pg from 'pg';
+import type { Config } from '../config/config-schema.js';
+import { StorageError } from '../errors.js';
+import { postgresMigrations } from './migrations/postgres-migrations.js';
+import type {
+  ListQuery,
+  NotificationRecord,
+  NotificationStatus,
+  NotificationStore,
+  NotificationSummary,
+  QuarantinedNotification,
+  RecordOutcome,
+} from './notification-store.js';
+import { RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
+
+/** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
+const MIGRATION_LOCK = 7_204_118_305_117_001n;
+
+const INSERT = `INSERT INTO notifications (${RECORD_COLUMNS.join(', ')})
+  VALUES (${RECORD_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
+  ON CONFLICT (dedup_key) DO NOTHING RETURNING id`;
+const UPDATE_QUARANTINED = `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')}
+  WHERE id = $${UPDATABLE_COLUMNS.length + 1} AND status = 'quarantined' RETURNING id, status`;
+
+/**
+ * Shared store for several instances. Every decision that must hold across instances is made
+ * by PostgreSQL: the unique dedup key under concurrent inserts (`ON CONFLICT DO NOTHING`), the
+ * row lock when promoting a quarantined notification, an advisory lock around migrations.
+ */
+export class PostgresStore implements NotificationStore {
+  readonly dialect = 'postgres' as const;
+  readonly #pool: pg.Pool;
+  readonly #now: () => number;
+
+  constructor(storage: Config['storage'], options: { now?: () => number; schema?: string } = {}) {
+    this.#pool = new pg.Pool({
+      connectionString: storage.url,
+      max: storage.poolSize,
+      statement_timeout: storage.statementTimeoutMs,
+      connectionTimeoutMillis: Math.max(1000, storage.statementTimeoutMs),
+      ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
+    });
+    // An idle client losing its connection must not crash the process; the next query reconnects.
+    this.#pool.on('error', () => {});
+    this.#now = options.now ?? Date.now;
+  }
+
+  /** The pool, for dialect-specific modules (outbox) and tests. */
+  get pool(): pg.Pool {
+    return this.#pool;
+  }
+
+  async migrate(): Promise<void> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (cause) {
+      throw new StorageError('cannot connect to PostgreSQL', { cause });
+    }
+    try {
+      await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
+      await client.query(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+      );
+      const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+      for (const m of postgresMigrations) {
+        if (done.has(m.version)) continue;
+        await client.query('BEGIN');
+        try {
+          await client.query(m.sql);
+          await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, this.#now()]);
+          await client.query('COMMIT');
+        } catch (cause) {
+          await client.query('ROLLBACK');
+          throw new StorageError(`PostgreSQL migration ${m.version} (${m.name}) failed`, { cause });
+        }
+      }
+    } catch (cause) {
+      throw cause instanceof StorageError ? cause : new StorageError('PostgreSQL migration failed', { cause });
+    } finally {
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch(() => {});
+      client.release();
+    }
+  }
+
+  record(rec: NotificationRecord): Promise<RecordOutcome> {
+    return this.#tx(async (c) => {
+      const now = this.#now();
+      const inserted = await c.query(INSERT, recordValues(rec, now, Boolean));
+      if (inserted.rowCount === 1) return { id: rec.id, status: rec.status, result: 'inserted' } satisfies RecordOutcome;
+      // The conflicting row is committed (ON CONFLICT waited for it); lock it for a possible promotion.
+      const existing = (
+        await c.query<{ id: string; status: NotificationStatus }>(
+          'UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = $2 WHERE dedup_key = $1 RETURNING id, status',
+          [rec.dedupKey, now],
+        )
+      ).rows[0]!;
+      if (existing.status === 'quarantined') {
+        const promoted = await this.#updateQuarantined(c, { ...rec, id: existing.id }, now);
+        if (promoted !== undefined) return promoted;
+      }
+      return { id: existing.id, status: existing.status, result: 'duplicate' } satisfies RecordOutcome;
+    });
+  }
+
+  async #updateQuarantined(c: pg.PoolClient, rec: NotificationRecord, now: number): Promise<RecordOutcome | undefined> {
+    const values = recordValues(rec, now, Boolean);
+    const byColumn = new Map(RECORD_COLUMNS.map((col, i) => [col as string, values[i]]));
+    const row = (
+      await c.query<{ id: string; status: NotificationStatus }>(UPDATE_QUARANTINED, [...UPDATABLE_COLUMNS.map((col) => byColumn.get(col)), rec.id])
+    ).rows[0];
+    if (row === undefined) return undefined;
+    return { id: row.id, status: row.status, result: rec.status === 'accepted' ? 'promoted' : 'duplicate' };
+  }
+
+  updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome> {
+    return this.#tx(async (c) => {
+      const outcome = await this.#updateQuarantined(c, rec, this.#now());
+      if (outcome === undefined) throw new StorageError('notification is not quarantined');
+      return outcome;
+    });
+  }
+
+  async findByDedupKey(dedupKey: string): Promise<{ id: string; status: NotificationStatus } | undefined> {
+    return (await this.#query<{ id: string; status: NotificationStatus }>('SELECT id, status FROM notifications WHERE dedup_key = $1', [dedupKey]))[0];
+  }
+
+  async countRetry(dedupKey: string): Promise<void> {
+    await this.#query('UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = $2 WHERE dedup_key = $1', [dedupKey, this.#now()]);
+  }
+
+  async list(query: ListQuery): Promise<NotificationSummary[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.status) {
+      params.push(query.status);
+      where.push(`status = $${params.length}`);
+    }
+    if (query.before) {
+      params.push(query.before.receivedAt, query.before.id);
+      where.push(`(received_at, id) < ($${params.length - 1}, $${params.length})`);
+    }
+    params.push(query.limit ?? 50);
+    const rows = await this.#query<Record<string, unknown>>(
+      `SELECT ${SUMMARY_COLUMNS} FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY received_at DESC, id DESC LIMIT $${params.length}`,
+      params,
+    );
+    return rows.map(toSummary);
+  }
+
+  async listQuarantined(limit: number, afterId = ''): Promise<QuarantinedNotification[]> {
+    const rows = await this.#query<Record<string, unknown>>(
+      `SELECT id, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data
+       FROM notifications WHERE status = 'quarantined' AND id > $1 ORDER BY id LIMIT $2`,
+      [afterId, limit],
+    );
+    return rows.map((r) => ({
+      id: String(r.id),
+      dedupKey: String(r.dedup_key),
+      receivedAt: Number(r.received_at),
+      tokenRequestorId: String(r.token_requestor_id),
+      eventType: String(r.event_type),
+      reason: (r.reason as string | null) ?? null,
+      encryptedData: String(r.encrypted_data),
+    }));
+  }
+
+  async ping(): Promise<void> {
+    await this.#query('SELECT 1', []);
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.end();
+  }
+
+  async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {
+    try {
+      return (await this.#pool.query<R>(sql, params)).rows;
+    } catch (cause) {
+      throw new StorageError('PostgreSQL query failed', { cause });
+    }
+  }
+
+  async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (cause) {
+      throw new StorageError('cannot connect to PostgreSQL', { cause });
+    }
+    let broken = false;
+    try {
+      await client.query('BEGIN');
+      const result = await fn(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (cause) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true;
+      });
+      throw cause instanceof StorageError ? cause : new StorageError('PostgreSQL transaction failed', { cause });
+    } finally {
+      client.release(broken);
+    }
+  }
+}

@@ -1,0 +1,51 @@
+import type { NotificationRecord, NotificationSummary } from './notification-store.js';
+
+/** Column order shared by both dialects' INSERT statements. */
+export const RECORD_COLUMNS = [
+  'id', 'dedup_key', 'received_at', 'updated_at', 'token_requestor_id', 'event_type', 'status', 'reason',
+  'reason_fields', 'jws_kid', 'jwe_kid', 'tsp', 'first_name', 'last_name', 'contact_email', 'phone_number',
+  'pan_fingerprint', 'pan_bin', 'pan_last4', 'pan_luhn_valid', 'data_key_id', 'pan_ciphertext',
+  'payload_ciphertext', 'encrypted_data',
+] as const;
+
+/** Columns a reprocessing result may overwrite (everything but identity and arrival). */
+export const UPDATABLE_COLUMNS = RECORD_COLUMNS.filter(
+  (c) => c !== 'id' && c !== 'dedup_key' && c !== 'received_at' && c !== 'encrypted_data' && c !== 'token_requestor_id',
+);
+
+/** Values in RECORD_COLUMNS order. `bool` adapts booleans to the dialect. */
+export function recordValues(rec: NotificationRecord, now: number, bool: (b: boolean) => unknown): unknown[] {
+  return [
+    rec.id, rec.dedupKey, rec.receivedAt, now, rec.tokenRequestorId, rec.eventType, rec.status, rec.reason,
+    rec.reasonFields === null ? null : JSON.stringify(rec.reasonFields), rec.jwsKid, rec.jweKid, rec.tsp,
+    rec.firstName, rec.lastName, rec.contactEmail, rec.phoneNumber, rec.panFingerprint, rec.panBin, rec.panLast4,
+    rec.panLuhnValid === null ? null : bool(rec.panLuhnValid), rec.dataKeyId, rec.panCiphertext,
+    rec.payloadCiphertext, rec.encryptedData,
+  ];
+}
+
+export const SUMMARY_COLUMNS =
+  'id, received_at, token_requestor_id, event_type, status, reason, reason_fields, tsp, pan_bin, pan_last4, ' +
+  'pan_luhn_valid, pan_fingerprint, first_name, last_name, contact_email, phone_number, visa_attempts';
+
+export function toSummary(r: Record<string, unknown>): NotificationSummary {
+  return {
+    id: String(r.id),
+    receivedAt: Number(r.received_at),
+    tokenRequestorId: String(r.token_requestor_id),
+    eventType: String(r.event_type),
+    status: r.status as NotificationSummary['status'],
+    reason: (r.reason as string | null) ?? null,
+    reasonFields: r.reason_fields == null ? null : (JSON.parse(String(r.reason_fields)) as string[]),
+    tsp: (r.tsp as string | null) ?? null,
+    panBin: (r.pan_bin as string | null) ?? null,
+    panLast4: (r.pan_last4 as string | null) ?? null,
+    panLuhnValid: r.pan_luhn_valid == null ? null : Boolean(r.pan_luhn_valid),
+    panFingerprint: (r.pan_fingerprint as string | null) ?? null,
+    firstName: (r.first_name as string | null) ?? null,
+    lastName: (r.last_name as string | null) ?? null,
+    contactEmail: (r.contact_email as string | null) ?? null,
+    phoneNumber: (r.phone_number as string | null) ?? null,
+    visaAttempts: Number(r.visa_attempts),
+  };
+}

@@ -1,0 +1,242 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import { StorageError } from '../errors.js';
+import { sqliteMigrations } from './migrations/sqlite-migrations.js';
+import type {
+  ListQuery,
+  NotificationRecord,
+  NotificationStatus,
+  NotificationStore,
+  NotificationSummary,
+  QuarantinedNotification,
+  RecordOutcome,
+} from './notification-store.js';
+import { RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
+
+interface PendingWrite {
+  run: () => unknown;
+  resolve: (v: unknown) => void;
+  reject: (e: unknown) => void;
+}
+
+export interface SqliteStoreOptions {
+  /** Milliseconds to wait for another process's write lock. Default 5000. */
+  busyTimeoutMs?: number;
+  now?: () => number;
+}
+
+/**
+ * The embedded store. Durability: WAL with `synchronous=FULL`, so a commit is on disk before
+ * `record` resolves and survives a power cut (https://www.sqlite.org/pragma.html#pragma_synchronous).
+ * Throughput: writes that arrive in the same event-loop turn share one transaction and one
+ * fsync (group commit); each write runs in its own savepoint so one failure does not undo the
+ * others.
+ */
+export class SqliteStore implements NotificationStore {
+  readonly dialect = 'sqlite' as const;
+  readonly #db: Database.Database;
+  readonly #now: () => number;
+  #queue: PendingWrite[] = [];
+  #flushScheduled = false;
+
+  constructor(path: string, options: SqliteStoreOptions = {}) {
+    if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    try {
+      this.#db = new Database(path);
+      this.#db.pragma('journal_mode = WAL');
+      this.#db.pragma('synchronous = FULL');
+      this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
+    } catch (cause) {
+      throw new StorageError('cannot open SQLite database', { cause });
+    }
+    this.#now = options.now ?? Date.now;
+  }
+
+  #prepared: ReturnType<SqliteStore['prepare']> | undefined;
+  private get stmts(): ReturnType<SqliteStore['prepare']> {
+    this.#prepared ??= this.prepare();
+    return this.#prepared;
+  }
+
+  private prepare() {
+    const db = this.#db;
+    const placeholders = RECORD_COLUMNS.map(() => '?').join(', ');
+    return {
+      insert: db.prepare(
+        `INSERT INTO notifications (${RECORD_COLUMNS.join(', ')}) VALUES (${placeholders})
+         ON CONFLICT (dedup_key) DO NOTHING RETURNING id`,
+      ),
+      byDedup: db.prepare('SELECT id, status FROM notifications WHERE dedup_key = ?'),
+      bumpAttempts: db.prepare('UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = ? WHERE dedup_key = ?'),
+      updateQuarantined: db.prepare(
+        `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c) => `${c} = ?`).join(', ')}
+         WHERE id = ? AND status = 'quarantined' RETURNING id, status`,
+      ),
+      quarantined: db.prepare(
+        `SELECT id, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data
+         FROM notifications WHERE status = 'quarantined' AND id > ? ORDER BY id LIMIT ?`,
+      ),
+    };
+  }
+
+  async migrate(): Promise<void> {
+    try {
+      this.#db.exec(
+        'CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at INTEGER NOT NULL)',
+      );
+      // BEGIN IMMEDIATE takes SQLite's write lock: two processes starting together serialise here.
+      const apply = this.#db.transaction(() => {
+        const done = new Set(
+          (this.#db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+        );
+        for (const m of sqliteMigrations) {
+          if (done.has(m.version)) continue;
+          this.#db.exec(m.sql);
+          this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, this.#now());
+        }
+      });
+      apply.immediate();
+    } catch (cause) {
+      throw new StorageError('SQLite migration failed', { cause });
+    }
+  }
+
+  record(rec: NotificationRecord): Promise<RecordOutcome> {
+    return this.#write(() => {
+      const now = this.#now();
+      const s = this.stmts;
+      if (s.insert.get(...recordValues(rec, now, Number)) !== undefined) {
+        return { id: rec.id, status: rec.status, result: 'inserted' } satisfies RecordOutcome;
+      }
+      const existing = s.byDedup.get(rec.dedupKey) as { id: string; status: NotificationStatus };
+      s.bumpAttempts.run(now, rec.dedupKey);
+      if (existing.status === 'quarantined') {
+        const promoted = this.#updateQuarantined({ ...rec, id: existing.id }, now);
+        if (promoted !== undefined) return promoted;
+      }
+      return { id: existing.id, status: existing.status, result: 'duplicate' } satisfies RecordOutcome;
+    });
+  }
+
+  #updateQuarantined(rec: NotificationRecord, now: number): RecordOutcome | undefined {
+    const values = recordValues(rec, now, Number);
+    const byColumn = new Map(RECORD_COLUMNS.map((c, i) => [c as string, values[i]]));
+    const row = this.stmts.updateQuarantined.get(...UPDATABLE_COLUMNS.map((c) => byColumn.get(c)), rec.id) as
+      | { id: string; status: NotificationStatus }
+      | undefined;
+    if (row === undefined) return undefined;
+    return { id: row.id, status: row.status, result: rec.status === 'accepted' ? 'promoted' : 'duplicate' };
+  }
+
+  updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome> {
+    return this.#write(() => {
+      const outcome = this.#updateQuarantined(rec, this.#now());
+      if (outcome === undefined) throw new StorageError('notification is not quarantined');
+      return outcome;
+    });
+  }
+
+  async findByDedupKey(dedupKey: string): Promise<{ id: string; status: NotificationStatus } | undefined> {
+    return this.#read(() => this.stmts.byDedup.get(dedupKey) as { id: string; status: NotificationStatus } | undefined);
+  }
+
+  countRetry(dedupKey: string): Promise<void> {
+    return this.#write(() => {
+      this.stmts.bumpAttempts.run(this.#now(), dedupKey);
+    });
+  }
+
+  async list(query: ListQuery): Promise<NotificationSummary[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.status) {
+      where.push('status = ?');
+      params.push(query.status);
+    }
+    if (query.before) {
+      where.push('(received_at < ? OR (received_at = ? AND id < ?))');
+      params.push(query.before.receivedAt, query.before.receivedAt, query.before.id);
+    }
+    params.push(query.limit ?? 50);
+    const sql = `SELECT ${SUMMARY_COLUMNS} FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+                 ORDER BY received_at DESC, id DESC LIMIT ?`;
+    return this.#read(() => (this.#db.prepare(sql).all(...params) as Record<string, unknown>[]).map(toSummary));
+  }
+
+  async listQuarantined(limit: number, afterId = ''): Promise<QuarantinedNotification[]> {
+    const rows = this.#read(() => this.stmts.quarantined.all(afterId, limit) as Record<string, unknown>[]);
+    return rows.map((r) => ({
+      id: String(r.id),
+      dedupKey: String(r.dedup_key),
+      receivedAt: Number(r.received_at),
+      tokenRequestorId: String(r.token_requestor_id),
+      eventType: String(r.event_type),
+      reason: (r.reason as string | null) ?? null,
+      encryptedData: String(r.encrypted_data),
+    }));
+  }
+
+  async ping(): Promise<void> {
+    this.#read(() => this.#db.prepare('SELECT 1').get());
+  }
+
+  async close(): Promise<void> {
+    if (this.#queue.length > 0) this.#flush();
+    this.#db.close();
+  }
+
+  /** Escape hatch for dialect-specific modules (outbox, tests): the underlying handle. */
+  get database(): Database.Database {
+    return this.#db;
+  }
+
+  #read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (cause) {
+      throw new StorageError('SQLite read failed', { cause });
+    }
+  }
+
+  /** Queues a write for the next group commit. */
+  #write<T>(run: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      if (!this.#flushScheduled) {
+        this.#flushScheduled = true;
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    const batch = this.#queue;
+    this.#queue = [];
+    this.#flushScheduled = false;
+    const results: { ok: boolean; value: unknown }[] = [];
+    try {
+      this.#db
+        .transaction(() => {
+          for (const w of batch) {
+            try {
+              // A nested better-sqlite3 transaction is a SAVEPOINT: a failing write rolls back alone.
+              results.push({ ok: true, value: this.#db.transaction(w.run)() });
+            } catch (error) {
+              results.push({ ok: false, value: error });
+            }
+          }
+        })
+        .immediate();
+    } catch (cause) {
+      const error = new StorageError('SQLite commit failed', { cause });
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    batch.forEach((w, i) => {
+      const r = results[i]!;
+      if (r.ok) w.resolve(r.value);
+      else w.reject(r.value instanceof StorageError ? r.value : new StorageError('SQLite write failed', { cause: r.value }));
+    });
+  }
+}
