@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config-schema.js';
 import { visaRoute } from './http/visa-route.js';
 import type { Logger } from './logger.js';
@@ -31,7 +31,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const app = Fastify({
     ...(https ? { https } : {}),
     loggerInstance: deps.logger,
-    disableRequestLogging: true,
+    // One line per request is written by the Visa route's onResponse hook instead.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: listen.bodyLimitBytes,
     requestTimeout: listen.requestTimeoutMs,
     keepAliveTimeout: listen.keepAliveTimeoutMs,

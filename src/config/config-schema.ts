@@ -107,7 +107,14 @@ export const ConfigSchema = Type.Object(
       {
         /** AES-256 data keys for card numbers and payloads; the first encrypts, all decrypt. */
         keys: Type.Array(
-          Type.Intersect([Type.Object({ id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,32}$' }) }), SecretSource]),
+          Type.Object(
+            {
+              id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,32}$' }),
+              file: Type.Optional(Type.String({ minLength: 1 })),
+              env: Type.Optional(Type.String({ minLength: 1 })),
+            },
+            { additionalProperties: false },
+          ),
           { minItems: 1 },
         ),
         /** HMAC-SHA-256 key for card-number fingerprints; shared by every instance, never rotated casually. */

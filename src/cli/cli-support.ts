@@ -1,0 +1,43 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import type { Config } from '../config/config-schema.js';
+import { loadConfig } from '../config/load-config.js';
+import { createLogger, type Logger } from '../logger.js';
+import { DEV, devHome } from './dev-setup.js';
+
+/** Thrown for wrong command-line use: printed without a stack, exit code 2. */
+export class UsageError extends Error {}
+
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+  try {
+    return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values;
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
+/** `--config FILE`, else the development setup's config if there is one. */
+export function configPathFrom(flag: string | undefined): string {
+  if (flag) return flag;
+  const dev = join(devHome(), DEV.config);
+  if (existsSync(dev)) return dev;
+  throw new UsageError('no --config given and no development setup found (run `npm start` once, or pass --config FILE)');
+}
+
+export function loadConfigFrom(flag: string | undefined): { config: Config; path: string } {
+  const path = configPathFrom(flag);
+  return { config: loadConfig(path), path };
+}
+
+/** Logger for maintenance commands: warnings and errors only, to stderr. */
+export function cliLogger(): Logger {
+  return createLogger(process.env.CTP_NOTIFY_LOG_LEVEL ?? 'warn', { write: (s: string) => process.stderr.write(s) });
+}
+
+export function intFlag(v: string | undefined, name: string, fallback: number, min = 1): number {
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`);
+  return n;
+}

@@ -1,0 +1,75 @@
+import type { NotificationSummary } from '../storage/notification-store.js';
+import { openStore } from '../storage/open-store.js';
+import { UsageError, intFlag, loadConfigFrom, parse } from './cli-support.js';
+
+export const notificationsHelp = `ctp-notify notifications list [--config FILE] [--format json|table] [--limit N] [--status accepted|quarantined]
+  Newest first. Card numbers appear only as BIN and last four.`;
+
+/** The public JSON shape of a listed notification (never the full card number). */
+export function toListItem(n: NotificationSummary) {
+  return {
+    id: n.id,
+    receivedAt: new Date(n.receivedAt).toISOString(),
+    tokenRequestorId: n.tokenRequestorId,
+    eventType: n.eventType,
+    status: n.status,
+    reason: n.reason,
+    reasonFields: n.reasonFields,
+    tsp: n.tsp,
+    panBin: n.panBin,
+    panLast4: n.panLast4,
+    panLuhnValid: n.panLuhnValid,
+    panFingerprint: n.panFingerprint,
+    firstName: n.firstName,
+    lastName: n.lastName,
+    contactEmail: n.contactEmail,
+    phoneNumber: n.phoneNumber,
+    visaAttempts: n.visaAttempts,
+  };
+}
+
+export async function notificationsCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'list') throw new UsageError(notificationsHelp);
+  const f = parse(rest, {
+    config: { type: 'string' },
+    format: { type: 'string', default: 'table' },
+    limit: { type: 'string' },
+    status: { type: 'string' },
+  });
+  if (f.format !== 'json' && f.format !== 'table') throw new UsageError('--format must be json or table');
+  if (f.status !== undefined && f.status !== 'accepted' && f.status !== 'quarantined') throw new UsageError('--status must be accepted or quarantined');
+  const { config } = loadConfigFrom(f.config);
+  const store = await openStore(config.storage);
+  try {
+    await store.migrate();
+    const rows = await store.list({ limit: intFlag(f.limit, 'limit', 50), ...(f.status ? { status: f.status } : {}) });
+    const items = rows.map(toListItem);
+    if (f.format === 'json') process.stdout.write(JSON.stringify(items, null, 2) + '\n');
+    else printTable(items);
+  } finally {
+    await store.close();
+  }
+  return 0;
+}
+
+function printTable(items: ReturnType<typeof toListItem>[]): void {
+  const header = ['received', 'status', 'reason', 'event', 'requestor', 'tsp', 'card', 'enroller', 'email', 'id'];
+  const rows = items.map((n) => [
+    n.receivedAt.replace('T', ' ').slice(0, 19),
+    n.status,
+    n.reason ?? '',
+    n.eventType,
+    n.tokenRequestorId,
+    n.tsp ?? '',
+    n.panLast4 ? `${n.panBin ?? ''}…${n.panLast4}` : '',
+    [n.firstName, n.lastName].filter(Boolean).join(' '),
+    n.contactEmail ?? '',
+    n.id,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  process.stdout.write(line(header) + '\n');
+  for (const r of rows) process.stdout.write(line(r) + '\n');
+  if (rows.length === 0) process.stdout.write('(no notifications)\n');
+}

@@ -1,0 +1,34 @@
+import { createRuntime } from '../runtime.js';
+import { UsageError, cliLogger, loadConfigFrom, parse } from './cli-support.js';
+
+export const quarantineHelp = `ctp-notify quarantine reprocess [--config FILE]
+  Runs every quarantined notification through verify, decrypt and validate again (for example
+  after a missing decryption key was installed). Those that now pass become accepted.`;
+
+export async function quarantineCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'reprocess') throw new UsageError(quarantineHelp);
+  const f = parse(rest, { config: { type: 'string' } });
+  const { config } = loadConfigFrom(f.config);
+  const rt = await createRuntime(config, cliLogger());
+  const counts = { examined: 0, accepted: 0, stillQuarantined: 0, failed: 0 };
+  try {
+    let after = '';
+    for (;;) {
+      const batch = await rt.store.listQuarantined(200, after);
+      if (batch.length === 0) break;
+      for (const row of batch) {
+        after = row.id;
+        counts.examined++;
+        const outcome = await rt.pipeline.reprocess(row);
+        if (outcome.kind === 'accepted') counts.accepted++;
+        else if (outcome.kind === 'quarantined' || outcome.kind === 'rejected') counts.stillQuarantined++;
+        else counts.failed++;
+      }
+    }
+  } finally {
+    await rt.close();
+  }
+  process.stdout.write(`${JSON.stringify(counts)}\n`);
+  return counts.failed === 0 ? 0 : 1;
+}

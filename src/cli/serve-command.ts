@@ -1,0 +1,36 @@
+import cluster from 'node:cluster';
+import { existsSync } from 'node:fs';
+import { loadConfig } from '../config/load-config.js';
+import { createLogger } from '../logger.js';
+import { serve } from '../server.js';
+import { intFlag, parse } from './cli-support.js';
+import { devHome, ensureDevSetup } from './dev-setup.js';
+
+export const serveHelp = `ctp-notify serve [--config FILE] [--workers N]
+  Serves Visa's notification endpoint. Without --config, uses (and on first run creates) a
+  development setup in $CTP_NOTIFY_HOME (default ./.ctp-notify).`;
+
+export async function serveCommand(argv: string[]): Promise<number> {
+  const flags = parse(argv, { config: { type: 'string' }, workers: { type: 'string' } });
+  let configPath = flags.config;
+  if (configPath === undefined && cluster.isWorker) configPath = `${devHome()}/config.json`;
+  if (configPath === undefined) {
+    const home = devHome();
+    const { configPath: path, created } = await ensureDevSetup(home);
+    configPath = path;
+    if (created.length > 0) {
+      process.stderr.write(`\nDevelopment setup created in ${home} (NOT for production: keys are local, Visa's signing key is a stand-in):\n`);
+      for (const f of created) process.stderr.write(`  ${f}${f.endsWith('.sqlite') && !existsSync(f) ? '  (created on start)' : ''}\n`);
+    } else {
+      process.stderr.write(`Using the development setup in ${home} (config ${configPath}).\n`);
+    }
+    process.stderr.write(
+      `Try:  npx ctp-notify send            (acts as Visa: signs and encrypts a sample notification)\n` +
+        `      npx ctp-notify notifications list\n\n`,
+    );
+  }
+  const config = loadConfig(configPath);
+  const logger = createLogger(config.log.level);
+  await serve(config, logger, { workers: flags.workers === undefined ? undefined : intFlag(flags.workers, 'workers', 1) });
+  return -1; // keep running
+}
