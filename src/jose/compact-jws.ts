@@ -50,7 +50,7 @@ export function verifyCompactJws(
   const header = decodeJsonObject(headerSegment);
   const payload = decodeBase64url(payloadSegment);
   const signature = decodeBase64url(token.slice(second + 1));
-  if (header === undefined || payload === undefined || signature === undefined || signature.length === 0) {
+  if (header === undefined || payload === undefined || signature === undefined) {
     throw new RejectedError('JWS_MALFORMED', 'not a compact JWS');
   }
   if (header.crit !== undefined) throw new RejectedError('JWS_CRIT_UNSUPPORTED', 'JWS crit header not supported');

@@ -1,0 +1,50 @@
+import assert from 'node:assert/strict';
+import { luhnValid } from '../../src/protect/data-protector.js';
+
+/** Every card number, name, email and phone a test put in a payload: none may reach a log. */
+const sensitive = new Set<string>();
+
+export function registerSensitive(...values: (string | undefined | null)[]): void {
+  for (const v of values) if (v && v.length >= 4) sensitive.add(v);
+}
+
+let counter = 0;
+
+/** A distinct, realistic payload whose personal values are registered for the log scan. */
+export function enrollmentPayload(overrides: { accountNumber?: string; tsp?: string; clientInformation?: Record<string, unknown> } = {}): Record<string, unknown> {
+  const n = ++counter;
+  const accountNumber = overrides.accountNumber ?? testPan(n);
+  const ci = {
+    firstName: `Amelie${n}`,
+    lastName: `Dubois${n}`,
+    phoneNumber: `+4479460${String(n).padStart(5, '0')}`,
+    contactEmail: `amelie.${n}@example.org`,
+    ...overrides.clientInformation,
+  };
+  registerSensitive(accountNumber, String(ci.firstName), String(ci.lastName), String(ci.phoneNumber), String(ci.contactEmail));
+  return {
+    clientInformation: ci,
+    enrollment: { tsp: overrides.tsp ?? 'V', paymentInstrument: { accountNumber } },
+  };
+}
+
+/** A 16-digit Luhn-valid card number in Visa's range, distinct per `n`. */
+export function testPan(n: number): string {
+  const body = `4${String(n * 7919 + 100000).padStart(14, '0')}`.slice(0, 15);
+  for (let d = 0; d <= 9; d++) if (luhnValid(body + d)) return body + d;
+  throw new Error('unreachable');
+}
+
+/**
+ * Fails if any registered personal value, or any Luhn-valid 13–19 digit run, appears in `text`.
+ * Reports where, without echoing the value itself.
+ */
+export function assertNoPersonalData(text: string, what = 'logs'): void {
+  for (const v of sensitive) {
+    const at = text.indexOf(v);
+    assert.equal(at, -1, `${what} contain a registered personal value (length ${v.length}) at offset ${at}`);
+  }
+  for (const m of text.matchAll(/(?<![0-9])[0-9]{13,19}(?![0-9])/g)) {
+    assert.ok(!luhnValid(m[0]), `${what} contain a card-number-like digit run at offset ${m.index}`);
+  }
+}

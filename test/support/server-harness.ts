@@ -1,0 +1,159 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { Agent, request } from 'undici';
+import { buildApp } from '../../src/app.js';
+import type { Config } from '../../src/config/config-schema.js';
+import { parseConfig } from '../../src/config/load-config.js';
+import { createLogger } from '../../src/logger.js';
+import { createRuntime, type Runtime } from '../../src/runtime.js';
+import { encodeVisaMessage, xPayToken, type EncodeOptions } from '../../src/visa/visa-encoder.js';
+import type { TestPki } from './test-pki.js';
+
+/** Log lines of every in-process server in this test process, for the personal-data scan. */
+export const capturedLogs: string[] = [];
+
+export interface HarnessOptions {
+  storageUrl: string;
+  /** 'mtls': TLS with client certificates from the test CA required. */
+  tls?: 'tls' | 'mtls';
+  xPayTokenSecret?: string;
+  tokenRequestorIds?: string[];
+  basePath?: string;
+  /** Decryption kids to install; default just the first issuer key. */
+  decryptionKids?: ('first' | 'second')[];
+  /** Verification key as certificate (default) or SPKI PEM. */
+  verificationAs?: 'certificate' | 'spki';
+  extra?: Record<string, unknown>;
+}
+
+export interface PostOptions {
+  path?: string;
+  query?: string;
+  method?: string;
+  contentType?: string | null;
+  headers?: Record<string, string>;
+  /** 'valid' (default), 'none', or 'rogue' client certificate for mTLS servers. */
+  clientCert?: 'valid' | 'none' | 'rogue';
+  /** Compute an X-Pay-Token over the request (default: when the server has a secret). */
+  xPayToken?: boolean | { timestamp?: number; secret?: string };
+}
+
+export interface TestServer {
+  url: string;
+  config: Config;
+  runtime: Runtime;
+  app: FastifyInstance;
+  logs: string[];
+  pki: TestPki;
+  /** POST a raw body (string) or `{encryptedData}` object to the notification route. */
+  post(body: string | object, o?: PostOptions): Promise<{ status: number; body: string; headers: Record<string, unknown> }>;
+  /** Visa-side encoding of a payload with the test PKI. */
+  encode(payload: unknown, o?: EncodeOptions & { encryptTo?: 'first' | 'second' }): Promise<string>;
+  close(): Promise<void>;
+}
+
+export const TRID = '40010030273';
+export const NOTIFICATION_PATH = `/vtis/v1/tokenRequestors/${TRID}/cardEnrollment/notification`;
+
+/** Builds the config a bank would write, for the test PKI. */
+export function configFor(pki: TestPki, o: HarnessOptions): Config {
+  const kids = o.decryptionKids ?? ['first'];
+  const raw: Record<string, unknown> = {
+    listen: {
+      host: '127.0.0.1',
+      port: 0,
+      ...(o.tls ? { tls: { cert: pki.files.serverCert, key: pki.files.serverKey, ...(o.tls === 'mtls' ? { clientCa: pki.files.caCert } : {}) } } : {}),
+    },
+    storage: { url: o.storageUrl, poolSize: 4 },
+    keys: {
+      decryption: kids.map((k) =>
+        k === 'first' ? { kid: pki.issuerKid, privateKey: pki.files.issuerKey } : { kid: pki.issuerKid2, privateKey: pki.files.issuerKey2 },
+      ),
+      verification: [{ kid: pki.visaKid, certificate: o.verificationAs === 'spki' ? pki.files.visaSpki : pki.files.visaCert }],
+    },
+    ...(o.xPayTokenSecret ? { auth: { xPayToken: { sharedSecret: o.xPayTokenSecret, clockSkewSeconds: 120 } } } : {}),
+    ...(o.tokenRequestorIds ? { tokenRequestorIds: o.tokenRequestorIds } : {}),
+    ...(o.basePath ? { basePath: o.basePath } : {}),
+    dataProtection: { keys: [{ id: 'k1', file: pki.files.dataKey }], fingerprintKey: { file: pki.files.fingerprintKey } },
+    log: { level: 'info' },
+    ...o.extra,
+  };
+  return parseConfig(raw, mkdtempSync(join(tmpdir(), 'ctp-cfg-')));
+}
+
+/** Starts the real app in this process on a loopback port, logs captured. */
+export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<TestServer> {
+  const config = configFor(pki, o);
+  const logs: string[] = [];
+  const logger = createLogger('info', {
+    write(line: string) {
+      logs.push(line);
+      capturedLogs.push(line);
+    },
+  });
+  const runtime = await createRuntime(config, logger);
+  const app = await buildApp({ config, pipeline: runtime.pipeline, store: runtime.store, logger });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  const port = (app.server.address() as { port: number }).port;
+  const url = `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const agents = new Map<string, Agent>();
+  const agentFor = (which: 'valid' | 'none' | 'rogue') => {
+    let a = agents.get(which);
+    if (!a) {
+      a = new Agent({
+        connect: {
+          ca: readFileSync(pki.files.caCert),
+          ...(which === 'valid' ? { cert: readFileSync(pki.files.clientCert), key: readFileSync(pki.files.clientKey) } : {}),
+          ...(which === 'rogue' ? { cert: readFileSync(pki.files.rogueClientCert), key: readFileSync(pki.files.rogueClientKey) } : {}),
+        },
+      });
+      agents.set(which, a);
+    }
+    return a;
+  };
+
+  return {
+    url,
+    config,
+    runtime,
+    app,
+    logs,
+    pki,
+    async post(body, p = {}) {
+      const text = typeof body === 'string' ? body : JSON.stringify(body);
+      const path = `${o.basePath ?? ''}${p.path ?? NOTIFICATION_PATH}`;
+      const query = p.query ?? 'eventType=CTP_ENROLLMENT_ATTEMPT';
+      const headers: Record<string, string> = { ...p.headers };
+      if (p.contentType !== null) headers['content-type'] = p.contentType ?? 'application/json';
+      const wantToken = p.xPayToken ?? Boolean(o.xPayTokenSecret);
+      if (wantToken) {
+        const t = typeof wantToken === 'object' ? wantToken : {};
+        const secret = t.secret ?? o.xPayTokenSecret ?? 'not-configured-secret';
+        headers['x-pay-token'] = xPayToken(secret, path.slice((o.basePath ?? '').length + 1), query, text, t.timestamp);
+      }
+      const res = await request(`${url}${path}${query ? `?${query}` : ''}`, {
+        method: (p.method ?? 'POST') as 'POST',
+        headers,
+        body: p.method === 'GET' ? undefined : text,
+        ...(o.tls ? { dispatcher: agentFor(p.clientCert ?? 'valid') } : {}),
+      });
+      return { status: res.statusCode, body: await res.body.text(), headers: res.headers };
+    },
+    encode(payload, e = {}) {
+      const second = e.encryptTo === 'second';
+      return encodeVisaMessage(payload, {
+        signingKey: pki.visaSigningKey,
+        signingKid: pki.visaKid,
+        encryptionKey: second ? pki.issuerPublicKey2 : pki.issuerPublicKey,
+        encryptionKid: second ? pki.issuerKid2 : pki.issuerKid,
+      }, e);
+    },
+    async close() {
+      await app.close();
+      await runtime.close();
+      for (const a of agents.values()) await a.close();
+    },
+  };
+}
