@@ -12,8 +12,15 @@ import { ConfigSchema, type Config } from './config-schema.js';
  */
 export function parseConfig(input: unknown, baseDir: string): Config {
   const value = Value.Default(ConfigSchema, structuredClone(input));
-  const first = Value.Errors(ConfigSchema, value).First();
-  if (first !== undefined) throw new ConfigError(first.path, first.message);
+  const errors = [...Value.Errors(ConfigSchema, value)];
+  if (errors.length > 0) {
+    // Name every offending field (up to five), not only the first: one edit-restart per mistake is slow.
+    const byPath = new Map<string, string>();
+    for (const e of errors) if (!byPath.has(e.path)) byPath.set(e.path, e.message);
+    const [first, ...rest] = [...byPath].slice(0, 5);
+    const more = rest.map(([p, m]) => `; config ${p || '/'}: ${m}`).join('');
+    throw new ConfigError(first![0], `${first![1]}${more}`);
+  }
   const config = value as Config;
 
   const xpt = config.auth.xPayToken;

@@ -30,6 +30,8 @@ export interface HarnessOptions {
 
 export interface PostOptions {
   path?: string;
+  /** Path used as is, without the configured base path. */
+  rawPath?: string;
   query?: string;
   method?: string;
   contentType?: string | null;
@@ -123,7 +125,7 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
     pki,
     async post(body, p = {}) {
       const text = typeof body === 'string' ? body : JSON.stringify(body);
-      const path = `${o.basePath ?? ''}${p.path ?? NOTIFICATION_PATH}`;
+      const path = p.rawPath ?? `${o.basePath ?? ''}${p.path ?? NOTIFICATION_PATH}`;
       const query = p.query ?? 'eventType=CTP_ENROLLMENT_ATTEMPT';
       const headers: Record<string, string> = { ...p.headers };
       if (p.contentType !== null) headers['content-type'] = p.contentType ?? 'application/json';
@@ -131,7 +133,7 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
       if (wantToken) {
         const t = typeof wantToken === 'object' ? wantToken : {};
         const secret = t.secret ?? o.xPayTokenSecret ?? 'not-configured-secret';
-        headers['x-pay-token'] = xPayToken(secret, path.slice((o.basePath ?? '').length + 1), query, text, t.timestamp);
+        headers['x-pay-token'] = xPayToken(secret, path.slice(path.indexOf('/vtis/') + 1), query, text, t.timestamp);
       }
       const res = await request(`${url}${path}${query ? `?${query}` : ''}`, {
         method: (p.method ?? 'POST') as 'POST',
