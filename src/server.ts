@@ -35,7 +35,7 @@ async function listen(config: Config, logger: Logger, migrate: boolean, options:
   const url = `${config.listen.tls ? 'https' : 'http'}://${host}:${port}`;
   if (cluster.isWorker) process.send?.({ type: 'listening', url });
   else {
-    logger.info({ url, dialect: rt.store.dialect, workers: 1 }, 'listening');
+    announce(logger, { url, dialect: rt.store.dialect, workers: 1 });
     options.onListening?.(url);
   }
 
@@ -74,7 +74,7 @@ async function supervise(config: Config, logger: Logger, count: number, options:
     const worker = cluster.fork();
     worker.on('message', (m: { type?: string; url?: string }) => {
       if (m.type === 'listening' && ++listening === count) {
-        logger.info({ url: m.url, workers: count }, 'listening');
+        announce(logger, { url: m.url, workers: count });
         options.onListening?.(m.url ?? '');
       }
     });
@@ -99,4 +99,9 @@ async function supervise(config: Config, logger: Logger, count: number, options:
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** The 'listening' line is written whatever the log level: operators and scripts wait for it. */
+function announce(logger: Logger, fields: Record<string, unknown>): void {
+  logger.child({}, { level: 'info' }).info(fields, 'listening');
 }
