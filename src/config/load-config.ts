@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import type { ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from '../errors.js';
+import { checkSinks } from './check-sinks.js';
 import { ConfigSchema, type Config } from './config-schema.js';
 
 /**
@@ -16,7 +18,10 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   if (errors.length > 0) {
     // Name every offending field (up to five), not only the first: one edit-restart per mistake is slow.
     const byPath = new Map<string, string>();
-    for (const e of errors) if (!byPath.has(e.path)) byPath.set(e.path, e.message);
+    for (const e of errors) {
+      const precise = variantError(e);
+      if (!byPath.has(precise.path)) byPath.set(precise.path, precise.message);
+    }
     const [first, ...rest] = [...byPath].slice(0, 5);
     const more = rest.map(([p, m]) => `; config ${p || '/'}: ${m}`).join('');
     throw new ConfigError(first![0], `${first![1]}${more}`);
@@ -49,6 +54,7 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   for (const k of config.dataProtection.keys) if (k.file) k.file = abs(k.file);
   if (config.dataProtection.fingerprintKey.file) config.dataProtection.fingerprintKey.file = abs(config.dataProtection.fingerprintKey.file);
   if (xpt?.sharedSecretFile) xpt.sharedSecretFile = abs(xpt.sharedSecretFile);
+  checkSinks(config, abs);
   if (config.storage.url.startsWith('sqlite:')) {
     const path = config.storage.url.slice('sqlite:'.length);
     if (path === '') throw new ConfigError('/storage/url', 'sqlite: needs a file path');
@@ -72,6 +78,20 @@ export function loadConfig(file: string): Config {
     throw new ConfigError('', `${file} is not valid JSON`);
   }
   return parseConfig(input, dirname(resolve(file)));
+}
+
+/**
+ * For a union told apart by a `type` member (the sinks), the error of the variant whose `type`
+ * matches, so the message names the offending field rather than "Expected union value".
+ */
+function variantError(error: ValueError): ValueError {
+  const variants = (error.schema as { anyOf?: { properties?: { type?: { const?: unknown } } }[] }).anyOf;
+  const type = (error.value as { type?: unknown } | null)?.type;
+  if (variants === undefined || typeof type !== 'string') return error;
+  const i = variants.findIndex((v) => v.properties?.type?.const === type);
+  const inner = i >= 0 ? error.errors[i]?.First() : undefined;
+  if (inner === undefined) return { ...error, path: `${error.path}/type`, message: 'unknown sink type' };
+  return variantError(inner);
 }
 
 function exactlyOneSource(s: { file?: string | undefined; env?: string | undefined }, field: string): void {
