@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import type { TSchema } from '@sinclair/typebox';
 import type { ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from '../errors.js';
@@ -81,17 +82,18 @@ export function loadConfig(file: string): Config {
 }
 
 /**
- * For a union told apart by a `type` member (the sinks), the error of the variant whose `type`
- * matches, so the message names the offending field rather than "Expected union value".
+ * For a union told apart by a `type` member (the sinks), the first error of the variant whose
+ * `type` matches, defaults applied, so the message names the offending field rather than
+ * "Expected union value".
  */
-function variantError(error: ValueError): ValueError {
-  const variants = (error.schema as { anyOf?: { properties?: { type?: { const?: unknown } } }[] }).anyOf;
+function variantError(error: ValueError): { path: string; message: string } {
+  const variants = (error.schema as { anyOf?: TSchema[] }).anyOf;
   const type = (error.value as { type?: unknown } | null)?.type;
   if (variants === undefined || typeof type !== 'string') return error;
-  const i = variants.findIndex((v) => v.properties?.type?.const === type);
-  const inner = i >= 0 ? error.errors[i]?.First() : undefined;
-  if (inner === undefined) return { ...error, path: `${error.path}/type`, message: 'unknown sink type' };
-  return variantError(inner);
+  const variant = variants.find((v) => (v as { properties?: { type?: { const?: unknown } } }).properties?.type?.const === type);
+  if (variant === undefined) return { path: `${error.path}/type`, message: 'unknown type' };
+  const inner = Value.Errors(variant, Value.Default(variant, structuredClone(error.value))).First();
+  return inner === undefined ? error : { path: `${error.path}${inner.path}`, message: inner.message };
 }
 
 function exactlyOneSource(s: { file?: string | undefined; env?: string | undefined }, field: string): void {

@@ -25,6 +25,8 @@ export function parseRetryAfter(value: string | string[] | undefined, now: numbe
   if (v === undefined) return undefined;
   const t = v.trim();
   if (/^[0-9]+$/.test(t)) return Number(t) * 1000;
+  // HTTP-date forms all start with a day name ("Sun, 06 Nov 1994 08:49:37 GMT").
+  if (!/^[A-Z][a-z]{2}/.test(t)) return undefined;
   const at = Date.parse(t);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
 }
