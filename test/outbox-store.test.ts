@@ -4,12 +4,13 @@ import { StorageError } from '../src/errors.js';
 import { buildEvent } from '../src/events/ctp-event.js';
 import type { NotificationStore } from '../src/storage/notification-store.js';
 import type { OutboxStore } from '../src/storage/outbox-store.js';
-import { PostgresOutbox } from '../src/storage/postgres-outbox.js';
+import { LISTENER_NAME, PostgresOutbox } from '../src/storage/postgres-outbox.js';
 import { PostgresStore } from '../src/storage/postgres-store.js';
 import { SqliteOutbox } from '../src/storage/sqlite-outbox.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
 import { dialects, type Dialect, type TestDatabase } from './support/databases.js';
 import { acceptedRecord, quarantinedVersion, testProtector } from './support/records.js';
+import { waitFor } from './support/wait-for.js';
 
 const SINKS = ['fraud-ops', 'core'];
 
@@ -173,6 +174,28 @@ for (const dialect of await dialects()) {
       const again = await claimAll('core');
       assert.equal(again.length, 3);
       for (const d of again) await outbox.complete(d.id, d.leaseToken);
+    });
+
+    // SQLite has no cross-process signal (its watch is a no-op; the worker polls).
+    if (dialect.name === 'postgres') it('watch: PostgreSQL wakes workers in other processes at commit, and re-listens after losing the connection', async () => {
+      let woken = 0;
+      const errors: unknown[] = [];
+      const w = await outbox.watch(() => woken++, (e) => errors.push(e));
+      try {
+        const initial = woken;
+        await store.record(acceptedRecord(dp, clock.t));
+        await waitFor('a wake-up after commit', () => woken > initial);
+        const pg = (store as PostgresStore).pool;
+        await pg.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()', [LISTENER_NAME]);
+        await waitFor('the lost connection to be reported', () => errors.length > 0);
+        await waitFor('listening again', async () => (await pg.query('SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND datname = current_database()', [LISTENER_NAME])).rowCount === 1);
+        const before = woken;
+        await store.record(acceptedRecord(dp, clock.t));
+        await waitFor('a wake-up on the new connection', () => woken > before);
+      } finally {
+        await w.close();
+      }
+      for (const s of SINKS) for (const d of await claimAll(s)) await outbox.complete(d.id, d.leaseToken);
     });
 
     it('the deliveries commit with the notification or not at all (no dual write)', async () => {

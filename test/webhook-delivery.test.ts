@@ -80,6 +80,8 @@ for (const dialect of await dialects()) {
 
     it('reaches every sink, every attempt signed (verified with the standardwebhooks package), same event id on retries', async () => {
       await waitFor('flaky and pci to receive both events', () => rx.answered('/flaky').length === 2 && rx.answered('/pci').length === 2);
+      // …and the worker to have recorded it (the receiver's 200 comes first).
+      await waitFor('flaky recorded as delivered', async () => (await s.runtime.outbox.list({ sink: 'flaky', status: 'delivered' })).length === 2);
       for (const r of rx.requests.filter((x) => x.path === '/flaky')) verify(r, [s1, s2]);
       for (const r of rx.requests.filter((x) => x.path === '/pci')) verify(r, [s3]);
 
@@ -101,6 +103,8 @@ for (const dialect of await dialects()) {
         assert.equal(e.card?.pan, pans[i], 'the includePan sink gets the full card number');
         assert.equal(e.card?.last4, pans[i]!.slice(-4));
       }
+      const outcomes = s.outcomes.filter((o) => o.sink === 'flaky').map((o) => `${o.attempt}:${o.outcome}:${o.error ?? ''}`);
+      assert.deepEqual(outcomes.sort(), ['1:retry:HTTP_500', '1:retry:HTTP_500', '2:retry:HTTP_429', '2:retry:HTTP_429', '3:delivered:', '3:delivered:']);
       const flaky = await s.runtime.outbox.list({ sink: 'flaky' });
       assert.deepEqual(flaky.map((d) => [d.status, d.attempts, d.lastError]), [['delivered', 3, 'HTTP_429'], ['delivered', 3, 'HTTP_429']]);
     });
@@ -125,7 +129,8 @@ for (const dialect of await dialects()) {
       assert.equal(rx.requests.filter((r) => r.path === '/down').length, 6, 'three attempts each, then no more');
       downAnswers503 = false;
       assert.equal(await s.runtime.outbox.retry({ dead: true, sink: 'down' }), 2);
-      await waitFor('down to receive both events', () => rx.answered('/down').length === 2);
+      await waitFor('down recorded as delivered', async () => (await s.runtime.outbox.list({ sink: 'down', status: 'delivered' })).length === 2);
+      assert.equal(rx.answered('/down').length, 2);
       const delivered = await s.runtime.outbox.list({ sink: 'down', status: 'delivered' });
       assert.equal(delivered.length, 2);
     });

@@ -24,6 +24,19 @@ export interface DeliveryWorkerOptions {
   workerId?: string;
   /** Default Math.random (backoff jitter). */
   random?: () => number;
+  /** Called once per attempt with its outcome (metrics). */
+  onOutcome?: (o: DeliveryOutcome) => void;
+}
+
+export interface DeliveryOutcome {
+  sink: string;
+  outcome: 'delivered' | 'retry' | 'dead' | 'sink-disabled';
+  /** 1-based attempt number. */
+  attempt: number;
+  /** From the delivery's creation (≈ acceptance) to this outcome. */
+  ageMs: number;
+  /** Error code when not delivered. */
+  error?: string;
 }
 
 /** One sink's loop state. Each sink has its own loop, so a slow or dead sink holds up only itself. */
@@ -156,6 +169,7 @@ export class DeliveryWorker {
       if (result.ok) {
         const kept = await this.#o.outbox.complete(d.id, d.leaseToken);
         this.#o.logger.info({ ...line, outcome: 'delivered', httpStatus: result.httpStatus, leaseLost: !kept || undefined }, 'delivered');
+        this.#o.onOutcome?.({ sink: sink.name, outcome: 'delivered', attempt: d.attempt, ageMs: line.ageMs });
         return;
       }
       const failure = { error: result.error, httpStatus: result.httpStatus ?? null };
@@ -163,6 +177,7 @@ export class DeliveryWorker {
         await this.#o.outbox.disableSink(sink.name, result.error);
         await this.#o.outbox.fail(d.id, d.leaseToken, { ...failure, nextAttemptAt: now, dead: false });
         this.#o.logger.error({ ...line, ...failure, outcome: 'sink-disabled' }, `sink disabled until an operator enables it (ctp-notify sinks enable ${sink.name})`);
+        this.#o.onOutcome?.({ sink: sink.name, outcome: 'sink-disabled', attempt: d.attempt, ageMs: line.ageMs, error: result.error });
         return;
       }
       const dead = d.attempt >= retry.maxAttempts;
@@ -170,6 +185,7 @@ export class DeliveryWorker {
       await this.#o.outbox.fail(d.id, d.leaseToken, { ...failure, nextAttemptAt, dead });
       if (dead) this.#o.logger.error({ ...line, ...failure, outcome: 'dead' }, 'delivery dead-lettered after its last attempt');
       else this.#o.logger.warn({ ...line, ...failure, outcome: 'retry', retryInMs: nextAttemptAt - now }, 'delivery failed; will retry');
+      this.#o.onOutcome?.({ sink: sink.name, outcome: dead ? 'dead' : 'retry', attempt: d.attempt, ageMs: line.ageMs, error: result.error });
     } catch (error) {
       // The lease runs out and the delivery is claimed again: sent twice at worst, never lost.
       this.#o.logger.error({ ...line, code: 'STORAGE_UNAVAILABLE', errType: errType(error) }, 'cannot record delivery outcome');

@@ -16,6 +16,9 @@ import type {
 } from './outbox-store.js';
 import type { PostgresStore } from './postgres-store.js';
 
+/** application_name of the LISTEN connection (pg_stat_activity). */
+export const LISTENER_NAME = 'ctp-notify-outbox-listen';
+
 /** LISTEN/NOTIFY channel: a commit that queued deliveries wakes idle workers in other processes. */
 export const OUTBOX_CHANNEL = 'ctp_notify_outbox';
 
@@ -55,9 +58,11 @@ const CLAIM = `WITH claimed AS (
  */
 export class PostgresOutbox implements OutboxStore {
   readonly #pool: pg.Pool;
+  readonly #store: PostgresStore;
   readonly #now: () => number;
 
   constructor(store: PostgresStore, options: { now?: () => number } = {}) {
+    this.#store = store;
     this.#pool = store.pool;
     this.#now = options.now ?? Date.now;
   }
@@ -206,44 +211,41 @@ export class PostgresOutbox implements OutboxStore {
   }
 
   /**
-   * Holds one pooled connection in LISTEN. If it breaks, it is replaced after a second; while
-   * it is down the worker's poll still finds everything, only later.
+   * Holds a dedicated connection (outside the pool) in LISTEN. If it breaks, another is opened
+   * after a second; while it is down the worker's poll still finds everything, only later.
    */
   async watch(onQueued: () => void, onError: (error: unknown) => void = () => {}): Promise<{ close(): Promise<void> }> {
     let closed = false;
-    let client: pg.PoolClient | undefined;
+    let client: pg.Client | undefined;
     let timer: NodeJS.Timeout | undefined;
     const retryLater = () => {
       if (!closed) timer = setTimeout(() => void start(), 1000);
     };
     const start = async (): Promise<void> => {
-      let c: pg.PoolClient;
-      try {
-        c = await this.#pool.connect();
-      } catch (error) {
-        onError(error);
-        return retryLater();
-      }
-      if (closed) return c.release();
+      const c = this.#store.newClient(LISTENER_NAME);
       let lost = false;
       const drop = (error: unknown) => {
         if (lost || closed) return;
         lost = true;
         onError(error);
         if (client === c) client = undefined;
-        c.release(true);
+        void c.end().catch(() => {});
         retryLater();
       };
+      c.on('error', drop);
       c.on('notification', (m) => {
         if (m.channel === OUTBOX_CHANNEL) onQueued();
       });
-      c.on('error', drop);
       try {
+        await c.connect();
         await c.query(`LISTEN ${OUTBOX_CHANNEL}`);
       } catch (error) {
         return drop(error);
       }
+      if (closed) return void c.end().catch(() => {});
       client = c;
+      // The server closing the connection ends it without an 'error' on some paths.
+      c.on('end', () => drop(new Error('LISTEN connection ended')));
       onQueued(); // anything queued while nobody was listening
     };
     await start();
@@ -253,8 +255,7 @@ export class PostgresOutbox implements OutboxStore {
         clearTimeout(timer);
         const c = client;
         client = undefined;
-        // Destroyed, not returned to the pool: it carries our listeners and a LISTEN.
-        if (c) c.release(true);
+        await c?.end().catch(() => {});
       },
     };
   }

@@ -32,23 +32,32 @@ const UPDATE_QUARANTINED = `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c,
 export class PostgresStore implements NotificationStore {
   readonly dialect = 'postgres' as const;
   readonly #pool: pg.Pool;
+  readonly #clientConfig: pg.ClientConfig;
   readonly #now: () => number;
   readonly #sinks: readonly string[];
   readonly #onDeliveriesQueued: (() => void) | undefined;
 
   constructor(storage: Config['storage'], options: StoreOptions & { now?: () => number; schema?: string } = {}) {
-    this.#pool = new pg.Pool({
+    this.#clientConfig = {
       connectionString: storage.url,
-      max: storage.poolSize,
       statement_timeout: storage.statementTimeoutMs,
       connectionTimeoutMillis: Math.max(1000, storage.statementTimeoutMs),
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-    });
+    };
+    this.#pool = new pg.Pool({ ...this.#clientConfig, max: storage.poolSize });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.#pool.on('error', () => {});
     this.#now = options.now ?? Date.now;
     this.#sinks = [...(options.sinks ?? [])];
     this.#onDeliveriesQueued = options.onDeliveriesQueued;
+  }
+
+  /**
+   * A new connection outside the pool, same settings: for a long-lived LISTEN, which must not
+   * hold one of the pool's connections (with `poolSize: 1` it would starve everything else).
+   */
+  newClient(applicationName: string): pg.Client {
+    return new pg.Client({ ...this.#clientConfig, application_name: applicationName });
   }
 
   /** The pool, for dialect-specific modules (outbox) and tests. */

@@ -7,7 +7,7 @@ import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config/config-schema.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logger.js';
-import type { DeliveryWorker } from '../../src/delivery/delivery-worker.js';
+import type { DeliveryOutcome, DeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import { startDeliveryWorker } from '../../src/delivery/start-delivery-worker.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { encodeVisaMessage, xPayToken, type EncodeOptions } from '../../src/visa/visa-encoder.js';
@@ -52,6 +52,8 @@ export interface TestServer {
   runtime: Runtime;
   /** Present when started with `delivery: true`. */
   delivery: DeliveryWorker | undefined;
+  /** Every attempt's outcome, as the worker reports it for metrics. */
+  outcomes: DeliveryOutcome[];
   app: FastifyInstance;
   logs: string[];
   pki: TestPki;
@@ -103,7 +105,8 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
   });
   let delivery: DeliveryWorker | undefined;
   const runtime = await createRuntime(config, logger, { onDeliveriesQueued: () => delivery?.wake() });
-  if (o.delivery) delivery = await startDeliveryWorker(runtime, logger);
+  const outcomes: DeliveryOutcome[] = [];
+  if (o.delivery) delivery = await startDeliveryWorker(runtime, logger, { onOutcome: (x) => outcomes.push(x) });
   const app = await buildApp({ config, pipeline: runtime.pipeline, store: runtime.store, logger });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
@@ -129,6 +132,7 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
     config,
     runtime,
     delivery,
+    outcomes,
     app,
     logs,
     pki,
