@@ -1,6 +1,6 @@
 import type { DeliveryStatus, DeliverySummary } from '../storage/outbox-store.js';
 import { UsageError, intFlag, loadConfigFrom, parse } from './cli-support.js';
-import { iso, printTable, withOutbox } from './with-outbox.js';
+import { iso, printTable, withOutbox } from './delivery-cli-support.js';
 
 export const deliveriesHelp = `ctp-notify deliveries list [--config FILE] [--status pending|failed|dead|delivered] [--sink NAME]
     [--limit N] [--format table|json]
