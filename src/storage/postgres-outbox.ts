@@ -104,7 +104,10 @@ export class PostgresOutbox implements OutboxStore {
   async list(q: DeliveryQuery): Promise<DeliverySummary[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    const add = (sql: (i: number) => string, v: unknown) => (params.push(v), where.push(sql(params.length)));
+    const add = (sql: (i: number) => string, v: unknown) => {
+      params.push(v);
+      where.push(sql(params.length));
+    };
     if (q.status) add((i) => `d.status = $${i}`, q.status);
     if (q.sink) add((i) => `d.sink = $${i}`, q.sink);
     if (q.notificationId) add((i) => `d.notification_id = $${i}`, q.notificationId);

@@ -109,9 +109,13 @@ export class SqliteOutbox implements OutboxStore {
   async list(q: DeliveryQuery): Promise<DeliverySummary[]> {
     const where: string[] = [];
     const params: unknown[] = [];
-    if (q.status) where.push('d.status = ?'), params.push(q.status);
-    if (q.sink) where.push('d.sink = ?'), params.push(q.sink);
-    if (q.notificationId) where.push('d.notification_id = ?'), params.push(q.notificationId);
+    const add = (sql: string, v: unknown) => {
+      where.push(sql);
+      params.push(v);
+    };
+    if (q.status) add('d.status = ?', q.status);
+    if (q.sink) add('d.sink = ?', q.sink);
+    if (q.notificationId) add('d.notification_id = ?', q.notificationId);
     if (q.before) {
       where.push('(d.created_at < ? OR (d.created_at = ? AND d.id < ?))');
       params.push(q.before.createdAt, q.before.createdAt, q.before.id);
