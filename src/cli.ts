@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 import { ConfigError, StorageError } from './errors.js';
 import { UsageError } from './cli/cli-support.js';
+import { deliveriesCommand, deliveriesHelp } from './cli/deliveries-command.js';
 import { keysCommand, keysHelp } from './cli/keys-command.js';
 import { migrateCommand, migrateHelp } from './cli/migrate-command.js';
 import { notificationsCommand, notificationsHelp } from './cli/notifications-command.js';
 import { quarantineCommand, quarantineHelp } from './cli/quarantine-command.js';
 import { sendCommand, sendHelp } from './cli/send-command.js';
 import { serveCommand, serveHelp } from './cli/serve-command.js';
+import { sinksCommand, sinksHelp } from './cli/sinks-command.js';
+import { workerCommand, workerHelp } from './cli/worker-command.js';
 
 const commands: Record<string, (argv: string[]) => Promise<number>> = {
   serve: serveCommand,
@@ -15,9 +18,12 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   notifications: notificationsCommand,
   quarantine: quarantineCommand,
   migrate: migrateCommand,
+  worker: workerCommand,
+  deliveries: deliveriesCommand,
+  sinks: sinksCommand,
 };
 
-const help = ['Usage: ctp-notify <command>', '', serveHelp, keysHelp, sendHelp, notificationsHelp, quarantineHelp, migrateHelp].join('\n\n');
+const help = ['Usage: ctp-notify <command>', '', serveHelp, keysHelp, sendHelp, notificationsHelp, quarantineHelp, migrateHelp, workerHelp, deliveriesHelp, sinksHelp].join('\n\n');
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -3,12 +3,15 @@ import { loadSecrets, type Secrets } from './config/load-secrets.js';
 import type { Logger } from './logger.js';
 import { NotificationPipeline } from './pipeline/notification-pipeline.js';
 import type { NotificationStore } from './storage/notification-store.js';
-import { openStore } from './storage/open-store.js';
+import { openOutbox, openStore } from './storage/open-store.js';
+import type { OutboxStore } from './storage/outbox-store.js';
 
 export interface Runtime {
   config: Config;
   secrets: Secrets;
   store: NotificationStore;
+  /** The delivery queue, on the store's connection. */
+  outbox: OutboxStore;
   pipeline: NotificationPipeline;
   close(): Promise<void>;
 }
@@ -17,16 +20,24 @@ export interface Runtime {
  * Loads keys, opens (and by default migrates) the store and builds the pipeline: everything
  * `serve`, the worker and the CLI's maintenance commands share.
  */
-export async function createRuntime(config: Config, logger: Logger, options: { migrate?: boolean } = {}): Promise<Runtime> {
+export async function createRuntime(
+  config: Config,
+  logger: Logger,
+  options: { migrate?: boolean; onDeliveriesQueued?: () => void } = {},
+): Promise<Runtime> {
   const secrets = loadSecrets(config);
   for (const w of secrets.warnings) logger.error({ code: 'INSECURE_KEY_PERMISSIONS' }, w);
-  const store = await openStore(config.storage);
+  const store = await openStore(config.storage, {
+    sinks: config.sinks.map((s) => s.name),
+    ...(options.onDeliveriesQueued ? { onDeliveriesQueued: options.onDeliveriesQueued } : {}),
+  });
   try {
     if (options.migrate !== false) await store.migrate();
   } catch (e) {
     await store.close();
     throw e;
   }
+  const outbox = await openOutbox(store);
   const pipeline = new NotificationPipeline({
     store,
     verificationKeys: secrets.verificationKeys,
@@ -39,5 +50,5 @@ export async function createRuntime(config: Config, logger: Logger, options: { m
       ? { secret: secrets.xPayTokenSecret, skewSeconds: config.auth.xPayToken?.clockSkewSeconds ?? 300 }
       : undefined,
   });
-  return { config, secrets, store, pipeline, close: () => store.close() };
+  return { config, secrets, store, outbox, pipeline, close: () => store.close() };
 }

@@ -4,7 +4,9 @@ import { buildApp } from './app.js';
 import type { Config } from './config/config-schema.js';
 import { loadSecrets } from './config/load-secrets.js';
 import type { Logger } from './logger.js';
-import { createRuntime } from './runtime.js';
+import type { DeliveryWorker } from './delivery/delivery-worker.js';
+import { startDeliveryWorker } from './delivery/start-delivery-worker.js';
+import { createRuntime, type Runtime } from './runtime.js';
 import { openStore } from './storage/open-store.js';
 
 export interface ServeOptions {
@@ -17,7 +19,11 @@ export interface ServeOptions {
 /**
  * Listens on `config.listen`. With more than one worker, node:cluster forks that many
  * processes sharing the port: RSA decryption is CPU-bound and synchronous, so processes, not
- * threads or async I/O, are what scale it. The primary migrates once, then only supervises.
+ * threads or async I/O, are what scale it. The primary migrates once, then supervises.
+ *
+ * The delivery worker (when sinks are configured and `delivery.runInServe`) runs once: in the
+ * single process, or in the cluster primary, which serves no requests. So it never runs N
+ * times, which matters on SQLite (one worker per database).
  */
 export async function serve(config: Config, logger: Logger, options: ServeOptions = {}): Promise<void> {
   const workers = options.workers ?? config.workers ?? availableParallelism();
@@ -25,8 +31,18 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   return listen(config, logger, workers === 1, options);
 }
 
+/** Whether this serve layout runs a delivery worker at all. */
+function deliveryInServe(config: Config): boolean {
+  return config.delivery.runInServe && config.sinks.length > 0;
+}
+
 async function listen(config: Config, logger: Logger, migrate: boolean, options: ServeOptions): Promise<void> {
-  const rt = await createRuntime(config, logger, { migrate });
+  let worker: DeliveryWorker | undefined;
+  // A cluster child tells the primary's worker at once; PostgreSQL also notifies at commit.
+  const tellPrimary = cluster.isWorker && deliveryInServe(config) && config.storage.url.startsWith('sqlite:');
+  const onDeliveriesQueued = cluster.isWorker ? (tellPrimary ? () => process.send?.({ type: 'outbox' }) : undefined) : () => worker?.wake();
+  const rt = await createRuntime(config, logger, { migrate, ...(onDeliveriesQueued ? { onDeliveriesQueued } : {}) });
+  if (!cluster.isWorker && deliveryInServe(config)) worker = await startOrClose(rt, logger);
   const app = await buildApp({ config, pipeline: rt.pipeline, store: rt.store, logger });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   const address = app.server.address();
@@ -47,6 +63,7 @@ async function listen(config: Config, logger: Logger, migrate: boolean, options:
     // Stop accepting, let in-flight requests finish (and their commits), then close the store.
     app
       .close()
+      .then(() => worker?.stop())
       .then(() => rt.close())
       .then(() => process.exit(0))
       .catch((error: unknown) => {
@@ -60,20 +77,36 @@ async function listen(config: Config, logger: Logger, migrate: boolean, options:
 
 async function supervise(config: Config, logger: Logger, count: number, options: ServeOptions): Promise<void> {
   // Fail fast, once, on bad keys or an unreachable store, before forking anything.
-  loadSecrets(config);
-  const store = await openStore(config.storage);
-  try {
-    await store.migrate();
-  } finally {
-    await store.close();
+  let rt: Runtime | undefined;
+  let delivery: DeliveryWorker | undefined;
+  if (deliveryInServe(config)) {
+    rt = await createRuntime(config, logger, { onDeliveriesQueued: () => delivery?.wake() });
+    delivery = await startOrClose(rt, logger);
+  } else {
+    loadSecrets(config);
+    const store = await openStore(config.storage);
+    try {
+      await store.migrate();
+    } finally {
+      await store.close();
+    }
   }
+  const finish = () => {
+    Promise.resolve(delivery?.stop())
+      .then(() => rt?.close())
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+  };
 
   let stopping = false;
   let listening = 0;
   const fork = (): Worker => {
     const worker = cluster.fork();
     worker.on('message', (m: { type?: string; url?: string }) => {
-      if (m.type === 'listening' && ++listening === count) {
+      if (m.type === 'outbox') delivery?.wake();
+      else if (m.type === 'listening' && ++listening === count) {
         announce(logger, { url: m.url, workers: count });
         options.onListening?.(m.url ?? '');
       }
@@ -84,7 +117,7 @@ async function supervise(config: Config, logger: Logger, count: number, options:
 
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
-      if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+      if (Object.keys(cluster.workers ?? {}).length === 0) finish();
       return;
     }
     logger.error({ workerPid: worker.process.pid, code, signal }, 'worker exited; starting another');
@@ -95,7 +128,7 @@ async function supervise(config: Config, logger: Logger, count: number, options:
     stopping = true;
     logger.info({ signal }, 'shutting down workers');
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
+    if (Object.keys(cluster.workers ?? {}).length === 0) finish();
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
@@ -104,4 +137,14 @@ async function supervise(config: Config, logger: Logger, count: number, options:
 /** The 'listening' line is written whatever the log level: operators and scripts wait for it. */
 function announce(logger: Logger, fields: Record<string, unknown>): void {
   logger.child({}, { level: 'info' }).info(fields, 'listening');
+}
+
+/** Starts the delivery worker; on failure (a bad sink secret) closes the runtime and rethrows. */
+async function startOrClose(rt: Runtime, logger: Logger): Promise<DeliveryWorker | undefined> {
+  try {
+    return await startDeliveryWorker(rt, logger);
+  } catch (error) {
+    await rt.close();
+    throw error;
+  }
 }

@@ -7,7 +7,8 @@ import { intFlag, parse } from './cli-support.js';
 import { devHome, ensureDevSetup } from './dev-setup.js';
 
 export const serveHelp = `ctp-notify serve [--config FILE] [--workers N]
-  Serves Visa's notification endpoint. Without --config, uses (and on first run creates) a
+  Serves Visa's notification endpoint, and runs the delivery worker when sinks are configured
+  (unless "delivery": {"runInServe": false}). Without --config, uses (and on first run creates) a
   development setup in $CTP_NOTIFY_HOME (default ./.ctp-notify).`;
 
 export async function serveCommand(argv: string[]): Promise<number> {

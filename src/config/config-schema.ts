@@ -1,6 +1,7 @@
 import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { CONTENT_ENCRYPTION_ALGORITHMS, KEY_MANAGEMENT_ALGORITHMS } from '../jose/compact-jwe.js';
 import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
+import { DeliverySchema, SinksSchema } from './delivery-schema.js';
 
 /** A secret given by file (preferred) or by environment variable name; never inline in code. */
 const SecretSource = Type.Object(
@@ -130,6 +131,10 @@ export const ConfigSchema = Type.Object(
     ),
     /** Start even when a private key file is readable by group or others (logged as an error). */
     allowInsecureKeyPermissions: Type.Boolean({ default: false }),
+    /** Where each accepted notification is delivered as an event (webhook, RabbitMQ); see README. */
+    sinks: SinksSchema,
+    /** The delivery worker that drains the outbox into the sinks. */
+    delivery: DeliverySchema,
   },
   { additionalProperties: false },
 );

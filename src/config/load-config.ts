@@ -1,7 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { dirname, isAbsolute, resolve } from 'node:path';
+import type { TSchema } from '@sinclair/typebox';
+import type { ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from '../errors.js';
+import { checkSinks } from './check-sinks.js';
 import { ConfigSchema, type Config } from './config-schema.js';
 
 /**
@@ -16,7 +19,10 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   if (errors.length > 0) {
     // Name every offending field (up to five), not only the first: one edit-restart per mistake is slow.
     const byPath = new Map<string, string>();
-    for (const e of errors) if (!byPath.has(e.path)) byPath.set(e.path, e.message);
+    for (const e of errors) {
+      const precise = variantError(e);
+      if (!byPath.has(precise.path)) byPath.set(precise.path, precise.message);
+    }
     const [first, ...rest] = [...byPath].slice(0, 5);
     const more = rest.map(([p, m]) => `; config ${p || '/'}: ${m}`).join('');
     throw new ConfigError(first![0], `${first![1]}${more}`);
@@ -49,6 +55,7 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   for (const k of config.dataProtection.keys) if (k.file) k.file = abs(k.file);
   if (config.dataProtection.fingerprintKey.file) config.dataProtection.fingerprintKey.file = abs(config.dataProtection.fingerprintKey.file);
   if (xpt?.sharedSecretFile) xpt.sharedSecretFile = abs(xpt.sharedSecretFile);
+  checkSinks(config, abs);
   if (config.storage.url.startsWith('sqlite:')) {
     const path = config.storage.url.slice('sqlite:'.length);
     if (path === '') throw new ConfigError('/storage/url', 'sqlite: needs a file path');
@@ -72,6 +79,21 @@ export function loadConfig(file: string): Config {
     throw new ConfigError('', `${file} is not valid JSON`);
   }
   return parseConfig(input, dirname(resolve(file)));
+}
+
+/**
+ * For a union told apart by a `type` member (the sinks), the first error of the variant whose
+ * `type` matches, defaults applied, so the message names the offending field rather than
+ * "Expected union value".
+ */
+function variantError(error: ValueError): { path: string; message: string } {
+  const variants = (error.schema as { anyOf?: TSchema[] }).anyOf;
+  const type = (error.value as { type?: unknown } | null)?.type;
+  if (variants === undefined || typeof type !== 'string') return error;
+  const variant = variants.find((v) => (v as { properties?: { type?: { const?: unknown } } }).properties?.type?.const === type);
+  if (variant === undefined) return { path: `${error.path}/type`, message: 'unknown type' };
+  const inner = Value.Errors(variant, Value.Default(variant, structuredClone(error.value))).First();
+  return inner === undefined ? error : { path: `${error.path}${inner.path}`, message: inner.message };
 }
 
 function exactlyOneSource(s: { file?: string | undefined; env?: string | undefined }, field: string): void {

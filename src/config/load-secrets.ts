@@ -26,21 +26,7 @@ export interface Secrets {
  */
 export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): Secrets {
   const warnings: string[] = [];
-  const readSecretFile = (path: string, field: string): Buffer => {
-    let mode: number;
-    try {
-      mode = statSync(path).mode;
-    } catch {
-      throw new ConfigError(field, `cannot read ${path}`);
-    }
-    if ((mode & 0o077) !== 0) {
-      if (!config.allowInsecureKeyPermissions) {
-        throw new ConfigError(field, `${path} is readable by group or others (chmod 600, or set allowInsecureKeyPermissions)`);
-      }
-      warnings.push(`${field}: ${path} is readable by group or others; allowed by allowInsecureKeyPermissions`);
-    }
-    return readFileSync(path);
-  };
+  const readSecretFile = (path: string, field: string): Buffer => readSecretFileChecked(path, field, config.allowInsecureKeyPermissions, warnings);
   const readPublicFile = (path: string, field: string): string => {
     try {
       return readFileSync(path, 'utf8');
@@ -112,6 +98,27 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
     xPayTokenSecret,
     warnings,
   };
+}
+
+/**
+ * Reads a secret file, refusing one readable by group or others unless `allowInsecure` (then a
+ * warning is pushed for the log).
+ * @throws ConfigError naming `field`.
+ */
+export function readSecretFileChecked(path: string, field: string, allowInsecure: boolean, warnings: string[]): Buffer {
+  let mode: number;
+  try {
+    mode = statSync(path).mode;
+  } catch {
+    throw new ConfigError(field, `cannot read ${path}`);
+  }
+  if ((mode & 0o077) !== 0) {
+    if (!allowInsecure) {
+      throw new ConfigError(field, `${path} is readable by group or others (chmod 600, or set allowInsecureKeyPermissions)`);
+    }
+    warnings.push(`${field}: ${path} is readable by group or others; allowed by allowInsecureKeyPermissions`);
+  }
+  return readFileSync(path);
 }
 
 /** 32 bytes, written as base64 text in a file or an environment variable. */

@@ -11,6 +11,8 @@ import type {
   QuarantinedNotification,
   RecordOutcome,
 } from './notification-store.js';
+import type { StoreOptions } from './open-store.js';
+import { enqueueDeliveries } from './postgres-outbox.js';
 import { RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
 
 /** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
@@ -30,19 +32,32 @@ const UPDATE_QUARANTINED = `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c,
 export class PostgresStore implements NotificationStore {
   readonly dialect = 'postgres' as const;
   readonly #pool: pg.Pool;
+  readonly #clientConfig: pg.ClientConfig;
   readonly #now: () => number;
+  readonly #sinks: readonly string[];
+  readonly #onDeliveriesQueued: (() => void) | undefined;
 
-  constructor(storage: Config['storage'], options: { now?: () => number; schema?: string } = {}) {
-    this.#pool = new pg.Pool({
+  constructor(storage: Config['storage'], options: StoreOptions & { now?: () => number; schema?: string } = {}) {
+    this.#clientConfig = {
       connectionString: storage.url,
-      max: storage.poolSize,
       statement_timeout: storage.statementTimeoutMs,
       connectionTimeoutMillis: Math.max(1000, storage.statementTimeoutMs),
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
-    });
+    };
+    this.#pool = new pg.Pool({ ...this.#clientConfig, max: storage.poolSize });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.#pool.on('error', () => {});
     this.#now = options.now ?? Date.now;
+    this.#sinks = [...(options.sinks ?? [])];
+    this.#onDeliveriesQueued = options.onDeliveriesQueued;
+  }
+
+  /**
+   * A new connection outside the pool, same settings: for a long-lived LISTEN, which must not
+   * hold one of the pool's connections (with `poolSize: 1` it would starve everything else).
+   */
+  newClient(applicationName: string): pg.Client {
+    return new pg.Client({ ...this.#clientConfig, application_name: applicationName });
   }
 
   /** The pool, for dialect-specific modules (outbox) and tests. */
@@ -84,10 +99,14 @@ export class PostgresStore implements NotificationStore {
   }
 
   record(rec: NotificationRecord): Promise<RecordOutcome> {
-    return this.#tx(async (c) => {
+    const tx = this.#tx(async (c) => {
       const now = this.#now();
       const inserted = await c.query(INSERT, recordValues(rec, now, Boolean));
-      if (inserted.rowCount === 1) return { id: rec.id, status: rec.status, result: 'inserted' } satisfies RecordOutcome;
+      if (inserted.rowCount === 1) {
+        // The outbox rows commit with the notification, or neither does: no dual write.
+        if (rec.status === 'accepted') await enqueueDeliveries(c, rec.id, this.#sinks, now);
+        return { id: rec.id, status: rec.status, result: 'inserted' } satisfies RecordOutcome;
+      }
       // The conflicting row is committed (ON CONFLICT waited for it); lock it for a possible promotion.
       const existing = (
         await c.query<{ id: string; status: NotificationStatus }>(
@@ -101,6 +120,16 @@ export class PostgresStore implements NotificationStore {
       }
       return { id: existing.id, status: existing.status, result: 'duplicate' } satisfies RecordOutcome;
     });
+    return this.#afterCommit(tx);
+  }
+
+  /** Tells an in-process worker that deliveries were committed (others hear pg_notify). */
+  async #afterCommit(tx: Promise<RecordOutcome>): Promise<RecordOutcome> {
+    const outcome = await tx;
+    if (outcome.result === 'inserted' || outcome.result === 'promoted') {
+      if (outcome.status === 'accepted' && this.#sinks.length > 0) this.#onDeliveriesQueued?.();
+    }
+    return outcome;
   }
 
   async #updateQuarantined(c: pg.PoolClient, rec: NotificationRecord, now: number): Promise<RecordOutcome | undefined> {
@@ -110,15 +139,18 @@ export class PostgresStore implements NotificationStore {
       await c.query<{ id: string; status: NotificationStatus }>(UPDATE_QUARANTINED, [...UPDATABLE_COLUMNS.map((col) => byColumn.get(col)), rec.id])
     ).rows[0];
     if (row === undefined) return undefined;
+    if (row.status === 'accepted') await enqueueDeliveries(c, row.id, this.#sinks, now);
     return { id: row.id, status: row.status, result: rec.status === 'accepted' ? 'promoted' : 'duplicate' };
   }
 
   updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome> {
-    return this.#tx(async (c) => {
-      const outcome = await this.#updateQuarantined(c, rec, this.#now());
-      if (outcome === undefined) throw new StorageError('notification is not quarantined');
-      return outcome;
-    });
+    return this.#afterCommit(
+      this.#tx(async (c) => {
+        const outcome = await this.#updateQuarantined(c, rec, this.#now());
+        if (outcome === undefined) throw new StorageError('notification is not quarantined');
+        return outcome;
+      }),
+    );
   }
 
   async findByDedupKey(dedupKey: string): Promise<{ id: string; status: NotificationStatus } | undefined> {

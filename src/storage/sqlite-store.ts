@@ -13,6 +13,8 @@ import type {
   RecordOutcome,
 } from './notification-store.js';
 import { RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
+import { enqueueDeliveries } from './sqlite-outbox.js';
+import type { StoreOptions } from './open-store.js';
 
 interface PendingWrite {
   run: () => unknown;
@@ -20,7 +22,7 @@ interface PendingWrite {
   reject: (e: unknown) => void;
 }
 
-export interface SqliteStoreOptions {
+export interface SqliteStoreOptions extends StoreOptions {
   /** Milliseconds to wait for another process's write lock. Default 5000. */
   busyTimeoutMs?: number;
   now?: () => number;
@@ -37,6 +39,8 @@ export class SqliteStore implements NotificationStore {
   readonly dialect = 'sqlite' as const;
   readonly #db: Database.Database;
   readonly #now: () => number;
+  readonly #sinks: readonly string[];
+  readonly #onDeliveriesQueued: (() => void) | undefined;
   #queue: PendingWrite[] = [];
   #flushScheduled = false;
 
@@ -51,6 +55,8 @@ export class SqliteStore implements NotificationStore {
       throw new StorageError('cannot open SQLite database', { cause });
     }
     this.#now = options.now ?? Date.now;
+    this.#sinks = [...(options.sinks ?? [])];
+    this.#onDeliveriesQueued = options.onDeliveriesQueued;
   }
 
   #prepared: ReturnType<SqliteStore['prepare']> | undefined;
@@ -103,10 +109,12 @@ export class SqliteStore implements NotificationStore {
   }
 
   record(rec: NotificationRecord): Promise<RecordOutcome> {
-    return this.#write(() => {
+    const write = this.#write(() => {
       const now = this.#now();
       const s = this.stmts;
       if (s.insert.get(...recordValues(rec, now, Number)) !== undefined) {
+        // The outbox rows share the notification's savepoint and commit: no dual write.
+        if (rec.status === 'accepted') enqueueDeliveries(this.#db, rec.id, this.#sinks, now);
         return { id: rec.id, status: rec.status, result: 'inserted' } satisfies RecordOutcome;
       }
       const existing = s.byDedup.get(rec.dedupKey) as { id: string; status: NotificationStatus };
@@ -117,6 +125,16 @@ export class SqliteStore implements NotificationStore {
       }
       return { id: existing.id, status: existing.status, result: 'duplicate' } satisfies RecordOutcome;
     });
+    return this.#afterCommit(write);
+  }
+
+  /** Tells the in-process worker that deliveries were committed, so it need not wait for its poll. */
+  async #afterCommit(write: Promise<RecordOutcome>): Promise<RecordOutcome> {
+    const outcome = await write;
+    if (outcome.result === 'inserted' || outcome.result === 'promoted') {
+      if (outcome.status === 'accepted' && this.#sinks.length > 0) this.#onDeliveriesQueued?.();
+    }
+    return outcome;
   }
 
   #updateQuarantined(rec: NotificationRecord, now: number): RecordOutcome | undefined {
@@ -126,15 +144,18 @@ export class SqliteStore implements NotificationStore {
       | { id: string; status: NotificationStatus }
       | undefined;
     if (row === undefined) return undefined;
+    if (row.status === 'accepted') enqueueDeliveries(this.#db, row.id, this.#sinks, now);
     return { id: row.id, status: row.status, result: rec.status === 'accepted' ? 'promoted' : 'duplicate' };
   }
 
   updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome> {
-    return this.#write(() => {
-      const outcome = this.#updateQuarantined(rec, this.#now());
-      if (outcome === undefined) throw new StorageError('notification is not quarantined');
-      return outcome;
-    });
+    return this.#afterCommit(
+      this.#write(() => {
+        const outcome = this.#updateQuarantined(rec, this.#now());
+        if (outcome === undefined) throw new StorageError('notification is not quarantined');
+        return outcome;
+      }),
+    );
   }
 
   async findByDedupKey(dedupKey: string): Promise<{ id: string; status: NotificationStatus } | undefined> {
@@ -189,6 +210,14 @@ export class SqliteStore implements NotificationStore {
   /** Escape hatch for dialect-specific modules (outbox, tests): the underlying handle. */
   get database(): Database.Database {
     return this.#db;
+  }
+
+  /**
+   * Runs `run` in the next group commit (its own savepoint inside one IMMEDIATE transaction),
+   * for dialect modules sharing this connection (the outbox). Resolves after commit.
+   */
+  write<T>(run: () => T): Promise<T> {
+    return this.#write(run);
   }
 
   #read<T>(fn: () => T): T {

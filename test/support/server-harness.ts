@@ -7,6 +7,8 @@ import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config/config-schema.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { createLogger } from '../../src/logger.js';
+import type { DeliveryOutcome, DeliveryWorker } from '../../src/delivery/delivery-worker.js';
+import { startDeliveryWorker } from '../../src/delivery/start-delivery-worker.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { encodeVisaMessage, xPayToken, type EncodeOptions } from '../../src/visa/visa-encoder.js';
 import type { TestPki } from './test-pki.js';
@@ -26,6 +28,8 @@ export interface HarnessOptions {
   /** Verification key as certificate (default) or SPKI PEM. */
   verificationAs?: 'certificate' | 'spki';
   extra?: Record<string, unknown>;
+  /** Run the delivery worker in-process as `serve` does (needs `sinks` in `extra`). */
+  delivery?: boolean;
 }
 
 export interface PostOptions {
@@ -46,6 +50,10 @@ export interface TestServer {
   url: string;
   config: Config;
   runtime: Runtime;
+  /** Present when started with `delivery: true`. */
+  delivery: DeliveryWorker | undefined;
+  /** Every attempt's outcome, as the worker reports it for metrics. */
+  outcomes: DeliveryOutcome[];
   app: FastifyInstance;
   logs: string[];
   pki: TestPki;
@@ -95,7 +103,10 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
       capturedLogs.push(line);
     },
   });
-  const runtime = await createRuntime(config, logger);
+  let delivery: DeliveryWorker | undefined;
+  const runtime = await createRuntime(config, logger, { onDeliveriesQueued: () => delivery?.wake() });
+  const outcomes: DeliveryOutcome[] = [];
+  if (o.delivery) delivery = await startDeliveryWorker(runtime, logger, { onOutcome: (x) => outcomes.push(x) });
   const app = await buildApp({ config, pipeline: runtime.pipeline, store: runtime.store, logger });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
@@ -120,6 +131,8 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
     url,
     config,
     runtime,
+    delivery,
+    outcomes,
     app,
     logs,
     pki,
@@ -154,6 +167,7 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
     },
     async close() {
       await app.close();
+      await delivery?.stop();
       await runtime.close();
       for (const a of agents.values()) await a.close();
     },

@@ -36,4 +36,38 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
       CREATE INDEX notifications_pan ON notifications (pan_fingerprint, received_at DESC);
     `,
   },
+  {
+    // The outbox (issue 4): one row per (accepted notification, sink), written in the
+    // notification's own transaction; replays add rows. 'failed' = awaiting a retry.
+    // Versions 3 and 4 are reserved for the risk and console changes.
+    version: 2,
+    name: 'deliveries',
+    sql: `
+      CREATE TABLE deliveries (
+        id              text PRIMARY KEY,
+        notification_id text NOT NULL REFERENCES notifications (id),
+        sink            text NOT NULL,
+        origin          text NOT NULL CHECK (origin IN ('accepted', 'replay')),
+        status          text NOT NULL CHECK (status IN ('pending', 'failed', 'delivered', 'dead')),
+        attempts        integer NOT NULL DEFAULT 0,
+        next_attempt_at bigint NOT NULL,
+        lease_until     bigint,
+        lease_owner     text,
+        created_at      bigint NOT NULL,
+        updated_at      bigint NOT NULL,
+        delivered_at    bigint,
+        last_error      text,
+        last_status     integer
+      );
+      CREATE INDEX deliveries_due ON deliveries (sink, next_attempt_at) WHERE status IN ('pending', 'failed');
+      CREATE INDEX deliveries_created ON deliveries (created_at DESC, id DESC);
+      CREATE INDEX deliveries_notification ON deliveries (notification_id);
+      CREATE TABLE sink_states (
+        name            text PRIMARY KEY,
+        disabled_at     bigint,
+        disabled_reason text,
+        updated_at      bigint NOT NULL
+      );
+    `,
+  },
 ];

@@ -36,4 +36,38 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       CREATE INDEX notifications_pan ON notifications (pan_fingerprint, received_at DESC);
     `,
   },
+  {
+    // The outbox (issue 4): one row per (accepted notification, sink), written in the
+    // notification's own transaction; replays add rows. 'failed' = awaiting a retry.
+    // Versions 3 and 4 are reserved for the risk and console changes.
+    version: 2,
+    name: 'deliveries',
+    sql: `
+      CREATE TABLE deliveries (
+        id              TEXT PRIMARY KEY,
+        notification_id TEXT NOT NULL REFERENCES notifications (id),
+        sink            TEXT NOT NULL,
+        origin          TEXT NOT NULL CHECK (origin IN ('accepted', 'replay')),
+        status          TEXT NOT NULL CHECK (status IN ('pending', 'failed', 'delivered', 'dead')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        lease_until     INTEGER,
+        lease_owner     TEXT,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        delivered_at    INTEGER,
+        last_error      TEXT,
+        last_status     INTEGER
+      ) STRICT;
+      CREATE INDEX deliveries_due ON deliveries (sink, next_attempt_at) WHERE status IN ('pending', 'failed');
+      CREATE INDEX deliveries_created ON deliveries (created_at DESC, id DESC);
+      CREATE INDEX deliveries_notification ON deliveries (notification_id);
+      CREATE TABLE sink_states (
+        name            TEXT PRIMARY KEY,
+        disabled_at     INTEGER,
+        disabled_reason TEXT,
+        updated_at      INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -1,0 +1,109 @@
+import type { DeliveryStatus, DeliverySummary } from '../storage/outbox-store.js';
+import { UsageError, intFlag, loadConfigFrom, parse } from './cli-support.js';
+import { iso, printTable, withOutbox } from './delivery-cli-support.js';
+
+export const deliveriesHelp = `ctp-notify deliveries list [--config FILE] [--status pending|failed|dead|delivered] [--sink NAME]
+    [--limit N] [--format table|json]
+ctp-notify deliveries retry [--config FILE] (--id ID | --dead [--sink NAME])
+ctp-notify deliveries replay [--config FILE] --sink NAME --since ISO-TIME
+  The outbox: one delivery per accepted notification and sink. list: newest first
+  (failed = waiting for its next attempt; dead = gave up after the last). retry: a failed or
+  dead delivery (or every dead one) is due now with a fresh attempt budget. replay: every
+  notification accepted since ISO-TIME is delivered to the sink again, with the same event ids.`;
+
+const STATUSES: readonly DeliveryStatus[] = ['pending', 'failed', 'dead', 'delivered'];
+
+/** The public JSON shape of a listed delivery. */
+export function toDeliveryItem(d: DeliverySummary) {
+  return {
+    id: d.id,
+    notificationId: d.notificationId,
+    eventId: `evt_${d.notificationId}`,
+    sink: d.sink,
+    origin: d.origin,
+    status: d.status,
+    attempts: d.attempts,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+    nextAttemptAt: d.status === 'pending' || d.status === 'failed' ? iso(d.nextAttemptAt) : null,
+    deliveredAt: iso(d.deliveredAt),
+    lastError: d.lastError,
+    lastStatus: d.lastStatus,
+    inFlightUntil: d.leaseUntil !== null && d.leaseUntil > Date.now() ? iso(d.leaseUntil) : null,
+  };
+}
+
+export async function deliveriesCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === 'list') return list(rest);
+  if (sub === 'retry') return retry(rest);
+  if (sub === 'replay') return replay(rest);
+  throw new UsageError(deliveriesHelp);
+}
+
+async function list(argv: string[]): Promise<number> {
+  const f = parse(argv, {
+    config: { type: 'string' },
+    status: { type: 'string' },
+    sink: { type: 'string' },
+    limit: { type: 'string' },
+    format: { type: 'string', default: 'table' },
+  });
+  if (f.format !== 'json' && f.format !== 'table') throw new UsageError('--format must be json or table');
+  const status = f.status as DeliveryStatus | undefined;
+  if (status !== undefined && !STATUSES.includes(status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+  const { config } = loadConfigFrom(f.config);
+  const rows = await withOutbox(config, (o) =>
+    o.list({ limit: intFlag(f.limit, 'limit', 50), ...(status ? { status } : {}), ...(f.sink ? { sink: f.sink } : {}) }),
+  );
+  const items = rows.map(toDeliveryItem);
+  if (f.format === 'json') {
+    process.stdout.write(JSON.stringify(items, null, 2) + '\n');
+    return 0;
+  }
+  printTable(
+    ['created', 'sink', 'status', 'attempts', 'next attempt', 'last error', 'notification', 'id'],
+    items.map((d) => [
+      (d.createdAt ?? '').replace('T', ' ').slice(0, 19),
+      d.sink,
+      d.inFlightUntil ? `${d.status} (in flight)` : d.status,
+      String(d.attempts),
+      (d.nextAttemptAt ?? '').replace('T', ' ').slice(0, 19),
+      d.lastError ?? '',
+      d.notificationId,
+      d.id,
+    ]),
+    '(no deliveries)',
+  );
+  return 0;
+}
+
+async function retry(argv: string[]): Promise<number> {
+  const f = parse(argv, { config: { type: 'string' }, id: { type: 'string' }, dead: { type: 'boolean' }, sink: { type: 'string' } });
+  if ((f.id === undefined) === (f.dead !== true)) throw new UsageError('give exactly one of --id ID, --dead');
+  if (f.id !== undefined && f.sink !== undefined) throw new UsageError('--sink goes with --dead');
+  const { config } = loadConfigFrom(f.config);
+  const retried = await withOutbox(config, (o) =>
+    o.retry(f.id !== undefined ? { id: f.id } : { dead: true, ...(f.sink ? { sink: f.sink } : {}) }),
+  );
+  process.stdout.write(`${JSON.stringify({ retried })}\n`);
+  if (f.id !== undefined && retried === 0) {
+    process.stderr.write('ctp-notify: nothing retried: no failed or dead delivery with that id that is not in flight or already queued again\n');
+    return 1;
+  }
+  return 0;
+}
+
+async function replay(argv: string[]): Promise<number> {
+  const f = parse(argv, { config: { type: 'string' }, sink: { type: 'string' }, since: { type: 'string' } });
+  if (f.sink === undefined || f.since === undefined) throw new UsageError('--sink NAME and --since ISO-TIME are required');
+  // A date-time with an explicit zone: "since 10:00" must not depend on the operator's TZ.
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(f.since) || Number.isNaN(Date.parse(f.since))) {
+    throw new UsageError('--since must be an ISO 8601 date-time with a zone, e.g. 2026-03-01T00:00:00Z');
+  }
+  const { config } = loadConfigFrom(f.config);
+  if (!config.sinks.some((s) => s.name === f.sink)) throw new UsageError(`no sink named "${f.sink}" in the config`);
+  const queued = await withOutbox(config, (o) => o.replay(f.sink as string, Date.parse(f.since as string)));
+  process.stdout.write(`${JSON.stringify({ queued })}\n`);
+  return 0;
+}

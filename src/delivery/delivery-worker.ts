@@ -1,0 +1,198 @@
+import { hostname } from 'node:os';
+import type { DeliveryConfig, RetryConfig } from '../config/delivery-schema.js';
+import { buildEvent } from '../events/ctp-event.js';
+import type { Logger } from '../logger.js';
+import type { DataProtector } from '../protect/data-protector.js';
+import type { ClaimedDelivery, OutboxStore } from '../storage/outbox-store.js';
+import { retryDelayMs } from './backoff.js';
+import type { DeliveryResult, Sink } from './sink.js';
+
+export interface WorkerSink {
+  sink: Sink;
+  retry: RetryConfig;
+  concurrency: number;
+}
+
+export interface DeliveryWorkerOptions {
+  outbox: OutboxStore;
+  sinks: readonly WorkerSink[];
+  delivery: DeliveryConfig;
+  /** Decrypts the card number for sinks with includePan. */
+  dataProtector: DataProtector;
+  logger: Logger;
+  /** In `lease_owner`, for operators. Default `hostname:pid`. */
+  workerId?: string;
+  /** Default Math.random (backoff jitter). */
+  random?: () => number;
+  /** Called once per attempt with its outcome (metrics). */
+  onOutcome?: (o: DeliveryOutcome) => void;
+}
+
+export interface DeliveryOutcome {
+  sink: string;
+  outcome: 'delivered' | 'retry' | 'dead' | 'sink-disabled';
+  /** 1-based attempt number. */
+  attempt: number;
+  /** From the delivery's creation (≈ acceptance) to this outcome. */
+  ageMs: number;
+  /** Error code when not delivered. */
+  error?: string;
+}
+
+/** One sink's loop state. Each sink has its own loop, so a slow or dead sink holds up only itself. */
+interface Lane extends WorkerSink {
+  inflight: Set<Promise<void>>;
+  woken: boolean;
+  wakeUp: (() => void) | undefined;
+}
+
+/**
+ * Drains the outbox into the sinks, at least once. Per sink: claim up to `concurrency` due
+ * deliveries (leased, so a dead worker's claims return to the queue when the lease ends),
+ * build each event from the stored row, send, record the outcome (delivered; retry at a
+ * backed-off time; dead after the last attempt; sink disabled on HTTP 410). A crash between
+ * sending and recording means the event is sent again: consumers deduplicate on the event id.
+ * Woken by `wake()` (this process queued something) and by the store's `watch` (another
+ * process did); otherwise polls every `pollIntervalMs`.
+ */
+export class DeliveryWorker {
+  readonly #o: DeliveryWorkerOptions;
+  readonly #workerId: string;
+  readonly #random: () => number;
+  readonly #lanes: Lane[];
+  #loops: Promise<void>[] = [];
+  #watch: { close(): Promise<void> } | undefined;
+  #stopping = false;
+
+  constructor(o: DeliveryWorkerOptions) {
+    this.#o = o;
+    this.#workerId = o.workerId ?? `${hostname()}:${process.pid}`;
+    this.#random = o.random ?? Math.random;
+    this.#lanes = o.sinks.map((s) => ({ ...s, inflight: new Set(), woken: false, wakeUp: undefined }));
+  }
+
+  get workerId(): string {
+    return this.#workerId;
+  }
+
+  async start(): Promise<void> {
+    this.#watch = await this.#o.outbox.watch(
+      () => this.wake(),
+      (error) => this.#o.logger.warn({ code: 'OUTBOX_LISTEN_FAILED', errType: errType(error) }, 'outbox notifications lost; polling until reconnected'),
+    );
+    this.#loops = this.#lanes.map((lane) => this.#run(lane));
+    this.#o.logger.info({ workerId: this.#workerId, sinks: this.#lanes.map((l) => l.sink.name) }, 'delivery worker started');
+  }
+
+  /** Something was queued: look now rather than at the next poll. */
+  wake(): void {
+    for (const lane of this.#lanes) {
+      lane.woken = true;
+      lane.wakeUp?.();
+    }
+  }
+
+  /** Stops claiming, lets deliveries in flight finish and record their outcome, closes the sinks. */
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    for (const lane of this.#lanes) lane.wakeUp?.();
+    await Promise.all(this.#loops);
+    await this.#watch?.close();
+    await Promise.all(this.#lanes.map((l) => l.sink.close().catch(() => {})));
+    this.#o.logger.info({ workerId: this.#workerId }, 'delivery worker stopped');
+  }
+
+  async #run(lane: Lane): Promise<void> {
+    while (!this.#stopping) {
+      const free = lane.concurrency - lane.inflight.size;
+      if (free <= 0) {
+        await Promise.race(lane.inflight);
+        continue;
+      }
+      lane.woken = false;
+      let claimed: ClaimedDelivery[];
+      try {
+        claimed = await this.#o.outbox.claim({ sink: lane.sink.name, limit: free, leaseMs: this.#o.delivery.leaseMs, workerId: this.#workerId });
+      } catch (error) {
+        this.#o.logger.error({ sink: lane.sink.name, code: 'STORAGE_UNAVAILABLE', errType: errType(error) }, 'cannot claim deliveries');
+        await this.#idle(lane);
+        continue;
+      }
+      for (const d of claimed) {
+        const p: Promise<void> = this.#deliver(lane, d).finally(() => lane.inflight.delete(p));
+        lane.inflight.add(p);
+      }
+      if (claimed.length < free && !lane.woken) await this.#idle(lane);
+    }
+    await Promise.all(lane.inflight);
+  }
+
+  /** Until woken, stopped, or the poll interval has passed. */
+  #idle(lane: Lane): Promise<void> {
+    if (this.#stopping || lane.woken) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.#o.delivery.pollIntervalMs);
+      function done() {
+        clearTimeout(timer);
+        lane.wakeUp = undefined;
+        resolve();
+      }
+      lane.wakeUp = done;
+    });
+  }
+
+  async #deliver(lane: Lane, d: ClaimedDelivery): Promise<void> {
+    const { sink, retry } = lane;
+    const started = Date.now();
+    let result: DeliveryResult;
+    let eventId: string | undefined;
+    try {
+      const event = buildEvent(d.source, { includePan: sink.includePan, dataProtector: this.#o.dataProtector });
+      eventId = event.id;
+      result = await sink.deliver({ id: event.id, type: event.type, body: Buffer.from(JSON.stringify(event), 'utf8') });
+    } catch {
+      // Never the error itself: building touches card data.
+      result = { ok: false, error: 'EVENT_BUILD_FAILED' };
+    }
+    const now = Date.now();
+    const line = {
+      deliveryId: d.id,
+      notificationId: d.source.notificationId,
+      eventId,
+      sink: sink.name,
+      attempt: d.attempt,
+      ms: now - started,
+      ageMs: now - d.createdAt,
+    };
+    try {
+      if (result.ok) {
+        const kept = await this.#o.outbox.complete(d.id, d.leaseToken);
+        this.#o.logger.info({ ...line, outcome: 'delivered', httpStatus: result.httpStatus, leaseLost: !kept || undefined }, 'delivered');
+        this.#o.onOutcome?.({ sink: sink.name, outcome: 'delivered', attempt: d.attempt, ageMs: line.ageMs });
+        return;
+      }
+      const failure = { error: result.error, httpStatus: result.httpStatus ?? null };
+      if (result.disableSink) {
+        await this.#o.outbox.disableSink(sink.name, result.error);
+        await this.#o.outbox.fail(d.id, d.leaseToken, { ...failure, nextAttemptAt: now, dead: false });
+        this.#o.logger.error({ ...line, ...failure, outcome: 'sink-disabled' }, `sink disabled until an operator enables it (ctp-notify sinks enable ${sink.name})`);
+        this.#o.onOutcome?.({ sink: sink.name, outcome: 'sink-disabled', attempt: d.attempt, ageMs: line.ageMs, error: result.error });
+        return;
+      }
+      const dead = d.attempt >= retry.maxAttempts;
+      const nextAttemptAt = now + retryDelayMs(d.attempt, retry, result.retryAfterMs, this.#random);
+      await this.#o.outbox.fail(d.id, d.leaseToken, { ...failure, nextAttemptAt, dead });
+      if (dead) this.#o.logger.error({ ...line, ...failure, outcome: 'dead' }, 'delivery dead-lettered after its last attempt');
+      else this.#o.logger.warn({ ...line, ...failure, outcome: 'retry', retryInMs: nextAttemptAt - now }, 'delivery failed; will retry');
+      this.#o.onOutcome?.({ sink: sink.name, outcome: dead ? 'dead' : 'retry', attempt: d.attempt, ageMs: line.ageMs, error: result.error });
+    } catch (error) {
+      // The lease runs out and the delivery is claimed again: sent twice at worst, never lost.
+      this.#o.logger.error({ ...line, code: 'STORAGE_UNAVAILABLE', errType: errType(error) }, 'cannot record delivery outcome');
+    }
+  }
+}
+
+function errType(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
+}

@@ -1,0 +1,31 @@
+import type { Logger } from '../logger.js';
+import type { Runtime } from '../runtime.js';
+import { createSinks } from './create-sinks.js';
+import { DeliveryWorker, type DeliveryOutcome } from './delivery-worker.js';
+
+/**
+ * Builds the configured sinks (loading their secrets) and starts a delivery worker on the
+ * runtime's outbox. Resolves to undefined when no sink is configured.
+ * @throws ConfigError when a sink's secret is missing or malformed.
+ */
+export async function startDeliveryWorker(
+  rt: Runtime,
+  logger: Logger,
+  options: { workerId?: string; onOutcome?: (o: DeliveryOutcome) => void } = {},
+): Promise<DeliveryWorker | undefined> {
+  const { config } = rt;
+  if (config.sinks.length === 0) return undefined;
+  const log = logger.child({ component: 'delivery' });
+  const sinks = createSinks(config, log);
+  const worker = new DeliveryWorker({
+    outbox: rt.outbox,
+    sinks: sinks.map((sink, i) => ({ sink, retry: config.sinks[i]!.retry, concurrency: config.sinks[i]!.concurrency })),
+    delivery: config.delivery,
+    dataProtector: rt.secrets.dataProtector,
+    logger: log,
+    ...(options.workerId ? { workerId: options.workerId } : {}),
+    ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+  });
+  await worker.start();
+  return worker;
+}

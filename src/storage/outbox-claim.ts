@@ -1,0 +1,18 @@
+/**
+ * THE definition of a claimable delivery, shared by both dialects' claim queries. Later
+ * conditions (e.g. "the notification has been risk-assessed, or is older than N seconds") are
+ * added here and nowhere else. `p` renders a named parameter in the dialect's syntax; the
+ * deliveries table is aliased `d`, and the bound parameters are `sink` and `now`.
+ */
+export function claimableCondition(p: (name: 'sink' | 'now') => string): string {
+  return `d.sink = ${p('sink')}
+    AND d.status IN ('pending', 'failed')
+    AND d.next_attempt_at <= ${p('now')}
+    AND (d.lease_until IS NULL OR d.lease_until <= ${p('now')})
+    AND NOT EXISTS (SELECT 1 FROM sink_states s WHERE s.name = d.sink AND s.disabled_at IS NOT NULL)`;
+}
+
+/** Retryable rows whose notification has no other open delivery to the same sink. */
+export const NO_OPEN_SIBLING = `NOT EXISTS (
+    SELECT 1 FROM deliveries o
+    WHERE o.notification_id = d.notification_id AND o.sink = d.sink AND o.id <> d.id AND o.status IN ('pending', 'failed'))`;

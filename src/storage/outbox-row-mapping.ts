@@ -1,0 +1,58 @@
+import type { EventSource } from '../events/ctp-event.js';
+import type { DeliverySummary } from './outbox-store.js';
+
+/**
+ * Notification columns an event is built from (table alias `n`). A column added to the event
+ * (the risk assessment) is added here and in `toEventSource`.
+ */
+export const EVENT_SOURCE_COLUMNS = [
+  'n.id AS n_id', 'n.dedup_key', 'n.received_at', 'n.token_requestor_id', 'n.event_type', 'n.tsp', 'n.first_name',
+  'n.last_name', 'n.contact_email', 'n.phone_number', 'n.pan_fingerprint', 'n.pan_bin', 'n.pan_last4',
+  'n.pan_luhn_valid', 'n.data_key_id', 'n.pan_ciphertext',
+].join(', ');
+
+const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export function toEventSource(r: Record<string, unknown>): EventSource {
+  return {
+    notificationId: String(r.n_id),
+    dedupKey: String(r.dedup_key),
+    receivedAt: Number(r.received_at),
+    tokenRequestorId: String(r.token_requestor_id),
+    eventType: String(r.event_type),
+    tsp: str(r.tsp),
+    firstName: str(r.first_name),
+    lastName: str(r.last_name),
+    contactEmail: str(r.contact_email),
+    phoneNumber: str(r.phone_number),
+    panFingerprint: str(r.pan_fingerprint),
+    panBin: str(r.pan_bin),
+    panLast4: str(r.pan_last4),
+    panLuhnValid: r.pan_luhn_valid == null ? null : Boolean(r.pan_luhn_valid),
+    dataKeyId: str(r.data_key_id),
+    panCiphertext: r.pan_ciphertext == null ? null : Buffer.from(r.pan_ciphertext as Uint8Array),
+  };
+}
+
+export const SUMMARY_COLUMNS =
+  'd.id, d.notification_id, d.sink, d.origin, d.status, d.attempts, d.next_attempt_at, d.created_at, d.updated_at, ' +
+  'd.delivered_at, d.last_error, d.last_status, d.lease_until';
+
+export function toDeliverySummary(r: Record<string, unknown>): DeliverySummary {
+  return {
+    id: String(r.id),
+    notificationId: String(r.notification_id),
+    sink: String(r.sink),
+    origin: r.origin as DeliverySummary['origin'],
+    status: r.status as DeliverySummary['status'],
+    attempts: Number(r.attempts),
+    nextAttemptAt: Number(r.next_attempt_at),
+    createdAt: Number(r.created_at),
+    updatedAt: Number(r.updated_at),
+    deliveredAt: num(r.delivered_at),
+    lastError: str(r.last_error),
+    lastStatus: num(r.last_status),
+    leaseUntil: num(r.lease_until),
+  };
+}

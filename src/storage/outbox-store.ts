@@ -1,0 +1,119 @@
+import type { EventSource } from '../events/ctp-event.js';
+
+/**
+ * The delivery queue (transactional outbox). Rows are written by the NotificationStore in the
+ * notification's own transaction (one per configured sink) and drained by the delivery worker
+ * through this interface. `sqlite-outbox.ts` and `postgres-outbox.ts` implement it on the
+ * notification store's own connection.
+ */
+
+/** pending: not tried yet; failed: tried, waiting for its retry; delivered; dead: gave up. */
+export type DeliveryStatus = 'pending' | 'failed' | 'delivered' | 'dead';
+
+/** A delivery leased to one worker, with the stored notification its event is built from. */
+export interface ClaimedDelivery {
+  id: string;
+  sink: string;
+  /** Attempts including this one (the claim counts it, so a crash loop still ends in dead). */
+  attempt: number;
+  /** Fences the result: only the holder of this lease may record it. */
+  leaseToken: string;
+  createdAt: number;
+  source: EventSource;
+}
+
+export interface ClaimRequest {
+  sink: string;
+  limit: number;
+  leaseMs: number;
+  /** Identifies the worker in `lease_owner` (for operators); a per-claim suffix is added. */
+  workerId: string;
+}
+
+export interface FailureRecord {
+  /** Stable code: HTTP_503, TIMEOUT, CONNECTION, AMQP_NACK, AMQP_UNROUTABLE, EVENT_BUILD_FAILED… */
+  error: string;
+  /** HTTP status, when there was one. */
+  httpStatus: number | null;
+  /** When to try again; ignored when `dead`. */
+  nextAttemptAt: number;
+  dead: boolean;
+}
+
+export interface DeliverySummary {
+  id: string;
+  notificationId: string;
+  sink: string;
+  origin: 'accepted' | 'replay';
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  createdAt: number;
+  updatedAt: number;
+  deliveredAt: number | null;
+  lastError: string | null;
+  lastStatus: number | null;
+  /** A worker holds it until then (it is being delivered now, or its worker died). */
+  leaseUntil: number | null;
+}
+
+export interface DeliveryQuery {
+  status?: DeliveryStatus;
+  sink?: string;
+  notificationId?: string;
+  /** Default 50. */
+  limit?: number;
+  /** Exclusive upper bound on (createdAt, id), for paging newest first. */
+  before?: { createdAt: number; id: string };
+}
+
+export interface SinkState {
+  name: string;
+  disabledAt: number | null;
+  disabledReason: string | null;
+}
+
+export interface OutboxStats {
+  sink: string;
+  status: DeliveryStatus;
+  count: number;
+  /** Oldest row in that status (ms since the epoch). */
+  oldestCreatedAt: number;
+}
+
+export interface OutboxStore {
+  /**
+   * Leases up to `limit` due deliveries of one sink (status pending or failed, next attempt
+   * due, no live lease, sink not disabled), counting the attempt. Several workers may call
+   * this at once: each row goes to one of them.
+   */
+  claim(request: ClaimRequest): Promise<ClaimedDelivery[]>;
+  /** Marks a leased delivery delivered. False when the lease was lost (another worker took it over). */
+  complete(id: string, leaseToken: string): Promise<boolean>;
+  /** Records a failed attempt (retry later, or dead). False when the lease was lost. */
+  fail(id: string, leaseToken: string, failure: FailureRecord): Promise<boolean>;
+  list(query: DeliveryQuery): Promise<DeliverySummary[]>;
+  /**
+   * Makes failed or dead deliveries due now with a fresh attempt budget: one by id, or every
+   * dead one (of `sink`, if given). Skips a row whose notification already has another open
+   * delivery to the same sink. Returns how many.
+   */
+  retry(target: { id: string } | { dead: true; sink?: string }): Promise<number>;
+  /**
+   * Queues the events of every accepted notification received at or after `since` for `sink`
+   * again (same event ids), except those with an open delivery to it already. Returns how many.
+   */
+  replay(sink: string, since: number): Promise<number>;
+  /** Stops claims for a sink until `enableSink` (a 410 from a webhook, or an operator). */
+  disableSink(name: string, reason: string): Promise<void>;
+  enableSink(name: string): Promise<boolean>;
+  sinkStates(): Promise<SinkState[]>;
+  /** Count and age per sink and status, for operators and metrics. */
+  stats(): Promise<OutboxStats[]>;
+  /**
+   * Calls `onQueued` when another process may have queued deliveries (PostgreSQL: LISTEN on
+   * the channel the store notifies at commit). SQLite has no such signal: resolves to a no-op
+   * and the worker relies on its poll. Never throws after it resolved; reconnects by itself.
+   */
+  watch(onQueued: () => void, onError?: (error: unknown) => void): Promise<{ close(): Promise<void> }>;
+}
