@@ -116,6 +116,9 @@ async function supervise(config: Config, logger: Logger, count: number, options:
   for (let i = 0; i < count; i++) fork();
 
   cluster.on('exit', (worker, code, signal) => {
+    // A clean exit means the worker was told to stop (e.g. Ctrl-C reaches the whole process
+    // group before the primary's own handler runs): treat it as the start of a shutdown.
+    if (!stopping && code === 0 && signal === null) stop('SIGTERM');
     if (stopping) {
       if (Object.keys(cluster.workers ?? {}).length === 0) finish();
       return;
