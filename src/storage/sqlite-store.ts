@@ -98,13 +98,17 @@ export class SqliteStore implements NotificationStore {
         );
         for (const m of sqliteMigrations) {
           if (done.has(m.version)) continue;
-          this.#db.exec(m.sql);
+          try {
+            this.#db.exec(m.sql);
+          } catch (cause) {
+            throw new StorageError(`SQLite migration ${m.version} (${m.name}) failed`, { cause });
+          }
           this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, this.#now());
         }
       });
       apply.immediate();
     } catch (cause) {
-      throw new StorageError('SQLite migration failed', { cause });
+      throw cause instanceof StorageError ? cause : new StorageError('SQLite migration failed', { cause });
     }
   }
 
