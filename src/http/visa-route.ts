@@ -66,7 +66,12 @@ export async function visaRoute(app: FastifyInstance, o: VisaRouteOptions): Prom
       xPayToken: headerValue(req.headers['x-pay-token']),
     });
     req.ctp = describe(outcome, req.params.tokenRequestorId, eventTypes[0]);
-    if (outcome.kind === 'failed') req.log.error({ errType: errorName(outcome.error), code: outcome.code }, 'notification not stored');
+    if (outcome.kind === 'failed') {
+      // The driver's error code (e.g. SQLITE_BUSY, 57P01) tells on-call what broke; driver
+      // messages are not logged, since some echo bound values.
+      const cause = (outcome.error as { cause?: { code?: unknown } } | undefined)?.cause;
+      req.log.error({ errType: errorName(outcome.error), code: outcome.code, causeCode: cause?.code }, 'notification not stored');
+    }
     return reply.code(statusForOutcome(outcome)).send();
   });
 
