@@ -2,6 +2,7 @@
 import { ConfigError, StorageError } from './errors.js';
 import { UsageError } from './cli/cli-support.js';
 import { deliveriesCommand, deliveriesHelp } from './cli/deliveries-command.js';
+import { cardholdersCommand, cardholdersHelp } from './cli/cardholders-command.js';
 import { keysCommand, keysHelp } from './cli/keys-command.js';
 import { migrateCommand, migrateHelp } from './cli/migrate-command.js';
 import { notificationsCommand, notificationsHelp } from './cli/notifications-command.js';
@@ -21,9 +22,10 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   worker: workerCommand,
   deliveries: deliveriesCommand,
   sinks: sinksCommand,
+  cardholders: cardholdersCommand,
 };
 
-const help = ['Usage: ctp-notify <command>', '', serveHelp, keysHelp, sendHelp, notificationsHelp, quarantineHelp, migrateHelp, workerHelp, deliveriesHelp, sinksHelp].join('\n\n');
+const help = ['Usage: ctp-notify <command>', '', serveHelp, keysHelp, sendHelp, notificationsHelp, quarantineHelp, migrateHelp, workerHelp, deliveriesHelp, sinksHelp, cardholdersHelp].join('\n\n');
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

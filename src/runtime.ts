@@ -2,6 +2,7 @@ import type { Config } from './config/config-schema.js';
 import { loadSecrets, type Secrets } from './config/load-secrets.js';
 import type { Logger } from './logger.js';
 import { NotificationPipeline } from './pipeline/notification-pipeline.js';
+import { createRisk, type RiskRuntime } from './risk/create-risk.js';
 import type { NotificationStore } from './storage/notification-store.js';
 import { openOutbox, openStore } from './storage/open-store.js';
 import type { OutboxStore } from './storage/outbox-store.js';
@@ -13,6 +14,11 @@ export interface Runtime {
   /** The delivery queue, on the store's connection. */
   outbox: OutboxStore;
   pipeline: NotificationPipeline;
+  /** Fraud assessment and alerts; undefined when `risk.enabled` is false. */
+  risk: RiskRuntime | undefined;
+  /** Starts background work (risk sweep, alert sender). `serve` calls it; one-shot commands need not. */
+  startBackground(): void;
+  /** Finishes queued background work, then closes the store. */
   close(): Promise<void>;
 }
 
@@ -38,6 +44,13 @@ export async function createRuntime(
     throw e;
   }
   const outbox = await openOutbox(store);
+  let risk: RiskRuntime | undefined;
+  try {
+    risk = await createRisk(config, secrets, store, logger);
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
   const pipeline = new NotificationPipeline({
     store,
     verificationKeys: secrets.verificationKeys,
@@ -49,6 +62,22 @@ export async function createRuntime(
     xPayToken: secrets.xPayTokenSecret
       ? { secret: secrets.xPayTokenSecret, skewSeconds: config.auth.xPayToken?.clockSkewSeconds ?? 300 }
       : undefined,
+    onAccepted: risk ? (id) => risk.service.schedule(id) : undefined,
   });
-  return { config, secrets, store, outbox, pipeline, close: () => store.close() };
+  return {
+    config,
+    secrets,
+    store,
+    outbox,
+    pipeline,
+    risk,
+    startBackground: () => risk?.start(),
+    async close() {
+      try {
+        await risk?.stop();
+      } finally {
+        await store.close();
+      }
+    },
+  };
 }

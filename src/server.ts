@@ -45,6 +45,7 @@ async function listen(config: Config, logger: Logger, migrate: boolean, options:
   if (!cluster.isWorker && deliveryInServe(config)) worker = await startOrClose(rt, logger);
   const app = await buildApp({ config, pipeline: rt.pipeline, store: rt.store, logger });
   await app.listen({ host: config.listen.host, port: config.listen.port });
+  rt.startBackground();
   const address = app.server.address();
   const port = typeof address === 'object' && address ? address.port : config.listen.port;
   const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;

@@ -1,12 +1,20 @@
+import type { RiskSummary } from '../risk/risk-codes.js';
 import type { NotificationSummary } from '../storage/notification-store.js';
+import { openRiskStores } from '../storage/open-risk-stores.js';
 import { openStore } from '../storage/open-store.js';
+import type { StoredAssessment } from '../storage/risk-store.js';
 import { UsageError, intFlag, loadConfigFrom, parse } from './cli-support.js';
 
 export const notificationsHelp = `ctp-notify notifications list [--config FILE] [--format json|table] [--limit N] [--status accepted|quarantined]
-  Newest first. Card numbers appear only as BIN and last four.`;
+  Newest first. Card numbers appear only as BIN and last four. Each accepted notification shows its
+  fraud assessment: risk {score 0-100, level low|medium|high, reasons [{code, detail}]}.`;
 
-/** The public JSON shape of a listed notification (never the full card number). */
-export function toListItem(n: NotificationSummary) {
+/**
+ * The public JSON shape of a listed notification (never the full card number). `risk` is null
+ * until the notification is assessed (and for quarantined ones, which are never assessed).
+ */
+export function toListItem(n: NotificationSummary, assessment?: StoredAssessment) {
+  const risk: RiskSummary | null = assessment ? { score: assessment.score, level: assessment.level, reasons: assessment.reasons } : null;
   return {
     id: n.id,
     receivedAt: new Date(n.receivedAt).toISOString(),
@@ -25,6 +33,8 @@ export function toListItem(n: NotificationSummary) {
     contactEmail: n.contactEmail,
     phoneNumber: n.phoneNumber,
     visaAttempts: n.visaAttempts,
+    risk,
+    ...(assessment && assessment.shadow.length > 0 ? { riskShadow: assessment.shadow } : {}),
   };
 }
 
@@ -44,7 +54,8 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
   try {
     await store.migrate();
     const rows = await store.list({ limit: intFlag(f.limit, 'limit', 50), ...(f.status ? { status: f.status } : {}) });
-    const items = rows.map(toListItem);
+    const assessments = await (await openRiskStores(store)).risk.assessments(rows.map((r) => r.id));
+    const items = rows.map((r) => toListItem(r, assessments.get(r.id)));
     if (f.format === 'json') process.stdout.write(JSON.stringify(items, null, 2) + '\n');
     else printTable(items);
   } finally {
@@ -54,11 +65,12 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
 }
 
 function printTable(items: ReturnType<typeof toListItem>[]): void {
-  const header = ['received', 'status', 'reason', 'event', 'requestor', 'tsp', 'card', 'enroller', 'email', 'id'];
+  const header = ['received', 'status', 'reason', 'risk', 'event', 'requestor', 'tsp', 'card', 'enroller', 'email', 'id'];
   const rows = items.map((n) => [
     n.receivedAt.replace('T', ' ').slice(0, 19),
     n.status,
     n.reason ?? '',
+    n.risk ? `${n.risk.level} ${n.risk.score}` : '',
     n.eventType,
     n.tokenRequestorId,
     n.tsp ?? '',

@@ -2,6 +2,7 @@ import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox
 import { CONTENT_ENCRYPTION_ALGORITHMS, KEY_MANAGEMENT_ALGORITHMS } from '../jose/compact-jwe.js';
 import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
+import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
 
 /** A secret given by file (preferred) or by environment variable name; never inline in code. */
 const SecretSource = Type.Object(
@@ -129,6 +130,10 @@ export const ConfigSchema = Type.Object(
       },
       { additionalProperties: false, default: { level: 'info' } },
     ),
+    /** Who holds each card: the imported directory (default) or the bank's API. */
+    directory: DirectoryConfig,
+    /** Fraud assessment after each accepted notification, and the cardholder alert. */
+    risk: RiskConfig,
     /** Start even when a private key file is readable by group or others (logged as an error). */
     allowInsecureKeyPermissions: Type.Boolean({ default: false }),
     /** Where each accepted notification is delivered as an event (webhook, RabbitMQ); see README. */

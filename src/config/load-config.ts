@@ -5,6 +5,7 @@ import type { ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from '../errors.js';
 import { checkSinks } from './check-sinks.js';
+import { checkRisk } from './check-risk.js';
 import { ConfigSchema, type Config } from './config-schema.js';
 
 /**
@@ -56,6 +57,7 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   if (config.dataProtection.fingerprintKey.file) config.dataProtection.fingerprintKey.file = abs(config.dataProtection.fingerprintKey.file);
   if (xpt?.sharedSecretFile) xpt.sharedSecretFile = abs(xpt.sharedSecretFile);
   checkSinks(config, abs);
+  checkRisk(config, abs);
   if (config.storage.url.startsWith('sqlite:')) {
     const path = config.storage.url.slice('sqlite:'.length);
     if (path === '') throw new ConfigError('/storage/url', 'sqlite: needs a file path');

@@ -48,6 +48,12 @@ export interface PipelineOptions {
   xPayToken?: { secret: Buffer; skewSeconds: number } | undefined;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
+  /**
+   * Called after a notification is committed as accepted for the first time (inserted, or
+   * promoted from quarantine), never for a retry: the risk assessment is queued here, after
+   * the commit and off Visa's clock. Must not throw or block.
+   */
+  onAccepted?: (id: string) => void;
 }
 
 /**
@@ -100,10 +106,15 @@ export class NotificationPipeline {
         eventType: req.eventType as string,
         encryptedData,
       });
-      return toOutcome(await this.#o.store.record(rec), rec);
+      return this.#accepted(toOutcome(await this.#o.store.record(rec), rec));
     } catch (error) {
       return { kind: 'failed', code: error instanceof StorageError ? 'STORAGE_UNAVAILABLE' : 'INTERNAL', error };
     }
+  }
+
+  #accepted(outcome: PipelineOutcome): PipelineOutcome {
+    if (outcome.kind === 'accepted' && outcome.result !== 'duplicate') this.#o.onAccepted?.(outcome.id);
+    return outcome;
   }
 
   /**
@@ -121,7 +132,7 @@ export class NotificationPipeline {
     }
     try {
       const rec = this.#open(jws, row);
-      return toOutcome(await this.#o.store.updateQuarantined(rec), rec);
+      return this.#accepted(toOutcome(await this.#o.store.updateQuarantined(rec), rec));
     } catch (error) {
       return { kind: 'failed', code: error instanceof StorageError ? 'STORAGE_UNAVAILABLE' : 'INTERNAL', error };
     }

@@ -48,6 +48,16 @@ export class DataProtector {
     return createHmac('sha256', this.#fingerprintKey).update(pan, 'ascii').digest('base64url');
   }
 
+  /**
+   * Keyed HMAC-SHA-256 (base64url) of a normalised value under the fingerprint key, separated
+   * by `purpose` (e.g. "email", "phone") so equal values of different kinds never collide and
+   * never equal a card-number fingerprint. Used to find one email or phone across many cards
+   * without storing it in clear.
+   */
+  keyedHash(purpose: string, value: string): string {
+    return createHmac('sha256', this.#fingerprintKey).update(`${purpose}\u0000${value}`, 'utf8').digest('base64url');
+  }
+
   protectPan(pan: string, rowId: string): ProtectedPan {
     return {
       fingerprint: this.fingerprint(pan),

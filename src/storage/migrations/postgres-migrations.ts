@@ -70,4 +70,61 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
       );
     `,
   },
+  {
+    version: 3,
+    name: 'cardholders, risk assessments, cardholder alerts',
+    sql: `
+      CREATE TABLE cardholders (
+        fingerprint        text PRIMARY KEY,
+        status             text NOT NULL CHECK (status IN ('active', 'blocked', 'closed')),
+        language           text,
+        data_key_id        text NOT NULL,
+        contact_ciphertext bytea NOT NULL,
+        created_at         bigint NOT NULL,
+        updated_at         bigint NOT NULL
+      );
+      CREATE TABLE risk_assessments (
+        notification_id  text PRIMARY KEY REFERENCES notifications (id),
+        received_at      bigint NOT NULL,
+        assessed_at      bigint NOT NULL,
+        card_fingerprint text,
+        email_hash       text,
+        phone_hash       text,
+        email_on_file    boolean,
+        phone_on_file    boolean,
+        score            integer NOT NULL,
+        level            text NOT NULL CHECK (level IN ('low', 'medium', 'high')),
+        reasons          text NOT NULL,
+        shadow           text NOT NULL,
+        directory        text NOT NULL
+      );
+      CREATE INDEX risk_assessments_card ON risk_assessments (card_fingerprint, received_at);
+      CREATE INDEX risk_assessments_email ON risk_assessments (email_hash, received_at);
+      CREATE INDEX risk_assessments_phone ON risk_assessments (phone_hash, received_at);
+      CREATE INDEX risk_assessments_level ON risk_assessments (level, received_at);
+      CREATE TABLE risk_alerts (
+        id                   text PRIMARY KEY,
+        notification_id      text NOT NULL UNIQUE REFERENCES notifications (id),
+        card_fingerprint     text,
+        created_at           bigint NOT NULL,
+        received_at          bigint NOT NULL,
+        status               text NOT NULL CHECK (status IN ('pending', 'sent', 'suppressed', 'no_contact', 'dead')),
+        level                text NOT NULL,
+        language             text,
+        pan_last4            text,
+        data_key_id          text,
+        recipient_ciphertext bytea,
+        attempts             integer NOT NULL DEFAULT 0,
+        next_attempt_at      bigint NOT NULL,
+        lease_until          bigint,
+        last_error           text,
+        sent_at              bigint
+      );
+      CREATE INDEX risk_alerts_due ON risk_alerts (status, next_attempt_at);
+      CREATE TABLE risk_alert_cards (
+        card_fingerprint text PRIMARY KEY,
+        last_alert_at    bigint NOT NULL
+      );
+    `,
+  },
 ];

@@ -70,4 +70,61 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       ) STRICT;
     `,
   },
+  {
+    version: 3,
+    name: 'cardholders, risk assessments, cardholder alerts',
+    sql: `
+      CREATE TABLE cardholders (
+        fingerprint        TEXT PRIMARY KEY,
+        status             TEXT NOT NULL CHECK (status IN ('active', 'blocked', 'closed')),
+        language           TEXT,
+        data_key_id        TEXT NOT NULL,
+        contact_ciphertext BLOB NOT NULL,
+        created_at         INTEGER NOT NULL,
+        updated_at         INTEGER NOT NULL
+      ) STRICT;
+      CREATE TABLE risk_assessments (
+        notification_id  TEXT PRIMARY KEY REFERENCES notifications (id),
+        received_at      INTEGER NOT NULL,
+        assessed_at      INTEGER NOT NULL,
+        card_fingerprint TEXT,
+        email_hash       TEXT,
+        phone_hash       TEXT,
+        email_on_file    INTEGER,
+        phone_on_file    INTEGER,
+        score            INTEGER NOT NULL,
+        level            TEXT NOT NULL CHECK (level IN ('low', 'medium', 'high')),
+        reasons          TEXT NOT NULL,
+        shadow           TEXT NOT NULL,
+        directory        TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX risk_assessments_card ON risk_assessments (card_fingerprint, received_at);
+      CREATE INDEX risk_assessments_email ON risk_assessments (email_hash, received_at);
+      CREATE INDEX risk_assessments_phone ON risk_assessments (phone_hash, received_at);
+      CREATE INDEX risk_assessments_level ON risk_assessments (level, received_at);
+      CREATE TABLE risk_alerts (
+        id                   TEXT PRIMARY KEY,
+        notification_id      TEXT NOT NULL UNIQUE REFERENCES notifications (id),
+        card_fingerprint     TEXT,
+        created_at           INTEGER NOT NULL,
+        received_at          INTEGER NOT NULL,
+        status               TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'suppressed', 'no_contact', 'dead')),
+        level                TEXT NOT NULL,
+        language             TEXT,
+        pan_last4            TEXT,
+        data_key_id          TEXT,
+        recipient_ciphertext BLOB,
+        attempts             INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at      INTEGER NOT NULL,
+        lease_until          INTEGER,
+        last_error           TEXT,
+        sent_at              INTEGER
+      ) STRICT;
+      CREATE INDEX risk_alerts_due ON risk_alerts (status, next_attempt_at);
+      CREATE TABLE risk_alert_cards (
+        card_fingerprint TEXT PRIMARY KEY,
+        last_alert_at    INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];

@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { loadSecrets } from '../config/load-secrets.js';
+import { importCardholders } from '../risk/directory/cardholder-import.js';
+import { ImportFileError } from '../risk/directory/cardholder-file.js';
+import { openRiskStores } from '../storage/open-risk-stores.js';
+import { openStore } from '../storage/open-store.js';
+import { UsageError, cliLogger, loadConfigFrom, parse } from './cli-support.js';
+
+export const cardholdersHelp = `ctp-notify cardholders import [--config FILE] --file cardholders.csv|cardholders.jsonl
+  Loads the bank's cardholder directory for the fraud assessment. CSV header:
+  accountNumber,firstName,lastName,email,phone,status,language (several emails or phones: ";").
+  Card numbers are fingerprinted, never stored; contact details are encrypted. A re-import
+  updates. Prints {"rows","inserted","updated","skipped","errors":[{"line","code","field"}]};
+  exit code 3 when rows were skipped.`;
+
+const MAX_LISTED_ERRORS = 1000;
+
+export async function cardholdersCommand(argv: string[]): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub !== 'import') throw new UsageError(cardholdersHelp);
+  const f = parse(rest, { config: { type: 'string' }, file: { type: 'string' } });
+  if (!f.file) throw new UsageError('--file is required');
+  if (!existsSync(f.file)) throw new UsageError(`cannot read ${f.file}`);
+  const { config } = loadConfigFrom(f.config);
+  const secrets = loadSecrets(config);
+  for (const w of secrets.warnings) cliLogger().error({ code: 'INSECURE_KEY_PERMISSIONS' }, w);
+  const store = await openStore(config.storage);
+  try {
+    await store.migrate();
+    const { cardholders } = await openRiskStores(store);
+    let report;
+    try {
+      report = await importCardholders(f.file, cardholders, secrets.dataProtector, { defaultCountry: config.risk.defaultCountry });
+    } catch (e) {
+      if (e instanceof ImportFileError) throw new UsageError(e.message);
+      throw e;
+    }
+    const listed = report.errors.slice(0, MAX_LISTED_ERRORS);
+    process.stdout.write(
+      JSON.stringify({ ...report, errors: listed, ...(report.errors.length > listed.length ? { errorsNotListed: report.errors.length - listed.length } : {}) }, null, 2) + '\n',
+    );
+    return report.skipped > 0 ? 3 : 0;
+  } finally {
+    await store.close();
+  }
+}

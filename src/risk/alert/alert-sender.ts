@@ -1,0 +1,116 @@
+import type { Config } from '../../config/config-schema.js';
+import type { Logger } from '../../logger.js';
+import type { DataProtector } from '../../protect/data-protector.js';
+import type { AlertStore, ClaimedAlert } from '../../storage/risk-store.js';
+import { AlertSendError, type AlertRecipient, type AlertSink } from './alert-sink.js';
+import { alertLanguage, renderAlert } from './alert-templates.js';
+
+type AlertConfig = NonNullable<Config['risk']['alert']>;
+
+export interface AlertSenderOptions {
+  store: AlertStore;
+  sink: AlertSink;
+  dataProtector: DataProtector;
+  config: AlertConfig;
+  logger: Logger;
+  /** Idle poll period. Default 1000 ms. */
+  pollMs?: number;
+  /** Lease on a claimed alert: another sender retries it after this. Default 60 s. */
+  leaseMs?: number;
+  now?: () => number;
+  random?: () => number;
+}
+
+/**
+ * Sends the alert outbox: claims due alerts, renders each in the cardholder's language, hands
+ * it to the sink, then marks it sent; on failure retries with exponential backoff and jitter
+ * (honouring Retry-After) up to `retry.maxAttempts`, then marks it dead. At least once: a
+ * sender that dies mid-send leaves the lease to expire and the alert is sent again.
+ */
+export class AlertSender {
+  readonly #o: AlertSenderOptions;
+  readonly #now: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #again = false;
+  #stopped = true;
+
+  constructor(o: AlertSenderOptions) {
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+  }
+
+  start(): void {
+    this.#stopped = false;
+    this.kick();
+  }
+
+  /** Runs a pass now (after an assessment queued an alert). */
+  kick(): void {
+    if (this.#stopped) return;
+    if (this.#running) {
+      this.#again = true;
+      return;
+    }
+    clearTimeout(this.#timer);
+    this.#running = this.runOnce()
+      .then(() => undefined)
+      .catch((error: unknown) => this.#o.logger.error({ errType: error instanceof Error ? error.name : typeof error }, 'alert pass failed'))
+      .finally(() => {
+        this.#running = undefined;
+        if (this.#stopped) return;
+        if (this.#again) {
+          this.#again = false;
+          this.kick();
+        } else this.#timer = setTimeout(() => this.kick(), this.#o.pollMs ?? 1000).unref();
+      });
+  }
+
+  /** One pass over due alerts; resolves with how many were handled. */
+  async runOnce(): Promise<number> {
+    let handled = 0;
+    for (;;) {
+      const batch = await this.#o.store.claim(this.#now(), 10, this.#o.leaseMs ?? 60_000);
+      if (batch.length === 0) return handled;
+      for (const a of batch) {
+        await this.#deliver(a);
+        handled++;
+      }
+    }
+  }
+
+  async #deliver(a: ClaimedAlert): Promise<void> {
+    const { config, logger, sink, store } = this.#o;
+    try {
+      if (a.recipientCiphertext === null || a.dataKeyId === null) throw new AlertSendError('NO_RECIPIENT', true);
+      const recipient = JSON.parse(this.#o.dataProtector.decrypt(a.dataKeyId, a.recipientCiphertext, a.id).toString('utf8')) as AlertRecipient;
+      const language = alertLanguage(a.language, config.defaultLanguage);
+      const message = renderAlert(language, {
+        firstName: recipient.firstName,
+        last4: a.panLast4,
+        receivedAt: a.receivedAt,
+        level: a.level,
+        bankName: config.bankName,
+        helpContact: config.helpContact,
+        timeZone: config.timeZone,
+      });
+      await sink.send({ id: a.id, notificationId: a.notificationId, cardFingerprint: a.cardFingerprint, last4: a.panLast4, level: a.level, receivedAt: a.receivedAt, message, recipient });
+      await store.markSent(a.id, this.#now());
+      logger.info({ alertId: a.id, notificationId: a.notificationId, sink: sink.type, language, attempts: a.attempts }, 'cardholder alert sent');
+    } catch (error) {
+      const e = error instanceof AlertSendError ? error : new AlertSendError('ALERT_FAILED');
+      const { initialDelayMs, maxDelayMs, maxAttempts } = config.retry;
+      const dead = e.permanent || a.attempts >= maxAttempts;
+      const backoff = Math.min(maxDelayMs, initialDelayMs * 2 ** (a.attempts - 1)) * (0.5 + (this.#o.random ?? Math.random)() / 2);
+      const next = dead ? null : this.#now() + Math.max(backoff, e.retryAfterMs ?? 0);
+      await store.markFailed(a.id, next, e.code);
+      logger.warn({ alertId: a.id, notificationId: a.notificationId, code: e.code, attempts: a.attempts, dead }, 'cardholder alert not sent');
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+}

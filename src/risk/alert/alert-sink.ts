@@ -1,0 +1,40 @@
+import type { AlertMessage } from './alert-templates.js';
+
+/** Contact details on file for the card, as captured when the alert was written. */
+export interface AlertRecipient {
+  firstName: string | null;
+  lastName: string | null;
+  emails: string[];
+  phones: string[];
+}
+
+export interface OutgoingAlert {
+  id: string;
+  notificationId: string;
+  cardFingerprint: string | null;
+  last4: string | null;
+  level: string;
+  receivedAt: number;
+  message: AlertMessage;
+  recipient: AlertRecipient;
+}
+
+/** A failed send: `code` is stored (never the error text); `permanent` skips the retries. */
+export class AlertSendError extends Error {
+  constructor(
+    readonly code: string,
+    readonly permanent = false,
+    readonly retryAfterMs?: number,
+  ) {
+    super(code);
+    this.name = 'AlertSendError';
+  }
+}
+
+/** Where "was this you?" goes: the bank's SMTP relay or its messaging webhook. */
+export interface AlertSink {
+  readonly type: 'email' | 'webhook';
+  /** Resolves when the sink took the message; throws AlertSendError otherwise. */
+  send(alert: OutgoingAlert): Promise<void>;
+  close(): Promise<void>;
+}

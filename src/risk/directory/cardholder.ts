@@ -1,0 +1,32 @@
+/** The bank's view of one card's holder, as the directory gives it (decrypted, in memory only). */
+export interface Cardholder {
+  firstName: string | null;
+  lastName: string | null;
+  emails: string[];
+  phones: string[];
+  status: CardStatus;
+  /** BCP 47 tag (e.g. "fr", "de-CH"); null when unknown. */
+  language: string | null;
+}
+
+export type CardStatus = 'active' | 'blocked' | 'closed';
+export const CARD_STATUSES: readonly CardStatus[] = ['active', 'blocked', 'closed'];
+
+/** A directory's answer for one card. */
+export type DirectoryResult =
+  | { kind: 'found'; cardholder: Cardholder }
+  | { kind: 'unknown' }
+  | { kind: 'unavailable'; reason: 'timeout' | 'error'; elapsedMs: number };
+
+/** Where the assessment learns who holds a card: the imported directory or the bank's API. */
+export interface CardholderDirectory {
+  /**
+   * Never throws: a slow or failing directory answers `unavailable`.
+   * @param fingerprint keyed fingerprint of the card number
+   * @param accountNumber the card number, given only to directories configured to receive it
+   */
+  lookup(fingerprint: string, accountNumber?: string): Promise<DirectoryResult>;
+  /** True when `lookup` wants the card number (then the caller decrypts it). */
+  readonly wantsCardNumber: boolean;
+  close(): Promise<void>;
+}

@@ -1,0 +1,71 @@
+/**
+ * Every reason code a rule can emit. Codes are a public contract (stored with assessments,
+ * carried in events, used as config keys for weights and shadow mode): add, never rename.
+ */
+export const RISK_CODES = [
+  'CARD_UNKNOWN',
+  'CARD_NOT_ACTIVE',
+  'DIRECTORY_UNAVAILABLE',
+  'NAME_MISMATCH',
+  'NAME_WEAK_MATCH',
+  'EMAIL_MISMATCH',
+  'PHONE_MISMATCH',
+  'CONTACT_MISMATCH',
+  'VELOCITY_24H',
+  'VELOCITY_7D',
+  'MANY_ENROLLERS',
+  'ENROLLER_RING',
+  'DISPOSABLE_EMAIL',
+  'LUHN_INVALID',
+  'BIN_OUT_OF_RANGE',
+] as const;
+
+export type RiskCode = (typeof RISK_CODES)[number];
+
+/**
+ * Default points per code (0–100 scale; the score is their sum, capped at 100). Chosen so one
+ * strong signal (unknown or blocked card) is `high` alone, an unrelated enroller (name, email
+ * and phone all differ) is `high`, and one legitimate change (a new email) stays `low`.
+ */
+export const DEFAULT_WEIGHTS: Readonly<Record<RiskCode, number>> = {
+  CARD_UNKNOWN: 70,
+  CARD_NOT_ACTIVE: 80,
+  DIRECTORY_UNAVAILABLE: 0,
+  NAME_MISMATCH: 40,
+  NAME_WEAK_MATCH: 15,
+  EMAIL_MISMATCH: 15,
+  PHONE_MISMATCH: 15,
+  CONTACT_MISMATCH: 15,
+  VELOCITY_24H: 25,
+  VELOCITY_7D: 15,
+  MANY_ENROLLERS: 30,
+  ENROLLER_RING: 50,
+  DISPOSABLE_EMAIL: 25,
+  LUHN_INVALID: 40,
+  BIN_OUT_OF_RANGE: 50,
+};
+
+export type RiskLevel = 'low' | 'medium' | 'high';
+export const RISK_LEVELS: readonly RiskLevel[] = ['low', 'medium', 'high'];
+
+/** A reason as stored, listed and delivered: a code and a detail made of codes and numbers only. */
+export interface RiskReason {
+  code: RiskCode;
+  detail: string;
+}
+
+/** The public shape (`notifications list`, delivered events). */
+export interface RiskSummary {
+  score: number;
+  level: RiskLevel;
+  reasons: RiskReason[];
+}
+
+/** A shadow-mode hit: scored and logged with its would-be effect, not counted. */
+export interface ShadowHit extends RiskReason {
+  points: number;
+}
+
+export function levelAtLeast(level: RiskLevel, min: RiskLevel): boolean {
+  return RISK_LEVELS.indexOf(level) >= RISK_LEVELS.indexOf(min);
+}

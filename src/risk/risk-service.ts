@@ -1,0 +1,231 @@
+import type { Config } from '../config/config-schema.js';
+import type { Logger } from '../logger.js';
+import type { DataProtector } from '../protect/data-protector.js';
+import type { AlertDraft, AssessmentSubject, RiskStore } from '../storage/risk-store.js';
+import { countEnrollers } from '../storage/risk-row-mapping.js';
+import { uuidV7 } from '../util/uuid-v7.js';
+import { levelAtLeast } from './risk-codes.js';
+import type { CardholderDirectory, DirectoryResult } from './directory/cardholder.js';
+import { normaliseEmail, normalisePhone } from './match/contact-normalise.js';
+import { assessRisk, type EngineResult } from './risk-engine.js';
+import { emailOnFile, phoneOnFile } from './rules/contact-rules.js';
+import type { RiskContext } from './rules/risk-rule.js';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+export interface RiskServiceOptions {
+  store: RiskStore;
+  directory: CardholderDirectory;
+  dataProtector: DataProtector;
+  settings: Config['risk'];
+  logger: Logger;
+  /** Called after an assessment queued an alert (wakes the sender). */
+  onAlertQueued?: () => void;
+  now?: () => number;
+}
+
+/**
+ * Assesses accepted notifications after Visa has had its 200: `schedule(id)` queues one (the
+ * pipeline calls it after commit), a sweep at start and every `risk.sweep.intervalSeconds`
+ * finds any left unassessed (the process died first, or another process accepted it). One
+ * assessment at a time per process; a notification assessed twice by two processes keeps the
+ * first result (the store's unique key decides).
+ */
+export class RiskService {
+  readonly #o: RiskServiceOptions;
+  readonly #now: () => number;
+  readonly #queue: string[] = [];
+  readonly #queued = new Set<string>();
+  #draining: Promise<void> | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #stopped = false;
+
+  constructor(o: RiskServiceOptions) {
+    this.#o = o;
+    this.#now = o.now ?? Date.now;
+  }
+
+  /** Queues a notification for assessment; returns at once. */
+  schedule(id: string): void {
+    if (this.#stopped || this.#queued.has(id)) return;
+    this.#queued.add(id);
+    this.#queue.push(id);
+    // setImmediate: the HTTP answer to Visa is written before any assessment work starts.
+    this.#draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
+  }
+
+  /** Resolves when the queue is empty. */
+  async idle(): Promise<void> {
+    while (this.#draining) await this.#draining;
+  }
+
+  async #drain(): Promise<void> {
+    try {
+      for (let id = this.#queue.shift(); id !== undefined; id = this.#queue.shift()) {
+        try {
+          await this.assess(id);
+        } catch (error) {
+          // Left unassessed: the next sweep retries it.
+          this.#o.logger.error({ notificationId: id, errType: error instanceof Error ? error.name : typeof error }, 'risk assessment failed');
+        } finally {
+          this.#queued.delete(id);
+        }
+      }
+    } finally {
+      this.#draining = undefined;
+    }
+  }
+
+  /** Sweeps now, then every `risk.sweep.intervalSeconds`. */
+  start(): void {
+    this.#stopped = false;
+    const tick = () => {
+      this.sweep()
+        .catch((error: unknown) => this.#o.logger.error({ errType: error instanceof Error ? error.name : typeof error }, 'risk sweep failed'))
+        .finally(() => {
+          if (!this.#stopped) this.#timer = setTimeout(tick, this.#o.settings.sweep.intervalSeconds * 1000).unref();
+        });
+    };
+    tick();
+  }
+
+  /** Queues accepted notifications of the sweep horizon that have no assessment; returns how many. */
+  async sweep(): Promise<number> {
+    const { graceSeconds, horizonHours } = this.#o.settings.sweep;
+    const now = this.#now();
+    const ids = await this.#o.store.unassessed(now - horizonHours * HOUR, now - graceSeconds * 1000, 1000);
+    for (const id of ids) this.schedule(id);
+    if (ids.length > 0) this.#o.logger.info({ count: ids.length }, 'risk sweep queued unassessed notifications');
+    return ids.length;
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.idle();
+    await this.#o.directory.close();
+  }
+
+  /** Assesses one notification now (no-op when it is not accepted or already assessed). */
+  async assess(id: string): Promise<EngineResult | undefined> {
+    const { store, dataProtector: dp, settings, logger } = this.#o;
+    const subject = await store.loadSubject(id);
+    if (subject === undefined || subject.status !== 'accepted' || (await store.isAssessed(id))) return undefined;
+
+    const directory = await this.#lookup(subject);
+    const email = normaliseEmail(subject.contactEmail);
+    const phone = normalisePhone(subject.phoneNumber, settings.defaultCountry);
+    const emailHash = email === undefined ? null : dp.keyedHash('email', email);
+    const phoneHash = phone === undefined ? null : dp.keyedHash('phone', phone);
+    const ctx: RiskContext = {
+      attempt: subject,
+      directory,
+      settings,
+      history: { attempts24h: 1, attempts7d: 1, enrollers7d: 1, cardsByEmail: 0, cardsByPhone: 0 },
+    };
+    const emailKnown = emailOnFile(ctx) ?? null;
+    const phoneKnown = phoneOnFile(ctx) ?? null;
+    ctx.history = await this.#history(subject, emailHash, phoneHash, emailKnown, phoneKnown);
+    const result = assessRisk(ctx);
+
+    const alert = this.#alertDraft(subject, directory, result);
+    const saved = await store.saveAssessment(
+      {
+        notificationId: id,
+        receivedAt: subject.receivedAt,
+        assessedAt: this.#now(),
+        cardFingerprint: subject.panFingerprint,
+        emailHash,
+        phoneHash,
+        emailOnFile: emailKnown,
+        phoneOnFile: phoneKnown,
+        score: result.score,
+        level: result.level,
+        reasons: result.reasons,
+        shadow: result.shadow,
+        directory: directory.kind,
+      },
+      alert,
+    );
+    if (!saved.saved) return undefined;
+    logger.info(
+      { notificationId: id, score: result.score, level: result.level, codes: result.reasons.map((r) => r.code), alert: saved.alert },
+      'risk assessed',
+    );
+    if (result.shadow.length > 0) {
+      logger.info(
+        {
+          notificationId: id,
+          shadow: result.shadow.map((s) => ({ code: s.code, points: s.points, detail: s.detail })),
+          level: result.level,
+          wouldBeScore: result.wouldBe.score,
+          wouldBeLevel: result.wouldBe.level,
+        },
+        'risk shadow rules',
+      );
+    }
+    if (saved.alert === 'pending') this.#o.onAlertQueued?.();
+    return result;
+  }
+
+  async #lookup(subject: AssessmentSubject): Promise<DirectoryResult> {
+    const { directory, dataProtector } = this.#o;
+    if (subject.panFingerprint === null) return { kind: 'unknown' };
+    let pan: string | undefined;
+    if (directory.wantsCardNumber && subject.panCiphertext !== null && subject.dataKeyId !== null) {
+      pan = dataProtector.decrypt(subject.dataKeyId, subject.panCiphertext, subject.dedupKey).toString('ascii');
+    }
+    return directory.lookup(subject.panFingerprint, pan);
+  }
+
+  async #history(s: AssessmentSubject, emailHash: string | null, phoneHash: string | null, emailKnown: boolean | null, phoneKnown: boolean | null) {
+    const { store, settings } = this.#o;
+    const t = s.receivedAt;
+    const fp = s.panFingerprint;
+    const ringSince = t - settings.ring.windowDays * DAY;
+    // A contact that is the card's own on file is no ring member here, whatever other cards saw.
+    const ring = async (kind: 'email' | 'phone', hash: string | null, known: boolean | null) =>
+      hash === null || known === true ? 0 : (await store.otherCardsSharing(kind, hash, ringSince, t, fp)) + (fp === null ? 0 : 1);
+    if (fp === null) {
+      return { attempts24h: 1, attempts7d: 1, enrollers7d: 1, cardsByEmail: await ring('email', emailHash, emailKnown), cardsByPhone: await ring('phone', phoneHash, phoneKnown) };
+    }
+    const [attempts24h, attempts7d, keys, cardsByEmail, cardsByPhone] = await Promise.all([
+      store.countAttempts(fp, s.eventType, t - DAY, t),
+      store.countAttempts(fp, s.eventType, t - 7 * DAY, t),
+      store.enrollerKeys(fp, t - 7 * DAY, t, s.id),
+      ring('email', emailHash, emailKnown),
+      ring('phone', phoneHash, phoneKnown),
+    ]);
+    return { attempts24h, attempts7d, enrollers7d: countEnrollers([...keys, { emailHash, phoneHash }]), cardsByEmail, cardsByPhone };
+  }
+
+  #alertDraft(s: AssessmentSubject, directory: DirectoryResult, result: EngineResult): AlertDraft | undefined {
+    const alert = this.#o.settings.alert;
+    if (alert === undefined || !levelAtLeast(result.level, alert.minLevel)) return undefined;
+    const id = uuidV7(this.#now());
+    let recipient: AlertDraft['recipient'] = null;
+    let language: string | null = null;
+    if (directory.kind === 'found') {
+      const c = directory.cardholder;
+      language = c.language;
+      const usable = alert.sink.type === 'email' ? c.emails.length > 0 : c.emails.length + c.phones.length > 0;
+      if (usable) {
+        const json = JSON.stringify({ firstName: c.firstName, lastName: c.lastName, emails: c.emails, phones: c.phones });
+        recipient = { dataKeyId: this.#o.dataProtector.activeKeyId, ciphertext: this.#o.dataProtector.encrypt(Buffer.from(json, 'utf8'), id) };
+      }
+    }
+    return {
+      id,
+      notificationId: s.id,
+      cardFingerprint: s.panFingerprint,
+      createdAt: this.#now(),
+      receivedAt: s.receivedAt,
+      level: result.level,
+      language,
+      panLast4: s.panLast4,
+      recipient,
+      windowMs: alert.windowSeconds * 1000,
+    };
+  }
+}

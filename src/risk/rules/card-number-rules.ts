@@ -1,0 +1,36 @@
+import type { RiskRule } from './risk-rule.js';
+
+/** The card number fails its ISO/IEC 7812-1 check digit: typed or generated, not read from a card. */
+export const luhnRule: RiskRule = {
+  name: 'luhn',
+  codes: ['LUHN_INVALID'],
+  evaluate({ attempt }) {
+    return attempt.panLuhnValid === false ? [{ code: 'LUHN_INVALID', detail: 'luhn=0' }] : [];
+  },
+};
+
+/** True when `bin` falls in one of the bank's ranges ("412345" prefix or "41234500-41234599"). */
+export function binInRanges(digits: string, ranges: readonly string[]): boolean {
+  return ranges.some((r) => {
+    const [lo, hi] = r.split('-') as [string, string | undefined];
+    if (hi === undefined) return digits.startsWith(lo);
+    const head = digits.slice(0, lo.length);
+    return head.length === lo.length && head >= lo && head <= hi;
+  });
+}
+
+/**
+ * The card's BIN is outside `risk.binRanges` (off when none are configured). Compared on the
+ * stored first six digits, so ranges longer than six digits compare on their first six.
+ * Detail: `bin6=0` (the BIN itself is shown by listings, not repeated here).
+ */
+export const binRangeRule: RiskRule = {
+  name: 'bin-range',
+  codes: ['BIN_OUT_OF_RANGE'],
+  evaluate({ attempt, settings }) {
+    const ranges = settings.binRanges;
+    if (!ranges || attempt.panBin === null) return [];
+    const six = ranges.map((r) => r.split('-').map((b) => b.slice(0, 6)).join('-'));
+    return binInRanges(attempt.panBin, six) ? [] : [{ code: 'BIN_OUT_OF_RANGE', detail: `ranges=${ranges.length}` }];
+  },
+};

@@ -1,0 +1,122 @@
+import type { RiskLevel, RiskReason, RiskSummary, ShadowHit } from '../risk/risk-codes.js';
+
+/** What the assessment reads of a stored notification. */
+export interface AssessmentSubject {
+  id: string;
+  dedupKey: string;
+  receivedAt: number;
+  eventType: string;
+  status: 'accepted' | 'quarantined';
+  firstName: string | null;
+  lastName: string | null;
+  contactEmail: string | null;
+  phoneNumber: string | null;
+  panFingerprint: string | null;
+  panBin: string | null;
+  panLast4: string | null;
+  panLuhnValid: boolean | null;
+  dataKeyId: string | null;
+  /** Encrypted with AAD = dedupKey (see the pipeline). */
+  panCiphertext: Buffer | null;
+}
+
+export interface AssessmentRecord {
+  notificationId: string;
+  receivedAt: number;
+  assessedAt: number;
+  cardFingerprint: string | null;
+  /** Keyed hashes of the enroller's normalised email and phone (never the values). */
+  emailHash: string | null;
+  phoneHash: string | null;
+  /** Whether the enroller's email / phone is on file for this card; null when unknown. */
+  emailOnFile: boolean | null;
+  phoneOnFile: boolean | null;
+  score: number;
+  level: RiskLevel;
+  reasons: RiskReason[];
+  shadow: ShadowHit[];
+  directory: 'found' | 'unknown' | 'unavailable';
+}
+
+/** The alert to write with an assessment (the outbox row of "was this you?"). */
+export interface AlertDraft {
+  id: string;
+  notificationId: string;
+  cardFingerprint: string | null;
+  createdAt: number;
+  receivedAt: number;
+  level: RiskLevel;
+  language: string | null;
+  panLast4: string | null;
+  /** Null when the directory has no contact for the card: the row is kept as `no_contact`. */
+  recipient: { dataKeyId: string; ciphertext: Buffer } | null;
+  /** At most one alert per card within this many milliseconds. */
+  windowMs: number;
+}
+
+export type AlertStatus = 'pending' | 'sent' | 'suppressed' | 'no_contact' | 'dead';
+
+export interface StoredAssessment extends RiskSummary {
+  shadow: ShadowHit[];
+  assessedAt: number;
+}
+
+export interface RiskStore {
+  loadSubject(id: string): Promise<AssessmentSubject | undefined>;
+  isAssessed(id: string): Promise<boolean>;
+  /** Accepted notifications of `eventType` on a card received in (since, until]. */
+  countAttempts(fingerprint: string, eventType: string, since: number, until: number): Promise<number>;
+  /** Enroller keys of the card's assessed attempts received in (since, until], other than `excludeId`. */
+  enrollerKeys(fingerprint: string, since: number, until: number, excludeId: string): Promise<{ emailHash: string | null; phoneHash: string | null }[]>;
+  /**
+   * Distinct cards, other than `excludeFingerprint`, whose assessed attempts in (since, until]
+   * used this email / phone hash where it was not on file for the card.
+   */
+  otherCardsSharing(kind: 'email' | 'phone', hash: string, since: number, until: number, excludeFingerprint: string | null): Promise<number>;
+  /**
+   * Stores the assessment and, when given, its alert, in one transaction. The first
+   * assessment of a notification wins (a second process assessing it too changes nothing).
+   * The alert is `pending` unless the card had one within the window (`suppressed`) or no
+   * recipient is known (`no_contact`).
+   */
+  saveAssessment(rec: AssessmentRecord, alert?: AlertDraft): Promise<{ saved: boolean; alert: AlertStatus | 'none' }>;
+  assessments(ids: readonly string[]): Promise<Map<string, StoredAssessment>>;
+  /** Accepted notifications received in [since, before) with no assessment, oldest first. */
+  unassessed(since: number, before: number, limit: number): Promise<string[]>;
+}
+
+/** A claimed alert, leased to one sender until `leaseUntil`. */
+export interface ClaimedAlert {
+  id: string;
+  notificationId: string;
+  cardFingerprint: string | null;
+  receivedAt: number;
+  level: RiskLevel;
+  language: string | null;
+  panLast4: string | null;
+  dataKeyId: string | null;
+  recipientCiphertext: Buffer | null;
+  /** Including this one. */
+  attempts: number;
+}
+
+export interface AlertRow {
+  id: string;
+  notificationId: string;
+  status: AlertStatus;
+  level: RiskLevel;
+  attempts: number;
+  lastError: string | null;
+  createdAt: number;
+  sentAt: number | null;
+}
+
+/** The alert outbox: claim due alerts under a lease, then record the outcome. */
+export interface AlertStore {
+  claim(now: number, limit: number, leaseMs: number): Promise<ClaimedAlert[]>;
+  /** Sent: the recipient ciphertext is dropped (kept no longer than needed). */
+  markSent(id: string, now: number): Promise<void>;
+  /** Failed: retry at `nextAttemptAt`, or dead when null. `code` is an error code, never a message. */
+  markFailed(id: string, nextAttemptAt: number | null, code: string): Promise<void>;
+  list(limit: number): Promise<AlertRow[]>;
+}

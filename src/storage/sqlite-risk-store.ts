@@ -1,0 +1,132 @@
+import type Database from 'better-sqlite3';
+import { StorageError } from '../errors.js';
+import type { AlertDraft, AlertStatus, AssessmentRecord, AssessmentSubject, RiskStore, StoredAssessment } from './risk-store.js';
+import { ASSESSMENT_COLUMNS, SUBJECT_COLUMNS, assessmentValues, toStoredAssessment, toSubject } from './risk-row-mapping.js';
+
+const INSERT_ASSESSMENT = `INSERT INTO risk_assessments (${ASSESSMENT_COLUMNS.join(', ')})
+  VALUES (${ASSESSMENT_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (notification_id) DO NOTHING`;
+// Claims the card's alert window only if its last alert is older than the cutoff: one statement,
+// so two assessments of one card cannot both take it.
+const CLAIM_WINDOW = `INSERT INTO risk_alert_cards (card_fingerprint, last_alert_at) VALUES (?, ?)
+  ON CONFLICT (card_fingerprint) DO UPDATE SET last_alert_at = excluded.last_alert_at
+  WHERE risk_alert_cards.last_alert_at <= ? RETURNING card_fingerprint`;
+const INSERT_ALERT = `INSERT INTO risk_alerts (id, notification_id, card_fingerprint, created_at, received_at, status, level,
+  language, pan_last4, data_key_id, recipient_ciphertext, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+
+/** Risk assessments on the notification store's SQLite connection. */
+export class SqliteRiskStore implements RiskStore {
+  readonly #db: Database.Database;
+
+  constructor(db: Database.Database) {
+    this.#db = db;
+  }
+
+  async loadSubject(id: string): Promise<AssessmentSubject | undefined> {
+    const r = this.#read(() => this.#db.prepare(`SELECT ${SUBJECT_COLUMNS} FROM notifications WHERE id = ?`).get(id)) as Record<string, unknown> | undefined;
+    return r === undefined ? undefined : toSubject(r);
+  }
+
+  async isAssessed(id: string): Promise<boolean> {
+    return this.#read(() => this.#db.prepare('SELECT 1 FROM risk_assessments WHERE notification_id = ?').get(id)) !== undefined;
+  }
+
+  async countAttempts(fingerprint: string, eventType: string, since: number, until: number): Promise<number> {
+    const r = this.#read(() =>
+      this.#db
+        .prepare(
+          `SELECT COUNT(*) AS n FROM notifications WHERE pan_fingerprint = ? AND received_at > ? AND received_at <= ?
+           AND status = 'accepted' AND event_type = ?`,
+        )
+        .get(fingerprint, since, until, eventType),
+    ) as { n: number };
+    return Number(r.n);
+  }
+
+  async enrollerKeys(fingerprint: string, since: number, until: number, excludeId: string) {
+    const rows = this.#read(() =>
+      this.#db
+        .prepare(
+          `SELECT email_hash, phone_hash FROM risk_assessments WHERE card_fingerprint = ? AND received_at > ? AND received_at <= ?
+           AND notification_id <> ? LIMIT 1000`,
+        )
+        .all(fingerprint, since, until, excludeId),
+    ) as { email_hash: string | null; phone_hash: string | null }[];
+    return rows.map((r) => ({ emailHash: r.email_hash, phoneHash: r.phone_hash }));
+  }
+
+  async otherCardsSharing(kind: 'email' | 'phone', hash: string, since: number, until: number, excludeFingerprint: string | null): Promise<number> {
+    const col = kind === 'email' ? 'email' : 'phone';
+    const r = this.#read(() =>
+      this.#db
+        .prepare(
+          `SELECT COUNT(DISTINCT card_fingerprint) AS n FROM risk_assessments WHERE ${col}_hash = ? AND received_at > ? AND received_at <= ?
+           AND card_fingerprint IS NOT NULL AND card_fingerprint <> ? AND (${col}_on_file IS NULL OR ${col}_on_file = 0)`,
+        )
+        .get(hash, since, until, excludeFingerprint ?? ''),
+    ) as { n: number };
+    return Number(r.n);
+  }
+
+  async saveAssessment(rec: AssessmentRecord, alert?: AlertDraft): Promise<{ saved: boolean; alert: AlertStatus | 'none' }> {
+    try {
+      return this.#db
+        .transaction(() => {
+          const inserted = this.#db.prepare(INSERT_ASSESSMENT).run(...assessmentValues(rec, Number)).changes === 1;
+          if (!inserted) return { saved: false, alert: 'none' as const };
+          if (alert === undefined) return { saved: true, alert: 'none' as const };
+          let status: AlertStatus = 'no_contact';
+          if (alert.recipient !== null) {
+            status = 'pending';
+            if (alert.cardFingerprint !== null) {
+              const took = this.#db.prepare(CLAIM_WINDOW).get(alert.cardFingerprint, alert.receivedAt, alert.receivedAt - alert.windowMs);
+              if (took === undefined) status = 'suppressed';
+            }
+          }
+          const keep = status === 'pending' ? alert.recipient : null;
+          this.#db
+            .prepare(INSERT_ALERT)
+            .run(alert.id, alert.notificationId, alert.cardFingerprint, alert.createdAt, alert.receivedAt, status, alert.level,
+              alert.language, alert.panLast4, keep?.dataKeyId ?? null, keep?.ciphertext ?? null, alert.createdAt);
+          return { saved: true, alert: status };
+        })
+        .immediate();
+    } catch (cause) {
+      throw new StorageError('SQLite risk write failed', { cause });
+    }
+  }
+
+  async assessments(ids: readonly string[]): Promise<Map<string, StoredAssessment>> {
+    const out = new Map<string, StoredAssessment>();
+    for (let i = 0; i < ids.length; i += 500) {
+      const chunk = ids.slice(i, i + 500);
+      const rows = this.#read(() =>
+        this.#db
+          .prepare(`SELECT notification_id, score, level, reasons, shadow, assessed_at FROM risk_assessments WHERE notification_id IN (${chunk.map(() => '?').join(', ')})`)
+          .all(...chunk),
+      ) as Record<string, unknown>[];
+      for (const r of rows) out.set(String(r.notification_id), toStoredAssessment(r));
+    }
+    return out;
+  }
+
+  async unassessed(since: number, before: number, limit: number): Promise<string[]> {
+    const rows = this.#read(() =>
+      this.#db
+        .prepare(
+          `SELECT n.id FROM notifications n WHERE n.status = 'accepted' AND n.received_at >= ? AND n.received_at < ?
+           AND NOT EXISTS (SELECT 1 FROM risk_assessments r WHERE r.notification_id = n.id)
+           ORDER BY n.received_at, n.id LIMIT ?`,
+        )
+        .all(since, before, limit),
+    ) as { id: string }[];
+    return rows.map((r) => r.id);
+  }
+
+  #read<T>(fn: () => T): T {
+    try {
+      return fn();
+    } catch (cause) {
+      throw new StorageError('SQLite risk read failed', { cause });
+    }
+  }
+}
