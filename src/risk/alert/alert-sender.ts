@@ -102,7 +102,7 @@ export class AlertSender {
       const { initialDelayMs, maxDelayMs, maxAttempts } = config.retry;
       const dead = e.permanent || a.attempts >= maxAttempts;
       const backoff = Math.min(maxDelayMs, initialDelayMs * 2 ** (a.attempts - 1)) * (0.5 + (this.#o.random ?? Math.random)() / 2);
-      const next = dead ? null : this.#now() + Math.max(backoff, e.retryAfterMs ?? 0);
+      const next = dead ? null : this.#now() + Math.round(Math.max(backoff, e.retryAfterMs ?? 0));
       await store.markFailed(a.id, next, e.code);
       logger.warn({ alertId: a.id, notificationId: a.notificationId, code: e.code, attempts: a.attempts, dead }, 'cardholder alert not sent');
     }

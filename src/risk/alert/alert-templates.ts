@@ -93,9 +93,15 @@ export function alertLanguage(tag: string | null | undefined, fallback: AlertLan
  */
 export function renderAlert(language: AlertLanguage, f: AlertFacts): AlertMessage {
   const w = WORDING[language];
-  const when = new Intl.DateTimeFormat(language, { dateStyle: 'long', timeStyle: 'short', timeZone: f.timeZone, timeZoneName: 'short' }).format(
-    new Date(f.receivedAt),
-  );
+  const when = new Intl.DateTimeFormat(language, {
+    year: 'numeric',
+    month: 'long',
+    day: 'numeric',
+    hour: '2-digit',
+    minute: '2-digit',
+    timeZoneName: 'short',
+    timeZone: f.timeZone,
+  }).format(new Date(f.receivedAt));
   const card = w.card(f.last4);
   const warn = f.level !== 'low';
   const subjectCard = f.last4 ? `•••• ${f.last4}` : 'Visa';
