@@ -43,10 +43,11 @@ export async function createRuntime(
     await store.close();
     throw e;
   }
-  const outbox = await openOutbox(store);
+  // Events carry the risk assessment: deliveries wait for it, up to risk.deliveryWaitSeconds.
+  const outbox = await openOutbox(store, { riskWaitMs: config.risk.enabled ? config.risk.deliveryWaitSeconds * 1000 : undefined });
   let risk: RiskRuntime | undefined;
   try {
-    risk = await createRisk(config, secrets, store, logger);
+    risk = await createRisk(config, secrets, store, logger, options.onDeliveriesQueued ? { onAssessed: options.onDeliveriesQueued } : {});
   } catch (e) {
     await store.close();
     throw e;

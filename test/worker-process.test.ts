@@ -59,6 +59,9 @@ async function writeConfig(storageUrl: string, receiverUrl: string, secret: stri
       listen: { host: '127.0.0.1', port: 0 },
       sinks: [{ name: 'hook', type: 'webhook', url: `${receiverUrl}/hook`, secrets: [secret], timeoutMs: 1000, concurrency: extra.concurrency, retry: { initialDelayMs: 50, maxDelayMs: 500, maxAttempts: 5 } }],
       delivery: { pollIntervalMs: 50, leaseMs: extra.leaseMs },
+      // Rows are written straight into the store and no `serve` assesses them: do not hold
+      // deliveries back for a risk assessment (risk-delivery.test.ts covers that wait).
+      risk: { deliveryWaitSeconds: 0 },
       log: { level: 'info' },
     },
   });

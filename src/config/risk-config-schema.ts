@@ -102,6 +102,11 @@ export const RiskConfig = Type.Object(
     ),
     /** The bank's BIN ranges: "412345" (a prefix) or "41234500-41234599" (equal-length bounds). Absent: rule off. */
     binRanges: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9]{1,11}(-[0-9]{1,11})?$' }), { minItems: 1 })),
+    /**
+     * Deliveries of an accepted notification wait for its assessment (so the event carries
+     * `risk`), but no longer than this after it arrived; then they go without it.
+     */
+    deliveryWaitSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
     sweep: Type.Object(
       {
         /** How often unassessed notifications are looked for (also once at start). */

@@ -1,6 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import type { Config } from '../config/config-schema.js';
 import type { Secrets } from '../config/load-secrets.js';
+import { parseWebhookSecret } from '../delivery/standard-webhooks.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { NotificationStore } from '../storage/notification-store.js';
@@ -70,12 +71,26 @@ function createSink(config: Config, env: NodeJS.ProcessEnv): AlertSink | undefin
   return new WebhookAlertSink({
     url: sink.url,
     timeoutMs: sink.timeoutMs,
-    secrets: sink.secrets.map((s, i) => readSecretRef(s, `/risk/alert/sink/secrets/${i}`, config, env)),
+    keys: sink.secrets.map((s, i) => {
+      const field = `/risk/alert/sink/secrets/${i}`;
+      try {
+        return parseWebhookSecret(readSecretRef(s, field, config, env));
+      } catch (e) {
+        throw e instanceof ConfigError ? e : new ConfigError(field, (e as Error).message);
+      }
+    }),
   });
 }
 
 /** Wires the risk stores, directory, service and alert sender; undefined when `risk.enabled` is false. */
-export async function createRisk(config: Config, secrets: Secrets, store: NotificationStore, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RiskRuntime | undefined> {
+export async function createRisk(
+  config: Config,
+  secrets: Secrets,
+  store: NotificationStore,
+  logger: Logger,
+  options: { env?: NodeJS.ProcessEnv; onAssessed?: () => void } = {},
+): Promise<RiskRuntime | undefined> {
+  const env = options.env ?? process.env;
   if (!config.risk.enabled) return undefined;
   const stores = await openRiskStores(store);
   const sink = createSink(config, env);
@@ -88,6 +103,7 @@ export async function createRisk(config: Config, secrets: Secrets, store: Notifi
     settings: config.risk,
     logger,
     onAlertQueued: () => sender?.kick(),
+    ...(options.onAssessed ? { onAssessed: options.onAssessed } : {}),
   });
   return {
     stores,

@@ -22,6 +22,8 @@ export interface RiskServiceOptions {
   logger: Logger;
   /** Called after an assessment queued an alert (wakes the sender). */
   onAlertQueued?: () => void;
+  /** Called after an assessment is stored (wakes an in-process delivery worker: events wait for it). */
+  onAssessed?: () => void;
   now?: () => number;
 }
 
@@ -166,6 +168,7 @@ export class RiskService {
       );
     }
     if (saved.alert === 'pending') this.#o.onAlertQueued?.();
+    this.#o.onAssessed?.();
     return result;
   }
 

@@ -22,12 +22,12 @@ export async function openStore(storage: Config['storage'], options: StoreOption
 }
 
 /** The delivery queue on the same connection (pool) as `store`. */
-export async function openOutbox(store: NotificationStore): Promise<OutboxStore> {
+export async function openOutbox(store: NotificationStore, options: { riskWaitMs?: number | undefined; now?: () => number } = {}): Promise<OutboxStore> {
   if (store instanceof SqliteStore) {
     const { SqliteOutbox } = await import('./sqlite-outbox.js');
-    return new SqliteOutbox(store);
+    return new SqliteOutbox(store, options);
   }
   const [{ PostgresStore }, { PostgresOutbox }] = await Promise.all([import('./postgres-store.js'), import('./postgres-outbox.js')]);
-  if (store instanceof PostgresStore) return new PostgresOutbox(store);
+  if (store instanceof PostgresStore) return new PostgresOutbox(store, options);
   throw new Error('no outbox for this store');
 }

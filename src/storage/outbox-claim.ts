@@ -4,12 +4,23 @@
  * added here and nowhere else. `p` renders a named parameter in the dialect's syntax; the
  * deliveries table is aliased `d`, and the bound parameters are `sink` and `now`.
  */
-export function claimableCondition(p: (name: 'sink' | 'now') => string): string {
+export function claimableCondition(p: (name: 'sink' | 'now' | 'assessedBy') => string): string {
   return `d.sink = ${p('sink')}
     AND d.status IN ('pending', 'failed')
     AND d.next_attempt_at <= ${p('now')}
     AND (d.lease_until IS NULL OR d.lease_until <= ${p('now')})
-    AND NOT EXISTS (SELECT 1 FROM sink_states s WHERE s.name = d.sink AND s.disabled_at IS NOT NULL)`;
+    AND NOT EXISTS (SELECT 1 FROM sink_states s WHERE s.name = d.sink AND s.disabled_at IS NOT NULL)
+    AND (EXISTS (SELECT 1 FROM risk_assessments r WHERE r.notification_id = d.notification_id)
+         OR EXISTS (SELECT 1 FROM notifications w WHERE w.id = d.notification_id AND w.received_at <= ${p('assessedBy')}))`;
+}
+
+/**
+ * The `assessedBy` bound of the claim: a delivery waits for its notification's risk assessment
+ * (so the event carries `risk`) unless the notification arrived at or before this time.
+ * `riskWaitMs` undefined (risk assessment off): nothing waits.
+ */
+export function assessedBy(now: number, riskWaitMs: number | undefined): number {
+  return riskWaitMs === undefined ? Number.MAX_SAFE_INTEGER : now - riskWaitMs;
 }
 
 /** Retryable rows whose notification has no other open delivery to the same sink. */

@@ -1,4 +1,4 @@
-import type { EventSource } from '../events/ctp-event.js';
+import type { EventSource, Risk } from '../events/ctp-event.js';
 import type { DeliverySummary } from './outbox-store.js';
 
 /**
@@ -9,6 +9,9 @@ export const EVENT_SOURCE_COLUMNS = [
   'n.id AS n_id', 'n.dedup_key', 'n.received_at', 'n.token_requestor_id', 'n.event_type', 'n.tsp', 'n.first_name',
   'n.last_name', 'n.contact_email', 'n.phone_number', 'n.pan_fingerprint', 'n.pan_bin', 'n.pan_last4',
   'n.pan_luhn_valid', 'n.data_key_id', 'n.pan_ciphertext',
+  '(SELECT r.score FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_score',
+  '(SELECT r.level FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_level',
+  '(SELECT r.reasons FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_reasons',
 ].join(', ');
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
@@ -32,6 +35,11 @@ export function toEventSource(r: Record<string, unknown>): EventSource {
     panLuhnValid: r.pan_luhn_valid == null ? null : Boolean(r.pan_luhn_valid),
     dataKeyId: str(r.data_key_id),
     panCiphertext: r.pan_ciphertext == null ? null : Buffer.from(r.pan_ciphertext as Uint8Array),
+    // Null until assessed (or when assessment is off): the event then says `"risk": null`.
+    risk:
+      r.risk_score == null
+        ? null
+        : { score: Number(r.risk_score), level: r.risk_level as Risk['level'], reasons: JSON.parse(String(r.risk_reasons)) as Risk['reasons'] },
   };
 }
 

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
 import { uuidV7 } from '../util/uuid-v7.js';
-import { NO_OPEN_SIBLING, claimableCondition } from './outbox-claim.js';
+import { NO_OPEN_SIBLING, assessedBy, claimableCondition } from './outbox-claim.js';
 import { EVENT_SOURCE_COLUMNS, SUMMARY_COLUMNS, toDeliverySummary, toEventSource } from './outbox-row-mapping.js';
 import type {
   ClaimRequest,
@@ -42,7 +42,7 @@ const CLAIM = `WITH claimed AS (
     UPDATE deliveries SET lease_until = $3, lease_owner = $4, attempts = deliveries.attempts + 1, updated_at = $2
     WHERE id IN (
       SELECT d.id FROM deliveries d
-      WHERE ${claimableCondition((n) => (n === 'sink' ? '$1' : '$2'))}
+      WHERE ${claimableCondition((n) => (n === 'sink' ? '$1' : n === 'now' ? '$2' : '$6'))}
       ORDER BY d.next_attempt_at, d.id
       LIMIT $5
       FOR UPDATE SKIP LOCKED)
@@ -61,16 +61,20 @@ export class PostgresOutbox implements OutboxStore {
   readonly #store: PostgresStore;
   readonly #now: () => number;
 
-  constructor(store: PostgresStore, options: { now?: () => number } = {}) {
+  readonly #riskWaitMs: number | undefined;
+
+  /** `riskWaitMs`: how long a delivery waits for its notification's risk assessment (undefined: not at all). */
+  constructor(store: PostgresStore, options: { now?: () => number; riskWaitMs?: number | undefined } = {}) {
     this.#store = store;
     this.#pool = store.pool;
     this.#now = options.now ?? Date.now;
+    this.#riskWaitMs = options.riskWaitMs;
   }
 
   async claim(req: ClaimRequest): Promise<ClaimedDelivery[]> {
     const now = this.#now();
     const token = `${req.workerId}/${randomBytes(6).toString('base64url')}`;
-    const rows = await this.#query<Record<string, unknown>>(CLAIM, [req.sink, now, now + req.leaseMs, token, req.limit]);
+    const rows = await this.#query<Record<string, unknown>>(CLAIM, [req.sink, now, now + req.leaseMs, token, req.limit, assessedBy(now, this.#riskWaitMs)]);
     return rows.map((r) => ({
       id: String(r.id),
       sink: String(r.sink),

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
 import { uuidV7 } from '../util/uuid-v7.js';
-import { NO_OPEN_SIBLING, claimableCondition } from './outbox-claim.js';
+import { NO_OPEN_SIBLING, assessedBy, claimableCondition } from './outbox-claim.js';
 import { EVENT_SOURCE_COLUMNS, SUMMARY_COLUMNS, toDeliverySummary, toEventSource } from './outbox-row-mapping.js';
 import type {
   ClaimRequest,
@@ -47,10 +47,14 @@ export class SqliteOutbox implements OutboxStore {
   readonly #db: Database.Database;
   readonly #now: () => number;
 
-  constructor(store: SqliteStore, options: { now?: () => number } = {}) {
+  readonly #riskWaitMs: number | undefined;
+
+  /** `riskWaitMs`: how long a delivery waits for its notification's risk assessment (undefined: not at all). */
+  constructor(store: SqliteStore, options: { now?: () => number; riskWaitMs?: number | undefined } = {}) {
     this.#store = store;
     this.#db = store.database;
     this.#now = options.now ?? Date.now;
+    this.#riskWaitMs = options.riskWaitMs;
   }
 
   claim(req: ClaimRequest): Promise<ClaimedDelivery[]> {
@@ -63,7 +67,7 @@ export class SqliteOutbox implements OutboxStore {
                         ORDER BY d.next_attempt_at, d.id LIMIT @limit)
            RETURNING id`,
         )
-        .all({ sink: req.sink, now, until: now + req.leaseMs, token, limit: req.limit }) as { id: string }[];
+        .all({ sink: req.sink, now, assessedBy: assessedBy(now, this.#riskWaitMs), until: now + req.leaseMs, token, limit: req.limit }) as { id: string }[];
       if (ids.length === 0) return [];
       const rows = this.#prepare(
           `SELECT d.id, d.sink, d.attempts, d.created_at, ${EVENT_SOURCE_COLUMNS}

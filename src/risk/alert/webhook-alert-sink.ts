@@ -1,10 +1,11 @@
 import { request } from 'undici';
 import { AlertSendError, type AlertSink, type OutgoingAlert } from './alert-sink.js';
-import { standardWebhookHeaders } from './webhook-signature.js';
+import { standardWebhookHeaders } from '../../delivery/standard-webhooks.js';
 
 export interface WebhookSinkOptions {
   url: string;
-  secrets: string[];
+  /** Decoded Standard Webhooks keys (see `parseWebhookSecret`). */
+  keys: Buffer[];
   timeoutMs: number;
   now?: () => number;
 }
@@ -39,7 +40,7 @@ export class WebhookAlertSink implements AlertSink {
     try {
       const res = await request(this.#o.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...standardWebhookHeaders(this.#o.secrets, alert.id, ts, body) },
+        headers: { 'content-type': 'application/json', ...standardWebhookHeaders(this.#o.keys, alert.id, ts, Buffer.from(body, 'utf8')) },
         body,
         headersTimeout: this.#o.timeoutMs,
         bodyTimeout: this.#o.timeoutMs,
