@@ -20,6 +20,7 @@ export const DEV = {
   fingerprintKey: 'secrets/fingerprint-key',
   xPayTokenSecret: 'secrets/x-pay-token-secret',
   database: 'ctp.sqlite',
+  sampleCardholders: 'cardholders.sample.csv',
   port: 8080,
 } as const;
 
@@ -67,6 +68,14 @@ export async function ensureDevSetup(home: string): Promise<{ configPath: string
     log: { level: 'info' },
   };
   writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n');
-  const created = [DEV.config, DEV.issuerKey, DEV.issuerCert, DEV.visaKey, DEV.visaCert, DEV.dataKey, DEV.fingerprintKey, DEV.xPayTokenSecret, DEV.database];
+  // The card and enroller of `ctp-notify send`'s sample payload, so that after importing this
+  // file the sample is assessed against a cardholder on file instead of as an unknown card.
+  writeFileSync(
+    join(home, DEV.sampleCardholders),
+    'accountNumber,firstName,lastName,email,phone,status,language\n' +
+      '4111111111111111,Jane,Cardholder,jane.cardholder@example.com,+14155550100,active,en\n',
+    { mode: 0o600 },
+  );
+  const created = [DEV.config, DEV.issuerKey, DEV.issuerCert, DEV.visaKey, DEV.visaCert, DEV.dataKey, DEV.fingerprintKey, DEV.xPayTokenSecret, DEV.sampleCardholders, DEV.database];
   return { configPath, created: created.map((f) => join(home, f)) };
 }

@@ -27,7 +27,8 @@ export async function serveCommand(argv: string[]): Promise<number> {
     }
     process.stderr.write(
       `Try:  npx ctp-notify send            (acts as Visa: signs and encrypts a sample notification)\n` +
-        `      npx ctp-notify notifications list\n\n`,
+        `      npx ctp-notify notifications list\n` +
+        `      npx ctp-notify cardholders import --file ${home}/cardholders.sample.csv   (the sample's cardholder on file, for the fraud assessment)\n\n`,
     );
   }
   const config = loadConfig(configPath);
