@@ -3,6 +3,7 @@ import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import type { Config } from './config/config-schema.js';
 import { visaRoute } from './http/visa-route.js';
 import type { Logger } from './logger.js';
+import { serviceMetrics } from './metrics/service-metrics.js';
 import type { NotificationPipeline } from './pipeline/notification-pipeline.js';
 import type { NotificationStore } from './storage/notification-store.js';
 
@@ -47,6 +48,14 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     basePath: deps.config.basePath,
     bodyLimit: listen.bodyLimitBytes,
     inspectClientCertificate: Boolean(tls?.clientCa),
+  });
+  const metrics = serviceMetrics();
+  app.addHook('onResponse', async (req, reply) => {
+    if (req.ctp === null) return; // health checks and the like: not Visa traffic
+    const outcome = req.ctp.outcome;
+    metrics.requests.inc({ outcome, status: String(reply.statusCode) });
+    metrics.requestDuration.observe({ outcome }, reply.elapsedTime / 1000);
+    if (outcome === 'quarantined' && req.ctp.result === 'inserted') metrics.quarantined.inc();
   });
   app.get('/healthz', async (_req, reply) => reply.code(200).send());
   app.get('/readyz', async (_req, reply) => {

@@ -6,6 +6,7 @@ import { cardholdersCommand, cardholdersHelp } from './cli/cardholders-command.j
 import { keysCommand, keysHelp } from './cli/keys-command.js';
 import { migrateCommand, migrateHelp } from './cli/migrate-command.js';
 import { notificationsCommand, notificationsHelp } from './cli/notifications-command.js';
+import { operatorsCommand, operatorsHelp } from './cli/operators-command.js';
 import { quarantineCommand, quarantineHelp } from './cli/quarantine-command.js';
 import { sendCommand, sendHelp } from './cli/send-command.js';
 import { serveCommand, serveHelp } from './cli/serve-command.js';
@@ -23,9 +24,10 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   deliveries: deliveriesCommand,
   sinks: sinksCommand,
   cardholders: cardholdersCommand,
+  operators: operatorsCommand,
 };
 
-const help = ['Usage: ctp-notify <command>', '', serveHelp, keysHelp, sendHelp, notificationsHelp, quarantineHelp, migrateHelp, workerHelp, deliveriesHelp, sinksHelp, cardholdersHelp].join('\n\n');
+const help = ['Usage: ctp-notify <command>', '', serveHelp, keysHelp, sendHelp, notificationsHelp, quarantineHelp, migrateHelp, workerHelp, deliveriesHelp, sinksHelp, cardholdersHelp, operatorsHelp].join('\n\n');
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -1,11 +1,14 @@
 import cluster, { type Worker } from 'node:cluster';
 import { availableParallelism } from 'node:os';
+import type { FastifyInstance } from 'fastify';
+import { buildAdminApp } from './admin/admin-app.js';
 import { buildApp } from './app.js';
 import type { Config } from './config/config-schema.js';
 import { loadSecrets } from './config/load-secrets.js';
 import type { Logger } from './logger.js';
 import type { DeliveryWorker } from './delivery/delivery-worker.js';
 import { startDeliveryWorker } from './delivery/start-delivery-worker.js';
+import { answerMetricsRequests } from './metrics/service-metrics.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { openStore } from './storage/open-store.js';
 
@@ -14,6 +17,28 @@ export interface ServeOptions {
   workers?: number;
   /** Called once the listener is up (single process) or every worker is (cluster). */
   onListening?: (url: string) => void;
+  /** Called once the admin listener (console, admin API, metrics) is up, when `config.admin` is set. */
+  onAdminListening?: (url: string) => void;
+}
+
+function urlOf(app: FastifyInstance, host: string, fallbackPort: number, tls: boolean): string {
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : fallbackPort;
+  return `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+/**
+ * Starts the admin listener in this process, when configured. It runs once per `serve`: in the
+ * single process, or in the cluster primary (never in the workers, so it is never bound N times).
+ */
+async function listenAdmin(config: Config, logger: Logger, rt: Runtime, options: ServeOptions): Promise<FastifyInstance | undefined> {
+  if (!config.admin) return undefined;
+  const admin = await buildAdminApp({ config, secrets: rt.secrets, store: rt.store, pipeline: rt.pipeline, logger });
+  await admin.listen({ host: config.admin.host, port: config.admin.port });
+  const url = urlOf(admin, config.admin.host, config.admin.port, Boolean(config.admin.tls));
+  logger.child({}, { level: 'info' }).info({ url }, 'admin listener (console, admin API, metrics)');
+  options.onAdminListening?.(url);
+  return admin;
 }
 
 /**
@@ -46,14 +71,15 @@ async function listen(config: Config, logger: Logger, migrate: boolean, options:
   const app = await buildApp({ config, pipeline: rt.pipeline, store: rt.store, logger });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   rt.startBackground();
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.listen.port;
-  const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
-  const url = `${config.listen.tls ? 'https' : 'http'}://${host}:${port}`;
-  if (cluster.isWorker) process.send?.({ type: 'listening', url });
-  else {
+  const url = urlOf(app, config.listen.host, config.listen.port, Boolean(config.listen.tls));
+  let admin: FastifyInstance | undefined;
+  if (cluster.isWorker) {
+    answerMetricsRequests();
+    process.send?.({ type: 'listening', url });
+  } else {
     announce(logger, { url, dialect: rt.store.dialect, workers: 1 });
     options.onListening?.(url);
+    admin = await listenAdmin(config, logger, rt, options);
   }
 
   let closing = false;
@@ -62,8 +88,7 @@ async function listen(config: Config, logger: Logger, migrate: boolean, options:
     closing = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     // Stop accepting, let in-flight requests finish (and their commits), then close the store.
-    app
-      .close()
+    Promise.all([app.close(), admin?.close()])
       .then(() => worker?.stop())
       .then(() => rt.close())
       .then(() => process.exit(0))
@@ -77,12 +102,13 @@ async function listen(config: Config, logger: Logger, migrate: boolean, options:
 }
 
 async function supervise(config: Config, logger: Logger, count: number, options: ServeOptions): Promise<void> {
-  // Fail fast, once, on bad keys or an unreachable store, before forking anything.
+  // Fail fast, once, on bad keys or an unreachable store, before forking anything. The primary
+  // keeps a runtime when it runs the delivery worker or the admin listener (each once per serve).
   let rt: Runtime | undefined;
   let delivery: DeliveryWorker | undefined;
-  if (deliveryInServe(config)) {
+  if (deliveryInServe(config) || config.admin) {
     rt = await createRuntime(config, logger, { onDeliveriesQueued: () => delivery?.wake() });
-    delivery = await startOrClose(rt, logger);
+    if (deliveryInServe(config)) delivery = await startOrClose(rt, logger);
   } else {
     loadSecrets(config);
     const store = await openStore(config.storage);
@@ -92,8 +118,9 @@ async function supervise(config: Config, logger: Logger, count: number, options:
       await store.close();
     }
   }
+  const admin = rt ? await listenAdmin(config, logger, rt, options) : undefined;
   const finish = () => {
-    Promise.resolve(delivery?.stop())
+    Promise.all([delivery?.stop(), admin?.close()])
       .then(() => rt?.close())
       .then(
         () => process.exit(0),

@@ -1,7 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { OperatorStore } from '../admin/operator-store.js';
+import { addOperator, type IssuedCredentials } from '../admin/operators.js';
+import { sqlDriverFor } from '../admin/sql-driver.js';
+import type { Config } from '../config/config-schema.js';
 import { createCertificate, generateRsaKeyPair } from '../pki/certificates.js';
+import { openStore } from '../storage/open-store.js';
 
 /** Where the development setup lives: `$CTP_NOTIFY_HOME`, default `./.ctp-notify`. */
 export function devHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -22,11 +27,29 @@ export const DEV = {
   database: 'ctp.sqlite',
   sampleCardholders: 'cardholders.sample.csv',
   port: 8080,
+  adminPort: 8081,
+  adminOperator: 'admin',
 } as const;
 
 function writeSecret(path: string, content: string): void {
   writeFileSync(path, content, { mode: 0o600 });
   chmodSync(path, 0o600);
+}
+
+/**
+ * Makes the development setup's first operator, `admin` with the admin role, when the database
+ * has no operator yet. Returns its credentials (shown once), or undefined when operators exist.
+ */
+export async function ensureDevOperator(config: Config): Promise<IssuedCredentials | undefined> {
+  const store = await openStore(config.storage);
+  try {
+    await store.migrate();
+    const operators = new OperatorStore(sqlDriverFor(store));
+    if ((await operators.list()).length > 0) return undefined;
+    return await addOperator(operators, DEV.adminOperator, 'admin');
+  } finally {
+    await store.close();
+  }
 }
 
 /**
@@ -60,11 +83,12 @@ export async function ensureDevSetup(home: string): Promise<{ configPath: string
     listen: { host: '127.0.0.1', port: DEV.port },
     storage: { url: `sqlite:${DEV.database}` },
     keys: {
-      decryption: [{ kid: DEV.issuerKid, privateKey: DEV.issuerKey }],
+      decryption: [{ kid: DEV.issuerKid, privateKey: DEV.issuerKey, certificate: DEV.issuerCert }],
       verification: [{ kid: DEV.visaKid, certificate: DEV.visaCert }],
     },
     auth: { xPayToken: { sharedSecretFile: DEV.xPayTokenSecret } },
     dataProtection: { keys: [{ id: 'dev1', file: DEV.dataKey }], fingerprintKey: { file: DEV.fingerprintKey } },
+    admin: { host: '127.0.0.1', port: DEV.adminPort },
     log: { level: 'info' },
   };
   writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n');

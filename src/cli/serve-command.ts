@@ -4,7 +4,7 @@ import { loadConfig } from '../config/load-config.js';
 import { createLogger } from '../logger.js';
 import { serve } from '../server.js';
 import { intFlag, parse } from './cli-support.js';
-import { devHome, ensureDevSetup } from './dev-setup.js';
+import { devHome, ensureDevOperator, ensureDevSetup } from './dev-setup.js';
 
 export const serveHelp = `ctp-notify serve [--config FILE] [--workers N]
   Serves Visa's notification endpoint, and runs the delivery worker when sinks are configured
@@ -32,7 +32,19 @@ export async function serveCommand(argv: string[]): Promise<number> {
     );
   }
   const config = loadConfig(configPath);
+  if (flags.config === undefined && cluster.isPrimary && config.admin) {
+    const issued = await ensureDevOperator(config);
+    if (issued) {
+      process.stderr.write(
+        `Console operator created (shown once; \`ctp-notify operators add\` makes more):\n` +
+          `  user name: ${issued.name}\n  password:  ${issued.password}\n  API token: ${issued.apiToken}\n\n`,
+      );
+    }
+  }
   const logger = createLogger(config.log.level);
-  await serve(config, logger, { workers: flags.workers === undefined ? undefined : intFlag(flags.workers, 'workers', 1) });
+  await serve(config, logger, {
+    workers: flags.workers === undefined ? undefined : intFlag(flags.workers, 'workers', 1),
+    onAdminListening: (url) => process.stderr.write(`\nOperator console: ${url}/   (admin API: ${url}/api/openapi.json, metrics: ${url}/metrics)\n\n`),
+  });
   return -1; // keep running
 }

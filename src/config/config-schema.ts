@@ -61,7 +61,15 @@ export const ConfigSchema = Type.Object(
       {
         decryption: Type.Array(
           Type.Object(
-            { kid: Type.String({ minLength: 1 }), privateKey: Type.String({ minLength: 1 }) },
+            {
+              kid: Type.String({ minLength: 1 }),
+              privateKey: Type.String({ minLength: 1 }),
+              /**
+               * The certificate given to Visa for this key, if kept beside it: its expiry is
+               * then reported (`/api/keys`, metrics); without it the expiry is "unknown".
+               */
+              certificate: Type.Optional(Type.String({ minLength: 1 })),
+            },
             { additionalProperties: false },
           ),
           { minItems: 1 },
@@ -134,6 +142,31 @@ export const ConfigSchema = Type.Object(
     directory: DirectoryConfig,
     /** Fraud assessment after each accepted notification, and the cardholder alert. */
     risk: RiskConfig,
+    /**
+     * The operators' listener (console, admin API, metrics): never on Visa's port. Absent means
+     * no admin listener. Its own TLS, if any; cookies are then marked Secure.
+     */
+    admin: Type.Optional(
+      Type.Object(
+        {
+          host: Type.String({ default: '127.0.0.1' }),
+          port: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
+          tls: Type.Optional(
+            Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+          ),
+          /** A console session ends after this much inactivity. */
+          sessionIdleMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 30 }),
+          /** …and at the latest this long after login. */
+          sessionMaxHours: Type.Integer({ minimum: 1, maximum: 168, default: 8 }),
+          /** Failed logins allowed per user name (and 4× per client address) in `loginWindowMinutes`. */
+          loginMaxFailures: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
+          loginWindowMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 15 }),
+          /** Keys and certificates expiring within this many days are flagged. */
+          keyExpiryWarningDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Start even when a private key file is readable by group or others (logged as an error). */
     allowInsecureKeyPermissions: Type.Boolean({ default: false }),
     /** Where each accepted notification is delivered as an event (webhook, RabbitMQ); see README. */

@@ -51,7 +51,17 @@ export function parseConfig(input: unknown, baseDir: string): Config {
     config.listen.tls.key = abs(config.listen.tls.key);
     if (config.listen.tls.clientCa) config.listen.tls.clientCa = abs(config.listen.tls.clientCa);
   }
-  for (const k of config.keys.decryption) k.privateKey = abs(k.privateKey);
+  for (const k of config.keys.decryption) {
+    k.privateKey = abs(k.privateKey);
+    if (k.certificate) k.certificate = abs(k.certificate);
+  }
+  if (config.admin?.tls) {
+    config.admin.tls.cert = abs(config.admin.tls.cert);
+    config.admin.tls.key = abs(config.admin.tls.key);
+  }
+  if (config.admin && config.admin.port !== 0 && config.admin.port === config.listen.port) {
+    throw new ConfigError('/admin/port', "the admin listener must not share Visa's listener");
+  }
   for (const k of config.keys.verification) k.certificate = abs(k.certificate);
   for (const k of config.dataProtection.keys) if (k.file) k.file = abs(k.file);
   if (config.dataProtection.fingerprintKey.file) config.dataProtection.fingerprintKey.file = abs(config.dataProtection.fingerprintKey.file);

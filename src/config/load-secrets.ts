@@ -8,8 +8,10 @@ import type { Config } from './config-schema.js';
 export interface Secrets {
   verificationKeys: Map<string, KeyObject>;
   decryptionKeys: Map<string, KeyObject>;
-  /** Expiry of each certificate given, for operators (`kid` → notAfter). */
+  /** Expiry of each verification certificate given, for operators (`kid` → notAfter). */
   certificateExpiry: Map<string, Date>;
+  /** Expiry of the certificate configured beside a decryption key (`kid` → notAfter), when given. */
+  decryptionCertificateExpiry: Map<string, Date>;
   dataProtector: DataProtector;
   xPayTokenSecret: Buffer | undefined;
   /** Warnings to log at start (e.g. permissive key files allowed by flag). */
@@ -36,6 +38,7 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
   };
 
   const decryptionKeys = new Map<string, KeyObject>();
+  const decryptionCertificateExpiry = new Map<string, Date>();
   config.keys.decryption.forEach((k, i) => {
     const field = `/keys/decryption/${i}/privateKey`;
     let key: KeyObject;
@@ -47,6 +50,19 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
     }
     requireRsa(key, field);
     decryptionKeys.set(k.kid, key);
+    if (k.certificate !== undefined) {
+      const certField = `/keys/decryption/${i}/certificate`;
+      let cert: X509Certificate;
+      try {
+        cert = new X509Certificate(readPublicFile(k.certificate, certField));
+      } catch (e) {
+        if (e instanceof ConfigError) throw e;
+        throw new ConfigError(certField, 'not an X.509 certificate PEM');
+      }
+      // A certificate for another key would report a wrong expiry: refuse it at start.
+      if (!cert.checkPrivateKey(key)) throw new ConfigError(certField, 'certificate does not match the private key');
+      decryptionCertificateExpiry.set(k.kid, new Date(cert.validTo));
+    }
   });
 
   const verificationKeys = new Map<string, KeyObject>();
@@ -94,6 +110,7 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
     verificationKeys,
     decryptionKeys,
     certificateExpiry,
+    decryptionCertificateExpiry,
     dataProtector: new DataProtector(dataKeys, fingerprintKey),
     xPayTokenSecret,
     warnings,

@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import { serviceMetrics } from '../metrics/service-metrics.js';
 import type { Runtime } from '../runtime.js';
 import { createSinks } from './create-sinks.js';
 import { DeliveryWorker, type DeliveryOutcome } from './delivery-worker.js';
@@ -24,7 +25,11 @@ export async function startDeliveryWorker(
     dataProtector: rt.secrets.dataProtector,
     logger: log,
     ...(options.workerId ? { workerId: options.workerId } : {}),
-    ...(options.onOutcome ? { onOutcome: options.onOutcome } : {}),
+    // ctp_notify_deliveries_total{sink,result}: result is delivered, retry, dead or sink-disabled.
+    onOutcome: (o) => {
+      serviceMetrics().deliveries.inc({ sink: o.sink, result: o.outcome });
+      options.onOutcome?.(o);
+    },
   });
   await worker.start();
   return worker;

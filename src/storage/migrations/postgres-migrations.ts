@@ -127,4 +127,49 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
       );
     `,
   },
+  {
+    // Operators of the admin console (issue 8). Only hashes of passwords, API tokens and session
+    // tokens are kept. The audit log is append-only: a trigger refuses UPDATE, DELETE, TRUNCATE.
+    version: 4,
+    name: 'operators, sessions, audit log',
+    sql: `
+      CREATE TABLE operators (
+        id            text PRIMARY KEY,
+        name          text NOT NULL UNIQUE,
+        role          text NOT NULL CHECK (role IN ('viewer', 'analyst', 'admin')),
+        password_hash text NOT NULL,
+        token_hash    text NOT NULL UNIQUE,
+        created_at    bigint NOT NULL,
+        disabled_at   bigint,
+        last_login_at bigint
+      );
+      CREATE TABLE operator_sessions (
+        id_hash      text PRIMARY KEY,
+        operator_id  text NOT NULL REFERENCES operators (id),
+        csrf_token   text NOT NULL,
+        created_at   bigint NOT NULL,
+        last_seen_at bigint NOT NULL,
+        expires_at   bigint NOT NULL,
+        address      text
+      );
+      CREATE INDEX operator_sessions_operator ON operator_sessions (operator_id);
+      CREATE TABLE audit_log (
+        seq        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        at         bigint NOT NULL,
+        actor      text NOT NULL,
+        actor_role text,
+        action     text NOT NULL,
+        target     text,
+        outcome    text NOT NULL,
+        address    text,
+        detail     text
+      );
+      CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$;
+      CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
+        FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+      CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
+    `,
+  },
 ];

@@ -127,4 +127,45 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       ) STRICT;
     `,
   },
+  {
+    // Operators of the admin console (issue 8). Only hashes of passwords, API tokens and session
+    // tokens are kept. The audit log is append-only: triggers refuse UPDATE and DELETE.
+    version: 4,
+    name: 'operators, sessions, audit log',
+    sql: `
+      CREATE TABLE operators (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        role          TEXT NOT NULL CHECK (role IN ('viewer', 'analyst', 'admin')),
+        password_hash TEXT NOT NULL,
+        token_hash    TEXT NOT NULL UNIQUE,
+        created_at    INTEGER NOT NULL,
+        disabled_at   INTEGER,
+        last_login_at INTEGER
+      ) STRICT;
+      CREATE TABLE operator_sessions (
+        id_hash      TEXT PRIMARY KEY,
+        operator_id  TEXT NOT NULL REFERENCES operators (id),
+        csrf_token   TEXT NOT NULL,
+        created_at   INTEGER NOT NULL,
+        last_seen_at INTEGER NOT NULL,
+        expires_at   INTEGER NOT NULL,
+        address      TEXT
+      ) STRICT;
+      CREATE INDEX operator_sessions_operator ON operator_sessions (operator_id);
+      CREATE TABLE audit_log (
+        seq        INTEGER PRIMARY KEY AUTOINCREMENT,
+        at         INTEGER NOT NULL,
+        actor      TEXT NOT NULL,
+        actor_role TEXT,
+        action     TEXT NOT NULL,
+        target     TEXT,
+        outcome    TEXT NOT NULL,
+        address    TEXT,
+        detail     TEXT
+      ) STRICT;
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+    `,
+  },
 ];

@@ -1,0 +1,133 @@
+import { readFileSync } from 'node:fs';
+import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import { Gauge, Registry } from 'prom-client';
+import { processMetricsText } from '../metrics/service-metrics.js';
+import { adminContext, type AdminContext, type AdminDeps } from './admin-context.js';
+import { adminRoutes } from './admin-routes.js';
+import { errorBody, installAuth } from './auth.js';
+import { loadConsoleAssets } from './console-assets.js';
+import { keyInventory, withStatus } from './key-inventory.js';
+import { notificationRoutes } from './notification-routes.js';
+import { collectOpenApi } from './openapi.js';
+import { operatorRoutes } from './operator-routes.js';
+import { sessionRoutes } from './session-routes.js';
+
+/** Route modules that other features (deliveries, risk) add to the admin listener. */
+export type AdminRouteModule = (app: FastifyInstance, ctx: AdminContext) => Promise<void>;
+
+export interface AdminAppOptions extends AdminDeps {
+  /** Extra route modules, registered after the built-in ones. */
+  routes?: AdminRouteModule[];
+  /** Folder of the built console; default `dist/console`. */
+  consoleDir?: string;
+}
+
+// Content-Security-Policy: only this origin's script and style, no framing, no plugins, forms
+// post only here. The console is built without inline script or style for this.
+const SECURITY_HEADERS = {
+  'content-security-policy':
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; " +
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'referrer-policy': 'no-referrer',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+/**
+ * Builds the operators' listener (does not listen): the console, the admin API under `/api`
+ * with its OpenAPI document, Prometheus `/metrics`, `/healthz` and `/readyz`. Separate from
+ * Visa's listener by construction: its own Fastify instance, port and (optional) TLS.
+ */
+export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance> {
+  const ctx = adminContext(o);
+  const tls = ctx.settings.tls;
+  const app = Fastify({
+    ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), minVersion: 'TLSv1.2' as const } } : {}),
+    loggerInstance: o.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 64 * 1024,
+    requestTimeout: 30_000,
+    // Behind a reverse proxy set trustProxy there; directly exposed, the socket address is the truth.
+    trustProxy: false,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+  }) as unknown as FastifyInstance;
+
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8 * 1024 }, (_req, body, done) => {
+    done(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+  app.addHook('onSend', async (req, reply, payload) => {
+    reply.headers(SECURITY_HEADERS);
+    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    return payload;
+  });
+  // One line per request: route pattern, never the URL (its query could carry personal data).
+  app.addHook('onResponse', async (req, reply) => {
+    req.log.info(
+      { method: req.method, route: req.routeOptions.url ?? null, status: reply.statusCode, operator: req.operator?.name ?? null, ms: Math.round(reply.elapsedTime) },
+      'admin request',
+    );
+  });
+  app.setErrorHandler((err: { statusCode?: number; code?: string; validation?: unknown; message: string }, req, reply) => {
+    if (err.validation) return reply.code(400).send(errorBody('BAD_REQUEST', err.message));
+    if (err.statusCode !== undefined && err.statusCode < 500) return reply.code(err.statusCode).send(errorBody(err.code ?? 'BAD_REQUEST', 'bad request'));
+    req.log.error({ errType: (err as Error).name, code: err.code }, 'admin request failed');
+    return reply.code(err.code === 'STORAGE_UNAVAILABLE' ? 503 : 500).send(errorBody(err.code === 'STORAGE_UNAVAILABLE' ? 'STORAGE_UNAVAILABLE' : 'INTERNAL', 'the request could not be completed'));
+  });
+  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+
+  const openApi = collectOpenApi(app);
+  installAuth(app, ctx);
+
+  // Health and metrics: unauthenticated, as a scraper or load balancer expects; bind the admin
+  // listener to a management network.
+  app.get('/healthz', { config: { public: true } }, async (_req, reply) => reply.code(200).send());
+  app.get('/readyz', { config: { public: true } }, async (_req, reply) => {
+    try {
+      await ctx.store.ping();
+      return reply.code(200).send();
+    } catch {
+      return reply.code(503).send();
+    }
+  });
+  const scrapeRegistry = new Registry();
+  const inventory = keyInventory(ctx.config, ctx.secrets);
+  new Gauge({
+    name: 'ctp_notify_key_expiry_days',
+    help: 'Days until a certificate expires (negative: expired); keys without a known expiry are not listed',
+    labelNames: ['kid', 'use'],
+    registers: [scrapeRegistry],
+    collect() {
+      this.reset();
+      for (const k of withStatus(inventory, ctx.now(), ctx.settings.keyExpiryWarningDays)) {
+        if (k.daysLeft !== null) this.set({ kid: k.id, use: k.use }, k.daysLeft);
+      }
+    },
+  });
+  app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
+    const text = (await processMetricsText()) + '\n' + (await scrapeRegistry.metrics());
+    return reply.type(scrapeRegistry.contentType).send(text);
+  });
+  app.get('/api/openapi.json', { config: { public: true } }, async () => openApi());
+
+  await sessionRoutes(app, ctx);
+  await notificationRoutes(app, ctx);
+  await adminRoutes(app, ctx);
+  await operatorRoutes(app, ctx);
+  for (const m of o.routes ?? []) await m(app, ctx);
+
+  const assets = loadConsoleAssets(o.consoleDir);
+  app.get('/', { config: { public: true } }, async (req, reply) => {
+    if (req.operator === null || req.session === null) return reply.code(303).header('location', '/login').send();
+    const index = assets.get('index.html');
+    if (!index) return reply.code(503).type('text/plain').send('console not built: run npm run build');
+    return reply.type(index.type).header('cache-control', 'no-store').send(index.body);
+  });
+  app.get<{ Params: { name: string } }>('/assets/:name', { config: { public: true } }, async (req, reply) => {
+    const a = req.params.name === 'index.html' ? undefined : assets.get(req.params.name);
+    if (!a) return reply.code(404).send(errorBody('NOT_FOUND', 'no such asset'));
+    return reply.type(a.type).header('cache-control', 'no-cache').send(a.body);
+  });
+  return app;
+}

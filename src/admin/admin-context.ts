@@ -1,0 +1,64 @@
+import type { Config } from '../config/config-schema.js';
+import type { Secrets } from '../config/load-secrets.js';
+import type { Logger } from '../logger.js';
+import type { NotificationPipeline } from '../pipeline/notification-pipeline.js';
+import type { NotificationStore } from '../storage/notification-store.js';
+import { AuditLog } from './audit-log.js';
+import { LoginLimiter } from './login-limiter.js';
+import { NotificationQueries } from './notification-queries.js';
+import { OperatorStore } from './operator-store.js';
+import { sqlDriverFor, type SqlDriver } from './sql-driver.js';
+
+/** The admin listener's settings with defaults filled (the listener may be built without `config.admin`). */
+export type AdminSettings = NonNullable<Config['admin']>;
+
+export const DEFAULT_ADMIN: AdminSettings = {
+  host: '127.0.0.1',
+  port: 8081,
+  sessionIdleMinutes: 30,
+  sessionMaxHours: 8,
+  loginMaxFailures: 5,
+  loginWindowMinutes: 15,
+  keyExpiryWarningDays: 30,
+};
+
+/** What the admin routes share. */
+export interface AdminContext {
+  config: Config;
+  settings: AdminSettings;
+  secrets: Secrets;
+  store: NotificationStore;
+  pipeline: NotificationPipeline;
+  logger: Logger;
+  sql: SqlDriver;
+  operators: OperatorStore;
+  audit: AuditLog;
+  notifications: NotificationQueries;
+  limiter: LoginLimiter;
+  now: () => number;
+}
+
+export interface AdminDeps {
+  config: Config;
+  secrets: Secrets;
+  store: NotificationStore;
+  pipeline: NotificationPipeline;
+  logger: Logger;
+  now?: () => number;
+}
+
+export function adminContext(deps: AdminDeps): AdminContext {
+  const now = deps.now ?? Date.now;
+  const settings = { ...DEFAULT_ADMIN, ...deps.config.admin };
+  const sql = sqlDriverFor(deps.store);
+  return {
+    ...deps,
+    settings,
+    sql,
+    operators: new OperatorStore(sql),
+    audit: new AuditLog(sql, now),
+    notifications: new NotificationQueries(sql),
+    limiter: new LoginLimiter(settings.loginMaxFailures, settings.loginWindowMinutes * 60_000, now),
+    now,
+  };
+}

@@ -1,0 +1,79 @@
+import type { SqlDriver } from './sql-driver.js';
+
+/** One operator action: who, what, when, from where, and how it ended. */
+export interface AuditEntry {
+  seq: number;
+  at: number;
+  actor: string;
+  actorRole: string | null;
+  /** Stable dotted name, e.g. `notification.reprocess`, `session.login`. */
+  action: string;
+  /** What was acted on (an id, a sink or operator name); never card data. */
+  target: string | null;
+  outcome: 'ok' | 'denied' | 'failed';
+  address: string | null;
+  /** Small JSON object of ids and codes. */
+  detail: Record<string, unknown> | null;
+}
+
+export interface AuditQuery {
+  limit: number;
+  /** Entries older than this sequence number (cursor). */
+  beforeSeq?: number | undefined;
+  actor?: string | undefined;
+  action?: string | undefined;
+}
+
+/**
+ * The append-only audit log (PCI DSS v4 req. 10.2: user, event type, date and time, success or
+ * failure, origination, affected resource). The table refuses UPDATE and DELETE by trigger, so
+ * this class offers neither.
+ */
+export class AuditLog {
+  constructor(
+    private readonly sql: SqlDriver,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  async append(e: Omit<AuditEntry, 'seq' | 'at'>): Promise<void> {
+    await this.sql.run(
+      'INSERT INTO audit_log (at, actor, actor_role, action, target, outcome, address, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      [this.now(), e.actor, e.actorRole, e.action, e.target, e.outcome, e.address, e.detail === null ? null : JSON.stringify(e.detail)],
+    );
+  }
+
+  /** Newest first. */
+  async list(q: AuditQuery): Promise<AuditEntry[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (q.beforeSeq !== undefined) {
+      where.push('seq < ?');
+      params.push(q.beforeSeq);
+    }
+    if (q.actor) {
+      where.push('actor = ?');
+      params.push(q.actor);
+    }
+    if (q.action) {
+      where.push('action LIKE ?');
+      params.push(`${q.action.replace(/[%_]/g, '')}%`);
+    }
+    params.push(q.limit);
+    const rows = await this.sql.all(
+      `SELECT seq, at, actor, actor_role, action, target, outcome, address, detail FROM audit_log
+       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY seq DESC LIMIT ?`,
+      params,
+    );
+    return rows.map((r) => ({
+      seq: Number(r.seq),
+      at: Number(r.at),
+      actor: String(r.actor),
+      actorRole: (r.actor_role as string | null) ?? null,
+      action: String(r.action),
+      target: (r.target as string | null) ?? null,
+      outcome: r.outcome as AuditEntry['outcome'],
+      address: (r.address as string | null) ?? null,
+      detail: r.detail == null ? null : (JSON.parse(String(r.detail)) as Record<string, unknown>),
+    }));
+  }
+}

@@ -1,0 +1,117 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { AdminContext } from './admin-context.js';
+import type { AuditEntry } from './audit-log.js';
+import { sha256 } from './credentials.js';
+import type { Operator, Role, Session } from './operator-store.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    operator: Operator | null;
+    session: Session | null;
+  }
+  interface FastifyContextConfig {
+    /** Least role allowed; absent means any signed-in operator (routes under /api only). */
+    minRole?: Role;
+    /** Served without a signed-in operator. */
+    public?: boolean;
+  }
+}
+
+const RANK: Record<Role, number> = { viewer: 0, analyst: 1, admin: 2 };
+
+export function roleAllows(role: Role, min: Role): boolean {
+  return RANK[role] >= RANK[min];
+}
+
+/** Cookie name: with TLS the `__Host-` prefix pins it to this origin, Secure, Path=/ (RFC 6265bis §4.1.3.2). */
+export function sessionCookieName(tls: boolean): string {
+  return tls ? '__Host-ctp_admin_session' : 'ctp_admin_session';
+}
+
+export function readCookie(req: FastifyRequest, name: string): string | undefined {
+  const header = req.headers.cookie;
+  if (!header) return undefined;
+  for (const part of header.split(';')) {
+    const eq = part.indexOf('=');
+    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+  }
+  return undefined;
+}
+
+/** Same-origin check for state-changing requests (OWASP CSRF cheat sheet: verifying origin with standard headers). */
+export function sameOrigin(req: FastifyRequest, tls: boolean): boolean {
+  const origin = req.headers.origin;
+  if (origin === undefined) return true; // non-browser clients; browsers send Origin on POST
+  return origin === `${tls ? 'https' : 'http'}://${req.headers.host ?? ''}`;
+}
+
+export function errorBody(code: string, message: string) {
+  return { error: { code, message } };
+}
+
+/** Appends to the audit log on behalf of the request's operator. */
+export function audit(ctx: AdminContext, req: FastifyRequest, e: Pick<AuditEntry, 'action' | 'target' | 'outcome'> & { detail?: AuditEntry['detail'] }) {
+  return ctx.audit.append({
+    actor: req.operator?.name ?? '(anonymous)',
+    actorRole: req.operator?.role ?? null,
+    action: e.action,
+    target: e.target,
+    outcome: e.outcome,
+    address: req.ip,
+    detail: e.detail ?? null,
+  });
+}
+
+/**
+ * Resolves the operator of each request: `Authorization: Bearer <apiToken>` (scripts), else the
+ * session cookie (console). Cookie-authenticated writes must carry the session's CSRF token in
+ * `x-csrf-token` and, when a browser sends one, a same-origin `Origin` (SameSite=Strict is the
+ * first line; these are the second). Roles are checked against each route's `minRole`.
+ */
+export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
+  const tls = Boolean(ctx.settings.tls);
+  const cookieName = sessionCookieName(tls);
+  app.decorateRequest('operator', null);
+  app.decorateRequest('session', null);
+
+  app.addHook('onRequest', async (req) => {
+    const auth = req.headers.authorization;
+    if (auth !== undefined) {
+      const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(auth);
+      req.operator = m ? ((await ctx.operators.byTokenHash(sha256(m[1]!))) ?? null) : null;
+      return;
+    }
+    const token = readCookie(req, cookieName);
+    if (!token) return;
+    const now = ctx.now();
+    const session = await ctx.operators.session(sha256(token), now);
+    if (!session) return;
+    // Idle timeout slides; the absolute limit from login does not.
+    const expiresAt = Math.min(now + ctx.settings.sessionIdleMinutes * 60_000, session.createdAt + ctx.settings.sessionMaxHours * 3_600_000);
+    if (now - session.lastSeenAt > 30_000) await ctx.operators.touchSession(session.idHash, now, expiresAt);
+    req.session = session;
+    req.operator = session.operator;
+  });
+
+  app.addHook('onRequest', async (req, reply) => {
+    const cfg = req.routeOptions.config;
+    if (cfg?.public || !req.url.startsWith('/api/')) return;
+    if (req.operator === null) return deny(reply, 401, 'UNAUTHENTICATED', 'sign in, or send Authorization: Bearer <apiToken>');
+    const writes = req.method !== 'GET' && req.method !== 'HEAD';
+    if (writes && req.session !== null) {
+      if (!sameOrigin(req, tls) || req.headers['x-csrf-token'] !== req.session.csrfToken) {
+        await audit(ctx, req, { action: 'request.csrf_rejected', target: req.routeOptions.url ?? null, outcome: 'denied' });
+        return deny(reply, 403, 'CSRF_FAILED', 'missing or wrong x-csrf-token, or cross-origin request');
+      }
+    }
+    const min = cfg?.minRole;
+    if (min !== undefined && !roleAllows(req.operator.role, min)) {
+      await audit(ctx, req, { action: 'request.forbidden', target: `${req.method} ${req.routeOptions.url ?? ''}`, outcome: 'denied', detail: { needs: min } });
+      return deny(reply, 403, 'FORBIDDEN', `needs the ${min} role`);
+    }
+  });
+}
+
+function deny(reply: FastifyReply, status: number, code: string, message: string) {
+  return reply.code(status).header('cache-control', 'no-store').send(errorBody(code, message));
+}

@@ -1,0 +1,31 @@
+const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** The sign-in page: a plain form (works without script), styled by the console's stylesheet. */
+export function loginPage(o: { message?: string | undefined; username?: string | undefined } = {}): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Sign in · ctp-notify console</title>
+<link rel="stylesheet" href="/assets/app.css">
+</head>
+<body class="login-body">
+<main class="login-card">
+  <div class="brand brand-large"><span class="brand-mark" aria-hidden="true"></span><span>ctp-notify</span></div>
+  <h1>Operator console</h1>
+  <p class="muted">Click to Pay enrollment notifications</p>
+  ${o.message ? `<div class="alert alert-error" role="alert">${escape(o.message)}</div>` : ''}
+  <form method="post" action="/login" autocomplete="off">
+    <label for="username">User name</label>
+    <input id="username" name="username" autocomplete="username" required autofocus value="${escape(o.username ?? '')}">
+    <label for="password">Password</label>
+    <input id="password" name="password" type="password" autocomplete="current-password" required>
+    <button type="submit" class="btn btn-primary btn-block">Sign in</button>
+  </form>
+  <p class="fineprint">Access is restricted to authorised bank staff. Every action is recorded.</p>
+</main>
+</body>
+</html>
+`;
+}

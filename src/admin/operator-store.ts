@@ -1,0 +1,127 @@
+import type { SqlDriver } from './sql-driver.js';
+
+export const ROLES = ['viewer', 'analyst', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
+
+/** An operator as the admin side sees one: never a hash. */
+export interface Operator {
+  id: string;
+  name: string;
+  role: Role;
+  createdAt: number;
+  disabledAt: number | null;
+  lastLoginAt: number | null;
+}
+
+export interface NewOperator {
+  id: string;
+  name: string;
+  role: Role;
+  passwordHash: string;
+  tokenHash: string;
+  createdAt: number;
+}
+
+export interface Session {
+  idHash: string;
+  operator: Operator;
+  csrfToken: string;
+  createdAt: number;
+  lastSeenAt: number;
+  expiresAt: number;
+}
+
+const OPERATOR_COLUMNS = 'o.id, o.name, o.role, o.created_at, o.disabled_at, o.last_login_at';
+
+function toOperator(r: Record<string, unknown>): Operator {
+  return {
+    id: String(r.id),
+    name: String(r.name),
+    role: r.role as Role,
+    createdAt: Number(r.created_at),
+    disabledAt: r.disabled_at == null ? null : Number(r.disabled_at),
+    lastLoginAt: r.last_login_at == null ? null : Number(r.last_login_at),
+  };
+}
+
+/** Operators and their console sessions, in the notification store's database (migration 4). */
+export class OperatorStore {
+  constructor(private readonly sql: SqlDriver) {}
+
+  /** @returns false when the name is taken. */
+  async create(op: NewOperator): Promise<boolean> {
+    const taken = await this.sql.all('SELECT 1 FROM operators WHERE name = ?', [op.name]);
+    if (taken.length > 0) return false;
+    await this.sql.run(
+      'INSERT INTO operators (id, name, role, password_hash, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
+      [op.id, op.name, op.role, op.passwordHash, op.tokenHash, op.createdAt],
+    );
+    return true;
+  }
+
+  async byName(name: string): Promise<(Operator & { passwordHash: string }) | undefined> {
+    const [r] = await this.sql.all(`SELECT ${OPERATOR_COLUMNS}, o.password_hash FROM operators o WHERE o.name = ?`, [name]);
+    return r ? { ...toOperator(r), passwordHash: String(r.password_hash) } : undefined;
+  }
+
+  /** An enabled operator holding this API token (by SHA-256 hash). */
+  async byTokenHash(hash: string): Promise<Operator | undefined> {
+    const [r] = await this.sql.all(`SELECT ${OPERATOR_COLUMNS} FROM operators o WHERE o.token_hash = ? AND o.disabled_at IS NULL`, [hash]);
+    return r ? toOperator(r) : undefined;
+  }
+
+  async list(): Promise<Operator[]> {
+    return (await this.sql.all(`SELECT ${OPERATOR_COLUMNS} FROM operators o ORDER BY o.name`)).map(toOperator);
+  }
+
+  /** Disables (and signs out) or re-enables an operator. @returns false when there is no such operator. */
+  async setDisabled(name: string, disabledAt: number | null): Promise<boolean> {
+    const changed = await this.sql.run('UPDATE operators SET disabled_at = ? WHERE name = ?', [disabledAt, name]);
+    if (changed > 0 && disabledAt !== null) {
+      await this.sql.run('DELETE FROM operator_sessions WHERE operator_id IN (SELECT id FROM operators WHERE name = ?)', [name]);
+    }
+    return changed > 0;
+  }
+
+  async recordLogin(id: string, at: number): Promise<void> {
+    await this.sql.run('UPDATE operators SET last_login_at = ? WHERE id = ?', [at, id]);
+  }
+
+  async createSession(s: Omit<Session, 'operator'> & { operatorId: string; address: string | null }): Promise<void> {
+    await this.sql.run(
+      'INSERT INTO operator_sessions (id_hash, operator_id, csrf_token, created_at, last_seen_at, expires_at, address) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [s.idHash, s.operatorId, s.csrfToken, s.createdAt, s.lastSeenAt, s.expiresAt, s.address],
+    );
+  }
+
+  /** A live session of an enabled operator, or undefined. */
+  async session(idHash: string, now: number): Promise<Session | undefined> {
+    const [r] = await this.sql.all(
+      `SELECT ${OPERATOR_COLUMNS}, s.id_hash, s.csrf_token, s.created_at AS s_created, s.last_seen_at, s.expires_at
+       FROM operator_sessions s JOIN operators o ON o.id = s.operator_id
+       WHERE s.id_hash = ? AND s.expires_at > ? AND o.disabled_at IS NULL`,
+      [idHash, now],
+    );
+    if (!r) return undefined;
+    return {
+      idHash: String(r.id_hash),
+      operator: toOperator(r),
+      csrfToken: String(r.csrf_token),
+      createdAt: Number(r.s_created),
+      lastSeenAt: Number(r.last_seen_at),
+      expiresAt: Number(r.expires_at),
+    };
+  }
+
+  async touchSession(idHash: string, lastSeenAt: number, expiresAt: number): Promise<void> {
+    await this.sql.run('UPDATE operator_sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?', [lastSeenAt, expiresAt, idHash]);
+  }
+
+  async deleteSession(idHash: string): Promise<void> {
+    await this.sql.run('DELETE FROM operator_sessions WHERE id_hash = ?', [idHash]);
+  }
+
+  async deleteExpiredSessions(now: number): Promise<number> {
+    return this.sql.run('DELETE FROM operator_sessions WHERE expires_at <= ?', [now]);
+  }
+}

@@ -1,0 +1,43 @@
+import { uuidV7 } from '../util/uuid-v7.js';
+import { generateApiToken, generatePassword, hashPassword, sha256 } from './credentials.js';
+import { ROLES, type OperatorStore, type Role } from './operator-store.js';
+
+/** What is shown once when an operator is made; only hashes are stored. */
+export interface IssuedCredentials {
+  name: string;
+  role: Role;
+  password: string;
+  apiToken: string;
+}
+
+export const OPERATOR_NAME = /^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$/;
+
+export class OperatorExistsError extends Error {
+  constructor() {
+    super('an operator with that name exists');
+  }
+}
+
+export function isRole(v: unknown): v is Role {
+  return typeof v === 'string' && (ROLES as readonly string[]).includes(v);
+}
+
+/**
+ * Creates an operator with a generated password and API token, returned once.
+ * @throws OperatorExistsError when the name is taken.
+ */
+export async function addOperator(store: OperatorStore, name: string, role: Role, now = Date.now()): Promise<IssuedCredentials> {
+  if (!OPERATOR_NAME.test(name)) throw new TypeError('operator name: letters, digits, . _ @ - (at most 64)');
+  const password = generatePassword();
+  const apiToken = generateApiToken();
+  const created = await store.create({
+    id: uuidV7(now),
+    name,
+    role,
+    passwordHash: await hashPassword(password),
+    tokenHash: sha256(apiToken),
+    createdAt: now,
+  });
+  if (!created) throw new OperatorExistsError();
+  return { name, role, password, apiToken };
+}

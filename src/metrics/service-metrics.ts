@@ -1,0 +1,90 @@
+import cluster from 'node:cluster';
+import { AggregatorRegistry, Counter, Histogram, collectDefaultMetrics, register } from 'prom-client';
+
+type MetricsJson = Awaited<ReturnType<typeof register.getMetricsAsJSON>>;
+
+/**
+ * The service's Prometheus metrics, one set per process in prom-client's global registry. Names
+ * follow Prometheus' conventions (https://prometheus.io/docs/practices/naming/): `_total` for
+ * counters, base units (seconds).
+ */
+export interface ServiceMetrics {
+  /** Visa requests by pipeline outcome (accepted, quarantined, rejected, failed) and HTTP status. */
+  requests: Counter<'outcome' | 'status'>;
+  requestDuration: Histogram<'outcome'>;
+  /** Notifications newly quarantined (retries of one already quarantined are not counted). */
+  quarantined: Counter;
+  /** Delivery attempts by sink and result (delivered, retry, dead, sink-disabled). */
+  deliveries: Counter<'sink' | 'result'>;
+  /** Risk assessments by level. */
+  riskAssessments: Counter<'level'>;
+}
+
+let metrics: ServiceMetrics | undefined;
+
+/** The process's metrics, created on first use together with the process defaults. */
+export function serviceMetrics(): ServiceMetrics {
+  if (metrics) return metrics;
+  collectDefaultMetrics();
+  metrics = {
+    requests: new Counter({ name: 'ctp_notify_requests_total', help: "Visa requests by outcome and HTTP status", labelNames: ['outcome', 'status'] }),
+    requestDuration: new Histogram({
+      name: 'ctp_notify_request_duration_seconds',
+      help: 'Time from request to response on the Visa listener',
+      labelNames: ['outcome'],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    }),
+    quarantined: new Counter({ name: 'ctp_notify_quarantined_total', help: 'Notifications newly quarantined' }),
+    deliveries: new Counter({ name: 'ctp_notify_deliveries_total', help: 'Delivery attempts by sink and result (delivered, retry, dead, sink-disabled)', labelNames: ['sink', 'result'] }),
+    riskAssessments: new Counter({ name: 'ctp_notify_risk_assessments_total', help: 'Risk assessments by level', labelNames: ['level'] }),
+  };
+  return metrics;
+}
+
+const REQUEST = 'ctp:metrics-request';
+const REPLY = 'ctp:metrics-reply';
+
+/** In a cluster worker: answer the primary's requests for this process's metrics. */
+export function answerMetricsRequests(): void {
+  if (!cluster.isWorker) return;
+  serviceMetrics();
+  process.on('message', (m: { type?: string; id?: number }) => {
+    if (m?.type !== REQUEST) return;
+    void register.getMetricsAsJSON().then((json) => process.send?.({ type: REPLY, id: m.id, metrics: json }));
+  });
+}
+
+let nextId = 0;
+
+/**
+ * This process's metrics, plus, in a cluster primary, every worker's, aggregated by prom-client
+ * (counters and histograms summed). A worker that does not answer within `timeoutMs` is left out
+ * of that scrape rather than failing it.
+ */
+export async function processMetricsText(timeoutMs = 2000): Promise<string> {
+  serviceMetrics();
+  const workers = cluster.isPrimary ? Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected()) : [];
+  if (workers.length === 0) return register.metrics();
+  const id = ++nextId;
+  const replies = await Promise.all(
+    workers.map(
+      (w) =>
+        new Promise<MetricsJson | undefined>((resolve) => {
+          const onMessage = (m: { type?: string; id?: number; metrics?: MetricsJson }) => {
+            if (m?.type !== REPLY || m.id !== id) return;
+            done(m.metrics);
+          };
+          const timer = setTimeout(() => done(undefined), timeoutMs);
+          const done = (v: MetricsJson | undefined) => {
+            clearTimeout(timer);
+            w!.off('message', onMessage);
+            resolve(v);
+          };
+          w!.on('message', onMessage);
+          w!.send({ type: REQUEST, id });
+        }),
+    ),
+  );
+  const own = await register.getMetricsAsJSON();
+  return AggregatorRegistry.aggregate([own, ...replies.filter((r): r is MetricsJson => r !== undefined)]).metrics();
+}
