@@ -55,8 +55,9 @@ export class AuditLog {
       params.push(q.actor);
     }
     if (q.action) {
-      where.push('action LIKE ?');
-      params.push(`${q.action.replace(/[%_]/g, '')}%`);
+      // A prefix match without LIKE, whose wildcards (_ and %) occur in action names.
+      where.push('substr(action, 1, ?) = ?');
+      params.push(q.action.length, q.action);
     }
     params.push(q.limit);
     const rows = await this.sql.all(

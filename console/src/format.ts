@@ -1,0 +1,35 @@
+const dtf = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const tf = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+const nf = new Intl.NumberFormat();
+
+export const fmtTime = (iso: string | null | undefined) => (iso ? dtf.format(new Date(iso)) : '—');
+export const fmtHour = (iso: string) => tf.format(new Date(iso));
+export const fmtNum = (n: number) => nf.format(n);
+
+/** "411111 •• 1111": BIN and last four only; the length in between is not known, so not drawn. */
+export function maskedCard(bin: string | null, last4: string | null): string {
+  if (!last4) return '—';
+  return `${bin ?? '••••••'} •• ${last4}`;
+}
+
+export function enrollerName(e: { firstName: string | null; lastName: string | null }): string {
+  return [e.firstName, e.lastName].filter(Boolean).join(' ') || '—';
+}
+
+export function ago(iso: string): string {
+  const s = Math.round((Date.now() - Date.parse(iso)) / 1000);
+  if (s < 60) return `${s}s ago`;
+  if (s < 3600) return `${Math.round(s / 60)} min ago`;
+  if (s < 86400) return `${Math.round(s / 3600)} h ago`;
+  return `${Math.round(s / 86400)} d ago`;
+}
+
+/** Human wording for quarantine reason codes. */
+export const REASONS: Record<string, string> = {
+  JWE_MALFORMED: 'Encrypted payload malformed',
+  JWE_ALG_NOT_ALLOWED: 'Encryption algorithm not allowed',
+  JWE_KID_UNKNOWN: 'Encrypted to an unknown key',
+  JWE_DECRYPTION_FAILED: 'Decryption failed',
+  PAYLOAD_NOT_JSON: 'Payload is not JSON',
+  PAYLOAD_INVALID: 'Payload fails validation',
+};

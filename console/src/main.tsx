@@ -1,0 +1,75 @@
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { loadMe, logout, type Me } from './api';
+import { ErrorBanner } from './components';
+import { Audit } from './pages/audit';
+import { Keys } from './pages/keys';
+import { NotificationDetail } from './pages/notification-detail';
+import { Notifications } from './pages/notifications';
+import { Operators } from './pages/operators';
+import { Overview } from './pages/overview';
+import { Quarantine } from './pages/quarantine';
+import { href, useRoute } from './router';
+import { extraNav, extraPage } from './extensions';
+
+interface NavItem {
+  path: string;
+  label: string;
+  admin?: boolean;
+}
+
+const NAV: NavItem[] = [
+  { path: 'overview', label: 'Overview' },
+  { path: 'notifications', label: 'Notifications' },
+  { path: 'quarantine', label: 'Quarantine' },
+  ...extraNav,
+  { path: 'keys', label: 'Keys & certificates' },
+  { path: 'audit', label: 'Audit log' },
+  { path: 'operators', label: 'Operators', admin: true },
+];
+
+function App({ me }: { me: Me }) {
+  const route = useRoute();
+  const [section = 'overview', id] = route.path;
+  let page;
+  if (section === 'notifications' && id) page = <NotificationDetail id={id} me={me} />;
+  else if (section === 'notifications') page = <Notifications route={route} />;
+  else if (section === 'quarantine') page = <Quarantine me={me} />;
+  else if (section === 'keys') page = <Keys />;
+  else if (section === 'audit') page = <Audit />;
+  else if (section === 'operators' && me.role === 'admin') page = <Operators me={me} />;
+  else page = extraPage(section, route, me) ?? <Overview />;
+  return (
+    <div class="shell">
+      <aside class="sidebar">
+        <div class="brand"><span class="brand-mark" aria-hidden="true" />ctp-notify</div>
+        <div class="brand-sub">Operator console</div>
+        <nav>
+          {NAV.filter((n) => !n.admin || me.role === 'admin').map((n) => (
+            <a key={n.path} href={href(n.path)} class={section === n.path ? 'active' : ''}>{n.label}</a>
+          ))}
+        </nav>
+        <div class="sidebar-foot">
+          <div class="who">
+            <div class="who-name">{me.name}</div>
+            <div class="who-role">{me.role}</div>
+          </div>
+          <button class="btn btn-ghost btn-small" id="sign-out" onClick={() => void logout()}>Sign out</button>
+        </div>
+      </aside>
+      <main class="content">{page}</main>
+    </div>
+  );
+}
+
+function Root() {
+  const [me, setMe] = useState<Me>();
+  const [error, setError] = useState<unknown>();
+  useEffect(() => {
+    loadMe().then(setMe, setError);
+  }, []);
+  if (error) return <main class="content"><ErrorBanner error={error} /></main>;
+  return me ? <App me={me} /> : null;
+}
+
+render(<Root />, document.getElementById('app')!);

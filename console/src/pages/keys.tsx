@@ -1,0 +1,50 @@
+import { api } from '../api';
+import { Badge, ErrorBanner, PageHeader, Panel, StatusBadge, useLoad } from '../components';
+import { fmtTime } from '../format';
+import type { KeyItem } from '../types';
+
+const USE: Record<string, string> = {
+  decryption: 'Decrypts Visa payloads (JWE)',
+  verification: "Verifies Visa's signature (JWS)",
+  data: 'Encrypts card data at rest',
+  fingerprint: 'Card fingerprint HMAC',
+  'tls-server': 'TLS server certificate (Visa listener)',
+  'tls-client-ca': "CA of Visa's client certificates",
+  'admin-tls': 'TLS certificate (admin listener)',
+};
+
+export function Keys() {
+  const { data, error } = useLoad(() => api<{ warningDays: number; items: KeyItem[] }>('GET', '/api/keys'), []);
+  return (
+    <>
+      <PageHeader title="Keys and certificates" subtitle={data ? `Flagged ${data.warningDays} days before expiry. Replace a certificate with Visa before it expires: notifications encrypted to an expired key are quarantined.` : undefined} />
+      <ErrorBanner error={error} />
+      <Panel>
+        <table class="table" id="keys-table">
+          <thead>
+            <tr>
+              <th>Key</th>
+              <th>Use</th>
+              <th>Subject</th>
+              <th>Expires</th>
+              <th class="num">Days left</th>
+              <th>Status</th>
+            </tr>
+          </thead>
+          <tbody>
+            {(data?.items ?? []).map((k) => (
+              <tr key={`${k.use}:${k.id}`} class={k.status === 'expired' ? 'row-bad' : k.status === 'expiring' ? 'row-warn' : ''}>
+                <td class="mono">{k.id}</td>
+                <td>{USE[k.use] ?? k.use}</td>
+                <td class="small muted">{k.subject ?? (k.note ? <span title={k.note}>{k.note}</span> : '—')}</td>
+                <td class="nowrap">{k.notAfter ? fmtTime(k.notAfter) : '—'}</td>
+                <td class="num">{k.daysLeft === null ? '—' : Math.floor(k.daysLeft)}</td>
+                <td>{k.status === 'unknown' ? <Badge tone="muted">unknown</Badge> : k.status === 'n/a' ? <Badge tone="info">no expiry</Badge> : <StatusBadge status={k.status} />}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </Panel>
+    </>
+  );
+}

@@ -1,0 +1,211 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { request } from 'undici';
+import { sqlDriverFor } from '../src/admin/sql-driver.js';
+import { startAdminEnv, type AdminTestEnv } from './support/admin-harness.js';
+import { dialects, type TestDatabase } from './support/databases.js';
+import { luhnValid } from '../src/protect/data-protector.js';
+import { enrollmentPayload } from './support/personal-data.js';
+
+/** The API shows enroller details to operators, but never a full card number. */
+function assertNoCardNumber(text: string): void {
+  for (const m of text.matchAll(/(?<![0-9])[0-9]{13,19}(?![0-9])/g)) assert.ok(!luhnValid(m[0]), `card-number-like digits at offset ${m.index}`);
+}
+
+const panOf = (p: Record<string, unknown>) => (p.enrollment as { paymentInstrument: { accountNumber: string } }).paymentInstrument.accountNumber;
+
+/** Signs in through the form; returns the session cookie and the CSRF token. */
+async function signIn(env: AdminTestEnv, username: string, password: string) {
+  const res = await request(`${env.adminUrl}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: env.adminUrl },
+    body: new URLSearchParams({ username, password }).toString(),
+  });
+  await res.body.text();
+  const setCookie = String(res.headers['set-cookie'] ?? '');
+  const cookie = setCookie.split(';')[0]!;
+  const me = cookie ? await env.call('GET', '/api/me', { headers: { cookie } }) : undefined;
+  return { status: res.statusCode, setCookie, cookie, csrf: me?.json?.csrfToken as string | undefined };
+}
+
+for (const dialect of await dialects()) {
+  describe(`admin API on ${dialect.name}`, () => {
+    let db: TestDatabase;
+    let env: AdminTestEnv;
+    let acceptedPan: string;
+    let quarantinedId: string;
+
+    before(async () => {
+      db = await dialect.create();
+      env = await startAdminEnv(db.url);
+      const accepted = enrollmentPayload();
+      acceptedPan = panOf(accepted);
+      assert.equal((await env.visa.post({ encryptedData: await env.visa.encode(accepted) })).status, 200);
+      // Encrypted to the second issuer key, which Visa's listener lacks: quarantined (JWE_KID_UNKNOWN;
+      // answered 500 so that Visa retries).
+      assert.equal((await env.visa.post({ encryptedData: await env.visa.encode(enrollmentPayload(), { encryptTo: 'second' }) })).status, 500);
+      const q = await env.call('GET', '/api/notifications?status=quarantined', { token: env.operators.viewer.apiToken });
+      quarantinedId = q.json.items[0].id;
+    });
+    after(async () => {
+      await env.close();
+      await db.drop();
+    });
+
+    it('401 without credentials or with an unknown token; health endpoints are open', async () => {
+      assert.equal((await env.call('GET', '/api/notifications')).status, 401);
+      assert.equal((await env.call('GET', '/api/notifications', { token: 'ctpa_not-a-real-token-at-all' })).status, 401);
+      assert.equal((await env.call('GET', '/healthz')).status, 200);
+      assert.equal((await env.call('GET', '/readyz')).status, 200);
+    });
+
+    it('lists with filters and a cursor, and never returns the full card number', async () => {
+      const t = env.operators.viewer.apiToken;
+      const all = await env.call('GET', '/api/notifications?limit=1', { token: t });
+      assert.equal(all.status, 200);
+      assert.equal(all.json.items.length, 1);
+      assert.equal(typeof all.json.next, 'string');
+      const page2 = await env.call('GET', `/api/notifications?limit=1&cursor=${all.json.next}`, { token: t });
+      assert.equal(page2.json.items.length, 1);
+      assert.notEqual(page2.json.items[0].id, all.json.items[0].id);
+      assert.equal(page2.json.next, null);
+      const byLast4 = await env.call('GET', `/api/notifications?last4=${acceptedPan.slice(-4)}`, { token: t });
+      assert.deepEqual(byLast4.json.items.map((n: { status: string }) => n.status), ['accepted']);
+      assert.equal(byLast4.json.items[0].maskedPan, `${acceptedPan.slice(0, 6)}…${acceptedPan.slice(-4)}`);
+      const future = await env.call('GET', `/api/notifications?from=${new Date(Date.now() + 3600_000).toISOString()}`, { token: t });
+      assert.equal(future.json.items.length, 0);
+      assert.equal((await env.call('GET', '/api/notifications?last4=12x4', { token: t })).status, 400);
+      assert.equal((await env.call('GET', '/api/notifications?cursor=bogus', { token: t })).status, 400);
+      assertNoCardNumber(all.text + page2.text + byLast4.text);
+    });
+
+    it('finds notifications by a typed card number, audits the search without the number, logs nothing of it', async () => {
+      const res = await env.call('POST', '/api/notifications/search', { token: env.operators.viewer.apiToken, body: { pan: acceptedPan.replace(/(\d{4})/g, '$1 ').trim() } });
+      assert.equal(res.status, 200);
+      assert.equal(res.json.items.length, 1);
+      assert.equal(res.json.items[0].panLast4, acceptedPan.slice(-4));
+      const none = await env.call('POST', '/api/notifications/search', { token: env.operators.viewer.apiToken, body: { pan: '4000000000000002' } });
+      assert.equal(none.json.items.length, 0);
+      const audit = await env.call('GET', '/api/audit?action=notification.search_by_card', { token: env.operators.viewer.apiToken });
+      assert.equal(audit.json.items[0].detail.last4, '0002');
+      assert.ok(!audit.text.includes(acceptedPan));
+      assert.ok(!env.adminLogs.join('\n').includes(acceptedPan));
+      const rows = await sqlDriverFor(env.adminRuntime.store).all('SELECT * FROM audit_log');
+      assert.ok(!JSON.stringify(rows).includes(acceptedPan), 'the card number is not stored');
+    });
+
+    it('a viewer cannot reprocess (403, audited); an analyst can, and the notification becomes accepted', async () => {
+      const denied = await env.call('POST', `/api/notifications/${quarantinedId}/reprocess`, { token: env.operators.viewer.apiToken });
+      assert.equal(denied.status, 403);
+      assert.equal(denied.json.error.code, 'FORBIDDEN');
+      const ok = await env.call('POST', `/api/notifications/${quarantinedId}/reprocess`, { token: env.operators.analyst.apiToken });
+      assert.equal(ok.status, 200);
+      assert.deepEqual(ok.json, { id: quarantinedId, status: 'accepted', reason: null });
+      const again = await env.call('POST', `/api/notifications/${quarantinedId}/reprocess`, { token: env.operators.analyst.apiToken });
+      assert.equal(again.status, 409);
+      const detail = await env.call('GET', `/api/notifications/${quarantinedId}`, { token: env.operators.viewer.apiToken });
+      assert.equal(detail.json.status, 'accepted');
+      assert.equal(detail.json.jweKid, 'issuer-enc-2027');
+      const audit = await env.call('GET', '/api/audit', { token: env.operators.viewer.apiToken });
+      const actions = audit.json.items.map((e: { actor: string; action: string; outcome: string }) => `${e.actor} ${e.action} ${e.outcome}`);
+      assert.ok(actions.includes('anna.analyst notification.reprocess ok'));
+      assert.ok(actions.includes('vera.viewer request.forbidden denied'));
+      assert.ok(actions.includes('vera.viewer notification.view ok'));
+    });
+
+    it('operators: only an admin adds or disables; a disabled operator\'s token stops working', async () => {
+      assert.equal((await env.call('GET', '/api/operators', { token: env.operators.analyst.apiToken })).status, 403);
+      assert.equal((await env.call('POST', '/api/operators', { token: env.operators.analyst.apiToken, body: { name: 'x', role: 'admin' } })).status, 403);
+      const made = await env.call('POST', '/api/operators', { token: env.operators.admin.apiToken, body: { name: 'temp.viewer', role: 'viewer' } });
+      assert.equal(made.status, 201);
+      assert.deepEqual(Object.keys(made.json).sort(), ['apiToken', 'name', 'password', 'role']);
+      assert.equal((await env.call('GET', '/api/keys', { token: made.json.apiToken })).status, 200);
+      assert.equal((await env.call('POST', '/api/operators', { token: env.operators.admin.apiToken, body: { name: 'temp.viewer', role: 'viewer' } })).status, 409);
+      assert.equal((await env.call('POST', '/api/operators/temp.viewer/disable', { token: env.operators.admin.apiToken })).status, 200);
+      assert.equal((await env.call('GET', '/api/keys', { token: made.json.apiToken })).status, 401);
+      const stored = await sqlDriverFor(env.adminRuntime.store).all<{ password_hash: string; token_hash: string }>('SELECT password_hash, token_hash FROM operators');
+      const text = JSON.stringify(stored);
+      assert.ok(!text.includes(made.json.password) && !text.includes(made.json.apiToken), 'only hashes are stored');
+      assert.ok(stored.every((r) => r.password_hash.startsWith('scrypt$')));
+    });
+
+    it('console sign-in: HttpOnly SameSite=Strict cookie; writes need the CSRF token and same origin', async () => {
+      const bad = await signIn(env, 'anna.analyst', 'wrong password');
+      assert.equal(bad.status, 401);
+      assert.equal(bad.setCookie, '');
+      const s = await signIn(env, 'anna.analyst', env.operators.analyst.password);
+      assert.equal(s.status, 303);
+      assert.match(s.setCookie, /HttpOnly/);
+      assert.match(s.setCookie, /SameSite=Strict/);
+      assert.ok(s.csrf);
+      const post = (headers: Record<string, string>) => env.call('POST', `/api/notifications/${quarantinedId}/reprocess`, { headers: { cookie: s.cookie, ...headers } });
+      assert.equal((await post({})).json.error.code, 'CSRF_FAILED');
+      assert.equal((await post({ 'x-csrf-token': 'wrong' })).status, 403);
+      assert.equal((await post({ 'x-csrf-token': s.csrf!, origin: 'https://evil.example' })).status, 403);
+      // Right token, same origin: passes the CSRF gate (409: it was reprocessed above).
+      assert.equal((await post({ 'x-csrf-token': s.csrf!, origin: env.adminUrl })).status, 409);
+      const page = await request(`${env.adminUrl}/`, { headers: { cookie: s.cookie } });
+      assert.equal(page.statusCode, 200);
+      assert.match(String(page.headers['content-security-policy']), /script-src 'self'/);
+      await page.body.text();
+      const out = await request(`${env.adminUrl}/logout`, { method: 'POST', headers: { cookie: s.cookie, 'x-csrf-token': s.csrf!, origin: env.adminUrl } });
+      await out.body.text();
+      assert.equal((await env.call('GET', '/api/me', { headers: { cookie: s.cookie } })).status, 401);
+    });
+
+    it('failed sign-ins are rate-limited per user name, even with the right password afterwards', async () => {
+      for (let i = 0; i < 3; i++) assert.equal((await signIn(env, 'adam.admin', `guess-${i}`)).status, 401);
+      const locked = await signIn(env, 'adam.admin', env.operators.admin.password);
+      assert.equal(locked.status, 429);
+      assert.equal(locked.cookie, '');
+    });
+
+    it('the audit log is append-only in the database itself', async () => {
+      const sql = sqlDriverFor(env.adminRuntime.store);
+      await assert.rejects(sql.run("UPDATE audit_log SET actor = 'someone else'"));
+      await assert.rejects(sql.run('DELETE FROM audit_log'));
+      const [n] = await sql.all<{ n: number }>('SELECT COUNT(*) AS n FROM audit_log');
+      assert.ok(Number(n!.n) > 5);
+    });
+
+    it('keys with expiry; metrics; the OpenAPI document lists every endpoint', async () => {
+      const keys = await env.call('GET', '/api/keys', { token: env.operators.viewer.apiToken });
+      const byId = new Map(keys.json.items.map((k: { id: string }) => [k.id, k]));
+      assert.equal((byId.get('issuer-enc-2026') as { status: string }).status, 'ok');
+      assert.equal((byId.get('issuer-enc-2027') as { status: string }).status, 'unknown');
+      assert.equal((byId.get('715EA257') as { use: string }).use, 'verification');
+      const metrics = await env.call('GET', '/metrics');
+      for (const name of ['ctp_notify_requests_total', 'ctp_notify_request_duration_seconds_bucket', 'ctp_notify_quarantined_total', 'ctp_notify_key_expiry_days', 'process_cpu_user_seconds_total']) {
+        assert.ok(metrics.text.includes(name), name);
+      }
+      assert.match(metrics.text, /ctp_notify_requests_total\{outcome="quarantined",status="500"\} [1-9]/);
+      const doc = await env.call('GET', '/api/openapi.json');
+      assert.equal(doc.json.openapi, '3.1.0');
+      for (const p of ['/api/notifications', '/api/notifications/search', '/api/notifications/{id}', '/api/notifications/{id}/reprocess', '/api/keys', '/api/audit', '/api/operators']) {
+        assert.ok(doc.json.paths[p], p);
+      }
+      assert.equal(doc.json.paths['/api/notifications/{id}/reprocess'].post['x-min-role'], 'analyst');
+    });
+  });
+}
+
+describe('key expiry warning', () => {
+  it('flags a certificate as expiring within 30 days, and expired after', async () => {
+    const [sqlite] = await dialects();
+    const db = await sqlite!.create();
+    let now = Date.now() + 710 * 86_400_000;
+    const env = await startAdminEnv(db.url, { now: () => now });
+    try {
+      const status = async () => {
+        const keys = await env.call('GET', '/api/keys', { token: env.operators.viewer.apiToken });
+        return keys.json.items.find((k: { id: string }) => k.id === 'issuer-enc-2026').status;
+      };
+      assert.equal(await status(), 'expiring');
+      now += 40 * 86_400_000;
+      assert.equal(await status(), 'expired');
+    } finally {
+      await env.close();
+      await db.drop();
+    }
+  });
+});
