@@ -17,7 +17,8 @@ export function StackedBars({ labels, series, height = 200 }: { labels: string[]
   const iw = width - pad.l - pad.r;
   const ih = height - pad.t - pad.b;
   const bw = iw / Math.max(1, labels.length);
-  const y = (v: number) => pad.t + ih - (v / top) * ih;
+  // Coordinates rounded to 0.1 px: crisp enough, and no long digit runs in the page.
+  const y = (v: number) => r1(pad.t + ih - (v / top) * ih);
   const ticks = Array.from({ length: Math.floor(top / step) + 1 }, (_, i) => i * step);
   return (
     <figure class="chart">
@@ -37,10 +38,10 @@ export function StackedBars({ labels, series, height = 200 }: { labels: string[]
                 const v = s.values[i] ?? 0;
                 const y0 = y(acc);
                 acc += v;
-                return v > 0 ? <rect key={s.label} x={pad.l + i * bw + bw * 0.15} width={bw * 0.7} y={y(acc)} height={Math.max(0, y0 - y(acc))} class={s.cls} /> : null;
+                return v > 0 ? <rect key={s.label} x={r1(pad.l + i * bw + bw * 0.15)} width={r1(bw * 0.7)} y={y(acc)} height={r1(Math.max(0, y0 - y(acc)))} class={s.cls} /> : null;
               })}
               {i % Math.ceil(labels.length / 8) === 0 ? (
-                <text x={pad.l + i * bw + bw / 2} y={height - 6} class="axis" text-anchor="middle">{fmtHour(l)}</text>
+                <text x={r1(pad.l + i * bw + bw / 2)} y={height - 6} class="axis" text-anchor="middle">{fmtHour(l)}</text>
               ) : null}
             </g>
           );
@@ -67,8 +68,8 @@ export function Donut({ parts, label }: { parts: { label: string; value: number;
         <circle cx="70" cy="70" r={r} class="donut-track" />
         {total > 0
           ? parts.map((p) => {
-              const len = (p.value / total) * c;
-              const el = <circle key={p.label} cx="70" cy="70" r={r} class={`donut-part ${p.cls}`} stroke-dasharray={`${len} ${c - len}`} stroke-dashoffset={-offset} transform="rotate(-90 70 70)" />;
+              const len = r1((p.value / total) * c);
+              const el = <circle key={p.label} cx="70" cy="70" r={r} class={`donut-part ${p.cls}`} stroke-dasharray={`${len} ${r1(c - len)}`} stroke-dashoffset={r1(-offset)} transform="rotate(-90 70 70)" />;
               offset += len;
               return el;
             })
@@ -93,4 +94,8 @@ function niceStep(max: number): number {
   const mag = 10 ** Math.floor(Math.log10(raw));
   const n = raw / mag;
   return Math.max(1, (n <= 1 ? 1 : n <= 2 ? 2 : n <= 5 ? 5 : 10) * mag);
+}
+
+function r1(n: number): number {
+  return Math.round(n * 10) / 10;
 }

@@ -8,6 +8,7 @@ export function loginPage(o: { message?: string | undefined; username?: string |
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Sign in · ctp-notify console</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/assets/app.css">
 </head>
 <body class="login-body">

@@ -59,7 +59,7 @@ export function Audit() {
                   <td class="mono small">{e.target ?? ''}</td>
                   <td><Badge tone={e.outcome === 'ok' ? 'ok' : e.outcome === 'denied' ? 'warn' : 'bad'}>{e.outcome}</Badge></td>
                   <td class="mono small">{e.address ?? ''}</td>
-                  <td class="small muted">{e.detail ? Object.entries(e.detail).map(([k, v]) => `${k}: ${String(v)}`).join(' · ') : ''}</td>
+                  <td class="small muted">{e.detail ? Object.entries(e.detail).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k}: ${String(v)}`).join(' · ') : ''}</td>
                 </tr>
               ))}
             </tbody>

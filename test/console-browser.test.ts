@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import type { Config } from '../src/config/config-schema.js';
+import { NotificationPipeline } from '../src/pipeline/notification-pipeline.js';
+import { luhnValid } from '../src/protect/data-protector.js';
+import { startAdminEnv, type AdminTestEnv } from './support/admin-harness.js';
+import { SCREENSHOTS, launchBrowser } from './support/browser.js';
+import { sqliteDialect, type TestDatabase } from './support/databases.js';
+import { enrollmentPayload } from './support/personal-data.js';
+import { TRID } from './support/server-harness.js';
+
+// Evaluated inside the page by playwright.
+declare const document: { querySelectorAll(selector: string): { length: number } };
+
+const NAMES = [
+  ['Amelie', 'Dubois'], ['Jonas', 'Becker'], ['Sofia', 'Rossi'], ['Liam', 'O\'Connor'], ['Mei', 'Tanaka'], ['Lucas', 'Martin'],
+  ['Olivia', 'Smith'], ['Noah', 'Müller'], ['Ava', 'García'], ['Elias', 'Novak'], ['Zoe', 'Laurent'], ['Omar', 'Haddad'],
+] as const;
+const pans: string[] = [];
+
+/**
+ * A day of realistic traffic: Visa-side encoded messages through the real pipeline, with receive
+ * times spread over the last 24 hours (the HTTP route always stamps "now"). Some are encrypted to
+ * a key the service lacks (quarantined), one is malformed inside (quarantined for good).
+ */
+async function seed(env: AdminTestEnv): Promise<void> {
+  const rt = env.visa.runtime;
+  const cfg: Config = env.visa.config;
+  const now = Date.now();
+  let i = 0;
+  for (let h = 23; h >= 0; h--) {
+    const perHour = 1 + ((h * 7) % 5) + (h < 10 && h > 5 ? 3 : 0);
+    for (let k = 0; k < perHour; k++) {
+      const [firstName, lastName] = NAMES[i % NAMES.length]!;
+      const payload = enrollmentPayload({ clientInformation: { firstName, lastName, contactEmail: `${firstName.toLowerCase()}.${i}@example.org` } });
+      pans.push((payload.enrollment as { paymentInstrument: { accountNumber: string } }).paymentInstrument.accountNumber);
+      const quarantine = i % 13 === 5;
+      const at = now - h * 3_600_000 - k * 97_000;
+      const pipeline = new NotificationPipeline({
+        store: rt.store, verificationKeys: rt.secrets.verificationKeys, decryptionKeys: rt.secrets.decryptionKeys, dataProtector: rt.secrets.dataProtector,
+        jose: cfg.jose, requireClientCertificate: false, now: () => at,
+      });
+      const body = Buffer.from(JSON.stringify({ encryptedData: await env.visa.encode(payload, quarantine ? { encryptTo: 'second' } : {}) }));
+      const path = `vtis/v1/tokenRequestors/${TRID}/cardEnrollment/notification`;
+      const out = await pipeline.handle({
+        tokenRequestorId: TRID, eventType: 'CTP_ENROLLMENT_ATTEMPT', resourcePath: path, queryString: 'eventType=CTP_ENROLLMENT_ATTEMPT',
+        contentType: 'application/json', body, clientCertificate: undefined, xPayToken: undefined,
+      });
+      assert.equal(out.kind, quarantine ? 'quarantined' : 'accepted');
+      i++;
+    }
+  }
+  // Authentic but unusable content: stays quarantined whatever key is installed.
+  const bad = await env.visa.encode({ clientInformation: { firstName: 'X' }, enrollment: { paymentInstrument: {} } });
+  assert.equal((await env.visa.post({ encryptedData: bad })).status, 400);
+}
+
+/** No full card number anywhere in the page's HTML: none of the seeded ones, no Luhn-valid digit run. */
+async function assertNoCardNumber(page: Page, where: string): Promise<void> {
+  const html = await page.content();
+  for (const pan of pans) assert.ok(!html.includes(pan), `${where}: a full card number is in the page`);
+  for (const m of html.matchAll(/(?<![0-9])[0-9]{13,19}(?![0-9])/g)) assert.ok(!luhnValid(m[0]), `${where}: card-number-like digits at ${m.index}`);
+}
+
+const browser = await launchBrowser();
+
+describe('operator console in chromium', { skip: browser === undefined }, () => {
+  let db: TestDatabase;
+  let env: AdminTestEnv;
+  let page: Page;
+  const shot = (name: string) => page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: false });
+
+  before(async () => {
+    db = await sqliteDialect.create();
+    env = await startAdminEnv(db.url);
+    await seed(env);
+    const context = await (browser as Browser).newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    page = await context.newPage();
+  });
+  after(async () => {
+    await browser?.close();
+    await env?.close();
+    await db?.drop();
+  });
+
+  it('signs in with the form and lands on the overview with charts', async () => {
+    await page.goto(`${env.adminUrl}/`);
+    assert.match(page.url(), /\/login$/);
+    await page.fill('input[name="username"]', 'anna.analyst');
+    await page.fill('input[name="password"]', 'not the password');
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('.alert-error');
+    await shot('login-failed');
+    await page.fill('input[name="password"]', env.operators.analyst.password);
+    await page.click('button[type="submit"]');
+    await page.waitForSelector('.kpi');
+    await page.waitForSelector('.chart svg rect');
+    assert.equal(await page.textContent('.who-name'), 'anna.analyst');
+    await shot('overview');
+    await assertNoCardNumber(page, 'overview');
+  });
+
+  it('filters the notifications table and opens a detail with the masked card', async () => {
+    await page.click('nav >> text=Notifications');
+    await page.waitForSelector('#notifications-table tbody tr');
+    const total = await page.locator('#notifications-table tbody tr').count();
+    assert.ok(total >= 50, `${total} rows`);
+    await page.selectOption('select[name="status"]', 'quarantined');
+    await page.click('button:has-text("Apply")');
+    await page.waitForFunction(() => document.querySelectorAll('#notifications-table tbody tr').length < 20);
+    const statuses = await page.locator('#notifications-table tbody tr .badge').allTextContents();
+    assert.ok(statuses.length > 0 && statuses.every((s) => s === 'quarantined'), statuses.join());
+    await shot('notifications-quarantined');
+
+    // A typed card number: fingerprinted server-side, never put in the URL.
+    const pan = pans[2]!;
+    await page.click('button:has-text("Clear")');
+    await page.fill('input[name="pan"]', pan);
+    await page.click('button:has-text("Apply")');
+    await page.waitForSelector('.alert-info');
+    await page.waitForFunction(() => document.querySelectorAll('#notifications-table tbody tr').length === 1);
+    assert.ok(!page.url().includes(pan));
+    await assertNoCardNumber(page, 'card search');
+
+    await page.click('#notifications-table tbody tr');
+    await page.waitForSelector('#masked-card');
+    assert.equal((await page.textContent('#masked-card'))?.trim(), `${pan.slice(0, 6)} •• ${pan.slice(-4)}`);
+    await shot('notification-detail');
+    await assertNoCardNumber(page, 'detail');
+  });
+
+  it('reprocesses a quarantined notification from the quarantine queue', async () => {
+    await page.click('nav >> text=Quarantine');
+    await page.waitForSelector('#quarantine-table tbody tr');
+    const before = await page.locator('#quarantine-table tbody tr').count();
+    await shot('quarantine');
+    const row = page.locator('#quarantine-table tbody tr', { hasText: 'JWE_KID_UNKNOWN' }).first();
+    await row.locator('button:has-text("Reprocess")').click();
+    await page.waitForSelector('.alert-ok');
+    assert.match((await page.textContent('.alert-ok')) ?? '', /1 accepted/);
+    await page.waitForFunction((n) => document.querySelectorAll('#quarantine-table tbody tr').length === n - 1, before);
+    await assertNoCardNumber(page, 'quarantine');
+  });
+
+  it('shows keys with expiry and the audit log of what was done', async () => {
+    await page.click('nav >> text=Keys');
+    await page.waitForSelector('#keys-table tbody tr');
+    assert.ok(((await page.textContent('#keys-table')) ?? '').includes('issuer-enc-2026'));
+    await shot('keys');
+    await page.click('nav >> text=Audit log');
+    await page.waitForSelector('#audit-table tbody tr');
+    const audit = (await page.textContent('#audit-table')) ?? '';
+    for (const action of ['notification.reprocess', 'notification.search_by_card', 'notification.view', 'session.login']) assert.ok(audit.includes(action), action);
+    await shot('audit');
+    await assertNoCardNumber(page, 'audit');
+  });
+
+  it('a viewer sees the queue but cannot reprocess', async () => {
+    const ctx = await (browser as Browser).newContext({ viewport: { width: 1440, height: 900 } });
+    const p = await ctx.newPage();
+    await p.goto(`${env.adminUrl}/login`);
+    await p.fill('input[name="username"]', 'vera.viewer');
+    await p.fill('input[name="password"]', env.operators.viewer.password);
+    await p.click('button[type="submit"]');
+    await p.waitForSelector('.kpi');
+    await p.goto(`${env.adminUrl}/#/quarantine`);
+    await p.waitForSelector('#quarantine-table tbody tr');
+    assert.equal(await p.locator('#quarantine-table button:has-text("Reprocess")').first().isDisabled(), true);
+    assert.equal(await p.locator('nav >> text=Operators').count(), 0);
+    await ctx.close();
+  });
+});
