@@ -17,7 +17,7 @@ export function Keys() {
   const { data, error } = useLoad(() => api<{ warningDays: number; items: KeyItem[] }>('GET', '/api/keys'), []);
   return (
     <>
-      <PageHeader title="Keys and certificates" subtitle={data ? `Flagged ${data.warningDays} days before expiry. Replace a certificate with Visa before it expires: notifications encrypted to an expired key are quarantined.` : undefined} />
+      <PageHeader title="Keys and certificates" subtitle={data ? `Flagged ${data.warningDays} days before expiry. Renew a certificate, and give Visa the new one, before it expires.` : undefined} />
       <ErrorBanner error={error} />
       <Panel>
         <table class="table" id="keys-table">
@@ -34,7 +34,7 @@ export function Keys() {
           <tbody>
             {(data?.items ?? []).map((k) => (
               <tr key={`${k.use}:${k.id}`} class={k.status === 'expired' ? 'row-bad' : k.status === 'expiring' ? 'row-warn' : ''}>
-                <td class="mono">{k.id}</td>
+                <td class="mono nowrap">{k.id}</td>
                 <td>{USE[k.use] ?? k.use}</td>
                 <td class="small muted">{k.subject ?? (k.note ? <span title={k.note}>{k.note}</span> : '—')}</td>
                 <td class="nowrap">{k.notAfter ? fmtTime(k.notAfter) : '—'}</td>
