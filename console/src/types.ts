@@ -64,3 +64,30 @@ export interface OperatorItem {
   disabledAt: string | null;
   lastLoginAt: string | null;
 }
+
+export interface DeliveryItem {
+  id: string;
+  notificationId: string;
+  sink: string;
+  origin: string;
+  status: 'pending' | 'failed' | 'delivered' | 'dead';
+  attempts: number;
+  createdAt: string;
+  updatedAt: string;
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+  lastError: string | null;
+  lastStatus: number | null;
+  inFlight: boolean;
+}
+
+export interface SinkItem {
+  name: string;
+  type: string;
+  target: string;
+  includePan: boolean;
+  disabledAt: string | null;
+  disabledReason: string | null;
+  counts: { pending: number; failed: number; delivered: number; dead: number };
+  oldestOpenAt: string | null;
+}
