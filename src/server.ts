@@ -33,7 +33,7 @@ function urlOf(app: FastifyInstance, host: string, fallbackPort: number, tls: bo
  */
 async function listenAdmin(config: Config, logger: Logger, rt: Runtime, options: ServeOptions): Promise<FastifyInstance | undefined> {
   if (!config.admin) return undefined;
-  const admin = await buildAdminApp({ config, secrets: rt.secrets, store: rt.store, pipeline: rt.pipeline, logger });
+  const admin = await buildAdminApp({ config, secrets: rt.secrets, store: rt.store, outbox: rt.outbox, pipeline: rt.pipeline, logger });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
   const url = urlOf(admin, config.admin.host, config.admin.port, Boolean(config.admin.tls));
   logger.child({}, { level: 'info' }).info({ url }, 'admin listener (console, admin API, metrics)');

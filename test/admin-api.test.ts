@@ -6,6 +6,8 @@ import { startAdminEnv, type AdminTestEnv } from './support/admin-harness.js';
 import { dialects, type TestDatabase } from './support/databases.js';
 import { luhnValid } from '../src/protect/data-protector.js';
 import { enrollmentPayload } from './support/personal-data.js';
+import { waitFor } from './support/wait-for.js';
+import { WebhookReceiver } from './support/webhook-receiver.js';
 
 /** The API shows enroller details to operators, but never a full card number. */
 function assertNoCardNumber(text: string): void {
@@ -33,11 +35,23 @@ for (const dialect of await dialects()) {
     let db: TestDatabase;
     let env: AdminTestEnv;
     let acceptedPan: string;
+    let acceptedId: string;
     let quarantinedId: string;
+    // The bank's core system is down at first: one attempt, then the dead-letter queue.
+    const rx = new WebhookReceiver();
+    let coreDown = true;
 
     before(async () => {
+      await rx.start();
+      rx.respond = (req) => ({ status: req.path === '/core' && coreDown ? 503 : 204 });
       db = await dialect.create();
-      env = await startAdminEnv(db.url);
+      const whsec = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
+      env = await startAdminEnv(db.url, {
+        sinks: [
+          { name: 'core', type: 'webhook', url: `${rx.url}/core`, secrets: [whsec], timeoutMs: 2000, retry: { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 1 } },
+          { name: 'fraud-ops', type: 'webhook', url: `${rx.url}/fraud-ops`, secrets: [whsec], timeoutMs: 2000 },
+        ],
+      });
       const accepted = enrollmentPayload();
       acceptedPan = panOf(accepted);
       assert.equal((await env.visa.post({ encryptedData: await env.visa.encode(accepted) })).status, 200);
@@ -46,10 +60,50 @@ for (const dialect of await dialects()) {
       assert.equal((await env.visa.post({ encryptedData: await env.visa.encode(enrollmentPayload(), { encryptTo: 'second' }) })).status, 500);
       const q = await env.call('GET', '/api/notifications?status=quarantined', { token: env.operators.viewer.apiToken });
       quarantinedId = q.json.items[0].id;
+      acceptedId = (await env.call('GET', '/api/notifications?status=accepted', { token: env.operators.viewer.apiToken })).json.items[0].id;
     });
     after(async () => {
       await env.close();
+      await rx.close();
       await db.drop();
+    });
+
+    it('deliveries: the dead-letter queue, retry by an analyst (not a viewer), sink switches by an admin, replay', async () => {
+      const viewer = env.operators.viewer.apiToken;
+      const dead = async () => (await env.call('GET', `/api/deliveries?status=dead&sink=core&notificationId=${acceptedId}`, { token: viewer })).json.items;
+      await waitFor('the dead letter', async () => (await dead()).length === 1);
+      const [d] = await dead();
+      assert.equal(d.lastError, 'HTTP_503');
+      assert.equal(d.lastStatus, 503);
+      const sinks = (await env.call('GET', '/api/sinks', { token: viewer })).json.items;
+      const core = sinks.find((x: { name: string }) => x.name === 'core');
+      assert.equal(core.counts.dead, 1);
+      assert.equal(core.target, `${rx.url}/core`);
+      assert.match((await env.call('GET', '/metrics')).text, /^ctp_notify_deliveries_total\{sink="core",result="dead"\} [1-9]/m);
+
+      assert.equal((await env.call('POST', `/api/deliveries/${d.id}/retry`, { token: viewer })).status, 403);
+      coreDown = false;
+      const retried = await env.call('POST', `/api/deliveries/${d.id}/retry`, { token: env.operators.analyst.apiToken });
+      assert.equal(retried.status, 200);
+      assert.equal(retried.json.retried, 1);
+      await waitFor('the retried delivery', async () => (await env.call('GET', `/api/deliveries?status=delivered&sink=core&notificationId=${acceptedId}`, { token: viewer })).json.items.length === 1);
+      assert.equal((await env.call('POST', `/api/deliveries/${d.id}/retry`, { token: env.operators.analyst.apiToken })).status, 409, 'delivered: nothing to retry');
+
+      assert.equal((await env.call('POST', '/api/sinks/core/disable', { token: env.operators.analyst.apiToken, body: {} })).status, 403);
+      assert.equal((await env.call('POST', '/api/sinks/core/disable', { token: env.operators.admin.apiToken, body: { reason: 'maintenance window' } })).status, 200);
+      assert.ok((await env.call('GET', '/api/sinks', { token: viewer })).json.items.find((x: { name: string }) => x.name === 'core').disabledAt);
+      const replay = await env.call('POST', '/api/sinks/core/replay', { token: env.operators.analyst.apiToken, body: { since: new Date(Date.now() - 3600_000).toISOString() } });
+      assert.equal(replay.status, 200);
+      assert.ok(replay.json.queued >= 1);
+      // Disabled: the replayed delivery waits, counted by the pending gauge.
+      assert.match((await env.call('GET', '/metrics')).text, /^ctp_notify_outbox_pending\{sink="core"\} [1-9]/m);
+      assert.equal((await env.call('POST', '/api/sinks/core/enable', { token: env.operators.admin.apiToken })).status, 200);
+      assert.equal((await env.call('POST', '/api/sinks/nope/enable', { token: env.operators.admin.apiToken })).status, 404);
+      await waitFor('an empty queue', async () => (await env.call('GET', '/api/sinks', { token: viewer })).json.items.every((x: { counts: { pending: number; failed: number } }) => x.counts.pending + x.counts.failed === 0));
+      const actions = (await env.call('GET', '/api/audit', { token: viewer })).json.items.map((e: { actor: string; action: string; outcome: string }) => `${e.actor} ${e.action} ${e.outcome}`);
+      for (const a of ['anna.analyst delivery.retry ok', 'adam.admin sink.disable ok', 'anna.analyst sink.replay ok', 'adam.admin sink.enable ok', 'vera.viewer request.forbidden denied']) {
+        assert.ok(actions.includes(a), a);
+      }
     });
 
     it('401 without credentials or with an unknown token; health endpoints are open', async () => {

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { loadMe, logout, type Me } from './api';
 import { ErrorBanner } from './components';
 import { Audit } from './pages/audit';
+import { Deliveries } from './pages/deliveries';
 import { Keys } from './pages/keys';
 import { NotificationDetail } from './pages/notification-detail';
 import { Notifications } from './pages/notifications';
@@ -22,6 +23,7 @@ const NAV: NavItem[] = [
   { path: 'overview', label: 'Overview' },
   { path: 'notifications', label: 'Notifications' },
   { path: 'quarantine', label: 'Quarantine' },
+  { path: 'deliveries', label: 'Deliveries' },
   ...extraNav,
   { path: 'keys', label: 'Keys & certificates' },
   { path: 'audit', label: 'Audit log' },
@@ -35,6 +37,7 @@ function App({ me }: { me: Me }) {
   if (section === 'notifications' && id) page = <NotificationDetail id={id} me={me} />;
   else if (section === 'notifications') page = <Notifications route={route} />;
   else if (section === 'quarantine') page = <Quarantine me={me} />;
+  else if (section === 'deliveries') page = <Deliveries me={me} route={route} />;
   else if (section === 'keys') page = <Keys />;
   else if (section === 'audit') page = <Audit />;
   else if (section === 'operators' && me.role === 'admin') page = <Operators me={me} />;

@@ -55,6 +55,7 @@ export interface Stats {
   totals: { received: number; accepted: number; quarantined: number };
   quarantineQueue: { reason: string; count: number }[];
   keys: { expiring: number; expired: number };
+  deliveries: { pending: number; retrying: number; dead: number };
 }
 
 export interface OperatorItem {

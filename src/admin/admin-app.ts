@@ -4,6 +4,7 @@ import { Gauge, Registry } from 'prom-client';
 import { processMetricsText } from '../metrics/service-metrics.js';
 import { adminContext, type AdminContext, type AdminDeps } from './admin-context.js';
 import { adminRoutes } from './admin-routes.js';
+import { deliveryRoutes, sinkOverview } from './delivery-routes.js';
 import { errorBody, installAuth } from './auth.js';
 import { loadConsoleAssets } from './console-assets.js';
 import { keyInventory, withStatus } from './key-inventory.js';
@@ -106,6 +107,30 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
       }
     },
   });
+  // Queue depth per sink, read from the outbox at scrape time: the truth across processes.
+  let overview: Promise<Awaited<ReturnType<typeof sinkOverview>>> | undefined;
+  const sinksNow = () => (overview ??= sinkOverview(ctx.outbox, ctx.config.sinks).finally(() => setTimeout(() => (overview = undefined), 0)));
+  new Gauge({
+    name: 'ctp_notify_outbox_pending',
+    help: 'Deliveries not yet delivered nor dead (pending or awaiting a retry), per sink',
+    labelNames: ['sink'],
+    registers: [scrapeRegistry],
+    async collect() {
+      this.reset();
+      for (const o of await sinksNow()) this.set({ sink: o.sink.name }, o.counts.pending + o.counts.failed);
+    },
+  });
+  new Gauge({
+    name: 'ctp_notify_outbox_oldest_pending_seconds',
+    help: 'Age of the oldest delivery not yet delivered nor dead, per sink (0 when none)',
+    labelNames: ['sink'],
+    registers: [scrapeRegistry],
+    async collect() {
+      this.reset();
+      const now = ctx.now();
+      for (const o of await sinksNow()) this.set({ sink: o.sink.name }, o.oldestOpen === null ? 0 : Math.max(0, (now - o.oldestOpen) / 1000));
+    },
+  });
   app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
     const text = (await processMetricsText()) + '\n' + (await scrapeRegistry.metrics());
     return reply.type(scrapeRegistry.contentType).send(text);
@@ -116,6 +141,7 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   await notificationRoutes(app, ctx);
   await adminRoutes(app, ctx);
   await operatorRoutes(app, ctx);
+  await deliveryRoutes(app, ctx);
   for (const m of o.routes ?? []) await m(app, ctx);
 
   const assets = loadConsoleAssets(o.consoleDir);

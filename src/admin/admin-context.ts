@@ -3,6 +3,7 @@ import type { Secrets } from '../config/load-secrets.js';
 import type { Logger } from '../logger.js';
 import type { NotificationPipeline } from '../pipeline/notification-pipeline.js';
 import type { NotificationStore } from '../storage/notification-store.js';
+import type { OutboxStore } from '../storage/outbox-store.js';
 import { AuditLog } from './audit-log.js';
 import { LoginLimiter } from './login-limiter.js';
 import { NotificationQueries } from './notification-queries.js';
@@ -28,6 +29,7 @@ export interface AdminContext {
   settings: AdminSettings;
   secrets: Secrets;
   store: NotificationStore;
+  outbox: OutboxStore;
   pipeline: NotificationPipeline;
   logger: Logger;
   sql: SqlDriver;
@@ -42,6 +44,7 @@ export interface AdminDeps {
   config: Config;
   secrets: Secrets;
   store: NotificationStore;
+  outbox: OutboxStore;
   pipeline: NotificationPipeline;
   logger: Logger;
   now?: () => number;

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { AdminContext } from './admin-context.js';
 import { AuditItem, ErrorBody, KeyItem, Page } from './api-schemas.js';
+import { sinkOverview } from './delivery-routes.js';
 import { keyInventory, withStatus } from './key-inventory.js';
 
 const AuditQuery = Type.Object(
@@ -22,6 +23,11 @@ const Stats = Type.Object({
   totals: Type.Object({ received: Type.Integer(), accepted: Type.Integer(), quarantined: Type.Integer() }),
   quarantineQueue: Type.Array(Type.Object({ reason: Type.String(), count: Type.Integer() })),
   keys: Type.Object({ expiring: Type.Integer(), expired: Type.Integer() }),
+  deliveries: Type.Object({
+    pending: Type.Integer({ description: 'Not tried yet' }),
+    retrying: Type.Integer({ description: 'Failed, waiting for a retry' }),
+    dead: Type.Integer({ description: 'Out of attempts: the dead-letter queue' }),
+  }),
 });
 
 /** Keys, audit log and the overview's figures. */
@@ -78,12 +84,15 @@ export async function adminRoutes(app: FastifyInstance, ctx: AdminContext): Prom
     const accepted = buckets.reduce((s, b) => s + b.accepted, 0);
     const quarantined = buckets.reduce((s, b) => s + b.quarantined, 0);
     const k = keys();
+    const open = await sinkOverview(ctx.outbox, ctx.config.sinks);
+    const sum = (f: (c: (typeof open)[number]['counts']) => number) => open.reduce((n, o) => n + f(o.counts), 0);
     return {
       since: new Date(firstHour).toISOString(),
       hours: buckets.map((b) => ({ hour: new Date(b.t).toISOString(), accepted: b.accepted, quarantined: b.quarantined })),
       totals: { received: accepted + quarantined, accepted, quarantined },
       quarantineQueue: await ctx.notifications.quarantineByReason(),
       keys: { expiring: k.filter((x) => x.status === 'expiring').length, expired: k.filter((x) => x.status === 'expired').length },
+      deliveries: { pending: sum((c) => c.pending), retrying: sum((c) => c.failed), dead: sum((c) => c.dead) },
     };
   });
 }

@@ -29,14 +29,20 @@ export interface AdminTestEnv {
  * operator per role. The admin side's runtime has the second issuer key too, as after an
  * operator installed a missing key: quarantined notifications can then be reprocessed.
  */
-export async function startAdminEnv(storageUrl: string, o: { now?: () => number; extra?: HarnessOptions['extra'] } = {}): Promise<AdminTestEnv> {
+export async function startAdminEnv(
+  storageUrl: string,
+  o: { now?: () => number; extra?: HarnessOptions['extra']; sinks?: Record<string, unknown>[] } = {},
+): Promise<AdminTestEnv> {
   const pki = await testPki();
-  const visa = await startTestServer(pki, { storageUrl, decryptionKids: ['first'] });
+  // With sinks, Visa's side runs the delivery worker in-process, as `serve` does.
+  const delivery = o.sinks ? { sinks: o.sinks, delivery: { pollIntervalMs: 20, leaseMs: 5000 } } : {};
+  const visa = await startTestServer(pki, { storageUrl, decryptionKids: ['first'], delivery: Boolean(o.sinks), extra: delivery });
   const config = configFor(pki, {
     storageUrl,
     decryptionKids: ['first', 'second'],
     extra: {
       admin: { host: '127.0.0.1', port: 0, loginMaxFailures: 3 },
+      ...delivery,
       ...o.extra,
     },
   });
@@ -49,7 +55,7 @@ export async function startAdminEnv(storageUrl: string, o: { now?: () => number;
     },
   });
   const adminRuntime = await createRuntime(config, logger);
-  const admin = await buildAdminApp({ config, secrets: adminRuntime.secrets, store: adminRuntime.store, pipeline: adminRuntime.pipeline, logger, ...(o.now ? { now: o.now } : {}) });
+  const admin = await buildAdminApp({ config, secrets: adminRuntime.secrets, store: adminRuntime.store, outbox: adminRuntime.outbox, pipeline: adminRuntime.pipeline, logger, ...(o.now ? { now: o.now } : {}) });
   await admin.listen({ host: '127.0.0.1', port: 0 });
   const adminUrl = `http://127.0.0.1:${(admin.server.address() as { port: number }).port}`;
   const store = new OperatorStore(sqlDriverFor(adminRuntime.store));

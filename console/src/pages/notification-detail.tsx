@@ -3,6 +3,7 @@ import { api, type Me } from '../api';
 import { ErrorBanner, Field, Notice, PageHeader, Panel, StatusBadge, useLoad } from '../components';
 import { REASONS, enrollerName, fmtTime, maskedCard } from '../format';
 import { href } from '../router';
+import { DeliveryTimeline } from './delivery-timeline';
 import type { NotificationDetail as Detail } from '../types';
 
 export function NotificationDetail({ id, me }: { id: string; me: Me }) {
@@ -82,6 +83,7 @@ export function NotificationDetail({ id, me }: { id: string; me: Me }) {
           </Panel>
         </div>
       ) : null}
+      {n?.status === 'accepted' ? <DeliveryTimeline notificationId={n.id} me={me} /> : null}
     </>
   );
 }

@@ -21,6 +21,7 @@ export function Overview() {
             <Kpi label="Accepted" value={fmtNum(s.totals.accepted)} tone="ok" />
             <Kpi label="Quarantined (24 h)" value={fmtNum(s.totals.quarantined)} tone={s.totals.quarantined ? 'warn' : undefined} />
             <Kpi label="Quarantine queue" value={<a href={href('quarantine')}>{fmtNum(queue)}</a>} tone={queue ? 'warn' : undefined} hint="awaiting an analyst" />
+            <Kpi label="Failed deliveries" value={<a href={href('deliveries')}>{fmtNum(s.deliveries.dead + s.deliveries.retrying)}</a>} tone={s.deliveries.dead ? 'bad' : s.deliveries.retrying ? 'warn' : undefined} hint={`${fmtNum(s.deliveries.dead)} dead · ${fmtNum(s.deliveries.retrying)} retrying`} />
             <Kpi label="Keys expiring" value={<a href={href('keys')}>{fmtNum(s.keys.expiring + s.keys.expired)}</a>} tone={s.keys.expired ? 'bad' : s.keys.expiring ? 'warn' : undefined} hint="within the warning window" />
           </div>
           <div class="grid-2-1">

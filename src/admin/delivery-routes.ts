@@ -1,0 +1,214 @@
+import { Type, type Static } from '@sinclair/typebox';
+import type { FastifyInstance } from 'fastify';
+import type { SinkConfig } from '../config/delivery-schema.js';
+import type { DeliverySummary, OutboxStore } from '../storage/outbox-store.js';
+import type { AdminContext } from './admin-context.js';
+import { ErrorBody, Page } from './api-schemas.js';
+import { audit, errorBody } from './auth.js';
+
+const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
+const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('failed'), Type.Literal('delivered'), Type.Literal('dead')]);
+const SinkName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' });
+
+export const DeliveryItem = Type.Object(
+  {
+    id: Type.String(),
+    notificationId: Type.String(),
+    sink: Type.String(),
+    origin: Type.String({ description: 'accepted (first delivery) or replay' }),
+    status: DeliveryStatus,
+    attempts: Type.Integer(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    nextAttemptAt: Nullable(Type.String({ format: 'date-time' })),
+    deliveredAt: Nullable(Type.String({ format: 'date-time' })),
+    lastError: Nullable(Type.String({ description: 'Stable code: HTTP_503, TIMEOUT, CONNECTION, AMQP_NACK…' })),
+    lastStatus: Type.Union([Type.Integer(), Type.Null()]),
+    inFlight: Type.Boolean({ description: 'A worker holds a live lease on it' }),
+  },
+  { title: 'DeliveryItem' },
+);
+
+const SinkItem = Type.Object({
+  name: Type.String(),
+  type: Type.String(),
+  target: Type.String({ description: 'Where it delivers, without credentials or query' }),
+  includePan: Type.Boolean(),
+  disabledAt: Nullable(Type.String({ format: 'date-time' })),
+  disabledReason: Nullable(Type.String()),
+  counts: Type.Object({ pending: Type.Integer(), failed: Type.Integer(), delivered: Type.Integer(), dead: Type.Integer() }),
+  oldestOpenAt: Nullable(Type.String({ format: 'date-time', description: 'Oldest delivery not yet delivered nor dead' })),
+});
+
+const DeliveryQuery = Type.Object(
+  {
+    status: Type.Optional(DeliveryStatus),
+    sink: Type.Optional(SinkName),
+    notificationId: Type.Optional(Type.String({ pattern: '^[0-9a-f-]{36}$' })),
+    cursor: Type.Optional(Type.String({ maxLength: 200 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
+  },
+  { additionalProperties: false },
+);
+
+const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
+
+export function toDeliveryItem(d: DeliverySummary, now: number) {
+  return {
+    id: d.id,
+    notificationId: d.notificationId,
+    sink: d.sink,
+    origin: d.origin,
+    status: d.status,
+    attempts: d.attempts,
+    createdAt: iso(d.createdAt)!,
+    updatedAt: iso(d.updatedAt)!,
+    nextAttemptAt: d.status === 'pending' || d.status === 'failed' ? iso(d.nextAttemptAt) : null,
+    deliveredAt: iso(d.deliveredAt),
+    lastError: d.lastError,
+    lastStatus: d.lastStatus,
+    inFlight: d.leaseUntil !== null && d.leaseUntil > now,
+  };
+}
+
+/** Where a sink delivers, for operators: scheme, host, port and path; never credentials or query. */
+function targetOf(s: SinkConfig): string {
+  try {
+    const u = new URL(s.url);
+    return `${u.protocol}//${u.host}${s.type === 'webhook' ? u.pathname : ` exchange ${s.exchange}`}`;
+  } catch {
+    return s.type;
+  }
+}
+
+/** Open deliveries per sink, for the metrics gauges and the console. */
+export async function sinkOverview(outbox: OutboxStore, sinks: readonly SinkConfig[]) {
+  const [stats, states] = await Promise.all([outbox.stats(), outbox.sinkStates()]);
+  return sinks.map((s) => {
+    const counts = { pending: 0, failed: 0, delivered: 0, dead: 0 };
+    let oldestOpen: number | null = null;
+    for (const r of stats.filter((x) => x.sink === s.name)) {
+      counts[r.status] += r.count;
+      if ((r.status === 'pending' || r.status === 'failed') && (oldestOpen === null || r.oldestCreatedAt < oldestOpen)) oldestOpen = r.oldestCreatedAt;
+    }
+    const state = states.find((x) => x.name === s.name);
+    return { sink: s, counts, oldestOpen, disabledAt: state?.disabledAt ?? null, disabledReason: state?.disabledReason ?? null };
+  });
+}
+
+const encodeCursor = (d: DeliverySummary) => Buffer.from(JSON.stringify([d.createdAt, d.id])).toString('base64url');
+function decodeCursor(c: string): { createdAt: number; id: string } | undefined {
+  try {
+    const [t, id] = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as unknown[];
+    return typeof t === 'number' && typeof id === 'string' ? { createdAt: t, id } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Deliveries (the dead-letter queue is `status=dead`), retries, replays and sink switches. */
+export async function deliveryRoutes(app: FastifyInstance, ctx: AdminContext): Promise<void> {
+  const outbox = ctx.outbox;
+  const sinks = ctx.config.sinks;
+  const known = (name: string) => sinks.some((s) => s.name === name);
+
+  app.get<{ Querystring: Static<typeof DeliveryQuery> }>('/api/deliveries', {
+    schema: {
+      summary: 'Deliveries, newest first; status=dead is the dead-letter queue',
+      tags: ['deliveries'],
+      querystring: DeliveryQuery,
+      response: { 200: Page(DeliveryItem, 'DeliveryPage'), 400: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const q = req.query;
+    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+    if (q.cursor !== undefined && before === undefined) return reply.code(400).send(errorBody('BAD_CURSOR', 'cursor is not one this API returned'));
+    const limit = q.limit ?? 50;
+    const rows = await outbox.list({ status: q.status, sink: q.sink, notificationId: q.notificationId, before, limit: limit + 1 });
+    const items = rows.slice(0, limit);
+    const now = ctx.now();
+    return { items: items.map((d) => toDeliveryItem(d, now)), next: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null };
+  });
+
+  app.post<{ Params: { id: string } }>('/api/deliveries/:id/retry', {
+    config: { minRole: 'analyst' },
+    schema: {
+      summary: 'Retry one failed or dead delivery now, with a fresh attempt budget (same event id)',
+      tags: ['deliveries'],
+      params: Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) }),
+      response: { 200: Type.Object({ retried: Type.Integer() }), 409: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const retried = await outbox.retry({ id: req.params.id });
+    await audit(ctx, req, { action: 'delivery.retry', target: req.params.id, outcome: retried ? 'ok' : 'failed' });
+    if (!retried) return reply.code(409).send(errorBody('NOT_RETRYABLE', 'no failed or dead delivery with that id (or its notification has another open delivery to that sink)'));
+    return { retried };
+  });
+
+  app.post<{ Body: { sink?: string } }>('/api/deliveries/retry-dead', {
+    config: { minRole: 'analyst' },
+    schema: {
+      summary: 'Retry every dead delivery (of one sink, if given)',
+      tags: ['deliveries'],
+      body: Type.Object({ sink: Type.Optional(SinkName) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ retried: Type.Integer() }), 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    const sink = req.body?.sink;
+    if (sink !== undefined && !known(sink)) return reply.code(404).send(errorBody('NOT_FOUND', 'no such sink'));
+    const retried = await outbox.retry({ dead: true, ...(sink ? { sink } : {}) });
+    await audit(ctx, req, { action: 'delivery.retry_dead', target: sink ?? '(all sinks)', outcome: 'ok', detail: { retried } });
+    return { retried };
+  });
+
+  app.get('/api/sinks', {
+    schema: { summary: 'Configured sinks with their state and queue counts', tags: ['sinks'], response: { 200: Type.Object({ items: Type.Array(SinkItem) }) } },
+  }, async () => ({
+    items: (await sinkOverview(outbox, sinks)).map((o) => ({
+      name: o.sink.name,
+      type: o.sink.type,
+      target: targetOf(o.sink),
+      includePan: o.sink.includePan,
+      disabledAt: iso(o.disabledAt),
+      disabledReason: o.disabledReason,
+      counts: o.counts,
+      oldestOpenAt: iso(o.oldestOpen),
+    })),
+  }));
+
+  const NameParams = Type.Object({ name: SinkName });
+  app.post<{ Params: { name: string }; Body: { since: string } }>('/api/sinks/:name/replay', {
+    config: { minRole: 'analyst' },
+    schema: {
+      summary: 'Queue again, for one sink, every accepted notification received since a time (same event ids)',
+      tags: ['sinks'],
+      params: NameParams,
+      body: Type.Object({ since: Type.String({ format: 'date-time' }) }, { additionalProperties: false }),
+      response: { 200: Type.Object({ queued: Type.Integer() }), 404: ErrorBody },
+    },
+  }, async (req, reply) => {
+    if (!known(req.params.name)) return reply.code(404).send(errorBody('NOT_FOUND', 'no such sink'));
+    const queued = await outbox.replay(req.params.name, Date.parse(req.body.since));
+    await audit(ctx, req, { action: 'sink.replay', target: req.params.name, outcome: 'ok', detail: { since: req.body.since, queued } });
+    return { queued };
+  });
+
+  for (const verb of ['disable', 'enable'] as const) {
+    app.post<{ Params: { name: string }; Body: { reason?: string } }>(`/api/sinks/:name/${verb}`, {
+      config: { minRole: 'admin' },
+      schema: {
+        summary: verb === 'disable' ? 'Stop delivering to a sink (deliveries wait, nothing is lost)' : 'Resume delivering to a sink',
+        tags: ['sinks'],
+        params: NameParams,
+        ...(verb === 'disable' ? { body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }) } : {}),
+        response: { 200: Type.Object({ name: Type.String(), disabled: Type.Boolean() }), 404: ErrorBody },
+      },
+    }, async (req, reply) => {
+      if (!known(req.params.name)) return reply.code(404).send(errorBody('NOT_FOUND', 'no such sink'));
+      if (verb === 'disable') await outbox.disableSink(req.params.name, req.body?.reason || `disabled by ${req.operator!.name}`);
+      else await outbox.enableSink(req.params.name);
+      await audit(ctx, req, { action: `sink.${verb}`, target: req.params.name, outcome: 'ok', ...(req.body?.reason ? { detail: { reason: req.body.reason } } : {}) });
+      return { name: req.params.name, disabled: verb === 'disable' };
+    });
+  }
+}
