@@ -9,6 +9,8 @@ import { SCREENSHOTS, launchBrowser } from './support/browser.js';
 import { sqliteDialect, type TestDatabase } from './support/databases.js';
 import { enrollmentPayload } from './support/personal-data.js';
 import { TRID } from './support/server-harness.js';
+import { waitFor } from './support/wait-for.js';
+import { WebhookReceiver } from './support/webhook-receiver.js';
 
 // Evaluated inside the page by playwright.
 declare const document: { querySelectorAll(selector: string): { length: number } };
@@ -69,18 +71,35 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
   let db: TestDatabase;
   let env: AdminTestEnv;
   let page: Page;
+  // fraud-ops answers; core-banking is down overnight, so its deliveries are dead-lettered.
+  const rx = new WebhookReceiver();
+  let coreDown = true;
   const shot = (name: string) => page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: false });
 
   before(async () => {
+    await rx.start();
+    rx.respond = (req) => ({ status: req.path === '/core-banking' && coreDown ? 503 : 204 });
     db = await sqliteDialect.create();
-    env = await startAdminEnv(db.url);
+    const whsec = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
+    env = await startAdminEnv(db.url, {
+      sinks: [
+        { name: 'fraud-ops', type: 'webhook', url: `${rx.url}/fraud-ops`, secrets: [whsec], timeoutMs: 2000 },
+        { name: 'core-banking', type: 'webhook', url: `${rx.url}/core-banking`, secrets: [whsec], timeoutMs: 2000, retry: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 } },
+      ],
+    });
     await seed(env);
+    const sinks = async () => (await env.call('GET', '/api/sinks', { token: env.operators.viewer.apiToken })).json.items as { name: string; counts: Record<string, number> }[];
+    await waitFor('every delivery delivered or dead', async () => {
+      const x = await sinks();
+      return x.every((y) => y.counts.pending! + y.counts.failed! === 0) && x.find((y) => y.name === 'fraud-ops')!.counts.delivered! > 50;
+    });
     const context = await (browser as Browser).newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
     page = await context.newPage();
   });
   after(async () => {
     await browser?.close();
     await env?.close();
+    await rx.close();
     await db?.drop();
   });
 
@@ -143,6 +162,34 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     await assertNoCardNumber(page, 'quarantine');
   });
 
+  it('retries a dead delivery from the dead-letter queue once the sink is back', async () => {
+    await page.click('nav >> text=Deliveries');
+    await page.waitForSelector('#sinks-table .sink-card');
+    await page.waitForSelector('#deliveries-table tbody tr');
+    const deadRows = await page.locator('#deliveries-table tbody tr').count();
+    assert.ok(deadRows > 10, `${deadRows} dead deliveries`);
+    assert.ok(((await page.textContent('#deliveries-table')) ?? '').includes('HTTP_503'));
+    await shot('deliveries-dead-letters');
+    coreDown = false; // the core system is back
+    const row = page.locator('#deliveries-table tbody tr').first();
+    const id = await row.getAttribute('data-id');
+    await row.locator('button:has-text("Retry")').click();
+    await page.waitForSelector('.alert-ok');
+    await page.waitForFunction((n) => document.querySelectorAll('#deliveries-table tbody tr').length === n - 1, deadRows);
+    await waitFor('the retried delivery', async () => {
+      const d = await env.call('GET', `/api/deliveries?status=delivered&sink=core-banking&limit=200`, { token: env.operators.viewer.apiToken });
+      return d.json.items.some((x: { id: string }) => x.id === id);
+    });
+    await assertNoCardNumber(page, 'deliveries');
+    // The detail of an accepted notification shows its delivery timeline per sink.
+    await page.click('nav >> text=Notifications');
+    await page.click('#notifications-table tbody tr >> nth=3');
+    await page.waitForSelector('#delivery-timeline .timeline-sink');
+    const timeline = (await page.textContent('#delivery-timeline')) ?? '';
+    assert.ok(timeline.includes('fraud-ops') && timeline.includes('core-banking') && timeline.includes('Delivered'), timeline);
+    await shot('notification-detail');
+  });
+
   it('shows keys with expiry and the audit log of what was done', async () => {
     await page.click('nav >> text=Keys');
     await page.waitForSelector('#keys-table tbody tr');
@@ -151,7 +198,7 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     await page.click('nav >> text=Audit log');
     await page.waitForSelector('#audit-table tbody tr');
     const audit = (await page.textContent('#audit-table')) ?? '';
-    for (const action of ['notification.reprocess', 'notification.search_by_card', 'notification.view', 'session.login']) assert.ok(audit.includes(action), action);
+    for (const action of ['notification.reprocess', 'notification.search_by_card', 'notification.view', 'session.login', 'delivery.retry']) assert.ok(audit.includes(action), action);
     await shot('audit');
     await assertNoCardNumber(page, 'audit');
   });

@@ -50,44 +50,35 @@ export function Deliveries({ me, route }: { me: Me; route: Route }) {
       <ErrorBanner error={sinks.error ?? list.error} />
       <Panel title="Sinks">
         {sinks.data?.items.length ? (
-          <table class="table" id="sinks-table">
-            <thead>
-              <tr>
-                <th>Sink</th>
-                <th>Target</th>
-                <th>State</th>
-                <th class="num">Pending</th>
-                <th class="num">Retrying</th>
-                <th class="num">Dead</th>
-                <th class="num">Delivered</th>
-                <th>Oldest open</th>
-                <th>Replay since</th>
-                <th />
-              </tr>
-            </thead>
-            <tbody>
-              {sinks.data.items.map((s) => (
-                <tr key={s.name} data-sink={s.name}>
-                  <td><b>{s.name}</b> <span class="muted small">{s.type}</span>{s.includePan ? <> <Badge tone="warn">PAN</Badge></> : null}</td>
-                  <td class="mono small">{s.target}</td>
-                  <td>{s.disabledAt ? <span title={s.disabledReason ?? ''}><Badge tone="bad">disabled</Badge></span> : <Badge tone="ok">active</Badge>}</td>
-                  <td class="num">{fmtNum(s.counts.pending)}</td>
-                  <td class="num">{fmtNum(s.counts.failed)}</td>
-                  <td class="num">{s.counts.dead ? <a class="link" href={href('deliveries', { status: 'dead', sink: s.name })}>{fmtNum(s.counts.dead)}</a> : 0}</td>
-                  <td class="num">{fmtNum(s.counts.delivered)}</td>
-                  <td class="nowrap muted">{s.oldestOpenAt ? ago(s.oldestOpenAt) : '—'}</td>
-                  <td class="nowrap">
-                    <input type="datetime-local" class="input-small" aria-label={`Replay ${s.name} since`} value={since[s.name] ?? ''} onInput={(e) => setSince({ ...since, [s.name]: (e.target as HTMLInputElement).value })} disabled={!analyst} />{' '}
-                    <button class="btn btn-small" disabled={!analyst || busy} onClick={() => replay(s.name)}>Replay</button>
-                  </td>
-                  <td class="actions">
-                    {s.counts.dead ? <button class="btn btn-small" disabled={!analyst || busy} onClick={() => retryDead(s.name)}>Retry dead</button> : null}{' '}
-                    <button class={`btn btn-small ${s.disabledAt ? '' : 'btn-danger'}`} disabled={!admin || busy} title={admin ? '' : 'Needs the admin role'} onClick={() => toggle(s)}>{s.disabledAt ? 'Enable' : 'Disable'}</button>
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
+          <div class="sink-cards" id="sinks-table">
+            {sinks.data.items.map((s) => (
+              <div key={s.name} class={`sink-card ${s.disabledAt ? 'sink-disabled' : ''}`} data-sink={s.name}>
+                <div class="sink-head">
+                  <b>{s.name}</b>
+                  <span class="muted small">{s.type}</span>
+                  {s.includePan ? <Badge tone="warn">PAN</Badge> : null}
+                  <span class="grow" />
+                  {s.disabledAt ? <span title={s.disabledReason ?? ''}><Badge tone="bad">disabled</Badge></span> : <Badge tone="ok">active</Badge>}
+                </div>
+                <div class="mono small muted sink-target">{s.target}</div>
+                {s.disabledAt ? <div class="small sink-reason">Disabled {ago(s.disabledAt)}{s.disabledReason ? `: ${s.disabledReason}` : ''}</div> : null}
+                <div class="sink-stats">
+                  <div><span>{fmtNum(s.counts.pending)}</span>pending</div>
+                  <div class={s.counts.failed ? 'warn' : ''}><span>{fmtNum(s.counts.failed)}</span>retrying</div>
+                  <div class={s.counts.dead ? 'bad' : ''}><span>{s.counts.dead ? <a href={href('deliveries', { status: 'dead', sink: s.name })}>{fmtNum(s.counts.dead)}</a> : 0}</span>dead</div>
+                  <div><span>{fmtNum(s.counts.delivered)}</span>delivered 24 h</div>
+                </div>
+                <div class="small muted">Oldest open: {s.oldestOpenAt ? ago(s.oldestOpenAt) : 'none'}</div>
+                <div class="sink-actions">
+                  <input type="datetime-local" class="input-small" aria-label={`Replay ${s.name} since`} value={since[s.name] ?? ''} onInput={(e) => setSince({ ...since, [s.name]: (e.target as HTMLInputElement).value })} disabled={!analyst} />
+                  <button class="btn btn-small" disabled={!analyst || busy} title="Deliver again every accepted notification since that time (same event ids)" onClick={() => replay(s.name)}>Replay</button>
+                  <span class="grow" />
+                  {s.counts.dead ? <button class="btn btn-small" disabled={!analyst || busy} onClick={() => retryDead(s.name)}>Retry dead</button> : null}
+                  <button class={`btn btn-small ${s.disabledAt ? '' : 'btn-danger'}`} disabled={!admin || busy} title={admin ? '' : 'Needs the admin role'} onClick={() => toggle(s)}>{s.disabledAt ? 'Enable' : 'Disable'}</button>
+                </div>
+              </div>
+            ))}
+          </div>
         ) : (
           <Empty>No sinks configured (see "sinks" in the configuration).</Empty>
         )}
