@@ -68,6 +68,25 @@ for (const dialect of await dialects()) {
       await db.drop();
     });
 
+    it('risk: each item carries its assessment; the risk filter and the overview\'s risk mix', async () => {
+      const viewer = env.operators.viewer.apiToken;
+      // No cardholder imported: the card is unknown to the bank, so the attempt is high risk.
+      const item = await waitFor('the assessment', async () => {
+        const d = await env.call('GET', `/api/notifications/${acceptedId}`, { token: viewer });
+        return d.json.risk ? d.json : undefined;
+      });
+      assert.equal(item.risk.level, 'high');
+      assert.ok(item.risk.reasons.some((r: { code: string }) => r.code === 'CARD_UNKNOWN'));
+      const high = await env.call('GET', '/api/notifications?risk=high', { token: viewer });
+      assert.ok(high.json.items.some((n: { id: string }) => n.id === acceptedId));
+      assert.ok(high.json.items.every((n: { risk: { level: string } }) => n.risk.level === 'high'));
+      assert.equal((await env.call('GET', '/api/notifications?risk=low', { token: viewer })).json.items.length, 0);
+      assert.equal((await env.call('GET', '/api/notifications?risk=severe', { token: viewer })).status, 400);
+      const stats = await env.call('GET', '/api/stats', { token: viewer });
+      assert.ok(stats.json.risk.high >= 1);
+      assert.match((await env.call('GET', '/metrics')).text, /^ctp_notify_risk_assessments_total\{level="high"\} [1-9]/m);
+    });
+
     it('deliveries: the dead-letter queue, retry by an analyst (not a viewer), sink switches by an admin, replay', async () => {
       const viewer = env.operators.viewer.apiToken;
       const dead = async () => (await env.call('GET', `/api/deliveries?status=dead&sink=core&notificationId=${acceptedId}`, { token: viewer })).json.items;

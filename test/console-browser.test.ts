@@ -4,6 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import type { Config } from '../src/config/config-schema.js';
 import { NotificationPipeline } from '../src/pipeline/notification-pipeline.js';
 import { luhnValid } from '../src/protect/data-protector.js';
+import { sealCardholder } from '../src/risk/directory/cardholder-codec.js';
 import { startAdminEnv, type AdminTestEnv } from './support/admin-harness.js';
 import { SCREENSHOTS, launchBrowser } from './support/browser.js';
 import { sqliteDialect, type TestDatabase } from './support/databases.js';
@@ -28,19 +29,36 @@ const pans: string[] = [];
  */
 async function seed(env: AdminTestEnv): Promise<void> {
   const rt = env.visa.runtime;
+  const risk = rt.risk!;
+  const dp = rt.secrets.dataProtector;
   const cfg: Config = env.visa.config;
   const now = Date.now();
+  const accepted: string[] = [];
   let i = 0;
   for (let h = 23; h >= 0; h--) {
     const perHour = 1 + ((h * 7) % 5) + (h < 10 && h > 5 ? 3 : 0);
     for (let k = 0; k < perHour; k++) {
       const [firstName, lastName] = NAMES[i % NAMES.length]!;
-      const payload = enrollmentPayload({ clientInformation: { firstName, lastName, contactEmail: `${firstName.toLowerCase()}.${i}@example.org` } });
-      pans.push((payload.enrollment as { paymentInstrument: { accountNumber: string } }).paymentInstrument.accountNumber);
+      const contactEmail = `${firstName.toLowerCase()}.${i}@example.org`;
+      const payload = enrollmentPayload({ clientInformation: { firstName, lastName, contactEmail } });
+      const pan = (payload.enrollment as { paymentInstrument: { accountNumber: string } }).paymentInstrument.accountNumber;
+      const phone = (payload.clientInformation as { phoneNumber: string }).phoneNumber;
+      pans.push(pan);
+      // The bank's directory: most enrollers are the cardholder; some are strangers (another
+      // name and contact on file), some changed email and phone, a few cards are unknown to the bank.
+      const kind = i % 11 === 3 ? 'stranger' : i % 7 === 2 ? 'new-contact' : i % 17 === 9 ? 'unknown' : 'cardholder';
+      if (kind !== 'unknown') {
+        const holder = kind === 'stranger'
+          ? { firstName: 'Margaret', lastName: 'Whitfield', emails: [`m.whitfield.${i}@example.net`], phones: ['+441632960001'] }
+          : kind === 'new-contact'
+            ? { firstName, lastName, emails: [`old.${i}@example.net`], phones: ['+441632960999'] }
+            : { firstName, lastName, emails: [contactEmail], phones: [phone] };
+        await risk.stores.cardholders.upsert([sealCardholder(dp, dp.fingerprint(pan), { ...holder, status: 'active', language: 'en' })]);
+      }
       const quarantine = i % 13 === 5;
       const at = now - h * 3_600_000 - k * 97_000;
       const pipeline = new NotificationPipeline({
-        store: rt.store, verificationKeys: rt.secrets.verificationKeys, decryptionKeys: rt.secrets.decryptionKeys, dataProtector: rt.secrets.dataProtector,
+        store: rt.store, verificationKeys: rt.secrets.verificationKeys, decryptionKeys: rt.secrets.decryptionKeys, dataProtector: dp,
         jose: cfg.jose, requireClientCertificate: false, now: () => at,
       });
       const body = Buffer.from(JSON.stringify({ encryptedData: await env.visa.encode(payload, quarantine ? { encryptTo: 'second' } : {}) }));
@@ -50,9 +68,12 @@ async function seed(env: AdminTestEnv): Promise<void> {
         contentType: 'application/json', body, clientCertificate: undefined, xPayToken: undefined,
       });
       assert.equal(out.kind, quarantine ? 'quarantined' : 'accepted');
+      if (out.kind === 'accepted') accepted.push(out.id);
       i++;
     }
   }
+  for (const id of accepted) risk.service.schedule(id);
+  await risk.service.idle();
   // Authentic but unusable content: stays quarantined whatever key is installed.
   const bad = await env.visa.encode({ clientInformation: { firstName: 'X' }, enrollment: { paymentInstrument: {} } });
   assert.equal((await env.visa.post({ encryptedData: bad })).status, 400);
@@ -131,6 +152,19 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     const statuses = await page.locator('#notifications-table tbody tr .badge').allTextContents();
     assert.ok(statuses.length > 0 && statuses.every((s) => s === 'quarantined'), statuses.join());
     await shot('notifications-quarantined');
+
+    await page.click('button:has-text("Clear")');
+    await page.selectOption('select[name="risk"]', 'high');
+    await page.click('button:has-text("Apply")');
+    await page.waitForFunction(() => document.querySelectorAll('#notifications-table tbody tr').length < 40);
+    const levels = await page.locator('#notifications-table tbody tr .risk .badge').allTextContents();
+    assert.ok(levels.length > 0 && levels.every((l) => l === 'high'), levels.join());
+    await page.click('#notifications-table tbody tr');
+    await page.waitForSelector('#risk-assessment');
+    const reasons = (await page.textContent('#risk-assessment')) ?? '';
+    assert.match(reasons, /NAME_MISMATCH|CARD_UNKNOWN/);
+    await shot('notification-high-risk');
+    await page.goBack();
 
     // A typed card number: fingerprinted server-side, never put in the URL.
     const pan = pans[2]!;

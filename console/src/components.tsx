@@ -88,3 +88,13 @@ export function Field({ label, children }: { label: string; children: ComponentC
     </div>
   );
 }
+
+export function RiskBadge({ risk }: { risk: { level: string; score: number } | null }) {
+  if (!risk) return <span class="muted small">—</span>;
+  const tone = risk.level === 'high' ? 'bad' : risk.level === 'medium' ? 'warn' : 'ok';
+  return (
+    <span class={`risk risk-${risk.level}`} title={`score ${risk.score} of 100`}>
+      <Badge tone={tone}>{risk.level}</Badge> <span class="risk-score">{risk.score}</span>
+    </span>
+  );
+}

@@ -33,3 +33,22 @@ export const REASONS: Record<string, string> = {
   PAYLOAD_NOT_JSON: 'Payload is not JSON',
   PAYLOAD_INVALID: 'Payload fails validation',
 };
+
+/** Human wording for risk reason codes (issue 7's rules). */
+export const RISK_REASONS: Record<string, string> = {
+  CARD_UNKNOWN: 'Card not in the cardholder directory',
+  CARD_NOT_ACTIVE: 'Card blocked or closed',
+  DIRECTORY_UNAVAILABLE: 'Cardholder directory unavailable',
+  NAME_MISMATCH: 'Enroller name differs from the cardholder',
+  NAME_WEAK_MATCH: 'Enroller name only loosely matches',
+  EMAIL_MISMATCH: 'Email not on file',
+  PHONE_MISMATCH: 'Phone not on file',
+  CONTACT_MISMATCH: 'Neither email nor phone on file',
+  VELOCITY_24H: 'Many attempts on this card in 24 h',
+  VELOCITY_7D: 'Many attempts on this card in 7 days',
+  MANY_ENROLLERS: 'Several different enrollers on this card',
+  ENROLLER_RING: 'Same enroller contact across many cards',
+  DISPOSABLE_EMAIL: 'Disposable email domain',
+  LUHN_INVALID: 'Card number fails the Luhn check',
+  BIN_OUT_OF_RANGE: "BIN outside the bank's ranges",
+};

@@ -14,6 +14,16 @@ export interface NotificationItem {
   panFingerprint: string | null;
   enroller: { firstName: string | null; lastName: string | null; contactEmail: string | null; phoneNumber: string | null };
   visaAttempts: number;
+  risk: Risk | null;
+}
+
+export interface Risk {
+  score: number;
+  level: 'low' | 'medium' | 'high';
+  reasons: { code: string; detail: string }[];
+  shadow: { code: string; detail: string; points: number }[];
+  directory: string;
+  assessedAt: string;
 }
 
 export interface NotificationDetail extends NotificationItem {
@@ -55,6 +65,7 @@ export interface Stats {
   totals: { received: number; accepted: number; quarantined: number };
   quarantineQueue: { reason: string; count: number }[];
   keys: { expiring: number; expired: number };
+  risk: { low: number; medium: number; high: number };
   deliveries: { pending: number; retrying: number; dead: number };
 }
 

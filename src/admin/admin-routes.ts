@@ -23,6 +23,7 @@ const Stats = Type.Object({
   totals: Type.Object({ received: Type.Integer(), accepted: Type.Integer(), quarantined: Type.Integer() }),
   quarantineQueue: Type.Array(Type.Object({ reason: Type.String(), count: Type.Integer() })),
   keys: Type.Object({ expiring: Type.Integer(), expired: Type.Integer() }),
+  risk: Type.Object({ low: Type.Integer(), medium: Type.Integer(), high: Type.Integer() }, { description: 'Assessments of the window by level' }),
   deliveries: Type.Object({
     pending: Type.Integer({ description: 'Not tried yet' }),
     retrying: Type.Integer({ description: 'Failed, waiting for a retry' }),
@@ -92,6 +93,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AdminContext): Prom
       totals: { received: accepted + quarantined, accepted, quarantined },
       quarantineQueue: await ctx.notifications.quarantineByReason(),
       keys: { expiring: k.filter((x) => x.status === 'expiring').length, expired: k.filter((x) => x.status === 'expired').length },
+      risk: await ctx.notifications.riskMix(firstHour),
       deliveries: { pending: sum((c) => c.pending), retrying: sum((c) => c.failed), dead: sum((c) => c.dead) },
     };
   });

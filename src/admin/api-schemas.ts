@@ -29,6 +29,19 @@ export const NotificationItem = Type.Object(
       phoneNumber: Nullable(Type.String()),
     }),
     visaAttempts: Type.Integer(),
+    risk: Nullable(
+      Type.Object(
+        {
+          score: Type.Integer({ minimum: 0, maximum: 100 }),
+          level: Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]),
+          reasons: Type.Array(Type.Object({ code: Type.String(), detail: Type.String() })),
+          shadow: Type.Array(Type.Object({ code: Type.String(), detail: Type.String(), points: Type.Number() }), { description: 'Shadow-mode rules that fired: scored and shown, not counted' }),
+          directory: Type.String({ description: 'found | unknown | unavailable' }),
+          assessedAt: Type.String({ format: 'date-time' }),
+        },
+        { description: 'Fraud assessment; null until assessed (it runs after the answer to Visa) or for quarantined notifications' },
+      ),
+    ),
   },
   { title: 'NotificationItem' },
 );
@@ -58,6 +71,7 @@ export const NotificationFilters = {
   tokenRequestorId: Type.Optional(Type.String({ pattern: '^[0-9]{11}$' })),
   last4: Type.Optional(Type.String({ pattern: '^[0-9]{4}$' })),
   fingerprint: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'Card fingerprint (from a previous result)' })),
+  risk: Type.Optional(Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')], { description: 'Risk level' })),
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 };

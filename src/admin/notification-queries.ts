@@ -13,12 +13,29 @@ export interface NotificationFilter {
   last4?: string | undefined;
   /** Keyed card fingerprint (computed server-side from a typed card number). */
   fingerprint?: string | undefined;
+  /** Risk level of the assessment; notifications not (yet) assessed never match. */
+  riskLevel?: 'low' | 'medium' | 'high' | undefined;
   /** Exclusive upper bound on (receivedAt, id): newest-first paging. */
   before?: { receivedAt: number; id: string } | undefined;
   limit: number;
 }
 
-export interface NotificationDetail extends NotificationSummary {
+/** The stored assessment (issue 7), when there is one. */
+export interface RiskView {
+  score: number;
+  level: 'low' | 'medium' | 'high';
+  reasons: { code: string; detail: string }[];
+  /** Shadow-mode rules that fired: scored, not counted. */
+  shadow: { code: string; detail: string; points: number }[];
+  directory: string;
+  assessedAt: number;
+}
+
+export interface NotificationRow extends NotificationSummary {
+  risk: RiskView | null;
+}
+
+export interface NotificationDetail extends NotificationRow {
   jwsKid: string | null;
   jweKid: string | null;
   updatedAt: number;
@@ -31,38 +48,62 @@ export interface HourCount {
   count: number;
 }
 
-/** Read side of the notifications table for the console and admin API. */
+// Notification columns prefixed (risk_assessments shares some names), then the assessment's.
+const COLUMNS = `${SUMMARY_COLUMNS.split(', ').map((c) => `n.${c}`).join(', ')},
+  r.score AS risk_score, r.level AS risk_level, r.reasons AS risk_reasons, r.shadow AS risk_shadow,
+  r.directory AS risk_directory, r.assessed_at AS risk_assessed_at`;
+const FROM = 'notifications n LEFT JOIN risk_assessments r ON r.notification_id = n.id';
+
+function toRow(r: Record<string, unknown>): NotificationRow {
+  return {
+    ...toSummary(r),
+    risk:
+      r.risk_level == null
+        ? null
+        : {
+            score: Number(r.risk_score),
+            level: r.risk_level as RiskView['level'],
+            reasons: JSON.parse(String(r.risk_reasons)) as RiskView['reasons'],
+            shadow: JSON.parse(String(r.risk_shadow)) as RiskView['shadow'],
+            directory: String(r.risk_directory),
+            assessedAt: Number(r.risk_assessed_at),
+          },
+  };
+}
+
+/** Read side of the notifications table (with risk assessments) for the console and admin API. */
 export class NotificationQueries {
   constructor(private readonly sql: SqlDriver) {}
 
-  async search(f: NotificationFilter): Promise<NotificationSummary[]> {
+  async search(f: NotificationFilter): Promise<NotificationRow[]> {
     const where: string[] = [];
     const params: unknown[] = [];
     const add = (clause: string, ...values: unknown[]) => {
       where.push(clause);
       params.push(...values);
     };
-    if (f.from !== undefined) add('received_at >= ?', f.from);
-    if (f.to !== undefined) add('received_at < ?', f.to);
-    if (f.status) add('status = ?', f.status);
-    if (f.tokenRequestorId) add('token_requestor_id = ?', f.tokenRequestorId);
-    if (f.last4) add('pan_last4 = ?', f.last4);
-    if (f.fingerprint) add('pan_fingerprint = ?', f.fingerprint);
-    if (f.before) add('(received_at < ? OR (received_at = ? AND id < ?))', f.before.receivedAt, f.before.receivedAt, f.before.id);
+    if (f.from !== undefined) add('n.received_at >= ?', f.from);
+    if (f.to !== undefined) add('n.received_at < ?', f.to);
+    if (f.status) add('n.status = ?', f.status);
+    if (f.tokenRequestorId) add('n.token_requestor_id = ?', f.tokenRequestorId);
+    if (f.last4) add('n.pan_last4 = ?', f.last4);
+    if (f.fingerprint) add('n.pan_fingerprint = ?', f.fingerprint);
+    if (f.riskLevel) add('r.level = ?', f.riskLevel);
+    if (f.before) add('(n.received_at < ? OR (n.received_at = ? AND n.id < ?))', f.before.receivedAt, f.before.receivedAt, f.before.id);
     params.push(f.limit);
     const rows = await this.sql.all(
-      `SELECT ${SUMMARY_COLUMNS} FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY received_at DESC, id DESC LIMIT ?`,
+      `SELECT ${COLUMNS} FROM ${FROM} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY n.received_at DESC, n.id DESC LIMIT ?`,
       params,
     );
-    return rows.map(toSummary);
+    return rows.map(toRow);
   }
 
   async detail(id: string): Promise<NotificationDetail | undefined> {
-    const [r] = await this.sql.all(`SELECT ${SUMMARY_COLUMNS}, jws_kid, jwe_kid, updated_at FROM notifications WHERE id = ?`, [id]);
+    const [r] = await this.sql.all(`SELECT ${COLUMNS}, n.jws_kid, n.jwe_kid, n.updated_at FROM ${FROM} WHERE n.id = ?`, [id]);
     if (!r) return undefined;
     return {
-      ...toSummary(r),
+      ...toRow(r),
       jwsKid: (r.jws_kid as string | null) ?? null,
       jweKid: (r.jwe_kid as string | null) ?? null,
       updatedAt: Number(r.updated_at),
@@ -95,6 +136,14 @@ export class NotificationQueries {
       [since],
     );
     return rows.map((r) => ({ hour: Number(r.h) * 3_600_000, status: r.status as NotificationStatus, count: Number(r.n) }));
+  }
+
+  /** Assessments by level of notifications received since `since` (ms). */
+  async riskMix(since: number): Promise<Record<'low' | 'medium' | 'high', number>> {
+    const rows = await this.sql.all('SELECT level, COUNT(*) AS n FROM risk_assessments WHERE received_at >= ? GROUP BY level', [since]);
+    const mix = { low: 0, medium: 0, high: 0 };
+    for (const r of rows) if (r.level === 'low' || r.level === 'medium' || r.level === 'high') mix[r.level] = Number(r.n);
+    return mix;
   }
 
   /** Quarantined notifications by reason code (the whole queue, not a time window). */

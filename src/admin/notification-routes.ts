@@ -1,10 +1,10 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { NotificationSummary } from '../storage/notification-store.js';
+
 import type { AdminContext } from './admin-context.js';
 import { ErrorBody, IdParams, NotificationDetail, NotificationFilters, NotificationItem, Page } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
-import type { NotificationFilter } from './notification-queries.js';
+import type { NotificationFilter, NotificationRow } from './notification-queries.js';
 
 const ListQuery = Type.Object(NotificationFilters, { additionalProperties: false });
 const SearchBody = Type.Object(
@@ -17,7 +17,7 @@ const SearchBody = Type.Object(
 const NotificationPage = Page(NotificationItem, 'NotificationPage');
 
 /** The public JSON of a notification: BIN…last4 at most, never the card number. */
-export function toItem(n: NotificationSummary) {
+export function toItem(n: NotificationRow) {
   return {
     id: n.id,
     receivedAt: new Date(n.receivedAt).toISOString(),
@@ -34,10 +34,11 @@ export function toItem(n: NotificationSummary) {
     panFingerprint: n.panFingerprint,
     enroller: { firstName: n.firstName, lastName: n.lastName, contactEmail: n.contactEmail, phoneNumber: n.phoneNumber },
     visaAttempts: n.visaAttempts,
+    risk: n.risk && { ...n.risk, assessedAt: new Date(n.risk.assessedAt).toISOString() },
   };
 }
 
-const encodeCursor = (n: NotificationSummary) => Buffer.from(JSON.stringify([n.receivedAt, n.id])).toString('base64url');
+const encodeCursor = (n: NotificationRow) => Buffer.from(JSON.stringify([n.receivedAt, n.id])).toString('base64url');
 
 function decodeCursor(c: string): { receivedAt: number; id: string } | undefined {
   try {
@@ -60,6 +61,7 @@ function toFilter(q: Filters): NotificationFilter | string {
     tokenRequestorId: q.tokenRequestorId,
     last4: q.last4,
     fingerprint: q.fingerprint,
+    riskLevel: q.risk,
     before,
     limit: q.limit ?? 50,
   };

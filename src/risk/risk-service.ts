@@ -1,5 +1,6 @@
 import type { Config } from '../config/config-schema.js';
 import type { Logger } from '../logger.js';
+import { serviceMetrics } from '../metrics/service-metrics.js';
 import type { DataProtector } from '../protect/data-protector.js';
 import type { AlertDraft, AssessmentSubject, RiskStore } from '../storage/risk-store.js';
 import { countEnrollers } from '../storage/risk-row-mapping.js';
@@ -151,6 +152,7 @@ export class RiskService {
       alert,
     );
     if (!saved.saved) return undefined;
+    serviceMetrics().riskAssessments.inc({ level: result.level });
     logger.info(
       { notificationId: id, score: result.score, level: result.level, codes: result.reasons.map((r) => r.code), alert: saved.alert },
       'risk assessed',

@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { api, type Me } from '../api';
-import { ErrorBanner, Field, Notice, PageHeader, Panel, StatusBadge, useLoad } from '../components';
-import { REASONS, enrollerName, fmtTime, maskedCard } from '../format';
+import { ErrorBanner, Field, Notice, PageHeader, Panel, RiskBadge, StatusBadge, useLoad } from '../components';
+import { REASONS, RISK_REASONS, enrollerName, fmtTime, maskedCard } from '../format';
 import { href } from '../router';
 import { DeliveryTimeline } from './delivery-timeline';
 import type { NotificationDetail as Detail } from '../types';
@@ -65,6 +65,7 @@ export function NotificationDetail({ id, me }: { id: string; me: Me }) {
           <Panel title="Status">
             <dl class="fields">
               <Field label="Status"><StatusBadge status={n.status} /></Field>
+              <Field label="Risk"><RiskBadge risk={n.risk} /></Field>
               {n.reason ? (
                 <Field label="Quarantine reason">
                   <code>{n.reason}</code> <span class="muted">{REASONS[n.reason] ?? ''}</span>
@@ -82,6 +83,40 @@ export function NotificationDetail({ id, me }: { id: string; me: Me }) {
             </dl>
           </Panel>
         </div>
+      ) : null}
+      {n?.status === 'accepted' ? (
+        <Panel title="Risk assessment" class="risk-panel">
+          {n.risk ? (
+            <div class="risk-body" id="risk-assessment">
+              <div class={`risk-meter risk-${n.risk.level}`}>
+                <div class="risk-meter-score">{n.risk.score}</div>
+                <div class="risk-meter-label">of 100 · <b>{n.risk.level}</b></div>
+                <div class="risk-bar"><span class={`risk-fill-${n.risk.level}`} style={{ width: `${n.risk.score}%` }} /></div>
+              </div>
+              <div class="risk-reasons">
+                {n.risk.reasons.length ? (
+                  <ul>
+                    {n.risk.reasons.map((r) => (
+                      <li key={r.code}>
+                        <code>{r.code}</code> {RISK_REASONS[r.code] ?? ''} {r.detail ? <span class="muted small">({r.detail})</span> : null}
+                      </li>
+                    ))}
+                  </ul>
+                ) : (
+                  <p class="muted">No risk signal: the enroller matches the cardholder on file.</p>
+                )}
+                {n.risk.shadow.length ? (
+                  <p class="small muted">
+                    Shadow rules (not counted): {n.risk.shadow.map((r) => `${r.code} +${r.points}`).join(', ')}
+                  </p>
+                ) : null}
+                <p class="small muted">Directory: {n.risk.directory} · assessed {fmtTime(n.risk.assessedAt)}</p>
+              </div>
+            </div>
+          ) : (
+            <p class="muted">Not assessed yet (the assessment runs after the answer to Visa).</p>
+          )}
+        </Panel>
       ) : null}
       {n?.status === 'accepted' ? <DeliveryTimeline notificationId={n.id} me={me} /> : null}
     </>

@@ -1,11 +1,11 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query } from '../api';
-import { Empty, ErrorBanner, PageHeader, Panel, StatusBadge } from '../components';
+import { Empty, ErrorBanner, PageHeader, Panel, RiskBadge, StatusBadge } from '../components';
 import { enrollerName, fmtTime, maskedCard } from '../format';
 import { href, type Route } from '../router';
 import type { NotificationItem, Page } from '../types';
 
-const FILTERS = ['status', 'from', 'to', 'tokenRequestorId', 'last4', 'fingerprint'] as const;
+const FILTERS = ['status', 'risk', 'from', 'to', 'tokenRequestorId', 'last4', 'fingerprint'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 const toIso = (local: string | undefined) => (local ? new Date(local).toISOString() : undefined);
@@ -23,7 +23,7 @@ export function Notifications({ route }: { route: Route }) {
   const key = JSON.stringify(filters);
 
   const fetchPage = (cursor?: string) => {
-    const f = { status: filters.status, from: toIso(filters.from), to: toIso(filters.to), tokenRequestorId: filters.tokenRequestorId, last4: filters.last4, fingerprint: filters.fingerprint, cursor, limit: 50 };
+    const f = { status: filters.status, risk: filters.risk, from: toIso(filters.from), to: toIso(filters.to), tokenRequestorId: filters.tokenRequestorId, last4: filters.last4, fingerprint: filters.fingerprint, cursor, limit: 50 };
     if (panActive) {
       const body: Record<string, unknown> = { pan: panActive };
       for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== '') body[k] = v;
@@ -78,6 +78,15 @@ export function Notifications({ route }: { route: Route }) {
             </select>
           </label>
           <label>
+            Risk
+            <select name="risk" value={draft.risk ?? ''} onChange={set('risk')}>
+              <option value="">Any</option>
+              <option value="high">High</option>
+              <option value="medium">Medium</option>
+              <option value="low">Low</option>
+            </select>
+          </label>
+          <label>
             From
             <input type="datetime-local" name="from" value={draft.from ?? ''} onChange={set('from')} />
           </label>
@@ -113,6 +122,7 @@ export function Notifications({ route }: { route: Route }) {
               <tr>
                 <th>Received</th>
                 <th>Status</th>
+                <th>Risk</th>
                 <th>Card</th>
                 <th>Enroller</th>
                 <th>Email</th>
@@ -126,6 +136,7 @@ export function Notifications({ route }: { route: Route }) {
                 <tr key={n.id} class="clickable" data-id={n.id} onClick={() => (location.hash = href(`notifications/${n.id}`))}>
                   <td class="nowrap">{fmtTime(n.receivedAt)}</td>
                   <td><StatusBadge status={n.status} /></td>
+                  <td class="nowrap"><RiskBadge risk={n.risk} /></td>
                   <td class="mono nowrap">{maskedCard(n.panBin, n.panLast4)}</td>
                   <td>{enrollerName(n.enroller)}</td>
                   <td class="muted">{n.enroller.contactEmail ?? '—'}</td>

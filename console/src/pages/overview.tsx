@@ -1,6 +1,6 @@
 import { api } from '../api';
 import { Donut, StackedBars } from '../charts';
-import { Empty, ErrorBanner, Kpi, PageHeader, Panel, StatusBadge, useLoad } from '../components';
+import { Empty, ErrorBanner, Kpi, PageHeader, Panel, RiskBadge, StatusBadge, useLoad } from '../components';
 import { REASONS, ago, enrollerName, fmtNum, maskedCard } from '../format';
 import { href } from '../router';
 import type { NotificationItem, Page, Stats } from '../types';
@@ -17,9 +17,8 @@ export function Overview() {
       {s ? (
         <>
           <div class="kpis">
-            <Kpi label="Attempts (24 h)" value={fmtNum(s.totals.received)} />
-            <Kpi label="Accepted" value={fmtNum(s.totals.accepted)} tone="ok" />
-            <Kpi label="Quarantined (24 h)" value={fmtNum(s.totals.quarantined)} tone={s.totals.quarantined ? 'warn' : undefined} />
+            <Kpi label="Attempts (24 h)" value={fmtNum(s.totals.received)} hint={`${fmtNum(s.totals.accepted)} accepted · ${fmtNum(s.totals.quarantined)} quarantined`} />
+            <Kpi label="High risk (24 h)" value={<a href={href('notifications', { risk: 'high' })}>{fmtNum(s.risk.high)}</a>} tone={s.risk.high ? 'bad' : undefined} hint={`${fmtNum(s.risk.medium)} medium`} />
             <Kpi label="Quarantine queue" value={<a href={href('quarantine')}>{fmtNum(queue)}</a>} tone={queue ? 'warn' : undefined} hint="awaiting an analyst" />
             <Kpi label="Failed deliveries" value={<a href={href('deliveries')}>{fmtNum(s.deliveries.dead + s.deliveries.retrying)}</a>} tone={s.deliveries.dead ? 'bad' : s.deliveries.retrying ? 'warn' : undefined} hint={`${fmtNum(s.deliveries.dead)} dead · ${fmtNum(s.deliveries.retrying)} retrying`} />
             <Kpi label="Keys expiring" value={<a href={href('keys')}>{fmtNum(s.keys.expiring + s.keys.expired)}</a>} tone={s.keys.expired ? 'bad' : s.keys.expiring ? 'warn' : undefined} hint="within the warning window" />
@@ -34,8 +33,16 @@ export function Overview() {
                 ]}
               />
             </Panel>
-            <Panel title="Outcome mix (24 h)">
-              <Donut label="attempts" parts={[{ label: 'Accepted', value: s.totals.accepted, cls: 'fill-ok' }, { label: 'Quarantined', value: s.totals.quarantined, cls: 'fill-warn' }]} />
+            <Panel title="Risk mix (24 h)">
+              <Donut
+                label="assessed"
+                parts={[
+                  { label: 'High', value: s.risk.high, cls: 'fill-bad' },
+                  { label: 'Medium', value: s.risk.medium, cls: 'fill-warn' },
+                  { label: 'Low', value: s.risk.low, cls: 'fill-ok' },
+                ]}
+              />
+              <div class="small muted donut-note">Accepted {fmtNum(s.totals.accepted)} · quarantined {fmtNum(s.totals.quarantined)}</div>
             </Panel>
           </div>
           <div class="grid-2">
@@ -48,6 +55,7 @@ export function Overview() {
                       <tr key={n.id} class="clickable" onClick={() => (location.hash = href(`notifications/${n.id}`))}>
                         <td class="nowrap muted">{ago(n.receivedAt)}</td>
                         <td><StatusBadge status={n.status} /></td>
+                        <td><RiskBadge risk={n.risk} /></td>
                         <td class="mono">{maskedCard(n.panBin, n.panLast4)}</td>
                         <td>{enrollerName(n.enroller)}</td>
                       </tr>
