@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// Builds the operator console into dist/console: one ES module bundle (Preact, ~30 kB), one
-// stylesheet and the page. No CDN and no fonts: it must work on a bank's closed network.
+// Builds the operator console into dist/console: one ES module bundle (Preact and the pages), one
+// stylesheet and the page (49 kB of script, 16 kB gzipped). No CDN and no fonts: it must work on a bank's closed network.
 import { copyFileSync, mkdirSync } from 'node:fs';
 import { build } from 'esbuild';
 

@@ -11,7 +11,6 @@ import { Operators } from './pages/operators';
 import { Overview } from './pages/overview';
 import { Quarantine } from './pages/quarantine';
 import { href, useRoute } from './router';
-import { extraNav, extraPage } from './extensions';
 
 interface NavItem {
   path: string;
@@ -24,7 +23,6 @@ const NAV: NavItem[] = [
   { path: 'notifications', label: 'Notifications' },
   { path: 'quarantine', label: 'Quarantine' },
   { path: 'deliveries', label: 'Deliveries' },
-  ...extraNav,
   { path: 'keys', label: 'Keys & certificates' },
   { path: 'audit', label: 'Audit log' },
   { path: 'operators', label: 'Operators', admin: true },
@@ -41,7 +39,7 @@ function App({ me }: { me: Me }) {
   else if (section === 'keys') page = <Keys />;
   else if (section === 'audit') page = <Audit />;
   else if (section === 'operators' && me.role === 'admin') page = <Operators me={me} />;
-  else page = extraPage(section, route, me) ?? <Overview />;
+  else page = <Overview />;
   return (
     <div class="shell">
       <aside class="sidebar">

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import Fastify, { LogController, type FastifyInstance } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
 import { processMetricsText } from '../metrics/service-metrics.js';
-import { adminContext, type AdminContext, type AdminDeps } from './admin-context.js';
+import { adminContext, type AdminDeps } from './admin-context.js';
 import { adminRoutes } from './admin-routes.js';
 import { deliveryRoutes, sinkOverview } from './delivery-routes.js';
 import { errorBody, installAuth } from './auth.js';
@@ -13,12 +13,7 @@ import { collectOpenApi } from './openapi.js';
 import { operatorRoutes } from './operator-routes.js';
 import { sessionRoutes } from './session-routes.js';
 
-/** Route modules that other features (deliveries, risk) add to the admin listener. */
-export type AdminRouteModule = (app: FastifyInstance, ctx: AdminContext) => Promise<void>;
-
 export interface AdminAppOptions extends AdminDeps {
-  /** Extra route modules, registered after the built-in ones. */
-  routes?: AdminRouteModule[];
   /** Folder of the built console; default `dist/console`. */
   consoleDir?: string;
 }
@@ -142,7 +137,6 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   await adminRoutes(app, ctx);
   await operatorRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
-  for (const m of o.routes ?? []) await m(app, ctx);
 
   const assets = loadConsoleAssets(o.consoleDir);
   app.get('/', { config: { public: true } }, async (req, reply) => {
