@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { request } from 'undici';
+import { readFileSync } from 'node:fs';
+import { Agent, request } from 'undici';
 import { sqlDriverFor } from '../src/admin/sql-driver.js';
 import { startAdminEnv, type AdminTestEnv } from './support/admin-harness.js';
 import { dialects, type TestDatabase } from './support/databases.js';
+import { testPki } from './support/test-pki.js';
 import { luhnValid } from '../src/protect/data-protector.js';
 import { enrollmentPayload } from './support/personal-data.js';
 import { waitFor } from './support/wait-for.js';
@@ -277,6 +279,39 @@ describe('key expiry warning', () => {
       now += 40 * 86_400_000;
       assert.equal(await status(), 'expired');
     } finally {
+      await env.close();
+      await db.drop();
+    }
+  });
+});
+
+describe('admin listener over TLS', () => {
+  it('serves HTTPS with its own certificate; the session cookie is Secure and __Host- prefixed', async () => {
+    const [sqlite] = await dialects();
+    const db = await sqlite!.create();
+    const pki = await testPki();
+    const env = await startAdminEnv(db.url, { extra: { admin: { host: '127.0.0.1', port: 0, tls: { cert: pki.files.serverCert, key: pki.files.serverKey } } } });
+    const agent = new Agent({ connect: { ca: readFileSync(pki.files.caCert) } });
+    try {
+      const base = env.adminUrl;
+      assert.match(base, /^https:/);
+      const res = await request(`${base}/login`, {
+        method: 'POST',
+        dispatcher: agent,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', origin: base },
+        body: new URLSearchParams({ username: 'vera.viewer', password: env.operators.viewer.password }).toString(),
+      });
+      await res.body.text();
+      assert.equal(res.statusCode, 303);
+      const cookie = String(res.headers['set-cookie']);
+      assert.match(cookie, /^__Host-ctp_admin_session=/);
+      assert.match(cookie, /; Secure/);
+      assert.match(cookie, /; Path=\//);
+      const keys = await request(`${base}/api/keys`, { dispatcher: agent, headers: { authorization: `Bearer ${env.operators.viewer.apiToken}` } });
+      assert.equal(keys.statusCode, 200);
+      await keys.body.text();
+    } finally {
+      await agent.close();
       await env.close();
       await db.drop();
     }

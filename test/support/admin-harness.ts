@@ -57,7 +57,7 @@ export async function startAdminEnv(
   const adminRuntime = await createRuntime(config, logger);
   const admin = await buildAdminApp({ config, secrets: adminRuntime.secrets, store: adminRuntime.store, outbox: adminRuntime.outbox, pipeline: adminRuntime.pipeline, logger, ...(o.now ? { now: o.now } : {}) });
   await admin.listen({ host: '127.0.0.1', port: 0 });
-  const adminUrl = `http://127.0.0.1:${(admin.server.address() as { port: number }).port}`;
+  const adminUrl = `${config.admin?.tls ? 'https' : 'http'}://127.0.0.1:${(admin.server.address() as { port: number }).port}`;
   const store = new OperatorStore(sqlDriverFor(adminRuntime.store));
   const operators = {
     viewer: await addOperator(store, 'vera.viewer', 'viewer'),
