@@ -95,6 +95,14 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
   // fraud-ops answers; core-banking is down overnight, so its deliveries are dead-lettered.
   const rx = new WebhookReceiver();
   let coreDown = true;
+  /**
+   * Clear, then wait for the unfiltered table: the page resets its filter form when the route
+   * changes, so a selection made before that reload lands would be overwritten.
+   */
+  const clearFilters = async () => {
+    await page.click('button:has-text("Clear")');
+    await page.waitForFunction(() => document.querySelectorAll('#notifications-table tbody tr').length >= 50);
+  };
   const shot = (name: string) => page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: false });
 
   before(async () => {
@@ -153,7 +161,7 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     assert.ok(statuses.length > 0 && statuses.every((s) => s === 'quarantined'), statuses.join());
     await shot('notifications-quarantined');
 
-    await page.click('button:has-text("Clear")');
+    await clearFilters();
     await page.selectOption('select[name="risk"]', 'high');
     await page.click('button:has-text("Apply")');
     await page.waitForFunction(() => document.querySelectorAll('#notifications-table tbody tr').length < 40);
@@ -168,7 +176,7 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
 
     // A typed card number: fingerprinted server-side, never put in the URL.
     const pan = pans[2]!;
-    await page.click('button:has-text("Clear")');
+    await clearFilters();
     await page.fill('input[name="pan"]', pan);
     await page.click('button:has-text("Apply")');
     await page.waitForSelector('.alert-info');
