@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import type { Socket } from 'node:net';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Config } from './config/config-schema.js';
+import { statusForCode } from './http/status-for-outcome.js';
+import { clientErrorHandler, refuseConnection, transportLimits } from './http/transport-limits.js';
 import { visaRoute } from './http/visa-route.js';
 import type { Logger } from './logger.js';
 import { serviceMetrics } from './metrics/service-metrics.js';
@@ -14,6 +17,12 @@ export interface AppDeps {
   logger: Logger;
 }
 
+function unroutable(error: { code: string }, req: FastifyRequest, reply: FastifyReply): void {
+  const code = error.code === 'FST_ERR_MAX_PARAM_LENGTH' ? 'ROUTE_NOT_FOUND' : 'BODY_INVALID';
+  req.ctp = { code, outcome: 'rejected' };
+  void reply.code(statusForCode(code)).send();
+}
+
 /**
  * Builds the Visa-facing HTTP app (does not listen). TLS, when configured, asks for a client
  * certificate without failing the handshake, so a missing or foreign certificate gets a 401.
@@ -21,27 +30,44 @@ export interface AppDeps {
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { listen } = deps.config;
   const tls = listen.tls;
+  const limits = transportLimits(listen);
+  // Passed to http(s).createServer: deadlines Node enforces per connection (see transport-limits.ts).
+  const serverOptions = {
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    connectionsCheckingInterval: limits.checkIntervalMs,
+  };
   const https = tls
     ? {
+        ...serverOptions,
         cert: readFileSync(tls.cert),
         key: readFileSync(tls.key),
         ...(tls.clientCa ? { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: false } : {}),
         minVersion: 'TLSv1.2' as const,
+        // A TCP connection that never completes the handshake (Node's default waits 120 s).
+        handshakeTimeout: limits.headersTimeoutMs,
       }
     : null;
   const app = Fastify({
-    ...(https ? { https } : {}),
+    ...(https ? { https } : { http: serverOptions }),
     loggerInstance: deps.logger,
     // One line per request is written by the Visa route's onResponse hook instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: listen.bodyLimitBytes,
-    requestTimeout: listen.requestTimeoutMs,
-    keepAliveTimeout: listen.keepAliveTimeoutMs,
-    connectionTimeout: listen.requestTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    keepAliveTimeout: limits.keepAliveTimeoutMs,
+    connectionTimeout: limits.idleTimeoutMs,
+    clientErrorHandler: clientErrorHandler(deps.logger),
+    // Fastify's own answers to URLs it cannot route (bad %-encoding, a path parameter longer
+    // than maxParamLength) carry a JSON body and 414; keep them inside Visa's contract.
+    frameworkErrors: unroutable as never,
     // In-flight requests finish on close; new connections are refused by the closed listener.
     return503OnClosing: false,
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
+
+  // CONNECT has no handler here; Node would drop the socket without an answer.
+  app.server.on('connect', (_req: unknown, socket: Socket) => refuseConnection(socket));
 
   await app.register(visaRoute, {
     pipeline: deps.pipeline,

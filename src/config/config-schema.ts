@@ -39,8 +39,13 @@ export const ConfigSchema = Type.Object(
         ),
         /** Largest request body accepted; Visa's encryptedData is at most 7000 characters. */
         bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384 }),
-        /** Whole-request deadline, against slow clients. */
+        /** Whole-request deadline (headers and body), against slow clients; also the idle-socket timeout. */
         requestTimeoutMs: Type.Integer({ minimum: 100, default: 10000 }),
+        /**
+         * Deadline for the request headers (and the TLS handshake), against slowloris. Default:
+         * 5000 or requestTimeoutMs if smaller; never more than requestTimeoutMs.
+         */
+        headersTimeoutMs: Type.Optional(Type.Integer({ minimum: 100 })),
         keepAliveTimeoutMs: Type.Integer({ minimum: 100, default: 5000 }),
       },
       { additionalProperties: false, default: {} },

@@ -30,6 +30,9 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   }
   const config = value as Config;
 
+  if ((config.listen.headersTimeoutMs ?? 0) > config.listen.requestTimeoutMs) {
+    throw new ConfigError('/listen/headersTimeoutMs', 'must not exceed /listen/requestTimeoutMs');
+  }
   const xpt = config.auth.xPayToken;
   if (xpt) {
     const given = [xpt.sharedSecret, xpt.sharedSecretFile, xpt.sharedSecretEnv].filter((v) => v !== undefined).length;

@@ -1,5 +1,5 @@
 import { QuarantineError } from '../errors.js';
-import { enrollmentAttemptChecker, type EnrollmentAttemptPayload } from './payload-schema.js';
+import { enrollmentAttemptChecker, isStorableText, type EnrollmentAttemptPayload } from './payload-schema.js';
 
 export const ENROLLMENT_ATTEMPT = 'CTP_ENROLLMENT_ATTEMPT';
 
@@ -60,7 +60,7 @@ function lenientFields(obj: Record<string, unknown>): PayloadFields {
   const ci = asObject(obj.clientInformation);
   const en = asObject(obj.enrollment);
   const pi = asObject(en?.paymentInstrument);
-  const str = (v: unknown, max: number) => (typeof v === 'string' && v.length <= max ? v : null);
+  const str = (v: unknown, max: number) => (typeof v === 'string' && v.length <= max && isStorableText(v) ? v : null);
   const pan = pi?.accountNumber;
   return {
     tsp: str(en?.tsp, 16),

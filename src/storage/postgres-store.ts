@@ -41,6 +41,11 @@ export class PostgresStore implements NotificationStore {
     this.#clientConfig = {
       connectionString: storage.url,
       statement_timeout: storage.statementTimeoutMs,
+      // statement_timeout is enforced by the server; a connection that silently stops answering
+      // (network partition, dead proxy) would hold a pooled client forever. The client-side
+      // deadline, a little longer, fails the query and the pool discards that connection.
+      query_timeout: storage.statementTimeoutMs + 1000,
+      keepAlive: true,
       connectionTimeoutMillis: Math.max(1000, storage.statementTimeoutMs),
       ...(options.schema ? { options: `-c search_path=${options.schema}` } : {}),
     };
