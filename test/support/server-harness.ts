@@ -44,6 +44,8 @@ export interface PostOptions {
   clientCert?: 'valid' | 'none' | 'rogue';
   /** Compute an X-Pay-Token over the request (default: when the server has a secret). */
   xPayToken?: boolean | { timestamp?: number; secret?: string };
+  /** Give up waiting for the answer after this long (default: undici's 300 s). */
+  timeoutMs?: number;
 }
 
 export interface TestServer {
@@ -152,6 +154,7 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
         method: (p.method ?? 'POST') as 'POST',
         headers,
         body: p.method === 'GET' ? undefined : text,
+        ...(p.timeoutMs ? { headersTimeout: p.timeoutMs, bodyTimeout: p.timeoutMs } : {}),
         ...(o.tls ? { dispatcher: agentFor(p.clientCert ?? 'valid') } : {}),
       });
       return { status: res.statusCode, body: await res.body.text(), headers: res.headers };
