@@ -13,7 +13,7 @@ import type {
 } from './notification-store.js';
 import type { StoreOptions } from './open-store.js';
 import { enqueueDeliveries } from './postgres-outbox.js';
-import { RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
+import { PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
 
 /** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
 const MIGRATION_LOCK = 7_204_118_305_117_001n;
@@ -21,7 +21,7 @@ const MIGRATION_LOCK = 7_204_118_305_117_001n;
 const INSERT = `INSERT INTO notifications (${RECORD_COLUMNS.join(', ')})
   VALUES (${RECORD_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
   ON CONFLICT (dedup_key) DO NOTHING RETURNING id`;
-const UPDATE_QUARANTINED = `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')}
+const UPDATE_QUARANTINED = `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')}, purged_at = NULL
   WHERE id = $${UPDATABLE_COLUMNS.length + 1} AND status = 'quarantined' RETURNING id, status`;
 
 /**
@@ -77,6 +77,11 @@ export class PostgresStore implements NotificationStore {
     } catch (cause) {
       throw new StorageError('cannot connect to PostgreSQL', { cause });
     }
+    let broken = false;
+    const onError = () => {
+      broken = true;
+    };
+    client.on('error', onError); // see #tx
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
       await client.query(
@@ -99,7 +104,8 @@ export class PostgresStore implements NotificationStore {
       throw cause instanceof StorageError ? cause : new StorageError('PostgreSQL migration failed', { cause });
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch(() => {});
-      client.release();
+      client.off('error', onError);
+      client.release(broken);
     }
   }
 
@@ -158,6 +164,22 @@ export class PostgresStore implements NotificationStore {
     );
   }
 
+  async purge(before: number, batchSize = 500): Promise<number> {
+    let total = 0;
+    for (;;) {
+      // Short transactions; SKIP LOCKED lets several instances purge at once without waiting.
+      const rows = await this.#query(
+        `UPDATE notifications SET ${PURGE_SET}, purged_at = $1, updated_at = $1
+         WHERE id IN (SELECT id FROM notifications WHERE purged_at IS NULL AND received_at < $2
+                      ORDER BY received_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+         RETURNING id`,
+        [this.#now(), before, batchSize],
+      );
+      total += rows.length;
+      if (rows.length < batchSize) return total;
+    }
+  }
+
   async findByDedupKey(dedupKey: string): Promise<{ id: string; status: NotificationStatus } | undefined> {
     return (await this.#query<{ id: string; status: NotificationStatus }>('SELECT id, status FROM notifications WHERE dedup_key = $1', [dedupKey]))[0];
   }
@@ -189,7 +211,7 @@ export class PostgresStore implements NotificationStore {
   async listQuarantined(limit: number, afterId = ''): Promise<QuarantinedNotification[]> {
     const rows = await this.#query<Record<string, unknown>>(
       `SELECT id, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data
-       FROM notifications WHERE status = 'quarantined' AND id > $1 ORDER BY id LIMIT $2`,
+       FROM notifications WHERE status = 'quarantined' AND purged_at IS NULL AND id > $1 ORDER BY id LIMIT $2`,
       [afterId, limit],
     );
     return rows.map((r) => ({
@@ -227,6 +249,13 @@ export class PostgresStore implements NotificationStore {
       throw new StorageError('cannot connect to PostgreSQL', { cause });
     }
     let broken = false;
+    const onError = () => {
+      broken = true;
+    };
+    // pg-pool listens for 'error' only on idle clients. A connection reset while this one is
+    // checked out would otherwise be an uncaught 'error' event and end the process; the failure
+    // itself reaches us through the pending query, and the pool must then discard the client.
+    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -238,6 +267,7 @@ export class PostgresStore implements NotificationStore {
       });
       throw cause instanceof StorageError ? cause : new StorageError('PostgreSQL transaction failed', { cause });
     } finally {
+      client.off('error', onError);
       client.release(broken);
     }
   }
