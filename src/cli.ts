@@ -7,6 +7,7 @@ import { keysCommand, keysHelp } from './cli/keys-command.js';
 import { migrateCommand, migrateHelp } from './cli/migrate-command.js';
 import { notificationsCommand, notificationsHelp } from './cli/notifications-command.js';
 import { operatorsCommand, operatorsHelp } from './cli/operators-command.js';
+import { purgeCommand, purgeHelp } from './cli/purge-command.js';
 import { quarantineCommand, quarantineHelp } from './cli/quarantine-command.js';
 import { sendCommand, sendHelp } from './cli/send-command.js';
 import { serveCommand, serveHelp } from './cli/serve-command.js';
@@ -25,9 +26,10 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   sinks: sinksCommand,
   cardholders: cardholdersCommand,
   operators: operatorsCommand,
+  purge: purgeCommand,
 };
 
-const help = ['Usage: ctp-notify <command>', '', serveHelp, keysHelp, sendHelp, notificationsHelp, quarantineHelp, migrateHelp, workerHelp, deliveriesHelp, sinksHelp, cardholdersHelp, operatorsHelp].join('\n\n');
+const help = ['Usage: ctp-notify <command>', '', serveHelp, keysHelp, sendHelp, notificationsHelp, quarantineHelp, migrateHelp, workerHelp, deliveriesHelp, sinksHelp, cardholdersHelp, operatorsHelp, purgeHelp].join('\n\n');
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -9,6 +9,7 @@ import type { Logger } from './logger.js';
 import type { DeliveryWorker } from './delivery/delivery-worker.js';
 import { startDeliveryWorker } from './delivery/start-delivery-worker.js';
 import { answerMetricsRequests } from './metrics/service-metrics.js';
+import { scheduleRetention } from './retention/retention.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { openStore } from './storage/open-store.js';
 
@@ -71,6 +72,7 @@ async function listen(config: Config, logger: Logger, migrate: boolean, options:
   const app = await buildApp({ config, pipeline: rt.pipeline, store: rt.store, logger });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   rt.startBackground();
+  const retention = config.retention ? scheduleRetention(rt.store, config.retention, logger) : undefined;
   const url = urlOf(app, config.listen.host, config.listen.port, Boolean(config.listen.tls));
   let admin: FastifyInstance | undefined;
   if (cluster.isWorker) {
@@ -88,8 +90,10 @@ async function listen(config: Config, logger: Logger, migrate: boolean, options:
     closing = true;
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     // Stop accepting, let in-flight requests finish (and their commits), then close the store.
+    retention?.stop();
     Promise.all([app.close(), admin?.close()])
       .then(() => worker?.stop())
+      .then(() => retention?.idle())
       .then(() => rt.close())
       .then(() => process.exit(0))
       .catch((error: unknown) => {

@@ -33,6 +33,7 @@ export function toListItem(n: NotificationSummary, assessment?: StoredAssessment
     contactEmail: n.contactEmail,
     phoneNumber: n.phoneNumber,
     visaAttempts: n.visaAttempts,
+    purgedAt: n.purgedAt === null ? null : new Date(n.purgedAt).toISOString(),
     risk,
     ...(assessment && assessment.shadow.length > 0 ? { riskShadow: assessment.shadow } : {}),
   };

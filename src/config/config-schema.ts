@@ -172,6 +172,21 @@ export const ConfigSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /**
+     * Personal data is kept this many days after receipt, then purged (names, email, phone,
+     * card-number and payload ciphertexts, the envelope as received); fingerprints, BIN/last4
+     * and counts stay. `serve` purges every `intervalMinutes` (default 60); also
+     * `ctp-notify purge`. Absent: nothing is purged.
+     */
+    retention: Type.Optional(
+      Type.Object(
+        {
+          days: Type.Integer({ minimum: 1, maximum: 36500 }),
+          intervalMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** Start even when a private key file is readable by group or others (logged as an error). */
     allowInsecureKeyPermissions: Type.Boolean({ default: false }),
     /** Where each accepted notification is delivered as an event (webhook, RabbitMQ); see README. */

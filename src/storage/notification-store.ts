@@ -65,6 +65,8 @@ export interface NotificationSummary {
   contactEmail: string | null;
   phoneNumber: string | null;
   visaAttempts: number;
+  /** When retention removed this row's personal data (ms since the epoch), else null. */
+  purgedAt: number | null;
 }
 
 export interface ListQuery {
@@ -106,6 +108,15 @@ export interface NotificationStore {
   listQuarantined(limit: number, afterId?: string): Promise<QuarantinedNotification[]>;
   /** Replaces a quarantined row's content with a reprocessing result (same id, same dedup key). */
   updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome>;
+  /**
+   * Retention: removes the personal data of rows received before `before` (ms since the
+   * epoch): first and last name, email, phone, the card-number and payload ciphertexts and the
+   * envelope as received (decryptable with the issuer's key). Keeps the fingerprint, BIN, last
+   * four, Luhn flag, status, reason and counts. Idempotent, in batches of `batchSize`
+   * (default 500) so writers are never held up for long.
+   * @returns the number of rows purged by this call.
+   */
+  purge(before: number, batchSize?: number): Promise<number>;
   /** Resolves when the store answers; throws StorageError otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -8,10 +8,19 @@ export const RECORD_COLUMNS = [
   'payload_ciphertext', 'encrypted_data',
 ] as const;
 
-/** Columns a reprocessing result may overwrite (everything but identity and arrival). */
+/**
+ * Columns a reprocessing result may overwrite (everything but identity and arrival). The
+ * envelope is rewritten too: it can only be the same bytes (same dedup key), except on a row
+ * whose envelope retention purged, which a Visa retry then restores.
+ */
 export const UPDATABLE_COLUMNS = RECORD_COLUMNS.filter(
-  (c) => c !== 'id' && c !== 'dedup_key' && c !== 'received_at' && c !== 'encrypted_data' && c !== 'token_requestor_id',
+  (c) => c !== 'id' && c !== 'dedup_key' && c !== 'received_at' && c !== 'token_requestor_id',
 );
+
+/** What retention clears (see `NotificationStore.purge`); `encrypted_data` is NOT NULL, so ''. */
+export const PURGE_SET =
+  "first_name = NULL, last_name = NULL, contact_email = NULL, phone_number = NULL, pan_ciphertext = NULL, " +
+  "payload_ciphertext = NULL, data_key_id = NULL, encrypted_data = ''";
 
 /** Values in RECORD_COLUMNS order. `bool` adapts booleans to the dialect. */
 export function recordValues(rec: NotificationRecord, now: number, bool: (b: boolean) => unknown): unknown[] {
@@ -26,7 +35,7 @@ export function recordValues(rec: NotificationRecord, now: number, bool: (b: boo
 
 export const SUMMARY_COLUMNS =
   'id, received_at, token_requestor_id, event_type, status, reason, reason_fields, tsp, pan_bin, pan_last4, ' +
-  'pan_luhn_valid, pan_fingerprint, first_name, last_name, contact_email, phone_number, visa_attempts';
+  'pan_luhn_valid, pan_fingerprint, first_name, last_name, contact_email, phone_number, visa_attempts, purged_at';
 
 export function toSummary(r: Record<string, unknown>): NotificationSummary {
   return {
@@ -47,5 +56,6 @@ export function toSummary(r: Record<string, unknown>): NotificationSummary {
     contactEmail: (r.contact_email as string | null) ?? null,
     phoneNumber: (r.phone_number as string | null) ?? null,
     visaAttempts: Number(r.visa_attempts),
+    purgedAt: r.purged_at == null ? null : Number(r.purged_at),
   };
 }

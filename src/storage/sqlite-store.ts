@@ -12,7 +12,7 @@ import type {
   QuarantinedNotification,
   RecordOutcome,
 } from './notification-store.js';
-import { RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
+import { PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
 import { enqueueDeliveries } from './sqlite-outbox.js';
 import type { StoreOptions } from './open-store.js';
 
@@ -76,12 +76,16 @@ export class SqliteStore implements NotificationStore {
       byDedup: db.prepare('SELECT id, status FROM notifications WHERE dedup_key = ?'),
       bumpAttempts: db.prepare('UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = ? WHERE dedup_key = ?'),
       updateQuarantined: db.prepare(
-        `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c) => `${c} = ?`).join(', ')}
+        `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c) => `${c} = ?`).join(', ')}, purged_at = NULL
          WHERE id = ? AND status = 'quarantined' RETURNING id, status`,
       ),
       quarantined: db.prepare(
         `SELECT id, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data
-         FROM notifications WHERE status = 'quarantined' AND id > ? ORDER BY id LIMIT ?`,
+         FROM notifications WHERE status = 'quarantined' AND purged_at IS NULL AND id > ? ORDER BY id LIMIT ?`,
+      ),
+      purge: db.prepare(
+        `UPDATE notifications SET ${PURGE_SET}, purged_at = ?, updated_at = ?
+         WHERE id IN (SELECT id FROM notifications WHERE purged_at IS NULL AND received_at < ? ORDER BY received_at LIMIT ?)`,
       ),
     };
   }
@@ -160,6 +164,19 @@ export class SqliteStore implements NotificationStore {
         return outcome;
       }),
     );
+  }
+
+  async purge(before: number, batchSize = 500): Promise<number> {
+    let total = 0;
+    for (;;) {
+      // One batch per group commit: Visa's writes queue behind a batch, never behind the purge.
+      const n = await this.#write(() => {
+        const now = this.#now();
+        return this.stmts.purge.run(now, now, before, batchSize).changes;
+      });
+      total += n;
+      if (n < batchSize) return total;
+    }
   }
 
   async findByDedupKey(dedupKey: string): Promise<{ id: string; status: NotificationStatus } | undefined> {

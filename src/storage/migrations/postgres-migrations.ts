@@ -172,4 +172,13 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
         FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only();
     `,
   },
+  {
+    // Version 5 is this change's number by agreement (2–4: outbox, risk, console).
+    version: 5,
+    name: 'retention',
+    sql: `
+      ALTER TABLE notifications ADD COLUMN purged_at bigint;
+      CREATE INDEX notifications_unpurged ON notifications (received_at) WHERE purged_at IS NULL;
+    `,
+  },
 ];

@@ -168,4 +168,13 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
     `,
   },
+  {
+    // Version 5 is this change's number by agreement (2–4: outbox, risk, console).
+    version: 5,
+    name: 'retention',
+    sql: `
+      ALTER TABLE notifications ADD COLUMN purged_at INTEGER;
+      CREATE INDEX notifications_unpurged ON notifications (received_at) WHERE purged_at IS NULL;
+    `,
+  },
 ];

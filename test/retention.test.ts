@@ -1,0 +1,141 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { purgeExpired } from '../src/retention/retention.js';
+import type { NotificationStore } from '../src/storage/notification-store.js';
+import type { PostgresStore } from '../src/storage/postgres-store.js';
+import type { SqliteStore } from '../src/storage/sqlite-store.js';
+import { runCli, startServerProcess } from './support/cli-process.js';
+import { dialects, type TestDatabase } from './support/databases.js';
+import { enrollmentPayload } from './support/personal-data.js';
+import { writeServerConfig } from './support/process-config.js';
+import { startTestServer, type TestServer } from './support/server-harness.js';
+import { testPki } from './support/test-pki.js';
+
+const DAY = 86_400_000;
+
+/** The raw columns retention touches, by row id (through the store's own handle). */
+async function rawRows(store: NotificationStore): Promise<Map<string, Record<string, unknown>>> {
+  const sql = 'SELECT id, first_name, last_name, contact_email, phone_number, pan_ciphertext, payload_ciphertext, encrypted_data, pan_fingerprint, pan_last4, purged_at FROM notifications';
+  const rows = store.dialect === 'sqlite'
+    ? ((store as SqliteStore).database.prepare(sql).all() as Record<string, unknown>[])
+    : (await (store as PostgresStore).pool.query(sql)).rows as Record<string, unknown>[];
+  return new Map(rows.map((r) => [String(r.id), r]));
+}
+
+/** Moves rows back in time, as if received `days` ago. */
+async function backdate(store: NotificationStore, ids: string[], days: number): Promise<void> {
+  for (const id of ids) {
+    if (store.dialect === 'sqlite') (store as SqliteStore).database.prepare('UPDATE notifications SET received_at = received_at - ? WHERE id = ?').run(days * DAY, id);
+    else await (store as PostgresStore).pool.query('UPDATE notifications SET received_at = received_at - $1 WHERE id = $2', [days * DAY, id]);
+  }
+}
+
+const PERSONAL = ['first_name', 'last_name', 'contact_email', 'phone_number', 'pan_ciphertext', 'payload_ciphertext'];
+
+for (const dialect of await dialects()) {
+  describe(`retention on ${dialect.name}`, () => {
+    let db: TestDatabase;
+    let s: TestServer;
+    const sent: { id: string; encryptedData: string }[] = [];
+    let kidUnknown: { id: string; encryptedData: string };
+
+    before(async () => {
+      db = await dialect.create();
+      s = await startTestServer(await testPki(), { storageUrl: db.url });
+      for (let i = 0; i < 6; i++) {
+        const encryptedData = await s.encode(enrollmentPayload());
+        assert.equal((await s.post({ encryptedData })).status, 200);
+        sent.push({ id: (await s.runtime.store.list({ limit: 1 }))[0]!.id, encryptedData });
+      }
+      const encryptedData = await s.encode(enrollmentPayload(), { encryptTo: 'second' });
+      assert.equal((await s.post({ encryptedData })).status, 500);
+      kidUnknown = { id: (await s.runtime.store.list({ limit: 1 }))[0]!.id, encryptedData };
+      await backdate(s.runtime.store, [...sent.slice(0, 4).map((r) => r.id), kidUnknown.id], 40);
+    });
+    after(async () => {
+      await s?.close();
+      await db?.drop();
+    });
+
+    it('purges contact details and ciphertexts of older rows, keeps fingerprints, BIN/last4 and counts', async () => {
+      const beforePurge = await rawRows(s.runtime.store);
+      const { purged } = await purgeExpired(s.runtime.store, { days: 30, intervalMinutes: 60 });
+      assert.equal(purged, 5);
+      const rows = await rawRows(s.runtime.store);
+      for (const id of [...sent.slice(0, 4).map((r) => r.id), kidUnknown.id]) {
+        const r = rows.get(id)!;
+        for (const c of PERSONAL) assert.equal(r[c], null, `${c} purged`);
+        assert.equal(r.encrypted_data, '', 'the envelope as received is purged too (the issuer key decrypts it)');
+        assert.equal(r.pan_fingerprint, beforePurge.get(id)!.pan_fingerprint, 'fingerprint kept');
+        assert.equal(r.pan_last4, beforePurge.get(id)!.pan_last4, 'last four kept');
+        assert.ok(Number(r.purged_at) > 0);
+      }
+      for (const { id } of sent.slice(4)) {
+        const r = rows.get(id)!;
+        for (const c of PERSONAL) assert.notEqual(r[c], null, `recent row keeps ${c}`);
+        assert.equal(r.purged_at, null);
+      }
+      const listed = await s.runtime.store.list({ limit: 100 });
+      const old = listed.find((r) => r.id === sent[0]!.id)!;
+      assert.equal(old.firstName, null);
+      assert.equal(old.panBin?.length, 6);
+      assert.equal(old.visaAttempts, 1);
+      assert.ok(old.purgedAt !== null);
+      assert.equal((await purgeExpired(s.runtime.store, { days: 30, intervalMinutes: 60 })).purged, 0, 'idempotent');
+      assert.deepEqual(await s.runtime.store.listQuarantined(100), [], 'nothing left to reprocess in a purged row');
+    });
+
+    it("a Visa retry of a purged notification is still a duplicate (200), counted, and stays purged", async () => {
+      assert.equal((await s.post({ encryptedData: sent[0]!.encryptedData })).status, 200);
+      const row = (await s.runtime.store.list({ limit: 100 })).find((r) => r.id === sent[0]!.id)!;
+      assert.equal(row.visaAttempts, 2);
+      assert.equal(row.firstName, null);
+      assert.equal((await s.runtime.store.list({ limit: 100 })).length, 7, 'no new row');
+    });
+
+    it('a purged quarantined notification retried once its key is installed is accepted and purgeable again', async () => {
+      const rotated = await startTestServer(await testPki(), { storageUrl: db.url, decryptionKids: ['first', 'second'] });
+      try {
+        assert.equal((await rotated.post({ encryptedData: kidUnknown.encryptedData })).status, 200);
+        const r = (await rawRows(rotated.runtime.store)).get(kidUnknown.id)!;
+        assert.equal(r.purged_at, null);
+        assert.equal(r.encrypted_data, kidUnknown.encryptedData, 'the retry restores the envelope');
+        assert.notEqual(r.first_name, null);
+        assert.equal((await purgeExpired(rotated.runtime.store, { days: 30, intervalMinutes: 60 })).purged, 1, 'still old: purged again');
+      } finally {
+        await rotated.close();
+      }
+    });
+
+    it('`ctp-notify purge --config FILE` purges and reports; without retention.days it refuses', async () => {
+      await backdate(s.runtime.store, [sent[4]!.id], 40);
+      const { file } = writeServerConfig(await testPki(), { storageUrl: db.url }, (c) => (c.retention = { days: 30, intervalMinutes: 60 }));
+      const r = runCli(['purge', '--config', file]);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout).purged, 1);
+      const { file: none } = writeServerConfig(await testPki(), { storageUrl: db.url });
+      const refused = runCli(['purge', '--config', none]);
+      assert.equal(refused.status, 2);
+      assert.match(refused.stderr, /\/retention\/days/);
+    });
+
+    if (dialect.name === 'sqlite') {
+      it('serve purges on its own schedule', async () => {
+        await backdate(s.runtime.store, [sent[5]!.id], 40);
+        const { file } = writeServerConfig(await testPki(), { storageUrl: db.url }, (c) => (c.retention = { days: 30, intervalMinutes: 60 }));
+        const server = await startServerProcess(['--config', file, '--workers', '1']);
+        try {
+          const started = Date.now();
+          while (!/"msg":"retention purge"/.test(server.output()) && Date.now() - started < 15_000) await sleep(100);
+          const line = server.output().split('\n').find((l) => l.includes('"retention purge"'));
+          assert.ok(line, 'serve ran a purge soon after start');
+          assert.equal(JSON.parse(line).purged, 1);
+        } finally {
+          assert.equal(await server.stop(), 0);
+        }
+        assert.equal((await rawRows(s.runtime.store)).get(sent[5]!.id)!.first_name, null);
+      });
+    }
+  });
+}
