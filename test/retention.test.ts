@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { purgeExpired } from '../src/retention/retention.js';
@@ -105,6 +106,23 @@ for (const dialect of await dialects()) {
         assert.equal((await purgeExpired(rotated.runtime.store, { days: 30, intervalMinutes: 60 })).purged, 1, 'still old: purged again');
       } finally {
         await rotated.close();
+      }
+    });
+
+    it('a notification whose event is still owed to a sink keeps its data until delivered', async () => {
+      const sink = { name: 'fraud-ops', type: 'webhook', url: 'http://127.0.0.1:9/unreachable', secrets: [`whsec_${randomBytes(32).toString('base64')}`] };
+      const withSink = await startTestServer(await testPki(), { storageUrl: db.url, extra: { sinks: [sink] } });
+      try {
+        assert.equal((await withSink.post({ encryptedData: await withSink.encode(enrollmentPayload()) })).status, 200);
+        const id = (await withSink.runtime.store.list({ limit: 1 }))[0]!.id;
+        await backdate(withSink.runtime.store, [id], 40);
+        assert.equal((await purgeExpired(withSink.runtime.store, { days: 30, intervalMinutes: 60 })).purged, 0, 'pending delivery: kept');
+        const [claimed] = await withSink.runtime.outbox.claim({ sink: 'fraud-ops', limit: 10, leaseMs: 60_000, workerId: 'test' });
+        assert.equal(claimed?.source.firstName !== null, true, 'the event is built from intact data');
+        assert.ok(await withSink.runtime.outbox.complete(claimed!.id, claimed!.leaseToken));
+        assert.equal((await purgeExpired(withSink.runtime.store, { days: 30, intervalMinutes: 60 })).purged, 1, 'delivered: purged');
+      } finally {
+        await withSink.close();
       }
     });
 

@@ -13,7 +13,7 @@ import type {
 } from './notification-store.js';
 import type { StoreOptions } from './open-store.js';
 import { enqueueDeliveries } from './postgres-outbox.js';
-import { PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
+import { PURGEABLE, PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
 
 /** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
 const MIGRATION_LOCK = 7_204_118_305_117_001n;
@@ -170,7 +170,7 @@ export class PostgresStore implements NotificationStore {
       // Short transactions; SKIP LOCKED lets several instances purge at once without waiting.
       const rows = await this.#query(
         `UPDATE notifications SET ${PURGE_SET}, purged_at = $1, updated_at = $1
-         WHERE id IN (SELECT id FROM notifications WHERE purged_at IS NULL AND received_at < $2
+         WHERE id IN (SELECT id FROM notifications WHERE received_at < $2 AND ${PURGEABLE}
                       ORDER BY received_at LIMIT $3 FOR UPDATE SKIP LOCKED)
          RETURNING id`,
         [this.#now(), before, batchSize],

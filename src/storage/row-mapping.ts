@@ -17,6 +17,13 @@ export const UPDATABLE_COLUMNS = RECORD_COLUMNS.filter(
   (c) => c !== 'id' && c !== 'dedup_key' && c !== 'received_at' && c !== 'token_requestor_id',
 );
 
+/**
+ * Rows retention may purge: unpurged, and no delivery still owed to a sink (the event is built
+ * from the row at delivery time, so purging first would deliver an empty enroller).
+ */
+export const PURGEABLE =
+  "purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = notifications.id AND d.status IN ('pending', 'failed'))";
+
 /** What retention clears (see `NotificationStore.purge`); `encrypted_data` is NOT NULL, so ''. */
 export const PURGE_SET =
   "first_name = NULL, last_name = NULL, contact_email = NULL, phone_number = NULL, pan_ciphertext = NULL, " +

@@ -12,7 +12,7 @@ import type {
   QuarantinedNotification,
   RecordOutcome,
 } from './notification-store.js';
-import { PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
+import { PURGEABLE, PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
 import { enqueueDeliveries } from './sqlite-outbox.js';
 import type { StoreOptions } from './open-store.js';
 
@@ -85,7 +85,7 @@ export class SqliteStore implements NotificationStore {
       ),
       purge: db.prepare(
         `UPDATE notifications SET ${PURGE_SET}, purged_at = ?, updated_at = ?
-         WHERE id IN (SELECT id FROM notifications WHERE purged_at IS NULL AND received_at < ? ORDER BY received_at LIMIT ?)`,
+         WHERE id IN (SELECT id FROM notifications WHERE received_at < ? AND ${PURGEABLE} ORDER BY received_at LIMIT ?)`,
       ),
     };
   }
