@@ -1,8 +1,11 @@
 #!/usr/bin/env node
 // Runs the compiled test files with node's test runner. Node 20 has no glob support in
 // `node --test`, so the files are listed here. Usage: node scripts/run-tests.mjs [name-filter]
+// Afterwards, the whole-suite personal-data scan: every log line and process output any test
+// captured, against every personal value any test registered (test/support/suite-scan.ts).
 import { spawnSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 const root = 'dist/test';
@@ -20,5 +23,18 @@ if (selected.length === 0) {
   console.error(`no test files match ${filter ?? '(all)'}`);
   process.exit(1);
 }
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected], { stdio: 'inherit' });
-process.exit(r.status ?? 1);
+const captureDir = mkdtempSync(join(tmpdir(), 'ctp-test-capture-'));
+const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected], {
+  stdio: 'inherit',
+  env: { ...process.env, CTP_TEST_CAPTURE_DIR: captureDir },
+});
+const { scanCaptured } = await import('../dist/test/support/suite-scan.js');
+const scan = scanCaptured(captureDir);
+rmSync(captureDir, { recursive: true, force: true });
+const scanFailed = scan.findings.length > 0 || (filter === undefined && scan.lines === 0);
+console.log(
+  `# personal-data scan: ${scan.lines} captured log/output lines from ${scan.processes} test processes against ${scan.values} registered values: ` +
+    (scan.findings.length > 0 ? 'LEAKS FOUND' : scan.lines === 0 ? 'NOTHING CAPTURED' : 'clean'),
+);
+for (const f of scan.findings) console.log(`#   ${f}`);
+process.exit(r.status === 0 && !scanFailed ? 0 : (r.status || 1));

@@ -17,6 +17,7 @@ import { encodeVisaMessage } from '../src/visa/visa-encoder.js';
 import { enrollmentPayload } from './support/personal-data.js';
 import { NOTIFICATION_PATH, configFor } from './support/server-harness.js';
 import { testPki } from './support/test-pki.js';
+import { captureForSuiteScan } from './support/suite-scan.js';
 import { waitFor } from './support/wait-for.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
@@ -41,6 +42,7 @@ class WorkerProcess {
     this.child.stdout!.on('data', onData);
     this.child.stderr!.on('data', onData);
     this.exited = new Promise((resolve) => this.child.on('exit', (code, signal) => resolve({ code, signal })));
+    captureForSuiteScan('ctp-notify worker output', () => this.lines.join('\n'));
   }
 
   async started(): Promise<void> {

@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { captureForSuiteScan } from './suite-scan.js';
 
 export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
@@ -8,6 +9,7 @@ export const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
  * such as `notifications list`, which show names by design, are not added).
  */
 export const processOutput: string[] = [];
+captureForSuiteScan('spawned process output', () => processOutput.join('\n'));
 
 export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): { status: number | null; stdout: string; stderr: string } {
   const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { ...process.env, ...env }, timeout: 60_000 });

@@ -35,16 +35,31 @@ export function testPan(n: number): string {
   throw new Error('unreachable');
 }
 
+/** Every value registered in this process so far (for the whole-suite scan). */
+export function registeredSensitive(): string[] {
+  return [...sensitive];
+}
+
+/**
+ * Where `text` holds one of `values`, or a Luhn-valid 13–19 digit run (a card number nobody
+ * registered); undefined when clean. Says where and what kind, never the value itself.
+ */
+export function findPersonalData(text: string, values: Iterable<string>): string | undefined {
+  for (const v of values) {
+    const at = text.indexOf(v);
+    if (at >= 0) return `a registered personal value (length ${v.length}) at offset ${at}`;
+  }
+  for (const m of text.matchAll(/(?<![0-9])[0-9]{13,19}(?![0-9])/g)) {
+    if (luhnValid(m[0])) return `a card-number-like digit run at offset ${m.index}`;
+  }
+  return undefined;
+}
+
 /**
  * Fails if any registered personal value, or any Luhn-valid 13–19 digit run, appears in `text`.
  * Reports where, without echoing the value itself.
  */
 export function assertNoPersonalData(text: string, what = 'logs'): void {
-  for (const v of sensitive) {
-    const at = text.indexOf(v);
-    assert.equal(at, -1, `${what} contain a registered personal value (length ${v.length}) at offset ${at}`);
-  }
-  for (const m of text.matchAll(/(?<![0-9])[0-9]{13,19}(?![0-9])/g)) {
-    assert.ok(!luhnValid(m[0]), `${what} contain a card-number-like digit run at offset ${m.index}`);
-  }
+  const found = findPersonalData(text, sensitive);
+  assert.equal(found, undefined, `${what} contain ${found}`);
 }

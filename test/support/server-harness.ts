@@ -11,10 +11,12 @@ import type { DeliveryOutcome, DeliveryWorker } from '../../src/delivery/deliver
 import { startDeliveryWorker } from '../../src/delivery/start-delivery-worker.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { encodeVisaMessage, xPayToken, type EncodeOptions } from '../../src/visa/visa-encoder.js';
+import { captureForSuiteScan } from './suite-scan.js';
 import type { TestPki } from './test-pki.js';
 
 /** Log lines of every in-process server in this test process, for the personal-data scan. */
 export const capturedLogs: string[] = [];
+captureForSuiteScan('in-process server logs', () => capturedLogs.join(''));
 
 export interface HarnessOptions {
   storageUrl: string;
