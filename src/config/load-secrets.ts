@@ -21,7 +21,8 @@ export interface Secrets {
 /**
  * Loads every key and secret named by a validated config.
  *
- * Private key files must not be readable by group or others unless
+ * Private key and secret files (decryption keys, the TLS server key, data and fingerprint keys,
+ * the X-Pay-Token secret) must not be readable by group or others unless
  * `allowInsecureKeyPermissions` is true (then a warning is returned for the log).
  *
  * @throws ConfigError naming the field whose file or variable is missing or unusable.
@@ -36,6 +37,10 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
       throw new ConfigError(field, `cannot read ${path}`);
     }
   };
+
+  // The TLS server key is read by the listener (app.ts); its permissions are checked here, with
+  // every other private key, so that a loose one stops the process before anything listens.
+  if (config.listen.tls) readSecretFile(config.listen.tls.key, '/listen/tls/key');
 
   const decryptionKeys = new Map<string, KeyObject>();
   const decryptionCertificateExpiry = new Map<string, Date>();
