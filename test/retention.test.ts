@@ -52,7 +52,14 @@ for (const dialect of await dialects()) {
       const encryptedData = await s.encode(enrollmentPayload(), { encryptTo: 'second' });
       assert.equal((await s.post({ encryptedData })).status, 500);
       kidUnknown = { id: (await s.runtime.store.list({ limit: 1 }))[0]!.id, encryptedData };
-      await backdate(s.runtime.store, [...sent.slice(0, 4).map((r) => r.id), kidUnknown.id], 40);
+      await backdate(s.runtime.store, [...sent.slice(0, 4).map((r) => r.id), kidUnknown.id], 40);      // Cardholder alerts (risk): one given up on (dead), one still to be sent, both old.
+      const old = Date.now() - 40 * DAY;
+      for (const [id, n, status] of [['alert-dead', sent[1]!.id, 'dead'], ['alert-pending', sent[2]!.id, 'pending']] as const) {
+        const values = [id, n, old, old, status, 'high', 'k1', Buffer.from('encrypted recipient'), old];
+        const sql = 'INSERT INTO risk_alerts (id, notification_id, created_at, received_at, status, level, data_key_id, recipient_ciphertext, next_attempt_at) VALUES ';
+        if (s.runtime.store.dialect === 'sqlite') (s.runtime.store as SqliteStore).database.prepare(`${sql}(?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(...values);
+        else await (s.runtime.store as PostgresStore).pool.query(`${sql}($1, $2, $3, $4, $5, $6, $7, $8, $9)`, values);
+      }
     });
     after(async () => {
       await s?.close();
@@ -85,6 +92,11 @@ for (const dialect of await dialects()) {
       assert.ok(old.purgedAt !== null);
       assert.equal((await purgeExpired(s.runtime.store, { days: 30, intervalMinutes: 60 })).purged, 0, 'idempotent');
       assert.deepEqual(await s.runtime.store.listQuarantined(100), [], 'nothing left to reprocess in a purged row');
+      const sql = "SELECT id, recipient_ciphertext FROM risk_alerts ORDER BY id";
+      const alerts = (s.runtime.store.dialect === 'sqlite'
+        ? (s.runtime.store as SqliteStore).database.prepare(sql).all()
+        : (await (s.runtime.store as PostgresStore).pool.query(sql)).rows) as { id: string; recipient_ciphertext: unknown }[];
+      assert.deepEqual(alerts.map((r) => [r.id, r.recipient_ciphertext === null]), [['alert-dead', true], ['alert-pending', false]], 'a dead alert loses its recipient; a pending one keeps it');
     });
 
     it("a Visa retry of a purged notification is still a duplicate (200), counted, and stays purged", async () => {

@@ -111,7 +111,8 @@ export interface NotificationStore {
   /**
    * Retention: removes the personal data of rows received before `before` (ms since the
    * epoch): first and last name, email, phone, the card-number and payload ciphertexts and the
-   * envelope as received (decryptable with the issuer's key). Keeps the fingerprint, BIN, last
+   * envelope as received (decryptable with the issuer's key), and the encrypted recipient of
+   * cardholder alerts that will not be sent. Keeps the fingerprint, BIN, last
    * four, Luhn flag, status, reason and counts. Skips rows with a delivery still pending or
    * failed (the event is built from the row when delivered). Idempotent, in batches of `batchSize`
    * (default 500) so writers are never held up for long.

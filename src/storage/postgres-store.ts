@@ -13,7 +13,7 @@ import type {
 } from './notification-store.js';
 import type { StoreOptions } from './open-store.js';
 import { enqueueDeliveries } from './postgres-outbox.js';
-import { PURGEABLE, PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
+import { PURGEABLE, PURGE_ALERTS, PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
 
 /** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
 const MIGRATION_LOCK = 7_204_118_305_117_001n;
@@ -176,8 +176,10 @@ export class PostgresStore implements NotificationStore {
         [this.#now(), before, batchSize],
       );
       total += rows.length;
-      if (rows.length < batchSize) return total;
+      if (rows.length < batchSize) break;
     }
+    await this.#query(PURGE_ALERTS.replace('$BEFORE', '$1'), [before]);
+    return total;
   }
 
   async findByDedupKey(dedupKey: string): Promise<{ id: string; status: NotificationStatus } | undefined> {

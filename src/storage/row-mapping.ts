@@ -24,6 +24,14 @@ export const UPDATABLE_COLUMNS = RECORD_COLUMNS.filter(
 export const PURGEABLE =
   "purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = notifications.id AND d.status IN ('pending', 'failed'))";
 
+/**
+ * Retention of cardholder alerts: the encrypted recipient (the cardholder's contact on file) is
+ * already cleared once an alert is sent; this clears it on alerts that will not be sent either
+ * (dead, suppressed, no contact). Pending alerts keep it.
+ */
+export const PURGE_ALERTS =
+  "UPDATE risk_alerts SET recipient_ciphertext = NULL, data_key_id = NULL WHERE received_at < $BEFORE AND status <> 'pending' AND recipient_ciphertext IS NOT NULL";
+
 /** What retention clears (see `NotificationStore.purge`); `encrypted_data` is NOT NULL, so ''. */
 export const PURGE_SET =
   "first_name = NULL, last_name = NULL, contact_email = NULL, phone_number = NULL, pan_ciphertext = NULL, " +

@@ -12,7 +12,7 @@ import type {
   QuarantinedNotification,
   RecordOutcome,
 } from './notification-store.js';
-import { PURGEABLE, PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
+import { PURGEABLE, PURGE_ALERTS, PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
 import { enqueueDeliveries } from './sqlite-outbox.js';
 import type { StoreOptions } from './open-store.js';
 
@@ -175,8 +175,10 @@ export class SqliteStore implements NotificationStore {
         return this.stmts.purge.run(now, now, before, batchSize).changes;
       });
       total += n;
-      if (n < batchSize) return total;
+      if (n < batchSize) break;
     }
+    await this.#write(() => this.#db.prepare(PURGE_ALERTS.replace('$BEFORE', '?')).run(before));
+    return total;
   }
 
   async findByDedupKey(dedupKey: string): Promise<{ id: string; status: NotificationStatus } | undefined> {
