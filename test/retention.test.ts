@@ -12,6 +12,7 @@ import { enrollmentPayload } from './support/personal-data.js';
 import { writeServerConfig } from './support/process-config.js';
 import { startTestServer, type TestServer } from './support/server-harness.js';
 import { testPki } from './support/test-pki.js';
+import { waitFor } from './support/wait-for.js';
 
 const DAY = 86_400_000;
 
@@ -129,9 +130,14 @@ for (const dialect of await dialects()) {
         const id = (await withSink.runtime.store.list({ limit: 1 }))[0]!.id;
         await backdate(withSink.runtime.store, [id], 40);
         assert.equal((await purgeExpired(withSink.runtime.store, { days: 30, intervalMinutes: 60 })).purged, 0, 'pending delivery: kept');
-        const [claimed] = await withSink.runtime.outbox.claim({ sink: 'fraud-ops', limit: 10, leaseMs: 60_000, workerId: 'test' });
-        assert.equal(claimed?.source.firstName !== null, true, 'the event is built from intact data');
-        assert.ok(await withSink.runtime.outbox.complete(claimed!.id, claimed!.leaseToken));
+        // Due once the risk assessment has run (deliveries carry it).
+        const [claimed] = await waitFor('the delivery to be due', async () => {
+          const c = await withSink.runtime.outbox.claim({ sink: 'fraud-ops', limit: 10, leaseMs: 60_000, workerId: 'test' });
+          return c.length > 0 ? c : undefined;
+        });
+        assert.ok(claimed);
+        assert.notEqual(claimed.source.firstName, null, 'the event is built from intact data');
+        assert.ok(await withSink.runtime.outbox.complete(claimed.id, claimed.leaseToken));
         assert.equal((await purgeExpired(withSink.runtime.store, { days: 30, intervalMinutes: 60 })).purged, 1, 'delivered: purged');
       } finally {
         await withSink.close();

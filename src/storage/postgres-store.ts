@@ -52,6 +52,12 @@ export class PostgresStore implements NotificationStore {
     this.#pool = new pg.Pool({ ...this.#clientConfig, max: storage.poolSize });
     // An idle client losing its connection must not crash the process; the next query reconnects.
     this.#pool.on('error', () => {});
+    // pg-pool listens for 'error' only while a client is idle. A connection reset while one is
+    // checked out (a transaction here, in the outbox or in the risk stores, which share this
+    // pool) would be an unhandled 'error' event: an uncaught exception that ends the process.
+    // The failure itself reaches the pending query, and pg-pool discards the client on release
+    // (it is no longer queryable). Found by the storage-fault test, resetting mid-transaction.
+    this.#pool.on('connect', (client) => client.on('error', () => {}));
     this.#now = options.now ?? Date.now;
     this.#sinks = [...(options.sinks ?? [])];
     this.#onDeliveriesQueued = options.onDeliveriesQueued;
@@ -77,11 +83,6 @@ export class PostgresStore implements NotificationStore {
     } catch (cause) {
       throw new StorageError('cannot connect to PostgreSQL', { cause });
     }
-    let broken = false;
-    const onError = () => {
-      broken = true;
-    };
-    client.on('error', onError); // see #tx
     try {
       await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK.toString()]);
       await client.query(
@@ -104,8 +105,7 @@ export class PostgresStore implements NotificationStore {
       throw cause instanceof StorageError ? cause : new StorageError('PostgreSQL migration failed', { cause });
     } finally {
       await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch(() => {});
-      client.off('error', onError);
-      client.release(broken);
+      client.release();
     }
   }
 
@@ -167,11 +167,14 @@ export class PostgresStore implements NotificationStore {
   async purge(before: number, batchSize = 500): Promise<number> {
     let total = 0;
     for (;;) {
-      // Short transactions; SKIP LOCKED lets several instances purge at once without waiting.
+      // Short transactions, rows locked in received_at order. Not SKIP LOCKED: a row briefly
+      // locked by a writer (a risk assessment's foreign key takes KEY SHARE on it) would be
+      // skipped and only purged an interval later. Two instances purging at once queue on the
+      // same rows; the second finds them purged (re-checked after the wait) and moves on.
       const rows = await this.#query(
         `UPDATE notifications SET ${PURGE_SET}, purged_at = $1, updated_at = $1
          WHERE id IN (SELECT id FROM notifications WHERE received_at < $2 AND ${PURGEABLE}
-                      ORDER BY received_at LIMIT $3 FOR UPDATE SKIP LOCKED)
+                      ORDER BY received_at LIMIT $3 FOR UPDATE)
          RETURNING id`,
         [this.#now(), before, batchSize],
       );
@@ -251,13 +254,6 @@ export class PostgresStore implements NotificationStore {
       throw new StorageError('cannot connect to PostgreSQL', { cause });
     }
     let broken = false;
-    const onError = () => {
-      broken = true;
-    };
-    // pg-pool listens for 'error' only on idle clients. A connection reset while this one is
-    // checked out would otherwise be an uncaught 'error' event and end the process; the failure
-    // itself reaches us through the pending query, and the pool must then discard the client.
-    client.on('error', onError);
     try {
       await client.query('BEGIN');
       const result = await fn(client);
@@ -269,7 +265,6 @@ export class PostgresStore implements NotificationStore {
       });
       throw cause instanceof StorageError ? cause : new StorageError('PostgreSQL transaction failed', { cause });
     } finally {
-      client.off('error', onError);
       client.release(broken);
     }
   }
