@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { Agent, request } from 'undici';
@@ -135,7 +136,9 @@ export async function storedByDedupKey(storageUrl: string): Promise<Map<string, 
   const sql = 'SELECT dedup_key, count(*) AS n, min(id) AS id, min(status) AS status FROM notifications GROUP BY dedup_key';
   let rows: { dedup_key: string; n: number | string; id: string; status: string }[];
   if (storageUrl.startsWith('sqlite:')) {
-    const db = new Database(storageUrl.slice('sqlite:'.length), { readonly: true, fileMustExist: false });
+    const path = storageUrl.slice('sqlite:'.length);
+    if (!existsSync(path)) return new Map(); // killed before it created the database
+    const db = new Database(path, { readonly: true });
     try {
       rows = db.prepare(sql).all() as typeof rows;
     } catch {

@@ -26,7 +26,7 @@ describe('hostile JOSE input against the running server', () => {
   let baseline: { heapMiB: number; rssMiB: number };
   /** encryptedData values that carry Visa's good signature and were sent on the right route: each must be a row. */
   const visaSigned = new Set<string>();
-  const jwes: { valid: string[]; unknownKid: string; zip: string; withJku: string } = { valid: [], unknownKid: '', zip: '', withJku: '' };
+  const jwes: { valid: string[]; unknownKid: string; hostileKid: string; zip: string; withJku: string } = { valid: [], unknownKid: '', hostileKid: '', zip: '', withJku: '' };
   const tokens: string[] = [];
   const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
@@ -48,6 +48,7 @@ describe('hostile JOSE input against the running server', () => {
         .encrypt(key);
     for (let i = 0; i < 4; i++) jwes.valid.push(await jwe(enrollmentPayload()));
     jwes.unknownKid = await jwe(enrollmentPayload(), pki.issuerPublicKey2, pki.issuerKid2);
+    jwes.hostileKid = await jwe(enrollmentPayload(), pki.issuerPublicKey, `../../${pki.issuerKid}' OR '1'='1; --\u0000`);
     jwes.withJku = await jwe(enrollmentPayload(), pki.issuerPublicKey, pki.issuerKid, { jku: `${canary.url}/jwks`, x5u: `${canary.url}/cert` });
     jwes.zip = encryptCompact({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: pki.issuerKid, zip: 'DEF' }, JSON.stringify(enrollmentPayload()), pki.issuerPublicKey);
     for (let i = 0; i < 4; i++) tokens.push(await s.encode(enrollmentPayload()));
@@ -158,7 +159,7 @@ describe('hostile JOSE input against the running server', () => {
         pad: sometimes(fc.string({ minLength: 100, maxLength: 10_000 })),
       })
       .map((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)));
-    const payload = fc.constantFrom('valid', 'unknownKid', 'zip', 'withJku', 'junk');
+    const payload = fc.constantFrom('valid', 'unknownKid', 'hostileKid', 'zip', 'withJku', 'junk');
     const signer = fc.oneof({ weight: 3, arbitrary: fc.constant('visa-ps256') }, { weight: 3, arbitrary: fc.constantFrom(...Object.keys(signers)) });
     await fc.assert(
       fc.asyncProperty(header, signer, payload, async (h, signerName, p) => {
@@ -172,7 +173,7 @@ describe('hostile JOSE input against the running server', () => {
         const fits = encryptedData.length <= 7000;
         const allowed = !fits ? [400] : !goodSignature ? [400, 401]
           : p === 'valid' || p === 'withJku' ? [200]
-          : p === 'unknownKid' ? [500]
+          : p === 'unknownKid' || p === 'hostileKid' ? [500]
           : [400];
         if (goodSignature && fits) visaSigned.add(encryptedData);
         count.add('header swaps');
