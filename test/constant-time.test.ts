@@ -3,6 +3,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import ts from 'typescript';
+import { constantTimeEqual } from '../src/util/constant-time.js';
 
 // Secret comparisons must be constant-time (crypto.timingSafeEqual). Timing cannot be asserted
 // in `npm test`, so this audits the source instead, with the TypeScript parser: any ===, !==,
@@ -73,6 +74,14 @@ describe('secret comparisons are constant-time', () => {
     const root = new URL('../../src', import.meta.url).pathname;
     const findings = sourceFiles(root).flatMap((f) => findSecretComparisons(f.slice(root.length + 1), readFileSync(f, 'utf8')));
     assert.deepEqual(findings, []);
+  });
+
+  it('constantTimeEqual (console CSRF tokens): equal strings only; anything else unequal', () => {
+    assert.equal(constantTimeEqual('a-csrf-token', 'a-csrf-token'), true);
+    assert.equal(constantTimeEqual('a-csrf-tokem', 'a-csrf-token'), false);
+    assert.equal(constantTimeEqual('a-csrf-token-longer', 'a-csrf-token'), false);
+    assert.equal(constantTimeEqual(undefined, 'a-csrf-token'), false);
+    assert.equal(constantTimeEqual(['a-csrf-token'], 'a-csrf-token'), false);
   });
 
   it('the X-Pay-Token HMAC is compared with timingSafeEqual', () => {

@@ -3,6 +3,7 @@ import type { AdminContext } from './admin-context.js';
 import type { AuditEntry } from './audit-log.js';
 import { sha256 } from './credentials.js';
 import type { Operator, Role, Session } from './operator-store.js';
+import { constantTimeEqual } from '../util/constant-time.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -99,7 +100,7 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
     if (req.operator === null) return deny(reply, 401, 'UNAUTHENTICATED', 'sign in, or send Authorization: Bearer <apiToken>');
     const writes = req.method !== 'GET' && req.method !== 'HEAD';
     if (writes && req.session !== null) {
-      if (!sameOrigin(req, tls) || req.headers['x-csrf-token'] !== req.session.csrfToken) {
+      if (!sameOrigin(req, tls) || !constantTimeEqual(req.headers['x-csrf-token'], req.session.csrfToken)) {
         await audit(ctx, req, { action: 'request.csrf_rejected', target: req.routeOptions.url ?? null, outcome: 'denied' });
         return deny(reply, 403, 'CSRF_FAILED', 'missing or wrong x-csrf-token, or cross-origin request');
       }

@@ -3,6 +3,7 @@ import type { AdminContext } from './admin-context.js';
 import { audit, errorBody, readCookie, sameOrigin, sessionCookieName } from './auth.js';
 import { DUMMY_PASSWORD_HASH, randomToken, sha256, verifyPassword } from './credentials.js';
 import { loginPage } from './login-page.js';
+import { constantTimeEqual } from '../util/constant-time.js';
 
 /**
  * Sign-in (an HTML form POSTing `username` and `password`), sign-out and `GET /api/me`.
@@ -69,7 +70,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
   app.post('/logout', { config: { public: true } }, async (req, reply) => {
     const s = req.session;
     const csrf = req.headers['x-csrf-token'] ?? (req.body as { csrf?: string } | undefined)?.csrf;
-    if (s && sameOrigin(req, tls) && csrf === s.csrfToken) {
+    if (s && sameOrigin(req, tls) && constantTimeEqual(csrf, s.csrfToken)) {
       await ctx.operators.deleteSession(s.idHash);
       await audit(ctx, req, { action: 'session.logout', target: null, outcome: 'ok' });
     } else if (readCookie(req, cookieName) && s) {
