@@ -43,7 +43,8 @@ for (const dialect of await dialects()) {
           await store.migrate(); // idempotent
           const sql = sqlDriverFor(store);
           const versions = (await sql.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).map((r) => Number(r.version));
-          assert.deepEqual(versions, [1, 2, 3, 4]);
+          // Every version the code knows (5 is retention), whatever was applied before.
+          assert.deepEqual(versions, (dialect.name === 'sqlite' ? sqliteMigrations : postgresMigrations).map((m) => m.version));
           assert.equal((await sql.all('SELECT actor FROM audit_log'))[0]?.actor, 'before');
         } finally {
           await store.close();
