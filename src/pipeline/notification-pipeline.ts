@@ -3,7 +3,7 @@ import type { Config } from '../config/config-schema.js';
 import { QuarantineError, RejectedError, StorageError, type QuarantineCode, type RejectCode } from '../errors.js';
 import { decryptCompactJwe, type JweAllowList } from '../jose/compact-jwe.js';
 import { verifyCompactJws, type SignatureAlgorithm } from '../jose/compact-jws.js';
-import type { DataProtector } from '../protect/data-protector.js';
+import type { DataProtector, ProtectedPan } from '../protect/data-protector.js';
 import type { NotificationRecord, NotificationStore, QuarantinedNotification, RecordOutcome } from '../storage/notification-store.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import { checkClientCertificate, checkXPayToken, type ClientCertificateState } from './authenticate.js';
@@ -155,61 +155,65 @@ export class NotificationPipeline {
   }
 
   /** decrypt → validate → protect. Never throws QuarantineError: it becomes a quarantined record. */
-  #open(
-    jws: { kid: string; jwe: string },
-    base: Pick<NotificationRecord, 'id' | 'dedupKey' | 'receivedAt' | 'tokenRequestorId' | 'eventType' | 'encryptedData'>,
-  ): NotificationRecord {
-    const empty: PayloadFields = { tsp: null, firstName: null, lastName: null, contactEmail: null, phoneNumber: null, accountNumber: null };
-    const rec: NotificationRecord = {
-      ...base,
-      status: 'accepted',
-      reason: null,
-      reasonFields: null,
-      jwsKid: jws.kid,
-      jweKid: null,
-      ...fieldsOf(empty),
-      panFingerprint: null,
-      panBin: null,
-      panLast4: null,
-      panLuhnValid: null,
-      dataKeyId: null,
-      panCiphertext: null,
-      payloadCiphertext: null,
-    };
+  #open(jws: { kid: string; jwe: string }, base: RecordBase): NotificationRecord {
+    let jweKid: string | null = null;
     try {
       const jwe = decryptCompactJwe(jws.jwe, this.#o.decryptionKeys, this.#jweAllow);
-      rec.jweKid = jwe.kid;
+      jweKid = jwe.kid;
       const { fields } = validatePayload(base.eventType, jwe.plaintext);
-      Object.assign(rec, fieldsOf(fields));
       const dp = this.#o.dataProtector;
-      rec.dataKeyId = dp.activeKeyId;
-      rec.payloadCiphertext = dp.encrypt(jwe.plaintext, base.dedupKey);
-      if (fields.accountNumber !== null) {
-        const pan = dp.protectPan(fields.accountNumber, base.dedupKey);
-        rec.panFingerprint = pan.fingerprint;
-        rec.panBin = pan.bin;
-        rec.panLast4 = pan.last4;
-        rec.panLuhnValid = pan.luhnValid;
-        rec.panCiphertext = pan.ciphertext;
-      }
-      return rec;
+      const pan = fields.accountNumber === null ? null : dp.protectPan(fields.accountNumber, base.dedupKey);
+      return makeRecord(base, jws.kid, jweKid, fields, pan, dp.activeKeyId, dp.encrypt(jwe.plaintext, base.dedupKey), null);
     } catch (error) {
       if (!(error instanceof QuarantineError)) throw error;
-      return {
-        ...rec,
-        ...fieldsOf(empty),
-        status: 'quarantined',
-        reason: error.code,
-        reasonFields: error.fields.length ? [...error.fields] : null,
-        dataKeyId: null,
-        payloadCiphertext: null,
-      };
+      return makeRecord(base, jws.kid, jweKid, EMPTY_FIELDS, null, null, null, error);
     }
   }
 }
 
-function fieldsOf(f: PayloadFields) {
-  return { tsp: f.tsp, firstName: f.firstName, lastName: f.lastName, contactEmail: f.contactEmail, phoneNumber: f.phoneNumber };
+type RecordBase = Pick<NotificationRecord, 'id' | 'dedupKey' | 'receivedAt' | 'tokenRequestorId' | 'eventType' | 'encryptedData'>;
+
+const EMPTY_FIELDS: PayloadFields = { tsp: null, firstName: null, lastName: null, contactEmail: null, phoneNumber: null, accountNumber: null };
+
+/**
+ * Every record is built here, in one object literal with its final values: one hidden class for
+ * all of them, where spreading and patching a draft made V8 migrate object shapes per request.
+ */
+function makeRecord(
+  base: RecordBase,
+  jwsKid: string,
+  jweKid: string | null,
+  f: PayloadFields,
+  pan: ProtectedPan | null,
+  dataKeyId: string | null,
+  payloadCiphertext: Buffer | null,
+  quarantine: QuarantineError | null,
+): NotificationRecord {
+  return {
+    id: base.id,
+    dedupKey: base.dedupKey,
+    receivedAt: base.receivedAt,
+    tokenRequestorId: base.tokenRequestorId,
+    eventType: base.eventType,
+    status: quarantine === null ? 'accepted' : 'quarantined',
+    reason: quarantine === null ? null : quarantine.code,
+    reasonFields: quarantine === null || quarantine.fields.length === 0 ? null : [...quarantine.fields],
+    jwsKid,
+    jweKid,
+    tsp: f.tsp,
+    firstName: f.firstName,
+    lastName: f.lastName,
+    contactEmail: f.contactEmail,
+    phoneNumber: f.phoneNumber,
+    panFingerprint: pan === null ? null : pan.fingerprint,
+    panBin: pan === null ? null : pan.bin,
+    panLast4: pan === null ? null : pan.last4,
+    panLuhnValid: pan === null ? null : pan.luhnValid,
+    dataKeyId,
+    panCiphertext: pan === null ? null : pan.ciphertext,
+    payloadCiphertext,
+    encryptedData: base.encryptedData,
+  };
 }
 
 function toOutcome(stored: RecordOutcome, rec: NotificationRecord): PipelineOutcome {
