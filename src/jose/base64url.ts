@@ -7,11 +7,21 @@ const ALPHABET = /^[A-Za-z0-9_-]*$/;
 
 /** Decodes `s`, or returns `undefined` if it is not strict unpadded base64url. */
 export function decodeBase64url(s: string): Buffer | undefined {
-  if (s.length % 4 === 1 || !ALPHABET.test(s)) return undefined;
-  const out = Buffer.from(s, 'base64url');
-  // Reject non-canonical trailing bits (e.g. "QR" and "QQ" both decoding to "A").
-  if (out.toString('base64url') !== s) return undefined;
-  return out;
+  const rest = s.length % 4;
+  if (rest === 1 || !ALPHABET.test(s)) return undefined;
+  // Reject non-canonical trailing bits (e.g. "QR" and "QQ" both decoding to "A", RFC 4648 §3.5):
+  // a final group of 2 characters carries 4 unused bits, one of 3 carries 2; they must be zero.
+  // Checking the last character spares re-encoding the whole segment to compare.
+  if (rest !== 0 && (sextet(s.charCodeAt(s.length - 1)) & (rest === 2 ? 0x0f : 0x03)) !== 0) return undefined;
+  return Buffer.from(s, 'base64url');
+}
+
+/** Value of a base64url character already known to be in the alphabet. */
+function sextet(c: number): number {
+  if (c >= 65 && c <= 90) return c - 65; // A-Z
+  if (c >= 97 && c <= 122) return c - 71; // a-z
+  if (c >= 48 && c <= 57) return c + 4; // 0-9
+  return c === 45 ? 62 : 63; // - _
 }
 
 /** Decodes a JOSE header segment into a JSON object, or `undefined`. */
