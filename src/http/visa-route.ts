@@ -75,8 +75,9 @@ export async function visaRoute(app: FastifyInstance, o: VisaRouteOptions): Prom
     return reply.code(statusForOutcome(outcome)).send();
   });
 
-  // One structured line per request; ids and codes only, never bodies or URLs.
-  app.addHook('onResponse', async (req, reply) => {
+  // One structured line per request; ids and codes only, never bodies or URLs. A callback hook,
+  // not an async one: no promise per request for a function that never waits.
+  app.addHook('onResponse', (req, reply, done) => {
     const c = req.ctp;
     req.log.info(
       {
@@ -92,6 +93,7 @@ export async function visaRoute(app: FastifyInstance, o: VisaRouteOptions): Prom
       },
       'visa request',
     );
+    done();
   });
 }
 
