@@ -89,3 +89,55 @@ describe('SQLite group commit', () => {
     assert.equal(y.id, a.id);
   });
 });
+
+// Another process holding SQLite's write lock (here: a second connection inside BEGIN IMMEDIATE)
+// must not freeze this process's event loop while the group commit waits for the lock.
+describe('SQLite group commit while another connection holds the write lock', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ctp-group-commit-lock-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('keeps the event loop running, then commits once the lock is released', async () => {
+    const path = join(dir, 'wait.sqlite');
+    const a = new SqliteStore(path);
+    await a.migrate();
+    const b = new SqliteStore(path);
+    try {
+      b.database.exec('BEGIN IMMEDIATE');
+      const events: string[] = [];
+      const rec = record();
+      const written = a.record(rec).then((o) => events.push(`committed:${o.result}`));
+      // Timers fire while the write waits: the loop is not blocked inside SQLite.
+      await new Promise((r) => setTimeout(r, 30));
+      events.push('timer');
+      b.database.exec('COMMIT');
+      await written;
+      assert.deepEqual(events, ['timer', 'committed:inserted']);
+      assert.equal((await a.findByDedupKey(rec.dedupKey))?.id, rec.id);
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it('fails the batch with StorageError once busyTimeoutMs passes without the lock', async () => {
+    const path = join(dir, 'timeout.sqlite');
+    const a = new SqliteStore(path, { busyTimeoutMs: 100 });
+    await a.migrate();
+    const b = new SqliteStore(path);
+    try {
+      b.database.exec('BEGIN IMMEDIATE');
+      const settled = await Promise.allSettled([a.record(record()), a.record(record())]);
+      assert.deepEqual(settled.map((x) => x.status), ['rejected', 'rejected']);
+      assert.ok((settled[0] as PromiseRejectedResult).reason instanceof StorageError);
+      b.database.exec('ROLLBACK');
+      assert.equal((await a.record(record())).result, 'inserted', 'the store works again once the lock is free');
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+});
+
