@@ -1,0 +1,126 @@
+import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { BenchKeys } from './bench-keys.js';
+import { round, runPhase, type PhaseOptions, type PhaseResult } from './bench-phase.js';
+import { phaseRows, table, targets, type Machine } from './bench-report.js';
+import type { BoundResult } from './measure-bound.js';
+
+export interface ModeContext {
+  base: Omit<PhaseOptions, 'name' | 'receiver'>;
+  keys: BenchKeys;
+  command: string;
+  machine: Machine;
+  resultsDir: string;
+  log: (s: string) => void;
+}
+
+const withEndLoad = (m: Machine): Machine => ({ ...m, loadAverage1m: { ...m.loadAverage1m, end: round(loadavg()[0]!, 2) } });
+
+/** Single-thread privateDecrypt (and PS256 verify) rates, measured in a process of their own. */
+export function measureBound(ctx: ModeContext): BoundResult {
+  ctx.log('measuring the bound: single-thread crypto.privateDecrypt RSA-OAEP-256');
+  const script = fileURLToPath(new URL('./measure-bound.js', import.meta.url));
+  return JSON.parse(execFileSync(process.execPath, [script, ctx.keys.issuerKeyFile, '3'], { encoding: 'utf8' })) as BoundResult;
+}
+
+/**
+ * max: the bound, the service and the peer at fixed concurrency; fixed-rate: the service at an
+ * offered rate (default 80 % of a max measured just before); all: both, one run. Writes
+ * latest.json (all, max) or latest-fixed-rate.json.
+ */
+export async function runMaxAndFixedRate(ctx: ModeContext, mode: 'all' | 'max' | 'fixed-rate', o: { rate?: number; peer: boolean }): Promise<void> {
+  const { base, command, resultsDir } = ctx;
+  const m = ctx.machine;
+  const b = mode === 'fixed-rate' && o.rate ? undefined : measureBound(ctx);
+  let service: PhaseResult | undefined;
+  let peer: PhaseResult | undefined;
+  if (!(mode === 'fixed-rate' && o.rate)) service = await runPhase({ ...base, name: 'service-max', receiver: 'service' });
+  if (mode !== 'fixed-rate' && o.peer) peer = await runPhase({ ...base, name: 'peer-max', receiver: 'peer' });
+  let fixed: PhaseResult | undefined;
+  if (mode !== 'max') {
+    const rate = o.rate ?? Math.max(1, Math.round(service!.throughputPerSecond * 0.8));
+    fixed = await runPhase({ ...base, name: 'service-fixed-rate', receiver: 'service', rate, concurrency: Math.max(base.concurrency, 64) });
+  }
+  const headline = service ?? fixed!;
+  const judged = targets(headline, b, peer, fixed);
+  const result = {
+    command,
+    date: new Date().toISOString(),
+    mode,
+    perCpuSecond: headline.perCpuSecond,
+    throughputPerSecond: headline.throughputPerSecond,
+    latencyMs: headline.latencyMs,
+    serverCpuSeconds: headline.serverCpuSeconds,
+    bound: b ? { ...b, rsaPairNotificationsPerSecond: Math.round(1 / (1 / b.privateDecryptPerSecond + 1 / b.ps256VerifyPerSecond)) } : null,
+    ratioToBound: judged.ratioToBound,
+    peer: peer ? { perCpuSecond: peer.perCpuSecond, throughputPerSecond: peer.throughputPerSecond, latencyMs: peer.latencyMs } : null,
+    ratioToPeer: judged.ratioToPeer,
+    fixedRate: fixed ? { offeredRatePerSecond: fixed.offeredRatePerSecond, throughputPerSecond: fixed.throughputPerSecond, latencyMs: fixed.latencyMs, perCpuSecond: fixed.perCpuSecond } : null,
+    targets: judged.targets,
+    machine: withEndLoad(m),
+    phases: { service: service ?? null, peer: peer ?? null, fixedRate: fixed ?? null },
+  };
+  const out = join(resultsDir, mode === 'fixed-rate' ? 'latest-fixed-rate.json' : 'latest.json');
+  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  const rows: [string, string][] = [];
+  if (b) {
+    rows.push(['bound: privateDecrypt RSA-OAEP-256', `${b.privateDecryptPerSecond} /CPU-s (one thread; ${b.privateDecryptPerWallSecond} /s wall)`]);
+    rows.push(['bound: + PS256 verify, per notification', `${result.bound!.rsaPairNotificationsPerSecond} /CPU-s`]);
+  }
+  if (service) rows.push(...phaseRows('service', service));
+  if (peer) rows.push(...phaseRows('peer', peer));
+  if (fixed) rows.push(...phaseRows(`service @${fixed.offeredRatePerSecond}/s`, fixed));
+  for (const [k, v] of Object.entries(judged.targets)) if (v.value !== null) rows.push([`target ${k} ${v.target}`, `${v.value}  ${v.met ? 'met' : 'NOT met'}`]);
+  console.log(`\n${command}  (${m.cores} cores, ${m.cpuModel}, Node ${m.node})\n${table(rows)}\n  written: ${out}\n`);
+}
+
+/** soak: the service at a modest fixed rate for a while, its memory sampled every 5 s. */
+export async function runSoak(ctx: ModeContext, rate: number): Promise<void> {
+  const { base, command, resultsDir } = ctx;
+  const m = ctx.machine;
+  const soakRate = rate;
+  const p = await runPhase({ ...base, name: 'soak', receiver: 'service', rate: soakRate, memorySampleMs: 5000 });
+  const start = p.rss.afterWarmupBytes;
+  const samples = p.rss.samples;
+  // Bounded caches (V8 heap sizing, SQLite's page cache of 16 MB per connection) fill during
+  // the first part of a run; a leak keeps growing. So the verdict is on the second half.
+  const mid = samples.find((x) => x.atSeconds >= p.durationSeconds / 2) ?? samples[0]!;
+  const growth = round(((p.rss.endBytes - start) / start) * 100, 1);
+  const growthSecondHalf = round(((p.rss.endBytes - mid.rssBytes) / mid.rssBytes) * 100, 1);
+  const result = {
+    command,
+    date: new Date().toISOString(),
+    mode: 'soak',
+    durationSeconds: p.durationSeconds,
+    offeredRatePerSecond: soakRate,
+    accepted: p.accepted,
+    notifications: p.notifications,
+    latencyMs: p.latencyMs,
+    rss: {
+      startBytes: start,
+      midBytes: mid.rssBytes,
+      endBytes: p.rss.endBytes,
+      peakBytes: p.rss.peakBytes,
+      growthPercent: growth,
+      growthSecondHalfPercent: growthSecondHalf,
+      afterStartBytes: p.rss.afterStartBytes,
+      byProcess: p.rss.byProcess,
+    },
+    flat: growthSecondHalf <= 5 && p.accepted === p.notifications,
+    flatCriterion: 'RSS of the server process tree grows by at most 5 % over the second half of the run, and every notification is accepted',
+    machine: withEndLoad(m),
+    phase: p,
+  };
+  writeFileSync(join(resultsDir, 'latest-soak.json'), JSON.stringify(result, null, 2) + '\n');
+  const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
+  console.log(
+    `\nsoak (${command})\n${table([
+      ...phaseRows('service', p),
+      ['RSS start / middle / end', `${mb(start)} / ${mb(mid.rssBytes)} / ${mb(p.rss.endBytes)}`],
+      ['RSS growth: whole run / second half', `${growth} % / ${growthSecondHalf} % (flat: ${result.flat})`],
+    ])}\n  written: ${join(resultsDir, 'latest-soak.json')}\n`,
+  );
+}

@@ -1,0 +1,82 @@
+import { connect, type Socket } from 'node:net';
+
+const HEADER_END = Buffer.from('\r\n\r\n');
+
+/**
+ * One keep-alive HTTP/1.1 connection that sends pre-built request bytes and reads back only the
+ * status line and Content-Length. The load generator shares the machine's cores with the server:
+ * undici costs about 100 µs of CPU per request here, this about a tenth of that, so the server's
+ * figures are disturbed less. It understands exactly what the receivers under test answer
+ * (Content-Length bodies, keep-alive); anything else is reported as an error, never guessed at.
+ */
+export class RawHttpConnection {
+  readonly #host: string;
+  readonly #port: number;
+  #socket: Socket | undefined;
+  #buffer: Buffer = Buffer.alloc(0);
+  #pending: { resolve: (status: number) => void; reject: (e: Error) => void } | undefined;
+
+  constructor(host: string, port: number) {
+    this.#host = host;
+    this.#port = port;
+  }
+
+  /** Sends one complete request and resolves with the response's status code. */
+  send(request: Buffer): Promise<number> {
+    if (this.#pending) return Promise.reject(new Error('one request at a time per connection'));
+    const socket = this.#socket ?? this.#open();
+    return new Promise<number>((resolve, reject) => {
+      this.#pending = { resolve, reject };
+      socket.write(request);
+    });
+  }
+
+  close(): void {
+    this.#socket?.destroy();
+    this.#socket = undefined;
+  }
+
+  #open(): Socket {
+    const s = connect({ host: this.#host, port: this.#port, noDelay: true });
+    this.#socket = s;
+    this.#buffer = Buffer.alloc(0);
+    s.on('data', (chunk: Buffer) => this.#onData(chunk));
+    const fail = (e: Error) => {
+      if (this.#socket === s) this.#socket = undefined;
+      const p = this.#pending;
+      this.#pending = undefined;
+      p?.reject(e);
+    };
+    s.on('error', fail);
+    s.on('close', () => fail(new Error('connection closed')));
+    return s;
+  }
+
+  #onData(chunk: Buffer): void {
+    this.#buffer = this.#buffer.length === 0 ? chunk : Buffer.concat([this.#buffer, chunk]);
+    const end = this.#buffer.indexOf(HEADER_END);
+    if (end < 0) return;
+    const head = this.#buffer.toString('latin1', 0, end);
+    const status = Number(head.slice(9, 12));
+    const length = /\r\ncontent-length:\s*([0-9]+)/i.exec(head);
+    const p = this.#pending;
+    if (length === null || /\r\ntransfer-encoding:/i.test(head) || !(status >= 100)) {
+      this.#pending = undefined;
+      this.close();
+      p?.reject(new Error(`unexpected response framing: ${head.split('\r\n')[0]}`));
+      return;
+    }
+    const total = end + 4 + Number(length[1]);
+    if (this.#buffer.length < total) return;
+    this.#buffer = this.#buffer.subarray(total);
+    if (/\r\nconnection:\s*close/i.test(head)) this.close();
+    this.#pending = undefined;
+    p?.resolve(status);
+  }
+}
+
+/** The bytes of a POST with a JSON body, ready to write to a socket. */
+export function postRequest(host: string, path: string, body: Buffer): Buffer {
+  const head = `POST ${path} HTTP/1.1\r\nhost: ${host}\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`;
+  return Buffer.concat([Buffer.from(head, 'latin1'), body]);
+}

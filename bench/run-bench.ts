@@ -1,0 +1,84 @@
+/**
+ * `npm run bench`: the whole path under load, against the RSA bound and a peer receiver.
+ *
+ *   --mode all|max|fixed-rate|soak   default all (max, then fixed rate at 80 % of the max)
+ *   --notifications N                measured notifications per phase (default 20000)
+ *   --warmup N                       extra notifications sent first, not measured (default 4000:
+ *                                    the JIT and SQLite's caches settle within a few thousand)
+ *   --storage sqlite|postgres://…    the service's store (default sqlite in a temp folder; a
+ *                                    postgres URL names an admin database: a fresh database is
+ *                                    created per phase and dropped)
+ *   --workers N                      server processes (default: cores), for service and peer
+ *   --concurrency N                  requests in flight in the closed loop (default 32)
+ *   --rate R                         fixed-rate / soak offered rate (default 80 % of max / 100)
+ *   --duration S                     soak length in seconds (implies --mode soak; default 300)
+ *   --no-peer                        skip the peer
+ *   --profile DIR                    V8 CPU profiles of every server process into DIR
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { benchKeys } from './bench-keys.js';
+import { runMaxAndFixedRate, runSoak, type ModeContext } from './bench-modes.js';
+import type { PhaseOptions } from './bench-phase.js';
+import { machine } from './bench-report.js';
+import { notificationSet } from './notification-set.js';
+
+const repo = fileURLToPath(new URL('../../', import.meta.url));
+const { values: a } = parseArgs({
+  options: {
+    mode: { type: 'string' },
+    notifications: { type: 'string', default: '20000' },
+    warmup: { type: 'string', default: '4000' },
+    storage: { type: 'string', default: 'sqlite' },
+    workers: { type: 'string', default: String(availableParallelism()) },
+    concurrency: { type: 'string', default: '32' },
+    rate: { type: 'string' },
+    duration: { type: 'string' },
+    'no-peer': { type: 'boolean', default: false },
+    profile: { type: 'string' },
+  },
+});
+const int = (v: string | undefined, name: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
+  return n;
+};
+const mode = a.mode ?? (a.duration ? 'soak' : 'all');
+if (!['all', 'max', 'fixed-rate', 'soak'].includes(mode)) throw new Error('--mode must be all, max, fixed-rate or soak');
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+
+const cacheDir = join(repo, 'bench/.cache');
+const keys = benchKeys(join(cacheDir, 'keys'));
+const workDir = mkdtempSync(join(tmpdir(), 'ctp-bench-'));
+const warmup = int(a.warmup, 'warmup');
+const duration = a.duration ? int(a.duration, 'duration') : 300;
+const soakRate = a.rate ? int(a.rate, 'rate') : 100;
+const count = mode === 'soak' ? soakRate * duration : int(a.notifications, 'notifications');
+const file = await notificationSet(keys, warmup + count, cacheDir, log);
+const base: Omit<PhaseOptions, 'name' | 'receiver'> = {
+  keys,
+  file,
+  warmup,
+  count,
+  workers: int(a.workers, 'workers'),
+  storage: a.storage,
+  workDir,
+  concurrency: int(a.concurrency, 'concurrency'),
+  cpuProfileDir: a.profile ? resolve(a.profile) : undefined,
+  log,
+};
+const args = process.argv.slice(2).join(' ');
+const command = args ? `npm run bench -- ${args}` : 'npm run bench';
+const resultsDir = join(repo, 'bench/results');
+mkdirSync(resultsDir, { recursive: true });
+
+const ctx: ModeContext = { base, keys, command, machine: machine(), resultsDir, log };
+try {
+  if (mode === 'soak') await runSoak(ctx, soakRate);
+  else await runMaxAndFixedRate(ctx, mode as 'all' | 'max' | 'fixed-rate', { rate: a.rate ? int(a.rate, 'rate') : undefined, peer: !a['no-peer'] });
+} finally {
+  rmSync(workDir, { recursive: true, force: true });
+}
