@@ -31,7 +31,11 @@ export function measureBound(ctx: ModeContext): BoundResult {
  * offered rate (default 80 % of a max measured just before); all: both, one run. Writes
  * latest.json (all, max) or latest-fixed-rate.json.
  */
-export async function runMaxAndFixedRate(ctx: ModeContext, mode: 'all' | 'max' | 'fixed-rate', o: { rate?: number; peer: boolean }): Promise<void> {
+export async function runMaxAndFixedRate(
+  ctx: ModeContext,
+  mode: 'all' | 'max' | 'fixed-rate',
+  o: { rate?: number | undefined; peer: boolean },
+): Promise<{ file: string; result: Record<string, unknown> }> {
   const { base, command, resultsDir } = ctx;
   const m = ctx.machine;
   const b = mode === 'fixed-rate' && o.rate ? undefined : measureBound(ctx);
@@ -75,10 +79,11 @@ export async function runMaxAndFixedRate(ctx: ModeContext, mode: 'all' | 'max' |
   if (fixed) rows.push(...phaseRows(`service @${fixed.offeredRatePerSecond}/s`, fixed));
   for (const [k, v] of Object.entries(judged.targets)) if (v.value !== null) rows.push([`target ${k} ${v.target}`, `${v.value}  ${v.met ? 'met' : 'NOT met'}`]);
   console.log(`\n${command}  (${m.cores} cores, ${m.cpuModel}, Node ${m.node})\n${table(rows)}\n  written: ${out}\n`);
+  return { file: out, result };
 }
 
 /** soak: the service at a modest fixed rate for a while, its memory sampled every 5 s. */
-export async function runSoak(ctx: ModeContext, rate: number): Promise<void> {
+export async function runSoak(ctx: ModeContext, rate: number): Promise<SoakSummary> {
   const { base, command, resultsDir } = ctx;
   const m = ctx.machine;
   const soakRate = rate;
@@ -123,4 +128,32 @@ export async function runSoak(ctx: ModeContext, rate: number): Promise<void> {
       ['RSS growth: whole run / second half', `${growth} % / ${growthSecondHalf} % (flat: ${result.flat})`],
     ])}\n  written: ${join(resultsDir, 'latest-soak.json')}\n`,
   );
+  return {
+    durationSeconds: p.durationSeconds,
+    offeredRatePerSecond: soakRate,
+    accepted: p.accepted,
+    notifications: p.notifications,
+    startBytes: start,
+    midBytes: mid.rssBytes,
+    endBytes: p.rss.endBytes,
+    growthPercent: growth,
+    growthSecondHalfPercent: growthSecondHalf,
+    flat: result.flat,
+    latencyMs: p.latencyMs,
+  };
+}
+
+/** What the soak adds to latest.json when it runs as part of `all`. */
+export interface SoakSummary {
+  durationSeconds: number;
+  offeredRatePerSecond: number;
+  accepted: number;
+  notifications: number;
+  startBytes: number;
+  midBytes: number;
+  endBytes: number;
+  growthPercent: number;
+  growthSecondHalfPercent: number;
+  flat: boolean;
+  latencyMs: PhaseResult['latencyMs'];
 }

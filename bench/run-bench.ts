@@ -1,7 +1,8 @@
 /**
  * `npm run bench`: the whole path under load, against the RSA bound and a peer receiver.
  *
- *   --mode all|max|fixed-rate|soak   default all (max, then fixed rate at 80 % of the max)
+ *   --mode all|max|fixed-rate|soak   default all: the bound, service and peer at max, then the
+ *                                    service at 80 % of its max (and the soak, with --duration)
  *   --notifications N                measured notifications per phase (default 20000)
  *   --warmup N                       extra notifications sent first, not measured (default 4000:
  *                                    the JIT and SQLite's caches settle within a few thousand)
@@ -11,11 +12,12 @@
  *   --workers N                      server processes (default: cores), for service and peer
  *   --concurrency N                  requests in flight in the closed loop (default 32)
  *   --rate R                         fixed-rate / soak offered rate (default 80 % of max / 100)
- *   --duration S                     soak length in seconds (implies --mode soak; default 300)
+ *   --duration S                     soak length in seconds (default 300): with --mode all, the
+ *                                    soak runs last and its memory figures join latest.json
  *   --no-peer                        skip the peer
  *   --profile DIR                    V8 CPU profiles of every server process into DIR
  */
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,7 +48,7 @@ const int = (v: string | undefined, name: string): number => {
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a positive integer`);
   return n;
 };
-const mode = a.mode ?? (a.duration ? 'soak' : 'all');
+const mode = a.mode ?? 'all';
 if (!['all', 'max', 'fixed-rate', 'soak'].includes(mode)) throw new Error('--mode must be all, max, fixed-rate or soak');
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
@@ -56,8 +58,10 @@ const workDir = mkdtempSync(join(tmpdir(), 'ctp-bench-'));
 const warmup = int(a.warmup, 'warmup');
 const duration = a.duration ? int(a.duration, 'duration') : 300;
 const soakRate = a.rate ? int(a.rate, 'rate') : 100;
-const count = mode === 'soak' ? soakRate * duration : int(a.notifications, 'notifications');
-const file = await notificationSet(keys, warmup + count, cacheDir, log);
+const withSoak = mode === 'soak' || (mode === 'all' && a.duration !== undefined);
+const count = int(a.notifications, 'notifications');
+const soakCount = soakRate * duration;
+const file = await notificationSet(keys, warmup + Math.max(mode === 'soak' ? 0 : count, withSoak ? soakCount : 0), cacheDir, log);
 const base: Omit<PhaseOptions, 'name' | 'receiver'> = {
   keys,
   file,
@@ -77,8 +81,18 @@ mkdirSync(resultsDir, { recursive: true });
 
 const ctx: ModeContext = { base, keys, command, machine: machine(), resultsDir, log };
 try {
-  if (mode === 'soak') await runSoak(ctx, soakRate);
-  else await runMaxAndFixedRate(ctx, mode as 'all' | 'max' | 'fixed-rate', { rate: a.rate ? int(a.rate, 'rate') : undefined, peer: !a['no-peer'] });
+  if (mode === 'soak') await runSoak({ ...ctx, base: { ...base, count: soakCount } }, soakRate);
+  else {
+    // --rate is the fixed-rate phase's rate, except in `all` with a soak, where it is the soak's.
+    const fixedRate = a.rate && !withSoak ? int(a.rate, 'rate') : undefined;
+    const max = await runMaxAndFixedRate(ctx, mode as 'all' | 'max' | 'fixed-rate', { rate: fixedRate, peer: !a['no-peer'] });
+    if (withSoak) {
+      const memory = await runSoak({ ...ctx, base: { ...base, count: soakCount } }, soakRate);
+      const targets = { ...(max.result.targets as object), memoryFlat: { target: 'RSS +<= 5 % over the second half', value: memory.growthSecondHalfPercent, met: memory.flat } };
+      writeFileSync(max.file, JSON.stringify({ ...max.result, memory, targets }, null, 2) + '\n');
+      console.log(`  target memoryFlat (RSS +<= 5 % over the second half of ${memory.durationSeconds.toFixed(0)} s)  ${memory.growthSecondHalfPercent} %  ${memory.flat ? 'met' : 'NOT met'}\n  added to ${max.file}\n`);
+    }
+  }
 } finally {
   rmSync(workDir, { recursive: true, force: true });
 }
