@@ -287,10 +287,14 @@ export class SqliteStore implements NotificationStore {
     this.#flushScheduled = false;
     this.#retryTimer = undefined;
     let results: { ok: boolean; value: unknown }[];
+    let restoreTimeout = false;
     try {
       // The group commit's own lock attempt must not wait inside SQLite (see the class comment).
       // A PRAGMA acts when it is compiled, so it is run afresh each time, not kept prepared.
-      if (!blocking) this.#db.pragma('busy_timeout = 0', { simple: true });
+      if (!blocking) {
+        this.#db.pragma('busy_timeout = 0', { simple: true });
+        restoreTimeout = true;
+      }
       results = this.#commitOptimistic(batch) ?? this.#commitIsolated(batch);
     } catch (cause) {
       const now = Date.now();
@@ -308,7 +312,7 @@ export class SqliteStore implements NotificationStore {
       for (const w of batch) w.reject(error);
       return;
     } finally {
-      if (!blocking) this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`, { simple: true });
+      if (restoreTimeout) this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`, { simple: true });
     }
     this.#busySince = undefined;
     batch.forEach((w, i) => {
