@@ -81,6 +81,33 @@ describe('SQLite group commit', () => {
     assert.ok(ids.has(good[0]!.id) && ids.has(good[1]!.id));
   });
 
+  it('commits non-durable writes without fsync, and durable ones still with synchronous=FULL', async () => {
+    const db = store.database;
+    db.exec('CREATE TABLE IF NOT EXISTS derived (k TEXT PRIMARY KEY)');
+    const [NORMAL, FULL] = [1, 2];
+    // Only non-durable writes in the batch: NORMAL inside, committed (visible), back to FULL after.
+    const inside: unknown[] = [];
+    await store.write(() => {
+      inside.push(db.pragma('synchronous', { simple: true }));
+      return db.prepare('INSERT INTO derived (k) VALUES (?)').run('a');
+    }, { durable: false });
+    assert.deepEqual(inside, [NORMAL]);
+    assert.equal(db.pragma('synchronous', { simple: true }), FULL);
+    assert.ok(db.prepare('SELECT 1 FROM derived WHERE k = ?').get('a'));
+    // Mixed batch: the notification is durable, so the whole batch commits with FULL.
+    const rec = record();
+    const seen: unknown[] = [];
+    await Promise.all([
+      store.write(() => {
+        seen.push(db.pragma('synchronous', { simple: true }));
+        return db.prepare('INSERT INTO derived (k) VALUES (?)').run('b');
+      }, { durable: false }),
+      store.record(rec),
+    ]);
+    assert.deepEqual(seen, [FULL]);
+    assert.equal((await store.findByDedupKey(rec.dedupKey))?.id, rec.id);
+  });
+
   it('reports inserted, then duplicate, for the same dedup key in one batch', async () => {
     const a = record();
     const [x, y] = await Promise.all([store.record(a), store.record({ ...a, id: uuidV7() })]);

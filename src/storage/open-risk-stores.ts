@@ -15,8 +15,14 @@ export interface RiskStores {
 /** The cardholder, risk and alert stores, on the notification store's own connection or pool. */
 export async function openRiskStores(store: NotificationStore): Promise<RiskStores> {
   if (store.dialect === 'sqlite') {
-    const db = (store as SqliteStore).database;
-    return { cardholders: new SqliteCardholderStore(db), risk: new SqliteRiskStore(db), alerts: new SqliteAlertStore(db) };
+    const sqlite = store as SqliteStore;
+    const db = sqlite.database;
+    return {
+      cardholders: new SqliteCardholderStore(db),
+      // Assessments are derived data the risk sweep redoes if lost: no fsync of their own.
+      risk: new SqliteRiskStore(db, (run) => sqlite.write(run, { durable: false })),
+      alerts: new SqliteAlertStore(db),
+    };
   }
   const { PostgresStore } = await import('./postgres-store.js');
   const { PostgresCardholderStore } = await import('./postgres-cardholder-store.js');

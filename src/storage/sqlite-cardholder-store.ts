@@ -6,6 +6,8 @@ import type { CardholderRecord, CardholderStore } from './cardholder-store.js';
 export class SqliteCardholderStore implements CardholderStore {
   readonly #db: Database.Database;
   readonly #now: () => number;
+  /** Prepared once: the risk assessment looks a card up per notification. */
+  #byFingerprint: Database.Statement | undefined;
 
   constructor(db: Database.Database, now: () => number = Date.now) {
     this.#db = db;
@@ -38,7 +40,7 @@ export class SqliteCardholderStore implements CardholderStore {
   }
 
   async get(fingerprint: string): Promise<CardholderRecord | undefined> {
-    const r = this.#read(() => this.#db.prepare('SELECT * FROM cardholders WHERE fingerprint = ?').get(fingerprint)) as Record<string, unknown> | undefined;
+    const r = this.#read(() => (this.#byFingerprint ??= this.#db.prepare('SELECT * FROM cardholders WHERE fingerprint = ?')).get(fingerprint)) as Record<string, unknown> | undefined;
     return r === undefined ? undefined : toRecord(r);
   }
 

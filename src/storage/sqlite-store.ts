@@ -18,6 +18,8 @@ import type { StoreOptions } from './open-store.js';
 
 interface PendingWrite {
   run: () => unknown;
+  /** Needs its commit on disk before it resolves (see `write`). */
+  durable: boolean;
   resolve: (v: unknown) => void;
   reject: (e: unknown) => void;
 }
@@ -255,11 +257,18 @@ export class SqliteStore implements NotificationStore {
   }
 
   /**
-   * Runs `run` in the next group commit (its own savepoint inside one IMMEDIATE transaction),
-   * for dialect modules sharing this connection (the outbox). Resolves after commit.
+   * Runs `run` in the next group commit (one IMMEDIATE transaction; its own savepoint should
+   * another write of the batch fail), for dialect modules sharing this connection (the outbox,
+   * risk assessments). Resolves after commit.
+   *
+   * `durable: false` (default true) is for data the service can derive again, such as risk
+   * assessments (the risk sweep redoes any that are missing): a batch holding only such writes
+   * commits with synchronous=NORMAL, without waiting for fsync. In WAL mode that cannot corrupt
+   * the database, and the next durable commit's fsync covers it too, since the WAL is written
+   * in order; only a power cut before that can lose it.
    */
-  write<T>(run: () => T): Promise<T> {
-    return this.#write(run);
+  write<T>(run: () => T, options: { durable?: boolean } = {}): Promise<T> {
+    return this.#write(run, options.durable ?? true);
   }
 
   #read<T>(fn: () => T): T {
@@ -271,9 +280,9 @@ export class SqliteStore implements NotificationStore {
   }
 
   /** Queues a write for the next group commit. */
-  #write<T>(run: () => T): Promise<T> {
+  #write<T>(run: () => T, durable = true): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ run, resolve: resolve as (v: unknown) => void, reject });
+      this.#queue.push({ run, durable, resolve: resolve as (v: unknown) => void, reject });
       if (!this.#flushScheduled) {
         this.#flushScheduled = true;
         setImmediate(() => this.#flush());
@@ -288,12 +297,17 @@ export class SqliteStore implements NotificationStore {
     this.#retryTimer = undefined;
     let results: { ok: boolean; value: unknown }[];
     let restoreTimeout = false;
+    let restoreSync = false;
     try {
       // The group commit's own lock attempt must not wait inside SQLite (see the class comment).
       // A PRAGMA acts when it is compiled, so it is run afresh each time, not kept prepared.
       if (!blocking) {
         this.#db.pragma('busy_timeout = 0', { simple: true });
         restoreTimeout = true;
+      }
+      if (!batch.some((w) => w.durable)) {
+        this.#db.pragma('synchronous = NORMAL', { simple: true });
+        restoreSync = true;
       }
       results = this.#commitOptimistic(batch) ?? this.#commitIsolated(batch);
     } catch (cause) {
@@ -313,6 +327,7 @@ export class SqliteStore implements NotificationStore {
       return;
     } finally {
       if (restoreTimeout) this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`, { simple: true });
+      if (restoreSync) this.#db.pragma('synchronous = FULL', { simple: true });
     }
     this.#busySince = undefined;
     batch.forEach((w, i) => {
