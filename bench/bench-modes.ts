@@ -27,9 +27,11 @@ export function measureBound(ctx: ModeContext): BoundResult {
 }
 
 /**
- * max: the bound, the service and the peer at fixed concurrency; fixed-rate: the service at an
- * offered rate (default 80 % of a max measured just before); all: both, one run. Writes
- * latest.json (all, max) or latest-fixed-rate.json.
+ * max: the bound, then at fixed concurrency the service's receive path (risk assessment off:
+ * what issue 5's targets are about), the service as configured by default (risk assessment of
+ * every accepted notification after its 200), and the peer; fixed-rate: both service
+ * configurations at an offered rate (default 80 % of the max each just reached); all: both, in
+ * one run. Writes latest.json (all, max) or latest-fixed-rate.json.
  */
 export async function runMaxAndFixedRate(
   ctx: ModeContext,
@@ -38,34 +40,53 @@ export async function runMaxAndFixedRate(
 ): Promise<{ file: string; result: Record<string, unknown> }> {
   const { base, command, resultsDir } = ctx;
   const m = ctx.machine;
-  const b = mode === 'fixed-rate' && o.rate ? undefined : measureBound(ctx);
+  const maxToo = !(mode === 'fixed-rate' && o.rate);
+  const b = maxToo ? measureBound(ctx) : undefined;
   let service: PhaseResult | undefined;
+  let withRisk: PhaseResult | undefined;
   let peer: PhaseResult | undefined;
-  if (!(mode === 'fixed-rate' && o.rate)) service = await runPhase({ ...base, name: 'service-max', receiver: 'service' });
+  if (maxToo) {
+    service = await runPhase({ ...base, name: 'service-max', receiver: 'service', risk: false });
+    withRisk = await runPhase({ ...base, name: 'service-risk-max', receiver: 'service', risk: true });
+  }
   if (mode !== 'fixed-rate' && o.peer) peer = await runPhase({ ...base, name: 'peer-max', receiver: 'peer' });
   let fixed: PhaseResult | undefined;
+  let fixedWithRisk: PhaseResult | undefined;
   if (mode !== 'max') {
-    const rate = o.rate ?? Math.max(1, Math.round(service!.throughputPerSecond * 0.8));
-    fixed = await runPhase({ ...base, name: 'service-fixed-rate', receiver: 'service', rate, concurrency: Math.max(base.concurrency, 64) });
+    const connections = Math.max(base.concurrency, 64);
+    const at = (p: PhaseResult | undefined) => o.rate ?? Math.max(1, Math.round(p!.throughputPerSecond * 0.8));
+    fixed = await runPhase({ ...base, name: 'service-fixed-rate', receiver: 'service', risk: false, rate: at(service), concurrency: connections });
+    fixedWithRisk = await runPhase({ ...base, name: 'service-risk-fixed-rate', receiver: 'service', risk: true, rate: at(withRisk), concurrency: connections });
   }
   const headline = service ?? fixed!;
   const judged = targets(headline, b, peer, fixed);
+  const brief = (p: PhaseResult | undefined) =>
+    p && { perCpuSecond: p.perCpuSecond, throughputPerSecond: p.throughputPerSecond, latencyMs: p.latencyMs, serverCpuSeconds: p.serverCpuSeconds };
   const result = {
     command,
     date: new Date().toISOString(),
     mode,
+    scope: 'service figures: the receive path (verify, decrypt, validate, protect, durable store, per-request log line), risk assessment off; withRisk: the default configuration',
     perCpuSecond: headline.perCpuSecond,
     throughputPerSecond: headline.throughputPerSecond,
     latencyMs: headline.latencyMs,
     serverCpuSeconds: headline.serverCpuSeconds,
     bound: b ? { ...b, rsaPairNotificationsPerSecond: Math.round(1 / (1 / b.privateDecryptPerSecond + 1 / b.ps256VerifyPerSecond)) } : null,
     ratioToBound: judged.ratioToBound,
-    peer: peer ? { perCpuSecond: peer.perCpuSecond, throughputPerSecond: peer.throughputPerSecond, latencyMs: peer.latencyMs } : null,
+    peer: brief(peer) ?? null,
     ratioToPeer: judged.ratioToPeer,
-    fixedRate: fixed ? { offeredRatePerSecond: fixed.offeredRatePerSecond, throughputPerSecond: fixed.throughputPerSecond, latencyMs: fixed.latencyMs, perCpuSecond: fixed.perCpuSecond } : null,
+    fixedRate: fixed ? { offeredRatePerSecond: fixed.offeredRatePerSecond, ...brief(fixed) } : null,
+    withRisk: withRisk || fixedWithRisk
+      ? {
+          ...brief(withRisk),
+          ratioToBound: withRisk && b ? round(withRisk.perCpuSecond / b.privateDecryptPerSecond, 3) : null,
+          ratioToPeer: withRisk && peer ? round(withRisk.perCpuSecond / peer.perCpuSecond, 3) : null,
+          fixedRate: fixedWithRisk ? { offeredRatePerSecond: fixedWithRisk.offeredRatePerSecond, ...brief(fixedWithRisk) } : null,
+        }
+      : null,
     targets: judged.targets,
     machine: withEndLoad(m),
-    phases: { service: service ?? null, peer: peer ?? null, fixedRate: fixed ?? null },
+    phases: { service: service ?? null, withRisk: withRisk ?? null, peer: peer ?? null, fixedRate: fixed ?? null, fixedRateWithRisk: fixedWithRisk ?? null },
   };
   const out = join(resultsDir, mode === 'fixed-rate' ? 'latest-fixed-rate.json' : 'latest.json');
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
@@ -75,19 +96,24 @@ export async function runMaxAndFixedRate(
     rows.push(['bound: + PS256 verify, per notification', `${result.bound!.rsaPairNotificationsPerSecond} /CPU-s`]);
   }
   if (service) rows.push(...phaseRows('service', service));
+  if (withRisk) rows.push(...phaseRows('service+risk', withRisk));
   if (peer) rows.push(...phaseRows('peer', peer));
   if (fixed) rows.push(...phaseRows(`service @${fixed.offeredRatePerSecond}/s`, fixed));
+  if (fixedWithRisk) rows.push(...phaseRows(`service+risk @${fixedWithRisk.offeredRatePerSecond}/s`, fixedWithRisk));
   for (const [k, v] of Object.entries(judged.targets)) if (v.value !== null) rows.push([`target ${k} ${v.target}`, `${v.value}  ${v.met ? 'met' : 'NOT met'}`]);
   console.log(`\n${command}  (${m.cores} cores, ${m.cpuModel}, Node ${m.node})\n${table(rows)}\n  written: ${out}\n`);
   return { file: out, result };
 }
 
-/** soak: the service at a modest fixed rate for a while, its memory sampled every 5 s. */
+/**
+ * soak: the service as configured by default (risk assessment on) at a modest fixed rate for a
+ * while, its memory sampled every 5 s.
+ */
 export async function runSoak(ctx: ModeContext, rate: number): Promise<SoakSummary> {
   const { base, command, resultsDir } = ctx;
   const m = ctx.machine;
   const soakRate = rate;
-  const p = await runPhase({ ...base, name: 'soak', receiver: 'service', rate: soakRate, memorySampleMs: 5000 });
+  const p = await runPhase({ ...base, name: 'soak', receiver: 'service', risk: true, rate: soakRate, memorySampleMs: 5000 });
   const start = p.rss.afterWarmupBytes;
   const samples = p.rss.samples;
   // Bounded caches (V8 heap sizing, SQLite's page cache of 16 MB per connection) fill during

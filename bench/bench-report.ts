@@ -51,7 +51,7 @@ export function phaseRows(label: string, p: PhaseResult): [string, string][] {
     [`${label}: accepted`, `${p.accepted}/${p.notifications}${bad ? `  (${JSON.stringify(p.statuses)}, ${p.errors} errors${p.firstError ? `: ${p.firstError}` : ''})` : ''}`],
     [`${label}: throughput`, `${p.throughputPerSecond} /s${p.offeredRatePerSecond ? ` (offered ${p.offeredRatePerSecond} /s)` : ''}`],
     [`${label}: latency p50/p99/p99.9`, `${p.latencyMs.p50} / ${p.latencyMs.p99} / ${p.latencyMs.p999} ms`],
-    [`${label}: server CPU`, `${p.serverCpuSeconds} s (kernel ${p.serverSystemCpuSeconds} s) in ${p.serverProcesses} processes [${p.serverCpuSecondsByProcess.join(', ')}]`],
+    [`${label}: server CPU`, `${p.serverCpuSeconds} s (kernel ${p.serverSystemCpuSeconds} s) in ${p.serverProcesses} processes [${p.serverCpuSecondsByProcess.join(', ')}]${p.settleSeconds > 0.2 ? `, ${p.settleSeconds} s of it after the last answer` : ''}`],
     [`${label}: per server CPU-second`, `${p.perCpuSecond}`],
     [`${label}: RSS after warm-up / end`, `${mb(p.rss.afterWarmupBytes)} / ${mb(p.rss.endBytes)}`],
   ];

@@ -26,8 +26,12 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** The service's config as a bank would write it, for the bench keys. */
-export function writeServiceConfig(dir: string, keys: BenchKeys, storageUrl: string, port: number): string {
+/**
+ * The service's config as a bank would write it, for the bench keys. `risk: true` keeps the
+ * default (risk assessment of every accepted notification after its 200, issue 7); false turns
+ * it off, leaving the receive path issue 5's targets are about.
+ */
+export function writeServiceConfig(dir: string, keys: BenchKeys, storageUrl: string, port: number, risk = true): string {
   const path = join(dir, 'config.json');
   const config = {
     listen: { host: '127.0.0.1', port },
@@ -38,6 +42,7 @@ export function writeServiceConfig(dir: string, keys: BenchKeys, storageUrl: str
     },
     dataProtection: { keys: [{ id: 'bench1', file: keys.dataKeyFile }], fingerprintKey: { file: keys.fingerprintKeyFile } },
     log: { level: 'info' },
+    ...(risk ? {} : { risk: { enabled: false } }),
   };
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;
