@@ -4,9 +4,12 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchKeys } from './bench-keys.js';
-import { round, runPhase, type PhaseOptions, type PhaseResult } from './bench-phase.js';
+import { round, runInterleaved, runPhase, type PhaseOptions, type PhaseResult } from './bench-phase.js';
 import { phaseRows, table, targets, type Machine } from './bench-report.js';
 import type { BoundResult } from './measure-bound.js';
+
+/** Notifications per turn when receivers are measured in turns. */
+const STRETCH = 2500;
 
 export interface ModeContext {
   base: Omit<PhaseOptions, 'name' | 'receiver'>;
@@ -27,11 +30,11 @@ export function measureBound(ctx: ModeContext): BoundResult {
 }
 
 /**
- * max: the bound, then at fixed concurrency the service's receive path (risk assessment off:
- * what issue 5's targets are about), the service as configured by default (risk assessment of
- * every accepted notification after its 200), and the peer; fixed-rate: both service
- * configurations at an offered rate (default 80 % of the max each just reached); all: both, in
- * one run. Writes latest.json (all, max) or latest-fixed-rate.json.
+ * max: the bound, then, in turns at fixed concurrency, the service's receive path (risk
+ * assessment off: what issue 5's targets are about), the service as configured by default (risk
+ * assessment of every accepted notification after its 200), and the peer; fixed-rate: both
+ * service configurations at an offered rate (default 80 % of the max each reached); all: both,
+ * in one run. Writes latest.json (all, max) or latest-fixed-rate.json.
  */
 export async function runMaxAndFixedRate(
   ctx: ModeContext,
@@ -45,20 +48,24 @@ export async function runMaxAndFixedRate(
   let service: PhaseResult | undefined;
   let withRisk: PhaseResult | undefined;
   let peer: PhaseResult | undefined;
+  if (maxToo) {
+    // In turns (runInterleaved), so that drifting load from other work on a shared machine
+    // weighs on all three alike and the ratios between them stay meaningful.
+    const list: PhaseOptions[] = [
+      { ...base, name: 'service-max', receiver: 'service', risk: false },
+      { ...base, name: 'service-risk-max', receiver: 'service', risk: true },
+      ...(mode !== 'fixed-rate' && o.peer ? [{ ...base, name: 'peer-max', receiver: 'peer' as const }] : []),
+    ];
+    [service, withRisk, peer] = await runInterleaved(list, STRETCH);
+  }
   let fixed: PhaseResult | undefined;
   let fixedWithRisk: PhaseResult | undefined;
-  // Each fixed-rate phase right after the max it takes 80 % of: on a shared machine the capacity
-  // left to the server drifts over minutes, and 80 % of a max measured earlier may be 100 % now.
-  const connections = Math.max(base.concurrency, 64);
-  const at = (p: PhaseResult | undefined) => o.rate ?? Math.max(1, Math.round(p!.throughputPerSecond * 0.8));
-  for (const risk of [false, true]) {
-    const name = risk ? 'service-risk' : 'service';
-    const max = maxToo ? await runPhase({ ...base, name: `${name}-max`, receiver: 'service', risk }) : undefined;
-    const fx = mode !== 'max' ? await runPhase({ ...base, name: `${name}-fixed-rate`, receiver: 'service', risk, rate: at(max), concurrency: connections }) : undefined;
-    if (risk) [withRisk, fixedWithRisk] = [max, fx];
-    else [service, fixed] = [max, fx];
+  if (mode !== 'max') {
+    const connections = Math.max(base.concurrency, 64);
+    const at = (p: PhaseResult | undefined) => o.rate ?? Math.max(1, Math.round(p!.throughputPerSecond * 0.8));
+    fixed = await runPhase({ ...base, name: 'service-fixed-rate', receiver: 'service', risk: false, rate: at(service), concurrency: connections });
+    fixedWithRisk = await runPhase({ ...base, name: 'service-risk-fixed-rate', receiver: 'service', risk: true, rate: at(withRisk), concurrency: connections });
   }
-  if (mode !== 'fixed-rate' && o.peer) peer = await runPhase({ ...base, name: 'peer-max', receiver: 'peer' });
   const headline = service ?? fixed!;
   const judged = targets(headline, b, peer, fixed);
   const brief = (p: PhaseResult | undefined) =>

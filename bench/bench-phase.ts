@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchKeys } from './bench-keys.js';
 import { createBenchDatabase } from './bench-storage.js';
-import type { LatencySummary } from './latency-stats.js';
+import { summarise, type LatencySummary } from './latency-stats.js';
 import type { DriveRequest, DriveResult } from './load-driver.js';
 import { sampleTree, type TreeSample } from './process-tree.js';
-import { freePort, startServer, writeServiceConfig } from './server-process.js';
+import { freePort, startServer, writeServiceConfig, type RunningServer } from './server-process.js';
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const CLI = here('../src/cli.js');
@@ -52,6 +52,8 @@ export interface PhaseResult {
   loop: string;
   offeredRatePerSecond: number | null;
   notifications: number;
+  /** Measured in this many stretches (turns with other receivers), or 1. */
+  stretches: number;
   accepted: number;
   statuses: Record<string, number>;
   errors: number;
@@ -97,12 +99,18 @@ export function drive(req: DriveRequest): Promise<DriveResult> {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-/**
- * One measured phase: a fresh database, the receiver started as its own process tree, a
- * warm-up, then the measured stream; server CPU is utime + stime of every process in the tree
- * (cluster primary and workers) read from /proc before and after the measured stream.
- */
-export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
+/** A receiver under test: its process tree, its fresh database, where to send. */
+interface Receiver {
+  o: PhaseOptions;
+  server: RunningServer;
+  drop: () => Promise<void>;
+  target: Pick<DriveRequest, 'origin' | 'path' | 'file'>;
+  afterStart: TreeSample;
+  afterWarmup: TreeSample;
+}
+
+/** Starts the receiver on a fresh database and sends it the warm-up notifications. */
+async function startReceiver(o: PhaseOptions): Promise<Receiver> {
   const dir = join(o.workDir, o.name);
   mkdirSync(dir, { recursive: true });
   const db = await createBenchDatabase(o.receiver === 'peer' ? 'sqlite' : o.storage, dir);
@@ -112,71 +120,147 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
     o.receiver === 'service'
       ? [CLI, 'serve', '--config', writeServiceConfig(dir, o.keys, db.url, port, o.risk ?? true), '--workers', String(o.workers)]
       : [PEER, '--db', db.sqlitePath!, '--port', String(port), '--workers', String(o.workers), '--issuer-key', o.keys.issuerKeyFile, '--visa-spki', o.keys.visaSpkiFile];
-  const server = await startServer(args, join(dir, 'server.log'), port, nodeArgs);
+  let server: RunningServer;
   try {
-    const base = { origin: server.origin, path: NOTIFICATION_PATH, file: o.file };
+    server = await startServer(args, join(dir, 'server.log'), port, nodeArgs);
+  } catch (e) {
+    await db.drop();
+    throw e;
+  }
+  const stopAndDrop = async () => {
+    await server.stop();
+    await db.drop();
+  };
+  try {
+    const target = { origin: server.origin, path: NOTIFICATION_PATH, file: o.file };
     const afterStart = sampleTree(server.pid);
     if (o.warmup > 0) {
-      const w = await drive({ ...base, from: 0, count: o.warmup, mode: 'closed', concurrency: o.concurrency });
+      const w = await drive({ ...target, from: 0, count: o.warmup, mode: 'closed', concurrency: o.concurrency });
       if ((w.statuses['200'] ?? 0) !== o.warmup) {
         throw new Error(`${o.name} warm-up: ${JSON.stringify(w.statuses)}, ${w.errors} errors (${w.firstError ?? 'none'}); see ${server.logFile}`);
       }
+      await settle(server.pid);
     }
-    const before = sampleTree(server.pid);
-    const samples: MemorySample[] = [{ atSeconds: 0, rssBytes: sum(before.rssBytes) }];
-    const t0 = performance.now();
-    const timer = o.memorySampleMs
+    return { o, server, drop: stopAndDrop, target, afterStart, afterWarmup: sampleTree(server.pid) };
+  } catch (e) {
+    await stopAndDrop();
+    throw e;
+  }
+}
+
+/** One measured stretch of the stream: CPU from before it until the server is quiet after it. */
+interface Stretch {
+  drive: DriveResult;
+  before: TreeSample;
+  after: TreeSample;
+  settleSeconds: number;
+}
+
+async function measureStretch(rc: Receiver, from: number, count: number, samples?: MemorySample[]): Promise<Stretch> {
+  const { o, server } = rc;
+  const before = sampleTree(server.pid);
+  const t0 = performance.now();
+  const timer =
+    samples && o.memorySampleMs
       ? setInterval(() => samples.push({ atSeconds: Math.round((performance.now() - t0) / 1000), rssBytes: sum(sampleTree(server.pid).rssBytes) }), o.memorySampleMs)
       : undefined;
-    o.log(`${o.name}: ${o.count} notifications, ${o.rate ? `open loop at ${o.rate}/s` : `closed loop, concurrency ${o.concurrency}`}`);
-    let r: DriveResult;
-    let after: TreeSample;
-    let settled: { sample: TreeSample; seconds: number };
-    try {
-      r = await drive({ ...base, from: o.warmup, count: o.count, mode: o.rate ? 'open' : 'closed', concurrency: o.concurrency, rate: o.rate });
-      settled = await settle(server.pid);
-      after = settled.sample;
-    } finally {
-      if (timer) clearInterval(timer);
-    }
-    samples.push({ atSeconds: Math.round((performance.now() - t0) / 1000), rssBytes: sum(after.rssBytes) });
-    if (after.pids.join() !== before.pids.join()) throw new Error(`${o.name}: server processes changed during the run (a worker died?); see ${server.logFile}`);
-    const accepted = r.statuses['200'] ?? 0;
-    const cpu = after.cpuSeconds - before.cpuSeconds;
-    return {
-      receiver: o.receiver,
-      risk: o.receiver === 'service' ? (o.risk ?? true) : null,
-      workers: o.workers,
-      storage: o.receiver === 'peer' ? 'sqlite' : o.storage === 'sqlite' ? 'sqlite' : 'postgres',
-      loop: o.rate ? 'open' : `closed, concurrency ${o.concurrency}`,
-      offeredRatePerSecond: o.rate ?? null,
-      notifications: o.count,
-      accepted,
-      statuses: r.statuses,
-      errors: r.errors,
-      firstError: r.firstError ?? null,
-      durationSeconds: round(r.durationSeconds, 3),
-      throughputPerSecond: Math.round(accepted / r.durationSeconds),
-      latencyMs: r.latencyMs,
-      serverCpuSeconds: round(cpu, 2),
-      serverSystemCpuSeconds: round(after.systemSeconds - before.systemSeconds, 2),
-      serverCpuSecondsByProcess: after.cpuSecondsByProcess.map((c, i) => round(c - before.cpuSecondsByProcess[i]!, 2)),
-      perCpuSecond: Math.round(accepted / cpu),
-      serverProcesses: after.pids.length,
-      settleSeconds: round(settled.seconds, 1),
-      rss: {
-        afterStartBytes: sum(afterStart.rssBytes),
-        afterWarmupBytes: sum(before.rssBytes),
-        endBytes: sum(after.rssBytes),
-        peakBytes: Math.max(...samples.map((s) => s.rssBytes)),
-        byProcess: after.pids.map((pid, i) => ({ pid, afterWarmupBytes: before.rssBytes[i]!, endBytes: after.rssBytes[i]! })),
-        samples,
-      },
-      driverCpuSeconds: round(r.driverCpuSeconds, 2),
-    };
+  try {
+    const r = await drive({ ...rc.target, from, count, mode: o.rate ? 'open' : 'closed', concurrency: o.concurrency, rate: o.rate, raw: true });
+    const settled = await settle(server.pid);
+    if (settled.sample.pids.join() !== before.pids.join()) throw new Error(`${o.name}: server processes changed during the run (a worker died?); see ${server.logFile}`);
+    return { drive: r, before, after: settled.sample, settleSeconds: settled.seconds };
   } finally {
-    await server.stop();
-    await db.drop();
+    if (timer) clearInterval(timer);
+  }
+}
+
+/** Sums stretches of one receiver into its phase result. */
+function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]): PhaseResult {
+  const { o } = rc;
+  const last = stretches[stretches.length - 1]!;
+  const statuses: Record<string, number> = {};
+  for (const st of stretches) for (const [k, v] of Object.entries(st.drive.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  const accepted = statuses['200'] ?? 0;
+  const cpu = sum(stretches.map((st) => st.after.cpuSeconds - st.before.cpuSeconds));
+  const duration = sum(stretches.map((st) => st.drive.durationSeconds));
+  const latencies = Float64Array.from(stretches.flatMap((st) => st.drive.latencies ?? []));
+  return {
+    receiver: o.receiver,
+    risk: o.receiver === 'service' ? (o.risk ?? true) : null,
+    workers: o.workers,
+    storage: o.receiver === 'peer' ? 'sqlite' : o.storage === 'sqlite' ? 'sqlite' : 'postgres',
+    loop: o.rate ? 'open' : `closed, concurrency ${o.concurrency}`,
+    offeredRatePerSecond: o.rate ?? null,
+    notifications: o.count,
+    stretches: stretches.length,
+    accepted,
+    statuses,
+    errors: sum(stretches.map((st) => st.drive.errors)),
+    firstError: stretches.find((st) => st.drive.firstError)?.drive.firstError ?? null,
+    durationSeconds: round(duration, 3),
+    throughputPerSecond: Math.round(accepted / duration),
+    latencyMs: summarise(latencies),
+    serverCpuSeconds: round(cpu, 2),
+    serverSystemCpuSeconds: round(sum(stretches.map((st) => st.after.systemSeconds - st.before.systemSeconds)), 2),
+    serverCpuSecondsByProcess: last.after.cpuSecondsByProcess.map((_, i) =>
+      round(sum(stretches.map((st) => st.after.cpuSecondsByProcess[i]! - st.before.cpuSecondsByProcess[i]!)), 2),
+    ),
+    perCpuSecond: Math.round(accepted / cpu),
+    serverProcesses: last.after.pids.length,
+    settleSeconds: round(sum(stretches.map((st) => st.settleSeconds)), 1),
+    rss: {
+      afterStartBytes: sum(rc.afterStart.rssBytes),
+      afterWarmupBytes: sum(rc.afterWarmup.rssBytes),
+      endBytes: sum(last.after.rssBytes),
+      peakBytes: Math.max(...samples.map((x) => x.rssBytes), sum(last.after.rssBytes)),
+      byProcess: last.after.pids.map((pid, i) => ({ pid, afterWarmupBytes: rc.afterWarmup.rssBytes[i]!, endBytes: last.after.rssBytes[i]! })),
+      samples,
+    },
+    driverCpuSeconds: round(sum(stretches.map((st) => st.drive.driverCpuSeconds)), 2),
+  };
+}
+
+/**
+ * One measured phase: a fresh database, the receiver started as its own process tree, a
+ * warm-up, then the measured stream; server CPU is utime + stime of every process in the tree
+ * (cluster primary and workers) read from /proc before the stream and once the server is quiet
+ * after it.
+ */
+export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
+  const rc = await startReceiver(o);
+  try {
+    o.log(`${o.name}: ${o.count} notifications, ${o.rate ? `open loop at ${o.rate}/s` : `closed loop, concurrency ${o.concurrency}`}`);
+    const samples: MemorySample[] = [{ atSeconds: 0, rssBytes: sum(rc.afterWarmup.rssBytes) }];
+    const st = await measureStretch(rc, o.warmup, o.count, samples);
+    samples.push({ atSeconds: Math.round(st.drive.durationSeconds + st.settleSeconds), rssBytes: sum(st.after.rssBytes) });
+    return phaseResult(rc, [st], samples);
+  } finally {
+    await rc.drop();
+  }
+}
+
+/**
+ * Several receivers measured in turns on the same stream, `stretch` notifications at a time
+ * (order reversed every round), all started and warmed first. On a machine shared with other
+ * work the capacity left to the bench drifts over minutes; in turns, every receiver meets the
+ * same drift, so their ratios do not depend on which ran during a busy minute.
+ */
+export async function runInterleaved(list: PhaseOptions[], stretch: number): Promise<PhaseResult[]> {
+  const started: Receiver[] = [];
+  try {
+    for (const o of list) started.push(await startReceiver(o));
+    const stretches: Stretch[][] = started.map(() => []);
+    const { warmup, count, log } = list[0]!;
+    log(`${list.map((o) => o.name).join(', ')}: ${count} notifications each, in turns of ${stretch}`);
+    for (let from = warmup, round_ = 0; from < warmup + count; from += stretch, round_++) {
+      const n = Math.min(stretch, warmup + count - from);
+      const order = started.map((_, i) => i);
+      if (round_ % 2 === 1) order.reverse();
+      for (const i of order) stretches[i]!.push(await measureStretch(started[i]!, from, n));
+    }
+    return started.map((rc, i) => phaseResult(rc, stretches[i]!, []));
+  } finally {
+    for (const rc of started) await rc.drop();
   }
 }
 

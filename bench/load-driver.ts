@@ -20,7 +20,9 @@ export interface DriveRequest {
   /** Closed loop: requests in flight. Open loop: connections (requests beyond wait for one). */
   concurrency: number;
   /** Open loop: requests per second. */
-  rate?: number;
+  rate?: number | undefined;
+  /** Also return every latency (ms), for merging several runs' percentiles. */
+  raw?: boolean;
 }
 
 export interface DriveResult {
@@ -31,6 +33,8 @@ export interface DriveResult {
   sent: number;
   durationSeconds: number;
   latencyMs: LatencySummary;
+  /** Every latency (ms), when asked for. */
+  latencies?: number[];
   /** CPU the load generator itself used while sending (it shares the machine with the server). */
   driverCpuSeconds: number;
 }
@@ -101,6 +105,7 @@ async function drive(r: DriveRequest): Promise<DriveResult> {
     sent: r.count,
     durationSeconds,
     latencyMs: summarise(latency),
+    ...(r.raw ? { latencies: Array.from(latency) } : {}),
     driverCpuSeconds: (c.user + c.system) / 1e6,
   };
 }
