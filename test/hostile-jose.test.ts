@@ -3,7 +3,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CompactEncrypt } from 'jose';
-import { assertContract, canaryListener, InputCounter, memoryAfterGc, runs, spyOnConnections } from './support/hostile-checks.js';
+import { assertContract, canaryListener, InputCounter, memoryAfterGc, runs, spillCapturedLogs, spyOnConnections } from './support/hostile-checks.js';
 import { b64u, encryptCompact, signCompact, type Signer } from './support/hostile-jose.js';
 import { enrollmentPayload } from './support/personal-data.js';
 import { sqliteDialect, type TestDatabase } from './support/databases.js';
@@ -235,6 +235,11 @@ describe('hostile JOSE input against the running server', () => {
     const serverPort = Number(new URL(s.url).port);
     const outbound = spy.targets.filter((t) => !t.endsWith(`:${serverPort}`));
     assert.deepEqual(outbound, [], 'no outbound connection other than to the server under test');
+    // Measure the server, not what the test keeps: its log capture (spilled to disk for the
+    // suite scan) and its ledger of signed envelopes (checked above).
+    spillCapturedLogs(s.logs);
+    visaSigned.clear();
+    spy.targets.length = 0;
     const end = memoryAfterGc();
     const growth = { heapMiB: Math.round(end.heapMiB - baseline.heapMiB), rssMiB: Math.round(end.rssMiB - baseline.rssMiB) };
     process.stdout.write(`# hostile JOSE: ${count}; heap ${growth.heapMiB} MiB, RSS ${growth.rssMiB} MiB over baseline\n`);

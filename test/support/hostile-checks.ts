@@ -2,6 +2,8 @@ import assert from 'node:assert/strict';
 import { createServer, Socket, type Server } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
+import { capturedLogs } from './server-harness.js';
+import { spillForSuiteScan } from './suite-scan.js';
 
 /** Visa's page lists these and only these. */
 export const CONTRACT_STATUSES: readonly number[] = [200, 400, 401, 404, 500];
@@ -75,6 +77,17 @@ export async function canaryListener(): Promise<{ url: string; port: number; con
     contacts: () => contacts,
     close: () => new Promise((r) => server.close(() => r())),
   };
+}
+
+/**
+ * Moves the in-process servers' captured log lines to the suite scan's spill file and empties
+ * them: what the test itself keeps would otherwise dominate a heap measurement (each accepted
+ * request's log line stays in memory for the scan).
+ */
+export function spillCapturedLogs(...extra: string[][]): void {
+  spillForSuiteScan('in-process server logs', capturedLogs.join(''));
+  capturedLogs.length = 0;
+  for (const a of extra) a.length = 0;
 }
 
 let gc: (() => void) | undefined;

@@ -1,4 +1,4 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findPersonalData, registeredSensitive } from './personal-data.js';
 
@@ -18,11 +18,29 @@ export function captureForSuiteScan(name: string, text: () => string): void {
   sources.push({ name, text });
 }
 
+/**
+ * Moves captured text out of the heap now (to a file the exit hook reads back), so that a test
+ * measuring the process's memory measures the server, not the test's own log capture.
+ */
+export function spillForSuiteScan(name: string, text: string): void {
+  const dir = process.env.CTP_TEST_CAPTURE_DIR;
+  if (!dir || text === '') return;
+  mkdirSync(dir, { recursive: true });
+  appendFileSync(spillFile(dir), `${JSON.stringify({ name, text })}\n`);
+  if (sources.length === 0) process.once('exit', writeCapture);
+}
+
+const spillFile = (dir: string) => join(dir, `${process.pid}.spill`);
+
 function writeCapture(): void {
   const dir = process.env.CTP_TEST_CAPTURE_DIR;
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
-  const capture = { file: process.argv[1] ?? '', sensitive: registeredSensitive(), sources: sources.map((s) => ({ name: s.name, text: s.text() })) };
+  const spilled = existsSync(spillFile(dir))
+    ? readFileSync(spillFile(dir), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; text: string })
+    : [];
+  rmSync(spillFile(dir), { force: true });
+  const capture = { file: process.argv[1] ?? '', sensitive: registeredSensitive(), sources: [...spilled, ...sources.map((s) => ({ name: s.name, text: s.text() }))] };
   writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify(capture));
 }
 
