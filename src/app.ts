@@ -4,9 +4,10 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Config } from './config/config-schema.js';
 import { statusForCode } from './http/status-for-outcome.js';
 import { clientErrorHandler, refuseConnection, transportLimits } from './http/transport-limits.js';
+import { installFastPath, visaFastPath } from './http/visa-fast-path.js';
 import { visaRoute } from './http/visa-route.js';
 import type { Logger } from './logger.js';
-import { serviceMetrics } from './metrics/service-metrics.js';
+import { observeVisaRequest, serviceMetrics } from './metrics/service-metrics.js';
 import type { NotificationPipeline } from './pipeline/notification-pipeline.js';
 import type { NotificationStore } from './storage/notification-store.js';
 
@@ -15,6 +16,8 @@ export interface AppDeps {
   pipeline: NotificationPipeline;
   store: NotificationStore;
   logger: Logger;
+  /** Serve Visa's ordinary requests on the fast path (`http/visa-fast-path.ts`). Default true. */
+  fastPath?: boolean;
 }
 
 function unroutable(error: { code: string }, req: FastifyRequest, reply: FastifyReply): void {
@@ -48,8 +51,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         handshakeTimeout: limits.headersTimeoutMs,
       }
     : null;
+  // One sequence of request ids for both ways into the Visa route (Fastify's default form).
+  let requests = 0;
+  const nextRequestId = (): string => `req-${(++requests).toString(36)}`;
   const app = Fastify({
     ...(https ? { https } : { http: serverOptions }),
+    genReqId: nextRequestId,
     loggerInstance: deps.logger,
     // One line per request is written by the Visa route's onResponse hook instead.
     logController: new LogController({ disableRequestLogging: true }),
@@ -78,15 +85,24 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const metrics = serviceMetrics();
   // A callback hook, not an async one: no promise per request for a function that never waits.
   app.addHook('onResponse', (req, reply, done) => {
-    if (req.ctp !== null) {
-      // (health checks and the like are not Visa traffic)
-      const outcome = req.ctp.outcome;
-      metrics.requests.inc({ outcome, status: String(reply.statusCode) });
-      metrics.requestDuration.observe({ outcome }, reply.elapsedTime / 1000);
-      if (outcome === 'quarantined' && req.ctp.result === 'inserted') metrics.quarantined.inc();
-    }
+    // (health checks and the like are not Visa traffic)
+    if (req.ctp !== null) observeVisaRequest(metrics, req.ctp, reply.statusCode, reply.elapsedTime);
     done();
   });
+  if (deps.fastPath !== false) {
+    installFastPath(
+      app.server,
+      visaFastPath({
+        pipeline: deps.pipeline,
+        basePath: deps.config.basePath,
+        bodyLimit: listen.bodyLimitBytes,
+        inspectClientCertificate: Boolean(tls?.clientCa),
+        logger: deps.logger,
+        nextRequestId,
+        onAnswered: (summary, status, ms) => observeVisaRequest(metrics, summary, status, ms),
+      }),
+    );
+  }
   app.get('/healthz', async (_req, reply) => reply.code(200).send());
   app.get('/readyz', async (_req, reply) => {
     try {

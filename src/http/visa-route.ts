@@ -1,5 +1,7 @@
+import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
+import type { ClientCertificateState } from '../pipeline/authenticate.js';
 import type { ErrorCode } from '../errors.js';
 import type { NotificationPipeline, PipelineOutcome } from '../pipeline/notification-pipeline.js';
 import { statusForCode, statusForOutcome } from './status-for-outcome.js';
@@ -7,10 +9,20 @@ import { statusForCode, statusForOutcome } from './status-for-outcome.js';
 /** Route of Visa's CTP enrollment notification (Visa page: "CTP Enrollment Attempt Notification"). */
 export const NOTIFICATION_PATH = '/vtis/v1/tokenRequestors/:tokenRequestorId/cardEnrollment/notification';
 
+/** What the Visa route decided about one request: ids and codes only. */
+export interface VisaRequestSummary {
+  code: ErrorCode | null;
+  outcome: string;
+  notificationId?: string | undefined;
+  result?: string | undefined;
+  eventType?: string | undefined;
+  tokenRequestorId?: string | undefined;
+}
+
 declare module 'fastify' {
   interface FastifyRequest {
     /** What the Visa route decided, for the one log line written when the response ends. */
-    ctp: { code: ErrorCode | null; outcome: string; notificationId?: string; result?: string; eventType?: string; tokenRequestorId?: string } | null;
+    ctp: VisaRequestSummary | null;
   }
 }
 
@@ -54,7 +66,7 @@ export async function visaRoute(app: FastifyInstance, o: VisaRouteOptions): Prom
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);
     const queryString = q < 0 ? '' : url.slice(q + 1);
-    const eventTypes = new URLSearchParams(queryString).getAll('eventType');
+    const eventTypes = eventTypesOf(queryString);
     const outcome = await o.pipeline.handle({
       tokenRequestorId: req.params.tokenRequestorId,
       eventType: eventTypes.length === 1 ? eventTypes[0] : undefined,
@@ -62,42 +74,53 @@ export async function visaRoute(app: FastifyInstance, o: VisaRouteOptions): Prom
       queryString,
       contentType: req.headers['content-type'],
       body: req.body as Buffer | undefined,
-      clientCertificate: o.inspectClientCertificate ? clientCertificateOf(req) : undefined,
+      clientCertificate: o.inspectClientCertificate ? clientCertificateOf(req.raw.socket) : undefined,
       xPayToken: headerValue(req.headers['x-pay-token']),
     });
     req.ctp = describe(outcome, req.params.tokenRequestorId, eventTypes[0]);
-    if (outcome.kind === 'failed') {
-      // The driver's error code (e.g. SQLITE_BUSY, 57P01) tells on-call what broke; driver
-      // messages are not logged, since some echo bound values.
-      const cause = (outcome.error as { cause?: { code?: unknown } } | undefined)?.cause;
-      req.log.error({ errType: errorName(outcome.error), code: outcome.code, causeCode: cause?.code }, 'notification not stored');
-    }
+    if (outcome.kind === 'failed') logFailure(req.log, outcome);
     return reply.code(statusForOutcome(outcome)).send();
   });
 
   // One structured line per request; ids and codes only, never bodies or URLs. A callback hook,
   // not an async one: no promise per request for a function that never waits.
   app.addHook('onResponse', (req, reply, done) => {
-    const c = req.ctp;
-    req.log.info(
-      {
-        method: req.method,
-        status: reply.statusCode,
-        outcome: c?.outcome ?? (reply.statusCode < 400 ? 'ok' : 'rejected'),
-        code: c?.code ?? null,
-        tokenRequestorId: c?.tokenRequestorId,
-        eventType: c?.eventType,
-        notificationId: c?.notificationId,
-        result: c?.result,
-        ms: Math.round(reply.elapsedTime * 100) / 100,
-      },
-      'visa request',
-    );
+    req.log.info(requestLogFields(req.method, reply.statusCode, req.ctp, reply.elapsedTime), 'visa request');
     done();
   });
 }
 
-function describe(outcome: PipelineOutcome, trid: string, eventType: string | undefined): NonNullable<FastifyRequest['ctp']> {
+/** The fields of the one log line per Visa request (both transports write the same line). */
+export function requestLogFields(method: string, status: number, c: VisaRequestSummary | null, elapsedMs: number): Record<string, unknown> {
+  return {
+    method,
+    status,
+    outcome: c?.outcome ?? (status < 400 ? 'ok' : 'rejected'),
+    code: c?.code ?? null,
+    tokenRequestorId: c?.tokenRequestorId,
+    eventType: c?.eventType,
+    notificationId: c?.notificationId,
+    result: c?.result,
+    ms: Math.round(elapsedMs * 100) / 100,
+  };
+}
+
+/**
+ * Logs why a notification was not stored. The driver's error code (e.g. SQLITE_BUSY, 57P01)
+ * tells on-call what broke; driver messages are not logged, since some echo bound values.
+ */
+export function logFailure(log: { error(obj: object, msg: string): void }, outcome: Extract<PipelineOutcome, { kind: 'failed' }>): void {
+  const cause = (outcome.error as { cause?: { code?: unknown } } | undefined)?.cause;
+  log.error({ errType: errorName(outcome.error), code: outcome.code, causeCode: cause?.code }, 'notification not stored');
+}
+
+/** Every `eventType` in a raw query string (the pipeline takes one; repeated means malformed). */
+export function eventTypesOf(queryString: string): string[] {
+  return queryString === '' ? [] : new URLSearchParams(queryString).getAll('eventType');
+}
+
+/** What the route decided, for the log line and the metrics. */
+export function describe(outcome: PipelineOutcome, trid: string, eventType: string | undefined): VisaRequestSummary {
   return {
     outcome: outcome.kind,
     code: outcome.kind === 'accepted' ? null : outcome.code,
@@ -109,14 +132,15 @@ function describe(outcome: PipelineOutcome, trid: string, eventType: string | un
   };
 }
 
-function clientCertificateOf(req: FastifyRequest) {
-  const socket = req.raw.socket as TLSSocket;
+/** The TLS client certificate's state, or undefined on a plain-TCP connection. */
+export function clientCertificateOf(rawSocket: Socket): ClientCertificateState | undefined {
+  const socket = rawSocket as TLSSocket;
   if (!socket.encrypted) return undefined;
   const cert = socket.getPeerCertificate();
   return { presented: cert !== null && Object.keys(cert).length > 0, authorized: socket.authorized };
 }
 
-function headerValue(v: string | string[] | undefined): string | undefined {
+export function headerValue(v: string | string[] | undefined): string | undefined {
   return Array.isArray(v) ? undefined : v;
 }
 

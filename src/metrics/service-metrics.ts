@@ -41,6 +41,14 @@ export function serviceMetrics(): ServiceMetrics {
   return metrics;
 }
 
+/** Counts one answered Visa request (either way into the route). */
+export function observeVisaRequest(m: ServiceMetrics, summary: { outcome: string; result?: string | undefined }, status: number, elapsedMs: number): void {
+  const outcome = summary.outcome;
+  m.requests.inc({ outcome, status: String(status) });
+  m.requestDuration.observe({ outcome }, elapsedMs / 1000);
+  if (outcome === 'quarantined' && summary.result === 'inserted') m.quarantined.inc();
+}
+
 const REQUEST = 'ctp:metrics-request';
 const REPLY = 'ctp:metrics-reply';
 

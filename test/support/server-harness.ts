@@ -32,6 +32,8 @@ export interface HarnessOptions {
   extra?: Record<string, unknown>;
   /** Run the delivery worker in-process as `serve` does (needs `sinks` in `extra`). */
   delivery?: boolean;
+  /** The Visa route's fast path (default on, as in `serve`). */
+  fastPath?: boolean;
 }
 
 export interface PostOptions {
@@ -111,7 +113,7 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
   const runtime = await createRuntime(config, logger, { onDeliveriesQueued: () => delivery?.wake() });
   const outcomes: DeliveryOutcome[] = [];
   if (o.delivery) delivery = await startDeliveryWorker(runtime, logger, { onOutcome: (x) => outcomes.push(x) });
-  const app = await buildApp({ config, pipeline: runtime.pipeline, store: runtime.store, logger });
+  const app = await buildApp({ config, pipeline: runtime.pipeline, store: runtime.store, logger, fastPath: o.fastPath ?? true });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   const url = `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
