@@ -73,6 +73,11 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     forceCloseConnections: 'idle',
   }) as unknown as FastifyInstance;
 
+  // A client may shut down its sending side once its request is out (HTTP/1.1 with
+  // "Connection: close" allows it). Node's default then ends the connection at once, losing the
+  // answer to a request already received and possibly stored; answer it first, then close.
+  // (Node's http.Server field behind that choice; its comment cites Squid's half_closed_clients.)
+  (app.server as unknown as { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
   // CONNECT has no handler here; Node would drop the socket without an answer.
   app.server.on('connect', (_req: unknown, socket: Socket) => refuseConnection(socket));
 

@@ -5,6 +5,7 @@ import { CompactEncrypt, CompactSign } from 'jose';
 import { signAsVisa } from '../src/visa/visa-encoder.js';
 import { dialects, type TestDatabase } from './support/databases.js';
 import { assertNoPersonalData, enrollmentPayload, registerSensitive } from './support/personal-data.js';
+import { httpRequest, rawExchange } from './support/raw-http.js';
 import { NOTIFICATION_PATH, capturedLogs, startTestServer, type TestServer } from './support/server-harness.js';
 import { testPki } from './support/test-pki.js';
 
@@ -39,6 +40,16 @@ for (const dialect of await dialects()) {
       assert.equal(row?.panLuhnValid, true);
       assert.equal(row?.firstName, (payload.clientInformation as { firstName: string }).firstName);
       assert.ok(!JSON.stringify(row).includes(pan), 'listing must not contain the full card number');
+    });
+
+    it('answers a client that shuts down its sending side right after the request (Connection: close, then FIN)', async () => {
+      // Storage answers after the client's FIN has arrived (always so on PostgreSQL): the 200
+      // must still be written before the connection closes.
+      const body = JSON.stringify({ encryptedData: await s.encode(enrollmentPayload()) });
+      const req = httpRequest({ path: `${NOTIFICATION_PATH}?eventType=CTP_ENROLLMENT_ATTEMPT`, headers: { 'content-type': 'application/json' }, body });
+      const answer = await rawExchange(s.url, [req], { waitMs: 5000 });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body, '');
     });
 
     it("Visa's retry of the same encryptedData: 200 again, stored once", async () => {
