@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
+import { inTransaction } from './postgres-transaction.js';
 import type { CardholderRecord, CardholderStore } from './cardholder-store.js';
 import { toRecord } from './sqlite-cardholder-store.js';
 
@@ -15,15 +16,8 @@ export class PostgresCardholderStore implements CardholderStore {
 
   async upsert(records: readonly CardholderRecord[]): Promise<{ inserted: number; updated: number }> {
     if (records.length === 0) return { inserted: 0, updated: 0 };
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (cause) {
-      throw new StorageError('cannot connect to PostgreSQL', { cause });
-    }
     const now = this.#now();
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.#pool, 'PostgreSQL cardholder write failed', async (client) => {
       // One statement per batch: unnest the columns. xmax = 0 only on a freshly inserted row.
       const res = await client.query<{ inserted: boolean }>(
         `INSERT INTO cardholders (fingerprint, status, language, data_key_id, contact_ciphertext, created_at, updated_at)
@@ -40,15 +34,9 @@ export class PostgresCardholderStore implements CardholderStore {
           now,
         ],
       );
-      await client.query('COMMIT');
       const inserted = res.rows.filter((r) => r.inserted).length;
       return { inserted, updated: res.rows.length - inserted };
-    } catch (cause) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw new StorageError('PostgreSQL cardholder write failed', { cause });
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async get(fingerprint: string): Promise<CardholderRecord | undefined> {

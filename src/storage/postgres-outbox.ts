@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
+import { inTransaction } from './postgres-transaction.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import { NO_OPEN_SIBLING, assessedBy, claimableCondition } from './outbox-claim.js';
 import { EVENT_SOURCE_COLUMNS, SUMMARY_COLUMNS, toDeliverySummary, toEventSource } from './outbox-row-mapping.js';
@@ -147,10 +148,8 @@ export class PostgresOutbox implements OutboxStore {
     return Number(rows[0]?.n ?? 0);
   }
 
-  async replay(sink: string, since: number): Promise<number> {
-    const client = await this.#connect();
-    try {
-      await client.query('BEGIN');
+  replay(sink: string, since: number): Promise<number> {
+    return inTransaction(this.#pool, 'PostgreSQL replay failed', async (client) => {
       const now = this.#now();
       const ids = (
         await client.query<{ id: string }>(
@@ -170,14 +169,8 @@ export class PostgresOutbox implements OutboxStore {
         );
       }
       if (ids.length > 0) await client.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
-      await client.query('COMMIT');
       return ids.length;
-    } catch (cause) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw cause instanceof StorageError ? cause : new StorageError('PostgreSQL replay failed', { cause });
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async disableSink(name: string, reason: string): Promise<void> {
@@ -265,14 +258,6 @@ export class PostgresOutbox implements OutboxStore {
         await c?.end().catch(() => {});
       },
     };
-  }
-
-  async #connect(): Promise<pg.PoolClient> {
-    try {
-      return await this.#pool.connect();
-    } catch (cause) {
-      throw new StorageError('cannot connect to PostgreSQL', { cause });
-    }
   }
 
   async #query<R extends pg.QueryResultRow>(sql: string, params: unknown[]): Promise<R[]> {

@@ -1,5 +1,6 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
+import { inTransaction } from './postgres-transaction.js';
 import type { AlertDraft, AlertStatus, AssessmentRecord, AssessmentSubject, RiskStore, StoredAssessment } from './risk-store.js';
 import { ASSESSMENT_COLUMNS, SUBJECT_COLUMNS, assessmentValues, toStoredAssessment, toSubject } from './risk-row-mapping.js';
 
@@ -58,14 +59,7 @@ export class PostgresRiskStore implements RiskStore {
   }
 
   async saveAssessment(rec: AssessmentRecord, alert?: AlertDraft): Promise<{ saved: boolean; alert: AlertStatus | 'none' }> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (cause) {
-      throw new StorageError('cannot connect to PostgreSQL', { cause });
-    }
-    try {
-      await client.query('BEGIN');
+    return inTransaction(this.#pool, 'PostgreSQL risk write failed', async (client) => {
       const inserted = (await client.query(INSERT_ASSESSMENT, assessmentValues(rec, Boolean))).rowCount === 1;
       let result: { saved: boolean; alert: AlertStatus | 'none' } = { saved: inserted, alert: 'none' };
       if (inserted && alert !== undefined) {
@@ -84,14 +78,8 @@ export class PostgresRiskStore implements RiskStore {
         ]);
         result = { saved: true, alert: status };
       }
-      await client.query('COMMIT');
       return result;
-    } catch (cause) {
-      await client.query('ROLLBACK').catch(() => {});
-      throw new StorageError('PostgreSQL risk write failed', { cause });
-    } finally {
-      client.release();
-    }
+    });
   }
 
   async assessments(ids: readonly string[]): Promise<Map<string, StoredAssessment>> {

@@ -13,7 +13,19 @@ import type {
 } from './notification-store.js';
 import type { StoreOptions } from './open-store.js';
 import { enqueueDeliveries } from './postgres-outbox.js';
-import { PURGEABLE, PURGE_ALERTS, PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
+import { inTransaction } from './postgres-transaction.js';
+import {
+  PURGEABLE,
+  PURGE_ALERTS,
+  PURGE_SET,
+  QUARANTINED_COLUMNS,
+  RECORD_COLUMNS,
+  SUMMARY_COLUMNS,
+  UPDATABLE_COLUMNS,
+  recordValues,
+  toQuarantined,
+  toSummary,
+} from './row-mapping.js';
 
 /** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
 const MIGRATION_LOCK = 7_204_118_305_117_001n;
@@ -215,19 +227,11 @@ export class PostgresStore implements NotificationStore {
 
   async listQuarantined(limit: number, afterId = ''): Promise<QuarantinedNotification[]> {
     const rows = await this.#query<Record<string, unknown>>(
-      `SELECT id, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data
+      `SELECT ${QUARANTINED_COLUMNS}
        FROM notifications WHERE status = 'quarantined' AND purged_at IS NULL AND id > $1 ORDER BY id LIMIT $2`,
       [afterId, limit],
     );
-    return rows.map((r) => ({
-      id: String(r.id),
-      dedupKey: String(r.dedup_key),
-      receivedAt: Number(r.received_at),
-      tokenRequestorId: String(r.token_requestor_id),
-      eventType: String(r.event_type),
-      reason: (r.reason as string | null) ?? null,
-      encryptedData: String(r.encrypted_data),
-    }));
+    return rows.map(toQuarantined);
   }
 
   async ping(): Promise<void> {
@@ -246,26 +250,8 @@ export class PostgresStore implements NotificationStore {
     }
   }
 
-  async #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    let client: pg.PoolClient;
-    try {
-      client = await this.#pool.connect();
-    } catch (cause) {
-      throw new StorageError('cannot connect to PostgreSQL', { cause });
-    }
-    let broken = false;
-    try {
-      await client.query('BEGIN');
-      const result = await fn(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (cause) {
-      await client.query('ROLLBACK').catch(() => {
-        broken = true;
-      });
-      throw cause instanceof StorageError ? cause : new StorageError('PostgreSQL transaction failed', { cause });
-    } finally {
-      client.release(broken);
-    }
+  #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return inTransaction(this.#pool, 'PostgreSQL transaction failed', fn);
   }
+
 }
