@@ -1,5 +1,5 @@
 import type { NotificationStatus, NotificationSummary, QuarantinedNotification } from '../storage/notification-store.js';
-import { SUMMARY_COLUMNS, toSummary } from '../storage/row-mapping.js';
+import { QUARANTINED_COLUMNS, SUMMARY_COLUMNS, toQuarantined, toSummary } from '../storage/row-mapping.js';
 import type { SqlDriver } from './sql-driver.js';
 
 /** Filters of the console's notification table; every one optional, all combined with AND. */
@@ -111,22 +111,10 @@ export class NotificationQueries {
   }
 
   async quarantined(id: string): Promise<QuarantinedNotification | undefined> {
-    const [r] = await this.sql.all(
-      `SELECT id, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data
-       FROM notifications WHERE id = ? AND status = 'quarantined'`,
-      [id],
-    );
-    if (!r) return undefined;
-    return {
-      id: String(r.id),
-      dedupKey: String(r.dedup_key),
-      receivedAt: Number(r.received_at),
-      tokenRequestorId: String(r.token_requestor_id),
-      eventType: String(r.event_type),
-      reason: (r.reason as string | null) ?? null,
-      encryptedData: String(r.encrypted_data),
-    };
+    const [r] = await this.sql.all(`SELECT ${QUARANTINED_COLUMNS} FROM notifications WHERE id = ? AND status = 'quarantined'`, [id]);
+    return r === undefined ? undefined : toQuarantined(r);
   }
+
 
   /** Arrivals per hour and status since `since` (ms). */
   async perHour(since: number): Promise<HourCount[]> {

@@ -1,4 +1,4 @@
-import type { NotificationRecord, NotificationSummary } from './notification-store.js';
+import type { NotificationRecord, NotificationSummary, QuarantinedNotification } from './notification-store.js';
 
 /** Column order shared by both dialects' INSERT statements. */
 export const RECORD_COLUMNS = [
@@ -46,6 +46,21 @@ export function recordValues(rec: NotificationRecord, now: number, bool: (b: boo
     rec.panLuhnValid === null ? null : bool(rec.panLuhnValid), rec.dataKeyId, rec.panCiphertext,
     rec.payloadCiphertext, rec.encryptedData,
   ];
+}
+
+/** What reprocessing a quarantined notification needs (see {@link toQuarantined}). */
+export const QUARANTINED_COLUMNS = 'id, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data';
+
+export function toQuarantined(r: Record<string, unknown>): QuarantinedNotification {
+  return {
+    id: String(r.id),
+    dedupKey: String(r.dedup_key),
+    receivedAt: Number(r.received_at),
+    tokenRequestorId: String(r.token_requestor_id),
+    eventType: String(r.event_type),
+    reason: (r.reason as string | null) ?? null,
+    encryptedData: String(r.encrypted_data),
+  };
 }
 
 export const SUMMARY_COLUMNS =

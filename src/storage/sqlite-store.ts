@@ -12,7 +12,18 @@ import type {
   QuarantinedNotification,
   RecordOutcome,
 } from './notification-store.js';
-import { PURGEABLE, PURGE_ALERTS, PURGE_SET, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toSummary } from './row-mapping.js';
+import {
+  PURGEABLE,
+  PURGE_ALERTS,
+  PURGE_SET,
+  QUARANTINED_COLUMNS,
+  RECORD_COLUMNS,
+  SUMMARY_COLUMNS,
+  UPDATABLE_COLUMNS,
+  recordValues,
+  toQuarantined,
+  toSummary,
+} from './row-mapping.js';
 import { enqueueDeliveries } from './sqlite-outbox.js';
 import type { StoreOptions } from './open-store.js';
 
@@ -98,7 +109,7 @@ export class SqliteStore implements NotificationStore {
          WHERE id = ? AND status = 'quarantined' RETURNING id, status`,
       ),
       quarantined: db.prepare(
-        `SELECT id, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data
+        `SELECT ${QUARANTINED_COLUMNS}
          FROM notifications WHERE status = 'quarantined' AND purged_at IS NULL AND id > ? ORDER BY id LIMIT ?`,
       ),
       purge: db.prepare(
@@ -229,15 +240,7 @@ export class SqliteStore implements NotificationStore {
 
   async listQuarantined(limit: number, afterId = ''): Promise<QuarantinedNotification[]> {
     const rows = this.#read(() => this.stmts.quarantined.all(afterId, limit) as Record<string, unknown>[]);
-    return rows.map((r) => ({
-      id: String(r.id),
-      dedupKey: String(r.dedup_key),
-      receivedAt: Number(r.received_at),
-      tokenRequestorId: String(r.token_requestor_id),
-      eventType: String(r.event_type),
-      reason: (r.reason as string | null) ?? null,
-      encryptedData: String(r.encrypted_data),
-    }));
+    return rows.map(toQuarantined);
   }
 
   async ping(): Promise<void> {
