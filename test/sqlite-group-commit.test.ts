@@ -7,37 +7,11 @@ import { StorageError } from '../src/errors.js';
 import type { NotificationRecord } from '../src/storage/notification-store.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
 import { uuidV7 } from '../src/util/uuid-v7.js';
+import { acceptedRecord, testProtector } from './support/records.js';
 
-let n = 0;
-function record(overrides: Partial<NotificationRecord> = {}): NotificationRecord {
-  n++;
-  return {
-    id: uuidV7(),
-    dedupKey: `dedup-${n}-${Math.random()}`,
-    receivedAt: Date.now(),
-    tokenRequestorId: '40010030273',
-    eventType: 'CTP_ENROLLMENT_ATTEMPT',
-    status: 'accepted',
-    reason: null,
-    reasonFields: null,
-    jwsKid: 'visa',
-    jweKid: 'issuer',
-    tsp: 'V',
-    firstName: null,
-    lastName: null,
-    contactEmail: null,
-    phoneNumber: null,
-    panFingerprint: null,
-    panBin: null,
-    panLast4: null,
-    panLuhnValid: null,
-    dataKeyId: null,
-    panCiphertext: null,
-    payloadCiphertext: null,
-    encryptedData: `a.b.${n}`,
-    ...overrides,
-  };
-}
+const dp = testProtector();
+/** A stored-shape record (test/support/records.ts), now, with `over` applied. */
+const record = (over: Partial<NotificationRecord> = {}): NotificationRecord => acceptedRecord(dp, Date.now(), over);
 
 // Writes issued in one event-loop turn share a transaction (group commit). These tests put a
 // failing write in such a batch and check that it fails alone.
