@@ -2,7 +2,7 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import type { NotificationPipeline, PipelineOutcome } from '../pipeline/notification-pipeline.js';
 import { statusForOutcome } from './status-for-outcome.js';
-import { clientCertificateOf, describe, eventTypesOf, headerValue, logFailure, requestLogFields, type VisaRequestSummary } from './visa-route.js';
+import { NOTIFICATION_PATH, clientCertificateOf, describe, eventTypesOf, headerValue, logFailure, requestLogFields, type VisaRequestSummary } from './visa-route.js';
 
 export interface VisaFastPathOptions {
   pipeline: NotificationPipeline;
@@ -17,6 +17,7 @@ export interface VisaFastPathOptions {
 }
 
 const DIGITS = /^[0-9]{1,9}$/;
+const TOKEN_REQUESTOR_ID = /^[0-9]{11}$/;
 /** The two spellings Visa sends; any other content type goes the general way. */
 const JSON_MEDIA = /^application\/json(?:\s*;\s*charset="?utf-8"?)?$/i;
 const EMPTY = { 'content-length': '0' } as const;
@@ -37,8 +38,18 @@ const EMPTY = { 'content-length': '0' } as const;
  * @returns a `request` listener's core: true when it took the request.
  */
 export function visaFastPath(o: VisaFastPathOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
-  const route = new RegExp(`^${escapeRegExp(o.basePath)}/vtis/v1/tokenRequestors/([0-9]{11})/cardEnrollment/notification(?:\\?|$)`);
+  // The route Fastify registers, split around its one parameter.
+  const [head, tail] = NOTIFICATION_PATH.split(':tokenRequestorId') as [string, string];
+  const prefix = `${o.basePath}${head}`;
   const pathStart = o.basePath.length + 1;
+  /** The token requestor ID of a request line of the ordinary shape, else undefined. */
+  const tokenRequestorOf = (url: string): string | undefined => {
+    if (!url.startsWith(prefix)) return undefined;
+    const id = url.slice(prefix.length, prefix.length + 11);
+    const end = prefix.length + 11 + tail.length;
+    if (!TOKEN_REQUESTOR_ID.test(id) || !url.startsWith(tail, prefix.length + 11)) return undefined;
+    return end === url.length || url.charCodeAt(end) === 63 /* ? */ ? id : undefined;
+  };
 
   async function serve(req: IncomingMessage, res: ServerResponse, tokenRequestorId: string, url: string, body: Buffer, started: number): Promise<void> {
     const q = url.indexOf('?');
@@ -75,8 +86,8 @@ export function visaFastPath(o: VisaFastPathOptions): (req: IncomingMessage, res
   return (req, res) => {
     if (req.method !== 'POST') return false;
     const url = req.url ?? '';
-    const m = route.exec(url);
-    if (m === null) return false;
+    const tokenRequestorId = tokenRequestorOf(url);
+    if (tokenRequestorId === undefined) return false;
     const h = req.headers;
     const length = h['content-length'];
     if (length === undefined || h['transfer-encoding'] !== undefined || !DIGITS.test(length) || Number(length) > o.bodyLimit) return false;
@@ -84,7 +95,6 @@ export function visaFastPath(o: VisaFastPathOptions): (req: IncomingMessage, res
     if (type === undefined || !JSON_MEDIA.test(type)) return false;
 
     const started = performance.now();
-    const tokenRequestorId = m[1] as string;
     const chunks: Buffer[] = [];
     let size = 0;
     let done = false;
@@ -123,8 +133,4 @@ export function installFastPath(server: Server, fastPath: (req: IncomingMessage,
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     if (!fastPath(req, res)) fastify(req, res);
   });
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
