@@ -14,18 +14,7 @@ import type {
 import type { StoreOptions } from './open-store.js';
 import { enqueueDeliveries } from './postgres-outbox.js';
 import { inTransaction } from './postgres-transaction.js';
-import {
-  PURGEABLE,
-  PURGE_ALERTS,
-  PURGE_SET,
-  QUARANTINED_COLUMNS,
-  RECORD_COLUMNS,
-  SUMMARY_COLUMNS,
-  UPDATABLE_COLUMNS,
-  recordValues,
-  toQuarantined,
-  toSummary,
-} from './row-mapping.js';
+import { PURGEABLE, PURGE_ALERTS, PURGE_SET, QUARANTINED_COLUMNS, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toQuarantined, toSummary } from './row-mapping.js';
 
 /** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
 const MIGRATION_LOCK = 7_204_118_305_117_001n;

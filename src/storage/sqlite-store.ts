@@ -12,18 +12,7 @@ import type {
   QuarantinedNotification,
   RecordOutcome,
 } from './notification-store.js';
-import {
-  PURGEABLE,
-  PURGE_ALERTS,
-  PURGE_SET,
-  QUARANTINED_COLUMNS,
-  RECORD_COLUMNS,
-  SUMMARY_COLUMNS,
-  UPDATABLE_COLUMNS,
-  recordValues,
-  toQuarantined,
-  toSummary,
-} from './row-mapping.js';
+import { PURGEABLE, PURGE_ALERTS, PURGE_SET, QUARANTINED_COLUMNS, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toQuarantined, toSummary } from './row-mapping.js';
 import { enqueueDeliveries } from './sqlite-outbox.js';
 import type { StoreOptions } from './open-store.js';
 
