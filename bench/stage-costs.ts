@@ -8,22 +8,23 @@
  * The HTTP server's own share is what `npm run bench --workers 1` measures per notification
  * less the "pipeline + SQLite" line here.
  */
-import { constants, createHash, createPrivateKey, createPublicKey, privateDecrypt, type KeyObject } from 'node:crypto';
+import { constants, createHash, privateDecrypt, type KeyObject } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { Config } from '../src/config/config-schema.js';
+import { loadConfig } from '../src/config/load-config.js';
+import { loadSecrets } from '../src/config/load-secrets.js';
 import { decryptCompactJwe } from '../src/jose/compact-jwe.js';
 import { verifyCompactJws } from '../src/jose/compact-jws.js';
 import { NotificationPipeline, parseEnvelope, type InboundNotification } from '../src/pipeline/notification-pipeline.js';
 import { validatePayload } from '../src/pipeline/validate-payload.js';
-import { DataProtector } from '../src/protect/data-protector.js';
 import type { NotificationRecord, NotificationStore } from '../src/storage/notification-store.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
 import { BENCH_KIDS, benchKeys } from './bench-keys.js';
 import { notificationSet } from './notification-set.js';
+import { writeServiceConfig } from './server-process.js';
 
 const { values: a } = parseArgs({ options: { rounds: { type: 'string' }, notifications: { type: 'string' } } });
 const rounds = Number(a.rounds ?? 5);
@@ -38,11 +39,12 @@ const file = await notificationSet(keys, total, cacheDir, (s) => process.stderr.
 const tokens = readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(0, total);
 const bodies = tokens.map((t) => Buffer.from(JSON.stringify({ encryptedData: t })));
 
-const verificationKeys = new Map<string, KeyObject>([[BENCH_KIDS.visa, createPublicKey(readFileSync(keys.visaSpkiFile))]]);
-const decryptionKeys = new Map<string, KeyObject>([[BENCH_KIDS.issuer, createPrivateKey(readFileSync(keys.issuerKeyFile))]]);
-const keyFile = (f: string) => Buffer.from(readFileSync(f, 'utf8').trim(), 'base64');
-const dp = new DataProtector([{ id: 'bench', key: keyFile(keys.dataKeyFile) }], keyFile(keys.fingerprintKeyFile));
-const jose: Config['jose'] = { signatureAlgorithms: ['PS256'], keyManagementAlgorithms: ['RSA-OAEP-256'], contentEncryptionAlgorithms: ['A256GCM'] };
+// The keys, data protection and JOSE allow-lists of the service as `npm run bench` configures it,
+// read by the service's own config and secrets loaders.
+const workDir = mkdtempSync(join(tmpdir(), 'ctp-stages-'));
+const config = loadConfig(writeServiceConfig(workDir, keys, 'sqlite:unused.sqlite', 0, false));
+const { verificationKeys, decryptionKeys, dataProtector: dp } = loadSecrets(config);
+const jose = config.jose;
 const jweAllow = { keyManagement: jose.keyManagementAlgorithms, contentEncryption: jose.contentEncryptionAlgorithms };
 
 // Inputs of the later stages, made once by the earlier ones.
@@ -50,7 +52,6 @@ const jwes = tokens.map((t) => verifyCompactJws(t, verificationKeys, jose.signat
 const plaintexts = jwes.map((j) => decryptCompactJwe(j, decryptionKeys, jweAllow).plaintext);
 const wrappedKeys = jwes.map((j) => Buffer.from(j.split('.')[1]!, 'base64url'));
 
-const workDir = mkdtempSync(join(tmpdir(), 'ctp-stages-'));
 let dbSerial = 0;
 async function freshStore(): Promise<SqliteStore> {
   const s = new SqliteStore(join(workDir, `s${++dbSerial}.sqlite`));
