@@ -24,6 +24,18 @@ interface PendingWrite {
   reject: (e: unknown) => void;
 }
 
+/**
+ * Page size of new database files, in bytes (SQLite's default is 4096). A stored notification
+ * row is about 2.1 KB, mostly Visa's own `encryptedData`, which is kept as received: two do not
+ * fit in 4096 bytes, so at 4096 every row took a page of its own, half empty, and every commit
+ * wrote (and every checkpoint copied) a page per notification. At 8192 three rows share a page:
+ * the file grows 3.1 KB per notification instead of 4.4, and the store on its own spends about
+ * 15 % less CPU per record (20 000 bench records, median of 5 interleaved rounds). End to end
+ * that is 1–2 % of a notification's CPU, inside `npm run bench`'s noise. Existing files keep
+ * their page size (a WAL database cannot change it).
+ */
+export const SQLITE_PAGE_SIZE = 8192;
+
 export interface SqliteStoreOptions extends StoreOptions {
   /** Milliseconds to wait for another process's write lock, and for a lock when reading. Default 5000. */
   busyTimeoutMs?: number;
@@ -66,6 +78,9 @@ export class SqliteStore implements NotificationStore {
       // same file at the same moment may hold, and without a timeout that fails at once.
       this.#db.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5000}`);
       this.#busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+      // Before WAL, because a WAL database's page size is fixed once its header is written: this
+      // sizes new files and leaves existing ones as they are. See SQLITE_PAGE_SIZE.
+      this.#db.pragma(`page_size = ${SQLITE_PAGE_SIZE}`);
       this.#db.pragma('journal_mode = WAL');
       this.#db.pragma('synchronous = FULL');
     } catch (cause) {
