@@ -23,10 +23,30 @@ export interface ModeContext {
 const withEndLoad = (m: Machine): Machine => ({ ...m, loadAverage1m: { ...m.loadAverage1m, end: round(loadavg()[0]!, 2) } });
 
 /** Single-thread privateDecrypt (and PS256 verify) rates, measured in a process of their own. */
-export function measureBound(ctx: ModeContext): BoundResult {
-  ctx.log('measuring the bound: single-thread crypto.privateDecrypt RSA-OAEP-256');
+export function measureBound(ctx: ModeContext, seconds = 3): BoundResult {
   const script = fileURLToPath(new URL('./measure-bound.js', import.meta.url));
-  return JSON.parse(execFileSync(process.execPath, [script, ctx.keys.issuerKeyFile, '3'], { encoding: 'utf8' })) as BoundResult;
+  return JSON.parse(execFileSync(process.execPath, [script, ctx.keys.issuerKeyFile, String(seconds)], { encoding: 'utf8' })) as BoundResult;
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : Math.round((s[s.length / 2 - 1]! + s[s.length / 2]!) / 2);
+};
+
+/**
+ * The bound, sampled before the receivers' turns and again after every round of them, and
+ * reported as the median of the samples: this machine's speed drifts by tens of percent over
+ * minutes (other guests on the host), and a bound taken once, before, compared a quiet minute
+ * with a busy one. The samples are kept in latest.json.
+ */
+function boundOverRun(samples: BoundResult[]): BoundResult & { samples: number[] } {
+  return {
+    privateDecryptPerSecond: median(samples.map((x) => x.privateDecryptPerSecond)),
+    privateDecryptPerWallSecond: median(samples.map((x) => x.privateDecryptPerWallSecond)),
+    ps256VerifyPerSecond: median(samples.map((x) => x.ps256VerifyPerSecond)),
+    seconds: samples.reduce((t, x) => t + x.seconds, 0),
+    samples: samples.map((x) => x.privateDecryptPerSecond),
+  };
 }
 
 /**
@@ -39,15 +59,17 @@ export function measureBound(ctx: ModeContext): BoundResult {
 export async function runMaxAndFixedRate(
   ctx: ModeContext,
   mode: 'all' | 'max' | 'fixed-rate',
-  o: { rate?: number | undefined; peer: boolean },
+  o: { rate?: number | undefined; peer: boolean; ceiling: boolean },
 ): Promise<{ file: string; result: Record<string, unknown> }> {
   const { base, command, resultsDir } = ctx;
   const m = ctx.machine;
   const maxToo = !(mode === 'fixed-rate' && o.rate);
-  const b = maxToo ? measureBound(ctx) : undefined;
+  if (maxToo) ctx.log('measuring the bound: single-thread crypto.privateDecrypt RSA-OAEP-256, now and after every round');
+  const boundSamples: BoundResult[] = maxToo ? [measureBound(ctx)] : [];
   let service: PhaseResult | undefined;
   let withRisk: PhaseResult | undefined;
   let peer: PhaseResult | undefined;
+  let ceiling: PhaseResult | undefined;
   if (maxToo) {
     // In turns (runInterleaved), so that drifting load from other work on a shared machine
     // weighs on all three alike and the ratios between them stay meaningful.
@@ -55,9 +77,14 @@ export async function runMaxAndFixedRate(
       { ...base, name: 'service-max', receiver: 'service', risk: false },
       { ...base, name: 'service-risk-max', receiver: 'service', risk: true },
       ...(mode !== 'fixed-rate' && o.peer ? [{ ...base, name: 'peer-max', receiver: 'peer' as const }] : []),
+      ...(mode !== 'fixed-rate' && o.ceiling ? [{ ...base, name: 'ceiling-max', receiver: 'ceiling' as const }] : []),
     ];
-    [service, withRisk, peer] = await runInterleaved(list, STRETCH);
+    const results = await runInterleaved(list, STRETCH, () => boundSamples.push(measureBound(ctx, 1)));
+    [service, withRisk] = results;
+    peer = results.find((r) => r.receiver === 'peer');
+    ceiling = results.find((r) => r.receiver === 'ceiling');
   }
+  const b = boundSamples.length > 0 ? boundOverRun(boundSamples) : undefined;
   let fixed: PhaseResult | undefined;
   let fixedWithRisk: PhaseResult | undefined;
   if (mode !== 'max') {
@@ -84,6 +111,11 @@ export async function runMaxAndFixedRate(
     ratioToRsaPairBound: b ? round(headline.perCpuSecond / (1 / (1 / b.privateDecryptPerSecond + 1 / b.ps256VerifyPerSecond)), 3) : null,
     peer: brief(peer) ?? null,
     ratioToPeer: judged.ratioToPeer,
+    // The same load on a receiver that does nothing but the bound's RSA operation per request
+    // (bench/ceiling-receiver.ts): the share of the bound HTTP serving leaves on this machine.
+    ceiling: ceiling && b
+      ? { ...brief(ceiling), ratioToBound: round(ceiling.perCpuSecond / b.privateDecryptPerSecond, 3), serviceRatioToCeiling: round(headline.perCpuSecond / ceiling.perCpuSecond, 3) }
+      : null,
     fixedRate: fixed ? { offeredRatePerSecond: fixed.offeredRatePerSecond, ...brief(fixed) } : null,
     withRisk: withRisk || fixedWithRisk
       ? {
@@ -95,18 +127,20 @@ export async function runMaxAndFixedRate(
       : null,
     targets: judged.targets,
     machine: withEndLoad(m),
-    phases: { service: service ?? null, withRisk: withRisk ?? null, peer: peer ?? null, fixedRate: fixed ?? null, fixedRateWithRisk: fixedWithRisk ?? null },
+    phases: { service: service ?? null, withRisk: withRisk ?? null, peer: peer ?? null, ceiling: ceiling ?? null, fixedRate: fixed ?? null, fixedRateWithRisk: fixedWithRisk ?? null },
   };
   const out = join(resultsDir, mode === 'fixed-rate' ? 'latest-fixed-rate.json' : 'latest.json');
   writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
   const rows: [string, string][] = [];
   if (b) {
-    rows.push(['bound: privateDecrypt RSA-OAEP-256', `${b.privateDecryptPerSecond} /CPU-s (one thread; ${b.privateDecryptPerWallSecond} /s wall)`]);
+    rows.push(['bound: privateDecrypt RSA-OAEP-256', `${b.privateDecryptPerSecond} /CPU-s (one thread, median of ${b.samples.length} samples ${Math.min(...b.samples)}–${Math.max(...b.samples)}; ${b.privateDecryptPerWallSecond} /s wall)`]);
     rows.push(['bound: + PS256 verify, per notification', `${result.bound!.rsaPairNotificationsPerSecond} /CPU-s`]);
   }
   if (service) rows.push(...phaseRows('service', service));
   if (withRisk) rows.push(...phaseRows('service+risk', withRisk));
   if (peer) rows.push(...phaseRows('peer', peer));
+  if (ceiling) rows.push(...phaseRows('ceiling', ceiling).filter(([k]) => !k.includes('RSS')));
+  if (result.ceiling) rows.push(['ceiling / bound; service / ceiling', `${result.ceiling.ratioToBound}; ${result.ceiling.serviceRatioToCeiling}`]);
   if (fixed) rows.push(...phaseRows(`service @${fixed.offeredRatePerSecond}/s`, fixed));
   if (fixedWithRisk) rows.push(...phaseRows(`service+risk @${fixedWithRisk.offeredRatePerSecond}/s`, fixedWithRisk));
   for (const [k, v] of Object.entries(judged.targets)) if (v.value !== null) rows.push([`target ${k} ${v.target}`, `${v.value}  ${v.met ? 'met' : 'NOT met'}`]);

@@ -12,11 +12,12 @@ import { freePort, startServer, writeServiceConfig, type RunningServer } from '.
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const CLI = here('../src/cli.js');
 const PEER = here('./peer-receiver.js');
+const CEILING = here('./ceiling-receiver.js');
 export const NOTIFICATION_PATH = '/vtis/v1/tokenRequestors/40010030273/cardEnrollment/notification?eventType=CTP_ENROLLMENT_ATTEMPT';
 
 export interface PhaseOptions {
   name: string;
-  receiver: 'service' | 'peer';
+  receiver: 'service' | 'peer' | 'ceiling';
   /** Service only: risk assessment on (the default configuration) or off. */
   risk?: boolean;
   keys: BenchKeys;
@@ -44,7 +45,7 @@ export interface MemorySample {
 }
 
 export interface PhaseResult {
-  receiver: 'service' | 'peer';
+  receiver: 'service' | 'peer' | 'ceiling';
   /** Service: whether risk assessment ran. */
   risk: boolean | null;
   workers: number;
@@ -113,13 +114,15 @@ interface Receiver {
 async function startReceiver(o: PhaseOptions): Promise<Receiver> {
   const dir = join(o.workDir, o.name);
   mkdirSync(dir, { recursive: true });
-  const db = await createBenchDatabase(o.receiver === 'peer' ? 'sqlite' : o.storage, dir);
+  const db = await createBenchDatabase(o.receiver === 'service' ? o.storage : 'sqlite', dir);
   const port = await freePort();
   const nodeArgs = o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, o.name)}`] : [];
   const args =
     o.receiver === 'service'
       ? [CLI, 'serve', '--config', writeServiceConfig(dir, o.keys, db.url, port, o.risk ?? true), '--workers', String(o.workers)]
-      : [PEER, '--db', db.sqlitePath!, '--port', String(port), '--workers', String(o.workers), '--issuer-key', o.keys.issuerKeyFile, '--visa-spki', o.keys.visaSpkiFile];
+      : o.receiver === 'peer'
+        ? [PEER, '--db', db.sqlitePath!, '--port', String(port), '--workers', String(o.workers), '--issuer-key', o.keys.issuerKeyFile, '--visa-spki', o.keys.visaSpkiFile]
+        : [CEILING, '--port', String(port), '--workers', String(o.workers), '--issuer-key', o.keys.issuerKeyFile];
   let server: RunningServer;
   try {
     server = await startServer(args, join(dir, 'server.log'), port, nodeArgs);
@@ -188,7 +191,7 @@ function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]
     receiver: o.receiver,
     risk: o.receiver === 'service' ? (o.risk ?? true) : null,
     workers: o.workers,
-    storage: o.receiver === 'peer' ? 'sqlite' : o.storage === 'sqlite' ? 'sqlite' : 'postgres',
+    storage: o.receiver === 'ceiling' ? 'none' : o.receiver === 'peer' || o.storage === 'sqlite' ? 'sqlite' : 'postgres',
     loop: o.rate ? 'open' : `closed, concurrency ${o.concurrency}`,
     offeredRatePerSecond: o.rate ?? null,
     notifications: o.count,
@@ -243,9 +246,10 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
  * Several receivers measured in turns on the same stream, `stretch` notifications at a time
  * (order reversed every round), all started and warmed first. On a machine shared with other
  * work the capacity left to the bench drifts over minutes; in turns, every receiver meets the
- * same drift, so their ratios do not depend on which ran during a busy minute.
+ * same drift, so their ratios do not depend on which ran during a busy minute. `afterRound`
+ * runs after each round, every receiver quiet (the bound is sampled there).
  */
-export async function runInterleaved(list: PhaseOptions[], stretch: number): Promise<PhaseResult[]> {
+export async function runInterleaved(list: PhaseOptions[], stretch: number, afterRound?: () => void): Promise<PhaseResult[]> {
   const started: Receiver[] = [];
   try {
     for (const o of list) started.push(await startReceiver(o));
@@ -257,6 +261,7 @@ export async function runInterleaved(list: PhaseOptions[], stretch: number): Pro
       const order = started.map((_, i) => i);
       if (round_ % 2 === 1) order.reverse();
       for (const i of order) stretches[i]!.push(await measureStretch(started[i]!, from, n));
+      afterRound?.();
     }
     return started.map((rc, i) => phaseResult(rc, stretches[i]!, []));
   } finally {

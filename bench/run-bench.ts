@@ -15,6 +15,8 @@
  *   --duration S                     soak length in seconds (default 300): with --mode all, the
  *                                    soak runs last and its memory figures join latest.json
  *   --no-peer                        skip the peer
+ *   --no-ceiling                     skip the ceiling (bench/ceiling-receiver.ts: the bound's RSA
+ *                                    operation alone behind HTTP, the same load)
  *   --profile DIR                    V8 CPU profiles of every server process into DIR
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -40,6 +42,7 @@ const { values: a } = parseArgs({
     rate: { type: 'string' },
     duration: { type: 'string' },
     'no-peer': { type: 'boolean', default: false },
+    'no-ceiling': { type: 'boolean', default: false },
     profile: { type: 'string' },
   },
 });
@@ -85,7 +88,7 @@ try {
   else {
     // --rate is the fixed-rate phase's rate, except in `all` with a soak, where it is the soak's.
     const fixedRate = a.rate && !withSoak ? int(a.rate, 'rate') : undefined;
-    const max = await runMaxAndFixedRate(ctx, mode as 'all' | 'max' | 'fixed-rate', { rate: fixedRate, peer: !a['no-peer'] });
+    const max = await runMaxAndFixedRate(ctx, mode as 'all' | 'max' | 'fixed-rate', { rate: fixedRate, peer: !a['no-peer'], ceiling: !a['no-ceiling'] });
     if (withSoak) {
       const memory = await runSoak({ ...ctx, base: { ...base, count: soakCount } }, soakRate);
       const targets = { ...(max.result.targets as object), memoryFlat: { target: 'RSS +<= 5 % over the second half', value: memory.growthSecondHalfPercent, met: memory.flat } };
