@@ -72,7 +72,7 @@ export async function runMaxAndFixedRate(
   let ceiling: PhaseResult | undefined;
   if (maxToo) {
     // In turns (runInterleaved), so that drifting load from other work on a shared machine
-    // weighs on all three alike and the ratios between them stay meaningful.
+    // weighs on all of them alike and the ratios between them stay meaningful.
     const list: PhaseOptions[] = [
       { ...base, name: 'service-max', receiver: 'service', risk: false },
       { ...base, name: 'service-risk-max', receiver: 'service', risk: true },
