@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { BenchKeys } from './bench-keys.js';
 import { round, runInterleaved, runPhase, type PhaseOptions, type PhaseResult } from './bench-phase.js';
 import { phaseRows, table, targets, type Machine } from './bench-report.js';
+import { median } from './latency-stats.js';
 import type { BoundResult } from './measure-bound.js';
 
 /** Notifications per turn when receivers are measured in turns. */
@@ -28,11 +29,6 @@ export function measureBound(ctx: ModeContext, seconds = 3): BoundResult {
   return JSON.parse(execFileSync(process.execPath, [script, ctx.keys.issuerKeyFile, String(seconds)], { encoding: 'utf8' })) as BoundResult;
 }
 
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : Math.round((s[s.length / 2 - 1]! + s[s.length / 2]!) / 2);
-};
-
 /**
  * The bound, sampled before the receivers' turns and again after every round of them, and
  * reported as the median of the samples: this machine's speed drifts by tens of percent over
@@ -41,9 +37,9 @@ const median = (xs: number[]): number => {
  */
 function boundOverRun(samples: BoundResult[]): BoundResult & { samples: number[] } {
   return {
-    privateDecryptPerSecond: median(samples.map((x) => x.privateDecryptPerSecond)),
-    privateDecryptPerWallSecond: median(samples.map((x) => x.privateDecryptPerWallSecond)),
-    ps256VerifyPerSecond: median(samples.map((x) => x.ps256VerifyPerSecond)),
+    privateDecryptPerSecond: Math.round(median(samples.map((x) => x.privateDecryptPerSecond))),
+    privateDecryptPerWallSecond: Math.round(median(samples.map((x) => x.privateDecryptPerWallSecond))),
+    ps256VerifyPerSecond: Math.round(median(samples.map((x) => x.ps256VerifyPerSecond))),
     seconds: samples.reduce((t, x) => t + x.seconds, 0),
     samples: samples.map((x) => x.privateDecryptPerSecond),
   };

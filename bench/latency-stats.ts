@@ -17,3 +17,10 @@ export function summarise(samples: Float64Array): LatencySummary {
   const r = (v: number) => Math.round(v * 100) / 100;
   return { p50: r(at(0.5)), p99: r(at(0.99)), p999: r(at(0.999)), max: r(n ? s[n - 1]! : NaN), mean: r(sum / n) };
 }
+
+/** The median of `xs` (the mean of the two middle values when their count is even). */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+}

@@ -23,6 +23,7 @@ import { validatePayload } from '../src/pipeline/validate-payload.js';
 import type { NotificationRecord, NotificationStore } from '../src/storage/notification-store.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
 import { BENCH_KIDS, benchKeys } from './bench-keys.js';
+import { median } from './latency-stats.js';
 import { notificationSet } from './notification-set.js';
 import { writeServiceConfig } from './server-process.js';
 
@@ -160,7 +161,6 @@ for (let r = 0; r < rounds; r++) {
 }
 rmSync(workDir, { recursive: true, force: true });
 
-const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
 const rows = stages.map((s) => ({ stage: s.name, microsecondsCpu: Number(median(samples.get(s.name)!).toFixed(1)), rounds: samples.get(s.name)!.map((x) => Number(x.toFixed(1))) }));
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
 console.log(`npm run bench:stages -- --rounds ${rounds} --notifications ${perRound}  (${machine.cores} cores, ${machine.cpu}, Node ${machine.node})`);
