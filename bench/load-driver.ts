@@ -71,6 +71,9 @@ async function drive(r: DriveRequest): Promise<DriveResult> {
     waiting.shift()?.();
   };
 
+  // The open loop's clock starts with every connection open: what it measures is the server's
+  // answer to a steady offered rate, not the load generator's start-up.
+  if (r.mode === 'open') await Promise.all(connections.map((c) => c.connect()));
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   if (r.mode === 'closed') {

@@ -39,6 +39,22 @@ export class RawHttpConnection {
     });
   }
 
+  /**
+   * Opens the connection now, so that the first request's latency is the server's, not the TCP
+   * handshake's (and, on a cluster, the primary handing the socket to a worker).
+   */
+  connect(): Promise<void> {
+    const socket = this.#socket ?? this.#open();
+    if (!socket.connecting) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => {
+        this.#lastUsed = performance.now();
+        resolve();
+      });
+      socket.once('error', reject);
+    });
+  }
+
   close(): void {
     this.#socket?.destroy();
     this.#socket = undefined;
