@@ -202,7 +202,8 @@ describe('cardholder alert by the bank messaging webhook (Standard Webhooks)', (
     assert.deepEqual((event.card as Record<string, unknown>).last4, h.pan.slice(-4));
     assert.equal((event.message as Record<string, unknown>).language, 'de');
     assertNoCardNumber(ok.body, h.pan);
-    const sent = (await s.runtime.risk!.stores.alerts.list(5)).find((a) => a.status === 'sent');
-    assert.equal(sent?.attempts, 2);
+    // The receiver has answered 200 before the alert worker records it: wait for that write.
+    const sent = await eventually(async () => (await s.runtime.risk!.stores.alerts.list(5)).find((a) => a.status === 'sent'), 'alert marked sent');
+    assert.equal(sent.attempts, 2);
   });
 });
