@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 
 const HEADER_END = Buffer.from('\r\n\r\n');
@@ -43,16 +44,11 @@ export class RawHttpConnection {
    * Opens the connection now, so that the first request's latency is the server's, not the TCP
    * handshake's (and, on a cluster, the primary handing the socket to a worker).
    */
-  connect(): Promise<void> {
+  async connect(): Promise<void> {
     const socket = this.#socket ?? this.#open();
-    if (!socket.connecting) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      socket.once('connect', () => {
-        this.#lastUsed = performance.now();
-        resolve();
-      });
-      socket.once('error', reject);
-    });
+    if (!socket.connecting) return;
+    await once(socket, 'connect'); // rejects on 'error', and removes its listeners either way
+    this.#lastUsed = performance.now();
   }
 
   close(): void {

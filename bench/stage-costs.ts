@@ -99,9 +99,7 @@ const stages: Stage[] = [
   },
   // The group commit makes one transaction of the writes queued in one event-loop turn, so its
   // batch is the number in flight: one-row commits are what a quiet service pays per notification.
-  { name: 'SQLite: look-up + record, 1 in flight', run: (f, t) => intoStore(f, t, 1) },
-  { name: 'SQLite: look-up + record, 4 in flight', run: (f, t) => intoStore(f, t, 4) },
-  { name: 'SQLite: look-up + record, 32 in flight', run: (f, t) => intoStore(f, t, 32) },
+  ...[1, 4, 32].map((n): Stage => ({ name: `SQLite: look-up + record, ${n} in flight`, run: (f, t) => intoStore(f, t, n) })),
   { name: 'pipeline + SQLite (no HTTP)', run: (f, t) => throughPipeline(f, t) },
 ];
 
