@@ -20,7 +20,6 @@ import { createLogger } from '../src/logger.js';
 import { createCertificate, generateRsaKeyPair } from '../src/pki/certificates.js';
 import { RISK_LEVELS, type RiskLevel } from '../src/risk/risk-codes.js';
 import { serve } from '../src/server.js';
-import { openRiskStores } from '../src/storage/open-risk-stores.js';
 import { openStore } from '../src/storage/open-store.js';
 import { encodeVisaMessage } from '../src/visa/visa-encoder.js';
 import { EVAL_BIN, PopulationBuilder, type Attempt, type Holder } from './risk-population.js';
@@ -164,7 +163,7 @@ const sendSeconds = (Date.now() - started) / 1000;
 
 // --- Results -------------------------------------------------------------------------------
 const store = await openStore(loadConfig(configPath).storage);
-const { risk } = await openRiskStores(store);
+const { risk } = store.openRiskStores();
 const ids = new Map<string, Attempt>();
 for (const s of sent) {
   const row = await store.findByDedupKey(s.dedupKey);

@@ -4,7 +4,7 @@ import type { Logger } from './logger.js';
 import { NotificationPipeline } from './pipeline/notification-pipeline.js';
 import { createRisk, type RiskRuntime } from './risk/create-risk.js';
 import type { NotificationStore } from './storage/notification-store.js';
-import { openOutbox, openStore } from './storage/open-store.js';
+import { openStore } from './storage/open-store.js';
 import type { OutboxStore } from './storage/outbox-store.js';
 
 export interface Runtime {
@@ -44,7 +44,7 @@ export async function createRuntime(
     throw e;
   }
   // Events carry the risk assessment: deliveries wait for it, up to risk.deliveryWaitSeconds.
-  const outbox = await openOutbox(store, { riskWaitMs: config.risk.enabled ? config.risk.deliveryWaitSeconds * 1000 : undefined });
+  const outbox = store.openOutbox({ riskWaitMs: config.risk.enabled ? config.risk.deliveryWaitSeconds * 1000 : undefined });
   let risk: RiskRuntime | undefined;
   try {
     risk = await createRisk(config, secrets, store, logger, options.onDeliveriesQueued ? { onAssessed: options.onDeliveriesQueued } : {});

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { sqlDriverFor } from '../src/admin/sql-driver.js';
+import { rawSql } from './support/raw-sql.js';
 import { startAdminEnv, type AdminTestEnv } from './support/admin-harness.js';
 import { dialects, type TestDatabase } from './support/databases.js';
 import { testPki } from './support/test-pki.js';
@@ -165,7 +165,7 @@ for (const dialect of await dialects()) {
       assert.equal(audit.json.items[0].detail.last4, '0002');
       assert.ok(!audit.text.includes(acceptedPan));
       assert.ok(!env.adminLogs.join('\n').includes(acceptedPan));
-      const rows = await sqlDriverFor(env.adminRuntime.store).all('SELECT * FROM audit_log');
+      const rows = await rawSql(env.adminRuntime.store).all('SELECT * FROM audit_log');
       assert.ok(!JSON.stringify(rows).includes(acceptedPan), 'the card number is not stored');
     });
 
@@ -198,7 +198,7 @@ for (const dialect of await dialects()) {
       assert.equal((await env.call('POST', '/api/operators', { token: env.operators.admin.apiToken, body: { name: 'temp.viewer', role: 'viewer' } })).status, 409);
       assert.equal((await env.call('POST', '/api/operators/temp.viewer/disable', { token: env.operators.admin.apiToken })).status, 200);
       assert.equal((await env.call('GET', '/api/keys', { token: made.json.apiToken })).status, 401);
-      const stored = await sqlDriverFor(env.adminRuntime.store).all<{ password_hash: string; token_hash: string }>('SELECT password_hash, token_hash FROM operators');
+      const stored = await rawSql(env.adminRuntime.store).all<{ password_hash: string; token_hash: string }>('SELECT password_hash, token_hash FROM operators');
       const text = JSON.stringify(stored);
       assert.ok(!text.includes(made.json.password) && !text.includes(made.json.apiToken), 'only hashes are stored');
       assert.ok(stored.every((r) => r.password_hash.startsWith('scrypt$')));
@@ -236,7 +236,7 @@ for (const dialect of await dialects()) {
     });
 
     it('the audit log is append-only in the database itself', async () => {
-      const sql = sqlDriverFor(env.adminRuntime.store);
+      const sql = rawSql(env.adminRuntime.store);
       await assert.rejects(sql.run("UPDATE audit_log SET actor = 'someone else'"));
       await assert.rejects(sql.run('DELETE FROM audit_log'));
       const [n] = await sql.all<{ n: number }>('SELECT COUNT(*) AS n FROM audit_log');

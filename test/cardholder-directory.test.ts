@@ -10,7 +10,6 @@ import { validateRow } from '../src/risk/directory/cardholder-import.js';
 import { parseCsvRecord } from '../src/risk/directory/cardholder-file.js';
 import { HttpDirectory } from '../src/risk/directory/http-directory.js';
 import { openCardholder } from '../src/risk/directory/cardholder-codec.js';
-import { openRiskStores } from '../src/storage/open-risk-stores.js';
 import { openStore } from '../src/storage/open-store.js';
 import { runCli } from './support/cli-process.js';
 import { assertNoPersonalData, registerSensitive, testPan } from './support/personal-data.js';
@@ -99,7 +98,7 @@ describe('cardholders import (CLI)', () => {
 
     const store = await openStore({ url: dbUrl, poolSize: 1, statementTimeoutMs: 5000 });
     try {
-      const { cardholders } = await openRiskStores(store);
+      const { cardholders } = store.openRiskStores();
       assert.equal(await cardholders.count(), 4);
       const dp = new DataProtector([{ id: 'k1', key: Buffer.from(readFileSync(pki.files.dataKey, 'utf8').trim(), 'base64') }], Buffer.from(readFileSync(pki.files.fingerprintKey, 'utf8').trim(), 'base64'));
       const updated = openCardholder(dp, (await cardholders.get(dp.fingerprint(pans[0]!)))!);

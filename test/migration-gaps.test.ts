@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { sqlDriverFor } from '../src/admin/sql-driver.js';
+import { rawSql } from './support/raw-sql.js';
 import { postgresMigrations } from '../src/storage/migrations/postgres-migrations.js';
 import { sqliteMigrations } from '../src/storage/migrations/sqlite-migrations.js';
 import { openStore } from '../src/storage/open-store.js';
@@ -41,7 +41,7 @@ for (const dialect of await dialects()) {
         try {
           await store.migrate();
           await store.migrate(); // idempotent
-          const sql = sqlDriverFor(store);
+          const sql = rawSql(store);
           const versions = (await sql.all<{ version: number }>('SELECT version FROM schema_migrations ORDER BY version')).map((r) => Number(r.version));
           // Every version the code knows (5 is retention), whatever was applied before.
           assert.deepEqual(versions, (dialect.name === 'sqlite' ? sqliteMigrations : postgresMigrations).map((m) => m.version));

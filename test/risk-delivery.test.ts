@@ -3,7 +3,6 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { buildEvent } from '../src/events/ctp-event.js';
-import { openOutbox } from '../src/storage/open-store.js';
 import { attemptPayload } from './support/cardholder-fixtures.js';
 import { dialects, type TestDatabase } from './support/databases.js';
 import { eventually } from './support/eventually.js';
@@ -51,7 +50,7 @@ for (const dialect of await dialects()) {
       assert.deepEqual(await s.runtime.outbox.claim(claim), [], 'waiting for the assessment');
 
       // Past the wait, a delivery goes without the assessment (a stuck directory must not stop delivery).
-      const later = await openOutbox(s.runtime.store, { riskWaitMs: 30_000, now: () => Date.now() + 31_000 });
+      const later = s.runtime.store.openOutbox({ riskWaitMs: 30_000, now: () => Date.now() + 31_000 });
       const [late] = await later.claim(claim);
       assert.ok(late, 'claimable after the wait');
       assert.equal(late.source.risk, null);

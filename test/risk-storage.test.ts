@@ -6,8 +6,9 @@ import { openCardholder, sealCardholder } from '../src/risk/directory/cardholder
 import { LocalDirectory } from '../src/risk/directory/local-directory.js';
 import { postgresMigrations } from '../src/storage/migrations/postgres-migrations.js';
 import { sqliteMigrations } from '../src/storage/migrations/sqlite-migrations.js';
-import type { NotificationRecord, NotificationStore } from '../src/storage/notification-store.js';
-import { openRiskStores, type RiskStores } from '../src/storage/open-risk-stores.js';
+import type { NotificationStore } from '../src/storage/notification-store.js';
+import type { NotificationRecord } from '../src/storage/notification-record.js';
+import type { RiskStores } from '../src/storage/risk-store.js';
 import { openStore } from '../src/storage/open-store.js';
 import { countEnrollers } from '../src/storage/risk-row-mapping.js';
 import type { AlertDraft, AssessmentRecord } from '../src/storage/risk-store.js';
@@ -67,7 +68,7 @@ for (const dialect of await dialects()) {
       store = await openStore({ url: db.url, poolSize: 4, statementTimeoutMs: 5000 });
       await store.migrate();
       await store.migrate(); // idempotent
-      s = await openRiskStores(store);
+      s = store.openRiskStores();
     });
     after(async () => {
       await store.close();

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { StorageError } from '../src/errors.js';
-import type { NotificationRecord } from '../src/storage/notification-store.js';
+import type { NotificationRecord } from '../src/storage/notification-record.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
 import { uuidV7 } from '../src/util/uuid-v7.js';
 import { acceptedRecord, testProtector } from './support/records.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { NotificationRecord, NotificationStore } from '../src/storage/notification-store.js';
+import type { NotificationStore } from '../src/storage/notification-store.js';
+import type { NotificationRecord } from '../src/storage/notification-record.js';
 import { openStore } from '../src/storage/open-store.js';
 import { uuidV7 } from '../src/util/uuid-v7.js';
 import { dialects, type TestDatabase } from './support/databases.js';

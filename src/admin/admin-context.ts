@@ -4,11 +4,10 @@ import type { Logger } from '../logger.js';
 import type { NotificationPipeline } from '../pipeline/notification-pipeline.js';
 import type { NotificationStore } from '../storage/notification-store.js';
 import type { OutboxStore } from '../storage/outbox-store.js';
-import { AuditLog } from './audit-log.js';
+import type { AuditLog } from '../storage/audit-log.js';
+import type { NotificationQueries } from '../storage/notification-queries.js';
+import type { OperatorStore } from '../storage/operator-store.js';
 import { LoginLimiter } from './login-limiter.js';
-import { NotificationQueries } from './notification-queries.js';
-import { OperatorStore } from './operator-store.js';
-import { sqlDriverFor, type SqlDriver } from './sql-driver.js';
 
 /** The admin listener's settings with defaults filled (the listener may be built without `config.admin`). */
 export type AdminSettings = NonNullable<Config['admin']>;
@@ -32,7 +31,6 @@ export interface AdminContext {
   outbox: OutboxStore;
   pipeline: NotificationPipeline;
   logger: Logger;
-  sql: SqlDriver;
   operators: OperatorStore;
   audit: AuditLog;
   notifications: NotificationQueries;
@@ -53,14 +51,10 @@ export interface AdminDeps {
 export function adminContext(deps: AdminDeps): AdminContext {
   const now = deps.now ?? Date.now;
   const settings = { ...DEFAULT_ADMIN, ...deps.config.admin };
-  const sql = sqlDriverFor(deps.store);
   return {
     ...deps,
     settings,
-    sql,
-    operators: new OperatorStore(sql),
-    audit: new AuditLog(sql, now),
-    notifications: new NotificationQueries(sql),
+    ...deps.store.openAdminStores(now),
     limiter: new LoginLimiter(settings.loginMaxFailures, settings.loginWindowMinutes * 60_000, now),
     now,
   };

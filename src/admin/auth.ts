@@ -1,8 +1,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AdminContext } from './admin-context.js';
-import type { AuditEntry } from './audit-log.js';
+import type { AuditEntry } from '../storage/audit-log.js';
 import { sha256 } from './credentials.js';
-import type { Operator, Role, Session } from './operator-store.js';
+import type { Operator, Role, Session } from '../storage/operator-store.js';
 import { constantTimeEqual } from '../util/constant-time.js';
 
 declare module 'fastify' {

@@ -5,7 +5,6 @@ import type { DeliverySummary, OutboxStore } from '../storage/outbox-store.js';
 import type { AdminContext } from './admin-context.js';
 import { ErrorBody, Page } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
-import type { SqlDriver } from './sql-driver.js';
 
 const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
 const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('failed'), Type.Literal('delivered'), Type.Literal('dead')]);
@@ -92,19 +91,14 @@ function targetOf(s: SinkConfig): string {
  * delivered rows (they only grow); with `delivered24h`, those of the last 24 hours are counted
  * (on the created_at index).
  */
-export async function sinkOverview(outbox: OutboxStore, sinks: readonly SinkConfig[], delivered24h?: { sql: SqlDriver; now: number }) {
+export async function sinkOverview(outbox: OutboxStore, sinks: readonly SinkConfig[], delivered24h?: { now: number }) {
   const [stats, states, delivered] = await Promise.all([
     outbox.stats(),
     outbox.sinkStates(),
-    delivered24h
-      ? delivered24h.sql.all<{ sink: string; n: number }>(
-          "SELECT sink, COUNT(*) AS n FROM deliveries WHERE created_at >= ? AND status = 'delivered' GROUP BY sink",
-          [delivered24h.now - 86_400_000],
-        )
-      : [],
+    delivered24h ? outbox.deliveredSince(delivered24h.now - 86_400_000) : [],
   ]);
   return sinks.map((s) => {
-    const counts = { pending: 0, failed: 0, delivered: Number(delivered.find((d) => d.sink === s.name)?.n ?? 0), dead: 0 };
+    const counts = { pending: 0, failed: 0, delivered: delivered.find((d) => d.sink === s.name)?.count ?? 0, dead: 0 };
     let oldestOpen: number | null = null;
     for (const r of stats.filter((x) => x.sink === s.name && x.status !== 'delivered')) {
       counts[r.status] += r.count;
@@ -183,7 +177,7 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: AdminContext): P
   app.get('/api/sinks', {
     schema: { summary: 'Configured sinks with their state and queue counts', tags: ['sinks'], response: { 200: Type.Object({ items: Type.Array(SinkItem) }) } },
   }, async () => ({
-    items: (await sinkOverview(outbox, sinks, { sql: ctx.sql, now: ctx.now() })).map((o) => ({
+    items: (await sinkOverview(outbox, sinks, { now: ctx.now() })).map((o) => ({
       name: o.sink.name,
       type: o.sink.type,
       target: targetOf(o.sink),

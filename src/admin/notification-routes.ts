@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AdminContext } from './admin-context.js';
 import { ErrorBody, IdParams, NotificationDetail, NotificationFilters, NotificationItem, Page } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
-import type { NotificationFilter, NotificationRow } from './notification-queries.js';
+import type { NotificationFilter, NotificationRow } from '../storage/notification-queries.js';
 
 const ListQuery = Type.Object(NotificationFilters, { additionalProperties: false });
 const SearchBody = Type.Object(

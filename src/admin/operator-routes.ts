@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import type { AdminContext } from './admin-context.js';
 import { ErrorBody, OperatorItem } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
-import type { Operator } from './operator-store.js';
+import type { Operator } from '../storage/operator-store.js';
 import { OperatorExistsError, addOperator } from './operators.js';
 
 const NameParams = Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$' }) });

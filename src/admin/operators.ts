@@ -1,6 +1,6 @@
 import { uuidV7 } from '../util/uuid-v7.js';
 import { generateApiToken, generatePassword, hashPassword, sha256 } from './credentials.js';
-import { ROLES, type OperatorStore, type Role } from './operator-store.js';
+import { ROLES, type OperatorStore, type Role } from '../storage/operator-store.js';
 
 /** What is shown once when an operator is made; only hashes are stored. */
 export interface IssuedCredentials {

@@ -2,7 +2,6 @@ import { existsSync } from 'node:fs';
 import { loadSecrets } from '../config/load-secrets.js';
 import { importCardholders } from '../risk/directory/cardholder-import.js';
 import { ImportFileError } from '../risk/directory/cardholder-file.js';
-import { openRiskStores } from '../storage/open-risk-stores.js';
 import { openStore } from '../storage/open-store.js';
 import { UsageError, cliLogger, loadConfigFrom, parse } from './cli-support.js';
 
@@ -27,7 +26,7 @@ export async function cardholdersCommand(argv: string[]): Promise<number> {
   const store = await openStore(config.storage);
   try {
     await store.migrate();
-    const { cardholders } = await openRiskStores(store);
+    const { cardholders } = store.openRiskStores();
     let report;
     try {
       report = await importCardholders(f.file, cardholders, secrets.dataProtector, { defaultCountry: config.risk.defaultCountry });

@@ -1,6 +1,6 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Config } from '../config/config-schema.js';
-import { openOutbox, openStore } from '../storage/open-store.js';
+import { openStore } from '../storage/open-store.js';
 import type { OutboxStore } from '../storage/outbox-store.js';
 import { UsageError } from './cli-support.js';
 
@@ -9,7 +9,7 @@ export async function withOutbox<T>(config: Config, fn: (outbox: OutboxStore) =>
   const store = await openStore(config.storage);
   try {
     await store.migrate();
-    return await fn(await openOutbox(store));
+    return await fn(store.openOutbox());
   } finally {
     await store.close();
   }

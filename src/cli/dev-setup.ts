@@ -1,9 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { OperatorStore } from '../admin/operator-store.js';
 import { addOperator, type IssuedCredentials } from '../admin/operators.js';
-import { sqlDriverFor } from '../admin/sql-driver.js';
 import type { Config } from '../config/config-schema.js';
 import { createCertificate, generateRsaKeyPair } from '../pki/certificates.js';
 import { openStore } from '../storage/open-store.js';
@@ -44,7 +42,7 @@ export async function ensureDevOperator(config: Config): Promise<IssuedCredentia
   const store = await openStore(config.storage);
   try {
     await store.migrate();
-    const operators = new OperatorStore(sqlDriverFor(store));
+    const operators = store.openAdminStores().operators;
     if ((await operators.list()).length > 0) return undefined;
     return await addOperator(operators, DEV.adminOperator, 'admin');
   } finally {

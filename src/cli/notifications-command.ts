@@ -1,6 +1,5 @@
 import type { RiskSummary } from '../risk/risk-codes.js';
-import type { NotificationSummary } from '../storage/notification-store.js';
-import { openRiskStores } from '../storage/open-risk-stores.js';
+import type { NotificationSummary } from '../storage/notification-record.js';
 import { openStore } from '../storage/open-store.js';
 import type { StoredAssessment } from '../storage/risk-store.js';
 import { UsageError, intFlag, loadConfigFrom, parse } from './cli-support.js';
@@ -55,7 +54,7 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
   try {
     await store.migrate();
     const rows = await store.list({ limit: intFlag(f.limit, 'limit', 50), ...(f.status ? { status: f.status } : {}) });
-    const assessments = await (await openRiskStores(store)).risk.assessments(rows.map((r) => r.id));
+    const assessments = await store.openRiskStores().risk.assessments(rows.map((r) => r.id));
     const items = rows.map((r) => toListItem(r, assessments.get(r.id)));
     if (f.format === 'json') process.stdout.write(JSON.stringify(items, null, 2) + '\n');
     else printTable(items);

@@ -1,6 +1,3 @@
-import { sqlDriverFor } from '../admin/sql-driver.js';
-import { OperatorStore } from '../admin/operator-store.js';
-import { AuditLog } from '../admin/audit-log.js';
 import { OperatorExistsError, addOperator, isRole } from '../admin/operators.js';
 import { openStore } from '../storage/open-store.js';
 import { UsageError, loadConfigFrom, parse } from './cli-support.js';
@@ -28,9 +25,7 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
   const store = await openStore(config.storage);
   try {
     await store.migrate();
-    const sql = sqlDriverFor(store);
-    const operators = new OperatorStore(sql);
-    const audit = new AuditLog(sql);
+    const { operators, audit } = store.openAdminStores();
     const actor = `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
     if (sub === 'list') {
       const items = (await operators.list()).map((o) => ({

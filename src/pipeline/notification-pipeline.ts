@@ -4,7 +4,8 @@ import { QuarantineError, RejectedError, StorageError, type QuarantineCode, type
 import { decryptCompactJwe, type JweAllowList } from '../jose/compact-jwe.js';
 import { verifyCompactJws, type SignatureAlgorithm } from '../jose/compact-jws.js';
 import type { DataProtector, ProtectedPan } from '../protect/data-protector.js';
-import type { NotificationRecord, NotificationStore, QuarantinedNotification, RecordOutcome } from '../storage/notification-store.js';
+import type { NotificationStore } from '../storage/notification-store.js';
+import type { NotificationRecord, QuarantinedNotification, RecordOutcome } from '../storage/notification-record.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import { checkClientCertificate, checkXPayToken, type ClientCertificateState } from './authenticate.js';
 import { validatePayload, type PayloadFields } from './validate-payload.js';

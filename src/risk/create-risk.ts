@@ -5,7 +5,7 @@ import { parseWebhookSecret } from '../delivery/standard-webhooks.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { NotificationStore } from '../storage/notification-store.js';
-import { openRiskStores, type RiskStores } from '../storage/open-risk-stores.js';
+import type { RiskStores } from '../storage/risk-store.js';
 import { AlertSender } from './alert/alert-sender.js';
 import type { AlertSink } from './alert/alert-sink.js';
 import { EmailAlertSink } from './alert/email-alert-sink.js';
@@ -92,7 +92,7 @@ export async function createRisk(
 ): Promise<RiskRuntime | undefined> {
   const env = options.env ?? process.env;
   if (!config.risk.enabled) return undefined;
-  const stores = await openRiskStores(store);
+  const stores = store.openRiskStores();
   const sink = createSink(config, env);
   const sender =
     sink && config.risk.alert ? new AlertSender({ store: stores.alerts, sink, dataProtector: secrets.dataProtector, config: config.risk.alert, logger }) : undefined;

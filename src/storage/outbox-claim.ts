@@ -1,8 +1,8 @@
 /**
- * THE definition of a claimable delivery, shared by both dialects' claim queries. Later
- * conditions (e.g. "the notification has been risk-assessed, or is older than N seconds") are
- * added here and nowhere else. `p` renders a named parameter in the dialect's syntax; the
- * deliveries table is aliased `d`, and the bound parameters are `sink` and `now`.
+ * The one definition of a claimable delivery, shared by both dialects' claim queries: due, not
+ * leased, its sink enabled, and its notification risk-assessed or older than the risk wait. A
+ * new condition goes here and nowhere else. `p` renders a named parameter in the dialect's
+ * syntax; the deliveries table is aliased `d`; the parameters are `sink`, `now` and `assessedBy`.
  */
 export function claimableCondition(p: (name: 'sink' | 'now' | 'assessedBy') => string): string {
   return `d.sink = ${p('sink')}

@@ -81,6 +81,23 @@ export interface OutboxStats {
   oldestCreatedAt: number;
 }
 
+/** Options of {@link NotificationStore.openOutbox}. */
+export interface OutboxOptions {
+  /**
+   * How long a delivery waits for its notification's risk assessment, in ms; undefined (the
+   * default) when risk assessment is off and nothing waits.
+   */
+  riskWaitMs?: number | undefined;
+  /** Clock; default `Date.now`. */
+  now?: () => number;
+}
+
+/** Delivered rows per sink (see {@link OutboxStore.deliveredSince}). */
+export interface DeliveredCount {
+  sink: string;
+  count: number;
+}
+
 export interface OutboxStore {
   /**
    * Leases up to `limit` due deliveries of one sink (status pending or failed, next attempt
@@ -110,6 +127,8 @@ export interface OutboxStore {
   sinkStates(): Promise<SinkState[]>;
   /** Count and age per sink and status, for operators and metrics. */
   stats(): Promise<OutboxStats[]>;
+  /** Deliveries created at or after `since` (ms) and delivered, per sink (on the created_at index). */
+  deliveredSince(since: number): Promise<DeliveredCount[]>;
   /**
    * Calls `onQueued` when another process may have queued deliveries (PostgreSQL: LISTEN on
    * the channel the store notifies at commit). SQLite has no such signal: resolves to a no-op

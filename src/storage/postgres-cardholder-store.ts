@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { StorageError } from '../errors.js';
 import { inTransaction } from './postgres-transaction.js';
 import type { CardholderRecord, CardholderStore } from './cardholder-store.js';
-import { toRecord } from './sqlite-cardholder-store.js';
+import { toCardholderRecord } from './cardholder-row-mapping.js';
 
 /** The cardholder directory on the notification store's PostgreSQL pool. */
 export class PostgresCardholderStore implements CardholderStore {
@@ -41,7 +41,7 @@ export class PostgresCardholderStore implements CardholderStore {
 
   async get(fingerprint: string): Promise<CardholderRecord | undefined> {
     const rows = await this.#query('SELECT * FROM cardholders WHERE fingerprint = $1', [fingerprint]);
-    return rows[0] === undefined ? undefined : toRecord(rows[0]);
+    return rows[0] === undefined ? undefined : toCardholderRecord(rows[0]);
   }
 
   async count(): Promise<number> {

@@ -6,6 +6,8 @@ import { uuidV7 } from '../util/uuid-v7.js';
 import { NO_OPEN_SIBLING, assessedBy, claimableCondition } from './outbox-claim.js';
 import { EVENT_SOURCE_COLUMNS, SUMMARY_COLUMNS, toDeliverySummary, toEventSource } from './outbox-row-mapping.js';
 import type {
+  DeliveredCount,
+  OutboxOptions,
   ClaimRequest,
   ClaimedDelivery,
   DeliveryQuery,
@@ -15,7 +17,12 @@ import type {
   OutboxStore,
   SinkState,
 } from './outbox-store.js';
-import type { PostgresStore } from './postgres-store.js';
+
+/** The notification store's pool, and new connections outside it (for LISTEN). */
+export interface PostgresConnection {
+  readonly pool: pg.Pool;
+  newClient(applicationName: string): pg.Client;
+}
 
 /** application_name of the LISTEN connection (pg_stat_activity). */
 export const LISTENER_NAME = 'ctp-notify-outbox-listen';
@@ -59,13 +66,12 @@ const CLAIM = `WITH claimed AS (
  */
 export class PostgresOutbox implements OutboxStore {
   readonly #pool: pg.Pool;
-  readonly #store: PostgresStore;
+  readonly #store: PostgresConnection;
   readonly #now: () => number;
 
   readonly #riskWaitMs: number | undefined;
 
-  /** `riskWaitMs`: how long a delivery waits for its notification's risk assessment (undefined: not at all). */
-  constructor(store: PostgresStore, options: { now?: () => number; riskWaitMs?: number | undefined } = {}) {
+  constructor(store: PostgresConnection, options: OutboxOptions = {}) {
     this.#store = store;
     this.#pool = store.pool;
     this.#now = options.now ?? Date.now;
@@ -208,6 +214,14 @@ export class PostgresOutbox implements OutboxStore {
       [],
     );
     return rows.map((r) => ({ sink: String(r.sink), status: r.status as OutboxStats['status'], count: Number(r.count), oldestCreatedAt: Number(r.oldest) }));
+  }
+
+  async deliveredSince(since: number): Promise<DeliveredCount[]> {
+    const rows = await this.#query<Record<string, unknown>>(
+      "SELECT sink, count(*) AS count FROM deliveries WHERE created_at >= $1 AND status = 'delivered' GROUP BY sink",
+      [since],
+    );
+    return rows.map((r) => ({ sink: String(r.sink), count: Number(r.count) }));
   }
 
   /**

@@ -2,17 +2,16 @@ import pg from 'pg';
 import type { Config } from '../config/config-schema.js';
 import { StorageError } from '../errors.js';
 import { postgresMigrations } from './migrations/postgres-migrations.js';
-import type {
-  ListQuery,
-  NotificationRecord,
-  NotificationStatus,
-  NotificationStore,
-  NotificationSummary,
-  QuarantinedNotification,
-  RecordOutcome,
-} from './notification-store.js';
-import type { StoreOptions } from './open-store.js';
-import { enqueueDeliveries } from './postgres-outbox.js';
+import type { NotificationStore, StoreOptions } from './notification-store.js';
+import type { ListQuery, NotificationRecord, NotificationStatus, NotificationSummary, QuarantinedNotification, RecordOutcome } from './notification-record.js';
+import { createAdminStores, type AdminStores } from './admin-stores.js';
+import type { OutboxOptions } from './outbox-store.js';
+import { PostgresAlertStore } from './postgres-alert-store.js';
+import { PostgresCardholderStore } from './postgres-cardholder-store.js';
+import { PostgresOutbox, enqueueDeliveries, type PostgresConnection } from './postgres-outbox.js';
+import { PostgresRiskStore } from './postgres-risk-store.js';
+import { postgresSqlDriver } from './postgres-sql-driver.js';
+import type { RiskStores } from './risk-store.js';
 import { inTransaction } from './postgres-transaction.js';
 import { PURGEABLE, PURGE_ALERTS, PURGE_SET, QUARANTINED_COLUMNS, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toQuarantined, toSummary } from './row-mapping.js';
 
@@ -30,7 +29,7 @@ const UPDATE_QUARANTINED = `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c,
  * by PostgreSQL: the unique dedup key under concurrent inserts (`ON CONFLICT DO NOTHING`), the
  * row lock when promoting a quarantined notification, an advisory lock around migrations.
  */
-export class PostgresStore implements NotificationStore {
+export class PostgresStore implements NotificationStore, PostgresConnection {
   readonly dialect = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #clientConfig: pg.ClientConfig;
@@ -72,7 +71,19 @@ export class PostgresStore implements NotificationStore {
     return new pg.Client({ ...this.#clientConfig, application_name: applicationName });
   }
 
-  /** The pool, for dialect-specific modules (outbox) and tests. */
+  openOutbox(options: OutboxOptions = {}): PostgresOutbox {
+    return new PostgresOutbox(this, options);
+  }
+
+  openRiskStores(): RiskStores {
+    return { cardholders: new PostgresCardholderStore(this.#pool), risk: new PostgresRiskStore(this.#pool), alerts: new PostgresAlertStore(this.#pool) };
+  }
+
+  openAdminStores(now?: () => number): AdminStores {
+    return createAdminStores(postgresSqlDriver(this.#pool), now);
+  }
+
+  /** The pool, for the dialect modules sharing it (outbox, risk stores) and tests. */
   get pool(): pg.Pool {
     return this.#pool;
   }

@@ -1,4 +1,12 @@
 import type { RiskLevel, RiskReason, RiskSummary, ShadowHit } from '../risk/risk-codes.js';
+import type { CardholderStore } from './cardholder-store.js';
+
+/** The stores of the risk side, on the notification store's own connection or pool. */
+export interface RiskStores {
+  cardholders: CardholderStore;
+  risk: RiskStore;
+  alerts: AlertStore;
+}
 
 /** What the assessment reads of a stored notification. */
 export interface AssessmentSubject {

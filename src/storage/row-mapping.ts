@@ -1,4 +1,4 @@
-import type { NotificationRecord, NotificationSummary, QuarantinedNotification } from './notification-store.js';
+import type { NotificationRecord, NotificationSummary, QuarantinedNotification } from './notification-record.js';
 
 /** Column order shared by both dialects' INSERT statements. */
 export const RECORD_COLUMNS = [

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
 import type { CardholderRecord, CardholderStore } from './cardholder-store.js';
+import { toCardholderRecord } from './cardholder-row-mapping.js';
 
 /** The cardholder directory on the notification store's SQLite connection. */
 export class SqliteCardholderStore implements CardholderStore {
@@ -41,7 +42,7 @@ export class SqliteCardholderStore implements CardholderStore {
 
   async get(fingerprint: string): Promise<CardholderRecord | undefined> {
     const r = this.#read(() => (this.#byFingerprint ??= this.#db.prepare('SELECT * FROM cardholders WHERE fingerprint = ?')).get(fingerprint)) as Record<string, unknown> | undefined;
-    return r === undefined ? undefined : toRecord(r);
+    return r === undefined ? undefined : toCardholderRecord(r);
   }
 
   async count(): Promise<number> {
@@ -55,14 +56,4 @@ export class SqliteCardholderStore implements CardholderStore {
       throw new StorageError('SQLite cardholder read failed', { cause });
     }
   }
-}
-
-export function toRecord(r: Record<string, unknown>): CardholderRecord {
-  return {
-    fingerprint: String(r.fingerprint),
-    status: r.status as CardholderRecord['status'],
-    language: r.language == null ? null : String(r.language),
-    dataKeyId: String(r.data_key_id),
-    contactCiphertext: Buffer.from(r.contact_ciphertext as Uint8Array),
-  };
 }

@@ -5,6 +5,8 @@ import { uuidV7 } from '../util/uuid-v7.js';
 import { NO_OPEN_SIBLING, assessedBy, claimableCondition } from './outbox-claim.js';
 import { EVENT_SOURCE_COLUMNS, SUMMARY_COLUMNS, toDeliverySummary, toEventSource } from './outbox-row-mapping.js';
 import type {
+  DeliveredCount,
+  OutboxOptions,
   ClaimRequest,
   ClaimedDelivery,
   DeliveryQuery,
@@ -14,7 +16,12 @@ import type {
   OutboxStore,
   SinkState,
 } from './outbox-store.js';
-import type { SqliteStore } from './sqlite-store.js';
+
+/** The notification store's connection and group commit, which the outbox shares. */
+export interface SqliteConnection {
+  readonly database: Database.Database;
+  write<T>(run: () => T, options?: { durable?: boolean }): Promise<T>;
+}
 
 const INSERT_DELIVERY = `INSERT INTO deliveries
   (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
@@ -43,14 +50,13 @@ export function enqueueDeliveries(db: Database.Database, notificationId: string,
  * as free. One worker per database is the supported layout (README).
  */
 export class SqliteOutbox implements OutboxStore {
-  readonly #store: SqliteStore;
+  readonly #store: SqliteConnection;
   readonly #db: Database.Database;
   readonly #now: () => number;
 
   readonly #riskWaitMs: number | undefined;
 
-  /** `riskWaitMs`: how long a delivery waits for its notification's risk assessment (undefined: not at all). */
-  constructor(store: SqliteStore, options: { now?: () => number; riskWaitMs?: number | undefined } = {}) {
+  constructor(store: SqliteConnection, options: OutboxOptions = {}) {
     this.#store = store;
     this.#db = store.database;
     this.#now = options.now ?? Date.now;
@@ -203,6 +209,13 @@ export class SqliteOutbox implements OutboxStore {
         .all(),
     ) as Record<string, unknown>[];
     return rows.map((r) => ({ sink: String(r.sink), status: r.status as OutboxStats['status'], count: Number(r.count), oldestCreatedAt: Number(r.oldest) }));
+  }
+
+  async deliveredSince(since: number): Promise<DeliveredCount[]> {
+    const rows = this.#read(() =>
+      this.#prepare("SELECT sink, count(*) AS count FROM deliveries WHERE created_at >= ? AND status = 'delivered' GROUP BY sink").all(since),
+    ) as Record<string, unknown>[];
+    return rows.map((r) => ({ sink: String(r.sink), count: Number(r.count) }));
   }
 
   async watch(): Promise<{ close(): Promise<void> }> {

@@ -19,7 +19,7 @@ export type SqliteWrite = <T>(run: () => T) => Promise<T>;
 /**
  * Risk assessments on the notification store's SQLite connection. Statements are prepared once
  * and kept: an assessment runs about eight, and preparing each anew cost more than running it.
- * Writes go through `write`: `openRiskStores` gives the notification store's group commit, as a
+ * Writes go through `write`: `SqliteStore.openRiskStores` gives the notification store's group commit, as a
  * non-durable write (SqliteStore.write), so an assessment shares its transaction with the
  * notifications of the same turn, never blocks the event loop waiting for another process's
  * write lock, and has no fsync of its own. Without `write`, each is its own transaction.

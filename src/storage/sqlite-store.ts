@@ -3,18 +3,17 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
 import { sqliteMigrations } from './migrations/sqlite-migrations.js';
-import type {
-  ListQuery,
-  NotificationRecord,
-  NotificationStatus,
-  NotificationStore,
-  NotificationSummary,
-  QuarantinedNotification,
-  RecordOutcome,
-} from './notification-store.js';
+import type { NotificationStore, StoreOptions } from './notification-store.js';
+import type { ListQuery, NotificationRecord, NotificationStatus, NotificationSummary, QuarantinedNotification, RecordOutcome } from './notification-record.js';
 import { PURGEABLE, PURGE_ALERTS, PURGE_SET, QUARANTINED_COLUMNS, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toQuarantined, toSummary } from './row-mapping.js';
-import { enqueueDeliveries } from './sqlite-outbox.js';
-import type { StoreOptions } from './open-store.js';
+import { createAdminStores, type AdminStores } from './admin-stores.js';
+import type { OutboxOptions } from './outbox-store.js';
+import type { RiskStores } from './risk-store.js';
+import { SqliteAlertStore } from './sqlite-alert-store.js';
+import { SqliteCardholderStore } from './sqlite-cardholder-store.js';
+import { SqliteOutbox, enqueueDeliveries, type SqliteConnection } from './sqlite-outbox.js';
+import { SqliteRiskStore } from './sqlite-risk-store.js';
+import { sqliteSqlDriver } from './sqlite-sql-driver.js';
 
 interface PendingWrite {
   run: () => unknown;
@@ -57,7 +56,7 @@ export interface SqliteStoreOptions extends StoreOptions {
  * holds it, retries a millisecond later while the event loop goes on serving; new writes join the
  * waiting batch. After `busyTimeoutMs` without the lock the batch fails, as before.
  */
-export class SqliteStore implements NotificationStore {
+export class SqliteStore implements NotificationStore, SqliteConnection {
   readonly dialect = 'sqlite' as const;
   readonly #db: Database.Database;
   readonly #now: () => number;
@@ -258,7 +257,24 @@ export class SqliteStore implements NotificationStore {
     this.#db.close();
   }
 
-  /** Escape hatch for dialect-specific modules (outbox, tests): the underlying handle. */
+  openOutbox(options: OutboxOptions = {}): SqliteOutbox {
+    return new SqliteOutbox(this, options);
+  }
+
+  openRiskStores(): RiskStores {
+    return {
+      cardholders: new SqliteCardholderStore(this.#db),
+      // Assessments are derived data the risk sweep redoes if lost: no fsync of their own.
+      risk: new SqliteRiskStore(this.#db, (run) => this.write(run, { durable: false })),
+      alerts: new SqliteAlertStore(this.#db),
+    };
+  }
+
+  openAdminStores(now?: () => number): AdminStores {
+    return createAdminStores(sqliteSqlDriver(this.#db), now);
+  }
+
+  /** For the dialect modules sharing this connection (outbox, risk stores) and tests. */
   get database(): Database.Database {
     return this.#db;
   }

@@ -1,10 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildAdminApp } from '../../src/admin/admin-app.js';
-import { OperatorStore } from '../../src/admin/operator-store.js';
 import { addOperator, type IssuedCredentials } from '../../src/admin/operators.js';
-import { sqlDriverFor } from '../../src/admin/sql-driver.js';
-import type { Role } from '../../src/admin/operator-store.js';
+import type { Role } from '../../src/storage/operator-store.js';
 import { createLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { capturedLogs, configFor, startTestServer, type HarnessOptions, type TestServer } from './server-harness.js';
@@ -58,7 +56,7 @@ export async function startAdminEnv(
   const admin = await buildAdminApp({ config, secrets: adminRuntime.secrets, store: adminRuntime.store, outbox: adminRuntime.outbox, pipeline: adminRuntime.pipeline, logger, ...(o.now ? { now: o.now } : {}) });
   await admin.listen({ host: '127.0.0.1', port: 0 });
   const adminUrl = `${config.admin?.tls ? 'https' : 'http'}://127.0.0.1:${(admin.server.address() as { port: number }).port}`;
-  const store = new OperatorStore(sqlDriverFor(adminRuntime.store));
+  const store = adminRuntime.store.openAdminStores().operators;
   const operators = {
     viewer: await addOperator(store, 'vera.viewer', 'viewer'),
     analyst: await addOperator(store, 'anna.analyst', 'analyst'),

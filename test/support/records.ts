@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { DataProtector } from '../../src/protect/data-protector.js';
-import type { NotificationRecord } from '../../src/storage/notification-store.js';
+import type { NotificationRecord } from '../../src/storage/notification-record.js';
 import { uuidV7 } from '../../src/util/uuid-v7.js';
 import { registerSensitive, testPan } from './personal-data.js';
 

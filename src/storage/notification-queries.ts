@@ -1,5 +1,5 @@
-import type { NotificationStatus, NotificationSummary, QuarantinedNotification } from '../storage/notification-store.js';
-import { QUARANTINED_COLUMNS, SUMMARY_COLUMNS, toQuarantined, toSummary } from '../storage/row-mapping.js';
+import type { NotificationStatus, NotificationSummary, QuarantinedNotification } from './notification-record.js';
+import { QUARANTINED_COLUMNS, SUMMARY_COLUMNS, toQuarantined, toSummary } from './row-mapping.js';
 import type { SqlDriver } from './sql-driver.js';
 
 /** Filters of the console's notification table; every one optional, all combined with AND. */
@@ -20,7 +20,7 @@ export interface NotificationFilter {
   limit: number;
 }
 
-/** The stored assessment (issue 7), when there is one. */
+/** The stored risk assessment, when there is one. */
 export interface RiskView {
   score: number;
   level: 'low' | 'medium' | 'high';

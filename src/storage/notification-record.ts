@@ -1,0 +1,86 @@
+/** The shapes a notification takes in and out of storage (see `notification-store.ts`). */
+
+export type NotificationStatus = 'accepted' | 'quarantined';
+
+/** A notification as the pipeline hands it to storage. Card data arrive already protected. */
+export interface NotificationRecord {
+  id: string;
+  /** SHA-256 (base64url) of `encryptedData`: Visa retries the same value; a unique key decides. */
+  dedupKey: string;
+  receivedAt: number;
+  tokenRequestorId: string;
+  eventType: string;
+  status: NotificationStatus;
+  /** Quarantine reason code; null when accepted. */
+  reason: string | null;
+  /** Field paths behind a PAYLOAD_INVALID reason (never values). */
+  reasonFields: string[] | null;
+  jwsKid: string | null;
+  jweKid: string | null;
+  tsp: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  contactEmail: string | null;
+  phoneNumber: string | null;
+  panFingerprint: string | null;
+  panBin: string | null;
+  panLast4: string | null;
+  panLuhnValid: boolean | null;
+  /** Data key that encrypted `panCiphertext` and `payloadCiphertext`. */
+  dataKeyId: string | null;
+  panCiphertext: Buffer | null;
+  /** The whole decrypted payload minus nothing, AES-256-GCM: unknown fields are kept. */
+  payloadCiphertext: Buffer | null;
+  /** As received: encrypted to the issuer, kept for audit and reprocessing. */
+  encryptedData: string;
+}
+
+/** What `record` did. */
+export interface RecordOutcome {
+  id: string;
+  status: NotificationStatus;
+  /** inserted: new row; duplicate: already stored (Visa retry); promoted: a quarantined row now accepted. */
+  result: 'inserted' | 'duplicate' | 'promoted';
+}
+
+/** Row shape for listings (no ciphertexts, no raw data). */
+export interface NotificationSummary {
+  id: string;
+  receivedAt: number;
+  tokenRequestorId: string;
+  eventType: string;
+  status: NotificationStatus;
+  reason: string | null;
+  reasonFields: string[] | null;
+  tsp: string | null;
+  panBin: string | null;
+  panLast4: string | null;
+  panLuhnValid: boolean | null;
+  panFingerprint: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  contactEmail: string | null;
+  phoneNumber: string | null;
+  visaAttempts: number;
+  /** When retention removed this row's personal data (ms since the epoch), else null. */
+  purgedAt: number | null;
+}
+
+export interface ListQuery {
+  /** Default 50. */
+  limit?: number;
+  status?: NotificationStatus;
+  /** Exclusive upper bound on (receivedAt, id), for paging newest first. */
+  before?: { receivedAt: number; id: string };
+}
+
+/** A quarantined row with what reprocessing needs. */
+export interface QuarantinedNotification {
+  id: string;
+  dedupKey: string;
+  receivedAt: number;
+  tokenRequestorId: string;
+  eventType: string;
+  reason: string | null;
+  encryptedData: string;
+}
