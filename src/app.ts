@@ -4,10 +4,11 @@ import Fastify, { LogController, type FastifyInstance, type FastifyReply, type F
 import type { Config } from './config/config-schema.js';
 import { statusForCode } from './http/status-for-outcome.js';
 import { clientErrorHandler, refuseConnection, transportLimits } from './http/transport-limits.js';
+import { visaExchange, visaRequestAnswered } from './http/visa-exchange.js';
 import { installFastPath, visaFastPath } from './http/visa-fast-path.js';
 import { visaRoute } from './http/visa-route.js';
 import type { Logger } from './logger.js';
-import { observeVisaRequest, serviceMetrics } from './metrics/service-metrics.js';
+import { serviceMetrics } from './metrics/service-metrics.js';
 import type { NotificationPipeline } from './pipeline/notification-pipeline.js';
 import type { NotificationStore } from './storage/notification-store.js';
 
@@ -58,7 +59,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     ...(https ? { https } : { http: serverOptions }),
     genReqId: nextRequestId,
     loggerInstance: deps.logger,
-    // One line per request is written by the Visa route's onResponse hook instead.
+    // One line per Visa request is written by the onResponse hook below instead.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: listen.bodyLimitBytes,
     requestTimeout: limits.requestTimeoutMs,
@@ -81,30 +82,29 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // CONNECT has no handler here; Node would drop the socket without an answer.
   app.server.on('connect', (_req: unknown, socket: Socket) => refuseConnection(socket));
 
-  await app.register(visaRoute, {
+  const exchange = visaExchange({
     pipeline: deps.pipeline,
     basePath: deps.config.basePath,
-    bodyLimit: listen.bodyLimitBytes,
     inspectClientCertificate: Boolean(tls?.clientCa),
   });
+  await app.register(visaRoute, { exchange, basePath: deps.config.basePath, bodyLimit: listen.bodyLimitBytes });
   const metrics = serviceMetrics();
   // A callback hook, not an async one: no promise per request for a function that never waits.
   app.addHook('onResponse', (req, reply, done) => {
     // (health checks and the like are not Visa traffic)
-    if (req.ctp !== null) observeVisaRequest(metrics, req.ctp, reply.statusCode, reply.elapsedTime);
+    if (req.ctp !== null) visaRequestAnswered(req.log, metrics, undefined, req.method, reply.statusCode, req.ctp, reply.elapsedTime);
     done();
   });
   if (deps.fastPath !== false) {
     installFastPath(
       app.server,
       visaFastPath({
-        pipeline: deps.pipeline,
+        exchange,
         basePath: deps.config.basePath,
         bodyLimit: listen.bodyLimitBytes,
-        inspectClientCertificate: Boolean(tls?.clientCa),
         logger: deps.logger,
+        metrics,
         nextRequestId,
-        onAnswered: (summary, status, ms) => observeVisaRequest(metrics, summary, status, ms),
       }),
     );
   }

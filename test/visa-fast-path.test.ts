@@ -3,7 +3,9 @@ import { createServer, type Server } from 'node:http';
 import { Readable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
+import { visaExchange } from '../src/http/visa-exchange.js';
 import { installFastPath, visaFastPath } from '../src/http/visa-fast-path.js';
+import { serviceMetrics } from '../src/metrics/service-metrics.js';
 import { createLogger } from '../src/logger.js';
 import type { NotificationPipeline } from '../src/pipeline/notification-pipeline.js';
 import { sqliteDialect, type TestDatabase } from './support/databases.js';
@@ -123,13 +125,12 @@ describe('Visa route fast path: which requests it takes', () => {
   before(async () => {
     const pipeline = { handle: async () => ({ kind: 'accepted', id: 'x', result: 'inserted' }) } as unknown as NotificationPipeline;
     const fp = visaFastPath({
-      pipeline,
+      exchange: visaExchange({ pipeline, basePath: '', inspectClientCertificate: false }),
       basePath: '',
       bodyLimit: 1024,
-      inspectClientCertificate: false,
       logger: createLogger('silent'),
+      metrics: serviceMetrics(),
       nextRequestId: () => 'req-1',
-      onAnswered: () => {},
     });
     server = createServer((_req, res) => res.writeHead(299).end());
     installFastPath(server, (req, res) => {

@@ -1,4 +1,5 @@
 import { Type, type TSchema } from '@sinclair/typebox';
+import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
 /** JSON shapes of the admin API. Route schemas use these; `/api/openapi.json` is built from them. */
 
@@ -68,7 +69,7 @@ export const NotificationFilters = {
   from: Type.Optional(Type.String({ format: 'date-time', description: 'Received at or after' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'Received before' })),
   status: Type.Optional(Type.Union([Type.Literal('accepted'), Type.Literal('quarantined')])),
-  tokenRequestorId: Type.Optional(Type.String({ pattern: '^[0-9]{11}$' })),
+  tokenRequestorId: Type.Optional(Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN })),
   last4: Type.Optional(Type.String({ pattern: '^[0-9]{4}$' })),
   fingerprint: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'Card fingerprint (from a previous result)' })),
   risk: Type.Optional(Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')], { description: 'Risk level' })),

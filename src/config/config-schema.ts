@@ -3,6 +3,7 @@ import { CONTENT_ENCRYPTION_ALGORITHMS, KEY_MANAGEMENT_ALGORITHMS } from '../jos
 import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
+import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
 /** A secret given by file (preferred) or by environment variable name; never inline in code. */
 const SecretSource = Type.Object(
@@ -117,7 +118,7 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     /** Allow-list of 11-digit tokenRequestorIDs; absent means any 11-digit ID. */
-    tokenRequestorIds: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9]{11}$' }), { minItems: 1 })),
+    tokenRequestorIds: Type.Optional(Type.Array(Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN }), { minItems: 1 })),
     dataProtection: Type.Object(
       {
         /** AES-256 data keys for card numbers and payloads; the first encrypts, all decrypt. */

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { DataProtector } from '../protect/data-protector.js';
+import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
 /**
  * The event delivered to the issuer's systems for each accepted notification: the one place
@@ -32,7 +33,7 @@ export const CtpEventSchema = Type.Object(
     }),
     notificationId: Type.String({ description: "The notification's id in ctp-notify (notifications list)." }),
     receivedAt: Type.String({ format: 'date-time', description: "When Visa's request arrived (UTC, ISO 8601)." }),
-    tokenRequestorId: Type.String({ pattern: '^[0-9]{11}$' }),
+    tokenRequestorId: Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN }),
     eventType: Type.String({ description: "Visa's eventType query parameter, as received." }),
     tsp: Nullable(Type.String()),
     card: Nullable(

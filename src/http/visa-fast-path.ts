@@ -1,39 +1,35 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
-import type { NotificationPipeline, PipelineOutcome } from '../pipeline/notification-pipeline.js';
-import { statusForOutcome } from './status-for-outcome.js';
-import { NOTIFICATION_PATH, clientCertificateOf, describe, eventTypesOf, headerValue, logFailure, requestLogFields, type VisaRequestSummary } from './visa-route.js';
+import type { ServiceMetrics } from '../metrics/service-metrics.js';
+import { TOKEN_REQUESTOR_ID_LENGTH, isTokenRequestorId } from '../visa/token-requestor-id.js';
+import { NOTIFICATION_PATH, visaRequestAnswered, type VisaExchangeHandler, type VisaRequestSummary } from './visa-exchange.js';
 
 export interface VisaFastPathOptions {
-  pipeline: NotificationPipeline;
+  exchange: VisaExchangeHandler;
   basePath: string;
   bodyLimit: number;
-  inspectClientCertificate: boolean;
   logger: Logger;
+  metrics: ServiceMetrics;
   /** The request id for the log line; shared with Fastify's `genReqId` so ids never repeat. */
   nextRequestId: () => string;
-  /** Called once per answered request (metrics). */
-  onAnswered: (summary: VisaRequestSummary, status: number, elapsedMs: number) => void;
 }
 
 const DIGITS = /^[0-9]{1,9}$/;
-const TOKEN_REQUESTOR_ID = /^[0-9]{11}$/;
 /** The two spellings Visa sends; any other content type goes the general way. */
 const JSON_MEDIA = /^application\/json(?:\s*;\s*charset="?utf-8"?)?$/i;
 const EMPTY = { 'content-length': '0' } as const;
 
 /**
  * Serves the ordinary shape of Visa's request on Node's own `request` event, before Fastify's
- * router, hooks and per-request child logger: `npm run bench` measured Fastify's share at about
- * 15 µs of CPU per request, roughly a tenth of everything but the RSA operation.
+ * router, hooks and per-request child logger (whether that still pays: `npm run bench`). An adapter over
+ * `visa-exchange.ts`, like the Fastify route: the same handler, status, log line and metrics.
  *
  * "Ordinary" is decided from the request line and headers alone, before any body byte is read:
  * POST to `{basePath}/vtis/v1/tokenRequestors/{11 digits}/cardEnrollment/notification` with an
  * optional query, a Content-Length within the body limit, no Transfer-Encoding, and a JSON
  * content type. Everything else (other routes, chunked or oversized bodies, odd encodings of
  * the path, other content types) returns false and goes to Fastify, which answers it exactly
- * as before. Both ways run the same pipeline, map outcomes to statuses in the same place and
- * write the same log line; `test/visa-fast-path.test.ts` sends the same requests both ways.
+ * as before; `test/visa-fast-path.test.ts` sends the same requests both ways.
  *
  * @returns a `request` listener's core: true when it took the request.
  */
@@ -41,46 +37,28 @@ export function visaFastPath(o: VisaFastPathOptions): (req: IncomingMessage, res
   // The route Fastify registers, split around its one parameter.
   const [head, tail] = NOTIFICATION_PATH.split(':tokenRequestorId') as [string, string];
   const prefix = `${o.basePath}${head}`;
-  const pathStart = o.basePath.length + 1;
+  const idEnd = prefix.length + TOKEN_REQUESTOR_ID_LENGTH;
   /** The token requestor ID of a request line of the ordinary shape, else undefined. */
   const tokenRequestorOf = (url: string): string | undefined => {
     if (!url.startsWith(prefix)) return undefined;
-    const id = url.slice(prefix.length, prefix.length + 11);
-    const end = prefix.length + 11 + tail.length;
-    if (!TOKEN_REQUESTOR_ID.test(id) || !url.startsWith(tail, prefix.length + 11)) return undefined;
+    const id = url.slice(prefix.length, idEnd);
+    const end = idEnd + tail.length;
+    if (!isTokenRequestorId(id) || !url.startsWith(tail, idEnd)) return undefined;
     return end === url.length || url.charCodeAt(end) === 63 /* ? */ ? id : undefined;
   };
 
   async function serve(req: IncomingMessage, res: ServerResponse, tokenRequestorId: string, url: string, body: Buffer, started: number): Promise<void> {
-    const q = url.indexOf('?');
-    const queryString = q < 0 ? '' : url.slice(q + 1);
-    const eventTypes = eventTypesOf(queryString);
-    let outcome: PipelineOutcome;
-    try {
-      outcome = await o.pipeline.handle({
-        tokenRequestorId,
-        eventType: eventTypes.length === 1 ? eventTypes[0] : undefined,
-        resourcePath: (q < 0 ? url : url.slice(0, q)).slice(pathStart),
-        queryString,
-        contentType: req.headers['content-type'],
-        body,
-        clientCertificate: o.inspectClientCertificate ? clientCertificateOf(req.socket) : undefined,
-        xPayToken: headerValue(req.headers['x-pay-token']),
-      });
-    } catch (error) {
-      outcome = { kind: 'failed', code: 'INTERNAL', error };
-    }
     const reqId = o.nextRequestId();
-    if (outcome.kind === 'failed') logFailure(o.logger.child({ reqId }), outcome);
-    const status = statusForOutcome(outcome);
-    answer(res, reqId, status, describe(outcome, tokenRequestorId, eventTypes[0]), started);
+    const { status, summary } = await o.exchange(
+      { url, tokenRequestorId, headers: req.headers, socket: req.socket, body },
+      () => o.logger.child({ reqId }),
+    );
+    answer(res, reqId, status, summary, started);
   }
 
   function answer(res: ServerResponse, reqId: string, status: number, summary: VisaRequestSummary, started: number): void {
     if (!res.destroyed) res.writeHead(status, EMPTY).end();
-    const ms = performance.now() - started;
-    o.logger.info({ reqId, ...requestLogFields('POST', status, summary, ms) }, 'visa request');
-    o.onAnswered(summary, status, ms);
+    visaRequestAnswered(o.logger, o.metrics, reqId, 'POST', status, summary, performance.now() - started);
   }
 
   return (req, res) => {

@@ -9,10 +9,10 @@ import type { NotificationRecord, QuarantinedNotification, RecordOutcome } from 
 import { uuidV7 } from '../util/uuid-v7.js';
 import { checkClientCertificate, checkXPayToken, type ClientCertificateState } from './authenticate.js';
 import { validatePayload, type PayloadFields } from './validate-payload.js';
+import { isTokenRequestorId } from '../visa/token-requestor-id.js';
 
 /** Visa's page: encryptedData is a string of at most 7000 characters. */
 export const MAX_ENCRYPTED_DATA = 7000;
-const TOKEN_REQUESTOR_ID = /^[0-9]{11}$/;
 const EVENT_TYPE = /^[A-Z0-9_]{1,64}$/;
 
 /** A Visa request as the transport hands it over: nothing parsed yet but the route. */
@@ -142,7 +142,7 @@ export class NotificationPipeline {
   /** Route, transport authentication and query checks; cheapest first, before any crypto. */
   #admit(req: InboundNotification, nowMs: number): void {
     const allow = this.#o.tokenRequestorIds;
-    if (!TOKEN_REQUESTOR_ID.test(req.tokenRequestorId) || (allow !== undefined && !allow.has(req.tokenRequestorId))) {
+    if (!isTokenRequestorId(req.tokenRequestorId) || (allow !== undefined && !allow.has(req.tokenRequestorId))) {
       throw new RejectedError('TOKEN_REQUESTOR_UNKNOWN', 'tokenRequestorID unknown');
     }
     if (this.#o.requireClientCertificate) checkClientCertificate(req.clientCertificate);

@@ -1,0 +1,172 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { ErrorCode } from '../errors.js';
+import { observeVisaRequest, type ServiceMetrics } from '../metrics/service-metrics.js';
+import type { ClientCertificateState } from '../pipeline/authenticate.js';
+import type { NotificationPipeline, PipelineOutcome } from '../pipeline/notification-pipeline.js';
+import { isTokenRequestorId } from '../visa/token-requestor-id.js';
+import { statusForOutcome } from './status-for-outcome.js';
+
+/**
+ * One Visa request, from whichever transport read it, to its answer: building the pipeline's
+ * input, running it, the status, the outcome summary, the one log line and the metrics. The
+ * Fastify route (`visa-route.ts`) and the fast path (`visa-fast-path.ts`) are adapters over
+ * this module and hold no request logic of their own.
+ */
+
+/** Route of Visa's CTP enrollment notification (Visa page: "CTP Enrollment Attempt Notification"). */
+export const NOTIFICATION_PATH = '/vtis/v1/tokenRequestors/:tokenRequestorId/cardEnrollment/notification';
+
+/** What was decided about one request: ids and codes only. */
+export interface VisaRequestSummary {
+  code: ErrorCode | null;
+  outcome: string;
+  notificationId?: string | undefined;
+  result?: string | undefined;
+  eventType?: string | undefined;
+  tokenRequestorId?: string | undefined;
+}
+
+/** What a transport read of a request routed to {@link NOTIFICATION_PATH}. */
+export interface VisaRequestParts {
+  /** The request target as received (path and query). */
+  url: string;
+  /** The path parameter, as routed (not yet checked). */
+  tokenRequestorId: string;
+  headers: IncomingHttpHeaders;
+  socket: Socket;
+  /** The exact body bytes (the X-Pay-Token HMAC covers them). */
+  body: Buffer | undefined;
+}
+
+/** The answer to one request. */
+export interface VisaAnswer {
+  status: number;
+  summary: VisaRequestSummary;
+}
+
+/** Where a failure is logged: the transport's request logger. */
+export interface FailureLog {
+  error(obj: object, msg: string): void;
+}
+
+export interface VisaExchangeOptions {
+  pipeline: NotificationPipeline;
+  basePath: string;
+  /** Read the TLS client certificate (only when mutual TLS is required). */
+  inspectClientCertificate: boolean;
+}
+
+/** Runs one request; `log` gives the request's logger, asked for only when there is a failure to log. */
+export type VisaExchangeHandler = (parts: VisaRequestParts, log: () => FailureLog) => Promise<VisaAnswer>;
+
+/**
+ * Builds the request handler both transports call. It never throws: an unexpected error is an
+ * INTERNAL outcome (500, which Visa retries).
+ */
+export function visaExchange(o: VisaExchangeOptions): VisaExchangeHandler {
+  const pathStart = o.basePath.length + 1;
+  return async (parts, log) => {
+    const q = parts.url.indexOf('?');
+    const queryString = q < 0 ? '' : parts.url.slice(q + 1);
+    const eventTypes = eventTypesOf(queryString);
+    let outcome: PipelineOutcome;
+    try {
+      outcome = await o.pipeline.handle({
+        tokenRequestorId: parts.tokenRequestorId,
+        eventType: eventTypes.length === 1 ? eventTypes[0] : undefined,
+        resourcePath: (q < 0 ? parts.url : parts.url.slice(0, q)).slice(pathStart),
+        queryString,
+        contentType: parts.headers['content-type'],
+        body: parts.body,
+        clientCertificate: o.inspectClientCertificate ? clientCertificateOf(parts.socket) : undefined,
+        xPayToken: headerValue(parts.headers['x-pay-token']),
+      });
+    } catch (error) {
+      outcome = { kind: 'failed', code: 'INTERNAL', error };
+    }
+    if (outcome.kind === 'failed') logFailure(log(), outcome);
+    return { status: statusForOutcome(outcome), summary: describe(outcome, parts.tokenRequestorId, eventTypes[0]) };
+  };
+}
+
+/** The fields of the one log line per Visa request, whichever transport answered it. */
+function requestLogFields(method: string, status: number, c: VisaRequestSummary, elapsedMs: number): Record<string, unknown> {
+  return {
+    method,
+    status,
+    outcome: c.outcome,
+    code: c.code,
+    tokenRequestorId: c.tokenRequestorId,
+    eventType: c.eventType,
+    notificationId: c.notificationId,
+    result: c.result,
+    ms: Math.round(elapsedMs * 100) / 100,
+  };
+}
+
+/**
+ * Logs why a notification was not stored. The driver's error code (e.g. SQLITE_BUSY, 57P01)
+ * tells on-call what broke; driver messages are not logged, since some echo bound values.
+ */
+function logFailure(log: FailureLog, outcome: Extract<PipelineOutcome, { kind: 'failed' }>): void {
+  const cause = (outcome.error as { cause?: { code?: unknown } } | undefined)?.cause;
+  const errType = outcome.error instanceof Error ? outcome.error.name : typeof outcome.error;
+  log.error({ errType, code: outcome.code, causeCode: cause?.code }, 'notification not stored');
+}
+
+/** Every `eventType` in a raw query string (the pipeline takes one; repeated means malformed). */
+function eventTypesOf(queryString: string): string[] {
+  return queryString === '' ? [] : new URLSearchParams(queryString).getAll('eventType');
+}
+
+const EVENT_TYPE = /^[A-Z0-9_]{1,64}$/;
+
+function describe(outcome: PipelineOutcome, trid: string, eventType: string | undefined): VisaRequestSummary {
+  return {
+    outcome: outcome.kind,
+    code: outcome.kind === 'accepted' ? null : outcome.code,
+    notificationId: 'id' in outcome ? outcome.id : undefined,
+    result: 'result' in outcome ? outcome.result : undefined,
+    // Only echo values that passed their format checks: anything else is attacker-chosen text.
+    tokenRequestorId: isTokenRequestorId(trid) ? trid : undefined,
+    eventType: eventType !== undefined && EVENT_TYPE.test(eventType) ? eventType : undefined,
+  };
+}
+
+/** The TLS client certificate's state, or undefined on a plain-TCP connection. */
+function clientCertificateOf(rawSocket: Socket): ClientCertificateState | undefined {
+  const socket = rawSocket as TLSSocket;
+  if (!socket.encrypted) return undefined;
+  const cert = socket.getPeerCertificate();
+  return { presented: cert !== null && Object.keys(cert).length > 0, authorized: socket.authorized };
+}
+
+function headerValue(v: string | string[] | undefined): string | undefined {
+  return Array.isArray(v) ? undefined : v;
+}
+
+/** Where the one line per request goes. */
+export interface AnswerLog {
+  info(obj: object, msg: string): void;
+}
+
+/**
+ * Everything after the answer of one Visa request, whichever transport wrote it: the one
+ * structured log line (ids and codes only, never bodies or URLs) and the metrics. `reqId` is
+ * for a logger that does not carry it already.
+ */
+export function visaRequestAnswered(
+  log: AnswerLog,
+  metrics: ServiceMetrics,
+  reqId: string | undefined,
+  method: string,
+  status: number,
+  summary: VisaRequestSummary,
+  elapsedMs: number,
+): void {
+  const fields = requestLogFields(method, status, summary, elapsedMs);
+  log.info(reqId === undefined ? fields : { reqId, ...fields }, 'visa request');
+  observeVisaRequest(metrics, summary, status, elapsedMs);
+}
