@@ -47,7 +47,7 @@ function boundOverRun(samples: BoundResult[]): BoundResult & { samples: number[]
 
 /**
  * max: the bound, then, in turns at fixed concurrency, the service's receive path (risk
- * assessment off: what issue 5's targets are about), the service as configured by default (risk
+ * assessment off: what the throughput targets are about), the service as configured by default (risk
  * assessment of every accepted notification after its 200), and the peer; fixed-rate: both
  * service configurations at an offered rate (default 80 % of the max each reached); all: both,
  * in one run. Writes latest.json (all, max) or latest-fixed-rate.json.

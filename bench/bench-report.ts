@@ -28,7 +28,7 @@ export function machine(): Machine {
 /** The issue's targets, judged on one run's figures. */
 export function targets(service: PhaseResult, bound: BoundResult | undefined, peer: PhaseResult | undefined, fixed: PhaseResult | undefined) {
   const t: Record<string, { target: string; value: number | null; met: boolean | null }> = {};
-  // The bound is the single-thread privateDecrypt rate (issue 5); the ratio to the RSA pair
+  // The bound is the single-thread privateDecrypt rate; the ratio to the RSA pair
   // (decrypt + PS256 verify per notification) is reported beside it in latest.json.
   const ratioToBound = bound ? round(service.perCpuSecond / bound.privateDecryptPerSecond, 3) : null;
   const ratioToPeer = peer ? round(service.perCpuSecond / peer.perCpuSecond, 3) : null;

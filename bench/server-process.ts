@@ -28,8 +28,8 @@ export function freePort(): Promise<number> {
 
 /**
  * The service's config as a bank would write it, for the bench keys. `risk: true` keeps the
- * default (risk assessment of every accepted notification after its 200, issue 7); false turns
- * it off, leaving the receive path issue 5's targets are about.
+ * default (risk assessment of every accepted notification after its 200); false turns it off,
+ * leaving the receive path the throughput targets are about.
  */
 export function writeServiceConfig(dir: string, keys: BenchKeys, storageUrl: string, port: number, risk = true): string {
   const path = join(dir, 'config.json');

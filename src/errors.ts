@@ -1,6 +1,6 @@
 /**
  * The service's error vocabulary. Every failure the pipeline can report carries a stable
- * `code`; the HTTP status for each code is decided in one place (`http/status-for-code.ts`).
+ * `code`; the HTTP status for each code is decided in one place (`http/status-for-outcome.ts`).
  *
  * Messages are fixed strings chosen by us: they never interpolate request data, so an error
  * can be logged or thrown across a boundary without carrying a card number, a name, an email

@@ -34,7 +34,7 @@ export const REASONS: Record<string, string> = {
   PAYLOAD_INVALID: 'Payload fails validation',
 };
 
-/** Human wording for risk reason codes (issue 7's rules). */
+/** Human wording for the risk rules' reason codes. */
 export const RISK_REASONS: Record<string, string> = {
   CARD_UNKNOWN: 'Card not in the cardholder directory',
   CARD_NOT_ACTIVE: 'Card blocked or closed',

@@ -28,10 +28,8 @@ interface PendingWrite {
  * row is about 2.1 KB, mostly Visa's own `encryptedData`, which is kept as received: two do not
  * fit in 4096 bytes, so at 4096 every row took a page of its own, half empty, and every commit
  * wrote (and every checkpoint copied) a page per notification. At 8192 three rows share a page:
- * the file grows 3.1 KB per notification instead of 4.4, and the store on its own spends about
- * 15 % less CPU per record (20 000 bench records, median of 5 interleaved rounds). End to end
- * that is 1–2 % of a notification's CPU, inside `npm run bench`'s noise. Existing files keep
- * their page size (a WAL database cannot change it).
+ * the file grows 3.1 KB per notification instead of 4.4 (`npm run bench:stages` shows the
+ * store's CPU). Existing files keep their page size (a WAL database cannot change it).
  */
 export const SQLITE_PAGE_SIZE = 8192;
 

@@ -37,7 +37,7 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
     `,
   },
   {
-    // The outbox (issue 4): one row per (accepted notification, sink), written in the
+    // The outbox: one row per (accepted notification, sink), written in the
     // notification's own transaction; replays add rows. 'failed' = awaiting a retry.
     // Versions 3 and 4 are reserved for the risk and console changes.
     version: 2,
@@ -128,7 +128,7 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
     `,
   },
   {
-    // Operators of the admin console (issue 8). Only hashes of passwords, API tokens and session
+    // Operators of the admin console. Only hashes of passwords, API tokens and session
     // tokens are kept. The audit log is append-only: a trigger refuses UPDATE, DELETE, TRUNCATE.
     version: 4,
     name: 'operators, sessions, audit log',
