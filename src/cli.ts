@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { ConfigError, StorageError } from './errors.js';
 import { UsageError } from './cli/cli-support.js';
+import { backupCommand, backupHelp } from './cli/backup-command.js';
 import { deliveriesCommand, deliveriesHelp } from './cli/deliveries-command.js';
 import { cardholdersCommand, cardholdersHelp } from './cli/cardholders-command.js';
 import { keysCommand, keysHelp } from './cli/keys-command.js';
@@ -27,9 +28,10 @@ const commands: Record<string, (argv: string[]) => Promise<number>> = {
   cardholders: cardholdersCommand,
   operators: operatorsCommand,
   purge: purgeCommand,
+  backup: backupCommand,
 };
 
-const help = ['Usage: ctp-notify <command>', '', serveHelp, keysHelp, sendHelp, notificationsHelp, quarantineHelp, migrateHelp, workerHelp, deliveriesHelp, sinksHelp, cardholdersHelp, operatorsHelp, purgeHelp].join('\n\n');
+const help = ['Usage: ctp-notify <command>', '', serveHelp, keysHelp, sendHelp, notificationsHelp, quarantineHelp, migrateHelp, workerHelp, deliveriesHelp, sinksHelp, cardholdersHelp, operatorsHelp, purgeHelp, backupHelp].join('\n\n');
 
 async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;

@@ -27,6 +27,19 @@ export interface StoreOptions {
   onDeliveriesQueued?: () => void;
 }
 
+/** How far a backup is (SQLite pages). */
+export interface BackupProgress {
+  totalPages: number;
+  remainingPages: number;
+}
+
+/** What a backup holds. */
+export interface BackupResult {
+  /** Notifications in the copy: every one committed before the backup began. */
+  notifications: number;
+  pages: number;
+}
+
 export interface NotificationStore {
   readonly dialect: 'sqlite' | 'postgres';
   /** Applies pending migrations (forward-only, under a lock). */
@@ -60,6 +73,13 @@ export interface NotificationStore {
   purge(before: number, batchSize?: number): Promise<number>;
   /** Resolves when the store answers; throws StorageError otherwise. */
   ping(): Promise<void>;
+  /**
+   * An online, consistent copy of the whole database into the new file `destination`, taken
+   * while others keep writing: it holds every notification committed before it began. SQLite
+   * only; a PostgreSQL database is backed up with PostgreSQL's own tools.
+   * @throws StorageError when `destination` exists, the copy fails, or on PostgreSQL.
+   */
+  backup(destination: string, onProgress?: (p: BackupProgress) => void): Promise<BackupResult>;
   /** The delivery queue on this store's connection (pool); closed with the store. */
   openOutbox(options?: OutboxOptions): OutboxStore;
   /** The cardholder, risk and alert stores on this store's connection (pool). */

@@ -2,7 +2,7 @@ import pg from 'pg';
 import type { Config } from '../config/config-schema.js';
 import { StorageError } from '../errors.js';
 import { postgresMigrations } from './migrations/postgres-migrations.js';
-import type { NotificationStore, StoreOptions } from './notification-store.js';
+import type { BackupResult, NotificationStore, StoreOptions } from './notification-store.js';
 import type { ListQuery, NotificationRecord, NotificationStatus, NotificationSummary, QuarantinedNotification, RecordOutcome } from './notification-record.js';
 import { createAdminStores, type AdminStores } from './admin-stores.js';
 import type { OutboxOptions } from './outbox-store.js';
@@ -69,6 +69,10 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
    */
   newClient(applicationName: string): pg.Client {
     return new pg.Client({ ...this.#clientConfig, application_name: applicationName });
+  }
+
+  async backup(): Promise<BackupResult> {
+    throw new StorageError('ctp-notify backup copies SQLite only: back PostgreSQL up with pg_dump or base backups');
   }
 
   openOutbox(options: OutboxOptions = {}): PostgresOutbox {

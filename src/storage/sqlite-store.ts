@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
 import { sqliteMigrations } from './migrations/sqlite-migrations.js';
-import type { NotificationStore, StoreOptions } from './notification-store.js';
+import type { BackupProgress, BackupResult, NotificationStore, StoreOptions } from './notification-store.js';
 import type { ListQuery, NotificationRecord, NotificationStatus, NotificationSummary, QuarantinedNotification, RecordOutcome } from './notification-record.js';
 import { PURGEABLE, PURGE_ALERTS, PURGE_SET, QUARANTINED_COLUMNS, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toQuarantined, toSummary } from './row-mapping.js';
 import { createAdminStores, type AdminStores } from './admin-stores.js';
@@ -13,6 +13,7 @@ import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { SqliteCardholderStore } from './sqlite-cardholder-store.js';
 import { SqliteOutbox, enqueueDeliveries, type SqliteConnection } from './sqlite-outbox.js';
 import { SqliteRiskStore } from './sqlite-risk-store.js';
+import { backupSqlite } from './sqlite-backup.js';
 import { sqliteSqlDriver } from './sqlite-sql-driver.js';
 
 interface PendingWrite {
@@ -253,6 +254,10 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
     // Last writes: wait for the lock inside SQLite (up to busyTimeoutMs) rather than give up.
     if (this.#queue.length > 0) this.#flush(true);
     this.#db.close();
+  }
+
+  backup(destination: string, onProgress?: (p: BackupProgress) => void): Promise<BackupResult> {
+    return backupSqlite(this.#db, destination, onProgress);
   }
 
   openOutbox(options: OutboxOptions = {}): SqliteOutbox {
