@@ -2,7 +2,8 @@
 // Runs the compiled test files with node's test runner. Node 20 has no glob support in
 // `node --test`, so the files are listed here. Usage: node scripts/run-tests.mjs [name-filter]
 // Afterwards, the whole-suite personal-data scan: every log line and process output any test
-// captured, against every personal value any test registered (test/support/suite-scan.ts).
+// captured, against every personal value any test registered (test/support/suite-scan.ts), and
+// a check that the tests left nothing in their temp directory.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,10 +25,15 @@ if (selected.length === 0) {
   process.exit(1);
 }
 const captureDir = mkdtempSync(join(tmpdir(), 'ctp-test-capture-'));
+// The tests' temp directory is one of the run's own, so that whatever a test leaves in it
+// (keys among it) is found and reported here instead of piling up in the system's.
+const testTmp = mkdtempSync(join(tmpdir(), 'ctp-test-tmp-'));
 const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected], {
   stdio: 'inherit',
-  env: { ...process.env, CTP_TEST_CAPTURE_DIR: captureDir },
+  env: { ...process.env, CTP_TEST_CAPTURE_DIR: captureDir, TMPDIR: testTmp },
 });
+const leftovers = readdirSync(testTmp);
+rmSync(testTmp, { recursive: true, force: true });
 const { scanCaptured } = await import('../dist/test/support/suite-scan.js');
 const scan = scanCaptured(captureDir);
 rmSync(captureDir, { recursive: true, force: true });
@@ -37,4 +43,5 @@ console.log(
     (scan.findings.length > 0 ? 'LEAKS FOUND' : scan.lines === 0 ? 'NOTHING CAPTURED' : 'clean'),
 );
 for (const f of scan.findings) console.log(`#   ${f}`);
-process.exit(r.status === 0 && !scanFailed ? 0 : (r.status || 1));
+console.log(`# temp folder: ${leftovers.length === 0 ? 'clean' : `${leftovers.length} left by tests: ${leftovers.slice(0, 20).join(', ')}`}`);
+process.exit(r.status === 0 && !scanFailed && leftovers.length === 0 ? 0 : (r.status || 1));

@@ -1,3 +1,4 @@
+import { processTempDir } from './support/temp-dir.js';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -160,7 +161,7 @@ describe('cardholder alert by the bank messaging webhook (Standard Webhooks)', (
     const { mkdtempSync, writeFileSync, chmodSync } = await import('node:fs');
     const { join } = await import('node:path');
     const { tmpdir } = await import('node:os');
-    const secretFile = join(mkdtempSync(join(tmpdir(), 'ctp-whsec-')), 'alert.whsec');
+    const secretFile = join(processTempDir('ctp-whsec-'), 'alert.whsec');
     writeFileSync(secretFile, secret, { mode: 0o600 });
     chmodSync(secretFile, 0o600);
     db = await (await dialects())[0]!.create();

@@ -1,3 +1,4 @@
+import { processTempDir } from './support/temp-dir.js';
 import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -92,7 +93,7 @@ for (const dialect of await dialects()) {
     });
 
     it('notifications list shows risk {score, level, reasons}; quarantined ones have none', async () => {
-      const configFile = join(mkdtempSync(join(tmpdir(), 'ctp-list-')), 'config.json');
+      const configFile = join(processTempDir('ctp-list-'), 'config.json');
       writeFileSync(configFile, JSON.stringify(s.config));
       await s.post({ encryptedData: await s.encode(attemptPayload(alice.pan, { firstName: 'X', lastName: 'Y' }), { encryptTo: 'second' }) });
       const list = runCli(['notifications', 'list', '--config', configFile, '--format', 'json', '--limit', '100']);

@@ -1,3 +1,4 @@
+import { processTempDir } from './support/temp-dir.js';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -67,7 +68,7 @@ async function writeConfig(storageUrl: string, receiverUrl: string, secret: stri
       log: { level: 'info' },
     },
   });
-  const file = join(mkdtempSync(join(tmpdir(), 'ctp-worker-')), 'config.json');
+  const file = join(processTempDir('ctp-worker-'), 'config.json');
   writeFileSync(file, JSON.stringify(config));
   return file;
 }

@@ -1,3 +1,4 @@
+import { processTempDir } from './temp-dir.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +37,7 @@ export function fixtureHolder(o: Partial<FixtureHolder> = {}): FixtureHolder {
 
 /** Imports holders into a running test server's directory (the same code as the CLI). */
 export async function importHolders(s: TestServer, holders: FixtureHolder[]): Promise<void> {
-  const file = join(mkdtempSync(join(tmpdir(), 'ctp-holders-')), 'cardholders.jsonl');
+  const file = join(processTempDir('ctp-holders-'), 'cardholders.jsonl');
   writeFileSync(file, holders.map((h) => JSON.stringify({ accountNumber: h.pan, firstName: h.firstName, lastName: h.lastName, email: h.email, phone: h.phone, status: h.status, language: h.language })).join('\n'));
   const r = await importCardholders(file, s.runtime.risk!.stores.cardholders, s.runtime.secrets.dataProtector, { defaultCountry: s.config.risk.defaultCountry });
   if (r.skipped > 0) throw new Error(`fixture rows skipped: ${JSON.stringify(r.errors)}`);

@@ -1,3 +1,4 @@
+import { processTempDir } from './temp-dir.js';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,7 +13,7 @@ import type { TestPki } from './test-pki.js';
 export function writeServerConfig(pki: TestPki, o: HarnessOptions, adjust: (c: Config) => void = () => {}): { file: string; config: Config } {
   const config = configFor(pki, o);
   adjust(config);
-  const file = join(mkdtempSync(join(tmpdir(), 'ctp-proc-')), 'config.json');
+  const file = join(processTempDir('ctp-proc-'), 'config.json');
   writeFileSync(file, JSON.stringify(config, null, 2));
   return { file, config };
 }

@@ -96,7 +96,8 @@ export function configFor(pki: TestPki, o: HarnessOptions): Config {
     log: { level: 'info' },
     ...o.extra,
   };
-  return parseConfig(raw, mkdtempSync(join(tmpdir(), 'ctp-cfg-')));
+  // Every path above is absolute: the base folder only matters to a config that adds relative ones.
+  return parseConfig(raw, tmpdir());
 }
 
 /** Starts the real app in this process on a loopback port, logs captured. */

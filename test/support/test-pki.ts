@@ -1,3 +1,4 @@
+import { processTempDir } from './temp-dir.js';
 import { X509Certificate, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +47,7 @@ export function testPki(): Promise<TestPki> {
 }
 
 async function makePki(): Promise<TestPki> {
-  const dir = mkdtempSync(join(tmpdir(), 'ctp-pki-'));
+  const dir = processTempDir('ctp-pki-');
   mkdirSync(dir, { recursive: true });
   const secret = (name: string, content: string | Buffer) => {
     const p = join(dir, name);
