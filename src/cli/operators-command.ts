@@ -2,6 +2,7 @@ import { sqlDriverFor } from '../admin/sql-driver.js';
 import { OperatorStore } from '../admin/operator-store.js';
 import { AuditLog } from '../admin/audit-log.js';
 import { OperatorExistsError, addOperator, isRole } from '../admin/operators.js';
+import { presentOperator } from '../presenters/operator-presenter.js';
 import { openStore } from '../storage/open-store.js';
 import { UsageError, loadConfigFrom, parse } from './cli-support.js';
 
@@ -33,13 +34,7 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
     const audit = new AuditLog(sql);
     const actor = `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
     if (sub === 'list') {
-      const items = (await operators.list()).map((o) => ({
-        name: o.name,
-        role: o.role,
-        createdAt: new Date(o.createdAt).toISOString(),
-        disabledAt: o.disabledAt === null ? null : new Date(o.disabledAt).toISOString(),
-        lastLoginAt: o.lastLoginAt === null ? null : new Date(o.lastLoginAt).toISOString(),
-      }));
+      const items = (await operators.list()).map(presentOperator);
       if (f.format === 'json') process.stdout.write(JSON.stringify(items, null, 2) + '\n');
       else for (const o of items) process.stdout.write(`${o.name}\t${o.role}${o.disabledAt ? '\tdisabled' : ''}\n`);
       return 0;
