@@ -57,7 +57,8 @@ const TIME = '([0-9]{2}):([0-9]{2}):([0-9]{2})';
 const MON = `(${MONTHS.join('|')})`;
 // RFC 9110 §5.6.7: IMF-fixdate, and the obsolete rfc850-date and asctime-date a recipient must accept.
 const IMF_FIXDATE = new RegExp(`^(?:${DAYS.join('|')}), ([0-9]{2}) ${MON} ([0-9]{4}) ${TIME} GMT$`);
-const RFC850_DATE = /^(?:Sunday|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday), ([0-9]{2})-([A-Z][a-z]{2})-([0-9]{2}) ([0-9]{2}):([0-9]{2}):([0-9]{2}) GMT$/;
+const LONG_DAYS = 'Sunday|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday';
+const RFC850_DATE = new RegExp(`^(?:${LONG_DAYS}), ([0-9]{2})-${MON}-([0-9]{2}) ${TIME} GMT$`);
 const ASCTIME_DATE = new RegExp(`^(?:${DAYS.join('|')}) ${MON} ([0-9 ][0-9]) ${TIME} ([0-9]{4})$`);
 
 /**
