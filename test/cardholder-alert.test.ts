@@ -5,8 +5,8 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { Webhook } from 'standardwebhooks';
+import { parseRetryAfter } from '../src/delivery/retry-policy.js';
 import { alertLanguage, renderAlert } from '../src/risk/alert/alert-templates.js';
-import { retryAfterMs } from '../src/risk/alert/webhook-alert-sink.js';
 import { attemptPayload, fixtureHolder, importHolders } from './support/cardholder-fixtures.js';
 import { dialects, type TestDatabase } from './support/databases.js';
 import { eventually } from './support/eventually.js';
@@ -44,9 +44,9 @@ describe('alert templates', () => {
   });
 
   it('Retry-After as seconds or a date', () => {
-    assert.equal(retryAfterMs('7'), 7000);
-    assert.equal(retryAfterMs(new Date(Date.now() + 60_000).toUTCString())! > 50_000, true);
-    assert.equal(retryAfterMs('soon'), undefined);
+    assert.equal(parseRetryAfter('7', Date.now()), 7000);
+    assert.equal(parseRetryAfter(new Date(Date.now() + 60_000).toUTCString(), Date.now())! > 50_000, true);
+    assert.equal(parseRetryAfter('soon', Date.now()), undefined);
   });
 });
 

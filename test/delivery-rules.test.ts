@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { Webhook } from 'standardwebhooks';
 import { parseConfig } from '../src/config/load-config.js';
-import { parseRetryAfter, retryDelayMs } from '../src/delivery/backoff.js';
+import { parseRetryAfter, retryDelayMs } from '../src/delivery/retry-policy.js';
 import { parseWebhookSecret, standardWebhookHeaders } from '../src/delivery/standard-webhooks.js';
 import { ConfigError } from '../src/errors.js';
 import { eventTypeName } from '../src/events/ctp-event.js';

@@ -1,7 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { iso } from '../presenters/iso-time.js';
 import type { AdminContext } from './admin-context.js';
-import { AuditItem, ErrorBody, KeyItem, Page } from './api-schemas.js';
+import { AuditItem, ErrorBody, KeyItem, Page, Stats } from './api-schemas.js';
 import { sinkOverview } from './delivery-routes.js';
 import { keyInventory, withStatus } from './key-inventory.js';
 
@@ -16,20 +17,6 @@ const AuditQuery = Type.Object(
 );
 
 const StatsQuery = Type.Object({ hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 14, default: 24 })) }, { additionalProperties: false });
-
-const Stats = Type.Object({
-  since: Type.String({ format: 'date-time' }),
-  hours: Type.Array(Type.Object({ hour: Type.String({ format: 'date-time' }), accepted: Type.Integer(), quarantined: Type.Integer() })),
-  totals: Type.Object({ received: Type.Integer(), accepted: Type.Integer(), quarantined: Type.Integer() }),
-  quarantineQueue: Type.Array(Type.Object({ reason: Type.String(), count: Type.Integer() })),
-  keys: Type.Object({ expiring: Type.Integer(), expired: Type.Integer() }),
-  risk: Type.Object({ low: Type.Integer(), medium: Type.Integer(), high: Type.Integer() }, { description: 'Assessments of the window by level' }),
-  deliveries: Type.Object({
-    pending: Type.Integer({ description: 'Not tried yet' }),
-    retrying: Type.Integer({ description: 'Failed, waiting for a retry' }),
-    dead: Type.Integer({ description: 'Out of attempts: the dead-letter queue' }),
-  }),
-});
 
 /** Keys, audit log and the overview's figures. */
 export async function adminRoutes(app: FastifyInstance, ctx: AdminContext): Promise<void> {
@@ -65,7 +52,7 @@ export async function adminRoutes(app: FastifyInstance, ctx: AdminContext): Prom
     });
     const items = rows.slice(0, limit);
     return {
-      items: items.map((e) => ({ ...e, at: new Date(e.at).toISOString() })),
+      items: items.map((e) => ({ ...e, at: iso(e.at) })),
       next: rows.length > limit ? String(items[items.length - 1]!.seq) : null,
     };
   });
@@ -88,8 +75,8 @@ export async function adminRoutes(app: FastifyInstance, ctx: AdminContext): Prom
     const open = await sinkOverview(ctx.outbox, ctx.config.sinks);
     const sum = (f: (c: (typeof open)[number]['counts']) => number) => open.reduce((n, o) => n + f(o.counts), 0);
     return {
-      since: new Date(firstHour).toISOString(),
-      hours: buckets.map((b) => ({ hour: new Date(b.t).toISOString(), accepted: b.accepted, quarantined: b.quarantined })),
+      since: iso(firstHour),
+      hours: buckets.map((b) => ({ hour: iso(b.t), accepted: b.accepted, quarantined: b.quarantined })),
       totals: { received: accepted + quarantined, accepted, quarantined },
       quarantineQueue: await ctx.notifications.quarantineByReason(),
       keys: { expiring: k.filter((x) => x.status === 'expiring').length, expired: k.filter((x) => x.status === 'expired').length },

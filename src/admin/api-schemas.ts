@@ -1,7 +1,11 @@
 import { Type, type TSchema } from '@sinclair/typebox';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
-/** JSON shapes of the admin API. Route schemas use these; `/api/openapi.json` is built from them. */
+/**
+ * JSON shapes of the admin API. Route schemas use these; `/api/openapi.json` is built from them;
+ * the console's types are their `Static` (console/src/types.ts); the presenters in
+ * `src/presenters/` return them.
+ */
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
@@ -115,5 +119,57 @@ export const OperatorItem = Type.Object(
   },
   { title: 'OperatorItem' },
 );
+
+export const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('failed'), Type.Literal('delivered'), Type.Literal('dead')]);
+
+export const DeliveryItem = Type.Object(
+  {
+    id: Type.String(),
+    notificationId: Type.String(),
+    eventId: Type.String({ description: 'evt_ + the notification id: webhook-id / message-id, the same on every attempt and replay' }),
+    sink: Type.String(),
+    origin: Type.String({ description: 'accepted (first delivery) or replay' }),
+    status: DeliveryStatus,
+    attempts: Type.Integer(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    nextAttemptAt: Nullable(Type.String({ format: 'date-time' })),
+    deliveredAt: Nullable(Type.String({ format: 'date-time' })),
+    lastError: Nullable(Type.String({ description: 'Stable code: HTTP_503, TIMEOUT, CONNECTION, AMQP_NACK…' })),
+    lastStatus: Type.Union([Type.Integer(), Type.Null()]),
+    inFlight: Type.Boolean({ description: 'A worker holds a live lease on it' }),
+  },
+  { title: 'DeliveryItem' },
+);
+
+export const SinkItem = Type.Object({
+  name: Type.String(),
+  type: Type.String(),
+  target: Type.String({ description: 'Where it delivers, without credentials or query' }),
+  includePan: Type.Boolean(),
+  disabledAt: Nullable(Type.String({ format: 'date-time' })),
+  disabledReason: Nullable(Type.String()),
+  counts: Type.Object({
+    pending: Type.Integer(),
+    failed: Type.Integer({ description: 'Awaiting a retry' }),
+    delivered: Type.Integer({ description: 'Queued in the last 24 hours and delivered' }),
+    dead: Type.Integer(),
+  }),
+  oldestOpenAt: Nullable(Type.String({ format: 'date-time', description: 'Oldest delivery not yet delivered nor dead' })),
+});
+
+export const Stats = Type.Object({
+  since: Type.String({ format: 'date-time' }),
+  hours: Type.Array(Type.Object({ hour: Type.String({ format: 'date-time' }), accepted: Type.Integer(), quarantined: Type.Integer() })),
+  totals: Type.Object({ received: Type.Integer(), accepted: Type.Integer(), quarantined: Type.Integer() }),
+  quarantineQueue: Type.Array(Type.Object({ reason: Type.String(), count: Type.Integer() })),
+  keys: Type.Object({ expiring: Type.Integer(), expired: Type.Integer() }),
+  risk: Type.Object({ low: Type.Integer(), medium: Type.Integer(), high: Type.Integer() }, { description: 'Assessments of the window by level' }),
+  deliveries: Type.Object({
+    pending: Type.Integer({ description: 'Not tried yet' }),
+    retrying: Type.Integer({ description: 'Failed, waiting for a retry' }),
+    dead: Type.Integer({ description: 'Out of attempts: the dead-letter queue' }),
+  }),
+});
 
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) });

@@ -2,48 +2,13 @@ import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import type { SinkConfig } from '../config/delivery-schema.js';
 import type { DeliverySummary, OutboxStore } from '../storage/outbox-store.js';
+import { presentDelivery } from '../presenters/delivery-presenter.js';
+import { iso } from '../presenters/iso-time.js';
 import type { AdminContext } from './admin-context.js';
-import { ErrorBody, Page } from './api-schemas.js';
+import { DeliveryItem, DeliveryStatus, ErrorBody, Page, SinkItem } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
 
-const Nullable = <T extends ReturnType<typeof Type.String>>(t: T) => Type.Union([t, Type.Null()]);
-const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('failed'), Type.Literal('delivered'), Type.Literal('dead')]);
 const SinkName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' });
-
-export const DeliveryItem = Type.Object(
-  {
-    id: Type.String(),
-    notificationId: Type.String(),
-    sink: Type.String(),
-    origin: Type.String({ description: 'accepted (first delivery) or replay' }),
-    status: DeliveryStatus,
-    attempts: Type.Integer(),
-    createdAt: Type.String({ format: 'date-time' }),
-    updatedAt: Type.String({ format: 'date-time' }),
-    nextAttemptAt: Nullable(Type.String({ format: 'date-time' })),
-    deliveredAt: Nullable(Type.String({ format: 'date-time' })),
-    lastError: Nullable(Type.String({ description: 'Stable code: HTTP_503, TIMEOUT, CONNECTION, AMQP_NACK…' })),
-    lastStatus: Type.Union([Type.Integer(), Type.Null()]),
-    inFlight: Type.Boolean({ description: 'A worker holds a live lease on it' }),
-  },
-  { title: 'DeliveryItem' },
-);
-
-const SinkItem = Type.Object({
-  name: Type.String(),
-  type: Type.String(),
-  target: Type.String({ description: 'Where it delivers, without credentials or query' }),
-  includePan: Type.Boolean(),
-  disabledAt: Nullable(Type.String({ format: 'date-time' })),
-  disabledReason: Nullable(Type.String()),
-  counts: Type.Object({
-    pending: Type.Integer(),
-    failed: Type.Integer({ description: 'Awaiting a retry' }),
-    delivered: Type.Integer({ description: 'Queued in the last 24 hours and delivered' }),
-    dead: Type.Integer(),
-  }),
-  oldestOpenAt: Nullable(Type.String({ format: 'date-time', description: 'Oldest delivery not yet delivered nor dead' })),
-});
 
 const DeliveryQuery = Type.Object(
   {
@@ -55,26 +20,6 @@ const DeliveryQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-
-export function toDeliveryItem(d: DeliverySummary, now: number) {
-  return {
-    id: d.id,
-    notificationId: d.notificationId,
-    sink: d.sink,
-    origin: d.origin,
-    status: d.status,
-    attempts: d.attempts,
-    createdAt: iso(d.createdAt)!,
-    updatedAt: iso(d.updatedAt)!,
-    nextAttemptAt: d.status === 'pending' || d.status === 'failed' ? iso(d.nextAttemptAt) : null,
-    deliveredAt: iso(d.deliveredAt),
-    lastError: d.lastError,
-    lastStatus: d.lastStatus,
-    inFlight: d.leaseUntil !== null && d.leaseUntil > now,
-  };
-}
 
 /** Where a sink delivers, for operators: scheme, host, port and path; never credentials or query. */
 function targetOf(s: SinkConfig): string {
@@ -140,7 +85,7 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: AdminContext): P
     const rows = await outbox.list({ status: q.status, sink: q.sink, notificationId: q.notificationId, before, limit: limit + 1 });
     const items = rows.slice(0, limit);
     const now = ctx.now();
-    return { items: items.map((d) => toDeliveryItem(d, now)), next: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null };
+    return { items: items.map((d) => presentDelivery(d, now)), next: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null };
   });
 
   app.post<{ Params: { id: string } }>('/api/deliveries/:id/retry', {

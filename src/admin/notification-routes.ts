@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-
+import { presentNotification, presentNotificationDetail } from '../presenters/notification-presenter.js';
 import type { AdminContext } from './admin-context.js';
 import { ErrorBody, IdParams, NotificationDetail, NotificationFilters, NotificationItem, Page } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
@@ -15,28 +15,6 @@ const SearchBody = Type.Object(
   { additionalProperties: false },
 );
 const NotificationPage = Page(NotificationItem, 'NotificationPage');
-
-/** The public JSON of a notification: BIN…last4 at most, never the card number. */
-export function toItem(n: NotificationRow) {
-  return {
-    id: n.id,
-    receivedAt: new Date(n.receivedAt).toISOString(),
-    tokenRequestorId: n.tokenRequestorId,
-    eventType: n.eventType,
-    status: n.status,
-    reason: n.reason,
-    reasonFields: n.reasonFields,
-    tsp: n.tsp,
-    maskedPan: n.panLast4 ? `${n.panBin ?? ''}…${n.panLast4}` : null,
-    panBin: n.panBin,
-    panLast4: n.panLast4,
-    panLuhnValid: n.panLuhnValid,
-    panFingerprint: n.panFingerprint,
-    enroller: { firstName: n.firstName, lastName: n.lastName, contactEmail: n.contactEmail, phoneNumber: n.phoneNumber },
-    visaAttempts: n.visaAttempts,
-    risk: n.risk && { ...n.risk, assessedAt: new Date(n.risk.assessedAt).toISOString() },
-  };
-}
 
 const encodeCursor = (n: NotificationRow) => Buffer.from(JSON.stringify([n.receivedAt, n.id])).toString('base64url');
 
@@ -71,7 +49,7 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
   const page = async (f: NotificationFilter) => {
     const rows = await ctx.notifications.search({ ...f, limit: f.limit + 1 });
     const items = rows.slice(0, f.limit);
-    return { items: items.map(toItem), next: rows.length > f.limit ? encodeCursor(items[items.length - 1]!) : null };
+    return { items: items.map(presentNotification), next: rows.length > f.limit ? encodeCursor(items[items.length - 1]!) : null };
   };
 
   app.get<{ Querystring: Filters }>('/api/notifications', {
@@ -120,7 +98,7 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
     if (!n) return reply.code(404).send(errorBody('NOT_FOUND', 'no such notification'));
     // PCI DSS v4 10.2.1.1: individual access to cardholder data is logged.
     await audit(ctx, req, { action: 'notification.view', target: n.id, outcome: 'ok' });
-    return { ...toItem(n), jwsKid: n.jwsKid, jweKid: n.jweKid, updatedAt: new Date(n.updatedAt).toISOString() };
+    return presentNotificationDetail(n);
   });
 
   app.post<{ Params: Static<typeof IdParams> }>('/api/notifications/:id/reprocess', {

@@ -1,9 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { presentOperator } from '../presenters/operator-presenter.js';
 import type { AdminContext } from './admin-context.js';
 import { ErrorBody, OperatorItem } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
-import type { Operator } from '../storage/operator-store.js';
 import { OperatorExistsError, addOperator } from './operators.js';
 
 const NameParams = Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$' }) });
@@ -15,15 +15,12 @@ const NewOperator = Type.Object(
   { additionalProperties: false },
 );
 
-const iso = (t: number | null) => (t === null ? null : new Date(t).toISOString());
-const toItem = (o: Operator) => ({ name: o.name, role: o.role, createdAt: iso(o.createdAt)!, disabledAt: iso(o.disabledAt), lastLoginAt: iso(o.lastLoginAt) });
-
 /** Operator management: admins only, apart from reading the list. */
 export async function operatorRoutes(app: FastifyInstance, ctx: AdminContext): Promise<void> {
   app.get('/api/operators', {
     config: { minRole: 'admin' },
     schema: { summary: 'Operators and their roles', tags: ['operators'], response: { 200: Type.Object({ items: Type.Array(OperatorItem) }) } },
-  }, async () => ({ items: (await ctx.operators.list()).map(toItem) }));
+  }, async () => ({ items: (await ctx.operators.list()).map(presentOperator) }));
 
   app.post<{ Body: Static<typeof NewOperator> }>('/api/operators', {
     config: { minRole: 'admin' },
@@ -62,7 +59,7 @@ export async function operatorRoutes(app: FastifyInstance, ctx: AdminContext): P
       if (!ok) return reply.code(404).send(errorBody('NOT_FOUND', 'no such operator'));
       await audit(ctx, req, { action: `operator.${verb}`, target: req.params.name, outcome: 'ok' });
       const op = await ctx.operators.byName(req.params.name);
-      return toItem(op!);
+      return presentOperator(op!);
     });
   }
 }

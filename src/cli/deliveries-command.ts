@@ -1,6 +1,7 @@
-import type { DeliveryStatus, DeliverySummary } from '../storage/outbox-store.js';
+import { presentDelivery } from '../presenters/delivery-presenter.js';
+import type { DeliveryStatus } from '../storage/outbox-store.js';
 import { UsageError, intFlag, loadConfigFrom, parse } from './cli-support.js';
-import { iso, printTable, withOutbox } from './delivery-cli-support.js';
+import { printTable, withOutbox } from './delivery-cli-support.js';
 
 export const deliveriesHelp = `ctp-notify deliveries list [--config FILE] [--status pending|failed|dead|delivered] [--sink NAME]
     [--limit N] [--format table|json]
@@ -12,26 +13,6 @@ ctp-notify deliveries replay [--config FILE] --sink NAME --since ISO-TIME
   notification accepted since ISO-TIME is delivered to the sink again, with the same event ids.`;
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'failed', 'dead', 'delivered'];
-
-/** The public JSON shape of a listed delivery. */
-export function toDeliveryItem(d: DeliverySummary) {
-  return {
-    id: d.id,
-    notificationId: d.notificationId,
-    eventId: `evt_${d.notificationId}`,
-    sink: d.sink,
-    origin: d.origin,
-    status: d.status,
-    attempts: d.attempts,
-    createdAt: iso(d.createdAt),
-    updatedAt: iso(d.updatedAt),
-    nextAttemptAt: d.status === 'pending' || d.status === 'failed' ? iso(d.nextAttemptAt) : null,
-    deliveredAt: iso(d.deliveredAt),
-    lastError: d.lastError,
-    lastStatus: d.lastStatus,
-    inFlightUntil: d.leaseUntil !== null && d.leaseUntil > Date.now() ? iso(d.leaseUntil) : null,
-  };
-}
 
 export async function deliveriesCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -56,7 +37,8 @@ async function list(argv: string[]): Promise<number> {
   const rows = await withOutbox(config, (o) =>
     o.list({ limit: intFlag(f.limit, 'limit', 50), ...(status ? { status } : {}), ...(f.sink ? { sink: f.sink } : {}) }),
   );
-  const items = rows.map(toDeliveryItem);
+  const now = Date.now();
+  const items = rows.map((d) => presentDelivery(d, now));
   if (f.format === 'json') {
     process.stdout.write(JSON.stringify(items, null, 2) + '\n');
     return 0;
@@ -64,9 +46,9 @@ async function list(argv: string[]): Promise<number> {
   printTable(
     ['created', 'sink', 'status', 'attempts', 'next attempt', 'last error', 'notification', 'id'],
     items.map((d) => [
-      (d.createdAt ?? '').replace('T', ' ').slice(0, 19),
+      d.createdAt.replace('T', ' ').slice(0, 19),
       d.sink,
-      d.inFlightUntil ? `${d.status} (in flight)` : d.status,
+      d.inFlight ? `${d.status} (in flight)` : d.status,
       String(d.attempts),
       (d.nextAttemptAt ?? '').replace('T', ' ').slice(0, 19),
       d.lastError ?? '',

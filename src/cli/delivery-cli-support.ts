@@ -32,5 +32,3 @@ export function printTable(header: string[], rows: string[][], empty: string): v
   for (const r of rows) process.stdout.write(line(r) + '\n');
   if (rows.length === 0) process.stdout.write(`${empty}\n`);
 }
-
-export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());

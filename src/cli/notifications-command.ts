@@ -1,42 +1,10 @@
-import type { RiskSummary } from '../risk/risk-codes.js';
-import type { NotificationSummary } from '../storage/notification-record.js';
+import { maskedPan, presentNotificationListItem } from '../presenters/notification-presenter.js';
 import { openStore } from '../storage/open-store.js';
-import type { StoredAssessment } from '../storage/risk-store.js';
 import { UsageError, intFlag, loadConfigFrom, parse } from './cli-support.js';
 
 export const notificationsHelp = `ctp-notify notifications list [--config FILE] [--format json|table] [--limit N] [--status accepted|quarantined]
   Newest first. Card numbers appear only as BIN and last four. Each accepted notification shows its
   fraud assessment: risk {score 0-100, level low|medium|high, reasons [{code, detail}]}.`;
-
-/**
- * The public JSON shape of a listed notification (never the full card number). `risk` is null
- * until the notification is assessed (and for quarantined ones, which are never assessed).
- */
-export function toListItem(n: NotificationSummary, assessment?: StoredAssessment) {
-  const risk: RiskSummary | null = assessment ? { score: assessment.score, level: assessment.level, reasons: assessment.reasons } : null;
-  return {
-    id: n.id,
-    receivedAt: new Date(n.receivedAt).toISOString(),
-    tokenRequestorId: n.tokenRequestorId,
-    eventType: n.eventType,
-    status: n.status,
-    reason: n.reason,
-    reasonFields: n.reasonFields,
-    tsp: n.tsp,
-    panBin: n.panBin,
-    panLast4: n.panLast4,
-    panLuhnValid: n.panLuhnValid,
-    panFingerprint: n.panFingerprint,
-    firstName: n.firstName,
-    lastName: n.lastName,
-    contactEmail: n.contactEmail,
-    phoneNumber: n.phoneNumber,
-    visaAttempts: n.visaAttempts,
-    purgedAt: n.purgedAt === null ? null : new Date(n.purgedAt).toISOString(),
-    risk,
-    ...(assessment && assessment.shadow.length > 0 ? { riskShadow: assessment.shadow } : {}),
-  };
-}
 
 export async function notificationsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -55,7 +23,7 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
     await store.migrate();
     const rows = await store.list({ limit: intFlag(f.limit, 'limit', 50), ...(f.status ? { status: f.status } : {}) });
     const assessments = await store.openRiskStores().risk.assessments(rows.map((r) => r.id));
-    const items = rows.map((r) => toListItem(r, assessments.get(r.id)));
+    const items = rows.map((r) => presentNotificationListItem(r, assessments.get(r.id)));
     if (f.format === 'json') process.stdout.write(JSON.stringify(items, null, 2) + '\n');
     else printTable(items);
   } finally {
@@ -64,7 +32,7 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
   return 0;
 }
 
-function printTable(items: ReturnType<typeof toListItem>[]): void {
+function printTable(items: ReturnType<typeof presentNotificationListItem>[]): void {
   const header = ['received', 'status', 'reason', 'risk', 'event', 'requestor', 'tsp', 'card', 'enroller', 'email', 'id'];
   const rows = items.map((n) => [
     n.receivedAt.replace('T', ' ').slice(0, 19),
@@ -74,7 +42,7 @@ function printTable(items: ReturnType<typeof toListItem>[]): void {
     n.eventType,
     n.tokenRequestorId,
     n.tsp ?? '',
-    n.panLast4 ? `${n.panBin ?? ''}…${n.panLast4}` : '',
+    maskedPan(n) ?? '',
     [n.firstName, n.lastName].filter(Boolean).join(' '),
     n.contactEmail ?? '',
     n.id,

@@ -1,4 +1,5 @@
 import { OperatorExistsError, addOperator, isRole } from '../admin/operators.js';
+import { presentOperator } from '../presenters/operator-presenter.js';
 import { openStore } from '../storage/open-store.js';
 import { UsageError, loadConfigFrom, parse } from './cli-support.js';
 
@@ -28,13 +29,7 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
     const { operators, audit } = store.openAdminStores();
     const actor = `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
     if (sub === 'list') {
-      const items = (await operators.list()).map((o) => ({
-        name: o.name,
-        role: o.role,
-        createdAt: new Date(o.createdAt).toISOString(),
-        disabledAt: o.disabledAt === null ? null : new Date(o.disabledAt).toISOString(),
-        lastLoginAt: o.lastLoginAt === null ? null : new Date(o.lastLoginAt).toISOString(),
-      }));
+      const items = (await operators.list()).map(presentOperator);
       if (f.format === 'json') process.stdout.write(JSON.stringify(items, null, 2) + '\n');
       else for (const o of items) process.stdout.write(`${o.name}\t${o.role}${o.disabledAt ? '\tdisabled' : ''}\n`);
       return 0;

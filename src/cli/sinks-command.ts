@@ -1,5 +1,6 @@
+import { iso } from '../presenters/iso-time.js';
 import { UsageError, loadConfigFrom } from './cli-support.js';
-import { iso, parseWithPositionals, printTable, withOutbox } from './delivery-cli-support.js';
+import { parseWithPositionals, printTable, withOutbox } from './delivery-cli-support.js';
 
 export const sinksHelp = `ctp-notify sinks list [--config FILE] [--format table|json]
 ctp-notify sinks enable NAME [--config FILE]

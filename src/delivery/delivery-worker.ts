@@ -4,7 +4,7 @@ import { buildEvent } from '../events/ctp-event.js';
 import type { Logger } from '../logger.js';
 import type { DataProtector } from '../protect/data-protector.js';
 import type { ClaimedDelivery, OutboxStore } from '../storage/outbox-store.js';
-import { retryDelayMs } from './backoff.js';
+import { nextRetry } from './retry-policy.js';
 import type { DeliveryResult, Sink } from './sink.js';
 
 export interface WorkerSink {
@@ -180,8 +180,8 @@ export class DeliveryWorker {
         this.#o.onOutcome?.({ sink: sink.name, outcome: 'sink-disabled', attempt: d.attempt, ageMs: line.ageMs, error: result.error });
         return;
       }
-      const dead = d.attempt >= retry.maxAttempts;
-      const nextAttemptAt = now + retryDelayMs(d.attempt, retry, result.retryAfterMs, this.#random);
+      const { dead, delayMs } = nextRetry(d.attempt, retry, result, this.#random);
+      const nextAttemptAt = now + delayMs;
       await this.#o.outbox.fail(d.id, d.leaseToken, { ...failure, nextAttemptAt, dead });
       if (dead) this.#o.logger.error({ ...line, ...failure, outcome: 'dead' }, 'delivery dead-lettered after its last attempt');
       else this.#o.logger.warn({ ...line, ...failure, outcome: 'retry', retryInMs: nextAttemptAt - now }, 'delivery failed; will retry');

@@ -1,6 +1,7 @@
 import type { Config } from '../../config/config-schema.js';
 import type { Logger } from '../../logger.js';
 import type { DataProtector } from '../../protect/data-protector.js';
+import { nextRetry } from '../../delivery/retry-policy.js';
 import type { AlertStore, ClaimedAlert } from '../../storage/risk-store.js';
 import { AlertSendError, type AlertRecipient, type AlertSink } from './alert-sink.js';
 import { alertLanguage, renderAlert } from './alert-templates.js';
@@ -23,8 +24,9 @@ export interface AlertSenderOptions {
 
 /**
  * Sends the alert outbox: claims due alerts, renders each in the cardholder's language, hands
- * it to the sink, then marks it sent; on failure retries with exponential backoff and jitter
- * (honouring Retry-After) up to `retry.maxAttempts`, then marks it dead. At least once: a
+ * it to the sink, then marks it sent; on failure retries on the shared retry policy
+ * (`delivery/retry-policy.ts`: backoff with jitter, Retry-After capped at `retry.maxDelayMs`)
+ * up to `retry.maxAttempts`, then marks it dead. At least once: a
  * sender that dies mid-send leaves the lease to expire and the alert is sent again.
  */
 export class AlertSender {
@@ -99,10 +101,8 @@ export class AlertSender {
       logger.info({ alertId: a.id, notificationId: a.notificationId, sink: sink.type, language, attempts: a.attempts }, 'cardholder alert sent');
     } catch (error) {
       const e = error instanceof AlertSendError ? error : new AlertSendError('ALERT_FAILED');
-      const { initialDelayMs, maxDelayMs, maxAttempts } = config.retry;
-      const dead = e.permanent || a.attempts >= maxAttempts;
-      const backoff = Math.min(maxDelayMs, initialDelayMs * 2 ** (a.attempts - 1)) * (0.5 + (this.#o.random ?? Math.random)() / 2);
-      const next = dead ? null : this.#now() + Math.round(Math.max(backoff, e.retryAfterMs ?? 0));
+      const { dead, delayMs } = nextRetry(a.attempts, config.retry, e, this.#o.random);
+      const next = dead ? null : this.#now() + delayMs;
       await store.markFailed(a.id, next, e.code);
       logger.warn({ alertId: a.id, notificationId: a.notificationId, code: e.code, attempts: a.attempts, dead }, 'cardholder alert not sent');
     }

@@ -1,0 +1,101 @@
+/**
+ * The one retry policy for everything this service sends out: webhook and AMQP deliveries
+ * (`delivery-worker.ts`) and cardholder alerts (`risk/alert/alert-sender.ts`). It lives next to
+ * the delivery worker, its first user; both read a `RetryConfig`-shaped object from the config.
+ */
+
+/** The part of a retry config this policy reads (the sinks' `retry` and `risk.alert.retry` both fit). */
+export interface RetryPolicy {
+  /** Delay after the first failed attempt; doubles per attempt. */
+  initialDelayMs: number;
+  /** Upper bound on any one delay, a receiver's Retry-After included. */
+  maxDelayMs: number;
+  /** Attempts in all; after the last one the message is dead. */
+  maxAttempts: number;
+}
+
+/**
+ * Delay before the next attempt after failed attempt number `attempt` (1-based):
+ * exponential (`initialDelayMs · 2^(attempt-1)`, capped at `maxDelayMs`) with "equal jitter"
+ * (a uniformly random half on top of a fixed half), so retries after a shared outage spread
+ * out but never come sooner than half the schedule. A receiver's Retry-After replaces the
+ * computed delay (RFC 9110 §10.2.3), capped at `maxDelayMs`: the operator's word on the
+ * longest acceptable wait wins over the receiver's.
+ *
+ * @param retryAfterMs from `parseRetryAfter`; default none
+ * @param random default Math.random
+ */
+export function retryDelayMs(
+  attempt: number,
+  retry: Pick<RetryPolicy, 'initialDelayMs' | 'maxDelayMs'>,
+  retryAfterMs?: number,
+  random: () => number = Math.random,
+): number {
+  if (retryAfterMs !== undefined) return Math.min(Math.max(0, retryAfterMs), retry.maxDelayMs);
+  const exp = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.min(Math.max(0, attempt - 1), 40));
+  return Math.round(exp / 2 + random() * (exp / 2));
+}
+
+/**
+ * What to do after failed attempt number `attempt` (1-based): give up (`dead`) when the failure
+ * is permanent or that was the last attempt, else wait `delayMs` (see `retryDelayMs`).
+ * @param random default Math.random
+ */
+export function nextRetry(
+  attempt: number,
+  retry: RetryPolicy,
+  failure: { permanent?: boolean; retryAfterMs?: number | undefined },
+  random: () => number = Math.random,
+): { dead: boolean; delayMs: number } {
+  const dead = failure.permanent === true || attempt >= retry.maxAttempts;
+  return { dead, delayMs: retryDelayMs(attempt, retry, failure.retryAfterMs, random) };
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const TIME = '([0-9]{2}):([0-9]{2}):([0-9]{2})';
+const MON = `(${MONTHS.join('|')})`;
+// RFC 9110 §5.6.7: IMF-fixdate, and the obsolete rfc850-date and asctime-date a recipient must accept.
+const IMF_FIXDATE = new RegExp(`^(?:${DAYS.join('|')}), ([0-9]{2}) ${MON} ([0-9]{4}) ${TIME} GMT$`);
+const LONG_DAYS = 'Sunday|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday';
+const RFC850_DATE = new RegExp(`^(?:${LONG_DAYS}), ([0-9]{2})-${MON}-([0-9]{2}) ${TIME} GMT$`);
+const ASCTIME_DATE = new RegExp(`^(?:${DAYS.join('|')}) ${MON} ([0-9 ][0-9]) ${TIME} ([0-9]{4})$`);
+
+/**
+ * Parses an HTTP-date (RFC 9110 §5.6.7) to epoch milliseconds, or undefined. A two-digit
+ * rfc850 year more than 50 years ahead of `now` is taken as the previous century (§5.6.7).
+ */
+export function parseHttpDate(text: string, now: number): number | undefined {
+  let parts: [year: number, month: string, day: string, h: string, m: string, s: string] | undefined;
+  let m = IMF_FIXDATE.exec(text);
+  if (m) parts = [Number(m[3]), m[2]!, m[1]!, m[4]!, m[5]!, m[6]!];
+  else if ((m = RFC850_DATE.exec(text))) {
+    const thisYear = new Date(now).getUTCFullYear();
+    let year = Math.floor(thisYear / 100) * 100 + Number(m[3]);
+    if (year > thisYear + 50) year -= 100;
+    parts = [year, m[2]!, m[1]!, m[4]!, m[5]!, m[6]!];
+  } else if ((m = ASCTIME_DATE.exec(text))) parts = [Number(m[6]), m[1]!, m[2]!.trim(), m[3]!, m[4]!, m[5]!];
+  if (parts === undefined) return undefined;
+  const [year, mon, day, h, min, s] = parts;
+  const month = MONTHS.indexOf(mon);
+  const [d, hh, mm, ss] = [Number(day), Number(h), Number(min), Number(s)];
+  if (month < 0 || d < 1 || d > 31 || hh > 23 || mm > 59 || ss > 60) return undefined;
+  const at = Date.UTC(year, month, d, hh, mm, ss);
+  // Date.UTC rolls 31 Feb over into March: such a date is not a date.
+  return new Date(at).getUTCDate() === d ? at : undefined;
+}
+
+/**
+ * Parses a Retry-After header value (RFC 9110 §10.2.3): delay-seconds (`1*DIGIT`) or an
+ * HTTP-date. Returns milliseconds from `now` (a date in the past gives 0), or undefined when
+ * absent or unparseable, in which case the computed backoff applies. Of a repeated header
+ * the first value counts. The result is not capped here: `retryDelayMs` caps it.
+ */
+export function parseRetryAfter(value: string | readonly string[] | undefined, now: number): number | undefined {
+  const v = typeof value === 'string' ? value : value?.[0];
+  if (v === undefined) return undefined;
+  const t = v.trim();
+  if (/^[0-9]+$/.test(t)) return Number(t) * 1000;
+  const at = parseHttpDate(t, now);
+  return at === undefined ? undefined : Math.max(0, at - now);
+}

@@ -1,0 +1,29 @@
+import type { Static } from '@sinclair/typebox';
+import type { DeliveryItem } from '../admin/api-schemas.js';
+import { eventId } from '../events/ctp-event.js';
+import type { DeliverySummary } from '../storage/outbox-store.js';
+import { iso } from './iso-time.js';
+
+/**
+ * The one public JSON of a delivery: `GET /api/deliveries` items and `deliveries list --format json`
+ * (whose table shows a selection of these fields). `nextAttemptAt` only while one is due;
+ * `inFlight` while a worker's lease on it is live at `now`.
+ */
+export function presentDelivery(d: DeliverySummary, now: number): Static<typeof DeliveryItem> {
+  return {
+    id: d.id,
+    notificationId: d.notificationId,
+    eventId: eventId(d.notificationId),
+    sink: d.sink,
+    origin: d.origin,
+    status: d.status,
+    attempts: d.attempts,
+    createdAt: iso(d.createdAt),
+    updatedAt: iso(d.updatedAt),
+    nextAttemptAt: d.status === 'pending' || d.status === 'failed' ? iso(d.nextAttemptAt) : null,
+    deliveredAt: iso(d.deliveredAt),
+    lastError: d.lastError,
+    lastStatus: d.lastStatus,
+    inFlight: d.leaseUntil !== null && d.leaseUntil > now,
+  };
+}
