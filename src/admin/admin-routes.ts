@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { iso } from '../presenters/iso-time.js';
 import type { AdminContext } from './admin-context.js';
 import { AuditItem, ErrorBody, KeyItem, Page, Stats } from './api-schemas.js';
-import { sinkOverview } from './delivery-routes.js';
+import { sinkOverview } from '../presenters/sink-presenter.js';
 import { keyInventory, withStatus } from './key-inventory.js';
 
 const AuditQuery = Type.Object(

@@ -4,6 +4,7 @@ import type { SinkConfig } from '../config/delivery-schema.js';
 import type { DeliverySummary, OutboxStore } from '../storage/outbox-store.js';
 import { presentDelivery } from '../presenters/delivery-presenter.js';
 import { iso } from '../presenters/iso-time.js';
+import { presentSink, sinkOverview } from '../presenters/sink-presenter.js';
 import type { AdminContext } from './admin-context.js';
 import { DeliveryItem, DeliveryStatus, ErrorBody, Page, SinkItem } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
@@ -21,38 +22,7 @@ const DeliveryQuery = Type.Object(
   { additionalProperties: false },
 );
 
-/** Where a sink delivers, for operators: scheme, host, port and path; never credentials or query. */
-function targetOf(s: SinkConfig): string {
-  try {
-    const u = new URL(s.url);
-    return `${u.protocol}//${u.host}${s.type === 'webhook' ? u.pathname : ` exchange ${s.exchange}`}`;
-  } catch {
-    return s.type;
-  }
-}
 
-/**
- * Open deliveries per sink, for the metrics gauges and the console. The outbox's stats leave out
- * delivered rows (they only grow); with `delivered24h`, those of the last 24 hours are counted
- * (on the created_at index).
- */
-export async function sinkOverview(outbox: OutboxStore, sinks: readonly SinkConfig[], delivered24h?: { now: number }) {
-  const [stats, states, delivered] = await Promise.all([
-    outbox.stats(),
-    outbox.sinkStates(),
-    delivered24h ? outbox.deliveredSince(delivered24h.now - 86_400_000) : [],
-  ]);
-  return sinks.map((s) => {
-    const counts = { pending: 0, failed: 0, delivered: delivered.find((d) => d.sink === s.name)?.count ?? 0, dead: 0 };
-    let oldestOpen: number | null = null;
-    for (const r of stats.filter((x) => x.sink === s.name && x.status !== 'delivered')) {
-      counts[r.status] += r.count;
-      if ((r.status === 'pending' || r.status === 'failed') && (oldestOpen === null || r.oldestCreatedAt < oldestOpen)) oldestOpen = r.oldestCreatedAt;
-    }
-    const state = states.find((x) => x.name === s.name);
-    return { sink: s, counts, oldestOpen, disabledAt: state?.disabledAt ?? null, disabledReason: state?.disabledReason ?? null };
-  });
-}
 
 const encodeCursor = (d: DeliverySummary) => Buffer.from(JSON.stringify([d.createdAt, d.id])).toString('base64url');
 function decodeCursor(c: string): { createdAt: number; id: string } | undefined {
@@ -122,16 +92,7 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: AdminContext): P
   app.get('/api/sinks', {
     schema: { summary: 'Configured sinks with their state and queue counts', tags: ['sinks'], response: { 200: Type.Object({ items: Type.Array(SinkItem) }) } },
   }, async () => ({
-    items: (await sinkOverview(outbox, sinks, { now: ctx.now() })).map((o) => ({
-      name: o.sink.name,
-      type: o.sink.type,
-      target: targetOf(o.sink),
-      includePan: o.sink.includePan,
-      disabledAt: iso(o.disabledAt),
-      disabledReason: o.disabledReason,
-      counts: o.counts,
-      oldestOpenAt: iso(o.oldestOpen),
-    })),
+    items: (await sinkOverview(outbox, sinks, { now: ctx.now() })).map(presentSink),
   }));
 
   const NameParams = Type.Object({ name: SinkName });

@@ -1,5 +1,5 @@
-import { iso } from '../presenters/iso-time.js';
-import { UsageError, loadConfigFrom } from './cli-support.js';
+import { presentSinkListItem, sinkOverview } from '../presenters/sink-presenter.js';
+import { UsageError, loadConfigFrom, subcommandMessage } from './cli-support.js';
 import { parseWithPositionals, printTable, withOutbox } from './delivery-cli-support.js';
 
 export const sinksHelp = `ctp-notify sinks list [--config FILE] [--format table|json]
@@ -10,27 +10,12 @@ ctp-notify sinks disable NAME [--config FILE]
 
 export async function sinksCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'list' && sub !== 'enable' && sub !== 'disable') throw new UsageError(sinksHelp);
+  if (sub !== 'list' && sub !== 'enable' && sub !== 'disable') throw new UsageError(subcommandMessage(sub));
   const { values: f, positionals } = parseWithPositionals(rest, { config: { type: 'string' }, format: { type: 'string', default: 'table' } });
   const { config } = loadConfigFrom(f.config);
   if (sub === 'list') {
-    if (positionals.length > 0) throw new UsageError(sinksHelp);
-    const [states, stats] = await withOutbox(config, (o) => Promise.all([o.sinkStates(), o.stats()]));
-    const items = config.sinks.map((s) => {
-      const st = states.find((x) => x.name === s.name);
-      const count = (status: string) => stats.find((x) => x.sink === s.name && x.status === status)?.count ?? 0;
-      return {
-        name: s.name,
-        type: s.type,
-        includePan: s.includePan,
-        enabled: !st?.disabledAt,
-        disabledAt: iso(st?.disabledAt ?? null),
-        disabledReason: st?.disabledReason ?? null,
-        pending: count('pending'),
-        failed: count('failed'),
-        dead: count('dead'),
-      };
-    });
+    if (positionals.length > 0) throw new UsageError('sinks list takes no names');
+    const items = (await withOutbox(config, (o) => sinkOverview(o, config.sinks))).map(presentSinkListItem);
     if (f.format === 'json') process.stdout.write(JSON.stringify(items, null, 2) + '\n');
     else
       printTable(
