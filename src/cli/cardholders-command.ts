@@ -1,9 +1,10 @@
+import { EXIT } from './exit-codes.js';
 import { existsSync } from 'node:fs';
 import { loadSecrets } from '../config/load-secrets.js';
 import { importCardholders } from '../risk/directory/cardholder-import.js';
 import { ImportFileError } from '../risk/directory/cardholder-file.js';
 import { openStore } from '../storage/open-store.js';
-import { UsageError, cliLogger, loadConfigFrom, parse } from './cli-support.js';
+import { UsageError, cliLogger, loadConfigFrom, parse, subcommandMessage } from './cli-support.js';
 
 export const cardholdersHelp = `ctp-notify cardholders import [--config FILE] --file cardholders.csv|cardholders.jsonl
   Loads the bank's cardholder directory for the fraud assessment. CSV header:
@@ -16,7 +17,7 @@ const MAX_LISTED_ERRORS = 1000;
 
 export async function cardholdersCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'import') throw new UsageError(cardholdersHelp);
+  if (sub !== 'import') throw new UsageError(subcommandMessage(sub));
   const f = parse(rest, { config: { type: 'string' }, file: { type: 'string' } });
   if (!f.file) throw new UsageError('--file is required');
   if (!existsSync(f.file)) throw new UsageError(`cannot read ${f.file}`);
@@ -38,7 +39,7 @@ export async function cardholdersCommand(argv: string[]): Promise<number> {
     process.stdout.write(
       JSON.stringify({ ...report, errors: listed, ...(report.errors.length > listed.length ? { errorsNotListed: report.errors.length - listed.length } : {}) }, null, 2) + '\n',
     );
-    return report.skipped > 0 ? 3 : 0;
+    return report.skipped > 0 ? EXIT.partial : EXIT.ok;
   } finally {
     await store.close();
   }

@@ -6,8 +6,13 @@ import { loadConfig } from '../config/load-config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { DEV, devHome } from './dev-setup.js';
 
-/** Thrown for wrong command-line use: printed without a stack, exit code 2. */
+/** Thrown for wrong command-line use: printed without a stack, with the command's usage, exit code 2. */
 export class UsageError extends Error {}
+
+/** The message for a missing or unknown subcommand. */
+export function subcommandMessage(sub: string | undefined): string {
+  return sub === undefined || sub.startsWith('-') ? 'give a subcommand' : `unknown subcommand "${sub}"`;
+}
 
 export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
   try {

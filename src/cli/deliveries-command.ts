@@ -1,6 +1,6 @@
 import { presentDelivery } from '../presenters/delivery-presenter.js';
 import type { DeliveryStatus } from '../storage/outbox-store.js';
-import { UsageError, intFlag, loadConfigFrom, parse } from './cli-support.js';
+import { UsageError, intFlag, loadConfigFrom, parse, subcommandMessage } from './cli-support.js';
 import { printTable, withOutbox } from './delivery-cli-support.js';
 
 export const deliveriesHelp = `ctp-notify deliveries list [--config FILE] [--status pending|failed|dead|delivered] [--sink NAME]
@@ -19,7 +19,7 @@ export async function deliveriesCommand(argv: string[]): Promise<number> {
   if (sub === 'list') return list(rest);
   if (sub === 'retry') return retry(rest);
   if (sub === 'replay') return replay(rest);
-  throw new UsageError(deliveriesHelp);
+  throw new UsageError(subcommandMessage(sub));
 }
 
 async function list(argv: string[]): Promise<number> {

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCertificate, generateRsaKeyPair } from '../pki/certificates.js';
-import { UsageError, parse } from './cli-support.js';
+import { UsageError, parse, subcommandMessage } from './cli-support.js';
 
 export const keysHelp = `ctp-notify keys generate --kid KID --out DIR [--bits 2048|3072|4096] [--subject DN] [--days N]
   Makes the issuer's encryption key pair: DIR/KID.key.pem (PKCS#8, mode 0600) for keys.decryption,
@@ -9,7 +9,7 @@ export const keysHelp = `ctp-notify keys generate --kid KID --out DIR [--bits 20
 
 export async function keysCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'generate') throw new UsageError(keysHelp);
+  if (sub !== 'generate') throw new UsageError(subcommandMessage(sub));
   const f = parse(rest, {
     kid: { type: 'string' },
     out: { type: 'string' },

@@ -1,6 +1,6 @@
 import { maskedPan, presentNotificationListItem } from '../presenters/notification-presenter.js';
 import { openStore } from '../storage/open-store.js';
-import { UsageError, intFlag, loadConfigFrom, parse } from './cli-support.js';
+import { UsageError, intFlag, loadConfigFrom, parse, subcommandMessage } from './cli-support.js';
 
 export const notificationsHelp = `ctp-notify notifications list [--config FILE] [--format json|table] [--limit N] [--status accepted|quarantined]
   Newest first. Card numbers appear only as BIN and last four. Each accepted notification shows its
@@ -8,7 +8,7 @@ export const notificationsHelp = `ctp-notify notifications list [--config FILE] 
 
 export async function notificationsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'list') throw new UsageError(notificationsHelp);
+  if (sub !== 'list') throw new UsageError(subcommandMessage(sub));
   const f = parse(rest, {
     config: { type: 'string' },
     format: { type: 'string', default: 'table' },

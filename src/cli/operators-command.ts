@@ -1,7 +1,7 @@
 import { OperatorExistsError, addOperator, isRole } from '../admin/operators.js';
 import { presentOperator } from '../presenters/operator-presenter.js';
 import { openStore } from '../storage/open-store.js';
-import { UsageError, loadConfigFrom, parse } from './cli-support.js';
+import { UsageError, loadConfigFrom, parse, subcommandMessage } from './cli-support.js';
 
 export const operatorsHelp = `ctp-notify operators add --config FILE --name NAME --role viewer|analyst|admin [--format json|text]
 ctp-notify operators list [--config FILE] [--format json|text]
@@ -12,7 +12,7 @@ ctp-notify operators disable|enable [--config FILE] --name NAME
 
 export async function operatorsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'add' && sub !== 'list' && sub !== 'disable' && sub !== 'enable') throw new UsageError(operatorsHelp);
+  if (sub !== 'add' && sub !== 'list' && sub !== 'disable' && sub !== 'enable') throw new UsageError(subcommandMessage(sub));
   const f = parse(rest, {
     config: { type: 'string' },
     name: { type: 'string' },

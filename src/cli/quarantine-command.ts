@@ -1,5 +1,5 @@
 import { createRuntime } from '../runtime.js';
-import { UsageError, cliLogger, loadConfigFrom, parse } from './cli-support.js';
+import { UsageError, cliLogger, loadConfigFrom, parse, subcommandMessage } from './cli-support.js';
 
 export const quarantineHelp = `ctp-notify quarantine reprocess [--config FILE]
   Runs every quarantined notification through verify, decrypt and validate again (for example
@@ -7,7 +7,7 @@ export const quarantineHelp = `ctp-notify quarantine reprocess [--config FILE]
 
 export async function quarantineCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'reprocess') throw new UsageError(quarantineHelp);
+  if (sub !== 'reprocess') throw new UsageError(subcommandMessage(sub));
   const f = parse(rest, { config: { type: 'string' } });
   const { config } = loadConfigFrom(f.config);
   const rt = await createRuntime(config, cliLogger());
