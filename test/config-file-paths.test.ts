@@ -87,7 +87,7 @@ describe('config file paths', () => {
     /** Named like a path but not a file: the URL path prefix of the Visa route. */
     const notFiles = new Set(['/basePath']);
     const unmarked = stringFields(ConfigSchema)
-      .filter(([at, s]) => looksLikePath.test(at.split('/').pop()!) && !isFilePath(s) && !notFiles.has(at))
+      .filter(([at, s]) => looksLikePath.test(at.slice(at.lastIndexOf('/') + 1)) && !isFilePath(s) && !notFiles.has(at))
       .map(([at]) => at);
     assert.deepEqual(unmarked, [], 'mark these with FilePath() so they resolve against the config folder');
   });

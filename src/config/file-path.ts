@@ -30,7 +30,7 @@ export function resolveFilePaths(schema: TSchema, value: unknown, baseDir: strin
   }
   if (s.allOf) return s.allOf.reduce((v, part) => resolveFilePaths(part, v, baseDir), value);
   if (s.items && Array.isArray(value)) {
-    value.forEach((item, i) => (value[i] = resolveFilePaths(s.items!, item, baseDir)));
+    for (let i = 0; i < value.length; i++) value[i] = resolveFilePaths(s.items, value[i], baseDir);
     return value;
   }
   if (s.properties && typeof value === 'object' && value !== null) {

@@ -43,9 +43,9 @@ export function checkRenamedSecrets(input: unknown): void {
       }
     });
   }
-  if (found.length === 0) return;
   const [first, ...rest] = found.slice(0, 5);
-  throw new ConfigError(first!.field, `${first!.message}${rest.map((r) => `; config ${r.field}: ${r.message}`).join('')}`);
+  if (first === undefined) return;
+  throw new ConfigError(first.field, `${first.message}${rest.map((r) => `; config ${r.field}: ${r.message}`).join('')}`);
 }
 
 function renamed(found: Renamed[], o: Record<string, unknown>, at: string, key: string, write: (value: unknown) => string, note?: string): void {
