@@ -19,7 +19,7 @@ export function isFilePath(schema: TSchema): boolean {
  * Makes every relative path in `value` absolute against `baseDir`, in place, by walking the
  * schema and the value together: object properties (optional or not), array items, the variant
  * of a union (anyOf) that the value matches, and every part of an intersection (allOf).
- * `value` must already be valid against `schema`.
+ * `value` must already be valid against `schema`. Returns `value` (for a path field, the resolved path).
  */
 export function resolveFilePaths(schema: TSchema, value: unknown, baseDir: string): unknown {
   if (isFilePath(schema)) return typeof value === 'string' && !isAbsolute(value) ? resolve(baseDir, value) : value;
