@@ -24,6 +24,7 @@ import { Pool } from 'undici';
 import { encodeVisaMessage } from '../src/visa/visa-encoder.js';
 import { postgresAvailable, postgresDialect, sqliteDialect, type Dialect } from '../test/support/databases.js';
 import { enrollmentPayload } from '../test/support/personal-data.js';
+import { secretEnv } from '../test/support/secret-env.js';
 import { NOTIFICATION_PATH, configFor } from '../test/support/server-harness.js';
 import { testPki } from '../test/support/test-pki.js';
 
@@ -128,7 +129,7 @@ async function runDialect(dialect: Dialect, bodies: { live: Message[]; backlog: 
         storageUrl: db.url,
         extra: {
           listen: { host: '127.0.0.1', port },
-          sinks: [{ name: 'bench', type: 'webhook', url: `${receiverUrl}/hook`, secrets: [`whsec_${randomBytes(32).toString('base64')}`] }],
+          sinks: [{ name: 'bench', type: 'webhook', url: `${receiverUrl}/hook`, secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)] }],
           delivery: { runInServe },
           log: { level: 'info' },
         },

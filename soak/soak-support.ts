@@ -10,6 +10,7 @@ import { CLI } from '../test/support/cli-process.js';
 import type { Dialect, TestDatabase } from '../test/support/databases.js';
 import { enrollmentPayload } from '../test/support/personal-data.js';
 import { writeServerConfig } from '../test/support/process-config.js';
+import { secretEnv } from '../test/support/secret-env.js';
 import { NOTIFICATION_PATH } from '../test/support/server-harness.js';
 import type { TestPki } from '../test/support/test-pki.js';
 
@@ -167,7 +168,7 @@ export function soakConfig(pki: TestPki, db: TestDatabase, sinkUrl: string, maxD
         name: 'soak',
         type: 'webhook',
         url: sinkUrl,
-        secrets: [`whsec_${randomBytes(32).toString('base64')}`],
+        secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)],
         includePan: false,
         concurrency: 8,
         timeoutMs: 1000,

@@ -1,3 +1,4 @@
+import { logSecretWarnings } from './config/resolve-secret.js';
 import type { Config } from './config/config-schema.js';
 import { loadSecrets, type Secrets } from './config/load-secrets.js';
 import type { Logger } from './logger.js';
@@ -32,7 +33,7 @@ export async function createRuntime(
   options: { migrate?: boolean; onDeliveriesQueued?: () => void } = {},
 ): Promise<Runtime> {
   const secrets = loadSecrets(config);
-  for (const w of secrets.warnings) logger.error({ code: 'INSECURE_KEY_PERMISSIONS' }, w);
+  logSecretWarnings(logger, secrets.warnings);
   const store = await openStore(config.storage, {
     sinks: config.sinks.map((s) => s.name),
     ...(options.onDeliveriesQueued ? { onDeliveriesQueued: options.onDeliveriesQueued } : {}),

@@ -9,6 +9,7 @@ import { testPki } from './support/test-pki.js';
 import { luhnValid } from '../src/protect/data-protector.js';
 import { enrollmentPayload } from './support/personal-data.js';
 import { waitFor } from './support/wait-for.js';
+import { secretEnv } from './support/secret-env.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
 /** The API shows enroller details to operators, but never a full card number. */
@@ -50,8 +51,8 @@ for (const dialect of await dialects()) {
       const whsec = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
       env = await startAdminEnv(db.url, {
         sinks: [
-          { name: 'core', type: 'webhook', url: `${rx.url}/core`, secrets: [whsec], timeoutMs: 2000, retry: { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 1 } },
-          { name: 'fraud-ops', type: 'webhook', url: `${rx.url}/fraud-ops`, secrets: [whsec], timeoutMs: 2000 },
+          { name: 'core', type: 'webhook', url: `${rx.url}/core`, secrets: [secretEnv(whsec)], timeoutMs: 2000, retry: { initialDelayMs: 10, maxDelayMs: 50, maxAttempts: 1 } },
+          { name: 'fraud-ops', type: 'webhook', url: `${rx.url}/fraud-ops`, secrets: [secretEnv(whsec)], timeoutMs: 2000 },
         ],
       });
       const accepted = enrollmentPayload();

@@ -37,7 +37,7 @@ describe('CLI round trip: keys generate → serve → send → notifications lis
         decryption: [{ kid: 'issuer-enc-2026', privateKey: 'keys/issuer-enc-2026.key.pem' }],
         verification: [{ kid: pki.visaKid, certificate: pki.files.visaCert }],
       },
-      auth: { xPayToken: { sharedSecretFile: 'xpt.secret' } },
+      auth: { xPayToken: { sharedSecret: { file: 'xpt.secret' } } },
       dataProtection: { keys: [{ id: 'k1', env: 'CTP_TEST_DATA_KEY' }], fingerprintKey: { file: pki.files.fingerprintKey } },
     };
     const configFile = join(dir, 'config.json');

@@ -17,7 +17,7 @@ describe('config', () => {
     assert.deepEqual(c.jose.contentEncryptionAlgorithms, ['A256GCM', 'A128GCM']);
     assert.equal(c.storage.url, 'sqlite:/etc/ctp/data/ctp.sqlite');
     assert.equal(c.keys.decryption[0]?.privateKey, '/etc/ctp/e.pem');
-    assert.equal(c.dataProtection.keys[0]?.file, '/etc/ctp/k1');
+    assert.deepEqual(c.dataProtection.keys[0], { id: 'k1', file: '/etc/ctp/k1' });
     assert.equal(c.log.level, 'info');
   });
 

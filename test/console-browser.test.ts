@@ -11,6 +11,7 @@ import { sqliteDialect, type TestDatabase } from './support/databases.js';
 import { enrollmentPayload } from './support/personal-data.js';
 import { TRID } from './support/server-harness.js';
 import { waitFor } from './support/wait-for.js';
+import { secretEnv } from './support/secret-env.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
 // Evaluated inside the page by playwright.
@@ -112,8 +113,8 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     const whsec = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
     env = await startAdminEnv(db.url, {
       sinks: [
-        { name: 'fraud-ops', type: 'webhook', url: `${rx.url}/fraud-ops`, secrets: [whsec], timeoutMs: 2000 },
-        { name: 'core-banking', type: 'webhook', url: `${rx.url}/core-banking`, secrets: [whsec], timeoutMs: 2000, retry: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 } },
+        { name: 'fraud-ops', type: 'webhook', url: `${rx.url}/fraud-ops`, secrets: [secretEnv(whsec)], timeoutMs: 2000 },
+        { name: 'core-banking', type: 'webhook', url: `${rx.url}/core-banking`, secrets: [secretEnv(whsec)], timeoutMs: 2000, retry: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 } },
       ],
     });
     await seed(env);

@@ -66,17 +66,17 @@ describe('sinks configuration', () => {
     keys: { decryption: [{ kid: 'a', privateKey: 'a.pem' }], verification: [{ kid: 'v', certificate: 'v.pem' }] },
     dataProtection: { keys: [{ id: 'k', env: 'K' }], fingerprintKey: { env: 'F' } },
   };
-  const hook = { name: 'fraud-ops', type: 'webhook', url: 'https://fraud.bank.example/hooks/ctp', secrets: ['whsec_x'] };
+  const hook = { name: 'fraud-ops', type: 'webhook', url: 'https://fraud.bank.example/hooks/ctp', secrets: [{ env: 'FRAUD_OPS_WHSEC' }] };
   const fails = (sinks: unknown[], field: string, extra: object = {}) =>
     assert.throws(() => parseConfig({ ...base, ...extra, sinks }, '/etc/ctp'), (e: unknown) => e instanceof ConfigError && e.field === field);
 
   it("fills the issue's defaults and resolves secret files against the config's folder", () => {
-    const c = parseConfig({ ...base, sinks: [hook, { name: 'core', type: 'rabbitmq', url: 'amqp://mq.bank.example', passwordFile: 'mq.pw' }] }, '/etc/ctp');
+    const c = parseConfig({ ...base, sinks: [hook, { name: 'core', type: 'rabbitmq', url: 'amqp://mq.bank.example', password: { file: 'mq.pw' } }] }, '/etc/ctp');
     assert.deepEqual(c.sinks[0]?.retry, { initialDelayMs: 1000, maxDelayMs: 3_600_000, maxAttempts: 12 });
     assert.equal(c.sinks[0]?.timeoutMs, 10_000);
     assert.equal(c.sinks[0]?.includePan, false);
     assert.equal(c.sinks[1]?.type === 'rabbitmq' && c.sinks[1].exchange, 'ctp-notify');
-    assert.equal(c.sinks[1]?.type === 'rabbitmq' && c.sinks[1].passwordFile, '/etc/ctp/mq.pw');
+    assert.deepEqual(c.sinks[1]?.type === 'rabbitmq' && c.sinks[1].password, { file: '/etc/ctp/mq.pw' });
     assert.deepEqual(c.delivery, { runInServe: true, pollIntervalMs: 500, leaseMs: 60_000 });
     assert.deepEqual(parseConfig(base, '/').sinks, []);
   });
@@ -88,9 +88,10 @@ describe('sinks configuration', () => {
     fails([{ ...hook, retry: { maxAttempts: 0 } }], '/sinks/0/retry/maxAttempts');
     fails([hook, { ...hook }], '/sinks/1/name');
     fails([{ ...hook, name: 'Fraud Ops' }], '/sinks/0/name');
-    fails([{ ...hook, secrets: undefined }], '/sinks/0');
-    fails([{ ...hook, secretsEnv: 'S' }], '/sinks/0');
-    fails([{ name: 'core', type: 'rabbitmq', url: 'amqp://x', passwordFile: 'a', passwordEnv: 'B' }], '/sinks/0');
+    fails([{ ...hook, secrets: undefined }], '/sinks/0/secrets');
+    fails([{ ...hook, secrets: [] }], '/sinks/0/secrets');
+    fails([{ ...hook, secrets: [{ env: 'S', file: 'f' }] }], '/sinks/0/secrets/0');
+    fails([{ name: 'core', type: 'rabbitmq', url: 'amqp://x', password: { file: 'a', env: 'B' } }], '/sinks/0/password');
     fails([{ name: 'core', type: 'rabbitmq', url: 'amqp://x', queue: 'q' }], '/sinks/0/queue');
     fails([{ ...hook, timeoutMs: 60_000 }], '/sinks/0/timeoutMs');
     fails([{ ...hook, retry: { initialDelayMs: 5000, maxDelayMs: 1000 } }], '/sinks/0/retry/initialDelayMs');

@@ -12,6 +12,7 @@ import { enrollmentPayload } from './support/personal-data.js';
 import { writeServerConfig } from './support/process-config.js';
 import { startTestServer, type TestServer } from './support/server-harness.js';
 import { testPki } from './support/test-pki.js';
+import { secretEnv } from './support/secret-env.js';
 import { waitFor } from './support/wait-for.js';
 
 const DAY = 86_400_000;
@@ -123,7 +124,7 @@ for (const dialect of await dialects()) {
     });
 
     it('a notification whose event is still owed to a sink keeps its data until delivered', async () => {
-      const sink = { name: 'fraud-ops', type: 'webhook', url: 'http://127.0.0.1:9/unreachable', secrets: [`whsec_${randomBytes(32).toString('base64')}`] };
+      const sink = { name: 'fraud-ops', type: 'webhook', url: 'http://127.0.0.1:9/unreachable', secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)] };
       const withSink = await startTestServer(await testPki(), { storageUrl: db.url, extra: { sinks: [sink] } });
       try {
         assert.equal((await withSink.post({ encryptedData: await withSink.encode(enrollmentPayload()) })).status, 200);

@@ -8,6 +8,7 @@ import { dialects, type TestDatabase } from './support/databases.js';
 import { eventually } from './support/eventually.js';
 import { testPan } from './support/personal-data.js';
 import { startTestServer, type TestServer } from './support/server-harness.js';
+import { secretEnv } from './support/secret-env.js';
 import { testPki } from './support/test-pki.js';
 
 const claim = { sink: 'fraud-ops', limit: 10, leaseMs: 60_000, workerId: 'risk-delivery-test' };
@@ -31,7 +32,7 @@ for (const dialect of await dialects()) {
         storageUrl: db.url,
         extra: {
           directory: { type: 'http', url: `http://127.0.0.1:${(directory.address() as { port: number }).port}/`, timeoutMs: 60_000, cacheSeconds: 0 },
-          sinks: [{ name: 'fraud-ops', type: 'webhook', url: 'http://127.0.0.1:9/never-called', secrets: [`whsec_${randomBytes(32).toString('base64')}`] }],
+          sinks: [{ name: 'fraud-ops', type: 'webhook', url: 'http://127.0.0.1:9/never-called', secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)] }],
           risk: { deliveryWaitSeconds: 30 },
         },
       });

@@ -11,6 +11,7 @@ import { assertNoPersonalData, enrollmentPayload } from './support/personal-data
 import { startTestServer, type TestServer } from './support/server-harness.js';
 import { testPki } from './support/test-pki.js';
 import { waitFor } from './support/wait-for.js';
+import { secretEnv } from './support/secret-env.js';
 import { WebhookReceiver, type ReceivedRequest } from './support/webhook-receiver.js';
 
 // TypeBox checks formats only when told how (RFC 3339 date-time, as JSON Schema means it).
@@ -47,10 +48,10 @@ for (const dialect of await dialects()) {
         delivery: true,
         extra: {
           sinks: [
-            sink('flaky', { secrets: [s1, s2], retry: { initialDelayMs: 20, maxDelayMs: 2000, maxAttempts: 6 } }),
-            sink('pci', { secrets: [s3], includePan: true }),
-            sink('gone', { secrets: [s3], concurrency: 1 }),
-            sink('down', { secrets: [s3], retry: { initialDelayMs: 10, maxDelayMs: 40, maxAttempts: 3 } }),
+            sink('flaky', { secrets: [secretEnv(s1), secretEnv(s2)], retry: { initialDelayMs: 20, maxDelayMs: 2000, maxAttempts: 6 } }),
+            sink('pci', { secrets: [secretEnv(s3)], includePan: true }),
+            sink('gone', { secrets: [secretEnv(s3)], concurrency: 1 }),
+            sink('down', { secrets: [secretEnv(s3)], retry: { initialDelayMs: 10, maxDelayMs: 40, maxAttempts: 3 } }),
           ],
           delivery: { pollIntervalMs: 20, leaseMs: 5000 },
         },

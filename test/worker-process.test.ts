@@ -20,6 +20,7 @@ import { NOTIFICATION_PATH, configFor } from './support/server-harness.js';
 import { testPki } from './support/test-pki.js';
 import { captureForSuiteScan } from './support/suite-scan.js';
 import { waitFor } from './support/wait-for.js';
+import { secretEnv } from './support/secret-env.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
 const CLI = new URL('../src/cli.js', import.meta.url).pathname;
@@ -60,7 +61,7 @@ async function writeConfig(storageUrl: string, receiverUrl: string, secret: stri
     storageUrl,
     extra: {
       listen: { host: '127.0.0.1', port: 0 },
-      sinks: [{ name: 'hook', type: 'webhook', url: `${receiverUrl}/hook`, secrets: [secret], timeoutMs: 1000, concurrency: extra.concurrency, retry: { initialDelayMs: 50, maxDelayMs: 500, maxAttempts: 5 } }],
+      sinks: [{ name: 'hook', type: 'webhook', url: `${receiverUrl}/hook`, secrets: [secretEnv(secret)], timeoutMs: 1000, concurrency: extra.concurrency, retry: { initialDelayMs: 50, maxDelayMs: 500, maxAttempts: 5 } }],
       delivery: { pollIntervalMs: 50, leaseMs: extra.leaseMs },
       // Rows are written straight into the store and no `serve` assesses them: do not hold
       // deliveries back for a risk assessment (risk-delivery.test.ts covers that wait).

@@ -1,4 +1,5 @@
-import type { Config } from '../config/config-schema.js';
+import { Value } from '@sinclair/typebox/value';
+import { ConfigSchema, type Config } from '../config/config-schema.js';
 import type { Secrets } from '../config/load-secrets.js';
 import type { Logger } from '../logger.js';
 import type { NotificationPipeline } from '../pipeline/notification-pipeline.js';
@@ -12,15 +13,8 @@ import { LoginLimiter } from './login-limiter.js';
 /** The admin listener's settings with defaults filled (the listener may be built without `config.admin`). */
 export type AdminSettings = NonNullable<Config['admin']>;
 
-export const DEFAULT_ADMIN: AdminSettings = {
-  host: '127.0.0.1',
-  port: 8081,
-  sessionIdleMinutes: 30,
-  sessionMaxHours: 8,
-  loginMaxFailures: 5,
-  loginWindowMinutes: 15,
-  keyExpiryWarningDays: 30,
-};
+/** The schema's defaults for `admin`, used when the listener is built without `config.admin`. */
+export const DEFAULT_ADMIN: AdminSettings = Value.Default(ConfigSchema.properties.admin, {}) as AdminSettings;
 
 /** What the admin routes share. */
 export interface AdminContext {

@@ -1,3 +1,4 @@
+import { logSecretWarnings } from '../config/resolve-secret.js';
 import { EXIT } from './exit-codes.js';
 import { existsSync } from 'node:fs';
 import { loadSecrets } from '../config/load-secrets.js';
@@ -23,7 +24,7 @@ export async function cardholdersCommand(argv: string[]): Promise<number> {
   if (!existsSync(f.file)) throw new UsageError(`cannot read ${f.file}`);
   const { config } = loadConfigFrom(f.config);
   const secrets = loadSecrets(config);
-  for (const w of secrets.warnings) cliLogger().error({ code: 'INSECURE_KEY_PERMISSIONS' }, w);
+  logSecretWarnings(cliLogger(), secrets.warnings);
   const store = await openStore(config.storage);
   try {
     await store.migrate();

@@ -84,7 +84,7 @@ export async function ensureDevSetup(home: string): Promise<{ configPath: string
       decryption: [{ kid: DEV.issuerKid, privateKey: DEV.issuerKey, certificate: DEV.issuerCert }],
       verification: [{ kid: DEV.visaKid, certificate: DEV.visaCert }],
     },
-    auth: { xPayToken: { sharedSecretFile: DEV.xPayTokenSecret } },
+    auth: { xPayToken: { sharedSecret: { file: DEV.xPayTokenSecret } } },
     dataProtection: { keys: [{ id: 'dev1', file: DEV.dataKey }], fingerprintKey: { file: DEV.fingerprintKey } },
     admin: { host: '127.0.0.1', port: DEV.adminPort },
     log: { level: 'info' },

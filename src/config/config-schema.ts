@@ -2,17 +2,10 @@ import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox
 import { CONTENT_ENCRYPTION_ALGORITHMS, KEY_MANAGEMENT_ALGORITHMS } from '../jose/compact-jwe.js';
 import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
+import { FilePath } from './file-path.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
+import { SecretRef, secretRefWith } from './secret-ref.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
-
-/** A secret given by file (preferred) or by environment variable name; never inline in code. */
-const SecretSource = Type.Object(
-  {
-    file: Type.Optional(Type.String({ minLength: 1 })),
-    env: Type.Optional(Type.String({ minLength: 1 })),
-  },
-  { additionalProperties: false },
-);
 
 const Literals = <T extends string>(values: readonly T[], options: { default?: unknown } = {}) =>
   Type.Union(values.map((v) => Type.Literal(v)), options) as unknown as TUnion<TLiteral<T>[]>;
@@ -30,10 +23,10 @@ export const ConfigSchema = Type.Object(
         tls: Type.Optional(
           Type.Object(
             {
-              cert: Type.String({ minLength: 1 }),
-              key: Type.String({ minLength: 1 }),
+              cert: FilePath(),
+              key: FilePath(),
               /** When set, Visa must present a client certificate issued by this CA (mutual TLS). */
-              clientCa: Type.Optional(Type.String({ minLength: 1 })),
+              clientCa: Type.Optional(FilePath()),
             },
             { additionalProperties: false },
           ),
@@ -57,6 +50,7 @@ export const ConfigSchema = Type.Object(
     workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
     storage: Type.Object(
       {
+        /** `sqlite:PATH` (relative to the config file), `postgres://…` or `postgresql://…`. */
         url: Type.String({ pattern: '^(sqlite:|postgres://|postgresql://)' }),
         poolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
         statementTimeoutMs: Type.Integer({ minimum: 100, default: 5000 }),
@@ -69,12 +63,12 @@ export const ConfigSchema = Type.Object(
           Type.Object(
             {
               kid: Type.String({ minLength: 1 }),
-              privateKey: Type.String({ minLength: 1 }),
+              privateKey: FilePath(),
               /**
                * The certificate given to Visa for this key, if kept beside it: its expiry is
                * then reported (`/api/keys`, metrics); without it the expiry is "unknown".
                */
-              certificate: Type.Optional(Type.String({ minLength: 1 })),
+              certificate: Type.Optional(FilePath()),
             },
             { additionalProperties: false },
           ),
@@ -82,7 +76,7 @@ export const ConfigSchema = Type.Object(
         ),
         verification: Type.Array(
           Type.Object(
-            { kid: Type.String({ minLength: 1 }), certificate: Type.String({ minLength: 1 }) },
+            { kid: Type.String({ minLength: 1 }), certificate: FilePath() },
             { additionalProperties: false },
           ),
           { minItems: 1 },
@@ -106,9 +100,8 @@ export const ConfigSchema = Type.Object(
         xPayToken: Type.Optional(
           Type.Object(
             {
-              sharedSecret: Type.Optional(Type.String({ minLength: 16 })),
-              sharedSecretFile: Type.Optional(Type.String({ minLength: 1 })),
-              sharedSecretEnv: Type.Optional(Type.String({ minLength: 1 })),
+              /** Visa's shared secret (at least 16 bytes), by file or environment variable. */
+              sharedSecret: SecretRef,
               clockSkewSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 300 }),
             },
             { additionalProperties: false },
@@ -122,19 +115,9 @@ export const ConfigSchema = Type.Object(
     dataProtection: Type.Object(
       {
         /** AES-256 data keys for card numbers and payloads; the first encrypts, all decrypt. */
-        keys: Type.Array(
-          Type.Object(
-            {
-              id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,32}$' }),
-              file: Type.Optional(Type.String({ minLength: 1 })),
-              env: Type.Optional(Type.String({ minLength: 1 })),
-            },
-            { additionalProperties: false },
-          ),
-          { minItems: 1 },
-        ),
+        keys: Type.Array(secretRefWith({ id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,32}$' }) }), { minItems: 1 }),
         /** HMAC-SHA-256 key for card-number fingerprints; shared by every instance, never rotated casually. */
-        fingerprintKey: SecretSource,
+        fingerprintKey: SecretRef,
       },
       { additionalProperties: false },
     ),
@@ -157,9 +140,7 @@ export const ConfigSchema = Type.Object(
         {
           host: Type.String({ default: '127.0.0.1' }),
           port: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
-          tls: Type.Optional(
-            Type.Object({ cert: Type.String({ minLength: 1 }), key: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
-          ),
+          tls: Type.Optional(Type.Object({ cert: FilePath(), key: FilePath() }, { additionalProperties: false })),
           /** A console session ends after this much inactivity. */
           sessionIdleMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 30 }),
           /** …and at the latest this long after login. */

@@ -1,4 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { FilePath } from './file-path.js';
+import { SecretRef } from './secret-ref.js';
 
 /**
  * Sink and delivery-worker parts of the one configuration schema (`config-schema.ts` imports
@@ -38,16 +40,13 @@ export const WebhookSinkSchema = Type.Object(
     type: Type.Literal('webhook'),
     url: Type.String({ pattern: '^https?://' }),
     /**
-     * Standard Webhooks secrets (`whsec_` + base64, 24–64 bytes). Every secret signs each
-     * delivery, so a receiver can rotate. Give exactly one of `secrets` (development only: the
-     * secret then sits in the config file), `secretsFile` (one per line) or `secretsEnv`
-     * (space-separated).
+     * Standard Webhooks secrets (`whsec_` + base64, 24–64 bytes), by file or environment
+     * variable; each may hold several, one per line or space-separated. Every secret signs each
+     * delivery, so a receiver can rotate.
      */
-    secrets: Type.Optional(Type.Array(Type.String({ minLength: 1 }), { minItems: 1 })),
-    secretsFile: Type.Optional(Type.String({ minLength: 1 })),
-    secretsEnv: Type.Optional(Type.String({ minLength: 1 })),
+    secrets: Type.Array(SecretRef, { minItems: 1 }),
     /** PEM bundle of CAs to trust for an https URL (e.g. the bank's internal CA); default: Node's. */
-    caFile: Type.Optional(Type.String({ minLength: 1 })),
+    caFile: Type.Optional(FilePath()),
   },
   { additionalProperties: false },
 );
@@ -60,8 +59,7 @@ export const RabbitMqSinkSchema = Type.Object(
     /** Durable topic exchange, declared if missing; routing key = event type. */
     exchange: Type.String({ minLength: 1, maxLength: 255, default: 'ctp-notify' }),
     /** Broker password, replacing any in `url`: from a file or an environment variable. */
-    passwordFile: Type.Optional(Type.String({ minLength: 1 })),
-    passwordEnv: Type.Optional(Type.String({ minLength: 1 })),
+    password: Type.Optional(SecretRef),
     /**
      * Publish with `mandatory`: a message no queue is bound for comes back and the delivery is
      * retried (then dead-lettered) rather than dropped by the broker in silence.

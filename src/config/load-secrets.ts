@@ -1,8 +1,10 @@
 import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
 import { DataProtector, type DataKey } from '../protect/data-protector.js';
 import type { Config } from './config-schema.js';
+import { readSecretFile, resolveSecret, secretContext, secretField, type SecretContext } from './resolve-secret.js';
+import type { SecretRef } from './secret-ref.js';
 
 /** Key material loaded once at start, never per request. */
 export interface Secrets {
@@ -28,8 +30,7 @@ export interface Secrets {
  * @throws ConfigError naming the field whose file or variable is missing or unusable.
  */
 export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): Secrets {
-  const warnings: string[] = [];
-  const readSecretFile = (path: string, field: string): Buffer => readSecretFileChecked(path, field, config.allowInsecureKeyPermissions, warnings);
+  const ctx = secretContext(config, env);
   const readPublicFile = (path: string, field: string): string => {
     try {
       return readFileSync(path, 'utf8');
@@ -40,7 +41,7 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
 
   // The TLS server key is read by the listener (app.ts); its permissions are checked here, with
   // every other private key, so that a loose one stops the process before anything listens.
-  if (config.listen.tls) readSecretFile(config.listen.tls.key, '/listen/tls/key');
+  if (config.listen.tls) readSecretFile(config.listen.tls.key, '/listen/tls/key', ctx);
 
   const decryptionKeys = new Map<string, KeyObject>();
   const decryptionCertificateExpiry = new Map<string, Date>();
@@ -48,7 +49,7 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
     const field = `/keys/decryption/${i}/privateKey`;
     let key: KeyObject;
     try {
-      key = createPrivateKey(readSecretFile(k.privateKey, field));
+      key = createPrivateKey(readSecretFile(k.privateKey, field, ctx));
     } catch (e) {
       if (e instanceof ConfigError) throw e;
       throw new ConfigError(field, 'not a PEM private key');
@@ -93,22 +94,17 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
 
   const dataKeys: DataKey[] = config.dataProtection.keys.map((k, i) => ({
     id: k.id,
-    key: readKey(k, `/dataProtection/keys/${i}`, readSecretFile, env),
+    key: readKey(k, `/dataProtection/keys/${i}`, ctx),
   }));
-  const fingerprintKey = readKey(config.dataProtection.fingerprintKey, '/dataProtection/fingerprintKey', readSecretFile, env);
+  const fingerprintKey = readKey(config.dataProtection.fingerprintKey, '/dataProtection/fingerprintKey', ctx);
 
   let xPayTokenSecret: Buffer | undefined;
   const xpt = config.auth.xPayToken;
   if (xpt) {
-    if (xpt.sharedSecret !== undefined) xPayTokenSecret = Buffer.from(xpt.sharedSecret, 'utf8');
-    else if (xpt.sharedSecretFile !== undefined) {
-      xPayTokenSecret = Buffer.from(readSecretFile(xpt.sharedSecretFile, '/auth/xPayToken/sharedSecretFile').toString('utf8').trim(), 'utf8');
-    } else {
-      const v = env[xpt.sharedSecretEnv as string];
-      if (!v) throw new ConfigError('/auth/xPayToken/sharedSecretEnv', `environment variable ${xpt.sharedSecretEnv} is not set`);
-      xPayTokenSecret = Buffer.from(v, 'utf8');
+    xPayTokenSecret = Buffer.from(resolveSecret(xpt.sharedSecret, '/auth/xPayToken/sharedSecret', ctx), 'utf8');
+    if (xPayTokenSecret.length < 16) {
+      throw new ConfigError(secretField(xpt.sharedSecret, '/auth/xPayToken/sharedSecret'), 'shared secret shorter than 16 bytes');
     }
-    if (xPayTokenSecret.length < 16) throw new ConfigError('/auth/xPayToken', 'shared secret shorter than 16 bytes');
   }
 
   return {
@@ -118,46 +114,14 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
     decryptionCertificateExpiry,
     dataProtector: new DataProtector(dataKeys, fingerprintKey),
     xPayTokenSecret,
-    warnings,
+    warnings: ctx.warnings,
   };
 }
 
-/**
- * Reads a secret file, refusing one readable by group or others unless `allowInsecure` (then a
- * warning is pushed for the log).
- * @throws ConfigError naming `field`.
- */
-export function readSecretFileChecked(path: string, field: string, allowInsecure: boolean, warnings: string[]): Buffer {
-  let mode: number;
-  try {
-    mode = statSync(path).mode;
-  } catch {
-    throw new ConfigError(field, `cannot read ${path}`);
-  }
-  if ((mode & 0o077) !== 0) {
-    if (!allowInsecure) {
-      throw new ConfigError(field, `${path} is readable by group or others (chmod 600, or set allowInsecureKeyPermissions)`);
-    }
-    warnings.push(`${field}: ${path} is readable by group or others; allowed by allowInsecureKeyPermissions`);
-  }
-  return readFileSync(path);
-}
-
 /** 32 bytes, written as base64 text in a file or an environment variable. */
-function readKey(
-  source: { file?: string | undefined; env?: string | undefined },
-  field: string,
-  readSecretFile: (path: string, field: string) => Buffer,
-  env: NodeJS.ProcessEnv,
-): Buffer {
-  let text: string | undefined;
-  if (source.file !== undefined) text = readSecretFile(source.file, `${field}/file`).toString('utf8');
-  else {
-    text = env[source.env as string];
-    if (!text) throw new ConfigError(`${field}/env`, `environment variable ${source.env} is not set`);
-  }
-  const key = Buffer.from(text.trim(), 'base64');
-  if (key.length !== 32) throw new ConfigError(field, 'key must be 32 bytes, base64-encoded');
+function readKey(ref: SecretRef, field: string, ctx: SecretContext): Buffer {
+  const key = Buffer.from(resolveSecret(ref, field, ctx), 'base64');
+  if (key.length !== 32) throw new ConfigError(secretField(ref, field), 'key must be 32 bytes, base64-encoded');
   return key;
 }
 

@@ -1,14 +1,10 @@
 import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
 import { RISK_CODES } from '../risk/risk-codes.js';
+import { FilePath } from './file-path.js';
+import { SecretRef } from './secret-ref.js';
 
 const Literals = <T extends string>(values: readonly T[], options: { default?: unknown } = {}) =>
   Type.Union(values.map((v) => Type.Literal(v)), options) as unknown as TUnion<TLiteral<T>[]>;
-
-const SecretRef = Type.Object(
-  { file: Type.Optional(Type.String({ minLength: 1 })), env: Type.Optional(Type.String({ minLength: 1 })) },
-  { additionalProperties: false },
-);
-
 
 /** Per-code override: `weight` replaces the default points; `mode` "shadow" scores and logs without counting. */
 const RuleSetting = Type.Object(
@@ -38,7 +34,7 @@ const EmailSink = Type.Object(
     /** Refuse to send without STARTTLS. Default true: alerts name the cardholder. */
     requireTls: Type.Boolean({ default: true }),
     /** CA certificate file to trust for the SMTP server (default: the system's). */
-    ca: Type.Optional(Type.String({ minLength: 1 })),
+    ca: Type.Optional(FilePath()),
     user: Type.Optional(Type.String({ minLength: 1 })),
     password: Type.Optional(SecretRef),
     from: Type.String({ minLength: 3 }),
@@ -159,7 +155,7 @@ export const DirectoryConfig = Type.Union(
         /** Value of the Authorization header, by file or env. */
         authorization: Type.Optional(SecretRef),
         /** CA certificate file for an https URL with a private CA. */
-        ca: Type.Optional(Type.String({ minLength: 1 })),
+        ca: Type.Optional(FilePath()),
       },
       { additionalProperties: false },
     ),

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/config-schema.js';
 import type { RabbitMqSinkConfig, WebhookSinkConfig } from '../config/delivery-schema.js';
-import { readSecretFileChecked } from '../config/load-secrets.js';
+import { resolveSecret, secretContext, secretField, type SecretContext, logSecretWarnings } from '../config/resolve-secret.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RabbitMqSink } from './rabbitmq-sink.js';
@@ -10,45 +10,35 @@ import { parseWebhookSecret } from './standard-webhooks.js';
 import { WebhookSink } from './webhook-sink.js';
 
 /**
- * Builds every configured sink, loading its secrets once: webhook signing secrets from the
- * config (development), a 0600 file (one per line) or an environment variable
- * (space-separated); a broker password from a file or a variable.
+ * Builds every configured sink, loading its secrets once: webhook signing secrets (each
+ * reference may hold several, one per line or space-separated) and a broker password, by file
+ * (owner-only) or environment variable. Loose files allowed by allowInsecureKeyPermissions are
+ * logged at error level.
  * @throws ConfigError naming the field when a secret is missing or malformed.
  */
 export function createSinks(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Sink[] {
-  const warnings: string[] = [];
+  const ctx = secretContext(config, env);
   const sinks = config.sinks.map((s, i): Sink => {
     const at = `/sinks/${i}`;
-    if (s.type === 'webhook') return webhookSink(s, at, config.allowInsecureKeyPermissions, warnings, env);
-    return rabbitMqSink(s, at, config.allowInsecureKeyPermissions, warnings, env, logger);
+    if (s.type === 'webhook') return webhookSink(s, at, ctx);
+    return rabbitMqSink(s, at, ctx, logger);
   });
-  for (const w of warnings) logger.error({ code: 'INSECURE_KEY_PERMISSIONS' }, w);
+  logSecretWarnings(logger, ctx.warnings);
   return sinks;
 }
 
-function webhookSink(s: WebhookSinkConfig, at: string, allowInsecure: boolean, warnings: string[], env: NodeJS.ProcessEnv): WebhookSink {
-  let texts: string[];
-  let field: string;
-  if (s.secrets) {
-    texts = s.secrets;
-    field = `${at}/secrets`;
-  } else if (s.secretsFile) {
-    field = `${at}/secretsFile`;
-    texts = readSecretFileChecked(s.secretsFile, field, allowInsecure, warnings).toString('utf8').split(/\r?\n/);
-  } else {
-    field = `${at}/secretsEnv`;
-    const v = env[s.secretsEnv as string];
-    if (!v) throw new ConfigError(field, `environment variable ${s.secretsEnv} is not set`);
-    texts = v.split(/\s+/);
-  }
-  texts = texts.map((t) => t.trim()).filter((t) => t !== '');
-  if (texts.length === 0) throw new ConfigError(field, 'no webhook secret given');
-  const keys = texts.map((t, j) => {
-    try {
-      return parseWebhookSecret(t);
-    } catch (e) {
-      throw new ConfigError(s.secrets ? `${field}/${j}` : field, (e as Error).message);
-    }
+function webhookSink(s: WebhookSinkConfig, at: string, ctx: SecretContext): WebhookSink {
+  const keys = s.secrets.flatMap((ref, j) => {
+    const field = `${at}/secrets/${j}`;
+    const texts = resolveSecret(ref, field, ctx).split(/\s+/).filter((t) => t !== '');
+    if (texts.length === 0) throw new ConfigError(secretField(ref, field), 'no webhook secret given');
+    return texts.map((t) => {
+      try {
+        return parseWebhookSecret(t);
+      } catch (e) {
+        throw new ConfigError(secretField(ref, field), (e as Error).message);
+      }
+    });
   });
   let ca: Buffer | undefined;
   if (s.caFile) {
@@ -61,21 +51,8 @@ function webhookSink(s: WebhookSinkConfig, at: string, allowInsecure: boolean, w
   return new WebhookSink({ name: s.name, url: s.url, keys, timeoutMs: s.timeoutMs, includePan: s.includePan, ca });
 }
 
-function rabbitMqSink(
-  s: RabbitMqSinkConfig,
-  at: string,
-  allowInsecure: boolean,
-  warnings: string[],
-  env: NodeJS.ProcessEnv,
-  logger: Logger,
-): RabbitMqSink {
-  let password: string | undefined;
-  if (s.passwordFile) {
-    password = readSecretFileChecked(s.passwordFile, `${at}/passwordFile`, allowInsecure, warnings).toString('utf8').trim();
-  } else if (s.passwordEnv) {
-    password = env[s.passwordEnv];
-    if (!password) throw new ConfigError(`${at}/passwordEnv`, `environment variable ${s.passwordEnv} is not set`);
-  }
+function rabbitMqSink(s: RabbitMqSinkConfig, at: string, ctx: SecretContext, logger: Logger): RabbitMqSink {
+  const password = s.password ? resolveSecret(s.password, `${at}/password`, ctx) : undefined;
   let url: URL;
   try {
     url = new URL(s.url);

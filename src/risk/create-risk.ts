@@ -1,6 +1,6 @@
-import { readFileSync, statSync } from 'node:fs';
 import type { Config } from '../config/config-schema.js';
 import type { Secrets } from '../config/load-secrets.js';
+import { resolveSecret, secretContext, secretField, type SecretContext, logSecretWarnings } from '../config/resolve-secret.js';
 import { parseWebhookSecret } from '../delivery/standard-webhooks.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -26,27 +26,8 @@ export interface RiskRuntime {
   stop(): Promise<void>;
 }
 
-/** A secret by file (owner-only, like every key file) or environment variable. */
-export function readSecretRef(ref: { file?: string | undefined; env?: string | undefined }, field: string, config: Config, env: NodeJS.ProcessEnv): string {
-  if (ref.file !== undefined) {
-    let mode: number;
-    try {
-      mode = statSync(ref.file).mode;
-    } catch {
-      throw new ConfigError(`${field}/file`, `cannot read ${ref.file}`);
-    }
-    if ((mode & 0o077) !== 0 && !config.allowInsecureKeyPermissions) {
-      throw new ConfigError(`${field}/file`, `${ref.file} is readable by group or others (chmod 600, or set allowInsecureKeyPermissions)`);
-    }
-    return readFileSync(ref.file, 'utf8').trim();
-  }
-  const v = env[ref.env as string];
-  if (!v) throw new ConfigError(`${field}/env`, `environment variable ${ref.env} is not set`);
-  return v.trim();
-}
-
-/** The directory named by `directory`. */
-export function createDirectory(config: Config, stores: RiskStores, secrets: Secrets, env: NodeJS.ProcessEnv = process.env): CardholderDirectory {
+/** The directory named by `directory`; its Authorization secret is read with `ctx`. */
+export function createDirectory(config: Config, stores: RiskStores, secrets: Secrets, ctx: SecretContext): CardholderDirectory {
   const d = config.directory;
   if (d.type === 'local') return new LocalDirectory(stores.cardholders, secrets.dataProtector);
   return new HttpDirectory({
@@ -54,18 +35,18 @@ export function createDirectory(config: Config, stores: RiskStores, secrets: Sec
     timeoutMs: d.timeoutMs,
     cacheSeconds: d.cacheSeconds,
     sendCardNumber: d.sendCardNumber,
-    authorization: d.authorization ? readSecretRef(d.authorization, '/directory/authorization', config, env) : undefined,
+    authorization: d.authorization ? resolveSecret(d.authorization, '/directory/authorization', ctx) : undefined,
     ca: d.ca,
   });
 }
 
-function createSink(config: Config, env: NodeJS.ProcessEnv): AlertSink | undefined {
+function createSink(config: Config, ctx: SecretContext): AlertSink | undefined {
   const sink = config.risk.alert?.sink;
   if (sink === undefined) return undefined;
   if (sink.type === 'email') {
     return new EmailAlertSink({
       ...sink,
-      password: sink.password ? readSecretRef(sink.password, '/risk/alert/sink/password', config, env) : undefined,
+      password: sink.password ? resolveSecret(sink.password, '/risk/alert/sink/password', ctx) : undefined,
     });
   }
   return new WebhookAlertSink({
@@ -74,15 +55,19 @@ function createSink(config: Config, env: NodeJS.ProcessEnv): AlertSink | undefin
     keys: sink.secrets.map((s, i) => {
       const field = `/risk/alert/sink/secrets/${i}`;
       try {
-        return parseWebhookSecret(readSecretRef(s, field, config, env));
+        return parseWebhookSecret(resolveSecret(s, field, ctx));
       } catch (e) {
-        throw e instanceof ConfigError ? e : new ConfigError(field, (e as Error).message);
+        throw e instanceof ConfigError ? e : new ConfigError(secretField(s, field), (e as Error).message);
       }
     }),
   });
 }
 
-/** Wires the risk stores, directory, service and alert sender; undefined when `risk.enabled` is false. */
+/**
+ * Wires the risk stores, directory, service and alert sender; undefined when `risk.enabled` is
+ * false. Secrets are read once here; loose files allowed by allowInsecureKeyPermissions are
+ * logged at error level.
+ */
 export async function createRisk(
   config: Config,
   secrets: Secrets,
@@ -90,15 +75,17 @@ export async function createRisk(
   logger: Logger,
   options: { env?: NodeJS.ProcessEnv; onAssessed?: () => void } = {},
 ): Promise<RiskRuntime | undefined> {
-  const env = options.env ?? process.env;
   if (!config.risk.enabled) return undefined;
+  const ctx = secretContext(config, options.env);
   const stores = store.openRiskStores();
-  const sink = createSink(config, env);
+  const sink = createSink(config, ctx);
+  const directory = createDirectory(config, stores, secrets, ctx);
+  logSecretWarnings(logger, ctx.warnings);
   const sender =
     sink && config.risk.alert ? new AlertSender({ store: stores.alerts, sink, dataProtector: secrets.dataProtector, config: config.risk.alert, logger }) : undefined;
   const service = new RiskService({
     store: stores.risk,
-    directory: createDirectory(config, stores, secrets, env),
+    directory,
     dataProtector: secrets.dataProtector,
     settings: config.risk,
     logger,

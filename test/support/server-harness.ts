@@ -11,6 +11,7 @@ import type { DeliveryOutcome, DeliveryWorker } from '../../src/delivery/deliver
 import { startDeliveryWorker } from '../../src/delivery/start-delivery-worker.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { encodeVisaMessage, xPayToken, type EncodeOptions } from '../../src/visa/visa-encoder.js';
+import { secretEnv } from './secret-env.js';
 import { captureForSuiteScan } from './suite-scan.js';
 import type { TestPki } from './test-pki.js';
 
@@ -89,7 +90,7 @@ export function configFor(pki: TestPki, o: HarnessOptions): Config {
       ),
       verification: [{ kid: pki.visaKid, certificate: o.verificationAs === 'spki' ? pki.files.visaSpki : pki.files.visaCert }],
     },
-    ...(o.xPayTokenSecret ? { auth: { xPayToken: { sharedSecret: o.xPayTokenSecret, clockSkewSeconds: 120 } } } : {}),
+    ...(o.xPayTokenSecret ? { auth: { xPayToken: { sharedSecret: secretEnv(o.xPayTokenSecret), clockSkewSeconds: 120 } } } : {}),
     ...(o.tokenRequestorIds ? { tokenRequestorIds: o.tokenRequestorIds } : {}),
     ...(o.basePath ? { basePath: o.basePath } : {}),
     dataProtection: { keys: [{ id: 'k1', file: pki.files.dataKey }], fingerprintKey: { file: pki.files.fingerprintKey } },

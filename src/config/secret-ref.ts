@@ -1,0 +1,32 @@
+import { Type, type Static, type TObject, type TProperties, type TString, type TUnion } from '@sinclair/typebox';
+import { FilePath } from './file-path.js';
+
+/**
+ * How every secret in the configuration is given: exactly one of `{ "file": path }` (owner-only,
+ * mode 0600; relative to the config file) or `{ "env": "VAR_NAME" }`. Never inline: a secret in
+ * the config file ends up in backups and tickets. `extra` adds members to both variants (a data
+ * key's `id`). The `secretRef` mark lets the loader explain a mismatch ("give exactly one of …").
+ */
+export function secretRefWith<P extends TProperties>(
+  extra: P,
+): TUnion<[TObject<P & { file: TString }>, TObject<P & { env: TString }>]> {
+  return Type.Union(
+    [
+      Type.Object({ ...extra, file: FilePath() }, { additionalProperties: false }),
+      Type.Object({ ...extra, env: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+    ],
+    { secretRef: true },
+  );
+}
+
+/** A secret by file or environment variable; see {@link secretRefWith}. */
+export const SecretRef = secretRefWith({});
+export type SecretRef = Static<typeof SecretRef>;
+
+/** The hint given when a value matches neither variant. */
+export const SECRET_REF_HINT = 'give exactly one of "file": "<path>" or "env": "<VAR_NAME>"';
+
+/** True for a schema made by {@link secretRefWith}. */
+export function isSecretRefSchema(schema: unknown): boolean {
+  return (schema as { secretRef?: unknown } | null)?.secretRef === true;
+}
