@@ -1,4 +1,10 @@
-import { createHash, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  createHash,
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  randomBytes,
+} from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateRsaKeyPair } from '../src/pki/certificates.js';
@@ -6,7 +12,9 @@ import { generateRsaKeyPair } from '../src/pki/certificates.js';
 /** Kids the bench keys go by, on both sides of the wire. */
 export const BENCH_KIDS = { issuer: 'issuer-enc-bench', visa: 'visa-sign-bench' } as const;
 
-/** The files a receiver needs (mode 0600 for secrets), plus the Visa-side keys the generator needs. */
+/**
+ * The files a receiver needs (mode 0600 for secrets), plus the Visa-side keys the generator needs.
+ */
 export interface BenchKeys {
   dir: string;
   issuerKeyFile: string;
@@ -45,8 +53,8 @@ export function benchKeys(dir: string): BenchKeys {
     writeFileSync(f.issuerPub, issuer.publicKeyPem);
     secret(f.visaKey, visa.privateKeyPem);
     writeFileSync(f.visaPub, visa.publicKeyPem);
-    secret(f.dataKey, randomBytes(32).toString('base64') + '\n');
-    secret(f.fingerprintKey, randomBytes(32).toString('base64') + '\n');
+    secret(f.dataKey, `${randomBytes(32).toString('base64')}\n`);
+    secret(f.fingerprintKey, `${randomBytes(32).toString('base64')}\n`);
   }
   const issuerPublicKeyPem = readFileSync(f.issuerPub, 'utf8');
   const visaSpki = readFileSync(f.visaPub, 'utf8');

@@ -4,8 +4,14 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchKeys } from './bench-keys.js';
-import { round, runInterleaved, runPhase, type PhaseOptions, type PhaseResult } from './bench-phase.js';
-import { phaseRows, table, targets, type Machine } from './bench-report.js';
+import {
+  type PhaseOptions,
+  type PhaseResult,
+  round,
+  runInterleaved,
+  runPhase,
+} from './bench-phase.js';
+import { type Machine, phaseRows, table, targets } from './bench-report.js';
 import { median } from './latency-stats.js';
 import type { BoundResult } from './measure-bound.js';
 
@@ -21,12 +27,19 @@ export interface ModeContext {
   log: (s: string) => void;
 }
 
-const withEndLoad = (m: Machine): Machine => ({ ...m, loadAverage1m: { ...m.loadAverage1m, end: round(loadavg()[0]!, 2) } });
+const withEndLoad = (m: Machine): Machine => ({
+  ...m,
+  loadAverage1m: { ...m.loadAverage1m, end: round(loadavg()[0]!, 2) },
+});
 
 /** Single-thread privateDecrypt (and PS256 verify) rates, measured in a process of their own. */
 export function measureBound(ctx: ModeContext, seconds = 3): BoundResult {
   const script = fileURLToPath(new URL('./measure-bound.js', import.meta.url));
-  return JSON.parse(execFileSync(process.execPath, [script, ctx.keys.issuerKeyFile, String(seconds)], { encoding: 'utf8' })) as BoundResult;
+  return JSON.parse(
+    execFileSync(process.execPath, [script, ctx.keys.issuerKeyFile, String(seconds)], {
+      encoding: 'utf8',
+    }),
+  ) as BoundResult;
 }
 
 /**
@@ -38,7 +51,9 @@ export function measureBound(ctx: ModeContext, seconds = 3): BoundResult {
 function boundOverRun(samples: BoundResult[]): BoundResult & { samples: number[] } {
   return {
     privateDecryptPerSecond: Math.round(median(samples.map((x) => x.privateDecryptPerSecond))),
-    privateDecryptPerWallSecond: Math.round(median(samples.map((x) => x.privateDecryptPerWallSecond))),
+    privateDecryptPerWallSecond: Math.round(
+      median(samples.map((x) => x.privateDecryptPerWallSecond)),
+    ),
     ps256VerifyPerSecond: Math.round(median(samples.map((x) => x.ps256VerifyPerSecond))),
     seconds: samples.reduce((t, x) => t + x.seconds, 0),
     samples: samples.map((x) => x.privateDecryptPerSecond),
@@ -47,8 +62,8 @@ function boundOverRun(samples: BoundResult[]): BoundResult & { samples: number[]
 
 /**
  * max: the bound, then, in turns at fixed concurrency, the service's receive path (risk
- * assessment off: what the throughput targets are about), the service as configured by default (risk
- * assessment of every accepted notification after its 200), and the peer; fixed-rate: both
+ * assessment off: what the throughput targets are about), the service as configured by default
+ * (risk assessment of every accepted notification after its 200), and the peer; fixed-rate: both
  * service configurations at an offered rate (default 80 % of the max each reached); all: both,
  * in one run. Writes latest.json (all, max) or latest-fixed-rate.json.
  */
@@ -60,7 +75,10 @@ export async function runMaxAndFixedRate(
   const { base, command, resultsDir } = ctx;
   const m = ctx.machine;
   const maxToo = !(mode === 'fixed-rate' && o.rate);
-  if (maxToo) ctx.log('measuring the bound: single-thread crypto.privateDecrypt RSA-OAEP-256, now and after every round');
+  if (maxToo)
+    ctx.log(
+      'measuring the bound: single-thread crypto.privateDecrypt RSA-OAEP-256, now and after every round',
+    );
   const boundSamples: BoundResult[] = maxToo ? [measureBound(ctx)] : [];
   let service: PhaseResult | undefined;
   let withRisk: PhaseResult | undefined;
@@ -72,10 +90,16 @@ export async function runMaxAndFixedRate(
     const list: PhaseOptions[] = [
       { ...base, name: 'service-max', receiver: 'service', risk: false },
       { ...base, name: 'service-risk-max', receiver: 'service', risk: true },
-      ...(mode !== 'fixed-rate' && o.peer ? [{ ...base, name: 'peer-max', receiver: 'peer' as const }] : []),
-      ...(mode !== 'fixed-rate' && o.ceiling ? [{ ...base, name: 'ceiling-max', receiver: 'ceiling' as const }] : []),
+      ...(mode !== 'fixed-rate' && o.peer
+        ? [{ ...base, name: 'peer-max', receiver: 'peer' as const }]
+        : []),
+      ...(mode !== 'fixed-rate' && o.ceiling
+        ? [{ ...base, name: 'ceiling-max', receiver: 'ceiling' as const }]
+        : []),
     ];
-    const results = await runInterleaved(list, STRETCH, () => boundSamples.push(measureBound(ctx, 1)));
+    const results = await runInterleaved(list, STRETCH, () =>
+      boundSamples.push(measureBound(ctx, 1)),
+    );
     [service, withRisk] = results;
     peer = results.find((r) => r.receiver === 'peer');
     ceiling = results.find((r) => r.receiver === 'ceiling');
@@ -85,62 +109,131 @@ export async function runMaxAndFixedRate(
   let fixedWithRisk: PhaseResult | undefined;
   if (mode !== 'max') {
     const connections = Math.max(base.concurrency, 64);
-    const at = (p: PhaseResult | undefined) => o.rate ?? Math.max(1, Math.round(p!.throughputPerSecond * 0.8));
-    fixed = await runPhase({ ...base, name: 'service-fixed-rate', receiver: 'service', risk: false, rate: at(service), concurrency: connections });
-    fixedWithRisk = await runPhase({ ...base, name: 'service-risk-fixed-rate', receiver: 'service', risk: true, rate: at(withRisk), concurrency: connections });
+    const at = (p: PhaseResult | undefined) =>
+      o.rate ?? Math.max(1, Math.round(p!.throughputPerSecond * 0.8));
+    fixed = await runPhase({
+      ...base,
+      name: 'service-fixed-rate',
+      receiver: 'service',
+      risk: false,
+      rate: at(service),
+      concurrency: connections,
+    });
+    fixedWithRisk = await runPhase({
+      ...base,
+      name: 'service-risk-fixed-rate',
+      receiver: 'service',
+      risk: true,
+      rate: at(withRisk),
+      concurrency: connections,
+    });
   }
   const headline = service ?? fixed!;
   const judged = targets(headline, b, peer, fixed);
   const brief = (p: PhaseResult | undefined) =>
-    p && { perCpuSecond: p.perCpuSecond, throughputPerSecond: p.throughputPerSecond, latencyMs: p.latencyMs, serverCpuSeconds: p.serverCpuSeconds };
+    p && {
+      perCpuSecond: p.perCpuSecond,
+      throughputPerSecond: p.throughputPerSecond,
+      latencyMs: p.latencyMs,
+      serverCpuSeconds: p.serverCpuSeconds,
+    };
   const result = {
     command,
     date: new Date().toISOString(),
     mode,
-    scope: 'service figures: the receive path (verify, decrypt, validate, protect, durable store, per-request log line), risk assessment off; withRisk: the default configuration',
+    scope:
+      'service figures: the receive path (verify, decrypt, validate, protect, durable store, per-request log line), risk assessment off; withRisk: the default configuration',
     perCpuSecond: headline.perCpuSecond,
     throughputPerSecond: headline.throughputPerSecond,
     latencyMs: headline.latencyMs,
     serverCpuSeconds: headline.serverCpuSeconds,
-    bound: b ? { ...b, rsaPairNotificationsPerSecond: Math.round(1 / (1 / b.privateDecryptPerSecond + 1 / b.ps256VerifyPerSecond)) } : null,
+    bound: b
+      ? {
+          ...b,
+          rsaPairNotificationsPerSecond: Math.round(
+            1 / (1 / b.privateDecryptPerSecond + 1 / b.ps256VerifyPerSecond),
+          ),
+        }
+      : null,
     ratioToBound: judged.ratioToBound,
-    ratioToRsaPairBound: b ? round(headline.perCpuSecond / (1 / (1 / b.privateDecryptPerSecond + 1 / b.ps256VerifyPerSecond)), 3) : null,
+    ratioToRsaPairBound: b
+      ? round(
+          headline.perCpuSecond /
+            (1 / (1 / b.privateDecryptPerSecond + 1 / b.ps256VerifyPerSecond)),
+          3,
+        )
+      : null,
     peer: brief(peer) ?? null,
     ratioToPeer: judged.ratioToPeer,
     // The same load on a receiver that does nothing but the bound's RSA operation per request
     // (bench/ceiling-receiver.ts): the share of the bound HTTP serving leaves on this machine.
-    ceiling: ceiling && b
-      ? { ...brief(ceiling), ratioToBound: round(ceiling.perCpuSecond / b.privateDecryptPerSecond, 3), serviceRatioToCeiling: round(headline.perCpuSecond / ceiling.perCpuSecond, 3) }
-      : null,
+    ceiling:
+      ceiling && b
+        ? {
+            ...brief(ceiling),
+            ratioToBound: round(ceiling.perCpuSecond / b.privateDecryptPerSecond, 3),
+            serviceRatioToCeiling: round(headline.perCpuSecond / ceiling.perCpuSecond, 3),
+          }
+        : null,
     fixedRate: fixed ? { offeredRatePerSecond: fixed.offeredRatePerSecond, ...brief(fixed) } : null,
-    withRisk: withRisk || fixedWithRisk
-      ? {
-          ...brief(withRisk),
-          ratioToBound: withRisk && b ? round(withRisk.perCpuSecond / b.privateDecryptPerSecond, 3) : null,
-          ratioToPeer: withRisk && peer ? round(withRisk.perCpuSecond / peer.perCpuSecond, 3) : null,
-          fixedRate: fixedWithRisk ? { offeredRatePerSecond: fixedWithRisk.offeredRatePerSecond, ...brief(fixedWithRisk) } : null,
-        }
-      : null,
+    withRisk:
+      withRisk || fixedWithRisk
+        ? {
+            ...brief(withRisk),
+            ratioToBound:
+              withRisk && b ? round(withRisk.perCpuSecond / b.privateDecryptPerSecond, 3) : null,
+            ratioToPeer:
+              withRisk && peer ? round(withRisk.perCpuSecond / peer.perCpuSecond, 3) : null,
+            fixedRate: fixedWithRisk
+              ? {
+                  offeredRatePerSecond: fixedWithRisk.offeredRatePerSecond,
+                  ...brief(fixedWithRisk),
+                }
+              : null,
+          }
+        : null,
     targets: judged.targets,
     machine: withEndLoad(m),
-    phases: { service: service ?? null, withRisk: withRisk ?? null, peer: peer ?? null, ceiling: ceiling ?? null, fixedRate: fixed ?? null, fixedRateWithRisk: fixedWithRisk ?? null },
+    phases: {
+      service: service ?? null,
+      withRisk: withRisk ?? null,
+      peer: peer ?? null,
+      ceiling: ceiling ?? null,
+      fixedRate: fixed ?? null,
+      fixedRateWithRisk: fixedWithRisk ?? null,
+    },
   };
   const out = join(resultsDir, mode === 'fixed-rate' ? 'latest-fixed-rate.json' : 'latest.json');
-  writeFileSync(out, JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(out, `${JSON.stringify(result, null, 2)}\n`);
   const rows: [string, string][] = [];
   if (b) {
-    rows.push(['bound: privateDecrypt RSA-OAEP-256', `${b.privateDecryptPerSecond} /CPU-s (one thread, median of ${b.samples.length} samples ${Math.min(...b.samples)}–${Math.max(...b.samples)}; ${b.privateDecryptPerWallSecond} /s wall)`]);
-    rows.push(['bound: + PS256 verify, per notification', `${result.bound!.rsaPairNotificationsPerSecond} /CPU-s`]);
+    rows.push([
+      'bound: privateDecrypt RSA-OAEP-256',
+      `${b.privateDecryptPerSecond} /CPU-s (one thread, median of ${b.samples.length} samples ${Math.min(...b.samples)}–${Math.max(...b.samples)}; ${b.privateDecryptPerWallSecond} /s wall)`,
+    ]);
+    rows.push([
+      'bound: + PS256 verify, per notification',
+      `${result.bound!.rsaPairNotificationsPerSecond} /CPU-s`,
+    ]);
   }
   if (service) rows.push(...phaseRows('service', service));
   if (withRisk) rows.push(...phaseRows('service+risk', withRisk));
   if (peer) rows.push(...phaseRows('peer', peer));
   if (ceiling) rows.push(...phaseRows('ceiling', ceiling).filter(([k]) => !k.includes('RSS')));
-  if (result.ceiling) rows.push(['ceiling / bound; service / ceiling', `${result.ceiling.ratioToBound}; ${result.ceiling.serviceRatioToCeiling}`]);
+  if (result.ceiling)
+    rows.push([
+      'ceiling / bound; service / ceiling',
+      `${result.ceiling.ratioToBound}; ${result.ceiling.serviceRatioToCeiling}`,
+    ]);
   if (fixed) rows.push(...phaseRows(`service @${fixed.offeredRatePerSecond}/s`, fixed));
-  if (fixedWithRisk) rows.push(...phaseRows(`service+risk @${fixedWithRisk.offeredRatePerSecond}/s`, fixedWithRisk));
-  for (const [k, v] of Object.entries(judged.targets)) if (v.value !== null) rows.push([`target ${k} ${v.target}`, `${v.value}  ${v.met ? 'met' : 'NOT met'}`]);
-  console.log(`\n${command}  (${m.cores} cores, ${m.cpuModel}, Node ${m.node})\n${table(rows)}\n  written: ${out}\n`);
+  if (fixedWithRisk)
+    rows.push(...phaseRows(`service+risk @${fixedWithRisk.offeredRatePerSecond}/s`, fixedWithRisk));
+  for (const [k, v] of Object.entries(judged.targets))
+    if (v.value !== null)
+      rows.push([`target ${k} ${v.target}`, `${v.value}  ${v.met ? 'met' : 'NOT met'}`]);
+  console.log(
+    `\n${command}  (${m.cores} cores, ${m.cpuModel}, Node ${m.node})\n${table(rows)}\n  written: ${out}\n`,
+  );
   return { file: out, result };
 }
 
@@ -152,7 +245,14 @@ export async function runSoak(ctx: ModeContext, rate: number): Promise<SoakSumma
   const { base, command, resultsDir } = ctx;
   const m = ctx.machine;
   const soakRate = rate;
-  const p = await runPhase({ ...base, name: 'soak', receiver: 'service', risk: true, rate: soakRate, memorySampleMs: 5000 });
+  const p = await runPhase({
+    ...base,
+    name: 'soak',
+    receiver: 'service',
+    risk: true,
+    rate: soakRate,
+    memorySampleMs: 5000,
+  });
   const start = p.rss.afterWarmupBytes;
   const samples = p.rss.samples;
   // Bounded caches (V8 heap sizing, SQLite's page cache of 16 MB per connection) fill during
@@ -180,17 +280,21 @@ export async function runSoak(ctx: ModeContext, rate: number): Promise<SoakSumma
       byProcess: p.rss.byProcess,
     },
     flat: growthSecondHalf <= 5 && p.accepted === p.notifications,
-    flatCriterion: 'RSS of the server process tree grows by at most 5 % over the second half of the run, and every notification is accepted',
+    flatCriterion:
+      'RSS of the server process tree grows by at most 5 % over the second half of the run, and every notification is accepted',
     machine: withEndLoad(m),
     phase: p,
   };
-  writeFileSync(join(resultsDir, 'latest-soak.json'), JSON.stringify(result, null, 2) + '\n');
+  writeFileSync(join(resultsDir, 'latest-soak.json'), `${JSON.stringify(result, null, 2)}\n`);
   const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`;
   console.log(
     `\nsoak (${command})\n${table([
       ...phaseRows('service', p),
       ['RSS start / middle / end', `${mb(start)} / ${mb(mid.rssBytes)} / ${mb(p.rss.endBytes)}`],
-      ['RSS growth: whole run / second half', `${growth} % / ${growthSecondHalf} % (flat: ${result.flat})`],
+      [
+        'RSS growth: whole run / second half',
+        `${growth} % / ${growthSecondHalf} % (flat: ${result.flat})`,
+      ],
     ])}\n  written: ${join(resultsDir, 'latest-soak.json')}\n`,
   );
   return {

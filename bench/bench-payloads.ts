@@ -1,7 +1,32 @@
 import { luhnValid } from '../src/protect/data-protector.js';
 
-const FIRST = ['Amelie', 'Jonas', 'Sofia', 'Mateo', 'Hannah', 'Yusuf', 'Chloe', 'Kenji', 'Ines', 'Oskar', 'Priya', 'Liam'];
-const LAST = ['Dubois', 'Schmidt', 'Rossi', 'Garcia', 'Novak', 'Okafor', 'Tanaka', 'Larsen', 'Silva', 'Murphy', 'Kowalski'];
+const FIRST = [
+  'Amelie',
+  'Jonas',
+  'Sofia',
+  'Mateo',
+  'Hannah',
+  'Yusuf',
+  'Chloe',
+  'Kenji',
+  'Ines',
+  'Oskar',
+  'Priya',
+  'Liam',
+];
+const LAST = [
+  'Dubois',
+  'Schmidt',
+  'Rossi',
+  'Garcia',
+  'Novak',
+  'Okafor',
+  'Tanaka',
+  'Larsen',
+  'Silva',
+  'Murphy',
+  'Kowalski',
+];
 const BINS = ['411111', '400551', '426684', '455673', '492910', '414720'];
 
 /**

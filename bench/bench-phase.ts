@@ -4,16 +4,17 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchKeys } from './bench-keys.js';
 import { createBenchDatabase } from './bench-storage.js';
-import { summarise, type LatencySummary } from './latency-stats.js';
+import { type LatencySummary, summarise } from './latency-stats.js';
 import type { DriveRequest, DriveResult } from './load-driver.js';
 import { sampleTree, type TreeSample } from './process-tree.js';
-import { freePort, startServer, writeServiceConfig, type RunningServer } from './server-process.js';
+import { freePort, type RunningServer, startServer, writeServiceConfig } from './server-process.js';
 
 const here = (f: string) => fileURLToPath(new URL(f, import.meta.url));
 const CLI = here('../src/cli.js');
 const PEER = here('./peer-receiver.js');
 const CEILING = here('./ceiling-receiver.js');
-export const NOTIFICATION_PATH = '/vtis/v1/tokenRequestors/40010030273/cardEnrollment/notification?eventType=CTP_ENROLLMENT_ATTEMPT';
+export const NOTIFICATION_PATH =
+  '/vtis/v1/tokenRequestors/40010030273/cardEnrollment/notification?eventType=CTP_ENROLLMENT_ATTEMPT';
 
 export interface PhaseOptions {
   name: string;
@@ -21,7 +22,9 @@ export interface PhaseOptions {
   /** Service only: risk assessment on (the default configuration) or off. */
   risk?: boolean;
   keys: BenchKeys;
-  /** The notification set file; lines [0, warmup) warm up, [warmup, warmup + count) are measured. */
+  /**
+   * The notification set file; lines [0, warmup) warm up, [warmup, warmup + count) are measured.
+   */
   file: string;
   warmup: number;
   count: number;
@@ -90,10 +93,18 @@ export interface PhaseResult {
 /** Runs the load generator in its own process and waits for its report. */
 export function drive(req: DriveRequest): Promise<DriveResult> {
   return new Promise((resolve, reject) => {
-    const child = fork(here('./load-driver.js'), [], { execArgv: [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    child.once('message', (m: { ok: boolean; result?: DriveResult; error?: string }) => (m.ok ? resolve(m.result!) : reject(new Error(m.error))));
+    const child = fork(here('./load-driver.js'), [], {
+      execArgv: [],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    child.once('message', (m: { ok: boolean; result?: DriveResult; error?: string }) =>
+      m.ok ? resolve(m.result!) : reject(new Error(m.error)),
+    );
     child.once('error', reject);
-    child.once('exit', (code) => code !== 0 && reject(new Error(`load driver exited with ${code}`)));
+    child.once(
+      'exit',
+      (code) => code !== 0 && reject(new Error(`load driver exited with ${code}`)),
+    );
     child.send(req);
   });
 }
@@ -116,13 +127,42 @@ async function startReceiver(o: PhaseOptions): Promise<Receiver> {
   mkdirSync(dir, { recursive: true });
   const db = await createBenchDatabase(o.receiver === 'service' ? o.storage : 'sqlite', dir);
   const port = await freePort();
-  const nodeArgs = o.cpuProfileDir ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, o.name)}`] : [];
+  const nodeArgs = o.cpuProfileDir
+    ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, o.name)}`]
+    : [];
   const args =
     o.receiver === 'service'
-      ? [CLI, 'serve', '--config', writeServiceConfig(dir, o.keys, db.url, port, o.risk ?? true), '--workers', String(o.workers)]
+      ? [
+          CLI,
+          'serve',
+          '--config',
+          writeServiceConfig(dir, o.keys, db.url, port, o.risk ?? true),
+          '--workers',
+          String(o.workers),
+        ]
       : o.receiver === 'peer'
-        ? [PEER, '--db', db.sqlitePath!, '--port', String(port), '--workers', String(o.workers), '--issuer-key', o.keys.issuerKeyFile, '--visa-spki', o.keys.visaSpkiFile]
-        : [CEILING, '--port', String(port), '--workers', String(o.workers), '--issuer-key', o.keys.issuerKeyFile];
+        ? [
+            PEER,
+            '--db',
+            db.sqlitePath!,
+            '--port',
+            String(port),
+            '--workers',
+            String(o.workers),
+            '--issuer-key',
+            o.keys.issuerKeyFile,
+            '--visa-spki',
+            o.keys.visaSpkiFile,
+          ]
+        : [
+            CEILING,
+            '--port',
+            String(port),
+            '--workers',
+            String(o.workers),
+            '--issuer-key',
+            o.keys.issuerKeyFile,
+          ];
   let server: RunningServer;
   try {
     server = await startServer(args, join(dir, 'server.log'), port, nodeArgs);
@@ -138,13 +178,28 @@ async function startReceiver(o: PhaseOptions): Promise<Receiver> {
     const target = { origin: server.origin, path: NOTIFICATION_PATH, file: o.file };
     const afterStart = sampleTree(server.pid);
     if (o.warmup > 0) {
-      const w = await drive({ ...target, from: 0, count: o.warmup, mode: 'closed', concurrency: o.concurrency });
+      const w = await drive({
+        ...target,
+        from: 0,
+        count: o.warmup,
+        mode: 'closed',
+        concurrency: o.concurrency,
+      });
       if ((w.statuses['200'] ?? 0) !== o.warmup) {
-        throw new Error(`${o.name} warm-up: ${JSON.stringify(w.statuses)}, ${w.errors} errors (${w.firstError ?? 'none'}); see ${server.logFile}`);
+        throw new Error(
+          `${o.name} warm-up: ${JSON.stringify(w.statuses)}, ${w.errors} errors (${w.firstError ?? 'none'}); see ${server.logFile}`,
+        );
       }
       await settle(server.pid);
     }
-    return { o, server, drop: stopAndDrop, target, afterStart, afterWarmup: sampleTree(server.pid) };
+    return {
+      o,
+      server,
+      drop: stopAndDrop,
+      target,
+      afterStart,
+      afterWarmup: sampleTree(server.pid),
+    };
   } catch (e) {
     await stopAndDrop();
     throw e;
@@ -159,18 +214,41 @@ interface Stretch {
   settleSeconds: number;
 }
 
-async function measureStretch(rc: Receiver, from: number, count: number, samples?: MemorySample[]): Promise<Stretch> {
+async function measureStretch(
+  rc: Receiver,
+  from: number,
+  count: number,
+  samples?: MemorySample[],
+): Promise<Stretch> {
   const { o, server } = rc;
   const before = sampleTree(server.pid);
   const t0 = performance.now();
   const timer =
     samples && o.memorySampleMs
-      ? setInterval(() => samples.push({ atSeconds: Math.round((performance.now() - t0) / 1000), rssBytes: sum(sampleTree(server.pid).rssBytes) }), o.memorySampleMs)
+      ? setInterval(
+          () =>
+            samples.push({
+              atSeconds: Math.round((performance.now() - t0) / 1000),
+              rssBytes: sum(sampleTree(server.pid).rssBytes),
+            }),
+          o.memorySampleMs,
+        )
       : undefined;
   try {
-    const r = await drive({ ...rc.target, from, count, mode: o.rate ? 'open' : 'closed', concurrency: o.concurrency, rate: o.rate, raw: true });
+    const r = await drive({
+      ...rc.target,
+      from,
+      count,
+      mode: o.rate ? 'open' : 'closed',
+      concurrency: o.concurrency,
+      rate: o.rate,
+      raw: true,
+    });
     const settled = await settle(server.pid);
-    if (settled.sample.pids.join() !== before.pids.join()) throw new Error(`${o.name}: server processes changed during the run (a worker died?); see ${server.logFile}`);
+    if (settled.sample.pids.join() !== before.pids.join())
+      throw new Error(
+        `${o.name}: server processes changed during the run (a worker died?); see ${server.logFile}`,
+      );
     return { drive: r, before, after: settled.sample, settleSeconds: settled.seconds };
   } finally {
     if (timer) clearInterval(timer);
@@ -182,7 +260,8 @@ function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]
   const { o } = rc;
   const last = stretches[stretches.length - 1]!;
   const statuses: Record<string, number> = {};
-  for (const st of stretches) for (const [k, v] of Object.entries(st.drive.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
+  for (const st of stretches)
+    for (const [k, v] of Object.entries(st.drive.statuses)) statuses[k] = (statuses[k] ?? 0) + v;
   const accepted = statuses['200'] ?? 0;
   const cpu = sum(stretches.map((st) => st.after.cpuSeconds - st.before.cpuSeconds));
   const duration = sum(stretches.map((st) => st.drive.durationSeconds));
@@ -191,7 +270,12 @@ function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]
     receiver: o.receiver,
     risk: o.receiver === 'service' ? (o.risk ?? true) : null,
     workers: o.workers,
-    storage: o.receiver === 'ceiling' ? 'none' : o.receiver === 'peer' || o.storage === 'sqlite' ? 'sqlite' : 'postgres',
+    storage:
+      o.receiver === 'ceiling'
+        ? 'none'
+        : o.receiver === 'peer' || o.storage === 'sqlite'
+          ? 'sqlite'
+          : 'postgres',
     loop: o.rate ? 'open' : `closed, concurrency ${o.concurrency}`,
     offeredRatePerSecond: o.rate ?? null,
     notifications: o.count,
@@ -204,9 +288,19 @@ function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]
     throughputPerSecond: Math.round(accepted / duration),
     latencyMs: summarise(latencies),
     serverCpuSeconds: round(cpu, 2),
-    serverSystemCpuSeconds: round(sum(stretches.map((st) => st.after.systemSeconds - st.before.systemSeconds)), 2),
+    serverSystemCpuSeconds: round(
+      sum(stretches.map((st) => st.after.systemSeconds - st.before.systemSeconds)),
+      2,
+    ),
     serverCpuSecondsByProcess: last.after.cpuSecondsByProcess.map((_, i) =>
-      round(sum(stretches.map((st) => st.after.cpuSecondsByProcess[i]! - st.before.cpuSecondsByProcess[i]!)), 2),
+      round(
+        sum(
+          stretches.map(
+            (st) => st.after.cpuSecondsByProcess[i]! - st.before.cpuSecondsByProcess[i]!,
+          ),
+        ),
+        2,
+      ),
     ),
     perCpuSecond: Math.round(accepted / cpu),
     serverProcesses: last.after.pids.length,
@@ -216,7 +310,11 @@ function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]
       afterWarmupBytes: sum(rc.afterWarmup.rssBytes),
       endBytes: sum(last.after.rssBytes),
       peakBytes: Math.max(...samples.map((x) => x.rssBytes), sum(last.after.rssBytes)),
-      byProcess: last.after.pids.map((pid, i) => ({ pid, afterWarmupBytes: rc.afterWarmup.rssBytes[i]!, endBytes: last.after.rssBytes[i]! })),
+      byProcess: last.after.pids.map((pid, i) => ({
+        pid,
+        afterWarmupBytes: rc.afterWarmup.rssBytes[i]!,
+        endBytes: last.after.rssBytes[i]!,
+      })),
       samples,
     },
     driverCpuSeconds: round(sum(stretches.map((st) => st.drive.driverCpuSeconds)), 2),
@@ -232,10 +330,15 @@ function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]
 export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
   const rc = await startReceiver(o);
   try {
-    o.log(`${o.name}: ${o.count} notifications, ${o.rate ? `open loop at ${o.rate}/s` : `closed loop, concurrency ${o.concurrency}`}`);
+    o.log(
+      `${o.name}: ${o.count} notifications, ${o.rate ? `open loop at ${o.rate}/s` : `closed loop, concurrency ${o.concurrency}`}`,
+    );
     const samples: MemorySample[] = [{ atSeconds: 0, rssBytes: sum(rc.afterWarmup.rssBytes) }];
     const st = await measureStretch(rc, o.warmup, o.count, samples);
-    samples.push({ atSeconds: Math.round(st.drive.durationSeconds + st.settleSeconds), rssBytes: sum(st.after.rssBytes) });
+    samples.push({
+      atSeconds: Math.round(st.drive.durationSeconds + st.settleSeconds),
+      rssBytes: sum(st.after.rssBytes),
+    });
     return phaseResult(rc, [st], samples);
   } finally {
     await rc.drop();
@@ -249,13 +352,19 @@ export async function runPhase(o: PhaseOptions): Promise<PhaseResult> {
  * same drift, so their ratios do not depend on which ran during a busy minute. `afterRound`
  * runs after each round, every receiver quiet (the bound is sampled there).
  */
-export async function runInterleaved(list: PhaseOptions[], stretch: number, afterRound?: () => void): Promise<PhaseResult[]> {
+export async function runInterleaved(
+  list: PhaseOptions[],
+  stretch: number,
+  afterRound?: () => void,
+): Promise<PhaseResult[]> {
   const started: Receiver[] = [];
   try {
     for (const o of list) started.push(await startReceiver(o));
     const stretches: Stretch[][] = started.map(() => []);
     const { warmup, count, log } = list[0]!;
-    log(`${list.map((o) => o.name).join(', ')}: ${count} notifications each, in turns of ${stretch}`);
+    log(
+      `${list.map((o) => o.name).join(', ')}: ${count} notifications each, in turns of ${stretch}`,
+    );
     for (let from = warmup, round_ = 0; from < warmup + count; from += stretch, round_++) {
       const n = Math.min(stretch, warmup + count - from);
       const order = started.map((_, i) => i);
@@ -281,7 +390,10 @@ async function settle(pid: number): Promise<{ sample: TreeSample; seconds: numbe
     const now = sampleTree(pid);
     if (now.cpuSeconds - last.cpuSeconds < 0.025 || performance.now() - t0 > 120_000) {
       // The quiet half second itself is not the server's work: report the sample from before it.
-      return { sample: now.cpuSeconds - last.cpuSeconds < 0.025 ? last : now, seconds: (performance.now() - t0) / 1000 - 0.5 };
+      return {
+        sample: now.cpuSeconds - last.cpuSeconds < 0.025 ? last : now,
+        seconds: (performance.now() - t0) / 1000 - 0.5,
+      };
     }
     last = now;
   }

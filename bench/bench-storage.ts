@@ -21,9 +21,14 @@ export async function createBenchDatabase(storage: string, dir: string): Promise
     const folder = join(dir, `db-${randomBytes(4).toString('hex')}`);
     mkdirSync(folder, { recursive: true });
     const path = join(folder, 'ctp.sqlite');
-    return { url: `sqlite:${path}`, sqlitePath: path, drop: async () => rmSync(folder, { recursive: true, force: true }) };
+    return {
+      url: `sqlite:${path}`,
+      sqlitePath: path,
+      drop: async () => rmSync(folder, { recursive: true, force: true }),
+    };
   }
-  if (!/^postgres(ql)?:\/\//.test(storage)) throw new Error(`--storage must be "sqlite" or a postgres:// URL, not ${storage}`);
+  if (!/^postgres(ql)?:\/\//.test(storage))
+    throw new Error(`--storage must be "sqlite" or a postgres:// URL, not ${storage}`);
   const name = `ctp_bench_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: storage });
   await admin.connect();

@@ -10,16 +10,27 @@
  * Usage: node dist/bench/ceiling-receiver.js --port N --workers N --issuer-key PEM
  */
 import cluster from 'node:cluster';
-import { constants, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt } from 'node:crypto';
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  privateDecrypt,
+  publicEncrypt,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { parseArgs } from 'node:util';
 
 const { values: a } = parseArgs({
-  options: { port: { type: 'string' }, workers: { type: 'string', default: '1' }, 'issuer-key': { type: 'string' } },
+  options: {
+    port: { type: 'string' },
+    workers: { type: 'string', default: '1' },
+    'issuer-key': { type: 'string' },
+  },
 });
 const workers = Number(a.workers);
-const ready = () => process.stdout.write(`${JSON.stringify({ msg: 'listening', port: Number(a.port) })}\n`);
+const ready = () =>
+  process.stdout.write(`${JSON.stringify({ msg: 'listening', port: Number(a.port) })}\n`);
 
 if (cluster.isPrimary && workers > 1) {
   let up = 0;

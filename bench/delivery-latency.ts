@@ -1,7 +1,8 @@
 /**
  * Delivery latency (accept → sink, p50/p99) and throughput, on SQLite and PostgreSQL.
  *
- *   npm run bench:delivery -- [--dialect sqlite|postgres|both] [--rate 50] [--seconds 10] [--backlog 2000]
+ *   npm run bench:delivery -- [--dialect sqlite|postgres|both] [--rate 50] [--seconds 10]
+ * [--backlog 2000]
  *
  * Everything on 127.0.0.1, stops by itself. Per dialect:
  * 1. live: `ctp-notify serve --workers 1` (delivery worker inside) as a child process; Visa
@@ -12,7 +13,7 @@
  *    `ctp-notify worker` is started alone; throughput = events / (last arrival − first arrival).
  * Results are printed and written to bench/results/delivery-latency-<dialect>.json.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -22,10 +23,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { encodeVisaMessage } from '../src/visa/visa-encoder.js';
-import { postgresAvailable, postgresDialect, sqliteDialect, type Dialect } from '../test/support/databases.js';
+import {
+  type Dialect,
+  postgresAvailable,
+  postgresDialect,
+  sqliteDialect,
+} from '../test/support/databases.js';
 import { enrollmentPayload } from '../test/support/personal-data.js';
 import { secretEnv } from '../test/support/secret-env.js';
-import { NOTIFICATION_PATH, configFor } from '../test/support/server-harness.js';
+import { configFor, NOTIFICATION_PATH } from '../test/support/server-harness.js';
 import { testPki } from '../test/support/test-pki.js';
 
 const CLI = new URL('../src/cli.js', import.meta.url).pathname;
@@ -41,7 +47,10 @@ const rate = Number(args.rate);
 const seconds = Number(args.seconds);
 const backlog = Number(args.backlog);
 
-/** Arrival at the receiver per event id, with the event's receivedAt and enroller (unique per message). */
+/**
+ * Arrival at the receiver per event id, with the event's receivedAt and enroller (unique per
+ * message).
+ */
 const arrivals = new Map<string, { at: number; receivedAt: number; firstName: string }>();
 const receiver = createServer((req, res) => {
   const chunks: Buffer[] = [];
@@ -49,8 +58,16 @@ const receiver = createServer((req, res) => {
   req.on('end', () => {
     const at = Date.now();
     const id = String(req.headers['webhook-id']);
-    const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { receivedAt: string; enroller: { firstName: string } };
-    if (!arrivals.has(id)) arrivals.set(id, { at, receivedAt: Date.parse(event.receivedAt), firstName: event.enroller.firstName });
+    const event = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+      receivedAt: string;
+      enroller: { firstName: string };
+    };
+    if (!arrivals.has(id))
+      arrivals.set(id, {
+        at,
+        receivedAt: Date.parse(event.receivedAt),
+        firstName: event.enroller.firstName,
+      });
     res.writeHead(204).end();
   });
 });
@@ -65,7 +82,9 @@ function freePort(): Promise<number> {
 }
 
 function start(cmd: string[], configFile: string, ready: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, ...cmd, '--config', configFile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, [CLI, ...cmd, '--config', configFile], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   return new Promise((resolve, reject) => {
     let buf = '';
     const onData = (d: Buffer) => {
@@ -87,10 +106,17 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited;
 }
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)] ?? NaN;
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
-  return { n: s.length, p50: pct(s, 50), p90: pct(s, 90), p99: pct(s, 99), max: s[s.length - 1] ?? NaN };
+  return {
+    n: s.length,
+    p50: pct(s, 50),
+    p90: pct(s, 90),
+    p99: pct(s, 99),
+    max: s[s.length - 1] ?? NaN,
+  };
 };
 
 interface Message {
@@ -100,12 +126,20 @@ interface Message {
 
 async function encodeMany(n: number): Promise<Message[]> {
   const pki = await testPki();
-  const keys = { signingKey: pki.visaSigningKey, signingKid: pki.visaKid, encryptionKey: pki.issuerPublicKey, encryptionKid: pki.issuerKid };
+  const keys = {
+    signingKey: pki.visaSigningKey,
+    signingKid: pki.visaKid,
+    encryptionKey: pki.issuerPublicKey,
+    encryptionKid: pki.issuerKid,
+  };
   const out: Message[] = [];
   for (let i = 0; i < n; i++) {
     const payload = enrollmentPayload();
     const firstName = (payload.clientInformation as { firstName: string }).firstName;
-    out.push({ body: JSON.stringify({ encryptedData: await encodeVisaMessage(payload, keys) }), firstName });
+    out.push({
+      body: JSON.stringify({ encryptedData: await encodeVisaMessage(payload, keys) }),
+      firstName,
+    });
   }
   return out;
 }
@@ -118,7 +152,11 @@ async function waitUntil(check: () => boolean, timeoutMs: number): Promise<void>
   }
 }
 
-async function runDialect(dialect: Dialect, bodies: { live: Message[]; backlog: Message[] }, receiverUrl: string) {
+async function runDialect(
+  dialect: Dialect,
+  bodies: { live: Message[]; backlog: Message[] },
+  receiverUrl: string,
+) {
   const db = await dialect.create();
   const dir = mkdtempSync(join(tmpdir(), 'ctp-bench-'));
   try {
@@ -129,7 +167,14 @@ async function runDialect(dialect: Dialect, bodies: { live: Message[]; backlog: 
         storageUrl: db.url,
         extra: {
           listen: { host: '127.0.0.1', port },
-          sinks: [{ name: 'bench', type: 'webhook', url: `${receiverUrl}/hook`, secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)] }],
+          sinks: [
+            {
+              name: 'bench',
+              type: 'webhook',
+              url: `${receiverUrl}/hook`,
+              secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)],
+            },
+          ],
           delivery: { runInServe },
           log: { level: 'info' },
         },
@@ -141,7 +186,12 @@ async function runDialect(dialect: Dialect, bodies: { live: Message[]; backlog: 
     const url = `http://127.0.0.1:${port}`;
     const pool = new Pool(url, { connections: 16 });
     const post = async (body: string) => {
-      const res = await pool.request({ method: 'POST', path: `${NOTIFICATION_PATH}?eventType=CTP_ENROLLMENT_ATTEMPT`, headers: { 'content-type': 'application/json' }, body });
+      const res = await pool.request({
+        method: 'POST',
+        path: `${NOTIFICATION_PATH}?eventType=CTP_ENROLLMENT_ATTEMPT`,
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
       await res.body.dump();
       if (res.statusCode !== 200) throw new Error(`status ${res.statusCode}`);
       return Date.now();
@@ -170,7 +220,8 @@ async function runDialect(dialect: Dialect, bodies: { live: Message[]; backlog: 
     // 2. drain: accept a backlog with no worker running, then start one worker alone.
     arrivals.clear();
     server = await start(['serve', '--workers', '1'], drainConfig, '"msg":"listening"');
-    for (let i = 0; i < bodies.backlog.length; i += 16) await Promise.all(bodies.backlog.slice(i, i + 16).map((m) => post(m.body)));
+    for (let i = 0; i < bodies.backlog.length; i += 16)
+      await Promise.all(bodies.backlog.slice(i, i + 16).map((m) => post(m.body)));
     const worker = await start(['worker'], drainConfig, 'delivery worker started');
     await waitUntil(() => arrivals.size === bodies.backlog.length, 300_000);
     const times = [...arrivals.values()].map((a) => a.at);
@@ -182,8 +233,17 @@ async function runDialect(dialect: Dialect, bodies: { live: Message[]; backlog: 
     await pool.close();
     return {
       dialect: dialect.name,
-      live: { rate, events: bodies.live.length, acceptToSinkMs: stats(fromAck), requestToSinkMs: stats(fromReceived) },
-      drain: { events: bodies.backlog.length, seconds: (last - first) / 1000, eventsPerSecond: Math.round((bodies.backlog.length - 1) / ((last - first) / 1000)) },
+      live: {
+        rate,
+        events: bodies.live.length,
+        acceptToSinkMs: stats(fromAck),
+        requestToSinkMs: stats(fromReceived),
+      },
+      drain: {
+        events: bodies.backlog.length,
+        seconds: (last - first) / 1000,
+        eventsPerSecond: Math.round((bodies.backlog.length - 1) / ((last - first) / 1000)),
+      },
     };
   } finally {
     await db.drop();
@@ -205,14 +265,26 @@ async function main(): Promise<void> {
   for (const d of list) {
     const bodies = { live: await encodeMany(rate * seconds), backlog: await encodeMany(backlog) };
     const r = await runDialect(d, bodies, receiverUrl);
-    const env = { cores: availableParallelism(), loadavg1: Number(loadavg()[0]!.toFixed(2)), node: process.version };
+    const env = {
+      cores: availableParallelism(),
+      loadavg1: Number(loadavg()[0]!.toFixed(2)),
+      node: process.version,
+    };
     const out = { ...r, env, at: new Date().toISOString() };
-    writeFileSync(join(process.cwd(), 'bench', 'results', `delivery-latency-${d.name}.json`), JSON.stringify(out, null, 2) + '\n');
-    const f = (s: { p50: number; p99: number; max: number }) => `p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms`;
-    console.log(`\n${d.name}: live ${rate}/s × ${seconds}s (${r.live.events} events, worker inside serve)`);
+    writeFileSync(
+      join(process.cwd(), 'bench', 'results', `delivery-latency-${d.name}.json`),
+      `${JSON.stringify(out, null, 2)}\n`,
+    );
+    const f = (s: { p50: number; p99: number; max: number }) =>
+      `p50 ${s.p50} ms, p99 ${s.p99} ms, max ${s.max} ms`;
+    console.log(
+      `\n${d.name}: live ${rate}/s × ${seconds}s (${r.live.events} events, worker inside serve)`,
+    );
     console.log(`  accept (200 at client) → sink: ${f(r.live.acceptToSinkMs)}`);
     console.log(`  request arrival → sink:       ${f(r.live.requestToSinkMs)}`);
-    console.log(`${d.name}: drain of ${r.drain.events} queued events by one worker: ${r.drain.seconds.toFixed(2)} s, ${r.drain.eventsPerSecond} events/s`);
+    console.log(
+      `${d.name}: drain of ${r.drain.events} queued events by one worker: ${r.drain.seconds.toFixed(2)} s, ${r.drain.eventsPerSecond} events/s`,
+    );
     console.log(`  (${env.cores} cores, load average ${env.loadavg1} at the end)`);
   }
   receiver.close();

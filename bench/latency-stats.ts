@@ -11,11 +11,18 @@ export interface LatencySummary {
 export function summarise(samples: Float64Array): LatencySummary {
   const s = Float64Array.from(samples).sort();
   const n = s.length;
-  const at = (q: number) => (n === 0 ? NaN : s[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!);
+  const at = (q: number) =>
+    n === 0 ? NaN : s[Math.min(n - 1, Math.max(0, Math.ceil(q * n) - 1))]!;
   let sum = 0;
   for (const v of s) sum += v;
   const r = (v: number) => Math.round(v * 100) / 100;
-  return { p50: r(at(0.5)), p99: r(at(0.99)), p999: r(at(0.999)), max: r(n ? s[n - 1]! : NaN), mean: r(sum / n) };
+  return {
+    p50: r(at(0.5)),
+    p99: r(at(0.99)),
+    p999: r(at(0.999)),
+    max: r(n ? s[n - 1]! : NaN),
+    mean: r(sum / n),
+  };
 }
 
 /** The median of `xs` (the mean of the two middle values when their count is even). */

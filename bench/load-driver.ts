@@ -6,9 +6,9 @@
  * (no coordinated omission).
  */
 import { Buffer } from 'node:buffer';
-import { summarise, type LatencySummary } from './latency-stats.js';
+import { type LatencySummary, summarise } from './latency-stats.js';
 import { readNotifications } from './notification-set.js';
-import { RawHttpConnection, postRequest } from './raw-http-client.js';
+import { postRequest, RawHttpConnection } from './raw-http-client.js';
 
 export interface DriveRequest {
   origin: string;
@@ -44,7 +44,10 @@ async function drive(r: DriveRequest): Promise<DriveResult> {
   const requests = readNotifications(r.file, r.from, r.count).map((d) =>
     postRequest(url.host, r.path, Buffer.from(JSON.stringify({ encryptedData: d }))),
   );
-  const connections = Array.from({ length: r.concurrency }, () => new RawHttpConnection(url.hostname, Number(url.port)));
+  const connections = Array.from(
+    { length: r.concurrency },
+    () => new RawHttpConnection(url.hostname, Number(url.port)),
+  );
   const idle = [...connections];
   const waiting: (() => void)[] = [];
   const latency = new Float64Array(r.count);
@@ -116,6 +119,9 @@ async function drive(r: DriveRequest): Promise<DriveResult> {
 process.once('message', (m: DriveRequest) => {
   drive(m).then(
     (result) => process.send?.({ ok: true, result }, () => process.exit(0)),
-    (e: unknown) => process.send?.({ ok: false, error: e instanceof Error ? e.message : String(e) }, () => process.exit(1)),
+    (e: unknown) =>
+      process.send?.({ ok: false, error: e instanceof Error ? e.message : String(e) }, () =>
+        process.exit(1),
+      ),
   );
 });

@@ -7,7 +7,16 @@
  *
  * Usage: node dist/bench/measure-bound.js ISSUER_KEY_PEM [SECONDS]
  */
-import { constants, createPrivateKey, createPublicKey, privateDecrypt, publicEncrypt, randomBytes, sign, verify } from 'node:crypto';
+import {
+  constants,
+  createPrivateKey,
+  createPublicKey,
+  privateDecrypt,
+  publicEncrypt,
+  randomBytes,
+  sign,
+  verify,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 
 export interface BoundResult {
@@ -27,14 +36,20 @@ function rate(op: () => void, seconds: number): { perCpu: number; perWall: numbe
     n += 50;
   }
   const c = process.cpuUsage(c0);
-  return { perCpu: n / ((c.user + c.system) / 1e6), perWall: n / ((performance.now() - t0) / 1000) };
+  return {
+    perCpu: n / ((c.user + c.system) / 1e6),
+    perWall: n / ((performance.now() - t0) / 1000),
+  };
 }
 
 const key = createPrivateKey(readFileSync(process.argv[2] as string));
 const seconds = Number(process.argv[3] ?? 3);
 const pub = createPublicKey(key);
 const oaep = { key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' };
-const wrapped = publicEncrypt({ key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, randomBytes(32));
+const wrapped = publicEncrypt(
+  { key: pub, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+  randomBytes(32),
+);
 const dec = rate(() => privateDecrypt(oaep, wrapped), seconds);
 const data = randomBytes(1200);
 const pss = { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 };
@@ -46,4 +61,4 @@ const result: BoundResult = {
   ps256VerifyPerSecond: Math.round(ver.perCpu),
   seconds,
 };
-process.stdout.write(JSON.stringify(result) + '\n');
+process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -13,7 +13,12 @@ const GENERATOR_VERSION = 1;
  * the cache lacks on every core with worker threads. The cache is keyed by the keys'
  * fingerprint: a set made for other keys is never reused.
  */
-export async function notificationSet(keys: BenchKeys, count: number, cacheDir: string, log: (s: string) => void): Promise<string> {
+export async function notificationSet(
+  keys: BenchKeys,
+  count: number,
+  cacheDir: string,
+  log: (s: string) => void,
+): Promise<string> {
   mkdirSync(cacheDir, { recursive: true });
   const file = join(cacheDir, `notifications-${keys.fingerprint}-v${GENERATOR_VERSION}.txt`);
   const have = existsSync(file) ? countLines(file) : 0;
@@ -31,14 +36,19 @@ export async function notificationSet(keys: BenchKeys, count: number, cacheDir: 
       return new Promise<string[]>((resolve, reject) => {
         const w = new Worker(new URL('./generate-worker.js', import.meta.url), {
           execArgv: [],
-          workerData: { visaPrivateKeyPem: keys.visaPrivateKeyPem, issuerPublicKeyPem: keys.issuerPublicKeyPem, from, to },
+          workerData: {
+            visaPrivateKeyPem: keys.visaPrivateKeyPem,
+            issuerPublicKeyPem: keys.issuerPublicKeyPem,
+            from,
+            to,
+          },
         });
         w.once('message', resolve);
         w.once('error', reject);
       });
     }),
   );
-  for (const part of parts) if (part.length > 0) appendFileSync(file, part.join('\n') + '\n');
+  for (const part of parts) if (part.length > 0) appendFileSync(file, `${part.join('\n')}\n`);
   log(`generated in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   return file;
 }
@@ -54,6 +64,7 @@ function countLines(file: string): number {
 export function readNotifications(file: string, from: number, count: number): string[] {
   const lines = readFileSync(file, 'utf8').split('\n');
   const out = lines.slice(from, from + count);
-  if (out.length !== count || out.some((l) => l === '')) throw new Error(`${file} holds fewer than ${from + count} notifications`);
+  if (out.length !== count || out.some((l) => l === ''))
+    throw new Error(`${file} holds fewer than ${from + count} notifications`);
   return out;
 }

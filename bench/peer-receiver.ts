@@ -6,7 +6,8 @@
  * (WAL, synchronous=FULL, autocommit: one fsync each). No request logging (the strongest
  * reasonable peer), node:cluster with the same worker count as the service.
  *
- * Usage: node dist/bench/peer-receiver.js --db FILE --port N --workers N --issuer-key PEM --visa-spki PEM
+ * Usage: node dist/bench/peer-receiver.js --db FILE --port N --workers N --issuer-key PEM
+ * --visa-spki PEM
  */
 import cluster from 'node:cluster';
 import { randomUUID } from 'node:crypto';
@@ -37,35 +38,57 @@ function open(): Database.Database {
 
 async function worker(): Promise<void> {
   const db = open();
-  const insert = db.prepare('INSERT INTO notifications (id, received_at, jws_kid, jwe_kid, payload, encrypted_data) VALUES (?, ?, ?, ?, ?, ?)');
+  const insert = db.prepare(
+    'INSERT INTO notifications (id, received_at, jws_kid, jwe_kid, payload, encrypted_data) VALUES (?, ?, ?, ?, ?, ?)',
+  );
   const visaKey = await importSPKI(readFileSync(a['visa-spki'] as string, 'utf8'), 'PS256');
-  const issuerKey = await importPKCS8(readFileSync(a['issuer-key'] as string, 'utf8'), 'RSA-OAEP-256');
+  const issuerKey = await importPKCS8(
+    readFileSync(a['issuer-key'] as string, 'utf8'),
+    'RSA-OAEP-256',
+  );
   const app = Fastify({ logger: false, bodyLimit: 16384 });
-  app.post<{ Body: { encryptedData?: unknown } }>('/vtis/v1/tokenRequestors/:trid/cardEnrollment/notification', async (req, reply) => {
-    const encryptedData = req.body?.encryptedData;
-    if (typeof encryptedData !== 'string') return reply.code(400).send();
-    let jws;
-    try {
-      jws = await compactVerify(encryptedData, visaKey, { algorithms: ['PS256'] });
-    } catch {
-      return reply.code(401).send();
-    }
-    let jwe;
-    try {
-      jwe = await compactDecrypt(jws.payload, issuerKey, {
-        keyManagementAlgorithms: ['RSA-OAEP-256'],
-        contentEncryptionAlgorithms: ['A256GCM', 'A128GCM'],
-      });
-    } catch {
-      return reply.code(400).send();
-    }
-    const payload: unknown = JSON.parse(new TextDecoder().decode(jwe.plaintext));
-    insert.run(randomUUID(), Date.now(), jws.protectedHeader.kid ?? null, jwe.protectedHeader.kid ?? null, JSON.stringify(payload), encryptedData);
-    return reply.code(200).send();
-  });
+  app.post<{ Body: { encryptedData?: unknown } }>(
+    '/vtis/v1/tokenRequestors/:trid/cardEnrollment/notification',
+    async (req, reply) => {
+      const encryptedData = req.body?.encryptedData;
+      if (typeof encryptedData !== 'string') return reply.code(400).send();
+      let jws: Awaited<ReturnType<typeof compactVerify>>;
+      try {
+        jws = await compactVerify(encryptedData, visaKey, { algorithms: ['PS256'] });
+      } catch {
+        return reply.code(401).send();
+      }
+      let jwe: Awaited<ReturnType<typeof compactDecrypt>>;
+      try {
+        jwe = await compactDecrypt(jws.payload, issuerKey, {
+          keyManagementAlgorithms: ['RSA-OAEP-256'],
+          contentEncryptionAlgorithms: ['A256GCM', 'A128GCM'],
+        });
+      } catch {
+        return reply.code(400).send();
+      }
+      const payload: unknown = JSON.parse(new TextDecoder().decode(jwe.plaintext));
+      insert.run(
+        randomUUID(),
+        Date.now(),
+        jws.protectedHeader.kid ?? null,
+        jwe.protectedHeader.kid ?? null,
+        JSON.stringify(payload),
+        encryptedData,
+      );
+      return reply.code(200).send();
+    },
+  );
   await app.listen({ host: '127.0.0.1', port: Number(a.port) });
   process.send?.('listening');
-  process.once('SIGTERM', () => void app.close().then(() => (db.close(), process.exit(0))));
+  process.once(
+    'SIGTERM',
+    () =>
+      void app.close().then(() => {
+        db.close();
+        process.exit(0);
+      }),
+  );
 }
 
 if (cluster.isPrimary) {
@@ -76,7 +99,8 @@ if (cluster.isPrimary) {
   let up = 0;
   for (let i = 0; i < workers; i++) {
     cluster.fork().on('message', (m) => {
-      if (m === 'listening' && ++up === workers) process.stdout.write(JSON.stringify({ msg: 'listening', workers }) + '\n');
+      if (m === 'listening' && ++up === workers)
+        process.stdout.write(`${JSON.stringify({ msg: 'listening', workers })}\n`);
     });
   }
   process.once('SIGTERM', () => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticks: number | undefined;
 /** Clock ticks per second of /proc's utime and stime (sysconf(_SC_CLK_TCK); 100 on Linux). */
@@ -90,5 +90,12 @@ export function sampleTree(root: number): TreeSample {
     cpuSecondsByProcess.push((s?.userSeconds ?? 0) + (s?.systemSeconds ?? 0));
     rssBytes.push(s?.rssBytes ?? 0);
   }
-  return { pids, cpuSeconds: userSeconds + systemSeconds, userSeconds, systemSeconds, cpuSecondsByProcess, rssBytes };
+  return {
+    pids,
+    cpuSeconds: userSeconds + systemSeconds,
+    userSeconds,
+    systemSeconds,
+    cpuSecondsByProcess,
+    rssBytes,
+  };
 }

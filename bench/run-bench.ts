@@ -25,7 +25,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { benchKeys } from './bench-keys.js';
-import { runMaxAndFixedRate, runSoak, type ModeContext } from './bench-modes.js';
+import { type ModeContext, runMaxAndFixedRate, runSoak } from './bench-modes.js';
 import type { PhaseOptions } from './bench-phase.js';
 import { machine } from './bench-report.js';
 import { notificationSet } from './notification-set.js';
@@ -52,7 +52,8 @@ const int = (v: string | undefined, name: string): number => {
   return n;
 };
 const mode = a.mode ?? 'all';
-if (!['all', 'max', 'fixed-rate', 'soak'].includes(mode)) throw new Error('--mode must be all, max, fixed-rate or soak');
+if (!['all', 'max', 'fixed-rate', 'soak'].includes(mode))
+  throw new Error('--mode must be all, max, fixed-rate or soak');
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
 
 const cacheDir = join(repo, 'bench/.cache');
@@ -64,7 +65,12 @@ const soakRate = a.rate ? int(a.rate, 'rate') : 100;
 const withSoak = mode === 'soak' || (mode === 'all' && a.duration !== undefined);
 const count = int(a.notifications, 'notifications');
 const soakCount = soakRate * duration;
-const file = await notificationSet(keys, warmup + Math.max(mode === 'soak' ? 0 : count, withSoak ? soakCount : 0), cacheDir, log);
+const file = await notificationSet(
+  keys,
+  warmup + Math.max(mode === 'soak' ? 0 : count, withSoak ? soakCount : 0),
+  cacheDir,
+  log,
+);
 const base: Omit<PhaseOptions, 'name' | 'receiver'> = {
   keys,
   file,
@@ -88,12 +94,25 @@ try {
   else {
     // --rate is the fixed-rate phase's rate, except in `all` with a soak, where it is the soak's.
     const fixedRate = a.rate && !withSoak ? int(a.rate, 'rate') : undefined;
-    const max = await runMaxAndFixedRate(ctx, mode as 'all' | 'max' | 'fixed-rate', { rate: fixedRate, peer: !a['no-peer'], ceiling: !a['no-ceiling'] });
+    const max = await runMaxAndFixedRate(ctx, mode as 'all' | 'max' | 'fixed-rate', {
+      rate: fixedRate,
+      peer: !a['no-peer'],
+      ceiling: !a['no-ceiling'],
+    });
     if (withSoak) {
       const memory = await runSoak({ ...ctx, base: { ...base, count: soakCount } }, soakRate);
-      const targets = { ...(max.result.targets as object), memoryFlat: { target: 'RSS +<= 5 % over the second half', value: memory.growthSecondHalfPercent, met: memory.flat } };
-      writeFileSync(max.file, JSON.stringify({ ...max.result, memory, targets }, null, 2) + '\n');
-      console.log(`  target memoryFlat (RSS +<= 5 % over the second half of ${memory.durationSeconds.toFixed(0)} s)  ${memory.growthSecondHalfPercent} %  ${memory.flat ? 'met' : 'NOT met'}\n  added to ${max.file}\n`);
+      const targets = {
+        ...(max.result.targets as object),
+        memoryFlat: {
+          target: 'RSS +<= 5 % over the second half',
+          value: memory.growthSecondHalfPercent,
+          met: memory.flat,
+        },
+      };
+      writeFileSync(max.file, `${JSON.stringify({ ...max.result, memory, targets }, null, 2)}\n`);
+      console.log(
+        `  target memoryFlat (RSS +<= 5 % over the second half of ${memory.durationSeconds.toFixed(0)} s)  ${memory.growthSecondHalfPercent} %  ${memory.flat ? 'met' : 'NOT met'}\n  added to ${max.file}\n`,
+      );
     }
   }
 } finally {

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { openSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -31,7 +31,13 @@ export function freePort(): Promise<number> {
  * default (risk assessment of every accepted notification after its 200); false turns it off,
  * leaving the receive path the throughput targets are about.
  */
-export function writeServiceConfig(dir: string, keys: BenchKeys, storageUrl: string, port: number, risk = true): string {
+export function writeServiceConfig(
+  dir: string,
+  keys: BenchKeys,
+  storageUrl: string,
+  port: number,
+  risk = true,
+): string {
   const path = join(dir, 'config.json');
   const config = {
     listen: { host: '127.0.0.1', port },
@@ -40,7 +46,10 @@ export function writeServiceConfig(dir: string, keys: BenchKeys, storageUrl: str
       decryption: [{ kid: BENCH_KIDS.issuer, privateKey: keys.issuerKeyFile }],
       verification: [{ kid: BENCH_KIDS.visa, certificate: keys.visaSpkiFile }],
     },
-    dataProtection: { keys: [{ id: 'bench1', file: keys.dataKeyFile }], fingerprintKey: { file: keys.fingerprintKeyFile } },
+    dataProtection: {
+      keys: [{ id: 'bench1', file: keys.dataKeyFile }],
+      fingerprintKey: { file: keys.fingerprintKeyFile },
+    },
     log: { level: 'info' },
     ...(risk ? {} : { risk: { enabled: false } }),
   };
@@ -53,14 +62,29 @@ export function writeServiceConfig(dir: string, keys: BenchKeys, storageUrl: str
  * request: that cost is part of what is measured) and resolves once a line with
  * `"msg":"listening"` appears, i.e. every cluster worker listens.
  */
-export async function startServer(args: string[], logFile: string, port: number, extraNodeArgs: string[] = []): Promise<RunningServer> {
+export async function startServer(
+  args: string[],
+  logFile: string,
+  port: number,
+  extraNodeArgs: string[] = [],
+): Promise<RunningServer> {
   const out = openSync(logFile, 'w');
-  const child: ChildProcess = spawn(process.execPath, [...extraNodeArgs, ...args], { stdio: ['ignore', out, out] });
+  const child: ChildProcess = spawn(process.execPath, [...extraNodeArgs, ...args], {
+    stdio: ['ignore', out, out],
+  });
   let exited = false;
-  const exit = new Promise<void>((resolve) => child.once('exit', () => ((exited = true), resolve())));
+  const exit = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      resolve();
+    }),
+  );
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (exited) throw new Error(`server exited during start; see ${logFile}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`);
+    if (exited)
+      throw new Error(
+        `server exited during start; see ${logFile}:\n${readFileSync(logFile, 'utf8').slice(-2000)}`,
+      );
     if (readFileSync(logFile, 'utf8').includes('"msg":"listening"')) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');

@@ -8,7 +8,7 @@
  * The HTTP server's own share is what `npm run bench --workers 1` measures per notification
  * less the "pipeline + SQLite" line here.
  */
-import { constants, createHash, privateDecrypt, type KeyObject } from 'node:crypto';
+import { constants, createHash, type KeyObject, privateDecrypt } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,26 +18,35 @@ import { loadConfig } from '../src/config/load-config.js';
 import { loadSecrets } from '../src/config/load-secrets.js';
 import { decryptCompactJwe } from '../src/jose/compact-jwe.js';
 import { verifyCompactJws } from '../src/jose/compact-jws.js';
-import { NotificationPipeline, parseEnvelope, type InboundNotification } from '../src/pipeline/notification-pipeline.js';
+import {
+  type InboundNotification,
+  NotificationPipeline,
+  parseEnvelope,
+} from '../src/pipeline/notification-pipeline.js';
 import { validatePayload } from '../src/pipeline/validate-payload.js';
-import type { NotificationStore } from '../src/storage/notification-store.js';
 import type { NotificationRecord } from '../src/storage/notification-record.js';
+import type { NotificationStore } from '../src/storage/notification-store.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
 import { BENCH_KIDS, benchKeys } from './bench-keys.js';
 import { median } from './latency-stats.js';
 import { notificationSet } from './notification-set.js';
 import { writeServiceConfig } from './server-process.js';
 
-const { values: a } = parseArgs({ options: { rounds: { type: 'string' }, notifications: { type: 'string' } } });
+const { values: a } = parseArgs({
+  options: { rounds: { type: 'string' }, notifications: { type: 'string' } },
+});
 const rounds = Number(a.rounds ?? 5);
 const perRound = Number(a.notifications ?? 2000);
-if (!(rounds >= 1 && perRound >= 100)) throw new Error('--rounds must be ≥ 1 and --notifications ≥ 100');
+if (!(rounds >= 1 && perRound >= 100))
+  throw new Error('--rounds must be ≥ 1 and --notifications ≥ 100');
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
 const cacheDir = join(repo, 'bench/.cache');
 const keys = benchKeys(join(cacheDir, 'keys'));
 const total = rounds * perRound;
-const file = await notificationSet(keys, total, cacheDir, (s) => process.stderr.write(`bench: ${s}\n`));
+const file = await notificationSet(keys, total, cacheDir, (s) =>
+  process.stderr.write(`bench: ${s}\n`),
+);
 const tokens = readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(0, total);
 const bodies = tokens.map((t) => Buffer.from(JSON.stringify({ encryptedData: t })));
 
@@ -47,10 +56,15 @@ const workDir = mkdtempSync(join(tmpdir(), 'ctp-stages-'));
 const config = loadConfig(writeServiceConfig(workDir, keys, 'sqlite:unused.sqlite', 0, false));
 const { verificationKeys, decryptionKeys, dataProtector: dp } = loadSecrets(config);
 const jose = config.jose;
-const jweAllow = { keyManagement: jose.keyManagementAlgorithms, contentEncryption: jose.contentEncryptionAlgorithms };
+const jweAllow = {
+  keyManagement: jose.keyManagementAlgorithms,
+  contentEncryption: jose.contentEncryptionAlgorithms,
+};
 
 // Inputs of the later stages, made once by the earlier ones.
-const jwes = tokens.map((t) => verifyCompactJws(t, verificationKeys, jose.signatureAlgorithms).payload.toString('latin1'));
+const jwes = tokens.map((t) =>
+  verifyCompactJws(t, verificationKeys, jose.signatureAlgorithms).payload.toString('latin1'),
+);
 const plaintexts = jwes.map((j) => decryptCompactJwe(j, decryptionKeys, jweAllow).plaintext);
 const wrappedKeys = jwes.map((j) => Buffer.from(j.split('.')[1]!, 'base64url'));
 
@@ -80,14 +94,50 @@ interface Stage {
   run: (from: number, to: number) => void | Promise<void>;
 }
 
-const oaep = (key: KeyObject) => ({ key, oaepHash: 'sha256', padding: constants.RSA_PKCS1_OAEP_PADDING });
+const oaep = (key: KeyObject) => ({
+  key,
+  oaepHash: 'sha256',
+  padding: constants.RSA_PKCS1_OAEP_PADDING,
+});
 const stages: Stage[] = [
-  { name: 'bound: privateDecrypt RSA-OAEP-256', run: (f, t) => { for (let i = f; i < t; i++) privateDecrypt(oaep(decryptionKeys.get(BENCH_KIDS.issuer)!), wrappedKeys[i]!); } },
-  { name: 'parse body', run: (f, t) => { for (let i = f; i < t; i++) parseEnvelope('application/json', bodies[i]); } },
-  { name: 'verify JWS (PS256)', run: (f, t) => { for (let i = f; i < t; i++) verifyCompactJws(tokens[i]!, verificationKeys, jose.signatureAlgorithms); } },
-  { name: 'dedup key (SHA-256)', run: (f, t) => { for (let i = f; i < t; i++) createHash('sha256').update(tokens[i]!).digest('base64url'); } },
-  { name: 'decrypt JWE (incl. the RSA)', run: (f, t) => { for (let i = f; i < t; i++) decryptCompactJwe(jwes[i]!, decryptionKeys, jweAllow); } },
-  { name: 'validate payload', run: (f, t) => { for (let i = f; i < t; i++) validatePayload('CTP_ENROLLMENT_ATTEMPT', plaintexts[i]!); } },
+  {
+    name: 'bound: privateDecrypt RSA-OAEP-256',
+    run: (f, t) => {
+      for (let i = f; i < t; i++)
+        privateDecrypt(oaep(decryptionKeys.get(BENCH_KIDS.issuer)!), wrappedKeys[i]!);
+    },
+  },
+  {
+    name: 'parse body',
+    run: (f, t) => {
+      for (let i = f; i < t; i++) parseEnvelope('application/json', bodies[i]);
+    },
+  },
+  {
+    name: 'verify JWS (PS256)',
+    run: (f, t) => {
+      for (let i = f; i < t; i++)
+        verifyCompactJws(tokens[i]!, verificationKeys, jose.signatureAlgorithms);
+    },
+  },
+  {
+    name: 'dedup key (SHA-256)',
+    run: (f, t) => {
+      for (let i = f; i < t; i++) createHash('sha256').update(tokens[i]!).digest('base64url');
+    },
+  },
+  {
+    name: 'decrypt JWE (incl. the RSA)',
+    run: (f, t) => {
+      for (let i = f; i < t; i++) decryptCompactJwe(jwes[i]!, decryptionKeys, jweAllow);
+    },
+  },
+  {
+    name: 'validate payload',
+    run: (f, t) => {
+      for (let i = f; i < t; i++) validatePayload('CTP_ENROLLMENT_ATTEMPT', plaintexts[i]!);
+    },
+  },
   {
     name: 'protect card number + payload',
     run: (f, t) => {
@@ -100,7 +150,12 @@ const stages: Stage[] = [
   },
   // The group commit makes one transaction of the writes queued in one event-loop turn, so its
   // batch is the number in flight: one-row commits are what a quiet service pays per notification.
-  ...[1, 4, 32].map((n): Stage => ({ name: `SQLite: look-up + record, ${n} in flight`, run: (f, t) => intoStore(f, t, n) })),
+  ...[1, 4, 32].map(
+    (n): Stage => ({
+      name: `SQLite: look-up + record, ${n} in flight`,
+      run: (f, t) => intoStore(f, t, n),
+    }),
+  ),
   { name: 'pipeline + SQLite (no HTTP)', run: (f, t) => throughPipeline(f, t) },
 ];
 
@@ -114,11 +169,20 @@ const records: NotificationRecord[] = [];
       return { id: rec.id, status: rec.status, result: 'inserted' as const };
     },
   } as unknown as NotificationStore;
-  const p = new NotificationPipeline({ store: capture, verificationKeys, decryptionKeys, dataProtector: dp, jose, requireClientCertificate: false });
+  const p = new NotificationPipeline({
+    store: capture,
+    verificationKeys,
+    decryptionKeys,
+    dataProtector: dp,
+    jose,
+    requireClientCertificate: false,
+  });
   for (const b of bodies) await p.handle(inbound(b));
 }
 
-/** What the pipeline asks of SQLite per notification, `inFlight` at once, into a fresh durable file. */
+/**
+ * What the pipeline asks of SQLite per notification, `inFlight` at once, into a fresh durable file.
+ */
 async function intoStore(from: number, to: number, inFlight: number): Promise<void> {
   const store = await freshStore();
   let next = from;
@@ -137,7 +201,14 @@ async function intoStore(from: number, to: number, inFlight: number): Promise<vo
 /** Every notification through the real pipeline and a fresh durable SQLite file, 32 in flight. */
 async function throughPipeline(from: number, to: number): Promise<void> {
   const store = await freshStore();
-  const pipeline = new NotificationPipeline({ store, verificationKeys, decryptionKeys, dataProtector: dp, jose, requireClientCertificate: false });
+  const pipeline = new NotificationPipeline({
+    store,
+    verificationKeys,
+    decryptionKeys,
+    dataProtector: dp,
+    jose,
+    requireClientCertificate: false,
+  });
   let next = from;
   await Promise.all(
     Array.from({ length: 32 }, async () => {
@@ -164,12 +235,22 @@ for (let r = 0; r < rounds; r++) {
 }
 rmSync(workDir, { recursive: true, force: true });
 
-const rows = stages.map((s) => ({ stage: s.name, microsecondsCpu: Number(median(samples.get(s.name)!).toFixed(1)), rounds: samples.get(s.name)!.map((x) => Number(x.toFixed(1))) }));
+const rows = stages.map((s) => ({
+  stage: s.name,
+  microsecondsCpu: Number(median(samples.get(s.name)!).toFixed(1)),
+  rounds: samples.get(s.name)!.map((x) => Number(x.toFixed(1))),
+}));
 const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? 'unknown', node: process.version };
-console.log(`npm run bench:stages -- --rounds ${rounds} --notifications ${perRound}  (${machine.cores} cores, ${machine.cpu}, Node ${machine.node})`);
+console.log(
+  `npm run bench:stages -- --rounds ${rounds} --notifications ${perRound}  (${machine.cores} cores, ${machine.cpu}, Node ${machine.node})`,
+);
 console.log('  CPU µs per notification, median of the rounds, one process, no HTTP');
-for (const r of rows) console.log(`  ${r.stage.padEnd(40)} ${String(r.microsecondsCpu).padStart(7)}`);
+for (const r of rows)
+  console.log(`  ${r.stage.padEnd(40)} ${String(r.microsecondsCpu).padStart(7)}`);
 const resultsDir = join(repo, 'bench/results');
 mkdirSync(resultsDir, { recursive: true });
-writeFileSync(join(resultsDir, 'stages-latest.json'), `${JSON.stringify({ at: new Date().toISOString(), machine, rounds, perRound, stages: rows }, null, 2)}\n`);
+writeFileSync(
+  join(resultsDir, 'stages-latest.json'),
+  `${JSON.stringify({ at: new Date().toISOString(), machine, rounds, perRound, stages: rows }, null, 2)}\n`,
+);
 console.log(`  written: ${join(resultsDir, 'stages-latest.json')}`);

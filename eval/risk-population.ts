@@ -43,43 +43,217 @@ export function rng(seed: number): () => number {
   };
 }
 
-// Given names with the short forms people really type (some deliberately absent from the service's nickname table).
+// Given names with the short forms people really type (some deliberately absent from the service's
+// nickname table).
 const FIRST: Record<string, string[]> = {
-  Robert: ['Bob', 'Rob', 'Bobby'], William: ['Bill', 'Will', 'Billy'], Elizabeth: ['Liz', 'Beth', 'Lizzie', 'Elsie'],
-  Katherine: ['Kate', 'Kathy', 'Katie', 'Kitty'], Margaret: ['Maggie', 'Peggy', 'Meg', 'Maisie'], James: ['Jim', 'Jimmy', 'Jamie'],
-  John: ['Johnny', 'Jack'], Michael: ['Mike', 'Mick'], Thomas: ['Tom', 'Tommy'], Richard: ['Rick', 'Rich', 'Richie'],
-  Christopher: ['Chris', 'Kit'], Jennifer: ['Jen', 'Jenny'], Alexander: ['Alex', 'Sandy'], Nicholas: ['Nick', 'Nicky'],
-  Daniel: ['Dan', 'Danny'], Joseph: ['Joe', 'Joey'], Samuel: ['Sam', 'Sammy'], Matthew: ['Matt'], Patricia: ['Pat', 'Trish', 'Patsy'],
-  Victoria: ['Vicky', 'Tori'], Rebecca: ['Becky', 'Becca'], Jonathan: ['Jon', 'Jonny'], Stephen: ['Steve'], Anthony: ['Tony'],
-  Edward: ['Ed', 'Ted', 'Eddie'], Virginia: ['Ginny'], Harriet: ['Hattie'], Emma: [], Olivia: ['Liv'], Sophie: [], Lucy: [],
-  Oliver: ['Ollie'], Harry: [], George: [], Charlotte: ['Lottie', 'Charlie'], Amelia: ['Millie'], Isla: [], Jack: [],
-  'José': ['Pepe'], Francisco: ['Paco'], 'María': [], Lucía: [], Javier: ['Javi'], Carmen: [], 'François': [], 'Frédéric': ['Fred'],
-  'Stéphanie': ['Steph'], 'Sébastien': ['Seb'], 'Zoë': [], 'Chloé': [], 'Hélène': [], Jürgen: [], Jörg: [], Günther: [], Björn: [],
-  Søren: [], Giuseppe: ['Beppe'], Giovanni: ['Gianni'], Francesca: ['Franca'], Mohammed: [], Aisha: [], Priya: [], Wei: [],
+  Robert: ['Bob', 'Rob', 'Bobby'],
+  William: ['Bill', 'Will', 'Billy'],
+  Elizabeth: ['Liz', 'Beth', 'Lizzie', 'Elsie'],
+  Katherine: ['Kate', 'Kathy', 'Katie', 'Kitty'],
+  Margaret: ['Maggie', 'Peggy', 'Meg', 'Maisie'],
+  James: ['Jim', 'Jimmy', 'Jamie'],
+  John: ['Johnny', 'Jack'],
+  Michael: ['Mike', 'Mick'],
+  Thomas: ['Tom', 'Tommy'],
+  Richard: ['Rick', 'Rich', 'Richie'],
+  Christopher: ['Chris', 'Kit'],
+  Jennifer: ['Jen', 'Jenny'],
+  Alexander: ['Alex', 'Sandy'],
+  Nicholas: ['Nick', 'Nicky'],
+  Daniel: ['Dan', 'Danny'],
+  Joseph: ['Joe', 'Joey'],
+  Samuel: ['Sam', 'Sammy'],
+  Matthew: ['Matt'],
+  Patricia: ['Pat', 'Trish', 'Patsy'],
+  Victoria: ['Vicky', 'Tori'],
+  Rebecca: ['Becky', 'Becca'],
+  Jonathan: ['Jon', 'Jonny'],
+  Stephen: ['Steve'],
+  Anthony: ['Tony'],
+  Edward: ['Ed', 'Ted', 'Eddie'],
+  Virginia: ['Ginny'],
+  Harriet: ['Hattie'],
+  Emma: [],
+  Olivia: ['Liv'],
+  Sophie: [],
+  Lucy: [],
+  Oliver: ['Ollie'],
+  Harry: [],
+  George: [],
+  Charlotte: ['Lottie', 'Charlie'],
+  Amelia: ['Millie'],
+  Isla: [],
+  Jack: [],
+  José: ['Pepe'],
+  Francisco: ['Paco'],
+  María: [],
+  Lucía: [],
+  Javier: ['Javi'],
+  Carmen: [],
+  François: [],
+  Frédéric: ['Fred'],
+  Stéphanie: ['Steph'],
+  Sébastien: ['Seb'],
+  Zoë: [],
+  Chloé: [],
+  Hélène: [],
+  Jürgen: [],
+  Jörg: [],
+  Günther: [],
+  Björn: [],
+  Søren: [],
+  Giuseppe: ['Beppe'],
+  Giovanni: ['Gianni'],
+  Francesca: ['Franca'],
+  Mohammed: [],
+  Aisha: [],
+  Priya: [],
+  Wei: [],
 };
 const RUSSIAN: [string, string][] = [
-  ['Dmitry', 'Дмитрий'], ['Natalia', 'Наталья'], ['Sergey', 'Сергей'], ['Yuri', 'Юрий'], ['Ekaterina', 'Екатерина'], ['Aleksei', 'Алексей'],
-  ['Olga', 'Ольга'], ['Ivan', 'Иван'],
+  ['Dmitry', 'Дмитрий'],
+  ['Natalia', 'Наталья'],
+  ['Sergey', 'Сергей'],
+  ['Yuri', 'Юрий'],
+  ['Ekaterina', 'Екатерина'],
+  ['Aleksei', 'Алексей'],
+  ['Olga', 'Ольга'],
+  ['Ivan', 'Иван'],
 ];
 const RUSSIAN_LAST: [string, string][] = [
-  ['Ivanov', 'Иванов'], ['Petrov', 'Петров'], ['Smirnov', 'Смирнов'], ['Kuznetsova', 'Кузнецова'], ['Volkov', 'Волков'], ['Sokolova', 'Соколова'],
-  ['Popov', 'Попов'], ['Morozova', 'Морозова'],
+  ['Ivanov', 'Иванов'],
+  ['Petrov', 'Петров'],
+  ['Smirnov', 'Смирнов'],
+  ['Kuznetsova', 'Кузнецова'],
+  ['Volkov', 'Волков'],
+  ['Sokolova', 'Соколова'],
+  ['Popov', 'Попов'],
+  ['Morozova', 'Морозова'],
 ];
 const LAST = [
-  'Smith', 'Johnson', 'Brown', 'Taylor', 'Wilson', 'Davies', 'Evans', 'Thomas', 'Roberts', 'Walker', 'Wright', 'Green', 'Hall', 'Wood',
-  'Clarke', 'Hughes', 'Edwards', 'Turner', 'Hill', 'Cooper', 'Ward', 'Morris', 'King', 'Baker', 'Harrison', 'Patel', 'Khan', 'Singh',
-  "O'Brien", 'McDonald', 'Nguyen', 'Kowalski', 'Nowak', 'Jensen', 'Müller', 'Schröder', 'Groß', 'Weiß', 'Köhler', 'Schäfer', 'Fischer',
-  'García', 'Martínez', 'Núñez', 'Peña', 'Fernández', 'López', 'Rodríguez', 'Lefèvre', 'Dupré', 'Benoît', 'Giroud', 'Rousseau',
-  'Moreau', 'Søndergaard', 'Øberg', 'Åberg', 'Rossi', 'Bianchi', 'Esposito', 'Romano', 'Van der Berg', 'De Vries', 'Ahmed', 'Chen',
-  'Fitzgerald', 'Whitfield', 'Ashworth', 'Pemberton', 'Blackwood', 'Hargreaves', 'Lindqvist', 'Kovács', 'Horváth', 'Dąbrowski',
+  'Smith',
+  'Johnson',
+  'Brown',
+  'Taylor',
+  'Wilson',
+  'Davies',
+  'Evans',
+  'Thomas',
+  'Roberts',
+  'Walker',
+  'Wright',
+  'Green',
+  'Hall',
+  'Wood',
+  'Clarke',
+  'Hughes',
+  'Edwards',
+  'Turner',
+  'Hill',
+  'Cooper',
+  'Ward',
+  'Morris',
+  'King',
+  'Baker',
+  'Harrison',
+  'Patel',
+  'Khan',
+  'Singh',
+  "O'Brien",
+  'McDonald',
+  'Nguyen',
+  'Kowalski',
+  'Nowak',
+  'Jensen',
+  'Müller',
+  'Schröder',
+  'Groß',
+  'Weiß',
+  'Köhler',
+  'Schäfer',
+  'Fischer',
+  'García',
+  'Martínez',
+  'Núñez',
+  'Peña',
+  'Fernández',
+  'López',
+  'Rodríguez',
+  'Lefèvre',
+  'Dupré',
+  'Benoît',
+  'Giroud',
+  'Rousseau',
+  'Moreau',
+  'Søndergaard',
+  'Øberg',
+  'Åberg',
+  'Rossi',
+  'Bianchi',
+  'Esposito',
+  'Romano',
+  'Van der Berg',
+  'De Vries',
+  'Ahmed',
+  'Chen',
+  'Fitzgerald',
+  'Whitfield',
+  'Ashworth',
+  'Pemberton',
+  'Blackwood',
+  'Hargreaves',
+  'Lindqvist',
+  'Kovács',
+  'Horváth',
+  'Dąbrowski',
 ];
-const DOMAINS = ['gmail.com', 'gmail.com', 'gmail.com', 'outlook.com', 'hotmail.co.uk', 'yahoo.co.uk', 'icloud.com', 'btinternet.com', 'proton.me', 'orange.fr', 'gmx.de', 'web.de'];
-const DISPOSABLE = ['mailinator.com', 'yopmail.com', 'guerrillamail.com', '10minutemail.com', 'trashmail.com'];
+const DOMAINS = [
+  'gmail.com',
+  'gmail.com',
+  'gmail.com',
+  'outlook.com',
+  'hotmail.co.uk',
+  'yahoo.co.uk',
+  'icloud.com',
+  'btinternet.com',
+  'proton.me',
+  'orange.fr',
+  'gmx.de',
+  'web.de',
+];
+const DISPOSABLE = [
+  'mailinator.com',
+  'yopmail.com',
+  'guerrillamail.com',
+  '10minutemail.com',
+  'trashmail.com',
+];
 const LANGS = ['en', 'en', 'en', 'en', 'fr', 'de', 'es', 'en-GB', 'it'];
 
-const ascii = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/ß/g, 'ss').replace(/[øØ]/g, 'o').replace(/[^A-Za-z]/g, '').toLowerCase();
-const umlautExpand = (s: string) => s.replace(/ä/g, 'ae').replace(/ö/g, 'oe').replace(/ü/g, 'ue').replace(/Ä/g, 'Ae').replace(/Ö/g, 'Oe').replace(/Ü/g, 'Ue').replace(/ß/g, 'ss');
-const stripAccents = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/ø/g, 'o').replace(/Ø/g, 'O').replace(/ß/g, 'ss');
+const ascii = (s: string) =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/ß/g, 'ss')
+    .replace(/[øØ]/g, 'o')
+    .replace(/[^A-Za-z]/g, '')
+    .toLowerCase();
+const umlautExpand = (s: string) =>
+  s
+    .replace(/ä/g, 'ae')
+    .replace(/ö/g, 'oe')
+    .replace(/ü/g, 'ue')
+    .replace(/Ä/g, 'Ae')
+    .replace(/Ö/g, 'Oe')
+    .replace(/Ü/g, 'Ue')
+    .replace(/ß/g, 'ss');
+const stripAccents = (s: string) =>
+  s
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/ø/g, 'o')
+    .replace(/Ø/g, 'O')
+    .replace(/ß/g, 'ss');
 
 export class PopulationBuilder {
   readonly r: () => number;
@@ -101,7 +275,9 @@ export class PopulationBuilder {
   /** A Luhn-valid 16-digit card number in the bank's BIN 453201, distinct per call. */
   pan(bin = '453201', valid = true): string {
     const n = ++this.#panCounter;
-    const body = `${bin}${String(n * 7_919 + Math.floor(this.r() * 7_000)).padStart(9, '0').slice(-9)}`;
+    const body = `${bin}${String(n * 7_919 + Math.floor(this.r() * 7_000))
+      .padStart(9, '0')
+      .slice(-9)}`;
     for (let d = 0; d <= 9; d++) if (luhnValid(body + d) === valid) return body + d;
     throw new Error('unreachable');
   }
@@ -120,7 +296,13 @@ export class PopulationBuilder {
     const n = ++this.#emailCounter;
     const f = ascii(first) || 'x';
     const l = ascii(last) || 'y';
-    const local = this.pick([`${f}.${l}`, `${f}${l}${n % 100}`, `${f[0]}${l}`, `${f}_${l}`, `${l}.${f}`]);
+    const local = this.pick([
+      `${f}.${l}`,
+      `${f}${l}${n % 100}`,
+      `${f[0]}${l}`,
+      `${f}_${l}`,
+      `${l}.${f}`,
+    ]);
     return `${local.slice(0, 30)}${n}@${domain}`;
   }
 
@@ -141,21 +323,35 @@ export class PopulationBuilder {
     const emails = [this.email(firstName, lastName)];
     if (this.chance(0.1)) emails.push(this.email(firstName, lastName));
     const phones = this.chance(0.05) ? [] : [this.phone()];
-    return { pan: this.pan(), firstName, lastName, emails, phones, status: 'active', language: this.pick(LANGS), ...(cyrillic ? { cyrillic } : {}) };
+    return {
+      pan: this.pan(),
+      firstName,
+      lastName,
+      emails,
+      phones,
+      status: 'active',
+      language: this.pick(LANGS),
+      ...(cyrillic ? { cyrillic } : {}),
+    };
   }
 
   /** How a real cardholder types their name: mostly as on file, often not quite. */
   legitName(h: Holder): { first: string; last: string; kind: string } {
     const r = this.r();
-    if (h.cyrillic && r < 0.5) return { first: h.cyrillic.first, last: h.cyrillic.last, kind: 'transliteration' };
+    if (h.cyrillic && r < 0.5)
+      return { first: h.cyrillic.first, last: h.cyrillic.last, kind: 'transliteration' };
     if (r < 0.45) return { first: h.firstName, last: h.lastName, kind: 'exact' };
-    if (r < 0.5) return { first: h.firstName.toUpperCase(), last: h.lastName.toLowerCase(), kind: 'case' };
+    if (r < 0.5)
+      return { first: h.firstName.toUpperCase(), last: h.lastName.toLowerCase(), kind: 'case' };
     if (r < 0.62) {
       const nicks = FIRST[h.firstName] ?? [];
       if (nicks.length > 0) return { first: this.pick(nicks), last: h.lastName, kind: 'nickname' };
       return { first: h.firstName, last: h.lastName, kind: 'exact' };
     }
-    if (r < 0.72) return this.chance(0.5) ? { first: this.typo(h.firstName), last: h.lastName, kind: 'typo' } : { first: h.firstName, last: this.typo(h.lastName), kind: 'typo' };
+    if (r < 0.72)
+      return this.chance(0.5)
+        ? { first: this.typo(h.firstName), last: h.lastName, kind: 'typo' }
+        : { first: h.firstName, last: this.typo(h.lastName), kind: 'typo' };
     if (r < 0.82) {
       const expand = this.chance(0.5);
       const f = expand ? umlautExpand(h.firstName) : stripAccents(h.firstName);
@@ -164,7 +360,12 @@ export class PopulationBuilder {
     }
     if (r < 0.86) return { first: h.lastName, last: h.firstName, kind: 'order' };
     if (r < 0.9) return { first: `${h.firstName[0]}.`, last: h.lastName, kind: 'initial' };
-    if (r < 0.94) return { first: `${h.firstName} ${this.pick(['James', 'Marie', 'Anne', 'Louise', 'John', 'Maria'])}`, last: h.lastName, kind: 'middle-name' };
+    if (r < 0.94)
+      return {
+        first: `${h.firstName} ${this.pick(['James', 'Marie', 'Anne', 'Louise', 'John', 'Maria'])}`,
+        last: h.lastName,
+        kind: 'middle-name',
+      };
     return { first: h.firstName, last: h.lastName, kind: 'exact' };
   }
 
@@ -200,7 +401,10 @@ export class PopulationBuilder {
     return this.pick([
       { phone: e164, kind: 'phone-e164' },
       { phone: `00${e164.slice(1)}`, kind: 'phone-reformatted' },
-      { phone: `${e164.slice(0, 3)}-${e164.slice(3, 6)}-${e164.slice(6)}`, kind: 'phone-reformatted' },
+      {
+        phone: `${e164.slice(0, 3)}-${e164.slice(3, 6)}-${e164.slice(6)}`,
+        kind: 'phone-reformatted',
+      },
     ]);
   }
 
@@ -211,7 +415,9 @@ export class PopulationBuilder {
     if (r < 0.22) return { email: onFile.toUpperCase(), kind: 'email-case' };
     if (r < 0.32 && onFile.endsWith('@gmail.com')) {
       const [local, domain] = onFile.split('@') as [string, string];
-      const variant = this.chance(0.5) ? `${local.replace(/\./g, '')}+ctp@${domain}` : `${local.slice(0, 2)}.${local.slice(2)}@googlemail.com`;
+      const variant = this.chance(0.5)
+        ? `${local.replace(/\./g, '')}+ctp@${domain}`
+        : `${local.slice(0, 2)}.${local.slice(2)}@googlemail.com`;
       return { email: variant, kind: 'gmail-variant' };
     }
     return { email: onFile, kind: 'email-same' };
@@ -227,15 +433,33 @@ export class PopulationBuilder {
       phone = p.phone;
       kinds.push(p.kind);
     }
-    return { pan: h.pan, firstName: name.first, lastName: name.last, email: email.email, phone, fraud: false, kind: kinds.join('+') };
+    return {
+      pan: h.pan,
+      firstName: name.first,
+      lastName: name.last,
+      email: email.email,
+      phone,
+      fraud: false,
+      kind: kinds.join('+'),
+    };
   }
 
   /** Somebody else: a name, email and phone unrelated to the cardholder. */
-  stranger(disposableShare = 0.2): { firstName: string; lastName: string; email: string; phone: string } {
+  stranger(disposableShare = 0.2): {
+    firstName: string;
+    lastName: string;
+    email: string;
+    phone: string;
+  } {
     const firstName = this.pick([...Object.keys(FIRST), ...RUSSIAN.map((x) => x[0])]);
     const lastName = this.pick(LAST);
     const domain = this.chance(disposableShare) ? this.pick(DISPOSABLE) : this.pick(DOMAINS);
-    return { firstName, lastName, email: this.email(firstName, lastName, domain), phone: this.reformatPhone(this.phone()).phone };
+    return {
+      firstName,
+      lastName,
+      email: this.email(firstName, lastName, domain),
+      phone: this.reformatPhone(this.phone()).phone,
+    };
   }
 }
 

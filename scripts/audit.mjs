@@ -18,14 +18,19 @@ try {
   report = undefined;
 }
 if (!report || report.error || !report.metadata) {
-  const reason = report?.message ?? report?.error?.summary ?? report?.error?.code ?? 'no JSON report';
+  const reason =
+    report?.message ?? report?.error?.summary ?? report?.error?.code ?? 'no JSON report';
   const required = process.env.CTP_AUDIT_REQUIRED === 'true';
-  console.log(`# npm audit: ${required ? 'FAILED' : 'SKIPPED'}, the audit endpoint did not answer (${reason}): no verdict on production dependencies`);
+  console.log(
+    `# npm audit: ${required ? 'FAILED' : 'SKIPPED'}, the audit endpoint did not answer (${reason}): no verdict on production dependencies`,
+  );
   process.exit(required ? 1 : 0);
 }
 const v = report.metadata.vulnerabilities ?? {};
 const serious = Object.entries(report.vulnerabilities ?? {})
   .filter(([, a]) => a.severity === 'high' || a.severity === 'critical')
   .map(([name, a]) => `${name} (${a.severity})`);
-console.log(`# npm audit --omit=dev: ${JSON.stringify(v)}${serious.length ? `; high or critical: ${serious.join(', ')}` : ''}`);
+console.log(
+  `# npm audit --omit=dev: ${JSON.stringify(v)}${serious.length ? `; high or critical: ${serious.join(', ')}` : ''}`,
+);
 process.exit((v.high ?? 0) + (v.critical ?? 0) > 0 ? 1 : 0);

@@ -28,10 +28,14 @@ const captureDir = mkdtempSync(join(tmpdir(), 'ctp-test-capture-'));
 // The tests' temp directory is one of the run's own, so that whatever a test leaves in it
 // (keys among it) is found and reported here instead of piling up in the system's.
 const testTmp = mkdtempSync(join(tmpdir(), 'ctp-test-tmp-'));
-const r = spawnSync(process.execPath, ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected], {
-  stdio: 'inherit',
-  env: { ...process.env, CTP_TEST_CAPTURE_DIR: captureDir, TMPDIR: testTmp },
-});
+const r = spawnSync(
+  process.execPath,
+  ['--test', '--test-concurrency=2', '--test-reporter=spec', ...selected],
+  {
+    stdio: 'inherit',
+    env: { ...process.env, CTP_TEST_CAPTURE_DIR: captureDir, TMPDIR: testTmp },
+  },
+);
 const leftovers = readdirSync(testTmp);
 rmSync(testTmp, { recursive: true, force: true });
 const { scanCaptured } = await import('../dist/test/support/suite-scan.js');
@@ -43,5 +47,7 @@ console.log(
     (scan.findings.length > 0 ? 'LEAKS FOUND' : scan.lines === 0 ? 'NOTHING CAPTURED' : 'clean'),
 );
 for (const f of scan.findings) console.log(`#   ${f}`);
-console.log(`# temp folder: ${leftovers.length === 0 ? 'clean' : `${leftovers.length} left by tests: ${leftovers.slice(0, 20).join(', ')}`}`);
-process.exit(r.status === 0 && !scanFailed && leftovers.length === 0 ? 0 : (r.status || 1));
+console.log(
+  `# temp folder: ${leftovers.length === 0 ? 'clean' : `${leftovers.length} left by tests: ${leftovers.slice(0, 20).join(', ')}`}`,
+);
+process.exit(r.status === 0 && !scanFailed && leftovers.length === 0 ? 0 : r.status || 1);

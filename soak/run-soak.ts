@@ -3,8 +3,8 @@ import { parseArgs } from 'node:util';
 import { dialects } from '../test/support/databases.js';
 import { assertNoPersonalData } from '../test/support/personal-data.js';
 import { testPki } from '../test/support/test-pki.js';
-import { crashConsistency, type CrashFigures } from './crash-consistency.js';
-import { sinkOutage, type OutageFigures } from './sink-outage.js';
+import { type CrashFigures, crashConsistency } from './crash-consistency.js';
+import { type OutageFigures, sinkOutage } from './sink-outage.js';
 import { serverOutput } from './soak-support.js';
 
 /**
@@ -15,7 +15,11 @@ import { serverOutput } from './soak-support.js';
  * Exits non-zero when any promise breaks. CI runs the short form (.ci/run).
  */
 const { values: f } = parseArgs({
-  options: { short: { type: 'boolean', default: false }, kills: { type: 'string' }, 'outage-seconds': { type: 'string' } },
+  options: {
+    short: { type: 'boolean', default: false },
+    kills: { type: 'string' },
+    'outage-seconds': { type: 'string' },
+  },
 });
 const kills = Number(f.kills ?? (f.short ? 20 : 50));
 const outageSeconds = Number(f['outage-seconds'] ?? (f.short ? 10 : 180));
@@ -30,16 +34,26 @@ for (const dialect of await dialects()) {
     log(`# crash consistency on ${dialect.name}: ${kills} kills`);
     crash.push(await crashConsistency(dialect, pki, { kills, concurrency: 8, log }));
     log(`# sink outage on ${dialect.name}: ${outageSeconds} s`);
-    outage.push(await sinkOutage(dialect, pki, { outageMs: outageSeconds * 1000, notifications: f.short ? 20 : 200, log }));
+    outage.push(
+      await sinkOutage(dialect, pki, {
+        outageMs: outageSeconds * 1000,
+        notifications: f.short ? 20 : 200,
+        log,
+      }),
+    );
   } catch (error) {
     failed = true;
-    log(`FAILED on ${dialect.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    log(
+      `FAILED on ${dialect.name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`,
+    );
   }
 }
 
 try {
   assertNoPersonalData(serverOutput.join('\n'), 'soak server output');
-  log(`# personal-data scan: ${serverOutput.join('').split('\n').length} lines of server output, clean`);
+  log(
+    `# personal-data scan: ${serverOutput.join('').split('\n').length} lines of server output, clean`,
+  );
 } catch (error) {
   failed = true;
   log(`FAILED personal-data scan: ${(error as Error).message}`);
@@ -47,7 +61,10 @@ try {
 
 if (!f.short && !failed) {
   log('# hostile input at 10x');
-  const r = spawnSync(process.execPath, ['scripts/run-tests.mjs', 'hostile'], { stdio: 'inherit', env: { ...process.env, CTP_FUZZ_SCALE: '10' } });
+  const r = spawnSync(process.execPath, ['scripts/run-tests.mjs', 'hostile'], {
+    stdio: 'inherit',
+    env: { ...process.env, CTP_FUZZ_SCALE: '10' },
+  });
   if (r.status !== 0) failed = true;
 }
 

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import Database from 'better-sqlite3';
@@ -17,9 +17,13 @@ import type { TestPki } from '../test/support/test-pki.js';
 /** Every byte any spawned server wrote, for the personal-data scan at the end. */
 export const serverOutput: string[] = [];
 
-export const dedupKey = (encryptedData: string) => createHash('sha256').update(encryptedData).digest('base64url');
+export const dedupKey = (encryptedData: string) =>
+  createHash('sha256').update(encryptedData).digest('base64url');
 
-/** A `ctp-notify serve --workers 1` child; `listening` resolves with its URL, or undefined if it died first. */
+/**
+ * A `ctp-notify serve --workers 1` child; `listening` resolves with its URL, or undefined if it
+ * died first.
+ */
 export interface ServerChild {
   child: ChildProcess;
   listening: Promise<string | undefined>;
@@ -28,7 +32,9 @@ export interface ServerChild {
 }
 
 export function spawnServer(configFile: string): ServerChild {
-  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--workers', '1'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'serve', '--config', configFile, '--workers', '1'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
@@ -39,7 +45,8 @@ export function spawnServer(configFile: string): ServerChild {
   const listening = new Promise<string | undefined>((resolve) => {
     child.stdout!.on('data', (c: Buffer) => {
       out += c.toString('utf8');
-      const m = /"msg":"listening"[^\n]*"url":"([^"]+)"|"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(out);
+      const m =
+        /"msg":"listening"[^\n]*"url":"([^"]+)"|"url":"([^"]+)"[^\n]*"msg":"listening"/.exec(out);
       if (m) resolve(m[1] ?? m[2]);
     });
     child.stderr!.on('data', (c: Buffer) => (out += c.toString('utf8')));
@@ -48,7 +55,9 @@ export function spawnServer(configFile: string): ServerChild {
   return { child, listening, exited, output: () => out };
 }
 
-/** What the client (Visa) saw: per envelope, every answer, or 'error' for a connection that died. */
+/**
+ * What the client (Visa) saw: per envelope, every answer, or 'error' for a connection that died.
+ */
 export class ClientLedger {
   readonly answers = new Map<string, (number | 'error')[]>();
   record(encryptedData: string, answer: number | 'error'): void {
@@ -71,12 +80,22 @@ export class ClientLedger {
 
 /** Visa's side: genuine notifications, encoded with the test PKI. */
 export function visaMessages(pki: TestPki): () => Promise<string> {
-  const keys = { signingKey: pki.visaSigningKey, signingKid: pki.visaKid, encryptionKey: pki.issuerPublicKey, encryptionKid: pki.issuerKid };
+  const keys = {
+    signingKey: pki.visaSigningKey,
+    signingKid: pki.visaKid,
+    encryptionKey: pki.issuerPublicKey,
+    encryptionKid: pki.issuerKid,
+  };
   return () => encodeVisaMessage(enrollmentPayload(), keys);
 }
 
 /** One POST as Visa makes it; the answer (or 'error') goes to the ledger. */
-export async function postOnce(url: string, encryptedData: string, ledger: ClientLedger, agent: Agent): Promise<number | 'error'> {
+export async function postOnce(
+  url: string,
+  encryptedData: string,
+  ledger: ClientLedger,
+  agent: Agent,
+): Promise<number | 'error'> {
   let answer: number | 'error';
   try {
     const res = await request(`${url}${NOTIFICATION_PATH}?eventType=CTP_ENROLLMENT_ATTEMPT`, {
@@ -95,8 +114,17 @@ export async function postOnce(url: string, encryptedData: string, ledger: Clien
 }
 
 /** Drives load at `concurrency` with fresh notifications until `stop()`, recording every answer. */
-export function driveLoad(url: string, ledger: ClientLedger, next: () => Promise<string>, concurrency: number): { stop(): Promise<void> } {
-  const agent = new Agent({ connections: concurrency, headersTimeout: 15_000, bodyTimeout: 15_000 });
+export function driveLoad(
+  url: string,
+  ledger: ClientLedger,
+  next: () => Promise<string>,
+  concurrency: number,
+): { stop(): Promise<void> } {
+  const agent = new Agent({
+    connections: concurrency,
+    headersTimeout: 15_000,
+    bodyTimeout: 15_000,
+  });
   let stopped = false;
   const loop = async () => {
     while (!stopped) {
@@ -114,16 +142,30 @@ export function driveLoad(url: string, ledger: ClientLedger, next: () => Promise
   };
 }
 
-/** Visa's retries: every envelope without a 200 is sent again until it gets one (bounded rounds). */
-export async function retryUntilAcknowledged(url: string, ledger: ClientLedger, concurrency = 4, rounds = 20): Promise<number> {
-  const agent = new Agent({ connections: concurrency, headersTimeout: 15_000, bodyTimeout: 15_000 });
+/**
+ * Visa's retries: every envelope without a 200 is sent again until it gets one (bounded rounds).
+ */
+export async function retryUntilAcknowledged(
+  url: string,
+  ledger: ClientLedger,
+  concurrency = 4,
+  rounds = 20,
+): Promise<number> {
+  const agent = new Agent({
+    connections: concurrency,
+    headersTimeout: 15_000,
+    bodyTimeout: 15_000,
+  });
   const first = ledger.unacknowledged().length;
   try {
     for (let r = 0; r < rounds && ledger.unacknowledged().length > 0; r++) {
       const queue = ledger.unacknowledged();
-      await Promise.all(Array.from({ length: concurrency }, async () => {
-        for (let e = queue.shift(); e !== undefined; e = queue.shift()) await postOnce(url, e, ledger, agent);
-      }));
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          for (let e = queue.shift(); e !== undefined; e = queue.shift())
+            await postOnce(url, e, ledger, agent);
+        }),
+      );
       if (ledger.unacknowledged().length > 0) await sleep(500);
     }
   } finally {
@@ -133,8 +175,11 @@ export async function retryUntilAcknowledged(url: string, ledger: ClientLedger, 
 }
 
 /** Rows per dedup key, read straight from the database (the server may be dead). */
-export async function storedByDedupKey(storageUrl: string): Promise<Map<string, { n: number; id: string; status: string }>> {
-  const sql = 'SELECT dedup_key, count(*) AS n, min(id) AS id, min(status) AS status FROM notifications GROUP BY dedup_key';
+export async function storedByDedupKey(
+  storageUrl: string,
+): Promise<Map<string, { n: number; id: string; status: string }>> {
+  const sql =
+    'SELECT dedup_key, count(*) AS n, min(id) AS id, min(status) AS status FROM notifications GROUP BY dedup_key';
   let rows: { dedup_key: string; n: number | string; id: string; status: string }[];
   if (storageUrl.startsWith('sqlite:')) {
     const path = storageUrl.slice('sqlite:'.length);
@@ -160,7 +205,12 @@ export async function storedByDedupKey(storageUrl: string): Promise<Map<string, 
 }
 
 /** A server config for the soak: one webhook sink at `sinkUrl`, retries fast enough to watch. */
-export function soakConfig(pki: TestPki, db: TestDatabase, sinkUrl: string, maxDelayMs: number): { file: string; config: Config } {
+export function soakConfig(
+  pki: TestPki,
+  db: TestDatabase,
+  sinkUrl: string,
+  maxDelayMs: number,
+): { file: string; config: Config } {
   return writeServerConfig(pki, { storageUrl: db.url }, (c) => {
     c.log.level = 'info';
     c.sinks = [
@@ -184,8 +234,11 @@ export type { Dialect };
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Deliveries per status, and attempts made, read straight from the database. */
-export async function deliveryCounts(storageUrl: string): Promise<{ byStatus: Record<string, number>; attempts: number }> {
-  const sql = 'SELECT status, count(*) AS n, sum(attempts) AS attempts FROM deliveries GROUP BY status';
+export async function deliveryCounts(
+  storageUrl: string,
+): Promise<{ byStatus: Record<string, number>; attempts: number }> {
+  const sql =
+    'SELECT status, count(*) AS n, sum(attempts) AS attempts FROM deliveries GROUP BY status';
   let rows: { status: string; n: number | string; attempts: number | string }[];
   if (storageUrl.startsWith('sqlite:')) {
     const db = new Database(storageUrl.slice('sqlite:'.length), { readonly: true });

@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
-import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import type { Config } from './config/config-schema.js';
 import { statusForCode } from './http/status-for-outcome.js';
 import { clientErrorHandler, refuseConnection, transportLimits } from './http/transport-limits.js';
@@ -35,7 +40,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const { listen } = deps.config;
   const tls = listen.tls;
   const limits = transportLimits(listen);
-  // Passed to http(s).createServer: deadlines Node enforces per connection (see transport-limits.ts).
+  // Passed to http(s).createServer: deadlines Node enforces per connection (see
+  // transport-limits.ts).
   const serverOptions = {
     headersTimeout: limits.headersTimeoutMs,
     requestTimeout: limits.requestTimeoutMs,
@@ -46,7 +52,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         ...serverOptions,
         cert: readFileSync(tls.cert),
         key: readFileSync(tls.key),
-        ...(tls.clientCa ? { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: false } : {}),
+        ...(tls.clientCa
+          ? { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: false }
+          : {}),
         minVersion: 'TLSv1.2' as const,
         // A TCP connection that never completes the handshake (Node's default waits 120 s).
         handshakeTimeout: limits.headersTimeoutMs,
@@ -87,12 +95,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     basePath: deps.config.basePath,
     inspectClientCertificate: Boolean(tls?.clientCa),
   });
-  await app.register(visaRoute, { exchange, basePath: deps.config.basePath, bodyLimit: listen.bodyLimitBytes });
+  await app.register(visaRoute, {
+    exchange,
+    basePath: deps.config.basePath,
+    bodyLimit: listen.bodyLimitBytes,
+  });
   const metrics = serviceMetrics();
   // A callback hook, not an async one: no promise per request for a function that never waits.
   app.addHook('onResponse', (req, reply, done) => {
     // (health checks and the like are not Visa traffic)
-    if (req.ctp !== null) visaRequestAnswered(req.log, metrics, undefined, req.method, reply.statusCode, req.ctp, reply.elapsedTime);
+    if (req.ctp !== null)
+      visaRequestAnswered(
+        req.log,
+        metrics,
+        undefined,
+        req.method,
+        reply.statusCode,
+        req.ctp,
+        reply.elapsedTime,
+      );
     done();
   });
   if (deps.fastPath !== false) {

@@ -50,7 +50,9 @@ ${Object.values(commands)
   .join('\n\n')}`;
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
   return pkg.version;
 }
 
@@ -102,10 +104,14 @@ main(process.argv.slice(2)).then(
       process.exitCode = EXIT.usage;
     } else if (error instanceof StorageError) {
       const cause = error.cause as { code?: string; message?: string } | undefined;
-      process.stderr.write(`ctp-notify: ${error.message}${cause?.message ? `: ${cause.message}` : ''}\n`);
+      process.stderr.write(
+        `ctp-notify: ${error.message}${cause?.message ? `: ${cause.message}` : ''}\n`,
+      );
       process.exitCode = EXIT.failure;
     } else {
-      process.stderr.write(`ctp-notify: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`);
+      process.stderr.write(
+        `ctp-notify: ${error instanceof Error ? `${error.name}: ${error.message}` : String(error)}\n`,
+      );
       process.exitCode = EXIT.failure;
     }
   },

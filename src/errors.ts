@@ -35,7 +35,12 @@ export type QuarantineCode =
   | 'PAYLOAD_NOT_JSON'
   | 'PAYLOAD_INVALID';
 
-export type ErrorCode = RejectCode | QuarantineCode | 'STORAGE_UNAVAILABLE' | 'CONFIG_INVALID' | 'INTERNAL';
+export type ErrorCode =
+  | RejectCode
+  | QuarantineCode
+  | 'STORAGE_UNAVAILABLE'
+  | 'CONFIG_INVALID'
+  | 'INTERNAL';
 
 /** Base class: a fixed message and a stable code. */
 export class CtpError extends Error {
@@ -60,7 +65,12 @@ export class QuarantineError extends CtpError {
   declare readonly code: QuarantineCode;
   /** Field paths (never values) that broke the payload rules, for operators. */
   readonly fields: readonly string[];
-  constructor(code: QuarantineCode, message: string, fields: readonly string[] = [], options?: { cause?: unknown }) {
+  constructor(
+    code: QuarantineCode,
+    message: string,
+    fields: readonly string[] = [],
+    options?: { cause?: unknown },
+  ) {
     super(code, message, options);
     this.fields = fields;
   }

@@ -1,9 +1,17 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 
 export type { Logger };
 
 /** Keys whose values never reach a log line, at the top level or one object down. */
-const SENSITIVE_KEYS = new Set(['accountNumber', 'encryptedData', 'firstName', 'lastName', 'contactEmail', 'phoneNumber', 'body']);
+const SENSITIVE_KEYS = new Set([
+  'accountNumber',
+  'encryptedData',
+  'firstName',
+  'lastName',
+  'contactEmail',
+  'phoneNumber',
+  'body',
+]);
 const CENSOR = '[redacted]';
 
 /**
@@ -15,7 +23,7 @@ const CENSOR = '[redacted]';
 export function redactLogObject(obj: Record<string, unknown>): Record<string, unknown> {
   let out = obj;
   for (const key in obj) {
-    if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
+    if (!Object.hasOwn(obj, key)) continue;
     const value = obj[key];
     let next = value;
     if (SENSITIVE_KEYS.has(key)) next = CENSOR;
@@ -29,16 +37,22 @@ export function redactLogObject(obj: Record<string, unknown>): Record<string, un
 }
 
 /** One level below the top: the same keys (and `extra`); below that, only `accountNumber`. */
-function redactLevel(obj: Record<string, unknown>, extra: readonly string[], depth: 1 | 2): Record<string, unknown> {
+function redactLevel(
+  obj: Record<string, unknown>,
+  extra: readonly string[],
+  depth: 1 | 2,
+): Record<string, unknown> {
   let out = obj;
   for (const key in obj) {
-    if (!Object.prototype.hasOwnProperty.call(obj, key)) continue;
+    if (!Object.hasOwn(obj, key)) continue;
     const value = obj[key];
     let next = value;
-    if (depth === 1 ? SENSITIVE_KEYS.has(key) || extra.includes(key) : key === 'accountNumber') next = CENSOR;
+    if (depth === 1 ? SENSITIVE_KEYS.has(key) || extra.includes(key) : key === 'accountNumber')
+      next = CENSOR;
     else if (depth === 1 && isObject(value)) next = redactLevel(value, [], 2);
     if (next !== value) {
-      if (out === obj) out = (Array.isArray(obj) ? [...obj] : { ...obj }) as Record<string, unknown>;
+      if (out === obj)
+        out = (Array.isArray(obj) ? [...obj] : { ...obj }) as Record<string, unknown>;
       out[key] = next;
     }
   }

@@ -1,6 +1,6 @@
-import { logSecretWarnings } from './config/resolve-secret.js';
 import type { Config } from './config/config-schema.js';
 import { loadSecrets, type Secrets } from './config/load-secrets.js';
+import { logSecretWarnings } from './config/resolve-secret.js';
 import type { Logger } from './logger.js';
 import { NotificationPipeline } from './pipeline/notification-pipeline.js';
 import { createRisk, type RiskRuntime } from './risk/create-risk.js';
@@ -17,7 +17,10 @@ export interface Runtime {
   pipeline: NotificationPipeline;
   /** Fraud assessment and alerts; undefined when `risk.enabled` is false. */
   risk: RiskRuntime | undefined;
-  /** Starts background work (risk sweep, alert sender). `serve` calls it; one-shot commands need not. */
+  /**
+   * Starts background work (risk sweep, alert sender). `serve` calls it; one-shot commands need
+   * not.
+   */
   startBackground(): void;
   /** Finishes queued background work, then closes the store. */
   close(): Promise<void>;
@@ -45,10 +48,18 @@ export async function createRuntime(
     throw e;
   }
   // Events carry the risk assessment: deliveries wait for it, up to risk.deliveryWaitSeconds.
-  const outbox = store.openOutbox({ riskWaitMs: config.risk.enabled ? config.risk.deliveryWaitSeconds * 1000 : undefined });
+  const outbox = store.openOutbox({
+    riskWaitMs: config.risk.enabled ? config.risk.deliveryWaitSeconds * 1000 : undefined,
+  });
   let risk: RiskRuntime | undefined;
   try {
-    risk = await createRisk(config, secrets, store, logger, options.onDeliveriesQueued ? { onAssessed: options.onDeliveriesQueued } : {});
+    risk = await createRisk(
+      config,
+      secrets,
+      store,
+      logger,
+      options.onDeliveriesQueued ? { onAssessed: options.onDeliveriesQueued } : {},
+    );
   } catch (e) {
     await store.close();
     throw e;
@@ -62,7 +73,10 @@ export async function createRuntime(
     tokenRequestorIds: config.tokenRequestorIds ? new Set(config.tokenRequestorIds) : undefined,
     requireClientCertificate: Boolean(config.listen.tls?.clientCa),
     xPayToken: secrets.xPayTokenSecret
-      ? { secret: secrets.xPayTokenSecret, skewSeconds: config.auth.xPayToken?.clockSkewSeconds ?? 300 }
+      ? {
+          secret: secrets.xPayTokenSecret,
+          skewSeconds: config.auth.xPayToken?.clockSkewSeconds ?? 300,
+        }
       : undefined,
     onAccepted: risk ? (id) => risk.service.schedule(id) : undefined,
   });

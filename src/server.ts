@@ -5,9 +5,9 @@ import { buildAdminApp } from './admin/admin-app.js';
 import { buildApp } from './app.js';
 import type { Config } from './config/config-schema.js';
 import { loadSecrets } from './config/load-secrets.js';
-import type { Logger } from './logger.js';
 import type { DeliveryWorker } from './delivery/delivery-worker.js';
 import { startDeliveryWorker } from './delivery/start-delivery-worker.js';
+import type { Logger } from './logger.js';
 import { answerMetricsRequests } from './metrics/service-metrics.js';
 import { scheduleRetention } from './retention/retention.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -18,7 +18,9 @@ export interface ServeOptions {
   workers?: number;
   /** Called once the listener is up (single process) or every worker is (cluster). */
   onListening?: (url: string) => void;
-  /** Called once the admin listener (console, admin API, metrics) is up, when `config.admin` is set. */
+  /**
+   * Called once the admin listener (console, admin API, metrics) is up, when `config.admin` is set.
+   */
   onAdminListening?: (url: string) => void;
 }
 
@@ -32,9 +34,21 @@ function urlOf(app: FastifyInstance, host: string, fallbackPort: number, tls: bo
  * Starts the admin listener in this process, when configured. It runs once per `serve`: in the
  * single process, or in the cluster primary (never in the workers, so it is never bound N times).
  */
-async function listenAdmin(config: Config, logger: Logger, rt: Runtime, options: ServeOptions): Promise<FastifyInstance | undefined> {
+async function listenAdmin(
+  config: Config,
+  logger: Logger,
+  rt: Runtime,
+  options: ServeOptions,
+): Promise<FastifyInstance | undefined> {
   if (!config.admin) return undefined;
-  const admin = await buildAdminApp({ config, secrets: rt.secrets, store: rt.store, outbox: rt.outbox, pipeline: rt.pipeline, logger });
+  const admin = await buildAdminApp({
+    config,
+    secrets: rt.secrets,
+    store: rt.store,
+    outbox: rt.outbox,
+    pipeline: rt.pipeline,
+    logger,
+  });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
   const url = urlOf(admin, config.admin.host, config.admin.port, Boolean(config.admin.tls));
   logger.child({}, { level: 'info' }).info({ url }, 'admin listener (console, admin API, metrics)');
@@ -51,7 +65,11 @@ async function listenAdmin(config: Config, logger: Logger, rt: Runtime, options:
  * single process, or in the cluster primary, which serves no requests. So it never runs N
  * times, which matters on SQLite (one worker per database).
  */
-export async function serve(config: Config, logger: Logger, options: ServeOptions = {}): Promise<void> {
+export async function serve(
+  config: Config,
+  logger: Logger,
+  options: ServeOptions = {},
+): Promise<void> {
   const workers = options.workers ?? config.workers ?? availableParallelism();
   if (workers > 1 && cluster.isPrimary) return supervise(config, logger, workers, options);
   return listen(config, logger, workers === 1, options);
@@ -62,17 +80,32 @@ function deliveryInServe(config: Config): boolean {
   return config.delivery.runInServe && config.sinks.length > 0;
 }
 
-async function listen(config: Config, logger: Logger, migrate: boolean, options: ServeOptions): Promise<void> {
+async function listen(
+  config: Config,
+  logger: Logger,
+  migrate: boolean,
+  options: ServeOptions,
+): Promise<void> {
   let worker: DeliveryWorker | undefined;
   // A cluster child tells the primary's worker at once; PostgreSQL also notifies at commit.
-  const tellPrimary = cluster.isWorker && deliveryInServe(config) && config.storage.url.startsWith('sqlite:');
-  const onDeliveriesQueued = cluster.isWorker ? (tellPrimary ? () => process.send?.({ type: 'outbox' }) : undefined) : () => worker?.wake();
-  const rt = await createRuntime(config, logger, { migrate, ...(onDeliveriesQueued ? { onDeliveriesQueued } : {}) });
+  const tellPrimary =
+    cluster.isWorker && deliveryInServe(config) && config.storage.url.startsWith('sqlite:');
+  const onDeliveriesQueued = cluster.isWorker
+    ? tellPrimary
+      ? () => process.send?.({ type: 'outbox' })
+      : undefined
+    : () => worker?.wake();
+  const rt = await createRuntime(config, logger, {
+    migrate,
+    ...(onDeliveriesQueued ? { onDeliveriesQueued } : {}),
+  });
   if (!cluster.isWorker && deliveryInServe(config)) worker = await startOrClose(rt, logger);
   const app = await buildApp({ config, pipeline: rt.pipeline, store: rt.store, logger });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   rt.startBackground();
-  const retention = config.retention ? scheduleRetention(rt.store, config.retention, logger) : undefined;
+  const retention = config.retention
+    ? scheduleRetention(rt.store, config.retention, logger)
+    : undefined;
   const url = urlOf(app, config.listen.host, config.listen.port, Boolean(config.listen.tls));
   let admin: FastifyInstance | undefined;
   if (cluster.isWorker) {
@@ -97,7 +130,10 @@ async function listen(config: Config, logger: Logger, migrate: boolean, options:
       .then(() => rt.close())
       .then(() => process.exit(0))
       .catch((error: unknown) => {
-        logger.error({ errType: error instanceof Error ? error.name : typeof error }, 'unclean shutdown');
+        logger.error(
+          { errType: error instanceof Error ? error.name : typeof error },
+          'unclean shutdown',
+        );
         process.exit(1);
       });
   };
@@ -105,7 +141,12 @@ async function listen(config: Config, logger: Logger, migrate: boolean, options:
   process.once('SIGINT', () => shutdown('SIGINT'));
 }
 
-async function supervise(config: Config, logger: Logger, count: number, options: ServeOptions): Promise<void> {
+async function supervise(
+  config: Config,
+  logger: Logger,
+  count: number,
+  options: ServeOptions,
+): Promise<void> {
   // Fail fast, once, on bad keys or an unreachable store, before forking anything. The primary
   // keeps a runtime when it runs the delivery worker or the admin listener (each once per serve).
   let rt: Runtime | undefined;
@@ -155,7 +196,10 @@ async function supervise(config: Config, logger: Logger, count: number, options:
       if (Object.keys(cluster.workers ?? {}).length === 0) finish();
       return;
     }
-    logger.error({ workerPid: worker.process.pid, code, signal }, 'worker exited; starting another');
+    logger.error(
+      { workerPid: worker.process.pid, code, signal },
+      'worker exited; starting another',
+    );
     setTimeout(fork, 500).unref();
   });
   const stop = (signal: NodeJS.Signals) => {

@@ -1,17 +1,17 @@
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
-import { connect as tcpConnect, type Socket } from 'node:net';
+import { type Socket, connect as tcpConnect } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect as tlsConnect } from 'node:tls';
 import { Agent, request } from 'undici';
 import { encodeVisaMessage } from '../src/visa/visa-encoder.js';
-import { startServerProcess, type ServerProcess } from './support/cli-process.js';
+import { type ServerProcess, startServerProcess } from './support/cli-process.js';
 import { sqliteDialect, type TestDatabase } from './support/databases.js';
 import { enrollmentPayload } from './support/personal-data.js';
 import { writeServerConfig } from './support/process-config.js';
 import { NOTIFICATION_PATH } from './support/server-harness.js';
-import { testPki, type TestPki } from './support/test-pki.js';
+import { type TestPki, testPki } from './support/test-pki.js';
 
 // Slowloris, slow bodies and thousands of idle connections against a real `ctp-notify serve`
 // (mutual TLS, as in production), while a well-behaved Visa keeps sending. The server's own
@@ -52,7 +52,11 @@ describe('abusive clients against a real server process', () => {
     });
     server = await startServerProcess(['--config', file, '--workers', '1']);
     agent = new Agent({
-      connect: { ca: readFileSync(pki.files.caCert), cert: readFileSync(pki.files.clientCert), key: readFileSync(pki.files.clientKey) },
+      connect: {
+        ca: readFileSync(pki.files.caCert),
+        cert: readFileSync(pki.files.clientCert),
+        key: readFileSync(pki.files.clientKey),
+      },
     });
   });
   after(async () => {
@@ -72,7 +76,17 @@ describe('abusive clients against a real server process', () => {
   };
   const tls = () =>
     new Promise<Socket>((resolve, reject) => {
-      const s = tlsConnect({ host: '127.0.0.1', port: port(), ca: readFileSync(pki.files.caCert), cert: readFileSync(pki.files.clientCert), key: readFileSync(pki.files.clientKey), servername: 'localhost' }, () => resolve(s));
+      const s = tlsConnect(
+        {
+          host: '127.0.0.1',
+          port: port(),
+          ca: readFileSync(pki.files.caCert),
+          cert: readFileSync(pki.files.clientCert),
+          key: readFileSync(pki.files.clientKey),
+          servername: 'localhost',
+        },
+        () => resolve(s),
+      );
       s.once('error', reject);
     });
   const trickle = (a: Abuser, bytes: () => string) => {
@@ -97,33 +111,55 @@ describe('abusive clients against a real server process', () => {
     }
     for (let i = 0; i < SLOW_BODY; i++) {
       const a = track('slow body', await tls());
-      a.socket.write(`POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"encryptedData":"`);
+      a.socket.write(
+        `POST ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 5000\r\n\r\n{"encryptedData":"`,
+      );
       trickle(a, () => 'A');
     }
     // Thousands of TCP connections that never start the TLS handshake.
     for (let i = 0; i < IDLE_TCP; i += 250) {
       await Promise.all(
-        Array.from({ length: Math.min(250, IDLE_TCP - i) }, () => new Promise<void>((resolve) => {
-          const s = tcpConnect({ host: '127.0.0.1', port: port() }, () => resolve());
-          s.once('error', () => resolve());
-          track('idle TCP', s);
-        })),
+        Array.from(
+          { length: Math.min(250, IDLE_TCP - i) },
+          () =>
+            new Promise<void>((resolve) => {
+              const s = tcpConnect({ host: '127.0.0.1', port: port() }, () => resolve());
+              s.once('error', () => resolve());
+              track('idle TCP', s);
+            }),
+        ),
       );
     }
     const opened = Date.now();
 
     // Meanwhile, Visa: every genuine notification answered 200.
-    const keys = { signingKey: pki.visaSigningKey, signingKid: pki.visaKid, encryptionKey: pki.issuerPublicKey, encryptionKid: pki.issuerKid };
+    const keys = {
+      signingKey: pki.visaSigningKey,
+      signingKid: pki.visaKid,
+      encryptionKey: pki.issuerPublicKey,
+      encryptionKid: pki.issuerKid,
+    };
     const statuses: number[] = [];
     while (Date.now() - opened < REQUEST_TIMEOUT_MS + 1500) {
-      const body = JSON.stringify({ encryptedData: await encodeVisaMessage(enrollmentPayload(), keys) });
-      const res = await request(`${server.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body, dispatcher: agent });
+      const body = JSON.stringify({
+        encryptedData: await encodeVisaMessage(enrollmentPayload(), keys),
+      });
+      const res = await request(`${server.url}${path}`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        dispatcher: agent,
+      });
       await res.body.dump();
       statuses.push(res.statusCode);
       await sleep(100);
     }
     assert.ok(statuses.length >= 10, 'the well-behaved client got through');
-    assert.deepEqual([...new Set(statuses)], [200], 'every genuine notification accepted during the abuse');
+    assert.deepEqual(
+      [...new Set(statuses)],
+      [200],
+      'every genuine notification accepted during the abuse',
+    );
 
     // Every abusive socket closed by the server (generous bound: several times the deadlines).
     const deadline = opened + 5 * REQUEST_TIMEOUT_MS;
@@ -131,16 +167,30 @@ describe('abusive clients against a real server process', () => {
     const open: Record<string, number> = {};
     for (const a of abusers) if (a.closedAt === undefined) open[a.kind] = (open[a.kind] ?? 0) + 1;
     assert.deepEqual(open, {}, 'connections the server never freed, by kind');
-    for (const a of abusers) assert.ok(a.answer === '' || a.answer.startsWith('HTTP/1.1 400 '), `${a.kind}: no answer, or a contract 400 (${a.answer.slice(0, 40)})`);
-    assert.ok(!abusers.some((a) => a.answer.includes(' 200 ')), 'an incomplete request is never acknowledged');
+    for (const a of abusers)
+      assert.ok(
+        a.answer === '' || a.answer.startsWith('HTTP/1.1 400 '),
+        `${a.kind}: no answer, or a contract 400 (${a.answer.slice(0, 40)})`,
+      );
+    assert.ok(
+      !abusers.some((a) => a.answer.includes(' 200 ')),
+      'an incomplete request is never acknowledged',
+    );
 
     await sleep(500);
     clearInterval(sampler);
     const fdsAfter = openFds();
-    assert.ok(fdsPeak >= fdsBefore + IDLE_TCP / 2, `the server did hold the connections (${fdsBefore} → peak ${fdsPeak} fds)`);
-    assert.ok(fdsAfter <= fdsBefore + 20, `the server released them (${fdsBefore} → peak ${fdsPeak} → ${fdsAfter} fds)`);
+    assert.ok(
+      fdsPeak >= fdsBefore + IDLE_TCP / 2,
+      `the server did hold the connections (${fdsBefore} → peak ${fdsPeak} fds)`,
+    );
+    assert.ok(
+      fdsAfter <= fdsBefore + 20,
+      `the server released them (${fdsBefore} → peak ${fdsPeak} → ${fdsAfter} fds)`,
+    );
     const byKind = new Map<string, number>();
-    for (const a of abusers) byKind.set(a.kind, Math.max(byKind.get(a.kind) ?? 0, a.closedAt! - a.openedAt));
+    for (const a of abusers)
+      byKind.set(a.kind, Math.max(byKind.get(a.kind) ?? 0, a.closedAt! - a.openedAt));
     process.stdout.write(
       `# abusive clients: ${abusers.length} connections (${[...byKind].map(([k, ms]) => `${k} freed within ${ms} ms`).join(', ')}); ` +
         `server fds ${fdsBefore} → peak ${fdsPeak} → ${fdsAfter}; ${statuses.length} genuine notifications meanwhile, all 200\n`,

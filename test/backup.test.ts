@@ -12,14 +12,20 @@ import { enrollmentPayload } from './support/personal-data.js';
 import { configFor, startTestServer } from './support/server-harness.js';
 import { testPki } from './support/test-pki.js';
 
-const dedupKey = (encryptedData: string) => createHash('sha256').update(encryptedData).digest('base64url');
+const dedupKey = (encryptedData: string) =>
+  createHash('sha256').update(encryptedData).digest('base64url');
 
 /** Copies the stored rows until the file is tens of MB, so the backup takes many steps. */
 function inflate(file: string, copies: number): void {
   const db = new Database(file);
   try {
-    const cols = (db.prepare('PRAGMA table_info(notifications)').all() as { name: string }[]).map((c) => c.name);
-    const fresh: Record<string, string> = { id: "'x-' || lower(hex(randomblob(12)))", dedup_key: "'x-' || lower(hex(randomblob(16)))" };
+    const cols = (db.prepare('PRAGMA table_info(notifications)').all() as { name: string }[]).map(
+      (c) => c.name,
+    );
+    const fresh: Record<string, string> = {
+      id: "'x-' || lower(hex(randomblob(12)))",
+      dedup_key: "'x-' || lower(hex(randomblob(16)))",
+    };
     db.exec(`WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ${copies})
       INSERT INTO notifications (${cols.join(', ')})
       SELECT ${cols.map((c) => fresh[c] ?? c).join(', ')} FROM n, (SELECT * FROM notifications LIMIT 1)`);
@@ -61,7 +67,9 @@ describe('ctp-notify backup', () => {
 
       const before = new Set(acknowledged.map(dedupKey));
       const out = join(dir, 'backup.sqlite');
-      const child = spawn(process.execPath, [CLI, 'backup', '--config', configFile, '--out', out], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const child = spawn(process.execPath, [CLI, 'backup', '--config', configFile, '--out', out], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
       let stdout = '';
       let stderr = '';
       child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -87,14 +95,26 @@ describe('ctp-notify backup', () => {
       try {
         copyFileSync(out, restored.url.slice('sqlite:'.length));
         const check = new Database(restored.url.slice('sqlite:'.length), { readonly: true });
-        const keys = new Set((check.prepare('SELECT dedup_key FROM notifications').all() as { dedup_key: string }[]).map((r) => r.dedup_key));
+        const keys = new Set(
+          (
+            check.prepare('SELECT dedup_key FROM notifications').all() as { dedup_key: string }[]
+          ).map((r) => r.dedup_key),
+        );
         assert.equal(check.pragma('integrity_check', { simple: true }), 'ok');
         check.close();
         assert.equal(keys.size, report.notifications);
-        for (const k of before) assert.ok(keys.has(k), 'every notification acknowledged before the backup began is in the copy');
+        for (const k of before)
+          assert.ok(
+            keys.has(k),
+            'every notification acknowledged before the backup began is in the copy',
+          );
         const r = await startTestServer(pki, { storageUrl: restored.url });
         try {
-          assert.equal((await r.post({ encryptedData: encoded[0] })).status, 200, 'a retry of a stored notification');
+          assert.equal(
+            (await r.post({ encryptedData: encoded[0] })).status,
+            200,
+            'a retry of a stored notification',
+          );
           assert.equal((await r.runtime.store.list({ limit: 1 })).length, 1);
         } finally {
           await r.close();

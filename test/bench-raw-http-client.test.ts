@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { RawHttpConnection, postRequest } from '../bench/raw-http-client.js';
+import { postRequest, RawHttpConnection } from '../bench/raw-http-client.js';
 import { freePort } from '../bench/server-process.js';
 
 // The bench's load generator: its open loop starts the clock only after connect(), so connect()
@@ -14,7 +14,9 @@ describe('bench load generator connection', () => {
   before(async () => {
     server = createServer((req, res) => {
       req.resume();
-      req.on('end', () => res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-length': '0' }).end());
+      req.on('end', () =>
+        res.writeHead(req.url === '/missing' ? 404 : 200, { 'content-length': '0' }).end(),
+      );
     });
     server.on('connection', () => connections++);
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -1,15 +1,14 @@
 import assert from 'node:assert/strict';
-
-import { createServer, type Server } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataProtector } from '../src/protect/data-protector.js';
-import { validateRow } from '../src/risk/directory/cardholder-import.js';
-import { parseCsvRecord } from '../src/risk/directory/cardholder-file.js';
-import { HttpDirectory } from '../src/risk/directory/http-directory.js';
 import { openCardholder } from '../src/risk/directory/cardholder-codec.js';
+import { parseCsvRecord } from '../src/risk/directory/cardholder-file.js';
+import { validateRow } from '../src/risk/directory/cardholder-import.js';
+import { HttpDirectory } from '../src/risk/directory/http-directory.js';
 import { openStore } from '../src/storage/open-store.js';
 import { runCli } from './support/cli-process.js';
 import { assertNoPersonalData, registerSensitive, testPan } from './support/personal-data.js';
@@ -24,7 +23,15 @@ describe('cardholder file parsing and row checks', () => {
   });
 
   it('row checks name the field and code, never the value', () => {
-    const good = { accountNumber: '4532 0100 0000 0007', firstName: 'Zoë', lastName: 'Müller', email: 'a@example.org;b@example.org', phone: '07700900123', status: 'Active', language: 'de_CH' };
+    const good = {
+      accountNumber: '4532 0100 0000 0007',
+      firstName: 'Zoë',
+      lastName: 'Müller',
+      email: 'a@example.org;b@example.org',
+      phone: '07700900123',
+      status: 'Active',
+      language: 'de_CH',
+    };
     const ok = validateRow(good, 'GB');
     assert.ok('cardholder' in ok);
     assert.equal(ok.accountNumber, '4532010000000007');
@@ -43,7 +50,10 @@ describe('cardholder file parsing and row checks', () => {
       const r = validateRow({ ...good, ...o }, 'GB');
       assert.ok('code' in r && r.code === code, `${JSON.stringify(o)} → ${JSON.stringify(r)}`);
     }
-    assert.ok('cardholder' in validateRow({ ...good, emails: ['x@example.org'], phones: ['+33612345678'] }), 'JSONL arrays');
+    assert.ok(
+      'cardholder' in validateRow({ ...good, emails: ['x@example.org'], phones: ['+33612345678'] }),
+      'JSONL arrays',
+    );
   });
 });
 
@@ -55,12 +65,21 @@ describe('cardholders import (CLI)', () => {
     const pki = await testPki();
     const dbUrl = `sqlite:${join(dir, 'ctp.sqlite')}`;
     const configFile = join(dir, 'config.json');
-    writeFileSync(configFile, JSON.stringify({
-      storage: { url: dbUrl },
-      keys: { decryption: [{ kid: pki.issuerKid, privateKey: pki.files.issuerKey }], verification: [{ kid: pki.visaKid, certificate: pki.files.visaCert }] },
-      dataProtection: { keys: [{ id: 'k1', file: pki.files.dataKey }], fingerprintKey: { file: pki.files.fingerprintKey } },
-      risk: { defaultCountry: 'GB' },
-    }));
+    writeFileSync(
+      configFile,
+      JSON.stringify({
+        storage: { url: dbUrl },
+        keys: {
+          decryption: [{ kid: pki.issuerKid, privateKey: pki.files.issuerKey }],
+          verification: [{ kid: pki.visaKid, certificate: pki.files.visaCert }],
+        },
+        dataProtection: {
+          keys: [{ id: 'k1', file: pki.files.dataKey }],
+          fingerprintKey: { file: pki.files.fingerprintKey },
+        },
+        risk: { defaultCountry: 'GB' },
+      }),
+    );
     const pans = [1, 2, 3, 4].map((n) => testPan(9000 + n));
     const badPan = `${pans[0]!.slice(0, 10)}X`;
     registerSensitive(...pans, badPan, 'Amelie Dubois');
@@ -77,46 +96,89 @@ describe('cardholders import (CLI)', () => {
     writeFileSync(csvFile, csv);
     const first = runCli(['cardholders', 'import', '--config', configFile, '--file', csvFile]);
     assert.equal(first.status, 3, first.stderr);
-    const report = JSON.parse(first.stdout) as { rows: number; inserted: number; updated: number; skipped: number; errors: { line: number; code: string; field?: string }[] };
+    const report = JSON.parse(first.stdout) as {
+      rows: number;
+      inserted: number;
+      updated: number;
+      skipped: number;
+      errors: { line: number; code: string; field?: string }[];
+    };
     assert.deepEqual([report.rows, report.inserted, report.updated, report.skipped], [5, 3, 0, 2]);
     assert.deepEqual(report.errors, [
       { line: 3, code: 'ACCOUNT_NUMBER_INVALID', field: 'accountNumber' },
       { line: 5, code: 'STATUS_INVALID', field: 'status' },
     ]);
-    for (const p of [...pans, badPan]) assert.ok(!first.stdout.includes(p) && !first.stderr.includes(p), 'no card number in the report');
+    for (const p of [...pans, badPan])
+      assert.ok(
+        !first.stdout.includes(p) && !first.stderr.includes(p),
+        'no card number in the report',
+      );
 
     const jsonl = join(dir, 'update.jsonl');
-    writeFileSync(jsonl, [
-      JSON.stringify({ accountNumber: pans[0], firstName: 'Amélie', lastName: 'Dubois-Martin', emails: ['new@example.org'], phones: [], status: 'blocked', language: 'fr' }),
-      '{not json',
-      JSON.stringify({ accountNumber: pans[2], firstName: 'No', lastName: 'Status', email: 'ns@example.org', status: 'active' }),
-    ].join('\n'));
+    writeFileSync(
+      jsonl,
+      [
+        JSON.stringify({
+          accountNumber: pans[0],
+          firstName: 'Amélie',
+          lastName: 'Dubois-Martin',
+          emails: ['new@example.org'],
+          phones: [],
+          status: 'blocked',
+          language: 'fr',
+        }),
+        '{not json',
+        JSON.stringify({
+          accountNumber: pans[2],
+          firstName: 'No',
+          lastName: 'Status',
+          email: 'ns@example.org',
+          status: 'active',
+        }),
+      ].join('\n'),
+    );
     const second = runCli(['cardholders', 'import', '--config', configFile, '--file', jsonl]);
     assert.equal(second.status, 3);
     const r2 = JSON.parse(second.stdout) as typeof report;
-    assert.deepEqual([r2.inserted, r2.updated, r2.errors], [1, 1, [{ line: 2, code: 'ROW_MALFORMED' }]]);
+    assert.deepEqual(
+      [r2.inserted, r2.updated, r2.errors],
+      [1, 1, [{ line: 2, code: 'ROW_MALFORMED' }]],
+    );
 
     const store = await openStore({ url: dbUrl, poolSize: 1, statementTimeoutMs: 5000 });
     try {
       const { cardholders } = store.openRiskStores();
       assert.equal(await cardholders.count(), 4);
-      const dp = new DataProtector([{ id: 'k1', key: Buffer.from(readFileSync(pki.files.dataKey, 'utf8').trim(), 'base64') }], Buffer.from(readFileSync(pki.files.fingerprintKey, 'utf8').trim(), 'base64'));
+      const dp = new DataProtector(
+        [{ id: 'k1', key: Buffer.from(readFileSync(pki.files.dataKey, 'utf8').trim(), 'base64') }],
+        Buffer.from(readFileSync(pki.files.fingerprintKey, 'utf8').trim(), 'base64'),
+      );
       const updated = openCardholder(dp, (await cardholders.get(dp.fingerprint(pans[0]!)))!);
-      assert.deepEqual([updated.lastName, updated.emails, updated.status], ['Dubois-Martin', ['new@example.org'], 'blocked']);
+      assert.deepEqual(
+        [updated.lastName, updated.emails, updated.status],
+        ['Dubois-Martin', ['new@example.org'], 'blocked'],
+      );
       const quoted = openCardholder(dp, (await cardholders.get(dp.fingerprint(pans[1]!)))!);
-      assert.deepEqual([quoted.firstName, quoted.lastName, quoted.emails.length], ['Jean, Jr', 'O"Neil', 2]);
+      assert.deepEqual(
+        [quoted.firstName, quoted.lastName, quoted.emails.length],
+        ['Jean, Jr', 'O"Neil', 2],
+      );
     } finally {
       await store.close();
     }
     const raw = readFileSync(dbUrl.slice('sqlite:'.length)).toString('latin1');
-    for (const v of [...pans, 'amelie@example.org', 'Dubois']) assert.ok(!raw.includes(v), 'nothing in clear in the database file');
+    for (const v of [...pans, 'amelie@example.org', 'Dubois'])
+      assert.ok(!raw.includes(v), 'nothing in clear in the database file');
 
     const missing = join(dir, 'bad-header.csv');
     writeFileSync(missing, 'accountNumber,firstName\n1,2\n');
     const m = runCli(['cardholders', 'import', '--config', configFile, '--file', missing]);
     assert.equal(m.status, 2);
     assert.match(m.stderr, /lacks column\(s\): lastName, email, phone, status, language/);
-    assertNoPersonalData([first.stdout, first.stderr, second.stdout, second.stderr].join('\n'), 'import output');
+    assertNoPersonalData(
+      [first.stdout, first.stderr, second.stdout, second.stderr].join('\n'),
+      'import output',
+    );
   });
 });
 
@@ -136,7 +198,16 @@ describe('HTTP directory (a local test double of the bank API)', () => {
         setTimeout(() => {
           if (body.fingerprint === 'fp-known') {
             res.writeHead(200, { 'content-type': 'application/json' });
-            res.end(JSON.stringify({ status: 'active', firstName: 'Robert', lastName: 'Smith', email: 'r@example.org', phones: ['+447700900123'], language: 'fr' }));
+            res.end(
+              JSON.stringify({
+                status: 'active',
+                firstName: 'Robert',
+                lastName: 'Smith',
+                email: 'r@example.org',
+                phones: ['+447700900123'],
+                language: 'fr',
+              }),
+            );
           } else if (body.fingerprint === 'fp-broken') {
             res.writeHead(500);
             res.end();
@@ -160,11 +231,25 @@ describe('HTTP directory (a local test double of the bank API)', () => {
 
   it('found, unknown (404), errors and malformed answers; fingerprint only unless configured; cache', async () => {
     let now = 1_000_000;
-    const d = new HttpDirectory({ url, timeoutMs: 2000, cacheSeconds: 60, sendCardNumber: false, authorization: 'Bearer t0k', now: () => now });
+    const d = new HttpDirectory({
+      url,
+      timeoutMs: 2000,
+      cacheSeconds: 60,
+      sendCardNumber: false,
+      authorization: 'Bearer t0k',
+      now: () => now,
+    });
     const found = await d.lookup('fp-known', '4532010000000007');
     assert.equal(found.kind, 'found');
-    assert.deepEqual(found.kind === 'found' && [found.cardholder.emails, found.cardholder.language], [['r@example.org'], 'fr']);
-    assert.deepEqual(seen.at(-1), { body: { fingerprint: 'fp-known' }, auth: 'Bearer t0k' }, 'no card number unless configured');
+    assert.deepEqual(
+      found.kind === 'found' && [found.cardholder.emails, found.cardholder.language],
+      [['r@example.org'], 'fr'],
+    );
+    assert.deepEqual(
+      seen.at(-1),
+      { body: { fingerprint: 'fp-known' }, auth: 'Bearer t0k' },
+      'no card number unless configured',
+    );
     assert.deepEqual(await d.lookup('fp-other'), { kind: 'unknown' });
     assert.equal((await d.lookup('fp-broken')).kind, 'unavailable');
     assert.equal((await d.lookup('fp-garbage')).kind, 'unavailable');
@@ -179,10 +264,18 @@ describe('HTTP directory (a local test double of the bank API)', () => {
     assert.equal(seen.length, calls + 2, 'cache expires');
     await d.close();
 
-    const withPan = new HttpDirectory({ url, timeoutMs: 2000, cacheSeconds: 0, sendCardNumber: true });
+    const withPan = new HttpDirectory({
+      url,
+      timeoutMs: 2000,
+      cacheSeconds: 0,
+      sendCardNumber: true,
+    });
     assert.ok(withPan.wantsCardNumber);
     await withPan.lookup('fp-known', '4532010000000007');
-    assert.deepEqual(seen.at(-1)?.body, { fingerprint: 'fp-known', accountNumber: '4532010000000007' });
+    assert.deepEqual(seen.at(-1)?.body, {
+      fingerprint: 'fp-known',
+      accountNumber: '4532010000000007',
+    });
     await withPan.close();
   });
 
@@ -194,9 +287,13 @@ describe('HTTP directory (a local test double of the bank API)', () => {
     assert.equal(r.kind, 'unavailable');
     assert.equal(r.kind === 'unavailable' && r.reason, 'timeout');
     await d.close();
-    const down = new HttpDirectory({ url: 'http://127.0.0.1:1/', timeoutMs: 500, cacheSeconds: 0, sendCardNumber: false });
+    const down = new HttpDirectory({
+      url: 'http://127.0.0.1:1/',
+      timeoutMs: 500,
+      cacheSeconds: 0,
+      sendCardNumber: false,
+    });
     assert.deepEqual((await down.lookup('fp-known')).kind, 'unavailable');
     await down.close();
   });
 });
-

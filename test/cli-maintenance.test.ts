@@ -19,23 +19,61 @@ for (const dialect of await dialects()) {
         const configFile = join(dir, 'config.json');
         writeFileSync(configFile, JSON.stringify(configFor(pki, { storageUrl: db.url })));
         assert.equal(runCli(['migrate', '--config', configFile]).status, 0);
-        assert.match(runCli(['migrate', '--config', configFile]).stdout, new RegExp(`migrated \\(${dialect.name}\\)`), 'idempotent');
+        assert.match(
+          runCli(['migrate', '--config', configFile]).stdout,
+          new RegExp(`migrated \\(${dialect.name}\\)`),
+          'idempotent',
+        );
 
         const s = await startTestServer(pki, { storageUrl: db.url });
         try {
-          assert.equal((await s.post({ encryptedData: await s.encode(enrollmentPayload()) })).status, 200);
-          assert.equal((await s.post({ encryptedData: await s.encode(enrollmentPayload(), { encryptTo: 'second' }) })).status, 500);
+          assert.equal(
+            (await s.post({ encryptedData: await s.encode(enrollmentPayload()) })).status,
+            200,
+          );
+          assert.equal(
+            (
+              await s.post({
+                encryptedData: await s.encode(enrollmentPayload(), { encryptTo: 'second' }),
+              })
+            ).status,
+            500,
+          );
         } finally {
           await s.close();
         }
-        const list = JSON.parse(runCli(['notifications', 'list', '--config', configFile, '--format', 'json']).stdout) as { status: string; reason: string | null }[];
-        assert.deepEqual(list.map((n) => [n.status, n.reason]), [['quarantined', 'JWE_KID_UNKNOWN'], ['accepted', null]]);
+        const list = JSON.parse(
+          runCli(['notifications', 'list', '--config', configFile, '--format', 'json']).stdout,
+        ) as { status: string; reason: string | null }[];
+        assert.deepEqual(
+          list.map((n) => [n.status, n.reason]),
+          [
+            ['quarantined', 'JWE_KID_UNKNOWN'],
+            ['accepted', null],
+          ],
+        );
 
-        assert.deepEqual(JSON.parse(runCli(['quarantine', 'reprocess', '--config', configFile]).stdout), { examined: 1, accepted: 0, stillQuarantined: 1, failed: 0 });
-        writeFileSync(configFile, JSON.stringify(configFor(pki, { storageUrl: db.url, decryptionKids: ['first', 'second'] })));
-        assert.deepEqual(JSON.parse(runCli(['quarantine', 'reprocess', '--config', configFile]).stdout), { examined: 1, accepted: 1, stillQuarantined: 0, failed: 0 });
-        const after = JSON.parse(runCli(['notifications', 'list', '--config', configFile, '--format', 'json']).stdout) as { status: string }[];
-        assert.deepEqual(after.map((n) => n.status), ['accepted', 'accepted']);
+        assert.deepEqual(
+          JSON.parse(runCli(['quarantine', 'reprocess', '--config', configFile]).stdout),
+          { examined: 1, accepted: 0, stillQuarantined: 1, failed: 0 },
+        );
+        writeFileSync(
+          configFile,
+          JSON.stringify(
+            configFor(pki, { storageUrl: db.url, decryptionKids: ['first', 'second'] }),
+          ),
+        );
+        assert.deepEqual(
+          JSON.parse(runCli(['quarantine', 'reprocess', '--config', configFile]).stdout),
+          { examined: 1, accepted: 1, stillQuarantined: 0, failed: 0 },
+        );
+        const after = JSON.parse(
+          runCli(['notifications', 'list', '--config', configFile, '--format', 'json']).stdout,
+        ) as { status: string }[];
+        assert.deepEqual(
+          after.map((n) => n.status),
+          ['accepted', 'accepted'],
+        );
       } finally {
         rmSync(dir, { recursive: true, force: true });
         await db.drop();
@@ -49,7 +87,8 @@ for (const dialect of await dialects()) {
       try {
         const configFile = join(dir, 'config.json');
         writeFileSync(configFile, JSON.stringify(configFor(pki, { storageUrl: db.url })));
-        // A table of the same name but another shape, left by something else: migration 1 must fail loudly.
+        // A table of the same name but another shape, left by something else: migration 1 must fail
+        // loudly.
         if (dialect.name === 'sqlite') {
           const { default: Database } = await import('better-sqlite3');
           const raw = new Database(db.url.slice('sqlite:'.length));

@@ -3,7 +3,21 @@ import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { runCli } from './support/cli-process.js';
 
-const COMMANDS = ['serve', 'worker', 'send', 'notifications', 'quarantine', 'deliveries', 'sinks', 'cardholders', 'operators', 'keys', 'migrate', 'purge', 'backup'];
+const COMMANDS = [
+  'serve',
+  'worker',
+  'send',
+  'notifications',
+  'quarantine',
+  'deliveries',
+  'sinks',
+  'cardholders',
+  'operators',
+  'keys',
+  'migrate',
+  'purge',
+  'backup',
+];
 
 describe('the command line', () => {
   it('--version prints the package version', () => {
@@ -15,7 +29,11 @@ describe('the command line', () => {
 
   it('every command answers --help and help COMMAND with its usage on stdout, exit 0', () => {
     for (const c of COMMANDS) {
-      for (const args of [[c, '--help'], ['help', c], [c, '-h']]) {
+      for (const args of [
+        [c, '--help'],
+        ['help', c],
+        [c, '-h'],
+      ]) {
         const r = runCli(args);
         assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
         assert.match(r.stdout, new RegExp(`^ctp-notify ${c}\\b`), args.join(' '));

@@ -11,10 +11,17 @@ import { parseConfig } from '../src/config/load-config.js';
 
 /** Every string field of the schema, as a location (`*` for array items), and its schema. */
 function stringFields(schema: TSchema, at = ''): [string, TSchema][] {
-  const s = schema as { type?: string; properties?: Record<string, TSchema>; items?: TSchema; anyOf?: TSchema[]; allOf?: TSchema[] };
+  const s = schema as {
+    type?: string;
+    properties?: Record<string, TSchema>;
+    items?: TSchema;
+    anyOf?: TSchema[];
+    allOf?: TSchema[];
+  };
   if (s.type === 'string') return [[at, schema]];
   const out: [string, TSchema][] = [];
-  for (const [k, sub] of Object.entries(s.properties ?? {})) out.push(...stringFields(sub, `${at}/${k}`));
+  for (const [k, sub] of Object.entries(s.properties ?? {}))
+    out.push(...stringFields(sub, `${at}/${k}`));
   if (s.items) out.push(...stringFields(s.items, `${at}/*`));
   for (const sub of [...(s.anyOf ?? []), ...(s.allOf ?? [])]) out.push(...stringFields(sub, at));
   return out;
@@ -26,13 +33,21 @@ function valuesAt(value: unknown, location: string): unknown[] {
   for (const part of location.split('/').slice(1)) {
     current = current.flatMap((v) => {
       if (part === '*') return Array.isArray(v) ? v : [];
-      return typeof v === 'object' && v !== null && part in v ? [(v as Record<string, unknown>)[part]] : [];
+      return typeof v === 'object' && v !== null && part in v
+        ? [(v as Record<string, unknown>)[part]]
+        : [];
     });
   }
   return current;
 }
 
-const marked = [...new Set(stringFields(ConfigSchema).filter(([, s]) => isFilePath(s)).map(([at]) => at))];
+const marked = [
+  ...new Set(
+    stringFields(ConfigSchema)
+      .filter(([, s]) => isFilePath(s))
+      .map(([at]) => at),
+  ),
+];
 
 const common = {
   listen: { tls: { cert: 'tls/cert.pem', key: 'tls/key.pem', clientCa: 'tls/ca.pem' } },
@@ -42,19 +57,65 @@ const common = {
     verification: [{ kid: 'v', certificate: 'keys/v.pem' }],
   },
   auth: { xPayToken: { sharedSecret: { file: 'secrets/xpt' } } },
-  dataProtection: { keys: [{ id: 'k1', file: 'secrets/k1' }], fingerprintKey: { file: 'secrets/fp' } },
+  dataProtection: {
+    keys: [{ id: 'k1', file: 'secrets/k1' }],
+    fingerprintKey: { file: 'secrets/fp' },
+  },
   admin: { port: 8081, tls: { cert: 'tls/admin.pem', key: 'tls/admin.key' } },
-  directory: { type: 'http', url: 'https://dir.bank.example/cardholder', authorization: { file: 'secrets/dir' }, ca: 'tls/dir-ca.pem' },
+  directory: {
+    type: 'http',
+    url: 'https://dir.bank.example/cardholder',
+    authorization: { file: 'secrets/dir' },
+    ca: 'tls/dir-ca.pem',
+  },
   sinks: [
-    { name: 'hook', type: 'webhook', url: 'https://hook.bank.example', secrets: [{ file: 'secrets/hook' }], caFile: 'tls/hook-ca.pem' },
-    { name: 'mq', type: 'rabbitmq', url: 'amqps://mq.bank.example', password: { file: 'secrets/mq' } },
+    {
+      name: 'hook',
+      type: 'webhook',
+      url: 'https://hook.bank.example',
+      secrets: [{ file: 'secrets/hook' }],
+      caFile: 'tls/hook-ca.pem',
+    },
+    {
+      name: 'mq',
+      type: 'rabbitmq',
+      url: 'amqps://mq.bank.example',
+      password: { file: 'secrets/mq' },
+    },
   ],
 };
 const alert = { bankName: 'Bank', helpContact: '+44 20 7946 0000' };
 /** Between them, a value for every variant that has a path field. */
 const samples = [
-  { ...common, risk: { alert: { ...alert, sink: { type: 'email', host: 'smtp', from: 'a@b.example', ca: 'tls/smtp-ca.pem', user: 'u', password: { file: 'secrets/smtp' } } } } },
-  { ...common, risk: { alert: { ...alert, sink: { type: 'webhook', url: 'https://sms.bank.example', secrets: [{ file: 'secrets/sms' }] } } } },
+  {
+    ...common,
+    risk: {
+      alert: {
+        ...alert,
+        sink: {
+          type: 'email',
+          host: 'smtp',
+          from: 'a@b.example',
+          ca: 'tls/smtp-ca.pem',
+          user: 'u',
+          password: { file: 'secrets/smtp' },
+        },
+      },
+    },
+  },
+  {
+    ...common,
+    risk: {
+      alert: {
+        ...alert,
+        sink: {
+          type: 'webhook',
+          url: 'https://sms.bank.example',
+          secrets: [{ file: 'secrets/sms' }],
+        },
+      },
+    },
+  },
 ];
 
 describe('config file paths', () => {
@@ -71,14 +132,30 @@ describe('config file paths', () => {
       }
       assert.equal(config.storage.url, 'sqlite:/etc/ctp/data/ctp.sqlite');
     }
-    assert.deepEqual(marked.filter((at) => !seen.has(at)), [], 'the samples above give every marked path field a value');
-    for (const at of ['/listen/tls/cert', '/keys/decryption/*/privateKey', '/sinks/*/caFile', '/risk/alert/sink/ca', '/directory/ca']) {
+    assert.deepEqual(
+      marked.filter((at) => !seen.has(at)),
+      [],
+      'the samples above give every marked path field a value',
+    );
+    for (const at of [
+      '/listen/tls/cert',
+      '/keys/decryption/*/privateKey',
+      '/sinks/*/caFile',
+      '/risk/alert/sink/ca',
+      '/directory/ca',
+    ]) {
       assert.ok(marked.includes(at), `${at} is marked`);
     }
   });
 
   it('absolute paths stay as they are', () => {
-    const config = parseConfig({ ...samples[0], keys: { ...common.keys, verification: [{ kid: 'v', certificate: '/srv/visa.pem' }] } }, '/etc/ctp');
+    const config = parseConfig(
+      {
+        ...samples[0],
+        keys: { ...common.keys, verification: [{ kid: 'v', certificate: '/srv/visa.pem' }] },
+      },
+      '/etc/ctp',
+    );
     assert.equal(config.keys.verification[0]?.certificate, '/srv/visa.pem');
   });
 
@@ -87,8 +164,17 @@ describe('config file paths', () => {
     /** Named like a path but not a file: the URL path prefix of the Visa route. */
     const notFiles = new Set(['/basePath']);
     const unmarked = stringFields(ConfigSchema)
-      .filter(([at, s]) => looksLikePath.test(at.slice(at.lastIndexOf('/') + 1)) && !isFilePath(s) && !notFiles.has(at))
+      .filter(
+        ([at, s]) =>
+          looksLikePath.test(at.slice(at.lastIndexOf('/') + 1)) &&
+          !isFilePath(s) &&
+          !notFiles.has(at),
+      )
       .map(([at]) => at);
-    assert.deepEqual(unmarked, [], 'mark these with FilePath() so they resolve against the config folder');
+    assert.deepEqual(
+      unmarked,
+      [],
+      'mark these with FilePath() so they resolve against the config folder',
+    );
   });
 });

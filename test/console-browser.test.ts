@@ -5,21 +5,31 @@ import type { Config } from '../src/config/config-schema.js';
 import { NotificationPipeline } from '../src/pipeline/notification-pipeline.js';
 import { luhnValid } from '../src/protect/data-protector.js';
 import { sealCardholder } from '../src/risk/directory/cardholder-codec.js';
-import { startAdminEnv, type AdminTestEnv } from './support/admin-harness.js';
-import { SCREENSHOTS, launchBrowser } from './support/browser.js';
+import { type AdminTestEnv, startAdminEnv } from './support/admin-harness.js';
+import { launchBrowser, SCREENSHOTS } from './support/browser.js';
 import { sqliteDialect, type TestDatabase } from './support/databases.js';
 import { enrollmentPayload } from './support/personal-data.js';
+import { secretEnv } from './support/secret-env.js';
 import { TRID } from './support/server-harness.js';
 import { waitFor } from './support/wait-for.js';
-import { secretEnv } from './support/secret-env.js';
 import { WebhookReceiver } from './support/webhook-receiver.js';
 
 // Evaluated inside the page by playwright.
 declare const document: { querySelectorAll(selector: string): { length: number } };
 
 const NAMES = [
-  ['Amelie', 'Dubois'], ['Jonas', 'Becker'], ['Sofia', 'Rossi'], ['Liam', 'O\'Connor'], ['Mei', 'Tanaka'], ['Lucas', 'Martin'],
-  ['Olivia', 'Smith'], ['Noah', 'Müller'], ['Ava', 'García'], ['Elias', 'Novak'], ['Zoe', 'Laurent'], ['Omar', 'Haddad'],
+  ['Amelie', 'Dubois'],
+  ['Jonas', 'Becker'],
+  ['Sofia', 'Rossi'],
+  ['Liam', "O'Connor"],
+  ['Mei', 'Tanaka'],
+  ['Lucas', 'Martin'],
+  ['Olivia', 'Smith'],
+  ['Noah', 'Müller'],
+  ['Ava', 'García'],
+  ['Elias', 'Novak'],
+  ['Zoe', 'Laurent'],
+  ['Omar', 'Haddad'],
 ] as const;
 const pans: string[] = [];
 
@@ -41,32 +51,66 @@ async function seed(env: AdminTestEnv): Promise<void> {
     for (let k = 0; k < perHour; k++) {
       const [firstName, lastName] = NAMES[i % NAMES.length]!;
       const contactEmail = `${firstName.toLowerCase()}.${i}@example.org`;
-      const payload = enrollmentPayload({ clientInformation: { firstName, lastName, contactEmail } });
-      const pan = (payload.enrollment as { paymentInstrument: { accountNumber: string } }).paymentInstrument.accountNumber;
+      const payload = enrollmentPayload({
+        clientInformation: { firstName, lastName, contactEmail },
+      });
+      const pan = (payload.enrollment as { paymentInstrument: { accountNumber: string } })
+        .paymentInstrument.accountNumber;
       const phone = (payload.clientInformation as { phoneNumber: string }).phoneNumber;
       pans.push(pan);
       // The bank's directory: most enrollers are the cardholder; some are strangers (another
-      // name and contact on file), some changed email and phone, a few cards are unknown to the bank.
-      const kind = i % 11 === 3 ? 'stranger' : i % 7 === 2 ? 'new-contact' : i % 17 === 9 ? 'unknown' : 'cardholder';
+      // name and contact on file), some changed email and phone, a few cards are unknown to the
+      // bank.
+      const kind =
+        i % 11 === 3
+          ? 'stranger'
+          : i % 7 === 2
+            ? 'new-contact'
+            : i % 17 === 9
+              ? 'unknown'
+              : 'cardholder';
       if (kind !== 'unknown') {
-        const holder = kind === 'stranger'
-          ? { firstName: 'Margaret', lastName: 'Whitfield', emails: [`m.whitfield.${i}@example.net`], phones: ['+441632960001'] }
-          : kind === 'new-contact'
-            ? { firstName, lastName, emails: [`old.${i}@example.net`], phones: ['+441632960999'] }
-            : { firstName, lastName, emails: [contactEmail], phones: [phone] };
-        await risk.stores.cardholders.upsert([sealCardholder(dp, dp.fingerprint(pan), { ...holder, status: 'active', language: 'en' })]);
+        const holder =
+          kind === 'stranger'
+            ? {
+                firstName: 'Margaret',
+                lastName: 'Whitfield',
+                emails: [`m.whitfield.${i}@example.net`],
+                phones: ['+441632960001'],
+              }
+            : kind === 'new-contact'
+              ? { firstName, lastName, emails: [`old.${i}@example.net`], phones: ['+441632960999'] }
+              : { firstName, lastName, emails: [contactEmail], phones: [phone] };
+        await risk.stores.cardholders.upsert([
+          sealCardholder(dp, dp.fingerprint(pan), { ...holder, status: 'active', language: 'en' }),
+        ]);
       }
       const quarantine = i % 13 === 5;
       const at = now - h * 3_600_000 - k * 97_000;
       const pipeline = new NotificationPipeline({
-        store: rt.store, verificationKeys: rt.secrets.verificationKeys, decryptionKeys: rt.secrets.decryptionKeys, dataProtector: dp,
-        jose: cfg.jose, requireClientCertificate: false, now: () => at,
+        store: rt.store,
+        verificationKeys: rt.secrets.verificationKeys,
+        decryptionKeys: rt.secrets.decryptionKeys,
+        dataProtector: dp,
+        jose: cfg.jose,
+        requireClientCertificate: false,
+        now: () => at,
       });
-      const body = Buffer.from(JSON.stringify({ encryptedData: await env.visa.encode(payload, quarantine ? { encryptTo: 'second' } : {}) }));
+      const body = Buffer.from(
+        JSON.stringify({
+          encryptedData: await env.visa.encode(payload, quarantine ? { encryptTo: 'second' } : {}),
+        }),
+      );
       const path = `vtis/v1/tokenRequestors/${TRID}/cardEnrollment/notification`;
       const out = await pipeline.handle({
-        tokenRequestorId: TRID, eventType: 'CTP_ENROLLMENT_ATTEMPT', resourcePath: path, queryString: 'eventType=CTP_ENROLLMENT_ATTEMPT',
-        contentType: 'application/json', body, clientCertificate: undefined, xPayToken: undefined,
+        tokenRequestorId: TRID,
+        eventType: 'CTP_ENROLLMENT_ATTEMPT',
+        resourcePath: path,
+        queryString: 'eventType=CTP_ENROLLMENT_ATTEMPT',
+        contentType: 'application/json',
+        body,
+        clientCertificate: undefined,
+        xPayToken: undefined,
       });
       assert.equal(out.kind, quarantine ? 'quarantined' : 'accepted');
       if (out.kind === 'accepted') accepted.push(out.id);
@@ -76,15 +120,23 @@ async function seed(env: AdminTestEnv): Promise<void> {
   for (const id of accepted) risk.service.schedule(id);
   await risk.service.idle();
   // Authentic but unusable content: stays quarantined whatever key is installed.
-  const bad = await env.visa.encode({ clientInformation: { firstName: 'X' }, enrollment: { paymentInstrument: {} } });
+  const bad = await env.visa.encode({
+    clientInformation: { firstName: 'X' },
+    enrollment: { paymentInstrument: {} },
+  });
   assert.equal((await env.visa.post({ encryptedData: bad })).status, 400);
 }
 
-/** No full card number anywhere in the page's HTML: none of the seeded ones, no Luhn-valid digit run. */
+/**
+ * No full card number anywhere in the page's HTML: none of the seeded ones, no Luhn-valid digit
+ * run.
+ */
 async function assertNoCardNumber(page: Page, where: string): Promise<void> {
   const html = await page.content();
-  for (const pan of pans) assert.ok(!html.includes(pan), `${where}: a full card number is in the page`);
-  for (const m of html.matchAll(/(?<![0-9])[0-9]{13,19}(?![0-9])/g)) assert.ok(!luhnValid(m[0]), `${where}: card-number-like digits at ${m.index}`);
+  for (const pan of pans)
+    assert.ok(!html.includes(pan), `${where}: a full card number is in the page`);
+  for (const m of html.matchAll(/(?<![0-9])[0-9]{13,19}(?![0-9])/g))
+    assert.ok(!luhnValid(m[0]), `${where}: card-number-like digits at ${m.index}`);
 }
 
 const browser = await launchBrowser();
@@ -102,9 +154,12 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
    */
   const clearFilters = async () => {
     await page.click('button:has-text("Clear")');
-    await page.waitForFunction(() => document.querySelectorAll('#notifications-table tbody tr').length >= 50);
+    await page.waitForFunction(
+      () => document.querySelectorAll('#notifications-table tbody tr').length >= 50,
+    );
   };
-  const shot = (name: string) => page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: false });
+  const shot = (name: string) =>
+    page.screenshot({ path: `${SCREENSHOTS}/${name}.png`, fullPage: false });
 
   before(async () => {
     await rx.start();
@@ -113,17 +168,38 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     const whsec = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
     env = await startAdminEnv(db.url, {
       sinks: [
-        { name: 'fraud-ops', type: 'webhook', url: `${rx.url}/fraud-ops`, secrets: [secretEnv(whsec)], timeoutMs: 2000 },
-        { name: 'core-banking', type: 'webhook', url: `${rx.url}/core-banking`, secrets: [secretEnv(whsec)], timeoutMs: 2000, retry: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 } },
+        {
+          name: 'fraud-ops',
+          type: 'webhook',
+          url: `${rx.url}/fraud-ops`,
+          secrets: [secretEnv(whsec)],
+          timeoutMs: 2000,
+        },
+        {
+          name: 'core-banking',
+          type: 'webhook',
+          url: `${rx.url}/core-banking`,
+          secrets: [secretEnv(whsec)],
+          timeoutMs: 2000,
+          retry: { initialDelayMs: 10, maxDelayMs: 20, maxAttempts: 2 },
+        },
       ],
     });
     await seed(env);
-    const sinks = async () => (await env.call('GET', '/api/sinks', { token: env.operators.viewer.apiToken })).json.items as { name: string; counts: Record<string, number> }[];
+    const sinks = async () =>
+      (await env.call('GET', '/api/sinks', { token: env.operators.viewer.apiToken })).json
+        .items as { name: string; counts: Record<string, number> }[];
     await waitFor('every delivery delivered or dead', async () => {
       const x = await sinks();
-      return x.every((y) => y.counts.pending! + y.counts.failed! === 0) && x.find((y) => y.name === 'fraud-ops')!.counts.delivered! > 50;
+      return (
+        x.every((y) => y.counts.pending! + y.counts.failed! === 0) &&
+        x.find((y) => y.name === 'fraud-ops')!.counts.delivered! > 50
+      );
     });
-    const context = await (browser as Browser).newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    const context = await (browser as Browser).newContext({
+      viewport: { width: 1440, height: 900 },
+      deviceScaleFactor: 1,
+    });
     page = await context.newPage();
   });
   after(async () => {
@@ -157,7 +233,9 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     assert.ok(total >= 50, `${total} rows`);
     await page.selectOption('select[name="status"]', 'quarantined');
     await page.click('button:has-text("Apply")');
-    await page.waitForFunction(() => document.querySelectorAll('#notifications-table tbody tr').length < 20);
+    await page.waitForFunction(
+      () => document.querySelectorAll('#notifications-table tbody tr').length < 20,
+    );
     const statuses = await page.locator('#notifications-table tbody tr .badge').allTextContents();
     assert.ok(statuses.length > 0 && statuses.every((s) => s === 'quarantined'), statuses.join());
     await shot('notifications-quarantined');
@@ -165,8 +243,12 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     await clearFilters();
     await page.selectOption('select[name="risk"]', 'high');
     await page.click('button:has-text("Apply")');
-    await page.waitForFunction(() => document.querySelectorAll('#notifications-table tbody tr').length < 40);
-    const levels = await page.locator('#notifications-table tbody tr .risk .badge').allTextContents();
+    await page.waitForFunction(
+      () => document.querySelectorAll('#notifications-table tbody tr').length < 40,
+    );
+    const levels = await page
+      .locator('#notifications-table tbody tr .risk .badge')
+      .allTextContents();
     assert.ok(levels.length > 0 && levels.every((l) => l === 'high'), levels.join());
     await page.click('#notifications-table tbody tr');
     await page.waitForSelector('#risk-assessment');
@@ -181,13 +263,18 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     await page.fill('input[name="pan"]', pan);
     await page.click('button:has-text("Apply")');
     await page.waitForSelector('.alert-info');
-    await page.waitForFunction(() => document.querySelectorAll('#notifications-table tbody tr').length === 1);
+    await page.waitForFunction(
+      () => document.querySelectorAll('#notifications-table tbody tr').length === 1,
+    );
     assert.ok(!page.url().includes(pan));
     await assertNoCardNumber(page, 'card search');
 
     await page.click('#notifications-table tbody tr');
     await page.waitForSelector('#masked-card');
-    assert.equal((await page.textContent('#masked-card'))?.trim(), `${pan.slice(0, 6)} •• ${pan.slice(-4)}`);
+    assert.equal(
+      (await page.textContent('#masked-card'))?.trim(),
+      `${pan.slice(0, 6)} •• ${pan.slice(-4)}`,
+    );
     await shot('notification-detail');
     await assertNoCardNumber(page, 'detail');
   });
@@ -201,7 +288,10 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     await row.locator('button:has-text("Reprocess")').click();
     await page.waitForSelector('.alert-ok');
     assert.match((await page.textContent('.alert-ok')) ?? '', /1 accepted/);
-    await page.waitForFunction((n) => document.querySelectorAll('#quarantine-table tbody tr').length === n - 1, before);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('#quarantine-table tbody tr').length === n - 1,
+      before,
+    );
     await assertNoCardNumber(page, 'quarantine');
   });
 
@@ -218,9 +308,16 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     const id = await row.getAttribute('data-id');
     await row.locator('button:has-text("Retry")').click();
     await page.waitForSelector('.alert-ok');
-    await page.waitForFunction((n) => document.querySelectorAll('#deliveries-table tbody tr').length === n - 1, deadRows);
+    await page.waitForFunction(
+      (n) => document.querySelectorAll('#deliveries-table tbody tr').length === n - 1,
+      deadRows,
+    );
     await waitFor('the retried delivery', async () => {
-      const d = await env.call('GET', `/api/deliveries?status=delivered&sink=core-banking&limit=200`, { token: env.operators.viewer.apiToken });
+      const d = await env.call(
+        'GET',
+        `/api/deliveries?status=delivered&sink=core-banking&limit=200`,
+        { token: env.operators.viewer.apiToken },
+      );
       return d.json.items.some((x: { id: string }) => x.id === id);
     });
     await assertNoCardNumber(page, 'deliveries');
@@ -229,7 +326,12 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     await page.click('#notifications-table tbody tr >> nth=3');
     await page.waitForSelector('#delivery-timeline .timeline-sink');
     const timeline = (await page.textContent('#delivery-timeline')) ?? '';
-    assert.ok(timeline.includes('fraud-ops') && timeline.includes('core-banking') && timeline.includes('Delivered'), timeline);
+    assert.ok(
+      timeline.includes('fraud-ops') &&
+        timeline.includes('core-banking') &&
+        timeline.includes('Delivered'),
+      timeline,
+    );
     await shot('notification-detail');
   });
 
@@ -241,7 +343,14 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     await page.click('nav >> text=Audit log');
     await page.waitForSelector('#audit-table tbody tr');
     const audit = (await page.textContent('#audit-table')) ?? '';
-    for (const action of ['notification.reprocess', 'notification.search_by_card', 'notification.view', 'session.login', 'delivery.retry']) assert.ok(audit.includes(action), action);
+    for (const action of [
+      'notification.reprocess',
+      'notification.search_by_card',
+      'notification.view',
+      'session.login',
+      'delivery.retry',
+    ])
+      assert.ok(audit.includes(action), action);
     await shot('audit');
     await assertNoCardNumber(page, 'audit');
   });
@@ -256,7 +365,10 @@ describe('operator console in chromium', { skip: browser === undefined }, () => 
     await p.waitForSelector('.kpi');
     await p.goto(`${env.adminUrl}/#/quarantine`);
     await p.waitForSelector('#quarantine-table tbody tr');
-    assert.equal(await p.locator('#quarantine-table button:has-text("Reprocess")').first().isDisabled(), true);
+    assert.equal(
+      await p.locator('#quarantine-table button:has-text("Reprocess")').first().isDisabled(),
+      true,
+    );
     assert.equal(await p.locator('nav >> text=Operators').count(), 0);
     await ctx.close();
   });

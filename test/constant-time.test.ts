@@ -11,16 +11,23 @@ import { constantTimeEqual } from '../src/util/constant-time.js';
 // named like a secret or a MAC, fails the suite. Comparisons with a literal (undefined, null,
 // a number, a string, a length) reveal nothing about a secret's bytes and are allowed.
 
-const SECRETISH = /(mac|hmac|signature|\bsig\b|digest|token|secret|password|apikey|api_key|expected|given|hash)/i;
+const SECRETISH =
+  /(mac|hmac|signature|\bsig\b|digest|token|secret|password|apikey|api_key|expected|given|hash)/i;
 
 function isLiteral(n: ts.Expression): boolean {
   const e = ts.isParenthesizedExpression(n) ? n.expression : n;
   return (
-    ts.isStringLiteral(e) || ts.isNumericLiteral(e) || ts.isNoSubstitutionTemplateLiteral(e) || ts.isTypeOfExpression(e) ||
-    e.kind === ts.SyntaxKind.NullKeyword || e.kind === ts.SyntaxKind.TrueKeyword || e.kind === ts.SyntaxKind.FalseKeyword ||
+    ts.isStringLiteral(e) ||
+    ts.isNumericLiteral(e) ||
+    ts.isNoSubstitutionTemplateLiteral(e) ||
+    ts.isTypeOfExpression(e) ||
+    e.kind === ts.SyntaxKind.NullKeyword ||
+    e.kind === ts.SyntaxKind.TrueKeyword ||
+    e.kind === ts.SyntaxKind.FalseKeyword ||
     (ts.isIdentifier(e) && e.text === 'undefined') ||
     (ts.isPrefixUnaryExpression(e) && ts.isNumericLiteral(e.operand)) ||
-    (ts.isPropertyAccessExpression(e) && (e.name.text === 'length' || e.name.text === 'size' || e.name.text === 'byteLength'))
+    (ts.isPropertyAccessExpression(e) &&
+      (e.name.text === 'length' || e.name.text === 'size' || e.name.text === 'byteLength'))
   );
 }
 
@@ -28,17 +35,35 @@ function isLiteral(n: ts.Expression): boolean {
 export function findSecretComparisons(file: string, source: string): string[] {
   const sf = ts.createSourceFile(file, source, ts.ScriptTarget.ES2022, true);
   const found: string[] = [];
-  const report = (n: ts.Node) => found.push(`${file}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1} ${n.getText().slice(0, 120)}`);
+  const report = (n: ts.Node) =>
+    found.push(
+      `${file}:${sf.getLineAndCharacterOfPosition(n.getStart()).line + 1} ${n.getText().slice(0, 120)}`,
+    );
   const visit = (n: ts.Node) => {
     if (ts.isBinaryExpression(n)) {
       const op = n.operatorToken.kind;
-      const equality = [ts.SyntaxKind.EqualsEqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsEqualsToken, ts.SyntaxKind.EqualsEqualsToken, ts.SyntaxKind.ExclamationEqualsToken].includes(op);
-      if (equality && !isLiteral(n.left) && !isLiteral(n.right) && (SECRETISH.test(n.left.getText()) || SECRETISH.test(n.right.getText()))) report(n);
+      const equality = [
+        ts.SyntaxKind.EqualsEqualsEqualsToken,
+        ts.SyntaxKind.ExclamationEqualsEqualsToken,
+        ts.SyntaxKind.EqualsEqualsToken,
+        ts.SyntaxKind.ExclamationEqualsToken,
+      ].includes(op);
+      if (
+        equality &&
+        !isLiteral(n.left) &&
+        !isLiteral(n.right) &&
+        (SECRETISH.test(n.left.getText()) || SECRETISH.test(n.right.getText()))
+      )
+        report(n);
     }
     if (ts.isCallExpression(n) && ts.isPropertyAccessExpression(n.expression)) {
       const name = n.expression.name.text;
       const callee = n.expression.expression.getText();
-      if ((name === 'equals' || (name === 'compare' && callee === 'Buffer')) && SECRETISH.test(n.getText())) report(n);
+      if (
+        (name === 'equals' || (name === 'compare' && callee === 'Buffer')) &&
+        SECRETISH.test(n.getText())
+      )
+        report(n);
     }
     ts.forEachChild(n, visit);
   };
@@ -72,7 +97,9 @@ describe('secret comparisons are constant-time', () => {
 
   it('src/ compares no secret with ===, !==, equals or compare', () => {
     const root = new URL('../../src', import.meta.url).pathname;
-    const findings = sourceFiles(root).flatMap((f) => findSecretComparisons(f.slice(root.length + 1), readFileSync(f, 'utf8')));
+    const findings = sourceFiles(root).flatMap((f) =>
+      findSecretComparisons(f.slice(root.length + 1), readFileSync(f, 'utf8')),
+    );
     assert.deepEqual(findings, []);
   });
 
@@ -85,7 +112,10 @@ describe('secret comparisons are constant-time', () => {
   });
 
   it('the X-Pay-Token HMAC is compared with timingSafeEqual', () => {
-    const src = readFileSync(new URL('../../src/pipeline/authenticate.ts', import.meta.url), 'utf8');
+    const src = readFileSync(
+      new URL('../../src/pipeline/authenticate.ts', import.meta.url),
+      'utf8',
+    );
     assert.match(src, /timingSafeEqual\(given, expected\)/);
   });
 });

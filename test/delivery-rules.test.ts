@@ -14,17 +14,30 @@ describe('backoff', () => {
   it('doubles from initialDelayMs with equal jitter, capped at maxDelayMs', () => {
     for (let attempt = 1; attempt <= 30; attempt++) {
       const full = Math.min(3_600_000, 1000 * 2 ** (attempt - 1));
-      assert.equal(retryDelayMs(attempt, retry, undefined, () => 0), full / 2);
-      assert.equal(retryDelayMs(attempt, retry, undefined, () => 0.999999), Math.round(full / 2 + 0.999999 * (full / 2)));
+      assert.equal(
+        retryDelayMs(attempt, retry, undefined, () => 0),
+        full / 2,
+      );
+      assert.equal(
+        retryDelayMs(attempt, retry, undefined, () => 0.999999),
+        Math.round(full / 2 + 0.999999 * (full / 2)),
+      );
     }
     // 12 attempts = 11 waits: 1 s, 2 s, … 1024 s, each between half and all of that.
-    const span = (r: number) => Array.from({ length: 11 }, (_, i) => retryDelayMs(i + 1, retry, undefined, () => r)).reduce((a, b) => a + b, 0);
+    const span = (r: number) =>
+      Array.from({ length: 11 }, (_, i) => retryDelayMs(i + 1, retry, undefined, () => r)).reduce(
+        (a, b) => a + b,
+        0,
+      );
     assert.equal(span(0), 2047_000 / 2);
     assert.equal(span(1), 2047_000);
   });
 
   it('Retry-After replaces the computed delay, capped at maxDelayMs', () => {
-    assert.equal(retryDelayMs(1, retry, 30_000, () => 0.5), 30_000);
+    assert.equal(
+      retryDelayMs(1, retry, 30_000, () => 0.5),
+      30_000,
+    );
     assert.equal(retryDelayMs(9, retry, 0), 0);
     assert.equal(retryDelayMs(1, retry, 86_400_000), 3_600_000);
   });
@@ -42,19 +55,53 @@ describe('backoff', () => {
 
 describe('Standard Webhooks signing', () => {
   it('is verified by the standardwebhooks package for each secret; several sign at once', () => {
-    const secrets = [`whsec_${randomBytes(24).toString('base64')}`, `whsec_${randomBytes(64).toString('base64')}`];
-    const body = Buffer.from(JSON.stringify({ type: 'ctp.enrollment_attempt', note: 'ünïcödé' }), 'utf8');
+    const secrets = [
+      `whsec_${randomBytes(24).toString('base64')}`,
+      `whsec_${randomBytes(64).toString('base64')}`,
+    ];
+    const body = Buffer.from(
+      JSON.stringify({ type: 'ctp.enrollment_attempt', note: 'ünïcödé' }),
+      'utf8',
+    );
     const ts = Math.floor(Date.now() / 1000);
     const headers = standardWebhookHeaders(secrets.map(parseWebhookSecret), 'evt_1', ts, body);
     assert.match(headers['webhook-signature']!, /^v1,[A-Za-z0-9+/]+=* v1,[A-Za-z0-9+/]+=*$/);
-    for (const s of secrets) assert.deepEqual(new Webhook(s).verify(body.toString('utf8'), headers), JSON.parse(body.toString('utf8')));
-    assert.throws(() => new Webhook(secrets[0]!).verify(body.toString('utf8'), { ...headers, 'webhook-id': 'evt_2' }), /No matching signature/);
-    assert.throws(() => new Webhook(secrets[0]!).verify(body.toString('utf8'), { ...headers, 'webhook-timestamp': String(ts + 1) }), /No matching signature/);
+    for (const s of secrets)
+      assert.deepEqual(
+        new Webhook(s).verify(body.toString('utf8'), headers),
+        JSON.parse(body.toString('utf8')),
+      );
+    assert.throws(
+      () =>
+        new Webhook(secrets[0]!).verify(body.toString('utf8'), {
+          ...headers,
+          'webhook-id': 'evt_2',
+        }),
+      /No matching signature/,
+    );
+    assert.throws(
+      () =>
+        new Webhook(secrets[0]!).verify(body.toString('utf8'), {
+          ...headers,
+          'webhook-timestamp': String(ts + 1),
+        }),
+      /No matching signature/,
+    );
   });
 
   it('secrets must be whsec_ + base64 of 24 to 64 bytes; errors never echo the secret', () => {
-    for (const bad of ['', 'abc', `whsec_${randomBytes(16).toString('base64')}`, `whsec_${randomBytes(65).toString('base64')}`, 'whsec_!!!!invalid!!!!', `${randomBytes(32).toString('base64')}`]) {
-      assert.throws(() => parseWebhookSecret(bad), (e: Error) => bad.length < 12 || !e.message.includes(bad.slice(6, 16)));
+    for (const bad of [
+      '',
+      'abc',
+      `whsec_${randomBytes(16).toString('base64')}`,
+      `whsec_${randomBytes(65).toString('base64')}`,
+      'whsec_!!!!invalid!!!!',
+      `${randomBytes(32).toString('base64')}`,
+    ]) {
+      assert.throws(
+        () => parseWebhookSecret(bad),
+        (e: Error) => bad.length < 12 || !e.message.includes(bad.slice(6, 16)),
+      );
     }
     assert.equal(parseWebhookSecret(`whsec_${randomBytes(32).toString('base64')}`).length, 32);
   });
@@ -63,20 +110,51 @@ describe('Standard Webhooks signing', () => {
 describe('sinks configuration', () => {
   const base = {
     storage: { url: 'sqlite:/tmp/x.sqlite' },
-    keys: { decryption: [{ kid: 'a', privateKey: 'a.pem' }], verification: [{ kid: 'v', certificate: 'v.pem' }] },
+    keys: {
+      decryption: [{ kid: 'a', privateKey: 'a.pem' }],
+      verification: [{ kid: 'v', certificate: 'v.pem' }],
+    },
     dataProtection: { keys: [{ id: 'k', env: 'K' }], fingerprintKey: { env: 'F' } },
   };
-  const hook = { name: 'fraud-ops', type: 'webhook', url: 'https://fraud.bank.example/hooks/ctp', secrets: [{ env: 'FRAUD_OPS_WHSEC' }] };
+  const hook = {
+    name: 'fraud-ops',
+    type: 'webhook',
+    url: 'https://fraud.bank.example/hooks/ctp',
+    secrets: [{ env: 'FRAUD_OPS_WHSEC' }],
+  };
   const fails = (sinks: unknown[], field: string, extra: object = {}) =>
-    assert.throws(() => parseConfig({ ...base, ...extra, sinks }, '/etc/ctp'), (e: unknown) => e instanceof ConfigError && e.field === field);
+    assert.throws(
+      () => parseConfig({ ...base, ...extra, sinks }, '/etc/ctp'),
+      (e: unknown) => e instanceof ConfigError && e.field === field,
+    );
 
   it("fills the issue's defaults and resolves secret files against the config's folder", () => {
-    const c = parseConfig({ ...base, sinks: [hook, { name: 'core', type: 'rabbitmq', url: 'amqp://mq.bank.example', password: { file: 'mq.pw' } }] }, '/etc/ctp');
-    assert.deepEqual(c.sinks[0]?.retry, { initialDelayMs: 1000, maxDelayMs: 3_600_000, maxAttempts: 12 });
+    const c = parseConfig(
+      {
+        ...base,
+        sinks: [
+          hook,
+          {
+            name: 'core',
+            type: 'rabbitmq',
+            url: 'amqp://mq.bank.example',
+            password: { file: 'mq.pw' },
+          },
+        ],
+      },
+      '/etc/ctp',
+    );
+    assert.deepEqual(c.sinks[0]?.retry, {
+      initialDelayMs: 1000,
+      maxDelayMs: 3_600_000,
+      maxAttempts: 12,
+    });
     assert.equal(c.sinks[0]?.timeoutMs, 10_000);
     assert.equal(c.sinks[0]?.includePan, false);
     assert.equal(c.sinks[1]?.type === 'rabbitmq' && c.sinks[1].exchange, 'ctp-notify');
-    assert.deepEqual(c.sinks[1]?.type === 'rabbitmq' && c.sinks[1].password, { file: '/etc/ctp/mq.pw' });
+    assert.deepEqual(c.sinks[1]?.type === 'rabbitmq' && c.sinks[1].password, {
+      file: '/etc/ctp/mq.pw',
+    });
     assert.deepEqual(c.delivery, { runInServe: true, pollIntervalMs: 500, leaseMs: 60_000 });
     assert.deepEqual(parseConfig(base, '/').sinks, []);
   });
@@ -91,10 +169,16 @@ describe('sinks configuration', () => {
     fails([{ ...hook, secrets: undefined }], '/sinks/0/secrets');
     fails([{ ...hook, secrets: [] }], '/sinks/0/secrets');
     fails([{ ...hook, secrets: [{ env: 'S', file: 'f' }] }], '/sinks/0/secrets/0');
-    fails([{ name: 'core', type: 'rabbitmq', url: 'amqp://x', password: { file: 'a', env: 'B' } }], '/sinks/0/password');
+    fails(
+      [{ name: 'core', type: 'rabbitmq', url: 'amqp://x', password: { file: 'a', env: 'B' } }],
+      '/sinks/0/password',
+    );
     fails([{ name: 'core', type: 'rabbitmq', url: 'amqp://x', queue: 'q' }], '/sinks/0/queue');
     fails([{ ...hook, timeoutMs: 60_000 }], '/sinks/0/timeoutMs');
-    fails([{ ...hook, retry: { initialDelayMs: 5000, maxDelayMs: 1000 } }], '/sinks/0/retry/initialDelayMs');
+    fails(
+      [{ ...hook, retry: { initialDelayMs: 5000, maxDelayMs: 1000 } }],
+      '/sinks/0/retry/initialDelayMs',
+    );
   });
 });
 

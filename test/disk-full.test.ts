@@ -12,7 +12,9 @@ import { testPki } from './support/test-pki.js';
 function mountTmpfs(sizeMb: number): { dir: string; unmount(): void } | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'ctp-diskfull-'));
   try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir], { stdio: 'ignore' });
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${sizeMb}m`, 'tmpfs', dir], {
+      stdio: 'ignore',
+    });
   } catch {
     rmSync(dir, { recursive: true, force: true });
     return undefined;
@@ -30,16 +32,23 @@ const probe = mountTmpfs(1);
 probe?.unmount();
 
 describe('the SQLite volume runs full while serving', () => {
-  it('answers 500 (Visa retries), loses nothing acknowledged, says why, and recovers once space is freed', { skip: probe === undefined ? 'cannot mount a tmpfs here (needs root)' : false }, async () => {
+  it('answers 500 (Visa retries), loses nothing acknowledged, says why, and recovers once space is freed', {
+    skip: probe === undefined ? 'cannot mount a tmpfs here (needs root)' : false,
+  }, async () => {
     const fs = mountTmpfs(8)!;
     const pki = await testPki();
     let s: TestServer | undefined;
     try {
       s = await startTestServer(pki, { storageUrl: `sqlite:${join(fs.dir, 'ctp.sqlite')}` });
-      const encoded = await Promise.all(Array.from({ length: 600 }, () => s!.encode(enrollmentPayload())));
+      const encoded = await Promise.all(
+        Array.from({ length: 600 }, () => s!.encode(enrollmentPayload())),
+      );
       // Leave about 256 KB: a few dozen notifications' worth.
       const ballast = join(fs.dir, 'ballast');
-      const free = () => { const st = statfsSync(fs.dir); return st.bavail * st.bsize; };
+      const free = () => {
+        const st = statfsSync(fs.dir);
+        return st.bavail * st.bsize;
+      };
       writeFileSync(ballast, Buffer.alloc(Math.max(0, free() - 256 * 1024)));
 
       const acknowledged: number[] = [];
@@ -60,16 +69,29 @@ describe('the SQLite volume runs full while serving', () => {
 
       rmSync(ballast);
       // Visa's retries of the refused ones, then new ones: no restart needed.
-      for (const r of refused) assert.equal((await s.post({ encryptedData: encoded[r] })).status, 200, 'a retry after space is freed');
-      for (let j = 0; j < 10; j++, i++) assert.equal((await s.post({ encryptedData: encoded[i] })).status, 200);
+      for (const r of refused)
+        assert.equal(
+          (await s.post({ encryptedData: encoded[r] })).status,
+          200,
+          'a retry after space is freed',
+        );
+      for (let j = 0; j < 10; j++, i++)
+        assert.equal((await s.post({ encryptedData: encoded[i] })).status, 200);
 
       const stored = await s.runtime.store.list({ limit: 1000 });
-      assert.equal(stored.length, acknowledged.length + refused.length + 10, 'nothing acknowledged was lost, nothing twice');
+      assert.equal(
+        stored.length,
+        acknowledged.length + refused.length + 10,
+        'nothing acknowledged was lost, nothing twice',
+      );
       await s.close();
       s = undefined;
       // And it all survives a restart on the same file.
       s = await startTestServer(pki, { storageUrl: `sqlite:${join(fs.dir, 'ctp.sqlite')}` });
-      assert.equal((await s.runtime.store.list({ limit: 1000 })).length, acknowledged.length + refused.length + 10);
+      assert.equal(
+        (await s.runtime.store.list({ limit: 1000 })).length,
+        acknowledged.length + refused.length + 10,
+      );
     } finally {
       await s?.close();
       fs.unmount();

@@ -3,19 +3,28 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CompactEncrypt } from 'jose';
-import { assertContract, canaryListener, InputCounter, memoryAfterGc, runs, spillCapturedLogs, spyOnConnections } from './support/hostile-checks.js';
-import { b64u, encryptCompact, signCompact, type Signer } from './support/hostile-jose.js';
-import { enrollmentPayload } from './support/personal-data.js';
 import { sqliteDialect, type TestDatabase } from './support/databases.js';
+import {
+  assertContract,
+  canaryListener,
+  InputCounter,
+  memoryAfterGc,
+  runs,
+  spillCapturedLogs,
+  spyOnConnections,
+} from './support/hostile-checks.js';
+import { b64u, encryptCompact, type Signer, signCompact } from './support/hostile-jose.js';
+import { enrollmentPayload } from './support/personal-data.js';
 import { startTestServer, type TestServer } from './support/server-harness.js';
-import { testPki, type TestPki } from './support/test-pki.js';
+import { type TestPki, testPki } from './support/test-pki.js';
 
 // Property-based: valid tokens mutated in every segment, header swaps, nested JWS/JWE, against
 // the running server. Rejections happen before storage, so one dialect (SQLite) is enough here;
 // the fields that reach storage are fuzzed on both in hostile-payload.test.ts.
 
 const count = new InputCounter();
-const dedup = (encryptedData: string) => createHash('sha256').update(encryptedData).digest('base64url');
+const dedup = (encryptedData: string) =>
+  createHash('sha256').update(encryptedData).digest('base64url');
 
 describe('hostile JOSE input against the running server', () => {
   let pki: TestPki;
@@ -24,9 +33,18 @@ describe('hostile JOSE input against the running server', () => {
   let canary: Awaited<ReturnType<typeof canaryListener>>;
   let spy: ReturnType<typeof spyOnConnections>;
   let baseline: { heapMiB: number; rssMiB: number };
-  /** encryptedData values that carry Visa's good signature and were sent on the right route: each must be a row. */
+  /**
+   * encryptedData values that carry Visa's good signature and were sent on the right route: each
+   * must be a row.
+   */
   const visaSigned = new Set<string>();
-  const jwes: { valid: string[]; unknownKid: string; hostileKid: string; zip: string; withJku: string } = { valid: [], unknownKid: '', hostileKid: '', zip: '', withJku: '' };
+  const jwes: {
+    valid: string[];
+    unknownKid: string;
+    hostileKid: string;
+    zip: string;
+    withJku: string;
+  } = { valid: [], unknownKid: '', hostileKid: '', zip: '', withJku: '' };
   const tokens: string[] = [];
   const attacker = generateKeyPairSync('rsa', { modulusLength: 2048 });
 
@@ -42,19 +60,35 @@ describe('hostile JOSE input against the running server', () => {
     db = await sqliteDialect.create();
     canary = await canaryListener();
     s = await startTestServer(pki, { storageUrl: db.url });
-    const jwe = (payload: unknown, key = pki.issuerPublicKey, kid = pki.issuerKid, extra: Record<string, unknown> = {}) =>
+    const jwe = (
+      payload: unknown,
+      key = pki.issuerPublicKey,
+      kid = pki.issuerKid,
+      extra: Record<string, unknown> = {},
+    ) =>
       new CompactEncrypt(new TextEncoder().encode(JSON.stringify(payload)))
         .setProtectedHeader({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid, ...extra })
         .encrypt(key);
     for (let i = 0; i < 4; i++) jwes.valid.push(await jwe(enrollmentPayload()));
     jwes.unknownKid = await jwe(enrollmentPayload(), pki.issuerPublicKey2, pki.issuerKid2);
-    jwes.hostileKid = await jwe(enrollmentPayload(), pki.issuerPublicKey, `../../${pki.issuerKid}' OR '1'='1; --\u0000`);
-    jwes.withJku = await jwe(enrollmentPayload(), pki.issuerPublicKey, pki.issuerKid, { jku: `${canary.url}/jwks`, x5u: `${canary.url}/cert` });
-    jwes.zip = encryptCompact({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: pki.issuerKid, zip: 'DEF' }, JSON.stringify(enrollmentPayload()), pki.issuerPublicKey);
+    jwes.hostileKid = await jwe(
+      enrollmentPayload(),
+      pki.issuerPublicKey,
+      `../../${pki.issuerKid}' OR '1'='1; --\u0000`,
+    );
+    jwes.withJku = await jwe(enrollmentPayload(), pki.issuerPublicKey, pki.issuerKid, {
+      jku: `${canary.url}/jwks`,
+      x5u: `${canary.url}/cert`,
+    });
+    jwes.zip = encryptCompact(
+      { alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: pki.issuerKid, zip: 'DEF' },
+      JSON.stringify(enrollmentPayload()),
+      pki.issuerPublicKey,
+    );
     for (let i = 0; i < 4; i++) tokens.push(await s.encode(enrollmentPayload()));
     // Warm up (JIT, pools, prepared statements) before the memory baseline.
     for (const t of tokens) assert.equal((await post(t)).status, 200);
-    tokens.forEach((t) => visaSigned.add(t));
+    for (const t of tokens) visaSigned.add(t);
     baseline = memoryAfterGc();
     spy = spyOnConnections();
   });
@@ -69,10 +103,22 @@ describe('hostile JOSE input against the running server', () => {
   it('valid tokens mutated in every segment (bit flips, truncation, padding, extra dots) are refused and never stored', async () => {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
     const mutation = fc.oneof(
-      fc.record({ op: fc.constant('flip' as const), at: fc.nat(), bit: fc.integer({ min: 0, max: 5 }) }),
+      fc.record({
+        op: fc.constant('flip' as const),
+        at: fc.nat(),
+        bit: fc.integer({ min: 0, max: 5 }),
+      }),
       fc.record({ op: fc.constant('truncate' as const), at: fc.nat() }),
-      fc.record({ op: fc.constant('insert' as const), at: fc.nat(), text: fc.constantFrom('.', '..', '=', '==', ' ', '\n', '+', '/', '%3D', '\u0000', 'é', 'A') }),
-      fc.record({ op: fc.constant('segment' as const), which: fc.integer({ min: 0, max: 2 }), how: fc.constantFrom('drop', 'duplicate', 'empty', 'pad', 'swap', 'upper', 'std-base64') }),
+      fc.record({
+        op: fc.constant('insert' as const),
+        at: fc.nat(),
+        text: fc.constantFrom('.', '..', '=', '==', ' ', '\n', '+', '/', '%3D', '\u0000', 'é', 'A'),
+      }),
+      fc.record({
+        op: fc.constant('segment' as const),
+        which: fc.integer({ min: 0, max: 2 }),
+        how: fc.constantFrom('drop', 'duplicate', 'empty', 'pad', 'swap', 'upper', 'std-base64'),
+      }),
     );
     await fc.assert(
       fc.asyncProperty(fc.nat({ max: tokens.length - 1 }), mutation, async (ti, m) => {
@@ -98,17 +144,29 @@ describe('hostile JOSE input against the running server', () => {
           const seg = parts[segment]!;
           const i = seg.length === 0 ? 0 : at % seg.length;
           parts[segment] =
-            how === 'flip' ? `${seg.slice(0, i)}${seg[i] === 'A' ? 'B' : 'A'}${seg.slice(i + 1)}`
-            : how === 'truncate' ? seg.slice(0, i)
-            : how === 'pad' ? `${seg}=`
-            : how === 'dot' ? `${seg.slice(0, i)}.${seg.slice(i)}`
-            : '';
+            how === 'flip'
+              ? `${seg.slice(0, i)}${seg[i] === 'A' ? 'B' : 'A'}${seg.slice(i + 1)}`
+              : how === 'truncate'
+                ? seg.slice(0, i)
+                : how === 'pad'
+                  ? `${seg}=`
+                  : how === 'dot'
+                    ? `${seg.slice(0, i)}.${seg.slice(i)}`
+                    : '';
           const inner = parts.join('.');
           fc.pre(inner !== jwes.valid[ji]);
-          const encryptedData = signCompact({ alg: 'PS256', kid: pki.visaKid, cty: 'JWE' }, b64u(inner), visa());
+          const encryptedData = signCompact(
+            { alg: 'PS256', kid: pki.visaKid, cty: 'JWE' },
+            b64u(inner),
+            visa(),
+          );
           visaSigned.add(encryptedData);
           count.add('inner mutations (Visa-signed)');
-          assertContract(await post(encryptedData), [400, ...(segment === 0 ? [500] : [])], `inner segment ${segment} ${how}`);
+          assertContract(
+            await post(encryptedData),
+            [400, ...(segment === 0 ? [500] : [])],
+            `inner segment ${segment} ${how}`,
+          );
         },
       ),
       { numRuns: runs(300) },
@@ -130,7 +188,17 @@ describe('hostile JOSE input against the running server', () => {
     };
     const hostileKid = fc.oneof(
       fc.constant(pki.visaKid),
-      fc.constantFrom('../../../../etc/passwd', '..\\..\\keys\\visa.pem', "715EA257' OR '1'='1", '715EA257; DROP TABLE notifications; --', '%2e%2e%2f', '715EA257\u0000', '\u202E752AE517', 'x'.repeat(4000), 'k'.repeat(10_000)),
+      fc.constantFrom(
+        '../../../../etc/passwd',
+        '..\\..\\keys\\visa.pem',
+        "715EA257' OR '1'='1",
+        '715EA257; DROP TABLE notifications; --',
+        '%2e%2e%2f',
+        '715EA257\u0000',
+        '\u202E752AE517',
+        'x'.repeat(4000),
+        'k'.repeat(10_000),
+      ),
       fc.string({ maxLength: 40 }),
       fc.constantFrom(undefined, null, 7, [pki.visaKid], { kid: pki.visaKid }),
     );
@@ -138,15 +206,33 @@ describe('hostile JOSE input against the running server', () => {
     // is exercised as often as the refusing ones.
     // Each hostile member is present in about one header in four, so that most headers stay
     // close to Visa's and the accepting branch is exercised as often as the refusing ones.
-    const sometimes = <T>(arb: fc.Arbitrary<T>) => fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
+    const sometimes = <T>(arb: fc.Arbitrary<T>) =>
+      fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: arb });
     const header = fc
       .record({
         alg: fc.oneof(
           { weight: 4, arbitrary: fc.constant<unknown>('PS256') },
-          { weight: 2, arbitrary: fc.constantFrom<unknown>('RS256', 'PS512', 'HS256', 'none', 'None', 'NONE', 'ES256', 'EdDSA', 'dir', '') },
+          {
+            weight: 2,
+            arbitrary: fc.constantFrom<unknown>(
+              'RS256',
+              'PS512',
+              'HS256',
+              'none',
+              'None',
+              'NONE',
+              'ES256',
+              'EdDSA',
+              'dir',
+              '',
+            ),
+          },
           { weight: 1, arbitrary: fc.constantFrom<unknown>(null, 1, ['PS256']) },
         ),
-        kid: fc.oneof({ weight: 3, arbitrary: fc.constant<unknown>(pki.visaKid) }, { weight: 2, arbitrary: hostileKid }),
+        kid: fc.oneof(
+          { weight: 3, arbitrary: fc.constant<unknown>(pki.visaKid) },
+          { weight: 2, arbitrary: hostileKid },
+        ),
         crit: sometimes(fc.constantFrom<unknown>(['exp'], ['b64'], [], 'exp')),
         b64: sometimes(fc.constant(false)),
         jku: sometimes(fc.constant('jku')),
@@ -160,7 +246,10 @@ describe('hostile JOSE input against the running server', () => {
       })
       .map((h) => Object.fromEntries(Object.entries(h).filter(([, v]) => v !== undefined)));
     const payload = fc.constantFrom('valid', 'unknownKid', 'hostileKid', 'zip', 'withJku', 'junk');
-    const signer = fc.oneof({ weight: 3, arbitrary: fc.constant('visa-ps256') }, { weight: 3, arbitrary: fc.constantFrom(...Object.keys(signers)) });
+    const signer = fc.oneof(
+      { weight: 3, arbitrary: fc.constant('visa-ps256') },
+      { weight: 3, arbitrary: fc.constantFrom(...Object.keys(signers)) },
+    );
     await fc.assert(
       fc.asyncProperty(header, signer, payload, async (h, signerName, p) => {
         const hdr: Record<string, unknown> = { ...h };
@@ -169,15 +258,28 @@ describe('hostile JOSE input against the running server', () => {
         if ('x5u' in hdr) hdr.x5u = `${canary.url.replace('http:', 'https:')}/x5u`;
         const jwe = p === 'valid' ? jwes.valid[0]! : p === 'junk' ? 'not.a.jwe' : jwes[p];
         const encryptedData = signCompact(hdr, b64u(jwe), signers[signerName]!);
-        const goodSignature = signerName === 'visa-ps256' && hdr.alg === 'PS256' && hdr.kid === pki.visaKid && !('crit' in hdr);
+        const goodSignature =
+          signerName === 'visa-ps256' &&
+          hdr.alg === 'PS256' &&
+          hdr.kid === pki.visaKid &&
+          !('crit' in hdr);
         const fits = encryptedData.length <= 7000;
-        const allowed = !fits ? [400] : !goodSignature ? [400, 401]
-          : p === 'valid' || p === 'withJku' ? [200]
-          : p === 'unknownKid' || p === 'hostileKid' ? [500]
-          : [400];
+        const allowed = !fits
+          ? [400]
+          : !goodSignature
+            ? [400, 401]
+            : p === 'valid' || p === 'withJku'
+              ? [200]
+              : p === 'unknownKid' || p === 'hostileKid'
+                ? [500]
+                : [400];
         if (goodSignature && fits) visaSigned.add(encryptedData);
         count.add('header swaps');
-        assertContract(await post(encryptedData), allowed, `header ${JSON.stringify({ ...hdr, pad: undefined, jwk: undefined }).slice(0, 300)} signer ${signerName} payload ${p}`);
+        assertContract(
+          await post(encryptedData),
+          allowed,
+          `header ${JSON.stringify({ ...hdr, pad: undefined, jwk: undefined }).slice(0, 300)} signer ${signerName} payload ${p}`,
+        );
       }),
       { numRuns: runs(1200) },
     );
@@ -185,21 +287,38 @@ describe('hostile JOSE input against the running server', () => {
 
   it('nested JWS/JWE several levels deep is quarantined (400) when Visa signs it, refused (401) when not', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.constantFrom('jws', 'jwe'), { minLength: 1, maxLength: 5 }), fc.boolean(), async (layers, visaOuter) => {
-        let inner = JSON.stringify(enrollmentPayload());
-        for (const layer of layers) {
-          inner = layer === 'jwe'
-            ? encryptCompact({ alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: pki.issuerKid, cty: 'JWT' }, inner, pki.issuerPublicKey)
-            : signCompact({ alg: 'PS256', kid: pki.visaKid, cty: 'JWT' }, b64u(inner), visa());
-        }
-        // Two layers at least between the envelope and the payload.
-        fc.pre(layers.length >= 2 || layers[0] === 'jws');
-        const encryptedData = signCompact({ alg: 'PS256', kid: pki.visaKid, cty: 'JWE' }, b64u(inner), visaOuter ? visa() : { kind: 'rsa-pss', key: attacker.privateKey });
-        const fits = encryptedData.length <= 7000;
-        if (visaOuter && fits) visaSigned.add(encryptedData);
-        count.add('nested JWS/JWE');
-        assertContract(await post(encryptedData), !fits ? [400] : visaOuter ? [400] : [401], `nested ${layers.join('>')} visa=${visaOuter}`);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.constantFrom('jws', 'jwe'), { minLength: 1, maxLength: 5 }),
+        fc.boolean(),
+        async (layers, visaOuter) => {
+          let inner = JSON.stringify(enrollmentPayload());
+          for (const layer of layers) {
+            inner =
+              layer === 'jwe'
+                ? encryptCompact(
+                    { alg: 'RSA-OAEP-256', enc: 'A256GCM', kid: pki.issuerKid, cty: 'JWT' },
+                    inner,
+                    pki.issuerPublicKey,
+                  )
+                : signCompact({ alg: 'PS256', kid: pki.visaKid, cty: 'JWT' }, b64u(inner), visa());
+          }
+          // Two layers at least between the envelope and the payload.
+          fc.pre(layers.length >= 2 || layers[0] === 'jws');
+          const encryptedData = signCompact(
+            { alg: 'PS256', kid: pki.visaKid, cty: 'JWE' },
+            b64u(inner),
+            visaOuter ? visa() : { kind: 'rsa-pss', key: attacker.privateKey },
+          );
+          const fits = encryptedData.length <= 7000;
+          if (visaOuter && fits) visaSigned.add(encryptedData);
+          count.add('nested JWS/JWE');
+          assertContract(
+            await post(encryptedData),
+            !fits ? [400] : visaOuter ? [400] : [401],
+            `nested ${layers.join('>')} visa=${visaOuter}`,
+          );
+        },
+      ),
       { numRuns: runs(60) },
     );
   });
@@ -210,27 +329,52 @@ describe('hostile JOSE input against the running server', () => {
       fc.uint8Array({ maxLength: 300 }).map((u) => b64u(Buffer.from(u))),
       fc.string({ maxLength: 60 }),
     );
-    const encryptedData = fc.oneof(fc.tuple(segment, segment, segment).map((t) => t.join('.')), fc.string({ maxLength: 200 }));
+    const encryptedData = fc.oneof(
+      fc.tuple(segment, segment, segment).map((t) => t.join('.')),
+      fc.string({ maxLength: 200 }),
+    );
     const body = fc.oneof(
       fc.jsonValue().map((v) => JSON.stringify(v) ?? ''),
-      fc.record({ encryptedData: fc.oneof(encryptedData, fc.jsonValue()) }, { requiredKeys: [] }).map((r) => JSON.stringify(r)),
-      fc.dictionary(fc.string({ maxLength: 20 }), fc.jsonValue()).map((d) => JSON.stringify({ ...d, encryptedData: 'a.b.c' })),
+      fc
+        .record({ encryptedData: fc.oneof(encryptedData, fc.jsonValue()) }, { requiredKeys: [] })
+        .map((r) => JSON.stringify(r)),
+      fc
+        .dictionary(fc.string({ maxLength: 20 }), fc.jsonValue())
+        .map((d) => JSON.stringify({ ...d, encryptedData: 'a.b.c' })),
     );
     await fc.assert(
-      fc.asyncProperty(body, fc.constantFrom('application/json', 'application/json; charset=utf-8', 'APPLICATION/JSON', 'text/plain', 'application/jose'), async (b, ct) => {
-        count.add('random envelopes');
-        const res = await s.post(b, { contentType: ct, xPayToken: false });
-        count.answered(res.status);
-        assertContract(res, [400, 401], `body ${b.slice(0, 120)}`);
-      }),
+      fc.asyncProperty(
+        body,
+        fc.constantFrom(
+          'application/json',
+          'application/json; charset=utf-8',
+          'APPLICATION/JSON',
+          'text/plain',
+          'application/jose',
+        ),
+        async (b, ct) => {
+          count.add('random envelopes');
+          const res = await s.post(b, { contentType: ct, xPayToken: false });
+          count.answered(res.status);
+          assertContract(res, [400, 401], `body ${b.slice(0, 120)}`);
+        },
+      ),
       { numRuns: runs(400) },
     );
   });
 
   it('after all that: nothing unauthenticated stored, nothing fetched, memory bounded', async () => {
     const rows = await s.runtime.store.list({ limit: 100_000 });
-    assert.equal(rows.length, visaSigned.size, 'exactly one row per distinct Visa-signed envelope, and no other');
-    for (const e of visaSigned) assert.ok(await s.runtime.store.findByDedupKey(dedup(e)), 'each Visa-signed envelope is stored');
+    assert.equal(
+      rows.length,
+      visaSigned.size,
+      'exactly one row per distinct Visa-signed envelope, and no other',
+    );
+    for (const e of visaSigned)
+      assert.ok(
+        await s.runtime.store.findByDedupKey(dedup(e)),
+        'each Visa-signed envelope is stored',
+      );
     assert.equal(canary.contacts(), 0, 'jku/x5u/jwk must never be fetched');
     const serverPort = Number(new URL(s.url).port);
     const outbound = spy.targets.filter((t) => !t.endsWith(`:${serverPort}`));
@@ -241,9 +385,15 @@ describe('hostile JOSE input against the running server', () => {
     visaSigned.clear();
     spy.targets.length = 0;
     const end = memoryAfterGc();
-    const growth = { heapMiB: Math.round(end.heapMiB - baseline.heapMiB), rssMiB: Math.round(end.rssMiB - baseline.rssMiB) };
-    process.stdout.write(`# hostile JOSE: ${count}; heap ${growth.heapMiB} MiB, RSS ${growth.rssMiB} MiB over baseline\n`);
-    // Generous: a leak of even a few hundred bytes per request over thousands of requests would show.
+    const growth = {
+      heapMiB: Math.round(end.heapMiB - baseline.heapMiB),
+      rssMiB: Math.round(end.rssMiB - baseline.rssMiB),
+    };
+    process.stdout.write(
+      `# hostile JOSE: ${count}; heap ${growth.heapMiB} MiB, RSS ${growth.rssMiB} MiB over baseline\n`,
+    );
+    // Generous: a leak of even a few hundred bytes per request over thousands of requests would
+    // show.
     assert.ok(growth.heapMiB < 48, `heap grew ${growth.heapMiB} MiB`);
     assert.ok(growth.rssMiB < 200, `RSS grew ${growth.rssMiB} MiB`);
   });

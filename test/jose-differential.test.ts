@@ -4,9 +4,24 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify } from 'jose';
 import { QuarantineError, RejectedError } from '../src/errors.js';
-import { CONTENT_ENCRYPTION_ALGORITHMS, decryptCompactJwe, type JweAllowList } from '../src/jose/compact-jwe.js';
-import { SIGNATURE_ALGORITHMS, verifyCompactJws, type SignatureAlgorithm } from '../src/jose/compact-jws.js';
-import { b64u, buildJwe, buildJws, headerBytes, type JweBuild, type SignAs } from './support/jose-token-builders.js';
+import {
+  CONTENT_ENCRYPTION_ALGORITHMS,
+  decryptCompactJwe,
+  type JweAllowList,
+} from '../src/jose/compact-jwe.js';
+import {
+  SIGNATURE_ALGORITHMS,
+  type SignatureAlgorithm,
+  verifyCompactJws,
+} from '../src/jose/compact-jws.js';
+import {
+  b64u,
+  buildJwe,
+  buildJws,
+  headerBytes,
+  type JweBuild,
+  type SignAs,
+} from './support/jose-token-builders.js';
 
 /*
  * Differential test: our node:crypto JOSE path against jose (the reference implementation),
@@ -32,8 +47,14 @@ const visa1 = keyPair();
 const visa2 = keyPair();
 const issuer1 = keyPair();
 const issuer2 = keyPair();
-const verificationKeys = new Map<string, KeyObject>([['visa-1', visa1.publicKey], ['visa-2', visa2.publicKey]]);
-const decryptionKeys = new Map<string, KeyObject>([['issuer-1', issuer1.privateKey], ['issuer-2', issuer2.privateKey]]);
+const verificationKeys = new Map<string, KeyObject>([
+  ['visa-1', visa1.publicKey],
+  ['visa-2', visa2.publicKey],
+]);
+const decryptionKeys = new Map<string, KeyObject>([
+  ['issuer-1', issuer1.privateKey],
+  ['issuer-2', issuer2.privateKey],
+]);
 // The classic key-confusion attempt: the public key's PEM as an HMAC secret.
 const hmacSecret = Buffer.from(visa1.publicKey.export({ type: 'spki', format: 'pem' }) as string);
 
@@ -54,15 +75,43 @@ const ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789
 
 const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
   { weight: 8, arbitrary: fc.constant({ kind: 'none' as const }) },
-  { weight: 4, arbitrary: fc.record({ kind: fc.constant('flip' as const), segment: fc.nat(4), bit: fc.nat(4000) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('char' as const), at: fc.nat(4000), ch: fc.constantFrom(...'AQgw09_-+/=. \n') }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      kind: fc.constant('flip' as const),
+      segment: fc.nat(4),
+      bit: fc.nat(4000),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('char' as const),
+      at: fc.nat(4000),
+      ch: fc.constantFrom(...'AQgw09_-+/=. \n'),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('truncate' as const), at: fc.nat(4000) }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('pad' as const), segment: fc.nat(4) }) },
-  { weight: 3, arbitrary: fc.record({ kind: fc.constant('noncanonical' as const), segment: fc.nat(4) }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('whitespace' as const), segment: fc.nat(4), at: fc.nat(400), ch: fc.constantFrom(' ', '\n', '\t') }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({ kind: fc.constant('noncanonical' as const), segment: fc.nat(4) }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('whitespace' as const),
+      segment: fc.nat(4),
+      at: fc.nat(400),
+      ch: fc.constantFrom(' ', '\n', '\t'),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('dot' as const), at: fc.nat(4000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('drop' as const), segment: fc.nat(4) }) },
-  { weight: 1, arbitrary: fc.record({ kind: fc.constant('swap' as const), a: fc.nat(4), b: fc.nat(4) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ kind: fc.constant('swap' as const), a: fc.nat(4), b: fc.nat(4) }),
+  },
 );
 
 function mutate(token: string, m: Mutation): string {
@@ -120,14 +169,19 @@ function mutate(token: string, m: Mutation): string {
 }
 
 /** Reference strictness check, independent of src/jose/base64url.ts. */
-const strictSegment = (s: string) => /^[A-Za-z0-9_-]*$/.test(s) && s.length % 4 !== 1 && Buffer.from(s, 'base64url').toString('base64url') === s;
+const strictSegment = (s: string) =>
+  /^[A-Za-z0-9_-]*$/.test(s) &&
+  s.length % 4 !== 1 &&
+  Buffer.from(s, 'base64url').toString('base64url') === s;
 
 /** The protected header as jose would read it (atob-lenient base64url), if it is a JSON object. */
 function lenientHeader(segment: string | undefined): Record<string, unknown> | undefined {
   try {
     const bytes = Buffer.from(atob(segment!.replace(/-/g, '+').replace(/_/g, '/')), 'latin1');
     const v: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
-    return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+    return v !== null && typeof v === 'object' && !Array.isArray(v)
+      ? (v as Record<string, unknown>)
+      : undefined;
   } catch {
     return undefined;
   }
@@ -156,10 +210,24 @@ class Tally {
 }
 
 /** One generated comparison: ours never more lenient, every jose-only acceptance documented. */
-function judge(tally: Tally, token: string, ours: Verdict, jose: Verdict, kind: 'jws' | 'jwe'): void {
-  assert.ok(!(ours === 'accept' && jose === 'reject'), `we accept a ${kind} jose rejects: ${token.slice(0, 120)}`);
-  const doc = ours === 'reject' && jose === 'accept' ? documentedDifference(token, kind) : undefined;
-  if (ours === 'reject' && jose === 'accept') assert.ok(doc, `undocumented difference: jose accepts a ${kind} we reject: ${token.slice(0, 160)}`);
+function judge(
+  tally: Tally,
+  token: string,
+  ours: Verdict,
+  jose: Verdict,
+  kind: 'jws' | 'jwe',
+): void {
+  assert.ok(
+    !(ours === 'accept' && jose === 'reject'),
+    `we accept a ${kind} jose rejects: ${token.slice(0, 120)}`,
+  );
+  const doc =
+    ours === 'reject' && jose === 'accept' ? documentedDifference(token, kind) : undefined;
+  if (ours === 'reject' && jose === 'accept')
+    assert.ok(
+      doc,
+      `undocumented difference: jose accepts a ${kind} we reject: ${token.slice(0, 160)}`,
+    );
   tally.add(ours, jose, doc);
 }
 
@@ -173,12 +241,46 @@ describe('JOSE differential: ours against jose', () => {
       // random: every field drawn independently (mostly garbage). Then, maybe, a mutation.
       profile: fc.constantFrom('valid', 'defect', 'random'),
       defect: fc.constantFrom(
-        'alg-not-allowed', 'sig-other-alg', 'pss-salt', 'hs256-confusion', 'alg-none', 'es256',
-        'kid-other-key', 'kid-unknown', 'kid-missing', 'kid-number', 'crit-b64', 'crit-unencoded', 'crit-unknown', 'crit-empty',
-        'header-invalid-utf8', 'header-array', 'header-not-json', 'header-duplicate-alg',
+        'alg-not-allowed',
+        'sig-other-alg',
+        'pss-salt',
+        'hs256-confusion',
+        'alg-none',
+        'es256',
+        'kid-other-key',
+        'kid-unknown',
+        'kid-missing',
+        'kid-number',
+        'crit-b64',
+        'crit-unencoded',
+        'crit-unknown',
+        'crit-empty',
+        'header-invalid-utf8',
+        'header-array',
+        'header-not-json',
+        'header-duplicate-alg',
       ),
-      alg: fc.constantFrom('PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512', 'HS256', 'none', 'ES256'),
-      signAs: fc.constantFrom<SignAs | 'match'>('match', 'match', 'PS256', 'RS256', 'PS256-max-salt', 'HS256', 'none', 'garbage'),
+      alg: fc.constantFrom(
+        'PS256',
+        'PS384',
+        'PS512',
+        'RS256',
+        'RS384',
+        'RS512',
+        'HS256',
+        'none',
+        'ES256',
+      ),
+      signAs: fc.constantFrom<SignAs | 'match'>(
+        'match',
+        'match',
+        'PS256',
+        'RS256',
+        'PS256-max-salt',
+        'HS256',
+        'none',
+        'garbage',
+      ),
       signer: fc.constantFrom('visa-1', 'visa-2'),
       kid: fc.constantFrom<unknown>('visa-1', 'visa-2', 'unknown', undefined, 7, ''),
       extra: fc.constantFrom<Record<string, unknown>>(
@@ -191,7 +293,15 @@ describe('JOSE differential: ours against jose', () => {
         { crit: [] },
         { b64: false },
       ),
-      raw: fc.constantFrom('json', 'json', 'json', 'invalid-utf8', 'array', 'not-json', 'duplicate-alg') as fc.Arbitrary<Parameters<typeof headerBytes>[1]>,
+      raw: fc.constantFrom(
+        'json',
+        'json',
+        'json',
+        'invalid-utf8',
+        'array',
+        'not-json',
+        'duplicate-alg',
+      ) as fc.Arbitrary<Parameters<typeof headerBytes>[1]>,
       viaJose: fc.boolean(),
       payload: fc.uint8Array({ maxLength: 200 }),
       allowAll: fc.boolean(),
@@ -229,28 +339,45 @@ describe('JOSE differential: ours against jose', () => {
         }
         const key = c.signer === 'visa-1' ? visa1.privateKey : visa2.privateKey;
         const header = { alg, ...(kid === undefined ? {} : { kid }), ...extra };
-        const unencoded = Array.isArray(extra.crit) && extra.crit[0] === 'b64' && extra.b64 === false;
+        const unencoded =
+          Array.isArray(extra.crit) && extra.crit[0] === 'b64' && extra.b64 === false;
         let token: string;
         if (c.profile === 'valid' && c.viaJose && extra.crit === undefined) {
           // Also tokens made by jose itself (as the Visa-side encoder makes them).
-          token = await new CompactSign(c.payload).setProtectedHeader(header as { alg: string }).sign(key);
+          token = await new CompactSign(c.payload)
+            .setProtectedHeader(header as { alg: string })
+            .sign(key);
         } else {
-          const payloadSegment = unencoded ? Buffer.from(c.payload).toString('hex') : b64u(c.payload);
-          token = buildJws(headerBytes(header, raw), payloadSegment, signAs === 'match' ? (alg as SignAs) : signAs, key, hmacSecret);
+          const payloadSegment = unencoded
+            ? Buffer.from(c.payload).toString('hex')
+            : b64u(c.payload);
+          token = buildJws(
+            headerBytes(header, raw),
+            payloadSegment,
+            signAs === 'match' ? (alg as SignAs) : signAs,
+            key,
+            hmacSecret,
+          );
         }
         token = mutate(token, c.mutation);
 
         let ours: Verdict = 'accept';
         try {
           const v = verifyCompactJws(token, verificationKeys, allow);
-          assert.deepEqual(Buffer.from(v.payload), Buffer.from(c.payload), 'accepted payload is the signed payload');
+          assert.deepEqual(
+            Buffer.from(v.payload),
+            Buffer.from(c.payload),
+            'accepted payload is the signed payload',
+          );
         } catch (e) {
           if (!(e instanceof RejectedError)) throw e;
           ours = 'reject';
         }
         let jose: Verdict = 'accept';
         try {
-          await compactVerify(token, (h) => keyFor(verificationKeys, h.kid), { algorithms: [...allow] });
+          await compactVerify(token, (h) => keyFor(verificationKeys, h.kid), {
+            algorithms: [...allow],
+          });
         } catch {
           jose = 'reject';
         }
@@ -258,22 +385,51 @@ describe('JOSE differential: ours against jose', () => {
       }),
       { numRuns: 2500 },
     );
-    assert.ok(tally.count('accept/accept') >= 150, `both accept often enough: ${JSON.stringify([...tally.pairs])}`);
-    assert.ok(tally.count('reject/reject') >= 500, `both reject often enough: ${JSON.stringify([...tally.pairs])}`);
+    assert.ok(
+      tally.count('accept/accept') >= 150,
+      `both accept often enough: ${JSON.stringify([...tally.pairs])}`,
+    );
+    assert.ok(
+      tally.count('reject/reject') >= 500,
+      `both reject often enough: ${JSON.stringify([...tally.pairs])}`,
+    );
     for (const doc of ['strict-base64url', 'crit-refused']) {
-      assert.ok((tally.documented.get(doc) ?? 0) > 0, `documented difference ${doc} shown: ${JSON.stringify([...tally.documented])}`);
+      assert.ok(
+        (tally.documented.get(doc) ?? 0) > 0,
+        `documented difference ${doc} shown: ${JSON.stringify([...tally.documented])}`,
+      );
     }
   });
 
   it('JWE: the same verdicts as jose compactDecrypt on generated tokens, valid and corrupted', async () => {
     const tally = new Tally();
-    const allow: JweAllowList = { keyManagement: ['RSA-OAEP-256'], contentEncryption: CONTENT_ENCRYPTION_ALGORITHMS };
+    const allow: JweAllowList = {
+      keyManagement: ['RSA-OAEP-256'],
+      contentEncryption: CONTENT_ENCRYPTION_ALGORITHMS,
+    };
     const arb = fc.record({
       profile: fc.constantFrom('valid', 'defect', 'random'),
       defect: fc.constantFrom(
-        'rsa-oaep-sha1', 'rsa1_5', 'dir', 'a256kw', 'enc-a192gcm', 'enc-cbc-claimed', 'cek-length', 'iv-16', 'iv-8',
-        'kid-other-key', 'kid-unknown', 'kid-missing', 'kid-number', 'crit-unknown', 'crit-empty', 'zip',
-        'header-invalid-utf8', 'header-array', 'header-not-json', 'header-duplicate-alg',
+        'rsa-oaep-sha1',
+        'rsa1_5',
+        'dir',
+        'a256kw',
+        'enc-a192gcm',
+        'enc-cbc-claimed',
+        'cek-length',
+        'iv-16',
+        'iv-8',
+        'kid-other-key',
+        'kid-unknown',
+        'kid-missing',
+        'kid-number',
+        'crit-unknown',
+        'crit-empty',
+        'zip',
+        'header-invalid-utf8',
+        'header-array',
+        'header-not-json',
+        'header-duplicate-alg',
       ),
       alg: fc.constantFrom<JweBuild['alg']>('RSA-OAEP-256', 'RSA-OAEP', 'RSA1_5', 'dir', 'A256KW'),
       enc: fc.constantFrom<JweBuild['enc']>('A256GCM', 'A128GCM', 'A192GCM', 'garbage'),
@@ -282,8 +438,22 @@ describe('JOSE differential: ours against jose', () => {
       kid: fc.constantFrom<unknown>('issuer-1', 'issuer-2', 'unknown', undefined, 3),
       cekBytes: fc.constantFrom(undefined, undefined, undefined, 16, 24, 32, 0),
       ivBytes: fc.constantFrom(12, 12, 12, 16, 8),
-      extra: fc.constantFrom<Record<string, unknown>>({}, { typ: 'JOSE', iat: 1764000000 }, { zip: 'DEF' }, { crit: ['exp'], exp: 1 }, { crit: [] }),
-      raw: fc.constantFrom('json', 'json', 'json', 'invalid-utf8', 'array', 'not-json', 'duplicate-alg') as fc.Arbitrary<Parameters<typeof headerBytes>[1]>,
+      extra: fc.constantFrom<Record<string, unknown>>(
+        {},
+        { typ: 'JOSE', iat: 1764000000 },
+        { zip: 'DEF' },
+        { crit: ['exp'], exp: 1 },
+        { crit: [] },
+      ),
+      raw: fc.constantFrom(
+        'json',
+        'json',
+        'json',
+        'invalid-utf8',
+        'array',
+        'not-json',
+        'duplicate-alg',
+      ) as fc.Arbitrary<Parameters<typeof headerBytes>[1]>,
       viaJose: fc.boolean(),
       plaintext: fc.uint8Array({ maxLength: 300 }),
       mutation: mutationArb,
@@ -327,16 +497,30 @@ describe('JOSE differential: ours against jose', () => {
         const plaintext = Buffer.from(c.plaintext);
         let token: string;
         if (c.profile === 'valid' && c.viaJose) {
-          token = await new CompactEncrypt(plaintext).setProtectedHeader(header as { alg: string; enc: string }).encrypt(to);
+          token = await new CompactEncrypt(plaintext)
+            .setProtectedHeader(header as { alg: string; enc: string })
+            .encrypt(to);
         } else {
-          token = buildJwe(headerBytes(header, raw), { alg, enc, to, plaintext, cekBytes, ivBytes, deflate: extra.zip === 'DEF' });
+          token = buildJwe(headerBytes(header, raw), {
+            alg,
+            enc,
+            to,
+            plaintext,
+            cekBytes,
+            ivBytes,
+            deflate: extra.zip === 'DEF',
+          });
         }
         token = mutate(token, c.mutation);
 
         let ours: Verdict = 'accept';
         try {
           const d = decryptCompactJwe(token, decryptionKeys, allow);
-          assert.deepEqual(d.plaintext, plaintext, 'decrypted plaintext is the encrypted plaintext');
+          assert.deepEqual(
+            d.plaintext,
+            plaintext,
+            'decrypted plaintext is the encrypted plaintext',
+          );
         } catch (e) {
           if (!(e instanceof QuarantineError)) throw e;
           ours = 'reject';
@@ -354,10 +538,19 @@ describe('JOSE differential: ours against jose', () => {
       }),
       { numRuns: 1200 },
     );
-    assert.ok(tally.count('accept/accept') >= 60, `both accept often enough: ${JSON.stringify([...tally.pairs])}`);
-    assert.ok(tally.count('reject/reject') >= 250, `both reject often enough: ${JSON.stringify([...tally.pairs])}`);
+    assert.ok(
+      tally.count('accept/accept') >= 60,
+      `both accept often enough: ${JSON.stringify([...tally.pairs])}`,
+    );
+    assert.ok(
+      tally.count('reject/reject') >= 250,
+      `both reject often enough: ${JSON.stringify([...tally.pairs])}`,
+    );
     for (const doc of ['strict-base64url', 'zip-refused']) {
-      assert.ok((tally.documented.get(doc) ?? 0) > 0, `documented difference ${doc} shown: ${JSON.stringify([...tally.documented])}`);
+      assert.ok(
+        (tally.documented.get(doc) ?? 0) > 0,
+        `documented difference ${doc} shown: ${JSON.stringify([...tally.documented])}`,
+      );
     }
   });
 });

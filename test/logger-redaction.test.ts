@@ -4,7 +4,9 @@ import { createLogger, redactLogObject } from '../src/logger.js';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
-  const logger = createLogger('info', { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const logger = createLogger('info', {
+    write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>),
+  });
   return { logger, lines };
 }
 
@@ -17,8 +19,15 @@ describe('log redaction', () => {
         firstName: 'Amelie',
         encryptedData: 'eyJ...',
         body: '{"x":1}',
-        payload: { lastName: 'Dubois', contactEmail: 'a@example.org', phoneNumber: '+44', safe: 'kept' },
-        deep: { enrollment: { paymentInstrument: 'x', accountNumber: '4111111111111111', tsp: 'V' } },
+        payload: {
+          lastName: 'Dubois',
+          contactEmail: 'a@example.org',
+          phoneNumber: '+44',
+          safe: 'kept',
+        },
+        deep: {
+          enrollment: { paymentInstrument: 'x', accountNumber: '4111111111111111', tsp: 'V' },
+        },
         req: { headers: { 'x-pay-token': 'secret' }, method: 'POST' },
         code: 'JWE_MALFORMED',
       },
@@ -29,13 +38,20 @@ describe('log redaction', () => {
     assert.equal(l.firstName, '[redacted]');
     assert.equal(l.encryptedData, '[redacted]');
     assert.equal(l.body, '[redacted]');
-    assert.deepEqual(l.payload, { lastName: '[redacted]', contactEmail: '[redacted]', phoneNumber: '[redacted]', safe: 'kept' });
-    assert.deepEqual(l.deep, { enrollment: { paymentInstrument: 'x', accountNumber: '[redacted]', tsp: 'V' } });
+    assert.deepEqual(l.payload, {
+      lastName: '[redacted]',
+      contactEmail: '[redacted]',
+      phoneNumber: '[redacted]',
+      safe: 'kept',
+    });
+    assert.deepEqual(l.deep, {
+      enrollment: { paymentInstrument: 'x', accountNumber: '[redacted]', tsp: 'V' },
+    });
     assert.deepEqual(l.req, { headers: '[redacted]', method: 'POST' });
     assert.equal(l.code, 'JWE_MALFORMED');
   });
 
-  it('censors child bindings too, and never changes the caller\'s object', () => {
+  it("censors child bindings too, and never changes the caller's object", () => {
     const { logger, lines } = capture();
     const bindings = { firstName: 'Amelie', reqId: 'r1' };
     const obj = { nested: { phoneNumber: '+447946000001' }, ok: 1 };

@@ -7,7 +7,8 @@ import { presentDelivery } from '../src/presenters/delivery-presenter.js';
 import { iso } from '../src/presenters/iso-time.js';
 import { presentOperator } from '../src/presenters/operator-presenter.js';
 
-if (!FormatRegistry.Has('date-time')) FormatRegistry.Set('date-time', (v) => !Number.isNaN(Date.parse(v)));
+if (!FormatRegistry.Has('date-time'))
+  FormatRegistry.Set('date-time', (v) => !Number.isNaN(Date.parse(v)));
 
 describe('presenters (one JSON per resource for the CLI and the admin API)', () => {
   const t = Date.parse('2026-03-01T10:00:00Z');
@@ -39,9 +40,22 @@ describe('presenters (one JSON per resource for the CLI and the admin API)', () 
   });
 
   it('an operator, and iso() keeps null', () => {
-    const o = presentOperator({ id: 'x', name: 'ada', role: 'admin', createdAt: t, disabledAt: null, lastLoginAt: t + 1 });
+    const o = presentOperator({
+      id: 'x',
+      name: 'ada',
+      role: 'admin',
+      createdAt: t,
+      disabledAt: null,
+      lastLoginAt: t + 1,
+    });
     assert.ok(Value.Check(OperatorItem, o));
-    assert.deepEqual(o, { name: 'ada', role: 'admin', createdAt: '2026-03-01T10:00:00.000Z', disabledAt: null, lastLoginAt: '2026-03-01T10:00:00.001Z' });
+    assert.deepEqual(o, {
+      name: 'ada',
+      role: 'admin',
+      createdAt: '2026-03-01T10:00:00.000Z',
+      disabledAt: null,
+      lastLoginAt: '2026-03-01T10:00:00.001Z',
+    });
     assert.equal(iso(null), null);
   });
 });

@@ -24,8 +24,11 @@ async function brokerAvailable(): Promise<boolean> {
 
 const available = await brokerAvailable();
 if (!available) {
-  if (process.env.CI === 'true') throw new Error(`RabbitMQ is required under CI=true but ${BROKER} does not answer`);
-  process.stdout.write(`# SKIPPING RabbitMQ delivery: ${BROKER} does not answer (set CI=true to make this a failure)\n`);
+  if (process.env.CI === 'true')
+    throw new Error(`RabbitMQ is required under CI=true but ${BROKER} does not answer`);
+  process.stdout.write(
+    `# SKIPPING RabbitMQ delivery: ${BROKER} does not answer (set CI=true to make this a failure)\n`,
+  );
 }
 
 describe('RabbitMQ delivery', { skip: !available }, () => {
@@ -42,7 +45,8 @@ describe('RabbitMQ delivery', { skip: !available }, () => {
 
   before(async () => {
     proxy = await new TcpProxy(Number(new URL(BROKER).port || 5672)).start();
-    // The consumer talks to the broker directly; only the service's connection goes through the proxy.
+    // The consumer talks to the broker directly; only the service's connection goes through the
+    // proxy.
     consumer = await amqp.connect(BROKER);
     ch = await consumer.createChannel();
     await ch.assertExchange(exchange, 'topic', { durable: true });
@@ -63,8 +67,22 @@ describe('RabbitMQ delivery', { skip: !available }, () => {
       delivery: true,
       extra: {
         sinks: [
-          { name: 'core', type: 'rabbitmq', url: viaProxy.toString(), exchange, timeoutMs: 2000, retry },
-          { name: 'nowhere', type: 'rabbitmq', url: BROKER, exchange: unroutableExchange, timeoutMs: 2000, retry: { ...retry, maxAttempts: 2 } },
+          {
+            name: 'core',
+            type: 'rabbitmq',
+            url: viaProxy.toString(),
+            exchange,
+            timeoutMs: 2000,
+            retry,
+          },
+          {
+            name: 'nowhere',
+            type: 'rabbitmq',
+            url: BROKER,
+            exchange: unroutableExchange,
+            timeoutMs: 2000,
+            retry: { ...retry, maxAttempts: 2 },
+          },
         ],
         delivery: { pollIntervalMs: 20, leaseMs: 5000 },
       },
@@ -81,9 +99,14 @@ describe('RabbitMQ delivery', { skip: !available }, () => {
   });
 
   const send = async (n: number) => {
-    for (let i = 0; i < n; i++) assert.equal((await s.post({ encryptedData: await s.encode(enrollmentPayload()) })).status, 200);
+    for (let i = 0; i < n; i++)
+      assert.equal(
+        (await s.post({ encryptedData: await s.encode(enrollmentPayload()) })).status,
+        200,
+      );
   };
-  const eventIds = async () => new Set((await s.runtime.store.list({ limit: 1000 })).map((n) => `evt_${n.id}`));
+  const eventIds = async () =>
+    new Set((await s.runtime.store.list({ limit: 1000 })).map((n) => `evt_${n.id}`));
   const receivedIds = () => new Set(received.map((m) => String(m.properties.messageId)));
 
   it('publishes each event as a persistent message to the durable topic exchange, routing key = event type', async () => {
@@ -103,7 +126,10 @@ describe('RabbitMQ delivery', { skip: !available }, () => {
     // The exchange was declared durable: redeclaring it transient is refused by the broker (406).
     const probe = await consumer.createChannel();
     probe.on('error', () => {});
-    await assert.rejects(probe.assertExchange(exchange, 'topic', { durable: false }), /PRECONDITION_FAILED/);
+    await assert.rejects(
+      probe.assertExchange(exchange, 'topic', { durable: false }),
+      /PRECONDITION_FAILED/,
+    );
   });
 
   it('every event arrives across dropped connections and a broker outage (publisher confirms, reconnect)', async () => {
@@ -116,20 +142,35 @@ describe('RabbitMQ delivery', { skip: !available }, () => {
     await sending;
     await send(3);
     await new Promise((r) => setTimeout(r, 300));
-    const failures = (await s.runtime.outbox.list({ sink: 'core', status: 'failed', limit: 100 })).length;
+    const failures = (await s.runtime.outbox.list({ sink: 'core', status: 'failed', limit: 100 }))
+      .length;
     assert.ok(failures > 0, 'deliveries failed while the broker was away');
     proxy.refuse(false);
     const expected = await eventIds();
-    await waitFor('every event to arrive', () => [...expected].every((id) => receivedIds().has(id)), 15_000);
+    await waitFor(
+      'every event to arrive',
+      () => [...expected].every((id) => receivedIds().has(id)),
+      15_000,
+    );
     assert.equal(expected.size, 12);
     assert.ok(proxy.connections > before, 'the sink reconnected');
     // The consumer can see a message before its confirm is recorded: wait for the bookkeeping.
-    await waitFor('every core delivery recorded as delivered', async () => (await s.runtime.outbox.list({ sink: 'core', status: 'delivered', limit: 100 })).length === 12);
+    await waitFor(
+      'every core delivery recorded as delivered',
+      async () =>
+        (await s.runtime.outbox.list({ sink: 'core', status: 'delivered', limit: 100 })).length ===
+        12,
+    );
     assertNoPersonalData(s.logs.join('\n'));
   });
 
   it('a message no queue is bound for is not "delivered": mandatory publish, returned, retried, then dead', async () => {
-    await waitFor('the unroutable deliveries to be dead', async () => (await s.runtime.outbox.list({ sink: 'nowhere', status: 'dead', limit: 100 })).length === 12);
+    await waitFor(
+      'the unroutable deliveries to be dead',
+      async () =>
+        (await s.runtime.outbox.list({ sink: 'nowhere', status: 'dead', limit: 100 })).length ===
+        12,
+    );
     const dead = await s.runtime.outbox.list({ sink: 'nowhere', status: 'dead', limit: 100 });
     assert.ok(dead.every((d) => d.lastError === 'AMQP_UNROUTABLE' && d.attempts === 2));
   });

@@ -7,8 +7,8 @@ import { attemptPayload } from './support/cardholder-fixtures.js';
 import { dialects, type TestDatabase } from './support/databases.js';
 import { eventually } from './support/eventually.js';
 import { testPan } from './support/personal-data.js';
-import { startTestServer, type TestServer } from './support/server-harness.js';
 import { secretEnv } from './support/secret-env.js';
+import { startTestServer, type TestServer } from './support/server-harness.js';
 import { testPki } from './support/test-pki.js';
 
 const claim = { sink: 'fraud-ops', limit: 10, leaseMs: 60_000, workerId: 'risk-delivery-test' };
@@ -31,8 +31,20 @@ for (const dialect of await dialects()) {
       s = await startTestServer(await testPki(), {
         storageUrl: db.url,
         extra: {
-          directory: { type: 'http', url: `http://127.0.0.1:${(directory.address() as { port: number }).port}/`, timeoutMs: 60_000, cacheSeconds: 0 },
-          sinks: [{ name: 'fraud-ops', type: 'webhook', url: 'http://127.0.0.1:9/never-called', secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)] }],
+          directory: {
+            type: 'http',
+            url: `http://127.0.0.1:${(directory.address() as { port: number }).port}/`,
+            timeoutMs: 60_000,
+            cacheSeconds: 0,
+          },
+          sinks: [
+            {
+              name: 'fraud-ops',
+              type: 'webhook',
+              url: 'http://127.0.0.1:9/never-called',
+              secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)],
+            },
+          ],
           risk: { deliveryWaitSeconds: 30 },
         },
       });
@@ -46,28 +58,55 @@ for (const dialect of await dialects()) {
     });
 
     it('not claimable until assessed (or older than risk.deliveryWaitSeconds); the event then carries risk', async () => {
-      assert.equal((await s.post({ encryptedData: await s.encode(attemptPayload(testPan(66_001), { firstName: 'Ann', lastName: 'Other' })) })).status, 200);
+      assert.equal(
+        (
+          await s.post({
+            encryptedData: await s.encode(
+              attemptPayload(testPan(66_001), { firstName: 'Ann', lastName: 'Other' }),
+            ),
+          })
+        ).status,
+        200,
+      );
       await eventually(async () => (held.length === 1 ? true : undefined), 'the directory call');
       assert.deepEqual(await s.runtime.outbox.claim(claim), [], 'waiting for the assessment');
 
-      // Past the wait, a delivery goes without the assessment (a stuck directory must not stop delivery).
-      const later = s.runtime.store.openOutbox({ riskWaitMs: 30_000, now: () => Date.now() + 31_000 });
+      // Past the wait, a delivery goes without the assessment (a stuck directory must not stop
+      // delivery).
+      const later = s.runtime.store.openOutbox({
+        riskWaitMs: 30_000,
+        now: () => Date.now() + 31_000,
+      });
       const [late] = await later.claim(claim);
       assert.ok(late, 'claimable after the wait');
       assert.equal(late.source.risk, null);
       assert.equal(buildEvent(late.source, { includePan: false }).risk, null);
       // Hand it back (as a failed attempt due now) so the rest of the test can claim it.
-      assert.ok(await later.fail(late.id, late.leaseToken, { error: 'TEST', httpStatus: null, nextAttemptAt: 0, dead: false }));
+      assert.ok(
+        await later.fail(late.id, late.leaseToken, {
+          error: 'TEST',
+          httpStatus: null,
+          nextAttemptAt: 0,
+          dead: false,
+        }),
+      );
 
       const res = held.shift()!;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'blocked', firstName: 'Ann', lastName: 'Other' }));
       const [row] = await s.runtime.store.list({ limit: 1 });
-      await eventually(async () => ((await s.runtime.risk!.stores.risk.isAssessed(row!.id)) ? true : undefined), 'assessment');
+      await eventually(
+        async () => ((await s.runtime.risk!.stores.risk.isAssessed(row!.id)) ? true : undefined),
+        'assessment',
+      );
       const [d] = await s.runtime.outbox.claim(claim);
       assert.ok(d, 'claimable once assessed');
       const event = buildEvent(d.source, { includePan: false });
-      assert.deepEqual(event.risk, { score: 80, level: 'high', reasons: [{ code: 'CARD_NOT_ACTIVE', detail: 'status=blocked' }] });
+      assert.deepEqual(event.risk, {
+        score: 80,
+        level: 'high',
+        reasons: [{ code: 'CARD_NOT_ACTIVE', detail: 'status=blocked' }],
+      });
     });
   });
 }

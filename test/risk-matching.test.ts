@@ -5,7 +5,8 @@ import { nameSimilarity, nameTokens } from '../src/risk/match/name-similarity.js
 import { nicknameEquivalent } from '../src/risk/match/nicknames.js';
 import { osaDistance, osaSimilarity } from '../src/risk/match/string-similarity.js';
 
-const sim = (ef: string, el: string, cf: string, cl: string) => nameSimilarity({ firstName: ef, lastName: el }, { firstName: cf, lastName: cl })!;
+const sim = (ef: string, el: string, cf: string, cl: string) =>
+  nameSimilarity({ firstName: ef, lastName: el }, { firstName: cf, lastName: cl })!;
 
 describe('name matching', () => {
   it('normalises case, accents, transliteration and titles into tokens', () => {
@@ -32,7 +33,8 @@ describe('name matching', () => {
       ['Jean-Baptiste', 'Dupré', 'Jean Baptiste', 'Dupre'], // compound given name
       ['Ana', 'García Márquez', 'Ana', 'Garcia'], // compound family name
     ];
-    for (const [ef, el, cf, cl] of cases) assert.ok(sim(ef, el, cf, cl) >= 0.8, `${ef} ${el} vs ${cf} ${cl}: ${sim(ef, el, cf, cl)}`);
+    for (const [ef, el, cf, cl] of cases)
+      assert.ok(sim(ef, el, cf, cl) >= 0.8, `${ef} ${el} vs ${cf} ${cl}: ${sim(ef, el, cf, cl)}`);
   });
 
   it('scores an unrelated person low, and a relative with the same surname in between', () => {
@@ -43,13 +45,19 @@ describe('name matching', () => {
   });
 
   it('has no score when either side has no name', () => {
-    assert.equal(nameSimilarity({ firstName: null, lastName: null }, { firstName: 'A', lastName: 'B' }), undefined);
+    assert.equal(
+      nameSimilarity({ firstName: null, lastName: null }, { firstName: 'A', lastName: 'B' }),
+      undefined,
+    );
   });
 
   it('nickname table: groups are symmetric, a short form may belong to several names', () => {
     assert.ok(nicknameEquivalent('bob', 'robert') && nicknameEquivalent('robert', 'bob'));
     assert.ok(nicknameEquivalent('alex', 'alexander') && nicknameEquivalent('alex', 'alexandra'));
-    assert.ok(!nicknameEquivalent('alexander', 'alexandra'), 'two names sharing a short form are not the same name');
+    assert.ok(
+      !nicknameEquivalent('alexander', 'alexandra'),
+      'two names sharing a short form are not the same name',
+    );
     assert.ok(!nicknameEquivalent('bob', 'william'));
   });
 
@@ -65,17 +73,31 @@ describe('contact normalisation', () => {
   it('emails: case, +tags, Gmail dots and googlemail.com', () => {
     assert.equal(normaliseEmail(' Jane.Doe+ctp@GMail.com '), 'janedoe@gmail.com');
     assert.equal(normaliseEmail('j.a.n.e.doe@googlemail.com'), 'janedoe@gmail.com');
-    assert.equal(normaliseEmail('Jane.Doe+news@outlook.com'), 'jane.doe@outlook.com', 'dots matter outside Gmail');
+    assert.equal(
+      normaliseEmail('Jane.Doe+news@outlook.com'),
+      'jane.doe@outlook.com',
+      'dots matter outside Gmail',
+    );
     assert.equal(normaliseEmail('not-an-email'), undefined);
     assert.equal(normaliseEmail('a@localhost'), undefined);
   });
 
   it('phones: E.164 from any common format, national numbers in the default country', () => {
-    for (const p of ['+447700900123', '07700900123', '07700-900123', '+44(0)7700900123', '00447700900123']) {
+    for (const p of [
+      '+447700900123',
+      '07700900123',
+      '07700-900123',
+      '+44(0)7700900123',
+      '00447700900123',
+    ]) {
       assert.equal(normalisePhone(p, 'GB'), '+447700900123', p);
     }
     assert.equal(normalisePhone('(415)555-0100', 'US'), '+14155550100');
-    assert.equal(normalisePhone('+33612345678', 'GB'), '+33612345678', 'international numbers ignore the default');
+    assert.equal(
+      normalisePhone('+33612345678', 'GB'),
+      '+33612345678',
+      'international numbers ignore the default',
+    );
     assert.equal(normalisePhone('07700900123'), '07700900123', 'no default country: digits only');
     assert.equal(normalisePhone(''), undefined);
   });

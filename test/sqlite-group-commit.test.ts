@@ -11,7 +11,8 @@ import { acceptedRecord, testProtector } from './support/records.js';
 
 const dp = testProtector();
 /** A stored-shape record (test/support/records.ts), now, with `over` applied. */
-const record = (over: Partial<NotificationRecord> = {}): NotificationRecord => acceptedRecord(dp, Date.now(), over);
+const record = (over: Partial<NotificationRecord> = {}): NotificationRecord =>
+  acceptedRecord(dp, Date.now(), over);
 
 // Writes issued in one event-loop turn share a transaction (group commit). These tests put a
 // failing write in such a batch and check that it fails alone.
@@ -49,7 +50,10 @@ describe('SQLite group commit', () => {
       store.updateQuarantined(record()), // not a quarantined row: refused inside the write
       store.record(good[1]!),
     ]);
-    assert.deepEqual(settled.map((s) => s.status), ['fulfilled', 'rejected', 'fulfilled']);
+    assert.deepEqual(
+      settled.map((s) => s.status),
+      ['fulfilled', 'rejected', 'fulfilled'],
+    );
     assert.ok((settled[1] as PromiseRejectedResult).reason instanceof StorageError);
     const ids = new Set((await store.list({ limit: 100 })).map((r) => r.id));
     assert.ok(ids.has(good[0]!.id) && ids.has(good[1]!.id));
@@ -61,10 +65,13 @@ describe('SQLite group commit', () => {
     const [NORMAL, FULL] = [1, 2];
     // Only non-durable writes in the batch: NORMAL inside, committed (visible), back to FULL after.
     const inside: unknown[] = [];
-    await store.write(() => {
-      inside.push(db.pragma('synchronous', { simple: true }));
-      return db.prepare('INSERT INTO derived (k) VALUES (?)').run('a');
-    }, { durable: false });
+    await store.write(
+      () => {
+        inside.push(db.pragma('synchronous', { simple: true }));
+        return db.prepare('INSERT INTO derived (k) VALUES (?)').run('a');
+      },
+      { durable: false },
+    );
     assert.deepEqual(inside, [NORMAL]);
     assert.equal(db.pragma('synchronous', { simple: true }), FULL);
     assert.ok(db.prepare('SELECT 1 FROM derived WHERE k = ?').get('a'));
@@ -72,10 +79,13 @@ describe('SQLite group commit', () => {
     const rec = record();
     const seen: unknown[] = [];
     await Promise.all([
-      store.write(() => {
-        seen.push(db.pragma('synchronous', { simple: true }));
-        return db.prepare('INSERT INTO derived (k) VALUES (?)').run('b');
-      }, { durable: false }),
+      store.write(
+        () => {
+          seen.push(db.pragma('synchronous', { simple: true }));
+          return db.prepare('INSERT INTO derived (k) VALUES (?)').run('b');
+        },
+        { durable: false },
+      ),
       store.record(rec),
     ]);
     assert.deepEqual(seen, [FULL]);
@@ -131,14 +141,20 @@ describe('SQLite group commit while another connection holds the write lock', ()
     try {
       b.database.exec('BEGIN IMMEDIATE');
       const settled = await Promise.allSettled([a.record(record()), a.record(record())]);
-      assert.deepEqual(settled.map((x) => x.status), ['rejected', 'rejected']);
+      assert.deepEqual(
+        settled.map((x) => x.status),
+        ['rejected', 'rejected'],
+      );
       assert.ok((settled[0] as PromiseRejectedResult).reason instanceof StorageError);
       b.database.exec('ROLLBACK');
-      assert.equal((await a.record(record())).result, 'inserted', 'the store works again once the lock is free');
+      assert.equal(
+        (await a.record(record())).result,
+        'inserted',
+        'the store works again once the lock is free',
+      );
     } finally {
       await a.close();
       await b.close();
     }
   });
 });
-

@@ -13,7 +13,10 @@ const dp = testProtector();
 function fileFormat(path: string): { pageSize: number; journalMode: string } {
   const db = new Database(path, { readonly: true });
   try {
-    return { pageSize: db.pragma('page_size', { simple: true }) as number, journalMode: db.pragma('journal_mode', { simple: true }) as string };
+    return {
+      pageSize: db.pragma('page_size', { simple: true }) as number,
+      journalMode: db.pragma('journal_mode', { simple: true }) as string,
+    };
   } finally {
     db.close();
   }

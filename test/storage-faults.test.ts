@@ -8,7 +8,12 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { postgresAvailable, postgresDialect, sqliteDialect, type TestDatabase } from './support/databases.js';
+import {
+  postgresAvailable,
+  postgresDialect,
+  sqliteDialect,
+  type TestDatabase,
+} from './support/databases.js';
 import { enrollmentPayload } from './support/personal-data.js';
 import { startTestServer, type TestServer } from './support/server-harness.js';
 import { TcpProxy } from './support/tcp-proxy.js';
@@ -19,16 +24,23 @@ import { testPki } from './support/test-pki.js';
 // before any retry could hide a lie); the service recovers by itself; Visa's retries of the
 // 500s then store each notification exactly once.
 
-const dedupKey = (encryptedData: string) => createHash('sha256').update(encryptedData).digest('base64url');
+const dedupKey = (encryptedData: string) =>
+  createHash('sha256').update(encryptedData).digest('base64url');
 
 /** What the client saw, per envelope, and the check that every 200 is durable. */
 class Ledger {
   readonly answers = new Map<string, number[]>();
-  constructor(private readonly s: TestServer, private readonly storedKeys: () => Promise<Map<string, number>>) {}
+  constructor(
+    private readonly s: TestServer,
+    private readonly storedKeys: () => Promise<Map<string, number>>,
+  ) {}
   async send(encryptedData?: string): Promise<{ encryptedData: string; status: number }> {
     const e = encryptedData ?? (await this.s.encode(enrollmentPayload()));
     // A partition must become a 500, not a wait: give up well before Visa would.
-    const { status } = await this.s.post({ encryptedData: e }, { xPayToken: false, timeoutMs: 15_000 });
+    const { status } = await this.s.post(
+      { encryptedData: e },
+      { xPayToken: false, timeoutMs: 15_000 },
+    );
     assert.ok(status === 200 || status === 500, `storage fault answered ${status}`);
     this.answers.set(e, [...(this.answers.get(e) ?? []), status]);
     return { encryptedData: e, status };
@@ -36,10 +48,13 @@ class Ledger {
   async assertAcknowledgedAreDurable(when: string): Promise<void> {
     const stored = await this.storedKeys();
     for (const [e, statuses] of this.answers) {
-      if (statuses.includes(200)) assert.equal(stored.get(dedupKey(e)), 1, `${when}: a 200 without exactly one durable row`);
+      if (statuses.includes(200))
+        assert.equal(stored.get(dedupKey(e)), 1, `${when}: a 200 without exactly one durable row`);
     }
   }
-  /** Visa retries every 500 until it gets a 200; afterwards each envelope is stored exactly once. */
+  /**
+   * Visa retries every 500 until it gets a 200; afterwards each envelope is stored exactly once.
+   */
   async retryUntilAcknowledged(): Promise<number> {
     let retries = 0;
     for (const [e, statuses] of this.answers) {
@@ -49,7 +64,8 @@ class Ledger {
     }
     const stored = await this.storedKeys();
     assert.equal(stored.size, this.answers.size, 'no row that was not sent');
-    for (const e of this.answers.keys()) assert.equal(stored.get(dedupKey(e)), 1, 'stored exactly once');
+    for (const e of this.answers.keys())
+      assert.equal(stored.get(dedupKey(e)), 1, 'stored exactly once');
     return retries;
   }
   summary(): string {
@@ -70,8 +86,10 @@ async function untilRecovered(l: Ledger, withinMs = 15_000): Promise<number> {
 
 describe('storage faults on PostgreSQL (a TCP proxy that drops and partitions)', async () => {
   const available = await postgresAvailable();
-  if (!available && process.env.CI === 'true') throw new Error('PostgreSQL is required under CI=true');
-  if (!available) process.stdout.write('# SKIPPING PostgreSQL storage faults: PostgreSQL does not answer\n');
+  if (!available && process.env.CI === 'true')
+    throw new Error('PostgreSQL is required under CI=true');
+  if (!available)
+    process.stdout.write('# SKIPPING PostgreSQL storage faults: PostgreSQL does not answer\n');
   let db: TestDatabase;
   let proxy: TcpProxy;
   let s: TestServer;
@@ -85,11 +103,18 @@ describe('storage faults on PostgreSQL (a TCP proxy that drops and partitions)',
     proxy = await new TcpProxy(Number(real.port || 5432), real.hostname).start();
     const viaProxy = new URL(db.url);
     viaProxy.port = String(proxy.port);
-    s = await startTestServer(await testPki(), { storageUrl: viaProxy.toString(), extra: { storage: { url: viaProxy.toString(), poolSize: 4, statementTimeoutMs: 1000 } } });
+    s = await startTestServer(await testPki(), {
+      storageUrl: viaProxy.toString(),
+      extra: { storage: { url: viaProxy.toString(), poolSize: 4, statementTimeoutMs: 1000 } },
+    });
     direct = new pg.Client({ connectionString: db.url });
     await direct.connect();
     ledger = new Ledger(s, async () => {
-      const rows = (await direct.query<{ k: string; n: string }>('SELECT dedup_key AS k, count(*) AS n FROM notifications GROUP BY dedup_key')).rows;
+      const rows = (
+        await direct.query<{ k: string; n: string }>(
+          'SELECT dedup_key AS k, count(*) AS n FROM notifications GROUP BY dedup_key',
+        )
+      ).rows;
       return new Map(rows.map((r) => [r.k, Number(r.n)]));
     });
   });
@@ -101,12 +126,15 @@ describe('storage faults on PostgreSQL (a TCP proxy that drops and partitions)',
     await db?.drop();
   });
 
-  it('answers 500 while cut off, 200 only with a durable row, recovers by itself, retries stored once', { skip: !available }, async () => {
+  it('answers 500 while cut off, 200 only with a durable row, recovers by itself, retries stored once', {
+    skip: !available,
+  }, async () => {
     for (let i = 0; i < 5; i++) assert.equal((await ledger.send()).status, 200);
 
     proxy.refuse(true);
     proxy.dropAll();
-    for (let i = 0; i < 5; i++) assert.equal((await ledger.send()).status, 500, 'database unreachable: 500');
+    for (let i = 0; i < 5; i++)
+      assert.equal((await ledger.send()).status, 500, 'database unreachable: 500');
     proxy.refuse(false);
     const attemptsAfterDrop = await untilRecovered(ledger);
     await ledger.assertAcknowledgedAreDurable('after a drop');
@@ -128,7 +156,10 @@ describe('storage faults on PostgreSQL (a TCP proxy that drops and partitions)',
     // confuse the pool.
     proxy.partition(true);
     const during = await Promise.all(Array.from({ length: 4 }, () => ledger.send()));
-    assert.deepEqual(during.map((r) => r.status), [500, 500, 500, 500]);
+    assert.deepEqual(
+      during.map((r) => r.status),
+      [500, 500, 500, 500],
+    );
     proxy.partition(false);
     const attemptsAfterPartition = await untilRecovered(ledger);
     await ledger.assertAcknowledgedAreDurable('after a partition');
@@ -165,14 +196,19 @@ describe('storage faults on SQLite (the database files become immutable)', () =>
   const probeDir = mkdtempSync(join(tmpdir(), 'ctp-chattr-'));
   const supported = immutableSupported(probeDir);
   rmSync(probeDir, { recursive: true, force: true });
-  if (!supported && process.env.CI === 'true') throw new Error('chattr +i is required under CI=true (root on ext4)');
-  if (!supported) process.stdout.write('# SKIPPING SQLite unwritable-database test: chattr +i is not available here\n');
+  if (!supported && process.env.CI === 'true')
+    throw new Error('chattr +i is required under CI=true (root on ext4)');
+  if (!supported)
+    process.stdout.write(
+      '# SKIPPING SQLite unwritable-database test: chattr +i is not available here\n',
+    );
 
   let db: TestDatabase;
   let s: TestServer;
   let files: string[];
   let ledger: Ledger;
-  const immutable = (on: boolean) => execFileSync('chattr', [on ? '+i' : '-i', ...files.filter(existsSync)]);
+  const immutable = (on: boolean) =>
+    execFileSync('chattr', [on ? '+i' : '-i', ...files.filter(existsSync)]);
 
   before(async () => {
     if (!supported) return;
@@ -183,7 +219,9 @@ describe('storage faults on SQLite (the database files become immutable)', () =>
     ledger = new Ledger(s, async () => {
       const reader = new Database(path, { readonly: true });
       try {
-        const rows = reader.prepare('SELECT dedup_key AS k, count(*) AS n FROM notifications GROUP BY dedup_key').all() as { k: string; n: number }[];
+        const rows = reader
+          .prepare('SELECT dedup_key AS k, count(*) AS n FROM notifications GROUP BY dedup_key')
+          .all() as { k: string; n: number }[];
         return new Map(rows.map((r) => [r.k, r.n]));
       } finally {
         reader.close();
@@ -197,13 +235,20 @@ describe('storage faults on SQLite (the database files become immutable)', () =>
     await db?.drop();
   });
 
-  it('answers 500 while the files refuse writes, 200 only with a durable row, recovers by itself', { skip: !supported }, async () => {
+  it('answers 500 while the files refuse writes, 200 only with a durable row, recovers by itself', {
+    skip: !supported,
+  }, async () => {
     for (let i = 0; i < 5; i++) assert.equal((await ledger.send()).status, 200);
     try {
       immutable(true);
-      for (let i = 0; i < 5; i++) assert.equal((await ledger.send()).status, 500, 'unwritable: 500');
+      for (let i = 0; i < 5; i++)
+        assert.equal((await ledger.send()).status, 500, 'unwritable: 500');
       const together = await Promise.all(Array.from({ length: 6 }, () => ledger.send()));
-      assert.deepEqual(together.map((r) => r.status), [500, 500, 500, 500, 500, 500], 'one group commit, all refused');
+      assert.deepEqual(
+        together.map((r) => r.status),
+        [500, 500, 500, 500, 500, 500],
+        'one group commit, all refused',
+      );
     } finally {
       immutable(false);
     }
@@ -224,8 +269,13 @@ describe('storage faults on SQLite (the database files become immutable)', () =>
     }
     const retries = await ledger.retryUntilAcknowledged();
     const check = new Database(db.url.slice('sqlite:'.length), { readonly: true });
-    assert.equal((check.pragma('integrity_check') as { integrity_check: string }[])[0]?.integrity_check, 'ok');
+    assert.equal(
+      (check.pragma('integrity_check') as { integrity_check: string }[])[0]?.integrity_check,
+      'ok',
+    );
     check.close();
-    process.stdout.write(`# storage faults on SQLite: ${ledger.summary()}; recovered after ${attempts} attempt(s); ${retries} retried to 200; integrity ok\n`);
+    process.stdout.write(
+      `# storage faults on SQLite: ${ledger.summary()}; recovered after ${attempts} attempt(s); ${retries} retried to 200; integrity ok\n`,
+    );
   });
 });

@@ -1,14 +1,15 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import type { NotificationStore } from '../src/storage/notification-store.js';
 import type { NotificationRecord } from '../src/storage/notification-record.js';
+import type { NotificationStore } from '../src/storage/notification-store.js';
 import { openStore } from '../src/storage/open-store.js';
 import { uuidV7 } from '../src/util/uuid-v7.js';
 import { dialects, type TestDatabase } from './support/databases.js';
 import { acceptedRecord, quarantinedVersion, testProtector } from './support/records.js';
 
 const dp = testProtector();
-const record = (over: Partial<NotificationRecord> = {}) => acceptedRecord(dp, over.receivedAt ?? Date.now(), over);
+const record = (over: Partial<NotificationRecord> = {}) =>
+  acceptedRecord(dp, over.receivedAt ?? Date.now(), over);
 const quarantined = (over: Partial<NotificationRecord> = {}) => quarantinedVersion(record(over));
 
 for (const dialect of await dialects()) {
@@ -27,7 +28,11 @@ for (const dialect of await dialects()) {
     });
 
     it('migrations are idempotent and safe to run concurrently', async () => {
-      const others = await Promise.all([openStoreFor(db.url), openStoreFor(db.url), openStoreFor(db.url)]);
+      const others = await Promise.all([
+        openStoreFor(db.url),
+        openStoreFor(db.url),
+        openStoreFor(db.url),
+      ]);
       await Promise.all(others.map((s) => s.migrate()));
       await Promise.all(others.map((s) => s.close()));
       await store.migrate();
@@ -48,7 +53,9 @@ for (const dialect of await dialects()) {
 
     it('concurrent inserts of one dedup key store one row', async () => {
       const base = record();
-      const results = await Promise.all(Array.from({ length: 8 }, () => store.record({ ...base, id: uuidV7() })));
+      const results = await Promise.all(
+        Array.from({ length: 8 }, () => store.record({ ...base, id: uuidV7() })),
+      );
       assert.equal(results.filter((x) => x.result === 'inserted').length, 1);
       assert.equal(new Set(results.map((x) => x.id)).size, 1);
     });
@@ -71,16 +78,29 @@ for (const dialect of await dialects()) {
     it('lists newest first with keyset paging and a status filter, and pages the quarantine', async () => {
       const t0 = Date.now() + 10_000_000;
       const made: NotificationRecord[] = [];
-      for (let i = 0; i < 5; i++) made.push(i % 2 ? quarantined({ receivedAt: t0 + i }) : record({ receivedAt: t0 + i }));
+      for (let i = 0; i < 5; i++)
+        made.push(i % 2 ? quarantined({ receivedAt: t0 + i }) : record({ receivedAt: t0 + i }));
       for (const r of made) await store.record(r);
       const page1 = await store.list({ limit: 2 });
-      assert.deepEqual(page1.map((r) => r.id), [made[4]!.id, made[3]!.id]);
-      const page2 = await store.list({ limit: 2, before: { receivedAt: page1[1]!.receivedAt, id: page1[1]!.id } });
-      assert.deepEqual(page2.map((r) => r.id), [made[2]!.id, made[1]!.id]);
+      assert.deepEqual(
+        page1.map((r) => r.id),
+        [made[4]!.id, made[3]!.id],
+      );
+      const page2 = await store.list({
+        limit: 2,
+        before: { receivedAt: page1[1]!.receivedAt, id: page1[1]!.id },
+      });
+      assert.deepEqual(
+        page2.map((r) => r.id),
+        [made[2]!.id, made[1]!.id],
+      );
       const q = await store.list({ limit: 2, status: 'quarantined' });
-      assert.deepEqual(q.map((r) => r.id), [made[3]!.id, made[1]!.id]);
+      assert.deepEqual(
+        q.map((r) => r.id),
+        [made[3]!.id, made[1]!.id],
+      );
 
-      const all: Awaited<ReturnType<NotificationStore["listQuarantined"]>> = [];
+      const all: Awaited<ReturnType<NotificationStore['listQuarantined']>> = [];
       let after = '';
       for (;;) {
         const batch = await store.listQuarantined(1, after);
@@ -99,7 +119,10 @@ for (const dialect of await dialects()) {
       await assert.rejects(store.updateQuarantined(r), { code: 'STORAGE_UNAVAILABLE' });
       const q = quarantined();
       await store.record(q);
-      assert.equal((await store.updateQuarantined(record({ id: q.id, dedupKey: q.dedupKey }))).result, 'promoted');
+      assert.equal(
+        (await store.updateQuarantined(record({ id: q.id, dedupKey: q.dedupKey }))).result,
+        'promoted',
+      );
     });
 
     it('keeps binary ciphertexts byte for byte', async () => {
@@ -127,10 +150,14 @@ async function openStoreFor(url: string): Promise<NotificationStore> {
 async function readCiphertext(store: NotificationStore, id: string): Promise<Buffer> {
   if (store.dialect === 'sqlite') {
     const { SqliteStore } = await import('../src/storage/sqlite-store.js');
-    const row = (store as InstanceType<typeof SqliteStore>).database.prepare('SELECT pan_ciphertext FROM notifications WHERE id = ?').get(id) as { pan_ciphertext: Buffer };
+    const row = (store as InstanceType<typeof SqliteStore>).database
+      .prepare('SELECT pan_ciphertext FROM notifications WHERE id = ?')
+      .get(id) as { pan_ciphertext: Buffer };
     return row.pan_ciphertext;
   }
   const { PostgresStore } = await import('../src/storage/postgres-store.js');
-  const r = await (store as InstanceType<typeof PostgresStore>).pool.query<{ pan_ciphertext: Buffer }>('SELECT pan_ciphertext FROM notifications WHERE id = $1', [id]);
+  const r = await (store as InstanceType<typeof PostgresStore>).pool.query<{
+    pan_ciphertext: Buffer;
+  }>('SELECT pan_ciphertext FROM notifications WHERE id = $1', [id]);
   return r.rows[0]!.pan_ciphertext;
 }

@@ -12,7 +12,14 @@ import { scanCaptured } from './support/suite-scan.js';
 
 describe('whole-suite personal-data scan', () => {
   const capture = (dir: string, pid: number, sensitive: string[], text: string) =>
-    writeFileSync(join(dir, `${pid}.json`), JSON.stringify({ file: `dist/test/t${pid}.test.js`, sensitive, sources: [{ name: 'in-process server logs', text }] }));
+    writeFileSync(
+      join(dir, `${pid}.json`),
+      JSON.stringify({
+        file: `dist/test/t${pid}.test.js`,
+        sensitive,
+        sources: [{ name: 'in-process server logs', text }],
+      }),
+    );
 
   it('finds a value registered by one process in the logs of another, and an unregistered card number', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctp-scan-'));
@@ -24,7 +31,10 @@ describe('whole-suite personal-data scan', () => {
       assert.equal(report.processes, 3);
       assert.equal(report.lines, 6);
       assert.equal(report.findings.length, 2);
-      assert.match(report.findings[0]!, /t2\.test\.js \(in-process server logs\): a registered personal value/);
+      assert.match(
+        report.findings[0]!,
+        /t2\.test\.js \(in-process server logs\): a registered personal value/,
+      );
       assert.match(report.findings[1]!, /t3\.test\.js .*card-number-like/);
       assert.ok(!report.findings.join('').includes('amelie'), 'the report never repeats the value');
     } finally {

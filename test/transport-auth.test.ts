@@ -18,22 +18,35 @@ describe('mutual TLS', () => {
   });
 
   it('200 with a client certificate issued by clientCa', async () => {
-    const res = await s.post({ encryptedData: await s.encode(enrollmentPayload()) }, { clientCert: 'valid' });
+    const res = await s.post(
+      { encryptedData: await s.encode(enrollmentPayload()) },
+      { clientCert: 'valid' },
+    );
     assert.equal(res.status, 200);
     assert.equal(res.body, '');
   });
 
   it('401 at HTTP level (not a broken handshake) without a client certificate', async () => {
-    const res = await s.post({ encryptedData: await s.encode(enrollmentPayload()) }, { clientCert: 'none' });
+    const res = await s.post(
+      { encryptedData: await s.encode(enrollmentPayload()) },
+      { clientCert: 'none' },
+    );
     assert.equal(res.status, 401);
     assert.equal(res.body, '');
   });
 
   it('401 with a certificate from another CA', async () => {
-    const res = await s.post({ encryptedData: await s.encode(enrollmentPayload()) }, { clientCert: 'rogue' });
+    const res = await s.post(
+      { encryptedData: await s.encode(enrollmentPayload()) },
+      { clientCert: 'rogue' },
+    );
     assert.equal(res.status, 401);
     assert.equal(res.body, '');
-    assert.equal((await s.runtime.store.list({})).length, 1, 'only the authenticated request was stored');
+    assert.equal(
+      (await s.runtime.store.list({})).length,
+      1,
+      'only the authenticated request was stored',
+    );
   });
 });
 
@@ -43,7 +56,15 @@ describe('TLS without client certificates', () => {
     const s = await startTestServer(await testPki(), { storageUrl: db.url, tls: 'tls' });
     try {
       assert.ok(s.url.startsWith('https://'));
-      assert.equal((await s.post({ encryptedData: await s.encode(enrollmentPayload()) }, { clientCert: 'none' })).status, 200);
+      assert.equal(
+        (
+          await s.post(
+            { encryptedData: await s.encode(enrollmentPayload()) },
+            { clientCert: 'none' },
+          )
+        ).status,
+        200,
+      );
     } finally {
       await s.close();
       await db.drop();
@@ -57,7 +78,11 @@ describe('X-Pay-Token', () => {
   let s: TestServer;
   before(async () => {
     db = await sqliteDialect.create();
-    s = await startTestServer(await testPki(), { storageUrl: db.url, xPayTokenSecret: secret, basePath: '/issuer/ctp' });
+    s = await startTestServer(await testPki(), {
+      storageUrl: db.url,
+      xPayTokenSecret: secret,
+      basePath: '/issuer/ctp',
+    });
   });
   after(async () => {
     await s.close();
@@ -72,8 +97,14 @@ describe('X-Pay-Token', () => {
   it('401 when missing, computed with the wrong secret, malformed, or over another body', async () => {
     const body = { encryptedData: await s.encode(enrollmentPayload()) };
     assert.equal((await s.post(body, { xPayToken: false })).status, 401);
-    assert.equal((await s.post(body, { xPayToken: { secret: 'another-secret-of-enough-length' } })).status, 401);
-    assert.equal((await s.post(body, { xPayToken: false, headers: { 'x-pay-token': 'xv2:123:abc' } })).status, 401);
+    assert.equal(
+      (await s.post(body, { xPayToken: { secret: 'another-secret-of-enough-length' } })).status,
+      401,
+    );
+    assert.equal(
+      (await s.post(body, { xPayToken: false, headers: { 'x-pay-token': 'xv2:123:abc' } })).status,
+      401,
+    );
     const other = { encryptedData: await s.encode(enrollmentPayload()) };
     const good = await s.post(other);
     assert.equal(good.status, 200);
@@ -85,11 +116,18 @@ describe('X-Pay-Token', () => {
     const now = Math.floor(Date.now() / 1000);
     assert.equal((await s.post(body, { xPayToken: { timestamp: now - 600 } })).status, 401);
     assert.equal((await s.post(body, { xPayToken: { timestamp: now + 600 } })).status, 401);
-    assert.equal((await s.post(body, { xPayToken: { timestamp: now - 60 } })).status, 200, 'within the 120 s skew');
+    assert.equal(
+      (await s.post(body, { xPayToken: { timestamp: now - 60 } })).status,
+      200,
+      'within the 120 s skew',
+    );
   });
 
   it('the base path is part of the route: the bare path is 404', async () => {
-    const res = await s.post({ encryptedData: await s.encode(enrollmentPayload()) }, { rawPath: '/vtis/v1/tokenRequestors/40010030273/cardEnrollment/notification' });
+    const res = await s.post(
+      { encryptedData: await s.encode(enrollmentPayload()) },
+      { rawPath: '/vtis/v1/tokenRequestors/40010030273/cardEnrollment/notification' },
+    );
     assert.equal(res.status, 404);
   });
 });
@@ -97,9 +135,15 @@ describe('X-Pay-Token', () => {
 describe('verification key given as SPKI PEM instead of a certificate', () => {
   it('verifies the same', async () => {
     const db = await sqliteDialect.create();
-    const s = await startTestServer(await testPki(), { storageUrl: db.url, verificationAs: 'spki' });
+    const s = await startTestServer(await testPki(), {
+      storageUrl: db.url,
+      verificationAs: 'spki',
+    });
     try {
-      assert.equal((await s.post({ encryptedData: await s.encode(enrollmentPayload()) })).status, 200);
+      assert.equal(
+        (await s.post({ encryptedData: await s.encode(enrollmentPayload()) })).status,
+        200,
+      );
     } finally {
       await s.close();
       await db.drop();

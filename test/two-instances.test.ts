@@ -30,7 +30,10 @@ for (const dialect of await dialects()) {
           decryption: [{ kid: pki.issuerKid, privateKey: pki.files.issuerKey }],
           verification: [{ kid: pki.visaKid, certificate: pki.files.visaCert }],
         },
-        dataProtection: { keys: [{ id: 'k1', file: pki.files.dataKey }], fingerprintKey: { file: pki.files.fingerprintKey } },
+        dataProtection: {
+          keys: [{ id: 'k1', file: pki.files.dataKey }],
+          fingerprintKey: { file: pki.files.fingerprintKey },
+        },
         log: { level: 'warn' },
       };
       const configFile = join(dir, 'config.json');
@@ -84,18 +87,28 @@ for (const dialect of await dialects()) {
         assert.equal(await b.stop(), 0);
       }
 
-      assert.deepEqual([...statuses], [[200, TOTAL + TOTAL / BOTH_EVERY]], 'every request, including both halves of each race, answered 200');
+      assert.deepEqual(
+        [...statuses],
+        [[200, TOTAL + TOTAL / BOTH_EVERY]],
+        'every request, including both halves of each race, answered 200',
+      );
       const store = await openStore(parseConfig(config, dir).storage);
       try {
         const rows = await store.list({ limit: TOTAL * 2 });
         assert.equal(rows.length, acknowledged.size, 'nothing stored beyond what was acknowledged');
         assert.equal(new Set(rows.map((r) => r.id)).size, rows.length);
         for (const m of acknowledged) {
-          const found = await store.findByDedupKey(createHash('sha256').update(m).digest('base64url'));
+          const found = await store.findByDedupKey(
+            createHash('sha256').update(m).digest('base64url'),
+          );
           assert.equal(found?.status, 'accepted');
         }
         const raced = rows.filter((r) => r.visaAttempts === 2).length;
-        assert.equal(raced, TOTAL / BOTH_EVERY, 'each raced notification: one row, two attempts counted');
+        assert.equal(
+          raced,
+          TOTAL / BOTH_EVERY,
+          'each raced notification: one row, two attempts counted',
+        );
       } finally {
         await store.close();
         rmSync(dir, { recursive: true, force: true });

@@ -5,8 +5,8 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { visaExchange } from '../src/http/visa-exchange.js';
 import { installFastPath, visaFastPath } from '../src/http/visa-fast-path.js';
-import { serviceMetrics } from '../src/metrics/service-metrics.js';
 import { createLogger } from '../src/logger.js';
+import { serviceMetrics } from '../src/metrics/service-metrics.js';
 import type { NotificationPipeline } from '../src/pipeline/notification-pipeline.js';
 import { sqliteDialect, type TestDatabase } from './support/databases.js';
 import { assertNoPersonalData, enrollmentPayload } from './support/personal-data.js';
@@ -29,11 +29,14 @@ const QUERY = 'eventType=CTP_ENROLLMENT_ATTEMPT';
 async function send(server: TestServer, p: Probe) {
   const body = p.body ?? '';
   const headers: Record<string, string> = { 'content-type': 'application/json', ...p.headers };
-  const res = await request(`${server.url}${p.path ?? NOTIFICATION_PATH}${p.query === '' ? '' : `?${p.query ?? QUERY}`}`, {
-    method: (p.method ?? 'POST') as 'POST',
-    headers,
-    body: p.method === 'GET' ? undefined : p.chunked ? Readable.from([Buffer.from(body)]) : body,
-  });
+  const res = await request(
+    `${server.url}${p.path ?? NOTIFICATION_PATH}${p.query === '' ? '' : `?${p.query ?? QUERY}`}`,
+    {
+      method: (p.method ?? 'POST') as 'POST',
+      headers,
+      body: p.method === 'GET' ? undefined : p.chunked ? Readable.from([Buffer.from(body)]) : body,
+    },
+  );
   const text = await res.body.text();
   const { date: _date, ...rest } = res.headers;
   return { status: res.statusCode, body: text, headers: rest };
@@ -41,7 +44,10 @@ async function send(server: TestServer, p: Probe) {
 
 /** The last "visa request" line's decision, without what differs per run (ids, timing). */
 function lastDecision(server: TestServer) {
-  const line = [...server.logs].reverse().map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.msg === 'visa request');
+  const line = [...server.logs]
+    .reverse()
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.msg === 'visa request');
   assert.ok(line, 'a visa request line');
   assert.match(String(line.reqId), /^req-[0-9a-z]+$/);
   const { status, outcome, code, tokenRequestorId, eventType, result } = line;
@@ -72,14 +78,23 @@ describe('Visa route fast path', () => {
     const chunked = JSON.stringify({ encryptedData: await fast.encode(enrollmentPayload()) });
     const [h, p, sig] = JSON.parse(valid).encryptedData.split('.') as [string, string, string];
     const tampered = JSON.stringify({ encryptedData: `${h}.${p}.${sig.slice(0, -4)}AAAA` });
-    const unknownKid = JSON.stringify({ encryptedData: await fast.encode(enrollmentPayload(), { encryptTo: 'second' }) });
-    const quarantined = JSON.stringify({ encryptedData: await fast.encode({ not: 'an enrollment' }) });
+    const unknownKid = JSON.stringify({
+      encryptedData: await fast.encode(enrollmentPayload(), { encryptTo: 'second' }),
+    });
+    const quarantined = JSON.stringify({
+      encryptedData: await fast.encode({ not: 'an enrollment' }),
+    });
     const base = '/ctp';
     const path = `${base}${NOTIFICATION_PATH}`;
     const probes: Probe[] = [
       { name: 'valid', path, body: valid },
       { name: 'retry', path, body: valid },
-      { name: 'charset', path, body: other, headers: { 'content-type': 'application/json; charset=utf-8' } },
+      {
+        name: 'charset',
+        path,
+        body: other,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      },
       { name: 'chunked', path, body: chunked, chunked: true },
       { name: 'tampered signature', path, body: tampered },
       { name: 'unknown JWE kid', path, body: unknownKid },
@@ -91,27 +106,58 @@ describe('Visa route fast path', () => {
       { name: 'no eventType', path, body: valid, query: '' },
       { name: 'other eventType', path, body: valid, query: 'eventType=SOMETHING_ELSE' },
       { name: 'repeated eventType', path, body: valid, query: `${QUERY}&${QUERY}` },
-      { name: 'token requestor not allowed', path: path.replace('40010030273', '40010030275'), body: valid },
-      { name: 'token requestor of 10 digits', path: path.replace('40010030273', '4001003027'), body: valid },
-      { name: 'percent-encoded digit', path: path.replace('40010030273', '%340010030273'.slice(0, 14)), body: valid },
+      {
+        name: 'token requestor not allowed',
+        path: path.replace('40010030273', '40010030275'),
+        body: valid,
+      },
+      {
+        name: 'token requestor of 10 digits',
+        path: path.replace('40010030273', '4001003027'),
+        body: valid,
+      },
+      {
+        name: 'percent-encoded digit',
+        path: path.replace('40010030273', '%340010030273'.slice(0, 14)),
+        body: valid,
+      },
       { name: 'trailing slash', path: `${path}/`, body: valid },
       { name: 'without the base path', path: NOTIFICATION_PATH, body: valid },
       { name: 'GET', path, method: 'GET' },
       { name: 'PUT', path, method: 'PUT', body: valid },
-      { name: 'over the body limit', path, body: JSON.stringify({ encryptedData: 'a'.repeat(20_000) }) },
+      {
+        name: 'over the body limit',
+        path,
+        body: JSON.stringify({ encryptedData: 'a'.repeat(20_000) }),
+      },
     ];
     for (const probe of probes) {
       const a = await send(fast, probe);
       const b = await send(general, probe);
       assert.deepEqual(a, b, `${probe.name}: same answer both ways`);
       assert.equal(a.body, '', `${probe.name}: empty body`);
-      assert.deepEqual(lastDecision(fast), lastDecision(general), `${probe.name}: same log line both ways`);
+      assert.deepEqual(
+        lastDecision(fast),
+        lastDecision(general),
+        `${probe.name}: same log line both ways`,
+      );
     }
     const rows = async (s: TestServer) =>
-      (await s.runtime.store.list({ limit: 100 })).map((r) => ({ status: r.status, reason: r.reason, attempts: r.visaAttempts, last4: r.panLast4 })).sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
+      (await s.runtime.store.list({ limit: 100 }))
+        .map((r) => ({
+          status: r.status,
+          reason: r.reason,
+          attempts: r.visaAttempts,
+          last4: r.panLast4,
+        }))
+        .sort((x, y) => JSON.stringify(x).localeCompare(JSON.stringify(y)));
     const stored = await rows(fast);
     assert.deepEqual(stored, await rows(general));
-    assert.equal(stored.filter((r) => r.status === 'accepted').length, 3, 'valid (twice), charset and chunked: three rows');
+    assert.equal(
+      stored.filter((r) => r.status === 'accepted').length,
+      3,
+      'valid (twice), charset and chunked: three rows',
+    );
     assertNoPersonalData(fast.logs.join(''), 'fast path logs');
   });
 });
@@ -123,7 +169,9 @@ describe('Visa route fast path: which requests it takes', () => {
   const passed: string[] = [];
 
   before(async () => {
-    const pipeline = { handle: async () => ({ kind: 'accepted', id: 'x', result: 'inserted' }) } as unknown as NotificationPipeline;
+    const pipeline = {
+      handle: async () => ({ kind: 'accepted', id: 'x', result: 'inserted' }),
+    } as unknown as NotificationPipeline;
     const fp = visaFastPath({
       exchange: visaExchange({ pipeline, basePath: '', inspectClientCertificate: false }),
       basePath: '',
@@ -135,7 +183,9 @@ describe('Visa route fast path: which requests it takes', () => {
     server = createServer((_req, res) => res.writeHead(299).end());
     installFastPath(server, (req, res) => {
       const took = fp(req, res);
-      (took ? taken : passed).push(`${req.method} ${req.url} ${req.headers['content-type'] ?? '-'}`);
+      (took ? taken : passed).push(
+        `${req.method} ${req.url} ${req.headers['content-type'] ?? '-'}`,
+      );
       return took;
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -144,21 +194,41 @@ describe('Visa route fast path: which requests it takes', () => {
   after(() => new Promise<void>((r) => server.close(() => r())));
 
   it('takes the ordinary shape only and hands everything else to the general listener', async () => {
-    const go = async (method: string, path: string, contentType: string | undefined, body?: string | Readable) => {
-      const res = await request(`${url}${path}`, { method: method as 'POST', headers: contentType ? { 'content-type': contentType } : {}, body });
+    const go = async (
+      method: string,
+      path: string,
+      contentType: string | undefined,
+      body?: string | Readable,
+    ) => {
+      const res = await request(`${url}${path}`, {
+        method: method as 'POST',
+        headers: contentType ? { 'content-type': contentType } : {},
+        body,
+      });
       await res.body.text();
       return res.statusCode;
     };
     const p = NOTIFICATION_PATH;
     assert.equal(await go('POST', `${p}?${QUERY}`, 'application/json', '{}'), 200);
     assert.equal(await go('POST', p, 'Application/JSON; charset="UTF-8"', '{}'), 200);
-    assert.equal(await go('POST', `${p}?${QUERY}`, 'application/json', Readable.from([Buffer.from('{}')])), 299, 'chunked');
-    assert.equal(await go('POST', `${p}?${QUERY}`, 'application/json', 'x'.repeat(1025)), 299, 'over the limit');
+    assert.equal(
+      await go('POST', `${p}?${QUERY}`, 'application/json', Readable.from([Buffer.from('{}')])),
+      299,
+      'chunked',
+    );
+    assert.equal(
+      await go('POST', `${p}?${QUERY}`, 'application/json', 'x'.repeat(1025)),
+      299,
+      'over the limit',
+    );
     assert.equal(await go('POST', `${p}?${QUERY}`, 'application/jsonx', '{}'), 299);
     assert.equal(await go('POST', `${p}?${QUERY}`, undefined, '{}'), 299);
     assert.equal(await go('GET', `${p}?${QUERY}`, undefined), 299);
     assert.equal(await go('POST', `${p}/?${QUERY}`, 'application/json', '{}'), 299);
-    assert.equal(await go('POST', `${p.replace('40010030273', '4001003027a')}`, 'application/json', '{}'), 299);
+    assert.equal(
+      await go('POST', `${p.replace('40010030273', '4001003027a')}`, 'application/json', '{}'),
+      299,
+    );
     assert.equal(taken.length, 2, taken.join('\n'));
     assert.equal(passed.length, 7, passed.join('\n'));
   });

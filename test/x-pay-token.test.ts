@@ -14,10 +14,15 @@ describe('X-Pay-Token', () => {
 
   it("matches Visa's published construction: xv2:ts:hex(HMAC-SHA256(ts + path + query + body))", () => {
     const ts = 1764072000;
-    const expected = createHmac('sha256', secret).update(`${ts}${path}${query}${body}`).digest('hex');
+    const expected = createHmac('sha256', secret)
+      .update(`${ts}${path}${query}${body}`)
+      .digest('hex');
     assert.equal(xPayToken(secret, path, query, body, ts), `xv2:${ts}:${expected}`);
     assert.doesNotThrow(() => check(`xv2:${ts}:${expected}`, ts + 299));
-    assert.doesNotThrow(() => check(`xv2:${ts}:${expected.toUpperCase()}`, ts), 'hex case does not matter');
+    assert.doesNotThrow(
+      () => check(`xv2:${ts}:${expected.toUpperCase()}`, ts),
+      'hex case does not matter',
+    );
   });
 
   it('refuses missing, malformed, wrong, other-body and stale tokens with distinct codes', () => {
@@ -25,7 +30,14 @@ describe('X-Pay-Token', () => {
     const good = xPayToken(secret, path, query, body, ts);
     assert.throws(() => check(undefined, ts), { code: 'X_PAY_TOKEN_MISSING' });
     assert.throws(() => check('xv1:1:ab', ts), { code: 'X_PAY_TOKEN_INVALID' });
-    assert.throws(() => check(good.replace(/.$/, (c) => (c === '0' ? '1' : '0')), ts), { code: 'X_PAY_TOKEN_INVALID' });
+    assert.throws(
+      () =>
+        check(
+          good.replace(/.$/, (c) => (c === '0' ? '1' : '0')),
+          ts,
+        ),
+      { code: 'X_PAY_TOKEN_INVALID' },
+    );
     assert.throws(() => check(good, ts, '{"encryptedData":"y"}'), { code: 'X_PAY_TOKEN_INVALID' });
     assert.throws(() => check(good, ts + 301), { code: 'X_PAY_TOKEN_STALE' });
     assert.throws(() => check(good, ts - 301), { code: 'X_PAY_TOKEN_STALE' });

@@ -22,7 +22,12 @@ export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknow
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
-  const res = await fetch(path, { method, headers, body: body === undefined ? (method === 'POST' ? '{}' : undefined) : JSON.stringify(body), credentials: 'same-origin' });
+  const res = await fetch(path, {
+    method,
+    headers,
+    body: body === undefined ? (method === 'POST' ? '{}' : undefined) : JSON.stringify(body),
+    credentials: 'same-origin',
+  });
   if (res.status === 401) {
     location.assign('/login');
     throw new ApiError(401, 'UNAUTHENTICATED', 'Your session ended. Sign in again.');
@@ -43,13 +48,18 @@ export async function loadMe(): Promise<Me> {
 }
 
 export async function logout(): Promise<void> {
-  await fetch('/logout', { method: 'POST', headers: csrf ? { 'x-csrf-token': csrf } : {}, credentials: 'same-origin' });
+  await fetch('/logout', {
+    method: 'POST',
+    headers: csrf ? { 'x-csrf-token': csrf } : {},
+    credentials: 'same-origin',
+  });
   location.assign('/login');
 }
 
 export function query(params: Record<string, string | number | undefined | null>): string {
   const q = new URLSearchParams();
-  for (const [k, v] of Object.entries(params)) if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
+  for (const [k, v] of Object.entries(params))
+    if (v !== undefined && v !== null && v !== '') q.set(k, String(v));
   const s = q.toString();
   return s ? `?${s}` : '';
 }

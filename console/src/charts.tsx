@@ -7,7 +7,15 @@ interface Series {
 }
 
 /** Stacked bars over time, hand-drawn SVG (no chart library: a few lines, no CSP exceptions). */
-export function StackedBars({ labels, series, height = 200 }: { labels: string[]; series: Series[]; height?: number }) {
+export function StackedBars({
+  labels,
+  series,
+  height = 200,
+}: {
+  labels: string[];
+  series: Series[];
+  height?: number;
+}) {
   const width = 720;
   const pad = { l: 36, r: 8, t: 10, b: 24 };
   const totals = labels.map((_, i) => series.reduce((s, x) => s + (x.values[i] ?? 0), 0));
@@ -26,7 +34,9 @@ export function StackedBars({ labels, series, height = 200 }: { labels: string[]
         {ticks.map((t) => (
           <g key={t}>
             <line x1={pad.l} x2={width - pad.r} y1={y(t)} y2={y(t)} class="grid" />
-            <text x={pad.l - 6} y={y(t) + 4} class="axis" text-anchor="end">{fmtNum(t)}</text>
+            <text x={pad.l - 6} y={y(t) + 4} class="axis" text-anchor="end">
+              {fmtNum(t)}
+            </text>
           </g>
         ))}
         {labels.map((l, i) => {
@@ -38,10 +48,26 @@ export function StackedBars({ labels, series, height = 200 }: { labels: string[]
                 const v = s.values[i] ?? 0;
                 const y0 = y(acc);
                 acc += v;
-                return v > 0 ? <rect key={s.label} x={r1(pad.l + i * bw + bw * 0.15)} width={r1(bw * 0.7)} y={y(acc)} height={r1(Math.max(0, y0 - y(acc)))} class={s.cls} /> : null;
+                return v > 0 ? (
+                  <rect
+                    key={s.label}
+                    x={r1(pad.l + i * bw + bw * 0.15)}
+                    width={r1(bw * 0.7)}
+                    y={y(acc)}
+                    height={r1(Math.max(0, y0 - y(acc)))}
+                    class={s.cls}
+                  />
+                ) : null;
               })}
               {i % Math.ceil(labels.length / 8) === 0 ? (
-                <text x={r1(pad.l + i * bw + bw / 2)} y={height - 6} class="axis" text-anchor="middle">{fmtHour(l)}</text>
+                <text
+                  x={r1(pad.l + i * bw + bw / 2)}
+                  y={height - 6}
+                  class="axis"
+                  text-anchor="middle"
+                >
+                  {fmtHour(l)}
+                </text>
               ) : null}
             </g>
           );
@@ -49,7 +75,10 @@ export function StackedBars({ labels, series, height = 200 }: { labels: string[]
       </svg>
       <figcaption class="legend">
         {series.map((s) => (
-          <span key={s.label}><i class={`swatch ${s.cls}`} />{s.label}</span>
+          <span key={s.label}>
+            <i class={`swatch ${s.cls}`} />
+            {s.label}
+          </span>
         ))}
       </figcaption>
     </figure>
@@ -57,7 +86,13 @@ export function StackedBars({ labels, series, height = 200 }: { labels: string[]
 }
 
 /** A donut of parts of a whole, with the legend carrying the numbers. */
-export function Donut({ parts, label }: { parts: { label: string; value: number; cls: string }[]; label: string }) {
+export function Donut({
+  parts,
+  label,
+}: {
+  parts: { label: string; value: number; cls: string }[];
+  label: string;
+}) {
   const total = parts.reduce((s, p) => s + p.value, 0);
   const r = 52;
   const c = 2 * Math.PI * r;
@@ -69,13 +104,28 @@ export function Donut({ parts, label }: { parts: { label: string; value: number;
         {total > 0
           ? parts.map((p) => {
               const len = r1((p.value / total) * c);
-              const el = <circle key={p.label} cx="70" cy="70" r={r} class={`donut-part ${p.cls}`} stroke-dasharray={`${len} ${r1(c - len)}`} stroke-dashoffset={r1(-offset)} transform="rotate(-90 70 70)" />;
+              const el = (
+                <circle
+                  key={p.label}
+                  cx="70"
+                  cy="70"
+                  r={r}
+                  class={`donut-part ${p.cls}`}
+                  stroke-dasharray={`${len} ${r1(c - len)}`}
+                  stroke-dashoffset={r1(-offset)}
+                  transform="rotate(-90 70 70)"
+                />
+              );
               offset += len;
               return el;
             })
           : null}
-        <text x="70" y="68" text-anchor="middle" class="donut-total">{fmtNum(total)}</text>
-        <text x="70" y="86" text-anchor="middle" class="donut-caption">{label}</text>
+        <text x="70" y="68" text-anchor="middle" class="donut-total">
+          {fmtNum(total)}
+        </text>
+        <text x="70" y="86" text-anchor="middle" class="donut-caption">
+          {label}
+        </text>
       </svg>
       <figcaption class="legend legend-col">
         {parts.map((p) => (

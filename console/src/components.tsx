@@ -2,16 +2,37 @@ import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError } from './api';
 
-export function Badge({ tone, children }: { tone: 'ok' | 'warn' | 'bad' | 'info' | 'muted'; children: ComponentChildren }) {
+export function Badge({
+  tone,
+  children,
+}: {
+  tone: 'ok' | 'warn' | 'bad' | 'info' | 'muted';
+  children: ComponentChildren;
+}) {
   return <span class={`badge badge-${tone}`}>{children}</span>;
 }
 
 export function StatusBadge({ status }: { status: string }) {
-  const tone = status === 'accepted' || status === 'delivered' || status === 'ok' ? 'ok' : status === 'quarantined' || status === 'pending' || status === 'expiring' ? 'warn' : status === 'dead' || status === 'failed' || status === 'expired' ? 'bad' : 'muted';
+  const tone =
+    status === 'accepted' || status === 'delivered' || status === 'ok'
+      ? 'ok'
+      : status === 'quarantined' || status === 'pending' || status === 'expiring'
+        ? 'warn'
+        : status === 'dead' || status === 'failed' || status === 'expired'
+          ? 'bad'
+          : 'muted';
   return <Badge tone={tone}>{status}</Badge>;
 }
 
-export function PageHeader({ title, subtitle, actions }: { title: string; subtitle?: ComponentChildren; actions?: ComponentChildren }) {
+export function PageHeader({
+  title,
+  subtitle,
+  actions,
+}: {
+  title: string;
+  subtitle?: ComponentChildren;
+  actions?: ComponentChildren;
+}) {
   return (
     <header class="page-header">
       <div>
@@ -23,7 +44,17 @@ export function PageHeader({ title, subtitle, actions }: { title: string; subtit
   );
 }
 
-export function Panel({ title, children, actions, class: cls }: { title?: string; children: ComponentChildren; actions?: ComponentChildren; class?: string }) {
+export function Panel({
+  title,
+  children,
+  actions,
+  class: cls,
+}: {
+  title?: string;
+  children: ComponentChildren;
+  actions?: ComponentChildren;
+  class?: string;
+}) {
   return (
     <section class={`panel ${cls ?? ''}`}>
       {title ? (
@@ -39,12 +70,31 @@ export function Panel({ title, children, actions, class: cls }: { title?: string
 
 export function ErrorBanner({ error }: { error: unknown }) {
   if (!error) return null;
-  const msg = error instanceof ApiError ? `${error.message} (${error.code})` : error instanceof Error ? error.message : String(error);
-  return <div class="alert alert-error" role="alert">{msg}</div>;
+  const msg =
+    error instanceof ApiError
+      ? `${error.message} (${error.code})`
+      : error instanceof Error
+        ? error.message
+        : String(error);
+  return (
+    <div class="alert alert-error" role="alert">
+      {msg}
+    </div>
+  );
 }
 
-export function Notice({ tone, children }: { tone: 'ok' | 'error' | 'info'; children: ComponentChildren }) {
-  return <div class={`alert alert-${tone}`} role="status">{children}</div>;
+export function Notice({
+  tone,
+  children,
+}: {
+  tone: 'ok' | 'error' | 'info';
+  children: ComponentChildren;
+}) {
+  return (
+    <div class={`alert alert-${tone}`} role="status">
+      {children}
+    </div>
+  );
 }
 
 export function Empty({ children }: { children: ComponentChildren }) {
@@ -52,8 +102,15 @@ export function Empty({ children }: { children: ComponentChildren }) {
 }
 
 /** Loads on mount and when `deps` change; `reload` re-runs. */
-export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } {
-  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({ data: undefined, error: undefined, loading: true });
+export function useLoad<T>(
+  load: () => Promise<T>,
+  deps: unknown[],
+): { data: T | undefined; error: unknown; loading: boolean; reload: () => void } {
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
+    data: undefined,
+    error: undefined,
+    loading: true,
+  });
   const [tick, setTick] = useState(0);
   useEffect(() => {
     let live = true;
@@ -70,7 +127,17 @@ export function useLoad<T>(load: () => Promise<T>, deps: unknown[]): { data: T |
   return { ...state, reload };
 }
 
-export function Kpi({ label, value, tone, hint }: { label: string; value: ComponentChildren; tone?: 'ok' | 'warn' | 'bad'; hint?: string }) {
+export function Kpi({
+  label,
+  value,
+  tone,
+  hint,
+}: {
+  label: string;
+  value: ComponentChildren;
+  tone?: 'ok' | 'warn' | 'bad';
+  hint?: string;
+}) {
   return (
     <div class={`kpi ${tone ? `kpi-${tone}` : ''}`}>
       <div class="kpi-label">{label}</div>

@@ -1,4 +1,11 @@
-const dtf = new Intl.DateTimeFormat(undefined, { year: 'numeric', month: 'short', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
+const dtf = new Intl.DateTimeFormat(undefined, {
+  year: 'numeric',
+  month: 'short',
+  day: '2-digit',
+  hour: '2-digit',
+  minute: '2-digit',
+  second: '2-digit',
+});
 const tf = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 const nf = new Intl.NumberFormat();
 

@@ -1,4 +1,4 @@
-import { render } from 'preact';
+import { type JSX, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { loadMe, logout, type Me } from './api';
 import { ErrorBanner } from './components';
@@ -31,7 +31,7 @@ const NAV: NavItem[] = [
 function App({ me }: { me: Me }) {
   const route = useRoute();
   const [section = 'overview', id] = route.path;
-  let page;
+  let page: JSX.Element;
   if (section === 'notifications' && id) page = <NotificationDetail id={id} me={me} />;
   else if (section === 'notifications') page = <Notifications route={route} />;
   else if (section === 'quarantine') page = <Quarantine me={me} />;
@@ -43,11 +43,16 @@ function App({ me }: { me: Me }) {
   return (
     <div class="shell">
       <aside class="sidebar">
-        <div class="brand"><span class="brand-mark" aria-hidden="true" />ctp-notify</div>
+        <div class="brand">
+          <span class="brand-mark" aria-hidden="true" />
+          ctp-notify
+        </div>
         <div class="brand-sub">Operator console</div>
         <nav>
           {NAV.filter((n) => !n.admin || me.role === 'admin').map((n) => (
-            <a key={n.path} href={href(n.path)} class={section === n.path ? 'active' : ''}>{n.label}</a>
+            <a key={n.path} href={href(n.path)} class={section === n.path ? 'active' : ''}>
+              {n.label}
+            </a>
           ))}
         </nav>
         <div class="sidebar-foot">
@@ -55,7 +60,14 @@ function App({ me }: { me: Me }) {
             <div class="who-name">{me.name}</div>
             <div class="who-role">{me.role}</div>
           </div>
-          <button class="btn btn-ghost btn-small" id="sign-out" onClick={() => void logout()}>Sign out</button>
+          <button
+            type="button"
+            class="btn btn-ghost btn-small"
+            id="sign-out"
+            onClick={() => void logout()}
+          >
+            Sign out
+          </button>
         </div>
       </aside>
       <main class="content">{page}</main>
@@ -69,7 +81,12 @@ function Root() {
   useEffect(() => {
     loadMe().then(setMe, setError);
   }, []);
-  if (error) return <main class="content"><ErrorBanner error={error} /></main>;
+  if (error)
+    return (
+      <main class="content">
+        <ErrorBanner error={error} />
+      </main>
+    );
   return me ? <App me={me} /> : null;
 }
 

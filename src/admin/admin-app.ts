@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { LogController, type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
 import { processMetricsText } from '../metrics/service-metrics.js';
-import { adminContext, type AdminDeps } from './admin-context.js';
-import { adminRoutes } from './admin-routes.js';
 import { sinkOverview } from '../presenters/sink-presenter.js';
-import { deliveryRoutes } from './delivery-routes.js';
+import { type AdminDeps, adminContext } from './admin-context.js';
+import { adminRoutes } from './admin-routes.js';
 import { errorBody, installAuth } from './auth.js';
 import { loadConsoleAssets } from './console-assets.js';
+import { deliveryRoutes } from './delivery-routes.js';
 import { keyInventory, withStatus } from './key-inventory.js';
 import { notificationRoutes } from './notification-routes.js';
 import { collectOpenApi } from './openapi.js';
@@ -42,38 +42,81 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   const ctx = adminContext(o);
   const tls = ctx.settings.tls;
   const app = Fastify({
-    ...(tls ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key), minVersion: 'TLSv1.2' as const } } : {}),
+    ...(tls
+      ? {
+          https: {
+            cert: readFileSync(tls.cert),
+            key: readFileSync(tls.key),
+            minVersion: 'TLSv1.2' as const,
+          },
+        }
+      : {}),
     loggerInstance: o.logger,
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: 64 * 1024,
     requestTimeout: 30_000,
-    // Behind a reverse proxy set trustProxy there; directly exposed, the socket address is the truth.
+    // Behind a reverse proxy set trustProxy there; directly exposed, the socket address is the
+    // truth.
     trustProxy: false,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    ajv: {
+      customOptions: {
+        removeAdditional: false,
+        coerceTypes: 'array',
+        useDefaults: true,
+        allErrors: false,
+      },
+    },
   }) as unknown as FastifyInstance;
 
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string', bodyLimit: 8 * 1024 }, (_req, body, done) => {
-    done(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 8 * 1024 },
+    (_req, body, done) => {
+      done(null, Object.fromEntries(new URLSearchParams(body as string)));
+    },
+  );
   app.addHook('onSend', async (req, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
-    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
+    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control'))
+      reply.header('cache-control', 'no-store');
     return payload;
   });
   // One line per request: route pattern, never the URL (its query could carry personal data).
   app.addHook('onResponse', async (req, reply) => {
     req.log.info(
-      { method: req.method, route: req.routeOptions.url ?? null, status: reply.statusCode, operator: req.operator?.name ?? null, ms: Math.round(reply.elapsedTime) },
+      {
+        method: req.method,
+        route: req.routeOptions.url ?? null,
+        status: reply.statusCode,
+        operator: req.operator?.name ?? null,
+        ms: Math.round(reply.elapsedTime),
+      },
       'admin request',
     );
   });
-  app.setErrorHandler((err: { statusCode?: number; code?: string; validation?: unknown; message: string }, req, reply) => {
-    if (err.validation) return reply.code(400).send(errorBody('BAD_REQUEST', err.message));
-    if (err.statusCode !== undefined && err.statusCode < 500) return reply.code(err.statusCode).send(errorBody(err.code ?? 'BAD_REQUEST', 'bad request'));
-    req.log.error({ errType: (err as Error).name, code: err.code }, 'admin request failed');
-    return reply.code(err.code === 'STORAGE_UNAVAILABLE' ? 503 : 500).send(errorBody(err.code === 'STORAGE_UNAVAILABLE' ? 'STORAGE_UNAVAILABLE' : 'INTERNAL', 'the request could not be completed'));
-  });
-  app.setNotFoundHandler((req, reply) => reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)));
+  app.setErrorHandler(
+    (
+      err: { statusCode?: number; code?: string; validation?: unknown; message: string },
+      req,
+      reply,
+    ) => {
+      if (err.validation) return reply.code(400).send(errorBody('BAD_REQUEST', err.message));
+      if (err.statusCode !== undefined && err.statusCode < 500)
+        return reply.code(err.statusCode).send(errorBody(err.code ?? 'BAD_REQUEST', 'bad request'));
+      req.log.error({ errType: (err as Error).name, code: err.code }, 'admin request failed');
+      return reply
+        .code(err.code === 'STORAGE_UNAVAILABLE' ? 503 : 500)
+        .send(
+          errorBody(
+            err.code === 'STORAGE_UNAVAILABLE' ? 'STORAGE_UNAVAILABLE' : 'INTERNAL',
+            'the request could not be completed',
+          ),
+        );
+    },
+  );
+  app.setNotFoundHandler((req, reply) =>
+    reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
+  );
 
   const openApi = collectOpenApi(app);
   installAuth(app, ctx);
@@ -105,7 +148,10 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   });
   // Queue depth per sink, read from the outbox at scrape time: the truth across processes.
   let overview: Promise<Awaited<ReturnType<typeof sinkOverview>>> | undefined;
-  const sinksNow = () => (overview ??= sinkOverview(ctx.outbox, ctx.config.sinks).finally(() => setTimeout(() => (overview = undefined), 0)));
+  const sinksNow = () =>
+    (overview ??= sinkOverview(ctx.outbox, ctx.config.sinks).finally(() =>
+      setTimeout(() => (overview = undefined), 0),
+    ));
   new Gauge({
     name: 'ctp_notify_outbox_pending',
     help: 'Deliveries not yet delivered nor dead (pending or awaiting a retry), per sink',
@@ -113,7 +159,8 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
     registers: [scrapeRegistry],
     async collect() {
       this.reset();
-      for (const o of await sinksNow()) this.set({ sink: o.sink.name }, o.counts.pending + o.counts.failed);
+      for (const o of await sinksNow())
+        this.set({ sink: o.sink.name }, o.counts.pending + o.counts.failed);
     },
   });
   new Gauge({
@@ -124,11 +171,15 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
     async collect() {
       this.reset();
       const now = ctx.now();
-      for (const o of await sinksNow()) this.set({ sink: o.sink.name }, o.oldestOpen === null ? 0 : Math.max(0, (now - o.oldestOpen) / 1000));
+      for (const o of await sinksNow())
+        this.set(
+          { sink: o.sink.name },
+          o.oldestOpen === null ? 0 : Math.max(0, (now - o.oldestOpen) / 1000),
+        );
     },
   });
   app.get('/metrics', { config: { public: true } }, async (_req, reply) => {
-    const text = (await processMetricsText()) + '\n' + (await scrapeRegistry.metrics());
+    const text = `${await processMetricsText()}\n${await scrapeRegistry.metrics()}`;
     return reply.type(scrapeRegistry.contentType).send(text);
   });
   app.get('/api/openapi.json', { config: { public: true } }, async () => openApi());
@@ -141,15 +192,21 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
 
   const assets = loadConsoleAssets(o.consoleDir);
   app.get('/', { config: { public: true } }, async (req, reply) => {
-    if (req.operator === null || req.session === null) return reply.code(303).header('location', '/login').send();
+    if (req.operator === null || req.session === null)
+      return reply.code(303).header('location', '/login').send();
     const index = assets.get('index.html');
-    if (!index) return reply.code(503).type('text/plain').send('console not built: run npm run build');
+    if (!index)
+      return reply.code(503).type('text/plain').send('console not built: run npm run build');
     return reply.type(index.type).header('cache-control', 'no-store').send(index.body);
   });
-  app.get<{ Params: { name: string } }>('/assets/:name', { config: { public: true } }, async (req, reply) => {
-    const a = req.params.name === 'index.html' ? undefined : assets.get(req.params.name);
-    if (!a) return reply.code(404).send(errorBody('NOT_FOUND', 'no such asset'));
-    return reply.type(a.type).header('cache-control', 'no-cache').send(a.body);
-  });
+  app.get<{ Params: { name: string } }>(
+    '/assets/:name',
+    { config: { public: true } },
+    async (req, reply) => {
+      const a = req.params.name === 'index.html' ? undefined : assets.get(req.params.name);
+      if (!a) return reply.code(404).send(errorBody('NOT_FOUND', 'no such asset'));
+      return reply.type(a.type).header('cache-control', 'no-cache').send(a.body);
+    },
+  );
   return app;
 }

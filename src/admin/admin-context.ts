@@ -1,20 +1,26 @@
 import { Value } from '@sinclair/typebox/value';
-import { ConfigSchema, type Config } from '../config/config-schema.js';
+import { type Config, ConfigSchema } from '../config/config-schema.js';
 import type { Secrets } from '../config/load-secrets.js';
 import type { Logger } from '../logger.js';
 import type { NotificationPipeline } from '../pipeline/notification-pipeline.js';
-import type { NotificationStore } from '../storage/notification-store.js';
-import type { OutboxStore } from '../storage/outbox-store.js';
 import type { AuditLog } from '../storage/audit-log.js';
 import type { NotificationQueries } from '../storage/notification-queries.js';
+import type { NotificationStore } from '../storage/notification-store.js';
 import type { OperatorStore } from '../storage/operator-store.js';
+import type { OutboxStore } from '../storage/outbox-store.js';
 import { LoginLimiter } from './login-limiter.js';
 
-/** The admin listener's settings with defaults filled (the listener may be built without `config.admin`). */
+/**
+ * The admin listener's settings with defaults filled (the listener may be built without
+ * `config.admin`).
+ */
 export type AdminSettings = NonNullable<Config['admin']>;
 
 /** The schema's defaults for `admin`, used when the listener is built without `config.admin`. */
-export const DEFAULT_ADMIN: AdminSettings = Value.Default(ConfigSchema.properties.admin, {}) as AdminSettings;
+export const DEFAULT_ADMIN: AdminSettings = Value.Default(
+  ConfigSchema.properties.admin,
+  {},
+) as AdminSettings;
 
 /** What the admin routes share. */
 export interface AdminContext {

@@ -1,87 +1,126 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import { iso } from '../presenters/iso-time.js';
+import { sinkOverview } from '../presenters/sink-presenter.js';
 import type { AdminContext } from './admin-context.js';
 import { AuditItem, ErrorBody, KeyItem, Page, Stats } from './api-schemas.js';
-import { sinkOverview } from '../presenters/sink-presenter.js';
 import { keyInventory, withStatus } from './key-inventory.js';
 
 const AuditQuery = Type.Object(
   {
     actor: Type.Optional(Type.String({ maxLength: 64 })),
-    action: Type.Optional(Type.String({ maxLength: 64, description: 'Prefix, e.g. `notification.`' })),
+    action: Type.Optional(
+      Type.String({ maxLength: 64, description: 'Prefix, e.g. `notification.`' }),
+    ),
     cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,15}$' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
   },
   { additionalProperties: false },
 );
 
-const StatsQuery = Type.Object({ hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 14, default: 24 })) }, { additionalProperties: false });
+const StatsQuery = Type.Object(
+  { hours: Type.Optional(Type.Integer({ minimum: 1, maximum: 24 * 14, default: 24 })) },
+  { additionalProperties: false },
+);
 
 /** Keys, audit log and the overview's figures. */
 export async function adminRoutes(app: FastifyInstance, ctx: AdminContext): Promise<void> {
   const inventory = keyInventory(ctx.config, ctx.secrets);
   const keys = () => withStatus(inventory, ctx.now(), ctx.settings.keyExpiryWarningDays);
 
-  app.get('/api/keys', {
-    schema: {
-      summary: 'Every configured key and certificate with its expiry',
-      description: 'status is "expiring" within admin.keyExpiryWarningDays (default 30) of notAfter.',
-      tags: ['keys'],
-      response: { 200: Type.Object({ warningDays: Type.Integer(), items: Type.Array(KeyItem) }) },
+  app.get(
+    '/api/keys',
+    {
+      schema: {
+        summary: 'Every configured key and certificate with its expiry',
+        description:
+          'status is "expiring" within admin.keyExpiryWarningDays (default 30) of notAfter.',
+        tags: ['keys'],
+        response: { 200: Type.Object({ warningDays: Type.Integer(), items: Type.Array(KeyItem) }) },
+      },
     },
-  }, async () => ({
-    warningDays: ctx.settings.keyExpiryWarningDays,
-    items: keys().map((k) => ({ ...k, notAfter: k.notAfter?.toISOString() ?? null })),
-  }));
+    async () => ({
+      warningDays: ctx.settings.keyExpiryWarningDays,
+      items: keys().map((k) => ({ ...k, notAfter: k.notAfter?.toISOString() ?? null })),
+    }),
+  );
 
-  app.get<{ Querystring: Static<typeof AuditQuery> }>('/api/audit', {
-    schema: {
-      summary: 'The audit log, newest first',
-      tags: ['audit'],
-      querystring: AuditQuery,
-      response: { 200: Page(AuditItem, 'AuditPage'), 400: ErrorBody },
+  app.get<{ Querystring: Static<typeof AuditQuery> }>(
+    '/api/audit',
+    {
+      schema: {
+        summary: 'The audit log, newest first',
+        tags: ['audit'],
+        querystring: AuditQuery,
+        response: { 200: Page(AuditItem, 'AuditPage'), 400: ErrorBody },
+      },
     },
-  }, async (req) => {
-    const limit = req.query.limit ?? 100;
-    const rows = await ctx.audit.list({
-      limit: limit + 1,
-      beforeSeq: req.query.cursor === undefined ? undefined : Number(req.query.cursor),
-      actor: req.query.actor,
-      action: req.query.action,
-    });
-    const items = rows.slice(0, limit);
-    return {
-      items: items.map((e) => ({ ...e, at: iso(e.at) })),
-      next: rows.length > limit ? String(items[items.length - 1]!.seq) : null,
-    };
-  });
+    async (req) => {
+      const limit = req.query.limit ?? 100;
+      const rows = await ctx.audit.list({
+        limit: limit + 1,
+        beforeSeq: req.query.cursor === undefined ? undefined : Number(req.query.cursor),
+        actor: req.query.actor,
+        action: req.query.action,
+      });
+      const items = rows.slice(0, limit);
+      return {
+        items: items.map((e) => ({ ...e, at: iso(e.at) })),
+        next: rows.length > limit ? String(items[items.length - 1]!.seq) : null,
+      };
+    },
+  );
 
-  app.get<{ Querystring: Static<typeof StatsQuery> }>('/api/stats', {
-    schema: { summary: "The overview's figures: arrivals per hour, totals, quarantine queue", tags: ['overview'], querystring: StatsQuery, response: { 200: Stats } },
-  }, async (req) => {
-    const hours = req.query.hours ?? 24;
-    const now = ctx.now();
-    const firstHour = Math.floor(now / 3_600_000) * 3_600_000 - (hours - 1) * 3_600_000;
-    const counts = await ctx.notifications.perHour(firstHour);
-    const buckets = Array.from({ length: hours }, (_, i) => ({ t: firstHour + i * 3_600_000, accepted: 0, quarantined: 0 }));
-    for (const c of counts) {
-      const b = buckets[Math.round((c.hour - firstHour) / 3_600_000)];
-      if (b) b[c.status] += c.count;
-    }
-    const accepted = buckets.reduce((s, b) => s + b.accepted, 0);
-    const quarantined = buckets.reduce((s, b) => s + b.quarantined, 0);
-    const k = keys();
-    const open = await sinkOverview(ctx.outbox, ctx.config.sinks);
-    const sum = (f: (c: (typeof open)[number]['counts']) => number) => open.reduce((n, o) => n + f(o.counts), 0);
-    return {
-      since: iso(firstHour),
-      hours: buckets.map((b) => ({ hour: iso(b.t), accepted: b.accepted, quarantined: b.quarantined })),
-      totals: { received: accepted + quarantined, accepted, quarantined },
-      quarantineQueue: await ctx.notifications.quarantineByReason(),
-      keys: { expiring: k.filter((x) => x.status === 'expiring').length, expired: k.filter((x) => x.status === 'expired').length },
-      risk: await ctx.notifications.riskMix(firstHour),
-      deliveries: { pending: sum((c) => c.pending), retrying: sum((c) => c.failed), dead: sum((c) => c.dead) },
-    };
-  });
+  app.get<{ Querystring: Static<typeof StatsQuery> }>(
+    '/api/stats',
+    {
+      schema: {
+        summary: "The overview's figures: arrivals per hour, totals, quarantine queue",
+        tags: ['overview'],
+        querystring: StatsQuery,
+        response: { 200: Stats },
+      },
+    },
+    async (req) => {
+      const hours = req.query.hours ?? 24;
+      const now = ctx.now();
+      const firstHour = Math.floor(now / 3_600_000) * 3_600_000 - (hours - 1) * 3_600_000;
+      const counts = await ctx.notifications.perHour(firstHour);
+      const buckets = Array.from({ length: hours }, (_, i) => ({
+        t: firstHour + i * 3_600_000,
+        accepted: 0,
+        quarantined: 0,
+      }));
+      for (const c of counts) {
+        const b = buckets[Math.round((c.hour - firstHour) / 3_600_000)];
+        if (b) b[c.status] += c.count;
+      }
+      const accepted = buckets.reduce((s, b) => s + b.accepted, 0);
+      const quarantined = buckets.reduce((s, b) => s + b.quarantined, 0);
+      const k = keys();
+      const open = await sinkOverview(ctx.outbox, ctx.config.sinks);
+      const sum = (f: (c: (typeof open)[number]['counts']) => number) =>
+        open.reduce((n, o) => n + f(o.counts), 0);
+      return {
+        since: iso(firstHour),
+        hours: buckets.map((b) => ({
+          hour: iso(b.t),
+          accepted: b.accepted,
+          quarantined: b.quarantined,
+        })),
+        totals: { received: accepted + quarantined, accepted, quarantined },
+        quarantineQueue: await ctx.notifications.quarantineByReason(),
+        keys: {
+          expiring: k.filter((x) => x.status === 'expiring').length,
+          expired: k.filter((x) => x.status === 'expired').length,
+        },
+        risk: await ctx.notifications.riskMix(firstHour),
+        deliveries: {
+          pending: sum((c) => c.pending),
+          retrying: sum((c) => c.failed),
+          dead: sum((c) => c.dead),
+        },
+      };
+    },
+  );
 }

@@ -1,4 +1,4 @@
-import { Type, type TSchema } from '@sinclair/typebox';
+import { type TSchema, Type } from '@sinclair/typebox';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
 /**
@@ -9,7 +9,10 @@ import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
 
-export const ErrorBody = Type.Object({ error: Type.Object({ code: Type.String(), message: Type.String() }) }, { title: 'Error' });
+export const ErrorBody = Type.Object(
+  { error: Type.Object({ code: Type.String(), message: Type.String() }) },
+  { title: 'Error' },
+);
 
 export const NotificationItem = Type.Object(
   {
@@ -22,7 +25,9 @@ export const NotificationItem = Type.Object(
     reasonFields: Nullable(Type.Array(Type.String())),
     tsp: Nullable(Type.String()),
     /** BIN and last four only, as PCI DSS permits to display; never the full number. */
-    maskedPan: Nullable(Type.String({ description: 'BIN…last4; the full card number is never returned' })),
+    maskedPan: Nullable(
+      Type.String({ description: 'BIN…last4; the full card number is never returned' }),
+    ),
     panBin: Nullable(Type.String()),
     panLast4: Nullable(Type.String()),
     panLuhnValid: Nullable(Type.Boolean()),
@@ -40,11 +45,17 @@ export const NotificationItem = Type.Object(
           score: Type.Integer({ minimum: 0, maximum: 100 }),
           level: Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]),
           reasons: Type.Array(Type.Object({ code: Type.String(), detail: Type.String() })),
-          shadow: Type.Array(Type.Object({ code: Type.String(), detail: Type.String(), points: Type.Number() }), { description: 'Shadow-mode rules that fired: scored and shown, not counted' }),
+          shadow: Type.Array(
+            Type.Object({ code: Type.String(), detail: Type.String(), points: Type.Number() }),
+            { description: 'Shadow-mode rules that fired: scored and shown, not counted' },
+          ),
           directory: Type.String({ description: 'found | unknown | unavailable' }),
           assessedAt: Type.String({ format: 'date-time' }),
         },
-        { description: 'Fraud assessment; null until assessed (it runs after the answer to Visa) or for quarantined notifications' },
+        {
+          description:
+            'Fraud assessment; null until assessed (it runs after the answer to Visa) or for quarantined notifications',
+        },
       ),
     ),
   },
@@ -65,7 +76,12 @@ export const NotificationDetail = Type.Composite(
 
 export const Page = <T extends TSchema>(item: T, id: string) =>
   Type.Object(
-    { items: Type.Array(item), next: Nullable(Type.String({ description: 'Cursor for the next (older) page; null at the end' })) },
+    {
+      items: Type.Array(item),
+      next: Nullable(
+        Type.String({ description: 'Cursor for the next (older) page; null at the end' }),
+      ),
+    },
     { title: id },
   );
 
@@ -75,8 +91,17 @@ export const NotificationFilters = {
   status: Type.Optional(Type.Union([Type.Literal('accepted'), Type.Literal('quarantined')])),
   tokenRequestorId: Type.Optional(Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN })),
   last4: Type.Optional(Type.String({ pattern: '^[0-9]{4}$' })),
-  fingerprint: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{43}$', description: 'Card fingerprint (from a previous result)' })),
-  risk: Type.Optional(Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')], { description: 'Risk level' })),
+  fingerprint: Type.Optional(
+    Type.String({
+      pattern: '^[A-Za-z0-9_-]{43}$',
+      description: 'Card fingerprint (from a previous result)',
+    }),
+  ),
+  risk: Type.Optional(
+    Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')], {
+      description: 'Risk level',
+    }),
+  ),
   cursor: Type.Optional(Type.String({ maxLength: 200 })),
   limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 200, default: 50 })),
 };
@@ -99,11 +124,25 @@ export const AuditItem = Type.Object(
 export const KeyItem = Type.Object(
   {
     id: Type.String({ description: 'kid, or the config field for TLS certificates' }),
-    use: Type.String({ description: 'decryption | verification | data | fingerprint | tls-server | tls-client-ca | admin-tls' }),
+    use: Type.String({
+      description:
+        'decryption | verification | data | fingerprint | tls-server | tls-client-ca | admin-tls',
+    }),
     subject: Nullable(Type.String()),
-    notAfter: Nullable(Type.String({ format: 'date-time', description: 'null when the expiry is not known (a key without certificate)' })),
+    notAfter: Nullable(
+      Type.String({
+        format: 'date-time',
+        description: 'null when the expiry is not known (a key without certificate)',
+      }),
+    ),
     daysLeft: Nullable(Type.Number()),
-    status: Type.Union([Type.Literal('ok'), Type.Literal('expiring'), Type.Literal('expired'), Type.Literal('unknown'), Type.Literal('n/a')]),
+    status: Type.Union([
+      Type.Literal('ok'),
+      Type.Literal('expiring'),
+      Type.Literal('expired'),
+      Type.Literal('unknown'),
+      Type.Literal('n/a'),
+    ]),
     note: Nullable(Type.String()),
   },
   { title: 'KeyItem' },
@@ -120,13 +159,21 @@ export const OperatorItem = Type.Object(
   { title: 'OperatorItem' },
 );
 
-export const DeliveryStatus = Type.Union([Type.Literal('pending'), Type.Literal('failed'), Type.Literal('delivered'), Type.Literal('dead')]);
+export const DeliveryStatus = Type.Union([
+  Type.Literal('pending'),
+  Type.Literal('failed'),
+  Type.Literal('delivered'),
+  Type.Literal('dead'),
+]);
 
 export const DeliveryItem = Type.Object(
   {
     id: Type.String(),
     notificationId: Type.String(),
-    eventId: Type.String({ description: 'evt_ + the notification id: webhook-id / message-id, the same on every attempt and replay' }),
+    eventId: Type.String({
+      description:
+        'evt_ + the notification id: webhook-id / message-id, the same on every attempt and replay',
+    }),
     sink: Type.String(),
     origin: Type.String({ description: 'accepted (first delivery) or replay' }),
     status: DeliveryStatus,
@@ -135,7 +182,9 @@ export const DeliveryItem = Type.Object(
     updatedAt: Type.String({ format: 'date-time' }),
     nextAttemptAt: Nullable(Type.String({ format: 'date-time' })),
     deliveredAt: Nullable(Type.String({ format: 'date-time' })),
-    lastError: Nullable(Type.String({ description: 'Stable code: HTTP_503, TIMEOUT, CONNECTION, AMQP_NACK…' })),
+    lastError: Nullable(
+      Type.String({ description: 'Stable code: HTTP_503, TIMEOUT, CONNECTION, AMQP_NACK…' }),
+    ),
     lastStatus: Type.Union([Type.Integer(), Type.Null()]),
     inFlight: Type.Boolean({ description: 'A worker holds a live lease on it' }),
   },
@@ -155,16 +204,31 @@ export const SinkItem = Type.Object({
     delivered: Type.Integer({ description: 'Queued in the last 24 hours and delivered' }),
     dead: Type.Integer(),
   }),
-  oldestOpenAt: Nullable(Type.String({ format: 'date-time', description: 'Oldest delivery not yet delivered nor dead' })),
+  oldestOpenAt: Nullable(
+    Type.String({ format: 'date-time', description: 'Oldest delivery not yet delivered nor dead' }),
+  ),
 });
 
 export const Stats = Type.Object({
   since: Type.String({ format: 'date-time' }),
-  hours: Type.Array(Type.Object({ hour: Type.String({ format: 'date-time' }), accepted: Type.Integer(), quarantined: Type.Integer() })),
-  totals: Type.Object({ received: Type.Integer(), accepted: Type.Integer(), quarantined: Type.Integer() }),
+  hours: Type.Array(
+    Type.Object({
+      hour: Type.String({ format: 'date-time' }),
+      accepted: Type.Integer(),
+      quarantined: Type.Integer(),
+    }),
+  ),
+  totals: Type.Object({
+    received: Type.Integer(),
+    accepted: Type.Integer(),
+    quarantined: Type.Integer(),
+  }),
   quarantineQueue: Type.Array(Type.Object({ reason: Type.String(), count: Type.Integer() })),
   keys: Type.Object({ expiring: Type.Integer(), expired: Type.Integer() }),
-  risk: Type.Object({ low: Type.Integer(), medium: Type.Integer(), high: Type.Integer() }, { description: 'Assessments of the window by level' }),
+  risk: Type.Object(
+    { low: Type.Integer(), medium: Type.Integer(), high: Type.Integer() },
+    { description: 'Assessments of the window by level' },
+  ),
   deliveries: Type.Object({
     pending: Type.Integer({ description: 'Not tried yet' }),
     retrying: Type.Integer({ description: 'Failed, waiting for a retry' }),

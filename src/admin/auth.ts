@@ -1,9 +1,9 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { AdminContext } from './admin-context.js';
 import type { AuditEntry } from '../storage/audit-log.js';
-import { sha256 } from './credentials.js';
 import type { Operator, Role, Session } from '../storage/operator-store.js';
 import { constantTimeEqual } from '../util/constant-time.js';
+import type { AdminContext } from './admin-context.js';
+import { sha256 } from './credentials.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -24,7 +24,10 @@ export function roleAllows(role: Role, min: Role): boolean {
   return RANK[role] >= RANK[min];
 }
 
-/** Cookie name: with TLS the `__Host-` prefix pins it to this origin, Secure, Path=/ (RFC 6265bis §4.1.3.2). */
+/**
+ * Cookie name: with TLS the `__Host-` prefix pins it to this origin, Secure, Path=/ (RFC 6265bis
+ * §4.1.3.2).
+ */
 export function sessionCookieName(tls: boolean): string {
   return tls ? '__Host-ctp_admin_session' : 'ctp_admin_session';
 }
@@ -34,12 +37,16 @@ export function readCookie(req: FastifyRequest, name: string): string | undefine
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name) return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name)
+      return decodeURIComponent(part.slice(eq + 1).trim());
   }
   return undefined;
 }
 
-/** Same-origin check for state-changing requests (OWASP CSRF cheat sheet: verifying origin with standard headers). */
+/**
+ * Same-origin check for state-changing requests (OWASP CSRF cheat sheet: verifying origin with
+ * standard headers).
+ */
 export function sameOrigin(req: FastifyRequest, tls: boolean): boolean {
   const origin = req.headers.origin;
   if (origin === undefined) return true; // non-browser clients; browsers send Origin on POST
@@ -51,7 +58,11 @@ export function errorBody(code: string, message: string) {
 }
 
 /** Appends to the audit log on behalf of the request's operator. */
-export function audit(ctx: AdminContext, req: FastifyRequest, e: Pick<AuditEntry, 'action' | 'target' | 'outcome'> & { detail?: AuditEntry['detail'] }) {
+export function audit(
+  ctx: AdminContext,
+  req: FastifyRequest,
+  e: Pick<AuditEntry, 'action' | 'target' | 'outcome'> & { detail?: AuditEntry['detail'] },
+) {
   return ctx.audit.append({
     actor: req.operator?.name ?? '(anonymous)',
     actorRole: req.operator?.role ?? null,
@@ -88,8 +99,12 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
     const session = await ctx.operators.session(sha256(token), now);
     if (!session) return;
     // Idle timeout slides; the absolute limit from login does not.
-    const expiresAt = Math.min(now + ctx.settings.sessionIdleMinutes * 60_000, session.createdAt + ctx.settings.sessionMaxHours * 3_600_000);
-    if (now - session.lastSeenAt > 30_000) await ctx.operators.touchSession(session.idHash, now, expiresAt);
+    const expiresAt = Math.min(
+      now + ctx.settings.sessionIdleMinutes * 60_000,
+      session.createdAt + ctx.settings.sessionMaxHours * 3_600_000,
+    );
+    if (now - session.lastSeenAt > 30_000)
+      await ctx.operators.touchSession(session.idHash, now, expiresAt);
     req.session = session;
     req.operator = session.operator;
   });
@@ -97,17 +112,40 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
   app.addHook('onRequest', async (req, reply) => {
     const cfg = req.routeOptions.config;
     if (cfg?.public || !req.url.startsWith('/api/')) return;
-    if (req.operator === null) return deny(reply, 401, 'UNAUTHENTICATED', 'sign in, or send Authorization: Bearer <apiToken>');
+    if (req.operator === null)
+      return deny(
+        reply,
+        401,
+        'UNAUTHENTICATED',
+        'sign in, or send Authorization: Bearer <apiToken>',
+      );
     const writes = req.method !== 'GET' && req.method !== 'HEAD';
     if (writes && req.session !== null) {
-      if (!sameOrigin(req, tls) || !constantTimeEqual(req.headers['x-csrf-token'], req.session.csrfToken)) {
-        await audit(ctx, req, { action: 'request.csrf_rejected', target: req.routeOptions.url ?? null, outcome: 'denied' });
-        return deny(reply, 403, 'CSRF_FAILED', 'missing or wrong x-csrf-token, or cross-origin request');
+      if (
+        !sameOrigin(req, tls) ||
+        !constantTimeEqual(req.headers['x-csrf-token'], req.session.csrfToken)
+      ) {
+        await audit(ctx, req, {
+          action: 'request.csrf_rejected',
+          target: req.routeOptions.url ?? null,
+          outcome: 'denied',
+        });
+        return deny(
+          reply,
+          403,
+          'CSRF_FAILED',
+          'missing or wrong x-csrf-token, or cross-origin request',
+        );
       }
     }
     const min = cfg?.minRole;
     if (min !== undefined && !roleAllows(req.operator.role, min)) {
-      await audit(ctx, req, { action: 'request.forbidden', target: `${req.method} ${req.routeOptions.url ?? ''}`, outcome: 'denied', detail: { needs: min } });
+      await audit(ctx, req, {
+        action: 'request.forbidden',
+        target: `${req.method} ${req.routeOptions.url ?? ''}`,
+        outcome: 'denied',
+        detail: { needs: min },
+      });
       return deny(reply, 403, 'FORBIDDEN', `needs the ${min} role`);
     }
   });

@@ -1,10 +1,8 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import type { SinkConfig } from '../config/delivery-schema.js';
-import type { DeliverySummary, OutboxStore } from '../storage/outbox-store.js';
 import { presentDelivery } from '../presenters/delivery-presenter.js';
-import { iso } from '../presenters/iso-time.js';
 import { presentSink, sinkOverview } from '../presenters/sink-presenter.js';
+import type { DeliverySummary } from '../storage/outbox-store.js';
 import type { AdminContext } from './admin-context.js';
 import { DeliveryItem, DeliveryStatus, ErrorBody, Page, SinkItem } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
@@ -22,9 +20,8 @@ const DeliveryQuery = Type.Object(
   { additionalProperties: false },
 );
 
-
-
-const encodeCursor = (d: DeliverySummary) => Buffer.from(JSON.stringify([d.createdAt, d.id])).toString('base64url');
+const encodeCursor = (d: DeliverySummary) =>
+  Buffer.from(JSON.stringify([d.createdAt, d.id])).toString('base64url');
 function decodeCursor(c: string): { createdAt: number; id: string } | undefined {
   try {
     const [t, id] = JSON.parse(Buffer.from(c, 'base64url').toString('utf8')) as unknown[];
@@ -40,94 +37,184 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: AdminContext): P
   const sinks = ctx.config.sinks;
   const known = (name: string) => sinks.some((s) => s.name === name);
 
-  app.get<{ Querystring: Static<typeof DeliveryQuery> }>('/api/deliveries', {
-    schema: {
-      summary: 'Deliveries, newest first; status=dead is the dead-letter queue',
-      tags: ['deliveries'],
-      querystring: DeliveryQuery,
-      response: { 200: Page(DeliveryItem, 'DeliveryPage'), 400: ErrorBody },
+  app.get<{ Querystring: Static<typeof DeliveryQuery> }>(
+    '/api/deliveries',
+    {
+      schema: {
+        summary: 'Deliveries, newest first; status=dead is the dead-letter queue',
+        tags: ['deliveries'],
+        querystring: DeliveryQuery,
+        response: { 200: Page(DeliveryItem, 'DeliveryPage'), 400: ErrorBody },
+      },
     },
-  }, async (req, reply) => {
-    const q = req.query;
-    const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
-    if (q.cursor !== undefined && before === undefined) return reply.code(400).send(errorBody('BAD_CURSOR', 'cursor is not one this API returned'));
-    const limit = q.limit ?? 50;
-    const rows = await outbox.list({ status: q.status, sink: q.sink, notificationId: q.notificationId, before, limit: limit + 1 });
-    const items = rows.slice(0, limit);
-    const now = ctx.now();
-    return { items: items.map((d) => presentDelivery(d, now)), next: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null };
-  });
-
-  app.post<{ Params: { id: string } }>('/api/deliveries/:id/retry', {
-    config: { minRole: 'analyst' },
-    schema: {
-      summary: 'Retry one failed or dead delivery now, with a fresh attempt budget (same event id)',
-      tags: ['deliveries'],
-      params: Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) }),
-      response: { 200: Type.Object({ retried: Type.Integer() }), 409: ErrorBody },
+    async (req, reply) => {
+      const q = req.query;
+      const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
+      if (q.cursor !== undefined && before === undefined)
+        return reply.code(400).send(errorBody('BAD_CURSOR', 'cursor is not one this API returned'));
+      const limit = q.limit ?? 50;
+      const rows = await outbox.list({
+        status: q.status,
+        sink: q.sink,
+        notificationId: q.notificationId,
+        before,
+        limit: limit + 1,
+      });
+      const items = rows.slice(0, limit);
+      const now = ctx.now();
+      return {
+        items: items.map((d) => presentDelivery(d, now)),
+        next: rows.length > limit ? encodeCursor(items[items.length - 1]!) : null,
+      };
     },
-  }, async (req, reply) => {
-    const retried = await outbox.retry({ id: req.params.id });
-    await audit(ctx, req, { action: 'delivery.retry', target: req.params.id, outcome: retried ? 'ok' : 'failed' });
-    if (!retried) return reply.code(409).send(errorBody('NOT_RETRYABLE', 'no failed or dead delivery with that id (or its notification has another open delivery to that sink)'));
-    return { retried };
-  });
+  );
 
-  app.post<{ Body: { sink?: string } }>('/api/deliveries/retry-dead', {
-    config: { minRole: 'analyst' },
-    schema: {
-      summary: 'Retry every dead delivery (of one sink, if given)',
-      tags: ['deliveries'],
-      body: Type.Object({ sink: Type.Optional(SinkName) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ retried: Type.Integer() }), 404: ErrorBody },
+  app.post<{ Params: { id: string } }>(
+    '/api/deliveries/:id/retry',
+    {
+      config: { minRole: 'analyst' },
+      schema: {
+        summary:
+          'Retry one failed or dead delivery now, with a fresh attempt budget (same event id)',
+        tags: ['deliveries'],
+        params: Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) }),
+        response: { 200: Type.Object({ retried: Type.Integer() }), 409: ErrorBody },
+      },
     },
-  }, async (req, reply) => {
-    const sink = req.body?.sink;
-    if (sink !== undefined && !known(sink)) return reply.code(404).send(errorBody('NOT_FOUND', 'no such sink'));
-    const retried = await outbox.retry({ dead: true, ...(sink ? { sink } : {}) });
-    await audit(ctx, req, { action: 'delivery.retry_dead', target: sink ?? '(all sinks)', outcome: 'ok', detail: { retried } });
-    return { retried };
-  });
+    async (req, reply) => {
+      const retried = await outbox.retry({ id: req.params.id });
+      await audit(ctx, req, {
+        action: 'delivery.retry',
+        target: req.params.id,
+        outcome: retried ? 'ok' : 'failed',
+      });
+      if (!retried)
+        return reply
+          .code(409)
+          .send(
+            errorBody(
+              'NOT_RETRYABLE',
+              'no failed or dead delivery with that id (or its notification has another open delivery to that sink)',
+            ),
+          );
+      return { retried };
+    },
+  );
 
-  app.get('/api/sinks', {
-    schema: { summary: 'Configured sinks with their state and queue counts', tags: ['sinks'], response: { 200: Type.Object({ items: Type.Array(SinkItem) }) } },
-  }, async () => ({
-    items: (await sinkOverview(outbox, sinks, { now: ctx.now() })).map(presentSink),
-  }));
+  app.post<{ Body: { sink?: string } }>(
+    '/api/deliveries/retry-dead',
+    {
+      config: { minRole: 'analyst' },
+      schema: {
+        summary: 'Retry every dead delivery (of one sink, if given)',
+        tags: ['deliveries'],
+        body: Type.Object({ sink: Type.Optional(SinkName) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ retried: Type.Integer() }), 404: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const sink = req.body?.sink;
+      if (sink !== undefined && !known(sink))
+        return reply.code(404).send(errorBody('NOT_FOUND', 'no such sink'));
+      const retried = await outbox.retry({ dead: true, ...(sink ? { sink } : {}) });
+      await audit(ctx, req, {
+        action: 'delivery.retry_dead',
+        target: sink ?? '(all sinks)',
+        outcome: 'ok',
+        detail: { retried },
+      });
+      return { retried };
+    },
+  );
+
+  app.get(
+    '/api/sinks',
+    {
+      schema: {
+        summary: 'Configured sinks with their state and queue counts',
+        tags: ['sinks'],
+        response: { 200: Type.Object({ items: Type.Array(SinkItem) }) },
+      },
+    },
+    async () => ({
+      items: (await sinkOverview(outbox, sinks, { now: ctx.now() })).map(presentSink),
+    }),
+  );
 
   const NameParams = Type.Object({ name: SinkName });
-  app.post<{ Params: { name: string }; Body: { since: string } }>('/api/sinks/:name/replay', {
-    config: { minRole: 'analyst' },
-    schema: {
-      summary: 'Queue again, for one sink, every accepted notification received since a time (same event ids)',
-      tags: ['sinks'],
-      params: NameParams,
-      body: Type.Object({ since: Type.String({ format: 'date-time' }) }, { additionalProperties: false }),
-      response: { 200: Type.Object({ queued: Type.Integer() }), 404: ErrorBody },
-    },
-  }, async (req, reply) => {
-    if (!known(req.params.name)) return reply.code(404).send(errorBody('NOT_FOUND', 'no such sink'));
-    const queued = await outbox.replay(req.params.name, Date.parse(req.body.since));
-    await audit(ctx, req, { action: 'sink.replay', target: req.params.name, outcome: 'ok', detail: { since: req.body.since, queued } });
-    return { queued };
-  });
-
-  for (const verb of ['disable', 'enable'] as const) {
-    app.post<{ Params: { name: string }; Body: { reason?: string } }>(`/api/sinks/:name/${verb}`, {
-      config: { minRole: 'admin' },
+  app.post<{ Params: { name: string }; Body: { since: string } }>(
+    '/api/sinks/:name/replay',
+    {
+      config: { minRole: 'analyst' },
       schema: {
-        summary: verb === 'disable' ? 'Stop delivering to a sink (deliveries wait, nothing is lost)' : 'Resume delivering to a sink',
+        summary:
+          'Queue again, for one sink, every accepted notification received since a time (same event ids)',
         tags: ['sinks'],
         params: NameParams,
-        ...(verb === 'disable' ? { body: Type.Object({ reason: Type.Optional(Type.String({ maxLength: 200 })) }, { additionalProperties: false }) } : {}),
-        response: { 200: Type.Object({ name: Type.String(), disabled: Type.Boolean() }), 404: ErrorBody },
+        body: Type.Object(
+          { since: Type.String({ format: 'date-time' }) },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ queued: Type.Integer() }), 404: ErrorBody },
       },
-    }, async (req, reply) => {
-      if (!known(req.params.name)) return reply.code(404).send(errorBody('NOT_FOUND', 'no such sink'));
-      if (verb === 'disable') await outbox.disableSink(req.params.name, req.body?.reason || `disabled by ${req.operator!.name}`);
-      else await outbox.enableSink(req.params.name);
-      await audit(ctx, req, { action: `sink.${verb}`, target: req.params.name, outcome: 'ok', ...(req.body?.reason ? { detail: { reason: req.body.reason } } : {}) });
-      return { name: req.params.name, disabled: verb === 'disable' };
-    });
+    },
+    async (req, reply) => {
+      if (!known(req.params.name))
+        return reply.code(404).send(errorBody('NOT_FOUND', 'no such sink'));
+      const queued = await outbox.replay(req.params.name, Date.parse(req.body.since));
+      await audit(ctx, req, {
+        action: 'sink.replay',
+        target: req.params.name,
+        outcome: 'ok',
+        detail: { since: req.body.since, queued },
+      });
+      return { queued };
+    },
+  );
+
+  for (const verb of ['disable', 'enable'] as const) {
+    app.post<{ Params: { name: string }; Body: { reason?: string } }>(
+      `/api/sinks/:name/${verb}`,
+      {
+        config: { minRole: 'admin' },
+        schema: {
+          summary:
+            verb === 'disable'
+              ? 'Stop delivering to a sink (deliveries wait, nothing is lost)'
+              : 'Resume delivering to a sink',
+          tags: ['sinks'],
+          params: NameParams,
+          ...(verb === 'disable'
+            ? {
+                body: Type.Object(
+                  { reason: Type.Optional(Type.String({ maxLength: 200 })) },
+                  { additionalProperties: false },
+                ),
+              }
+            : {}),
+          response: {
+            200: Type.Object({ name: Type.String(), disabled: Type.Boolean() }),
+            404: ErrorBody,
+          },
+        },
+      },
+      async (req, reply) => {
+        if (!known(req.params.name))
+          return reply.code(404).send(errorBody('NOT_FOUND', 'no such sink'));
+        if (verb === 'disable')
+          await outbox.disableSink(
+            req.params.name,
+            req.body?.reason || `disabled by ${req.operator!.name}`,
+          );
+        else await outbox.enableSink(req.params.name);
+        await audit(ctx, req, {
+          action: `sink.${verb}`,
+          target: req.params.name,
+          outcome: 'ok',
+          ...(req.body?.reason ? { detail: { reason: req.body.reason } } : {}),
+        });
+        return { name: req.params.name, disabled: verb === 'disable' };
+      },
+    );
   }
 }

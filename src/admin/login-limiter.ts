@@ -12,19 +12,27 @@ export class LoginLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** Seconds until another attempt is allowed, or 0. Addresses get four times the names' allowance. */
+  /**
+   * Seconds until another attempt is allowed, or 0. Addresses get four times the names' allowance.
+   */
   retryAfter(name: string, address: string): number {
     const t = this.now();
     const wait = (key: string, max: number) => {
       const list = this.#recent(key, t);
-      return list.length >= max ? Math.ceil((list[list.length - max]! + this.windowMs - t) / 1000) : 0;
+      return list.length >= max
+        ? Math.ceil((list[list.length - max]! + this.windowMs - t) / 1000)
+        : 0;
     };
-    return Math.max(wait(`n:${name.toLowerCase()}`, this.maxPerName), wait(`a:${address}`, this.maxPerName * 4));
+    return Math.max(
+      wait(`n:${name.toLowerCase()}`, this.maxPerName),
+      wait(`a:${address}`, this.maxPerName * 4),
+    );
   }
 
   fail(name: string, address: string): void {
     const t = this.now();
-    for (const key of [`n:${name.toLowerCase()}`, `a:${address}`]) this.#failures.set(key, [...this.#recent(key, t), t]);
+    for (const key of [`n:${name.toLowerCase()}`, `a:${address}`])
+      this.#failures.set(key, [...this.#recent(key, t), t]);
     if (this.#failures.size > 10_000) this.#sweep(t);
   }
 
@@ -38,6 +46,7 @@ export class LoginLimiter {
   }
 
   #sweep(t: number): void {
-    for (const [key, list] of this.#failures) if (!list.some((at) => at > t - this.windowMs)) this.#failures.delete(key);
+    for (const [key, list] of this.#failures)
+      if (!list.some((at) => at > t - this.windowMs)) this.#failures.delete(key);
   }
 }

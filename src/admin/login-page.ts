@@ -1,7 +1,9 @@
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
 /** The sign-in page: a plain form (works without script), styled by the console's stylesheet. */
-export function loginPage(o: { message?: string | undefined; username?: string | undefined } = {}): string {
+export function loginPage(
+  o: { message?: string | undefined; username?: string | undefined } = {},
+): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -16,10 +18,10 @@ export function loginPage(o: { message?: string | undefined; username?: string |
   <div class="brand brand-large"><span class="brand-mark" aria-hidden="true"></span><span>ctp-notify</span></div>
   <h1>Operator console</h1>
   <p class="muted">Click to Pay enrollment notifications</p>
-  ${o.message ? `<div class="alert alert-error" role="alert">${escape(o.message)}</div>` : ''}
+  ${o.message ? `<div class="alert alert-error" role="alert">${escapeHtml(o.message)}</div>` : ''}
   <form method="post" action="/login" autocomplete="off">
     <label for="username">User name</label>
-    <input id="username" name="username" autocomplete="username" required autofocus value="${escape(o.username ?? '')}">
+    <input id="username" name="username" autocomplete="username" required autofocus value="${escapeHtml(o.username ?? '')}">
     <label for="password">Password</label>
     <input id="password" name="password" type="password" autocomplete="current-password" required>
     <button type="submit" class="btn btn-primary btn-block">Sign in</button>

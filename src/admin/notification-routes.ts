@@ -1,22 +1,36 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
-import { presentNotification, presentNotificationDetail } from '../presenters/notification-presenter.js';
-import type { AdminContext } from './admin-context.js';
-import { ErrorBody, IdParams, NotificationDetail, NotificationFilters, NotificationItem, Page } from './api-schemas.js';
-import { audit, errorBody } from './auth.js';
+import {
+  presentNotification,
+  presentNotificationDetail,
+} from '../presenters/notification-presenter.js';
 import type { NotificationFilter, NotificationRow } from '../storage/notification-queries.js';
+import type { AdminContext } from './admin-context.js';
+import {
+  ErrorBody,
+  IdParams,
+  NotificationDetail,
+  NotificationFilters,
+  NotificationItem,
+  Page,
+} from './api-schemas.js';
+import { audit, errorBody } from './auth.js';
 
 const ListQuery = Type.Object(NotificationFilters, { additionalProperties: false });
 const SearchBody = Type.Object(
   {
     ...NotificationFilters,
-    pan: Type.String({ pattern: '^[0-9][0-9 -]{10,24}[0-9]$', description: 'Card number typed by the operator; fingerprinted, never stored or logged' }),
+    pan: Type.String({
+      pattern: '^[0-9][0-9 -]{10,24}[0-9]$',
+      description: 'Card number typed by the operator; fingerprinted, never stored or logged',
+    }),
   },
   { additionalProperties: false },
 );
 const NotificationPage = Page(NotificationItem, 'NotificationPage');
 
-const encodeCursor = (n: NotificationRow) => Buffer.from(JSON.stringify([n.receivedAt, n.id])).toString('base64url');
+const encodeCursor = (n: NotificationRow) =>
+  Buffer.from(JSON.stringify([n.receivedAt, n.id])).toString('base64url');
 
 function decodeCursor(c: string): { receivedAt: number; id: string } | undefined {
   try {
@@ -49,92 +63,128 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
   const page = async (f: NotificationFilter) => {
     const rows = await ctx.notifications.search({ ...f, limit: f.limit + 1 });
     const items = rows.slice(0, f.limit);
-    return { items: items.map(presentNotification), next: rows.length > f.limit ? encodeCursor(items[items.length - 1]!) : null };
+    return {
+      items: items.map(presentNotification),
+      next: rows.length > f.limit ? encodeCursor(items[items.length - 1]!) : null,
+    };
   };
 
-  app.get<{ Querystring: Filters }>('/api/notifications', {
-    schema: {
-      summary: 'Notifications, newest first, with filters; cursor-paged',
-      tags: ['notifications'],
-      querystring: ListQuery,
-      response: { 200: NotificationPage, 400: ErrorBody },
-    },
-  }, async (req, reply) => {
-    const f = toFilter(req.query);
-    if (typeof f === 'string') return reply.code(400).send(errorBody('BAD_CURSOR', f));
-    return page(f);
-  });
-
-  app.post<{ Body: Static<typeof SearchBody> }>('/api/notifications/search', {
-    schema: {
-      summary: 'Search by a card number typed by the operator (POST, so the number stays out of URLs and logs)',
-      description: 'The number is fingerprinted with the service\'s keyed HMAC and discarded; the response is a page like GET /api/notifications. Page on by sending `cursor` with the same body.',
-      tags: ['notifications'],
-      body: SearchBody,
-      response: { 200: NotificationPage, 400: ErrorBody },
-    },
-  }, async (req, reply) => {
-    const { pan, ...rest } = req.body;
-    const digits = pan.replace(/[ -]/g, '');
-    if (!/^[0-9]{12,19}$/.test(digits)) return reply.code(400).send(errorBody('PAN_INVALID', 'a card number has 12 to 19 digits'));
-    const f = toFilter(rest);
-    if (typeof f === 'string') return reply.code(400).send(errorBody('BAD_CURSOR', f));
-    f.fingerprint = ctx.secrets.dataProtector.fingerprint(digits);
-    if (rest.cursor === undefined) {
-      await audit(ctx, req, { action: 'notification.search_by_card', target: null, outcome: 'ok', detail: { last4: digits.slice(-4) } });
-    }
-    return page(f);
-  });
-
-  app.get<{ Params: Static<typeof IdParams> }>('/api/notifications/:id', {
-    schema: {
-      summary: 'One notification: masked card, enroller, reason',
-      tags: ['notifications'],
-      params: IdParams,
-      response: { 200: NotificationDetail, 404: ErrorBody },
-    },
-  }, async (req, reply) => {
-    const n = await ctx.notifications.detail(req.params.id);
-    if (!n) return reply.code(404).send(errorBody('NOT_FOUND', 'no such notification'));
-    // PCI DSS v4 10.2.1.1: individual access to cardholder data is logged.
-    await audit(ctx, req, { action: 'notification.view', target: n.id, outcome: 'ok' });
-    return presentNotificationDetail(n);
-  });
-
-  app.post<{ Params: Static<typeof IdParams> }>('/api/notifications/:id/reprocess', {
-    config: { minRole: 'analyst' },
-    schema: {
-      summary: 'Run a quarantined notification through verify, decrypt and validate again',
-      tags: ['notifications'],
-      params: IdParams,
-      response: {
-        200: Type.Object({ id: Type.String(), status: Type.String(), reason: Type.Union([Type.String(), Type.Null()]) }),
-        404: ErrorBody,
-        409: ErrorBody,
+  app.get<{ Querystring: Filters }>(
+    '/api/notifications',
+    {
+      schema: {
+        summary: 'Notifications, newest first, with filters; cursor-paged',
+        tags: ['notifications'],
+        querystring: ListQuery,
+        response: { 200: NotificationPage, 400: ErrorBody },
       },
     },
-  }, async (req, reply) => {
-    const row = await ctx.notifications.quarantined(req.params.id);
-    if (!row) {
-      const exists = await ctx.notifications.detail(req.params.id);
-      return exists
-        ? reply.code(409).send(errorBody('NOT_QUARANTINED', 'only quarantined notifications can be reprocessed'))
-        : reply.code(404).send(errorBody('NOT_FOUND', 'no such notification'));
-    }
-    const outcome = await ctx.pipeline.reprocess(row);
-    const result =
-      outcome.kind === 'accepted'
-        ? { status: 'accepted', reason: null }
-        : outcome.kind === 'quarantined' || outcome.kind === 'rejected'
-          ? { status: 'quarantined', reason: outcome.code }
-          : { status: 'failed', reason: outcome.code };
-    await audit(ctx, req, {
-      action: 'notification.reprocess',
-      target: row.id,
-      outcome: outcome.kind === 'failed' ? 'failed' : 'ok',
-      detail: { before: row.reason, after: result.status, reason: result.reason },
-    });
-    if (outcome.kind === 'failed') return reply.code(503).send(errorBody(outcome.code, 'could not reprocess now'));
-    return { id: row.id, ...result };
-  });
+    async (req, reply) => {
+      const f = toFilter(req.query);
+      if (typeof f === 'string') return reply.code(400).send(errorBody('BAD_CURSOR', f));
+      return page(f);
+    },
+  );
+
+  app.post<{ Body: Static<typeof SearchBody> }>(
+    '/api/notifications/search',
+    {
+      schema: {
+        summary:
+          'Search by a card number typed by the operator (POST, so the number stays out of URLs and logs)',
+        description:
+          "The number is fingerprinted with the service's keyed HMAC and discarded; the response is a page like GET /api/notifications. Page on by sending `cursor` with the same body.",
+        tags: ['notifications'],
+        body: SearchBody,
+        response: { 200: NotificationPage, 400: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const { pan, ...rest } = req.body;
+      const digits = pan.replace(/[ -]/g, '');
+      if (!/^[0-9]{12,19}$/.test(digits))
+        return reply.code(400).send(errorBody('PAN_INVALID', 'a card number has 12 to 19 digits'));
+      const f = toFilter(rest);
+      if (typeof f === 'string') return reply.code(400).send(errorBody('BAD_CURSOR', f));
+      f.fingerprint = ctx.secrets.dataProtector.fingerprint(digits);
+      if (rest.cursor === undefined) {
+        await audit(ctx, req, {
+          action: 'notification.search_by_card',
+          target: null,
+          outcome: 'ok',
+          detail: { last4: digits.slice(-4) },
+        });
+      }
+      return page(f);
+    },
+  );
+
+  app.get<{ Params: Static<typeof IdParams> }>(
+    '/api/notifications/:id',
+    {
+      schema: {
+        summary: 'One notification: masked card, enroller, reason',
+        tags: ['notifications'],
+        params: IdParams,
+        response: { 200: NotificationDetail, 404: ErrorBody },
+      },
+    },
+    async (req, reply) => {
+      const n = await ctx.notifications.detail(req.params.id);
+      if (!n) return reply.code(404).send(errorBody('NOT_FOUND', 'no such notification'));
+      // PCI DSS v4 10.2.1.1: individual access to cardholder data is logged.
+      await audit(ctx, req, { action: 'notification.view', target: n.id, outcome: 'ok' });
+      return presentNotificationDetail(n);
+    },
+  );
+
+  app.post<{ Params: Static<typeof IdParams> }>(
+    '/api/notifications/:id/reprocess',
+    {
+      config: { minRole: 'analyst' },
+      schema: {
+        summary: 'Run a quarantined notification through verify, decrypt and validate again',
+        tags: ['notifications'],
+        params: IdParams,
+        response: {
+          200: Type.Object({
+            id: Type.String(),
+            status: Type.String(),
+            reason: Type.Union([Type.String(), Type.Null()]),
+          }),
+          404: ErrorBody,
+          409: ErrorBody,
+        },
+      },
+    },
+    async (req, reply) => {
+      const row = await ctx.notifications.quarantined(req.params.id);
+      if (!row) {
+        const exists = await ctx.notifications.detail(req.params.id);
+        return exists
+          ? reply
+              .code(409)
+              .send(
+                errorBody('NOT_QUARANTINED', 'only quarantined notifications can be reprocessed'),
+              )
+          : reply.code(404).send(errorBody('NOT_FOUND', 'no such notification'));
+      }
+      const outcome = await ctx.pipeline.reprocess(row);
+      const result =
+        outcome.kind === 'accepted'
+          ? { status: 'accepted', reason: null }
+          : outcome.kind === 'quarantined' || outcome.kind === 'rejected'
+            ? { status: 'quarantined', reason: outcome.code }
+            : { status: 'failed', reason: outcome.code };
+      await audit(ctx, req, {
+        action: 'notification.reprocess',
+        target: row.id,
+        outcome: outcome.kind === 'failed' ? 'failed' : 'ok',
+        detail: { before: row.reason, after: result.status, reason: result.reason },
+      });
+      if (outcome.kind === 'failed')
+        return reply.code(503).send(errorBody(outcome.code, 'could not reprocess now'));
+      return { id: row.id, ...result };
+    },
+  );
 }

@@ -1,6 +1,6 @@
+import { type OperatorStore, ROLES, type Role } from '../storage/operator-store.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import { generateApiToken, generatePassword, hashPassword, sha256 } from './credentials.js';
-import { ROLES, type OperatorStore, type Role } from '../storage/operator-store.js';
 
 /** What is shown once when an operator is made; only hashes are stored. */
 export interface IssuedCredentials {
@@ -26,8 +26,14 @@ export function isRole(v: unknown): v is Role {
  * Creates an operator with a generated password and API token, returned once.
  * @throws OperatorExistsError when the name is taken.
  */
-export async function addOperator(store: OperatorStore, name: string, role: Role, now = Date.now()): Promise<IssuedCredentials> {
-  if (!OPERATOR_NAME.test(name)) throw new TypeError('operator name: letters, digits, . _ @ - (at most 64)');
+export async function addOperator(
+  store: OperatorStore,
+  name: string,
+  role: Role,
+  now = Date.now(),
+): Promise<IssuedCredentials> {
+  if (!OPERATOR_NAME.test(name))
+    throw new TypeError('operator name: letters, digits, . _ @ - (at most 64)');
   const password = generatePassword();
   const apiToken = generateApiToken();
   const created = await store.create({

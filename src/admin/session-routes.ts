@@ -1,9 +1,9 @@
 import type { FastifyInstance } from 'fastify';
+import { constantTimeEqual } from '../util/constant-time.js';
 import type { AdminContext } from './admin-context.js';
 import { audit, errorBody, readCookie, sameOrigin, sessionCookieName } from './auth.js';
 import { DUMMY_PASSWORD_HASH, randomToken, sha256, verifyPassword } from './credentials.js';
 import { loginPage } from './login-page.js';
-import { constantTimeEqual } from '../util/constant-time.js';
 
 /**
  * Sign-in (an HTML form POSTing `username` and `password`), sign-out and `GET /api/me`.
@@ -16,56 +16,92 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
   const cookie = (value: string, maxAgeSeconds: number) =>
     `${cookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${tls ? '; Secure' : ''}`;
 
-  app.get('/login', { config: { public: true } }, async (_req, reply) => reply.type('text/html; charset=utf-8').send(loginPage()));
+  app.get('/login', { config: { public: true } }, async (_req, reply) =>
+    reply.type('text/html; charset=utf-8').send(loginPage()),
+  );
 
-  app.post<{ Body: { username?: unknown; password?: unknown } }>('/login', { config: { public: true } }, async (req, reply) => {
-    const page = (status: number, message: string, username?: string) =>
-      reply.code(status).type('text/html; charset=utf-8').send(loginPage({ message, username }));
-    const username = typeof req.body?.username === 'string' ? req.body.username.trim().slice(0, 64) : '';
-    const password = typeof req.body?.password === 'string' ? req.body.password.slice(0, 256) : '';
-    // Login CSRF: a cross-site form must not sign the victim in to the attacker's account.
-    if (!sameOrigin(req, tls)) return page(403, 'This sign-in request did not come from this console.');
-    const wait = ctx.limiter.retryAfter(username, req.ip);
-    if (wait > 0) {
-      await ctx.audit.append({ actor: username || '(blank)', actorRole: null, action: 'session.login', target: null, outcome: 'denied', address: req.ip, detail: { reason: 'rate_limited' } });
-      void reply.header('retry-after', String(wait));
-      return page(429, `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} minute(s).`, username);
-    }
-    const op = username ? await ctx.operators.byName(username) : undefined;
-    // Unknown names cost a full scrypt too, so response time does not reveal which names exist.
-    const ok = (await verifyPassword(password, op?.passwordHash ?? DUMMY_PASSWORD_HASH)) && op !== undefined && op.disabledAt === null;
-    if (!ok || !op) {
-      ctx.limiter.fail(username, req.ip);
+  app.post<{ Body: { username?: unknown; password?: unknown } }>(
+    '/login',
+    { config: { public: true } },
+    async (req, reply) => {
+      const page = (status: number, message: string, username?: string) =>
+        reply.code(status).type('text/html; charset=utf-8').send(loginPage({ message, username }));
+      const username =
+        typeof req.body?.username === 'string' ? req.body.username.trim().slice(0, 64) : '';
+      const password =
+        typeof req.body?.password === 'string' ? req.body.password.slice(0, 256) : '';
+      // Login CSRF: a cross-site form must not sign the victim in to the attacker's account.
+      if (!sameOrigin(req, tls))
+        return page(403, 'This sign-in request did not come from this console.');
+      const wait = ctx.limiter.retryAfter(username, req.ip);
+      if (wait > 0) {
+        await ctx.audit.append({
+          actor: username || '(blank)',
+          actorRole: null,
+          action: 'session.login',
+          target: null,
+          outcome: 'denied',
+          address: req.ip,
+          detail: { reason: 'rate_limited' },
+        });
+        void reply.header('retry-after', String(wait));
+        return page(
+          429,
+          `Too many failed sign-ins. Try again in ${Math.ceil(wait / 60)} minute(s).`,
+          username,
+        );
+      }
+      const op = username ? await ctx.operators.byName(username) : undefined;
+      // Unknown names cost a full scrypt too, so response time does not reveal which names exist.
+      const ok =
+        (await verifyPassword(password, op?.passwordHash ?? DUMMY_PASSWORD_HASH)) &&
+        op !== undefined &&
+        op.disabledAt === null;
+      if (!ok || !op) {
+        ctx.limiter.fail(username, req.ip);
+        await ctx.audit.append({
+          actor: op ? op.name : '(unknown user)',
+          actorRole: op?.role ?? null,
+          action: 'session.login',
+          target: null,
+          outcome: 'failed',
+          address: req.ip,
+          detail: { reason: op?.disabledAt ? 'disabled' : 'bad_credentials' },
+        });
+        return page(401, 'Wrong user name or password.', username);
+      }
+      ctx.limiter.succeed(username);
+      const now = ctx.now();
+      const token = randomToken();
+      const maxAge = ctx.settings.sessionIdleMinutes * 60;
+      await ctx.operators.createSession({
+        idHash: sha256(token),
+        operatorId: op.id,
+        csrfToken: randomToken(),
+        createdAt: now,
+        lastSeenAt: now,
+        expiresAt: now + maxAge * 1000,
+        address: req.ip,
+      });
+      await ctx.operators.recordLogin(op.id, now);
+      await ctx.operators.deleteExpiredSessions(now);
       await ctx.audit.append({
-        actor: op ? op.name : '(unknown user)',
-        actorRole: op?.role ?? null,
+        actor: op.name,
+        actorRole: op.role,
         action: 'session.login',
         target: null,
-        outcome: 'failed',
+        outcome: 'ok',
         address: req.ip,
-        detail: { reason: op?.disabledAt ? 'disabled' : 'bad_credentials' },
+        detail: null,
       });
-      return page(401, 'Wrong user name or password.', username);
-    }
-    ctx.limiter.succeed(username);
-    const now = ctx.now();
-    const token = randomToken();
-    const maxAge = ctx.settings.sessionIdleMinutes * 60;
-    await ctx.operators.createSession({
-      idHash: sha256(token),
-      operatorId: op.id,
-      csrfToken: randomToken(),
-      createdAt: now,
-      lastSeenAt: now,
-      expiresAt: now + maxAge * 1000,
-      address: req.ip,
-    });
-    await ctx.operators.recordLogin(op.id, now);
-    await ctx.operators.deleteExpiredSessions(now);
-    await ctx.audit.append({ actor: op.name, actorRole: op.role, action: 'session.login', target: null, outcome: 'ok', address: req.ip, detail: null });
-    // The cookie's Max-Age bounds the browser; the server's idle and absolute limits decide.
-    return reply.code(303).header('set-cookie', cookie(token, ctx.settings.sessionMaxHours * 3600)).header('location', '/').send();
-  });
+      // The cookie's Max-Age bounds the browser; the server's idle and absolute limits decide.
+      return reply
+        .code(303)
+        .header('set-cookie', cookie(token, ctx.settings.sessionMaxHours * 3600))
+        .header('location', '/')
+        .send();
+    },
+  );
 
   app.post('/logout', { config: { public: true } }, async (req, reply) => {
     const s = req.session;
@@ -79,15 +115,22 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
     return reply.code(303).header('set-cookie', cookie('', 0)).header('location', '/login').send();
   });
 
-  app.get('/api/me', {
-    schema: { summary: 'The signed-in operator, and the CSRF token for the console to send on writes', tags: ['session'] },
-  }, async (req, reply) => {
-    const op = req.operator!;
-    return reply.header('cache-control', 'no-store').send({
-      name: op.name,
-      role: op.role,
-      csrfToken: req.session?.csrfToken ?? null,
-      sessionExpiresAt: req.session ? new Date(req.session.expiresAt).toISOString() : null,
-    });
-  });
+  app.get(
+    '/api/me',
+    {
+      schema: {
+        summary: 'The signed-in operator, and the CSRF token for the console to send on writes',
+        tags: ['session'],
+      },
+    },
+    async (req, reply) => {
+      const op = req.operator!;
+      return reply.header('cache-control', 'no-store').send({
+        name: op.name,
+        role: op.role,
+        csrfToken: req.session?.csrfToken ?? null,
+        sessionExpiresAt: req.session ? new Date(req.session.expiresAt).toISOString() : null,
+      });
+    },
+  );
 }

@@ -1,11 +1,11 @@
-import { logSecretWarnings } from '../config/resolve-secret.js';
-import { EXIT } from './exit-codes.js';
 import { existsSync } from 'node:fs';
 import { loadSecrets } from '../config/load-secrets.js';
-import { importCardholders } from '../risk/directory/cardholder-import.js';
+import { logSecretWarnings } from '../config/resolve-secret.js';
 import { ImportFileError } from '../risk/directory/cardholder-file.js';
+import { importCardholders } from '../risk/directory/cardholder-import.js';
 import { openStore } from '../storage/open-store.js';
-import { UsageError, cliLogger, loadConfigFrom, parse, subcommandMessage } from './cli-support.js';
+import { cliLogger, loadConfigFrom, parse, subcommandMessage, UsageError } from './cli-support.js';
+import { EXIT } from './exit-codes.js';
 
 export const cardholdersHelp = `ctp-notify cardholders import [--config FILE] --file cardholders.csv|cardholders.jsonl
   Loads the bank's cardholder directory for the fraud assessment. CSV header:
@@ -29,16 +29,28 @@ export async function cardholdersCommand(argv: string[]): Promise<number> {
   try {
     await store.migrate();
     const { cardholders } = store.openRiskStores();
-    let report;
+    let report: Awaited<ReturnType<typeof importCardholders>>;
     try {
-      report = await importCardholders(f.file, cardholders, secrets.dataProtector, { defaultCountry: config.risk.defaultCountry });
+      report = await importCardholders(f.file, cardholders, secrets.dataProtector, {
+        defaultCountry: config.risk.defaultCountry,
+      });
     } catch (e) {
       if (e instanceof ImportFileError) throw new UsageError(e.message);
       throw e;
     }
     const listed = report.errors.slice(0, MAX_LISTED_ERRORS);
     process.stdout.write(
-      JSON.stringify({ ...report, errors: listed, ...(report.errors.length > listed.length ? { errorsNotListed: report.errors.length - listed.length } : {}) }, null, 2) + '\n',
+      `${JSON.stringify(
+        {
+          ...report,
+          errors: listed,
+          ...(report.errors.length > listed.length
+            ? { errorsNotListed: report.errors.length - listed.length }
+            : {}),
+        },
+        null,
+        2,
+      )}\n`,
     );
     return report.skipped > 0 ? EXIT.partial : EXIT.ok;
   } finally {

@@ -1,20 +1,28 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { Config } from '../config/config-schema.js';
 import { loadConfig } from '../config/load-config.js';
 import { createLogger, type Logger } from '../logger.js';
 import { DEV, devHome } from './dev-setup.js';
 
-/** Thrown for wrong command-line use: printed without a stack, with the command's usage, exit code 2. */
+/**
+ * Thrown for wrong command-line use: printed without a stack, with the command's usage, exit code
+ * 2.
+ */
 export class UsageError extends Error {}
 
 /** The message for a missing or unknown subcommand. */
 export function subcommandMessage(sub: string | undefined): string {
-  return sub === undefined || sub.startsWith('-') ? 'give a subcommand' : `unknown subcommand "${sub}"`;
+  return sub === undefined || sub.startsWith('-')
+    ? 'give a subcommand'
+    : `unknown subcommand "${sub}"`;
 }
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T) {
+export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
+  argv: string[],
+  options: T,
+) {
   try {
     return parseArgs({ args: argv, options, allowPositionals: false, strict: true }).values;
   } catch (e) {
@@ -27,7 +35,9 @@ export function configPathFrom(flag: string | undefined): string {
   if (flag) return flag;
   const dev = join(devHome(), DEV.config);
   if (existsSync(dev)) return dev;
-  throw new UsageError('no --config given and no development setup found (run `npm start` once, or pass --config FILE)');
+  throw new UsageError(
+    'no --config given and no development setup found (run `npm start` once, or pass --config FILE)',
+  );
 }
 
 export function loadConfigFrom(flag: string | undefined): { config: Config; path: string } {
@@ -37,12 +47,28 @@ export function loadConfigFrom(flag: string | undefined): { config: Config; path
 
 /** Logger for maintenance commands: warnings and errors only, to stderr. */
 export function cliLogger(): Logger {
-  return createLogger(process.env.CTP_NOTIFY_LOG_LEVEL ?? 'warn', { write: (s: string) => process.stderr.write(s) });
+  return createLogger(process.env.CTP_NOTIFY_LOG_LEVEL ?? 'warn', {
+    write: (s: string) => process.stderr.write(s),
+  });
 }
 
 export function intFlag(v: string | undefined, name: string, fallback: number, min = 1): number {
   if (v === undefined) return fallback;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`--${name} must be an integer ≥ ${min}`);
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`--${name} must be an integer ≥ ${min}`);
   return n;
+}
+
+/** Prints rows as aligned columns. */
+export function printTable(header: string[], rows: string[][], empty: string): void {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  process.stdout.write(`${line(header)}\n`);
+  for (const r of rows) process.stdout.write(`${line(r)}\n`);
+  if (rows.length === 0) process.stdout.write(`${empty}\n`);
 }

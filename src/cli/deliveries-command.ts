@@ -1,7 +1,14 @@
 import { presentDelivery } from '../presenters/delivery-presenter.js';
 import type { DeliveryStatus } from '../storage/outbox-store.js';
-import { UsageError, intFlag, loadConfigFrom, parse, subcommandMessage } from './cli-support.js';
-import { printTable, withOutbox } from './delivery-cli-support.js';
+import {
+  intFlag,
+  loadConfigFrom,
+  parse,
+  printTable,
+  subcommandMessage,
+  UsageError,
+} from './cli-support.js';
+import { withOutbox } from './delivery-cli-support.js';
 
 export const deliveriesHelp = `ctp-notify deliveries list [--config FILE] [--status pending|failed|dead|delivered] [--sink NAME]
     [--limit N] [--format table|json]
@@ -30,17 +37,23 @@ async function list(argv: string[]): Promise<number> {
     limit: { type: 'string' },
     format: { type: 'string', default: 'table' },
   });
-  if (f.format !== 'json' && f.format !== 'table') throw new UsageError('--format must be json or table');
+  if (f.format !== 'json' && f.format !== 'table')
+    throw new UsageError('--format must be json or table');
   const status = f.status as DeliveryStatus | undefined;
-  if (status !== undefined && !STATUSES.includes(status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+  if (status !== undefined && !STATUSES.includes(status))
+    throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
   const { config } = loadConfigFrom(f.config);
   const rows = await withOutbox(config, (o) =>
-    o.list({ limit: intFlag(f.limit, 'limit', 50), ...(status ? { status } : {}), ...(f.sink ? { sink: f.sink } : {}) }),
+    o.list({
+      limit: intFlag(f.limit, 'limit', 50),
+      ...(status ? { status } : {}),
+      ...(f.sink ? { sink: f.sink } : {}),
+    }),
   );
   const now = Date.now();
   const items = rows.map((d) => presentDelivery(d, now));
   if (f.format === 'json') {
-    process.stdout.write(JSON.stringify(items, null, 2) + '\n');
+    process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
     return 0;
   }
   printTable(
@@ -61,31 +74,54 @@ async function list(argv: string[]): Promise<number> {
 }
 
 async function retry(argv: string[]): Promise<number> {
-  const f = parse(argv, { config: { type: 'string' }, id: { type: 'string' }, dead: { type: 'boolean' }, sink: { type: 'string' } });
-  if ((f.id === undefined) === (f.dead !== true)) throw new UsageError('give exactly one of --id ID, --dead');
+  const f = parse(argv, {
+    config: { type: 'string' },
+    id: { type: 'string' },
+    dead: { type: 'boolean' },
+    sink: { type: 'string' },
+  });
+  if ((f.id === undefined) === (f.dead !== true))
+    throw new UsageError('give exactly one of --id ID, --dead');
   if (f.id !== undefined && f.sink !== undefined) throw new UsageError('--sink goes with --dead');
   const { config } = loadConfigFrom(f.config);
   const retried = await withOutbox(config, (o) =>
-    o.retry(f.id !== undefined ? { id: f.id } : { dead: true, ...(f.sink ? { sink: f.sink } : {}) }),
+    o.retry(
+      f.id !== undefined ? { id: f.id } : { dead: true, ...(f.sink ? { sink: f.sink } : {}) },
+    ),
   );
   process.stdout.write(`${JSON.stringify({ retried })}\n`);
   if (f.id !== undefined && retried === 0) {
-    process.stderr.write('ctp-notify: nothing retried: no failed or dead delivery with that id that is not in flight or already queued again\n');
+    process.stderr.write(
+      'ctp-notify: nothing retried: no failed or dead delivery with that id that is not in flight or already queued again\n',
+    );
     return 1;
   }
   return 0;
 }
 
 async function replay(argv: string[]): Promise<number> {
-  const f = parse(argv, { config: { type: 'string' }, sink: { type: 'string' }, since: { type: 'string' } });
-  if (f.sink === undefined || f.since === undefined) throw new UsageError('--sink NAME and --since ISO-TIME are required');
+  const f = parse(argv, {
+    config: { type: 'string' },
+    sink: { type: 'string' },
+    since: { type: 'string' },
+  });
+  if (f.sink === undefined || f.since === undefined)
+    throw new UsageError('--sink NAME and --since ISO-TIME are required');
   // A date-time with an explicit zone: "since 10:00" must not depend on the operator's TZ.
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(f.since) || Number.isNaN(Date.parse(f.since))) {
-    throw new UsageError('--since must be an ISO 8601 date-time with a zone, e.g. 2026-03-01T00:00:00Z');
+  if (
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(f.since) ||
+    Number.isNaN(Date.parse(f.since))
+  ) {
+    throw new UsageError(
+      '--since must be an ISO 8601 date-time with a zone, e.g. 2026-03-01T00:00:00Z',
+    );
   }
   const { config } = loadConfigFrom(f.config);
-  if (!config.sinks.some((s) => s.name === f.sink)) throw new UsageError(`no sink named "${f.sink}" in the config`);
-  const queued = await withOutbox(config, (o) => o.replay(f.sink as string, Date.parse(f.since as string)));
+  if (!config.sinks.some((s) => s.name === f.sink))
+    throw new UsageError(`no sink named "${f.sink}" in the config`);
+  const queued = await withOutbox(config, (o) =>
+    o.replay(f.sink as string, Date.parse(f.since as string)),
+  );
   process.stdout.write(`${JSON.stringify({ queued })}\n`);
   return 0;
 }

@@ -56,26 +56,39 @@ export async function ensureDevOperator(config: Config): Promise<IssuedCredentia
  * fingerprint keys, an X-Pay-Token secret, and a config using SQLite in the same folder.
  * Returns the config path and, when created, the list of files written.
  */
-export async function ensureDevSetup(home: string): Promise<{ configPath: string; created: string[] }> {
+export async function ensureDevSetup(
+  home: string,
+): Promise<{ configPath: string; created: string[] }> {
   const configPath = join(home, DEV.config);
   if (existsSync(configPath)) return { configPath, created: [] };
-  for (const dir of ['keys', 'visa-stand-in', 'secrets']) mkdirSync(join(home, dir), { recursive: true, mode: 0o700 });
+  for (const dir of ['keys', 'visa-stand-in', 'secrets'])
+    mkdirSync(join(home, dir), { recursive: true, mode: 0o700 });
 
   const issuer = generateRsaKeyPair(2048);
   writeSecret(join(home, DEV.issuerKey), issuer.privateKeyPem);
   writeFileSync(
     join(home, DEV.issuerCert),
-    await createCertificate({ subject: `CN=${DEV.issuerKid}, O=ctp-notify development`, publicKeyPem: issuer.publicKeyPem, selfPrivateKeyPem: issuer.privateKeyPem, usage: 'encryption' }),
+    await createCertificate({
+      subject: `CN=${DEV.issuerKid}, O=ctp-notify development`,
+      publicKeyPem: issuer.publicKeyPem,
+      selfPrivateKeyPem: issuer.privateKeyPem,
+      usage: 'encryption',
+    }),
   );
   const visa = generateRsaKeyPair(2048);
   writeSecret(join(home, DEV.visaKey), visa.privateKeyPem);
   writeFileSync(
     join(home, DEV.visaCert),
-    await createCertificate({ subject: `CN=${DEV.visaKid}, O=Visa stand-in (development only)`, publicKeyPem: visa.publicKeyPem, selfPrivateKeyPem: visa.privateKeyPem, usage: 'signing' }),
+    await createCertificate({
+      subject: `CN=${DEV.visaKid}, O=Visa stand-in (development only)`,
+      publicKeyPem: visa.publicKeyPem,
+      selfPrivateKeyPem: visa.privateKeyPem,
+      usage: 'signing',
+    }),
   );
-  writeSecret(join(home, DEV.dataKey), randomBytes(32).toString('base64') + '\n');
-  writeSecret(join(home, DEV.fingerprintKey), randomBytes(32).toString('base64') + '\n');
-  writeSecret(join(home, DEV.xPayTokenSecret), randomBytes(24).toString('base64url') + '\n');
+  writeSecret(join(home, DEV.dataKey), `${randomBytes(32).toString('base64')}\n`);
+  writeSecret(join(home, DEV.fingerprintKey), `${randomBytes(32).toString('base64')}\n`);
+  writeSecret(join(home, DEV.xPayTokenSecret), `${randomBytes(24).toString('base64url')}\n`);
 
   const config = {
     listen: { host: '127.0.0.1', port: DEV.port },
@@ -85,11 +98,14 @@ export async function ensureDevSetup(home: string): Promise<{ configPath: string
       verification: [{ kid: DEV.visaKid, certificate: DEV.visaCert }],
     },
     auth: { xPayToken: { sharedSecret: { file: DEV.xPayTokenSecret } } },
-    dataProtection: { keys: [{ id: 'dev1', file: DEV.dataKey }], fingerprintKey: { file: DEV.fingerprintKey } },
+    dataProtection: {
+      keys: [{ id: 'dev1', file: DEV.dataKey }],
+      fingerprintKey: { file: DEV.fingerprintKey },
+    },
     admin: { host: '127.0.0.1', port: DEV.adminPort },
     log: { level: 'info' },
   };
-  writeFileSync(configPath, JSON.stringify(config, null, 2) + '\n');
+  writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);
   // The card and enroller of `ctp-notify send`'s sample payload, so that after importing this
   // file the sample is assessed against a cardholder on file instead of as an unknown card.
   writeFileSync(
@@ -98,6 +114,17 @@ export async function ensureDevSetup(home: string): Promise<{ configPath: string
       '4111111111111111,Jane,Cardholder,jane.cardholder@example.com,+14155550100,active,en\n',
     { mode: 0o600 },
   );
-  const created = [DEV.config, DEV.issuerKey, DEV.issuerCert, DEV.visaKey, DEV.visaCert, DEV.dataKey, DEV.fingerprintKey, DEV.xPayTokenSecret, DEV.sampleCardholders, DEV.database];
+  const created = [
+    DEV.config,
+    DEV.issuerKey,
+    DEV.issuerCert,
+    DEV.visaKey,
+    DEV.visaCert,
+    DEV.dataKey,
+    DEV.fingerprintKey,
+    DEV.xPayTokenSecret,
+    DEV.sampleCardholders,
+    DEV.database,
+  ];
   return { configPath, created: created.map((f) => join(home, f)) };
 }

@@ -1,6 +1,13 @@
 import { maskedPan, presentNotificationListItem } from '../presenters/notification-presenter.js';
 import { openStore } from '../storage/open-store.js';
-import { UsageError, intFlag, loadConfigFrom, parse, subcommandMessage } from './cli-support.js';
+import {
+  intFlag,
+  loadConfigFrom,
+  parse,
+  printTable,
+  subcommandMessage,
+  UsageError,
+} from './cli-support.js';
 
 export const notificationsHelp = `ctp-notify notifications list [--config FILE] [--format json|table] [--limit N] [--status accepted|quarantined]
   Newest first. Card numbers appear only as BIN and last four. Each accepted notification shows its
@@ -15,25 +22,42 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
     limit: { type: 'string' },
     status: { type: 'string' },
   });
-  if (f.format !== 'json' && f.format !== 'table') throw new UsageError('--format must be json or table');
-  if (f.status !== undefined && f.status !== 'accepted' && f.status !== 'quarantined') throw new UsageError('--status must be accepted or quarantined');
+  if (f.format !== 'json' && f.format !== 'table')
+    throw new UsageError('--format must be json or table');
+  if (f.status !== undefined && f.status !== 'accepted' && f.status !== 'quarantined')
+    throw new UsageError('--status must be accepted or quarantined');
   const { config } = loadConfigFrom(f.config);
   const store = await openStore(config.storage);
   try {
     await store.migrate();
-    const rows = await store.list({ limit: intFlag(f.limit, 'limit', 50), ...(f.status ? { status: f.status } : {}) });
+    const rows = await store.list({
+      limit: intFlag(f.limit, 'limit', 50),
+      ...(f.status ? { status: f.status } : {}),
+    });
     const assessments = await store.openRiskStores().risk.assessments(rows.map((r) => r.id));
     const items = rows.map((r) => presentNotificationListItem(r, assessments.get(r.id)));
-    if (f.format === 'json') process.stdout.write(JSON.stringify(items, null, 2) + '\n');
-    else printTable(items);
+    if (f.format === 'json') process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+    else printNotifications(items);
   } finally {
     await store.close();
   }
   return 0;
 }
 
-function printTable(items: ReturnType<typeof presentNotificationListItem>[]): void {
-  const header = ['received', 'status', 'reason', 'risk', 'event', 'requestor', 'tsp', 'card', 'enroller', 'email', 'id'];
+function printNotifications(items: ReturnType<typeof presentNotificationListItem>[]): void {
+  const header = [
+    'received',
+    'status',
+    'reason',
+    'risk',
+    'event',
+    'requestor',
+    'tsp',
+    'card',
+    'enroller',
+    'email',
+    'id',
+  ];
   const rows = items.map((n) => [
     n.receivedAt.replace('T', ' ').slice(0, 19),
     n.status,
@@ -47,9 +71,5 @@ function printTable(items: ReturnType<typeof presentNotificationListItem>[]): vo
     n.contactEmail ?? '',
     n.id,
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  process.stdout.write(line(header) + '\n');
-  for (const r of rows) process.stdout.write(line(r) + '\n');
-  if (rows.length === 0) process.stdout.write('(no notifications)\n');
+  printTable(header, rows, '(no notifications)');
 }

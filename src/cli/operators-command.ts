@@ -1,7 +1,7 @@
-import { OperatorExistsError, addOperator, isRole } from '../admin/operators.js';
+import { addOperator, isRole, OperatorExistsError } from '../admin/operators.js';
 import { presentOperator } from '../presenters/operator-presenter.js';
 import { openStore } from '../storage/open-store.js';
-import { UsageError, loadConfigFrom, parse, subcommandMessage } from './cli-support.js';
+import { loadConfigFrom, parse, subcommandMessage, UsageError } from './cli-support.js';
 
 export const operatorsHelp = `ctp-notify operators add --config FILE --name NAME --role viewer|analyst|admin [--format json|text]
 ctp-notify operators list [--config FILE] [--format json|text]
@@ -12,16 +12,19 @@ ctp-notify operators disable|enable [--config FILE] --name NAME
 
 export async function operatorsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
-  if (sub !== 'add' && sub !== 'list' && sub !== 'disable' && sub !== 'enable') throw new UsageError(subcommandMessage(sub));
+  if (sub !== 'add' && sub !== 'list' && sub !== 'disable' && sub !== 'enable')
+    throw new UsageError(subcommandMessage(sub));
   const f = parse(rest, {
     config: { type: 'string' },
     name: { type: 'string' },
     role: { type: 'string' },
     format: { type: 'string', default: 'text' },
   });
-  if (f.format !== 'json' && f.format !== 'text') throw new UsageError('--format must be json or text');
+  if (f.format !== 'json' && f.format !== 'text')
+    throw new UsageError('--format must be json or text');
   if (sub !== 'list' && !f.name) throw new UsageError('--name is required');
-  if (sub === 'add' && !isRole(f.role)) throw new UsageError('--role must be viewer, analyst or admin');
+  if (sub === 'add' && !isRole(f.role))
+    throw new UsageError('--role must be viewer, analyst or admin');
   const { config } = loadConfigFrom(f.config);
   const store = await openStore(config.storage);
   try {
@@ -30,21 +33,32 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
     const actor = `cli:${process.env.USER ?? process.env.LOGNAME ?? 'unknown'}`;
     if (sub === 'list') {
       const items = (await operators.list()).map(presentOperator);
-      if (f.format === 'json') process.stdout.write(JSON.stringify(items, null, 2) + '\n');
-      else for (const o of items) process.stdout.write(`${o.name}\t${o.role}${o.disabledAt ? '\tdisabled' : ''}\n`);
+      if (f.format === 'json') process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
+      else
+        for (const o of items)
+          process.stdout.write(`${o.name}\t${o.role}${o.disabledAt ? '\tdisabled' : ''}\n`);
       return 0;
     }
     if (sub === 'add') {
-      let issued;
+      let issued: Awaited<ReturnType<typeof addOperator>>;
       try {
         issued = await addOperator(operators, f.name!, f.role as 'viewer' | 'analyst' | 'admin');
       } catch (e) {
-        if (e instanceof OperatorExistsError) throw new UsageError(`an operator named "${f.name}" exists`);
+        if (e instanceof OperatorExistsError)
+          throw new UsageError(`an operator named "${f.name}" exists`);
         if (e instanceof TypeError) throw new UsageError(e.message);
         throw e;
       }
-      await audit.append({ actor, actorRole: null, action: 'operator.add', target: issued.name, outcome: 'ok', address: 'cli', detail: { role: issued.role } });
-      if (f.format === 'json') process.stdout.write(JSON.stringify(issued) + '\n');
+      await audit.append({
+        actor,
+        actorRole: null,
+        action: 'operator.add',
+        target: issued.name,
+        outcome: 'ok',
+        address: 'cli',
+        detail: { role: issued.role },
+      });
+      if (f.format === 'json') process.stdout.write(`${JSON.stringify(issued)}\n`);
       else {
         process.stdout.write(
           `Operator "${issued.name}" (${issued.role}) created. Shown once; store them now:\n` +
@@ -55,7 +69,15 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
     }
     const ok = await operators.setDisabled(f.name!, sub === 'disable' ? Date.now() : null);
     if (!ok) throw new UsageError(`no operator named "${f.name}"`);
-    await audit.append({ actor, actorRole: null, action: `operator.${sub}`, target: f.name!, outcome: 'ok', address: 'cli', detail: null });
+    await audit.append({
+      actor,
+      actorRole: null,
+      action: `operator.${sub}`,
+      target: f.name!,
+      outcome: 'ok',
+      address: 'cli',
+      detail: null,
+    });
     process.stdout.write(`${f.name} ${sub}d\n`);
     return 0;
   } finally {

@@ -13,7 +13,15 @@ const QUIET: Progress = { update() {}, end() {} };
  * (default 250), and nothing at all when stderr is not a terminal or `quiet` is set, so that
  * scripts and JSON output stay clean.
  */
-export function progress(label: string, options: { quiet?: boolean; unit?: string; intervalMs?: number; stream?: NodeJS.WriteStream } = {}): Progress {
+export function progress(
+  label: string,
+  options: {
+    quiet?: boolean;
+    unit?: string;
+    intervalMs?: number;
+    stream?: NodeJS.WriteStream;
+  } = {},
+): Progress {
   const stream = options.stream ?? process.stderr;
   if (options.quiet || !stream.isTTY) return QUIET;
   const unit = options.unit ?? '';
@@ -24,9 +32,14 @@ export function progress(label: string, options: { quiet?: boolean; unit?: strin
   const draw = (done: number, total: number | undefined) => {
     const seconds = (performance.now() - started) / 1000;
     const rate = seconds > 0 ? done / seconds : 0;
-    const parts = [total === undefined ? `${done}${unit}` : `${done}/${total}${unit} (${Math.floor((done / Math.max(total, 1)) * 100)} %)`];
+    const parts = [
+      total === undefined
+        ? `${done}${unit}`
+        : `${done}/${total}${unit} (${Math.floor((done / Math.max(total, 1)) * 100)} %)`,
+    ];
     if (rate > 0) parts.push(`${Math.round(rate)}${unit}/s`);
-    if (total !== undefined && rate > 0 && done < total) parts.push(`${formatSeconds((total - done) / rate)} left`);
+    if (total !== undefined && rate > 0 && done < total)
+      parts.push(`${formatSeconds((total - done) / rate)} left`);
     stream.write(`\r\x1b[2K${label}: ${parts.join(', ')}`);
     shown = true;
   };

@@ -1,6 +1,6 @@
 import { purgeExpired } from '../retention/retention.js';
 import { openStore } from '../storage/open-store.js';
-import { UsageError, loadConfigFrom, parse } from './cli-support.js';
+import { loadConfigFrom, parse, UsageError } from './cli-support.js';
 
 export const purgeHelp = `ctp-notify purge [--config FILE]
   Removes the personal data of notifications older than retention.days (names, email, phone,
@@ -10,12 +10,15 @@ export const purgeHelp = `ctp-notify purge [--config FILE]
 export async function purgeCommand(argv: string[]): Promise<number> {
   const f = parse(argv, { config: { type: 'string' } });
   const { config } = loadConfigFrom(f.config);
-  if (config.retention === undefined) throw new UsageError('config /retention/days is not set: nothing to purge');
+  if (config.retention === undefined)
+    throw new UsageError('config /retention/days is not set: nothing to purge');
   const store = await openStore(config.storage);
   try {
     await store.migrate();
     const { purged, before } = await purgeExpired(store, config.retention);
-    process.stdout.write(`${JSON.stringify({ purged, before: new Date(before).toISOString(), days: config.retention.days })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ purged, before: new Date(before).toISOString(), days: config.retention.days })}\n`,
+    );
   } finally {
     await store.close();
   }

@@ -1,5 +1,5 @@
 import { createRuntime } from '../runtime.js';
-import { UsageError, cliLogger, loadConfigFrom, parse, subcommandMessage } from './cli-support.js';
+import { cliLogger, loadConfigFrom, parse, subcommandMessage, UsageError } from './cli-support.js';
 
 export const quarantineHelp = `ctp-notify quarantine reprocess [--config FILE]
   Runs every quarantined notification through verify, decrypt and validate again (for example
@@ -22,7 +22,8 @@ export async function quarantineCommand(argv: string[]): Promise<number> {
         counts.examined++;
         const outcome = await rt.pipeline.reprocess(row);
         if (outcome.kind === 'accepted') counts.accepted++;
-        else if (outcome.kind === 'quarantined' || outcome.kind === 'rejected') counts.stillQuarantined++;
+        else if (outcome.kind === 'quarantined' || outcome.kind === 'rejected')
+          counts.stillQuarantined++;
         else counts.failed++;
       }
     }

@@ -1,9 +1,9 @@
-import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { encodeVisaMessage, samplePayload, xPayToken } from '../visa/visa-encoder.js';
-import { UsageError, intFlag, parse } from './cli-support.js';
+import { intFlag, parse, UsageError } from './cli-support.js';
 import { DEV, devHome } from './dev-setup.js';
 
 export const sendHelp = `ctp-notify send [--url URL] [--payload FILE] [--count N]
@@ -16,7 +16,9 @@ export const sendHelp = `ctp-notify send [--url URL] [--payload FILE] [--count N
 
 /** Loads a public key from a certificate or SPKI PEM. */
 function publicKeyFrom(pem: string): KeyObject {
-  return pem.includes('BEGIN CERTIFICATE') ? new X509Certificate(pem).publicKey : createPublicKey(pem);
+  return pem.includes('BEGIN CERTIFICATE')
+    ? new X509Certificate(pem).publicKey
+    : createPublicKey(pem);
 }
 
 export async function sendCommand(argv: string[]): Promise<number> {
@@ -39,12 +41,15 @@ export async function sendCommand(argv: string[]): Promise<number> {
   });
   const home = f['dev-home'] ?? devHome();
   const dev = existsSync(join(home, DEV.config)) ? home : undefined;
-  const fromDev = (given: string | undefined, rel: string) => given ?? (dev ? join(dev, rel) : undefined);
+  const fromDev = (given: string | undefined, rel: string) =>
+    given ?? (dev ? join(dev, rel) : undefined);
 
   const signingKeyPath = fromDev(f['signing-key'], DEV.visaKey);
   const encryptionCertPath = fromDev(f['encryption-cert'], DEV.issuerCert);
   if (!signingKeyPath || !encryptionCertPath) {
-    throw new UsageError('--signing-key and --encryption-cert are required (no development setup found)');
+    throw new UsageError(
+      '--signing-key and --encryption-cert are required (no development setup found)',
+    );
   }
   const keys = {
     signingKey: createPrivateKey(readFileSync(signingKeyPath)),
@@ -54,11 +59,14 @@ export async function sendCommand(argv: string[]): Promise<number> {
   };
   let secret = f['x-pay-token-secret'];
   const secretFile = fromDev(f['x-pay-token-secret-file'], DEV.xPayTokenSecret);
-  if (secret === undefined && secretFile !== undefined && existsSync(secretFile)) secret = readFileSync(secretFile, 'utf8').trim();
+  if (secret === undefined && secretFile !== undefined && existsSync(secretFile))
+    secret = readFileSync(secretFile, 'utf8').trim();
 
   let devUrl: string | undefined;
   if (dev) {
-    const cfg = JSON.parse(readFileSync(join(dev, DEV.config), 'utf8')) as { listen?: { host?: string; port?: number } };
+    const cfg = JSON.parse(readFileSync(join(dev, DEV.config), 'utf8')) as {
+      listen?: { host?: string; port?: number };
+    };
     devUrl = `http://${cfg.listen?.host ?? '127.0.0.1'}:${cfg.listen?.port ?? DEV.port}`;
   }
   const base = f.url ?? devUrl;
@@ -71,7 +79,9 @@ export async function sendCommand(argv: string[]): Promise<number> {
   const resourcePath = url.pathname.slice(url.pathname.indexOf('/vtis/') + 1);
   const queryString = url.search.replace(/^\?/, '');
 
-  const payload: unknown = f.payload ? JSON.parse(readFileSync(f.payload, 'utf8')) : samplePayload();
+  const payload: unknown = f.payload
+    ? JSON.parse(readFileSync(f.payload, 'utf8'))
+    : samplePayload();
   const dispatcher =
     f.cert || f.ca
       ? new Agent({
@@ -89,12 +99,21 @@ export async function sendCommand(argv: string[]): Promise<number> {
     const body = JSON.stringify({ encryptedData: await encodeVisaMessage(payload, keys) });
     const headers: Record<string, string> = { 'content-type': 'application/json' };
     if (secret) headers['x-pay-token'] = xPayToken(secret, resourcePath, queryString, body);
-    const res = await request(url, { method: 'POST', headers, body, ...(dispatcher ? { dispatcher } : {}) });
+    const res = await request(url, {
+      method: 'POST',
+      headers,
+      body,
+      ...(dispatcher ? { dispatcher } : {}),
+    });
     await res.body.dump();
     statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1);
-    if (count === 1) process.stdout.write(`POST ${url.origin}${url.pathname}${url.search} -> ${res.statusCode}\n`);
+    if (count === 1)
+      process.stdout.write(`POST ${url.origin}${url.pathname}${url.search} -> ${res.statusCode}\n`);
   }
-  if (count > 1) process.stdout.write(`sent ${count}: ${[...statuses].map(([s, n]) => `${n}x ${s}`).join(', ')}\n`);
+  if (count > 1)
+    process.stdout.write(
+      `sent ${count}: ${[...statuses].map(([s, n]) => `${n}x ${s}`).join(', ')}\n`,
+    );
   await dispatcher?.close();
   return statuses.size === 1 && statuses.has(200) ? 0 : 1;
 }

@@ -20,8 +20,13 @@ export async function serveCommand(argv: string[]): Promise<number> {
     const { configPath: path, created } = await ensureDevSetup(home);
     configPath = path;
     if (created.length > 0) {
-      process.stderr.write(`\nDevelopment setup created in ${home} (NOT for production: keys are local, Visa's signing key is a stand-in):\n`);
-      for (const f of created) process.stderr.write(`  ${f}${f.endsWith('.sqlite') && !existsSync(f) ? '  (created on start)' : ''}\n`);
+      process.stderr.write(
+        `\nDevelopment setup created in ${home} (NOT for production: keys are local, Visa's signing key is a stand-in):\n`,
+      );
+      for (const f of created)
+        process.stderr.write(
+          `  ${f}${f.endsWith('.sqlite') && !existsSync(f) ? '  (created on start)' : ''}\n`,
+        );
     } else {
       process.stderr.write(`Using the development setup in ${home} (config ${configPath}).\n`);
     }
@@ -44,7 +49,10 @@ export async function serveCommand(argv: string[]): Promise<number> {
   const logger = createLogger(config.log.level);
   await serve(config, logger, {
     workers: flags.workers === undefined ? undefined : intFlag(flags.workers, 'workers', 1),
-    onAdminListening: (url) => process.stderr.write(`\nOperator console: ${url}/   (admin API: ${url}/api/openapi.json, metrics: ${url}/metrics)\n\n`),
+    onAdminListening: (url) =>
+      process.stderr.write(
+        `\nOperator console: ${url}/   (admin API: ${url}/api/openapi.json, metrics: ${url}/metrics)\n\n`,
+      ),
   });
   return -1; // keep running
 }

@@ -1,7 +1,7 @@
 import { startDeliveryWorker } from '../delivery/start-delivery-worker.js';
 import { createLogger } from '../logger.js';
 import { createRuntime } from '../runtime.js';
-import { UsageError, loadConfigFrom, parse } from './cli-support.js';
+import { loadConfigFrom, parse, UsageError } from './cli-support.js';
 
 export const workerHelp = `ctp-notify worker [--config FILE]
   Runs only the delivery worker (no Visa listener): drains the outbox into the configured
@@ -11,10 +11,11 @@ export const workerHelp = `ctp-notify worker [--config FILE]
 export async function workerCommand(argv: string[]): Promise<number> {
   const f = parse(argv, { config: { type: 'string' } });
   const { config } = loadConfigFrom(f.config);
-  if (config.sinks.length === 0) throw new UsageError('no sinks configured: nothing to deliver (see "sinks" in the README)');
+  if (config.sinks.length === 0)
+    throw new UsageError('no sinks configured: nothing to deliver (see "sinks" in the README)');
   const logger = createLogger(config.log.level);
   const rt = await createRuntime(config, logger);
-  let worker;
+  let worker: Awaited<ReturnType<typeof startDeliveryWorker>>;
   try {
     worker = await startDeliveryWorker(rt, logger);
   } catch (error) {

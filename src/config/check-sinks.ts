@@ -13,7 +13,10 @@ export function checkSinks(config: Config): void {
     if (names.has(sink.name)) throw new ConfigError(`${at}/name`, 'duplicate sink name');
     names.add(sink.name);
     if (sink.timeoutMs >= config.delivery.leaseMs) {
-      throw new ConfigError(`${at}/timeoutMs`, `must be shorter than /delivery/leaseMs (${config.delivery.leaseMs})`);
+      throw new ConfigError(
+        `${at}/timeoutMs`,
+        `must be shorter than /delivery/leaseMs (${config.delivery.leaseMs})`,
+      );
     }
     if (sink.retry.initialDelayMs > sink.retry.maxDelayMs) {
       throw new ConfigError(`${at}/retry/initialDelayMs`, 'must not exceed maxDelayMs');

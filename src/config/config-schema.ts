@@ -1,14 +1,17 @@
-import { Type, type Static, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { type Static, type TLiteral, type TUnion, Type } from '@sinclair/typebox';
 import { CONTENT_ENCRYPTION_ALGORITHMS, KEY_MANAGEMENT_ALGORITHMS } from '../jose/compact-jwe.js';
 import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
+import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
 import { FilePath } from './file-path.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
 import { SecretRef, secretRefWith } from './secret-ref.js';
-import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
 const Literals = <T extends string>(values: readonly T[], options: { default?: unknown } = {}) =>
-  Type.Union(values.map((v) => Type.Literal(v)), options) as unknown as TUnion<TLiteral<T>[]>;
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  ) as unknown as TUnion<TLiteral<T>[]>;
 
 /**
  * The one configuration schema. Types are derived from it (`Config`), defaults live in it, and
@@ -25,7 +28,9 @@ export const ConfigSchema = Type.Object(
             {
               cert: FilePath(),
               key: FilePath(),
-              /** When set, Visa must present a client certificate issued by this CA (mutual TLS). */
+              /**
+               * When set, Visa must present a client certificate issued by this CA (mutual TLS).
+               */
               clientCa: Type.Optional(FilePath()),
             },
             { additionalProperties: false },
@@ -33,7 +38,10 @@ export const ConfigSchema = Type.Object(
         ),
         /** Largest request body accepted; Visa's encryptedData is at most 7000 characters. */
         bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384 }),
-        /** Whole-request deadline (headers and body), against slow clients; also the idle-socket timeout. */
+        /**
+         * Whole-request deadline (headers and body), against slow clients; also the idle-socket
+         * timeout.
+         */
         requestTimeoutMs: Type.Integer({ minimum: 100, default: 10000 }),
         /**
          * Deadline for the request headers (and the TLS handshake), against slowloris. Default:
@@ -86,8 +94,14 @@ export const ConfigSchema = Type.Object(
     ),
     jose: Type.Object(
       {
-        signatureAlgorithms: Type.Array(Literals(SIGNATURE_ALGORITHMS), { minItems: 1, default: ['PS256'] }),
-        keyManagementAlgorithms: Type.Array(Literals(KEY_MANAGEMENT_ALGORITHMS), { minItems: 1, default: ['RSA-OAEP-256'] }),
+        signatureAlgorithms: Type.Array(Literals(SIGNATURE_ALGORITHMS), {
+          minItems: 1,
+          default: ['PS256'],
+        }),
+        keyManagementAlgorithms: Type.Array(Literals(KEY_MANAGEMENT_ALGORITHMS), {
+          minItems: 1,
+          default: ['RSA-OAEP-256'],
+        }),
         contentEncryptionAlgorithms: Type.Array(Literals(CONTENT_ENCRYPTION_ALGORITHMS), {
           minItems: 1,
           default: ['A256GCM', 'A128GCM'],
@@ -111,19 +125,29 @@ export const ConfigSchema = Type.Object(
       { additionalProperties: false, default: {} },
     ),
     /** Allow-list of 11-digit tokenRequestorIDs; absent means any 11-digit ID. */
-    tokenRequestorIds: Type.Optional(Type.Array(Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN }), { minItems: 1 })),
+    tokenRequestorIds: Type.Optional(
+      Type.Array(Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN }), { minItems: 1 }),
+    ),
     dataProtection: Type.Object(
       {
         /** AES-256 data keys for card numbers and payloads; the first encrypts, all decrypt. */
-        keys: Type.Array(secretRefWith({ id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,32}$' }) }), { minItems: 1 }),
-        /** HMAC-SHA-256 key for card-number fingerprints; shared by every instance, never rotated casually. */
+        keys: Type.Array(
+          secretRefWith({ id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,32}$' }) }),
+          { minItems: 1 },
+        ),
+        /**
+         * HMAC-SHA-256 key for card-number fingerprints; shared by every instance, never rotated
+         * casually.
+         */
         fingerprintKey: SecretRef,
       },
       { additionalProperties: false },
     ),
     log: Type.Object(
       {
-        level: Literals(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, { default: 'info' }),
+        level: Literals(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, {
+          default: 'info',
+        }),
       },
       { additionalProperties: false, default: { level: 'info' } },
     ),
@@ -140,12 +164,17 @@ export const ConfigSchema = Type.Object(
         {
           host: Type.String({ default: '127.0.0.1' }),
           port: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
-          tls: Type.Optional(Type.Object({ cert: FilePath(), key: FilePath() }, { additionalProperties: false })),
+          tls: Type.Optional(
+            Type.Object({ cert: FilePath(), key: FilePath() }, { additionalProperties: false }),
+          ),
           /** A console session ends after this much inactivity. */
           sessionIdleMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 30 }),
           /** …and at the latest this long after login. */
           sessionMaxHours: Type.Integer({ minimum: 1, maximum: 168, default: 8 }),
-          /** Failed logins allowed per user name (and 4× per client address) in `loginWindowMinutes`. */
+          /**
+           * Failed logins allowed per user name (and 4× per client address) in
+           * `loginWindowMinutes`.
+           */
           loginMaxFailures: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
           loginWindowMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 15 }),
           /** Keys and certificates expiring within this many days are flagged. */
@@ -171,7 +200,9 @@ export const ConfigSchema = Type.Object(
     ),
     /** Start even when a private key file is readable by group or others (logged as an error). */
     allowInsecureKeyPermissions: Type.Boolean({ default: false }),
-    /** Where each accepted notification is delivered as an event (webhook, RabbitMQ); see README. */
+    /**
+     * Where each accepted notification is delivered as an event (webhook, RabbitMQ); see README.
+     */
     sinks: SinksSchema,
     /** The delivery worker that drains the outbox into the sinks. */
     delivery: DeliverySchema,

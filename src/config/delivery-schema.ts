@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import { FilePath } from './file-path.js';
 import { SecretRef } from './secret-ref.js';
 
@@ -14,7 +14,10 @@ const RetrySchema = Type.Object(
     initialDelayMs: Type.Integer({ minimum: 1, default: 1000 }),
     /** Upper bound on any one delay, including a receiver's Retry-After. */
     maxDelayMs: Type.Integer({ minimum: 1, default: 3_600_000 }),
-    /** Attempts before the delivery is dead-lettered (12 with the defaults: 11 waits, 17 to 34 minutes in all). */
+    /**
+     * Attempts before the delivery is dead-lettered (12 with the defaults: 11 waits, 17 to 34
+     * minutes in all).
+     */
     maxAttempts: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
   },
   { additionalProperties: false, default: {} },
@@ -25,7 +28,10 @@ const SinkName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' });
 
 const common = {
   name: SinkName,
-  /** Put the full card number in this sink's events (`card.pan`): that sink is then in PCI DSS scope. */
+  /**
+   * Put the full card number in this sink's events (`card.pan`): that sink is then in PCI DSS
+   * scope.
+   */
   includePan: Type.Boolean({ default: false }),
   /** Deliveries in flight at once for this sink. */
   concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 8 }),
@@ -45,7 +51,9 @@ export const WebhookSinkSchema = Type.Object(
      * delivery, so a receiver can rotate.
      */
     secrets: Type.Array(SecretRef, { minItems: 1 }),
-    /** PEM bundle of CAs to trust for an https URL (e.g. the bank's internal CA); default: Node's. */
+    /**
+     * PEM bundle of CAs to trust for an https URL (e.g. the bank's internal CA); default: Node's.
+     */
     caFile: Type.Optional(FilePath()),
   },
   { additionalProperties: false },
@@ -69,7 +77,9 @@ export const RabbitMqSinkSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const SinksSchema = Type.Array(Type.Union([WebhookSinkSchema, RabbitMqSinkSchema]), { default: [] });
+export const SinksSchema = Type.Array(Type.Union([WebhookSinkSchema, RabbitMqSinkSchema]), {
+  default: [],
+});
 
 export const DeliverySchema = Type.Object(
   {
@@ -80,7 +90,10 @@ export const DeliverySchema = Type.Object(
     runInServe: Type.Boolean({ default: true }),
     /** How often an idle worker looks for due deliveries it was not woken for. */
     pollIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
-    /** A claimed delivery's lease; another worker may take it over once it expires. Must exceed every sink's timeoutMs. */
+    /**
+     * A claimed delivery's lease; another worker may take it over once it expires. Must exceed
+     * every sink's timeoutMs.
+     */
     leaseMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 60_000 }),
   },
   { additionalProperties: false, default: {} },

@@ -1,5 +1,5 @@
 import { isAbsolute, resolve } from 'node:path';
-import { Type, type StringOptions, type TSchema, type TString } from '@sinclair/typebox';
+import { type StringOptions, type TSchema, type TString, Type } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
 /**
@@ -19,11 +19,18 @@ export function isFilePath(schema: TSchema): boolean {
  * Makes every relative path in `value` absolute against `baseDir`, in place, by walking the
  * schema and the value together: object properties (optional or not), array items, the variant
  * of a union (anyOf) that the value matches, and every part of an intersection (allOf).
- * `value` must already be valid against `schema`. Returns `value` (for a path field, the resolved path).
+ * `value` must already be valid against `schema`. Returns `value` (for a path field, the resolved
+ * path).
  */
 export function resolveFilePaths(schema: TSchema, value: unknown, baseDir: string): unknown {
-  if (isFilePath(schema)) return typeof value === 'string' && !isAbsolute(value) ? resolve(baseDir, value) : value;
-  const s = schema as { properties?: Record<string, TSchema>; items?: TSchema; anyOf?: TSchema[]; allOf?: TSchema[] };
+  if (isFilePath(schema))
+    return typeof value === 'string' && !isAbsolute(value) ? resolve(baseDir, value) : value;
+  const s = schema as {
+    properties?: Record<string, TSchema>;
+    items?: TSchema;
+    anyOf?: TSchema[];
+    allOf?: TSchema[];
+  };
   if (s.anyOf) {
     const variant = s.anyOf.find((v) => Value.Check(v, value));
     return variant ? resolveFilePaths(variant, value, baseDir) : value;
@@ -35,7 +42,8 @@ export function resolveFilePaths(schema: TSchema, value: unknown, baseDir: strin
   }
   if (s.properties && typeof value === 'object' && value !== null) {
     const o = value as Record<string, unknown>;
-    for (const [key, sub] of Object.entries(s.properties)) if (o[key] !== undefined) o[key] = resolveFilePaths(sub, o[key], baseDir);
+    for (const [key, sub] of Object.entries(s.properties))
+      if (o[key] !== undefined) o[key] = resolveFilePaths(sub, o[key], baseDir);
   }
   return value;
 }

@@ -4,12 +4,12 @@ import type { TSchema } from '@sinclair/typebox';
 import type { ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from '../errors.js';
-import { checkSinks } from './check-sinks.js';
 import { checkRisk } from './check-risk.js';
-import { ConfigSchema, type Config } from './config-schema.js';
+import { checkSinks } from './check-sinks.js';
+import { type Config, ConfigSchema } from './config-schema.js';
 import { resolveFilePaths } from './file-path.js';
 import { checkRenamedSecrets } from './renamed-secrets.js';
-import { SECRET_REF_HINT, isSecretRefSchema } from './secret-ref.js';
+import { isSecretRefSchema, SECRET_REF_HINT } from './secret-ref.js';
 
 /**
  * Validates a parsed configuration object against {@link ConfigSchema}, fills defaults, and
@@ -23,7 +23,8 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   const value = Value.Default(ConfigSchema, structuredClone(input));
   const errors = [...Value.Errors(ConfigSchema, value)];
   if (errors.length > 0) {
-    // Name every offending field (up to five), not only the first: one edit-restart per mistake is slow.
+    // Name every offending field (up to five), not only the first: one edit-restart per mistake is
+    // slow.
     const byPath = new Map<string, string>();
     for (const e of errors) {
       const precise = variantError(e);
@@ -40,7 +41,8 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   }
   const ids = new Set<string>();
   config.dataProtection.keys.forEach((k, i) => {
-    if (ids.has(k.id)) throw new ConfigError(`/dataProtection/keys/${i}/id`, 'duplicate data key id');
+    if (ids.has(k.id))
+      throw new ConfigError(`/dataProtection/keys/${i}/id`, 'duplicate data key id');
     ids.add(k.id);
   });
   uniqueKids(config.keys.decryption, '/keys/decryption');
@@ -67,7 +69,10 @@ export function loadConfig(file: string): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (cause) {
-    throw new ConfigError('', `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`);
+    throw new ConfigError(
+      '',
+      `cannot read ${file}: ${(cause as NodeJS.ErrnoException).code ?? 'error'}`,
+    );
   }
   let input: unknown;
   try {
@@ -92,14 +97,20 @@ function variantError(error: ValueError): { path: string; message: string } {
     const has = (k: string) => typeof value === 'object' && value !== null && k in value;
     if (has('file') === has('env')) return { path: error.path, message: SECRET_REF_HINT };
     const key = has('file') ? 'file' : 'env';
-    variant = variants.find((v) => (v as { properties?: Record<string, unknown> }).properties?.[key] !== undefined);
+    variant = variants.find(
+      (v) => (v as { properties?: Record<string, unknown> }).properties?.[key] !== undefined,
+    );
   } else {
     const type = value?.type;
     if (typeof type !== 'string') return error;
-    variant = variants.find((v) => (v as { properties?: { type?: { const?: unknown } } }).properties?.type?.const === type);
+    variant = variants.find(
+      (v) =>
+        (v as { properties?: { type?: { const?: unknown } } }).properties?.type?.const === type,
+    );
     if (variant === undefined) return { path: `${error.path}/type`, message: 'unknown type' };
   }
-  const inner = variant && Value.Errors(variant, Value.Default(variant, structuredClone(error.value))).First();
+  const inner =
+    variant && Value.Errors(variant, Value.Default(variant, structuredClone(error.value))).First();
   if (inner === undefined) return error;
   const precise = variantError(inner);
   return { path: `${error.path}${precise.path}`, message: precise.message };

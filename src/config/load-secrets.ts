@@ -1,9 +1,15 @@
-import { X509Certificate, createPrivateKey, createPublicKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import { DataProtector, type DataKey } from '../protect/data-protector.js';
+import { type DataKey, DataProtector } from '../protect/data-protector.js';
 import type { Config } from './config-schema.js';
-import { readSecretFile, resolveSecret, secretContext, secretField, type SecretContext } from './resolve-secret.js';
+import {
+  readSecretFile,
+  resolveSecret,
+  type SecretContext,
+  secretContext,
+  secretField,
+} from './resolve-secret.js';
 import type { SecretRef } from './secret-ref.js';
 
 /** Key material loaded once at start, never per request. */
@@ -12,7 +18,9 @@ export interface Secrets {
   decryptionKeys: Map<string, KeyObject>;
   /** Expiry of each verification certificate given, for operators (`kid` → notAfter). */
   certificateExpiry: Map<string, Date>;
-  /** Expiry of the certificate configured beside a decryption key (`kid` → notAfter), when given. */
+  /**
+   * Expiry of the certificate configured beside a decryption key (`kid` → notAfter), when given.
+   */
   decryptionCertificateExpiry: Map<string, Date>;
   dataProtector: DataProtector;
   xPayTokenSecret: Buffer | undefined;
@@ -66,7 +74,8 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
         throw new ConfigError(certField, 'not an X.509 certificate PEM');
       }
       // A certificate for another key would report a wrong expiry: refuse it at start.
-      if (!cert.checkPrivateKey(key)) throw new ConfigError(certField, 'certificate does not match the private key');
+      if (!cert.checkPrivateKey(key))
+        throw new ConfigError(certField, 'certificate does not match the private key');
       decryptionCertificateExpiry.set(k.kid, new Date(cert.validTo));
     }
   });
@@ -96,14 +105,24 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
     id: k.id,
     key: readKey(k, `/dataProtection/keys/${i}`, ctx),
   }));
-  const fingerprintKey = readKey(config.dataProtection.fingerprintKey, '/dataProtection/fingerprintKey', ctx);
+  const fingerprintKey = readKey(
+    config.dataProtection.fingerprintKey,
+    '/dataProtection/fingerprintKey',
+    ctx,
+  );
 
   let xPayTokenSecret: Buffer | undefined;
   const xpt = config.auth.xPayToken;
   if (xpt) {
-    xPayTokenSecret = Buffer.from(resolveSecret(xpt.sharedSecret, '/auth/xPayToken/sharedSecret', ctx), 'utf8');
+    xPayTokenSecret = Buffer.from(
+      resolveSecret(xpt.sharedSecret, '/auth/xPayToken/sharedSecret', ctx),
+      'utf8',
+    );
     if (xPayTokenSecret.length < 16) {
-      throw new ConfigError(secretField(xpt.sharedSecret, '/auth/xPayToken/sharedSecret'), 'shared secret shorter than 16 bytes');
+      throw new ConfigError(
+        secretField(xpt.sharedSecret, '/auth/xPayToken/sharedSecret'),
+        'shared secret shorter than 16 bytes',
+      );
     }
   }
 
@@ -121,11 +140,13 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
 /** 32 bytes, written as base64 text in a file or an environment variable. */
 function readKey(ref: SecretRef, field: string, ctx: SecretContext): Buffer {
   const key = Buffer.from(resolveSecret(ref, field, ctx), 'base64');
-  if (key.length !== 32) throw new ConfigError(secretField(ref, field), 'key must be 32 bytes, base64-encoded');
+  if (key.length !== 32)
+    throw new ConfigError(secretField(ref, field), 'key must be 32 bytes, base64-encoded');
   return key;
 }
 
 function requireRsa(key: KeyObject, field: string): void {
   const bits = key.asymmetricKeyDetails?.modulusLength ?? 0;
-  if (key.asymmetricKeyType !== 'rsa' || bits < 2048) throw new ConfigError(field, 'RSA key of at least 2048 bits required');
+  if (key.asymmetricKeyType !== 'rsa' || bits < 2048)
+    throw new ConfigError(field, 'RSA key of at least 2048 bits required');
 }

@@ -6,7 +6,8 @@ interface Renamed {
   message: string;
 }
 
-const INLINE = 'inline secrets are no longer accepted (they end up in backups and tickets): put the secret in a file (mode 0600) or';
+const INLINE =
+  'inline secrets are no longer accepted (they end up in backups and tickets): put the secret in a file (mode 0600) or';
 
 /**
  * Refuses the secret spellings of earlier versions (`sharedSecretFile`, `sharedSecretEnv`, inline
@@ -20,10 +21,25 @@ export function checkRenamedSecrets(input: unknown): void {
   const xpt = member(member(input, 'auth'), 'xPayToken');
   if (isObject(xpt)) {
     const at = '/auth/xPayToken';
-    renamed(found, xpt, at, 'sharedSecretFile', (v) => `"sharedSecret": { "file": ${quoted(v, '<path>')} }`);
-    renamed(found, xpt, at, 'sharedSecretEnv', (v) => `"sharedSecret": { "env": ${quoted(v, '<VAR_NAME>')} }`);
+    renamed(
+      found,
+      xpt,
+      at,
+      'sharedSecretFile',
+      (v) => `"sharedSecret": { "file": ${quoted(v, '<path>')} }`,
+    );
+    renamed(
+      found,
+      xpt,
+      at,
+      'sharedSecretEnv',
+      (v) => `"sharedSecret": { "env": ${quoted(v, '<VAR_NAME>')} }`,
+    );
     if (typeof xpt.sharedSecret === 'string') {
-      found.push({ field: `${at}/sharedSecret`, message: `${INLINE} a variable, and write "sharedSecret": { "file": "<path>" } or "sharedSecret": { "env": "<VAR_NAME>" }` });
+      found.push({
+        field: `${at}/sharedSecret`,
+        message: `${INLINE} a variable, and write "sharedSecret": { "file": "<path>" } or "sharedSecret": { "env": "<VAR_NAME>" }`,
+      });
     }
   }
   const sinks = member(input, 'sinks');
@@ -31,28 +47,74 @@ export function checkRenamedSecrets(input: unknown): void {
     sinks.forEach((sink: unknown, i) => {
       if (!isObject(sink)) return;
       const at = `/sinks/${i}`;
-      renamed(found, sink, at, 'secretsFile', (v) => `"secrets": [{ "file": ${quoted(v, '<path>')} }]`, 'the file still holds one secret per line');
-      renamed(found, sink, at, 'secretsEnv', (v) => `"secrets": [{ "env": ${quoted(v, '<VAR_NAME>')} }]`, 'the variable still holds them space-separated');
-      renamed(found, sink, at, 'passwordFile', (v) => `"password": { "file": ${quoted(v, '<path>')} }`);
-      renamed(found, sink, at, 'passwordEnv', (v) => `"password": { "env": ${quoted(v, '<VAR_NAME>')} }`);
+      renamed(
+        found,
+        sink,
+        at,
+        'secretsFile',
+        (v) => `"secrets": [{ "file": ${quoted(v, '<path>')} }]`,
+        'the file still holds one secret per line',
+      );
+      renamed(
+        found,
+        sink,
+        at,
+        'secretsEnv',
+        (v) => `"secrets": [{ "env": ${quoted(v, '<VAR_NAME>')} }]`,
+        'the variable still holds them space-separated',
+      );
+      renamed(
+        found,
+        sink,
+        at,
+        'passwordFile',
+        (v) => `"password": { "file": ${quoted(v, '<path>')} }`,
+      );
+      renamed(
+        found,
+        sink,
+        at,
+        'passwordEnv',
+        (v) => `"password": { "env": ${quoted(v, '<VAR_NAME>')} }`,
+      );
       if (Array.isArray(sink.secrets)) {
         sink.secrets.forEach((s: unknown, j) => {
           if (typeof s !== 'string') return;
-          found.push({ field: `${at}/secrets/${j}`, message: `${INLINE} a variable, and write { "file": "<path>" } or { "env": "<VAR_NAME>" } in its place` });
+          found.push({
+            field: `${at}/secrets/${j}`,
+            message: `${INLINE} a variable, and write { "file": "<path>" } or { "env": "<VAR_NAME>" } in its place`,
+          });
         });
       }
     });
   }
   const [first, ...rest] = found.slice(0, 5);
   if (first === undefined) return;
-  throw new ConfigError(first.field, `${first.message}${rest.map((r) => `; config ${r.field}: ${r.message}`).join('')}`);
+  throw new ConfigError(
+    first.field,
+    `${first.message}${rest.map((r) => `; config ${r.field}: ${r.message}`).join('')}`,
+  );
 }
 
-function renamed(found: Renamed[], o: Record<string, unknown>, at: string, key: string, write: (value: unknown) => string, note?: string): void {
-  if (key in o) found.push({ field: `${at}/${key}`, message: `renamed: write ${write(o[key])} instead${note ? ` (${note})` : ''}` });
+function renamed(
+  found: Renamed[],
+  o: Record<string, unknown>,
+  at: string,
+  key: string,
+  write: (value: unknown) => string,
+  note?: string,
+): void {
+  if (key in o)
+    found.push({
+      field: `${at}/${key}`,
+      message: `renamed: write ${write(o[key])} instead${note ? ` (${note})` : ''}`,
+    });
 }
 
-/** A path or variable name as JSON, or `placeholder` when it is not a string (it was invalid anyway). */
+/**
+ * A path or variable name as JSON, or `placeholder` when it is not a string (it was invalid
+ * anyway).
+ */
 function quoted(value: unknown, placeholder: string): string {
   return JSON.stringify(typeof value === 'string' && value !== '' ? value : placeholder);
 }

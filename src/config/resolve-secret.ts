@@ -12,12 +12,18 @@ export interface SecretContext {
 }
 
 /** A context for `config`, with an empty warning list. `env` defaults to `process.env`. */
-export function secretContext(config: { allowInsecureKeyPermissions: boolean }, env: NodeJS.ProcessEnv = process.env): SecretContext {
+export function secretContext(
+  config: { allowInsecureKeyPermissions: boolean },
+  env: NodeJS.ProcessEnv = process.env,
+): SecretContext {
   return { allowInsecureKeyPermissions: config.allowInsecureKeyPermissions, env, warnings: [] };
 }
 
 /** Logs each warning a secret context collected: one error line, code INSECURE_KEY_PERMISSIONS. */
-export function logSecretWarnings(logger: { error(obj: object, msg: string): void }, warnings: readonly string[]): void {
+export function logSecretWarnings(
+  logger: { error(obj: object, msg: string): void },
+  warnings: readonly string[],
+): void {
   for (const w of warnings) logger.error({ code: 'INSECURE_KEY_PERMISSIONS' }, w);
 }
 
@@ -53,9 +59,14 @@ export function readSecretFile(path: string, field: string, ctx: SecretContext):
   }
   if ((mode & 0o077) !== 0) {
     if (!ctx.allowInsecureKeyPermissions) {
-      throw new ConfigError(field, `${path} is readable by group or others (chmod 600, or set allowInsecureKeyPermissions)`);
+      throw new ConfigError(
+        field,
+        `${path} is readable by group or others (chmod 600, or set allowInsecureKeyPermissions)`,
+      );
     }
-    ctx.warnings.push(`${field}: ${path} is readable by group or others; allowed by allowInsecureKeyPermissions`);
+    ctx.warnings.push(
+      `${field}: ${path} is readable by group or others; allowed by allowInsecureKeyPermissions`,
+    );
   }
   return readFileSync(path);
 }

@@ -1,12 +1,18 @@
-import { Type, type TLiteral, type TUnion } from '@sinclair/typebox';
+import { type TLiteral, type TUnion, Type } from '@sinclair/typebox';
 import { RISK_CODES } from '../risk/risk-codes.js';
 import { FilePath } from './file-path.js';
 import { SecretRef } from './secret-ref.js';
 
 const Literals = <T extends string>(values: readonly T[], options: { default?: unknown } = {}) =>
-  Type.Union(values.map((v) => Type.Literal(v)), options) as unknown as TUnion<TLiteral<T>[]>;
+  Type.Union(
+    values.map((v) => Type.Literal(v)),
+    options,
+  ) as unknown as TUnion<TLiteral<T>[]>;
 
-/** Per-code override: `weight` replaces the default points; `mode` "shadow" scores and logs without counting. */
+/**
+ * Per-code override: `weight` replaces the default points; `mode` "shadow" scores and logs without
+ * counting.
+ */
 const RuleSetting = Type.Object(
   {
     weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
@@ -47,7 +53,10 @@ const WebhookSink = Type.Object(
   {
     type: Type.Literal('webhook'),
     url: Type.String({ pattern: '^https?://' }),
-    /** Standard Webhooks secrets (`whsec_` + base64), by file or env; several sign at once (rotation). */
+    /**
+     * Standard Webhooks secrets (`whsec_` + base64), by file or env; several sign at once
+     * (rotation).
+     */
     secrets: Type.Array(SecretRef, { minItems: 1 }),
     timeoutMs: Type.Integer({ minimum: 100, default: 10000 }),
   },
@@ -58,7 +67,10 @@ const WebhookSink = Type.Object(
 export const RiskConfig = Type.Object(
   {
     enabled: Type.Boolean({ default: true }),
-    /** ISO 3166 alpha-2 country for national phone numbers (e.g. "GB"); absent: only +… numbers parse. */
+    /**
+     * ISO 3166 alpha-2 country for national phone numbers (e.g. "GB"); absent: only +… numbers
+     * parse.
+     */
     defaultCountry: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$' })),
     levels: Type.Object(
       {
@@ -67,10 +79,18 @@ export const RiskConfig = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    rules: Type.Partial(Type.Object(Object.fromEntries(RISK_CODES.map((c) => [c, RuleSetting])) as Record<(typeof RISK_CODES)[number], typeof RuleSetting>), {
-      additionalProperties: false,
-      default: {},
-    }),
+    rules: Type.Partial(
+      Type.Object(
+        Object.fromEntries(RISK_CODES.map((c) => [c, RuleSetting])) as Record<
+          (typeof RISK_CODES)[number],
+          typeof RuleSetting
+        >,
+      ),
+      {
+        additionalProperties: false,
+        default: {},
+      },
+    ),
     name: Type.Object(
       {
         /** Similarity at or above which names match (no reason). */
@@ -96,8 +116,13 @@ export const RiskConfig = Type.Object(
       },
       { additionalProperties: false, default: {} },
     ),
-    /** The bank's BIN ranges: "412345" (a prefix) or "41234500-41234599" (equal-length bounds). Absent: rule off. */
-    binRanges: Type.Optional(Type.Array(Type.String({ pattern: '^[0-9]{1,11}(-[0-9]{1,11})?$' }), { minItems: 1 })),
+    /**
+     * The bank's BIN ranges: "412345" (a prefix) or "41234500-41234599" (equal-length bounds).
+     * Absent: rule off.
+     */
+    binRanges: Type.Optional(
+      Type.Array(Type.String({ pattern: '^[0-9]{1,11}(-[0-9]{1,11})?$' }), { minItems: 1 }),
+    ),
     /**
      * Deliveries of an accepted notification wait for its assessment (so the event carries
      * `risk`), but no longer than this after it arrived; then they go without it.
@@ -107,7 +132,10 @@ export const RiskConfig = Type.Object(
       {
         /** How often unassessed notifications are looked for (also once at start). */
         intervalSeconds: Type.Integer({ minimum: 1, default: 30 }),
-        /** Only notifications this old are swept: younger ones may still sit in another process's queue. */
+        /**
+         * Only notifications this old are swept: younger ones may still sit in another process's
+         * queue.
+         */
         graceSeconds: Type.Integer({ minimum: 0, default: 10 }),
         /** How far back the sweep looks. */
         horizonHours: Type.Integer({ minimum: 1, default: 72 }),
@@ -145,12 +173,18 @@ export const DirectoryConfig = Type.Union(
     Type.Object(
       {
         type: Type.Literal('http'),
-        /** POSTed `{"fingerprint"[, "accountNumber"]}`; answers the cardholder JSON, or 404 when unknown. */
+        /**
+         * POSTed `{"fingerprint"[, "accountNumber"]}`; answers the cardholder JSON, or 404 when
+         * unknown.
+         */
         url: Type.String({ pattern: '^https?://' }),
         timeoutMs: Type.Integer({ minimum: 10, default: 2000 }),
         /** How long an answer (found or unknown) is reused; 0 disables the cache. */
         cacheSeconds: Type.Integer({ minimum: 0, default: 300 }),
-        /** Send the card number too (puts the directory call in PCI scope). Default false: fingerprint only. */
+        /**
+         * Send the card number too (puts the directory call in PCI scope). Default false:
+         * fingerprint only.
+         */
         sendCardNumber: Type.Boolean({ default: false }),
         /** Value of the Authorization header, by file or env. */
         authorization: Type.Optional(SecretRef),

@@ -1,4 +1,11 @@
-import { Type, type Static, type TObject, type TProperties, type TString, type TUnion } from '@sinclair/typebox';
+import {
+  type Static,
+  type TObject,
+  type TProperties,
+  type TString,
+  type TUnion,
+  Type,
+} from '@sinclair/typebox';
 import { FilePath } from './file-path.js';
 
 /**
@@ -13,7 +20,10 @@ export function secretRefWith<P extends TProperties>(
   return Type.Union(
     [
       Type.Object({ ...extra, file: FilePath() }, { additionalProperties: false }),
-      Type.Object({ ...extra, env: Type.String({ minLength: 1 }) }, { additionalProperties: false }),
+      Type.Object(
+        { ...extra, env: Type.String({ minLength: 1 }) },
+        { additionalProperties: false },
+      ),
     ],
     { secretRef: true },
   );

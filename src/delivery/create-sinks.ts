@@ -1,7 +1,13 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/config-schema.js';
 import type { RabbitMqSinkConfig, WebhookSinkConfig } from '../config/delivery-schema.js';
-import { resolveSecret, secretContext, secretField, type SecretContext, logSecretWarnings } from '../config/resolve-secret.js';
+import {
+  logSecretWarnings,
+  resolveSecret,
+  type SecretContext,
+  secretContext,
+  secretField,
+} from '../config/resolve-secret.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { RabbitMqSink } from './rabbitmq-sink.js';
@@ -16,7 +22,11 @@ import { WebhookSink } from './webhook-sink.js';
  * logged at error level.
  * @throws ConfigError naming the field when a secret is missing or malformed.
  */
-export function createSinks(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Sink[] {
+export function createSinks(
+  config: Config,
+  logger: Logger,
+  env: NodeJS.ProcessEnv = process.env,
+): Sink[] {
   const ctx = secretContext(config, env);
   const sinks = config.sinks.map((s, i): Sink => {
     const at = `/sinks/${i}`;
@@ -30,8 +40,11 @@ export function createSinks(config: Config, logger: Logger, env: NodeJS.ProcessE
 function webhookSink(s: WebhookSinkConfig, at: string, ctx: SecretContext): WebhookSink {
   const keys = s.secrets.flatMap((ref, j) => {
     const field = `${at}/secrets/${j}`;
-    const texts = resolveSecret(ref, field, ctx).split(/\s+/).filter((t) => t !== '');
-    if (texts.length === 0) throw new ConfigError(secretField(ref, field), 'no webhook secret given');
+    const texts = resolveSecret(ref, field, ctx)
+      .split(/\s+/)
+      .filter((t) => t !== '');
+    if (texts.length === 0)
+      throw new ConfigError(secretField(ref, field), 'no webhook secret given');
     return texts.map((t) => {
       try {
         return parseWebhookSecret(t);
@@ -48,10 +61,22 @@ function webhookSink(s: WebhookSinkConfig, at: string, ctx: SecretContext): Webh
       throw new ConfigError(`${at}/caFile`, `cannot read ${s.caFile}`);
     }
   }
-  return new WebhookSink({ name: s.name, url: s.url, keys, timeoutMs: s.timeoutMs, includePan: s.includePan, ca });
+  return new WebhookSink({
+    name: s.name,
+    url: s.url,
+    keys,
+    timeoutMs: s.timeoutMs,
+    includePan: s.includePan,
+    ca,
+  });
 }
 
-function rabbitMqSink(s: RabbitMqSinkConfig, at: string, ctx: SecretContext, logger: Logger): RabbitMqSink {
+function rabbitMqSink(
+  s: RabbitMqSinkConfig,
+  at: string,
+  ctx: SecretContext,
+  logger: Logger,
+): RabbitMqSink {
   const password = s.password ? resolveSecret(s.password, `${at}/password`, ctx) : undefined;
   let url: URL;
   try {

@@ -39,7 +39,9 @@ export interface DeliveryOutcome {
   error?: string;
 }
 
-/** One sink's loop state. Each sink has its own loop, so a slow or dead sink holds up only itself. */
+/**
+ * One sink's loop state. Each sink has its own loop, so a slow or dead sink holds up only itself.
+ */
 interface Lane extends WorkerSink {
   inflight: Set<Promise<void>>;
   woken: boolean;
@@ -68,7 +70,12 @@ export class DeliveryWorker {
     this.#o = o;
     this.#workerId = o.workerId ?? `${hostname()}:${process.pid}`;
     this.#random = o.random ?? Math.random;
-    this.#lanes = o.sinks.map((s) => ({ ...s, inflight: new Set(), woken: false, wakeUp: undefined }));
+    this.#lanes = o.sinks.map((s) => ({
+      ...s,
+      inflight: new Set(),
+      woken: false,
+      wakeUp: undefined,
+    }));
   }
 
   get workerId(): string {
@@ -78,10 +85,17 @@ export class DeliveryWorker {
   async start(): Promise<void> {
     this.#watch = await this.#o.outbox.watch(
       () => this.wake(),
-      (error) => this.#o.logger.warn({ code: 'OUTBOX_LISTEN_FAILED', errType: errType(error) }, 'outbox notifications lost; polling until reconnected'),
+      (error) =>
+        this.#o.logger.warn(
+          { code: 'OUTBOX_LISTEN_FAILED', errType: errType(error) },
+          'outbox notifications lost; polling until reconnected',
+        ),
     );
     this.#loops = this.#lanes.map((lane) => this.#run(lane));
-    this.#o.logger.info({ workerId: this.#workerId, sinks: this.#lanes.map((l) => l.sink.name) }, 'delivery worker started');
+    this.#o.logger.info(
+      { workerId: this.#workerId, sinks: this.#lanes.map((l) => l.sink.name) },
+      'delivery worker started',
+    );
   }
 
   /** Something was queued: look now rather than at the next poll. */
@@ -92,7 +106,9 @@ export class DeliveryWorker {
     }
   }
 
-  /** Stops claiming, lets deliveries in flight finish and record their outcome, closes the sinks. */
+  /**
+   * Stops claiming, lets deliveries in flight finish and record their outcome, closes the sinks.
+   */
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
@@ -113,9 +129,17 @@ export class DeliveryWorker {
       lane.woken = false;
       let claimed: ClaimedDelivery[];
       try {
-        claimed = await this.#o.outbox.claim({ sink: lane.sink.name, limit: free, leaseMs: this.#o.delivery.leaseMs, workerId: this.#workerId });
+        claimed = await this.#o.outbox.claim({
+          sink: lane.sink.name,
+          limit: free,
+          leaseMs: this.#o.delivery.leaseMs,
+          workerId: this.#workerId,
+        });
       } catch (error) {
-        this.#o.logger.error({ sink: lane.sink.name, code: 'STORAGE_UNAVAILABLE', errType: errType(error) }, 'cannot claim deliveries');
+        this.#o.logger.error(
+          { sink: lane.sink.name, code: 'STORAGE_UNAVAILABLE', errType: errType(error) },
+          'cannot claim deliveries',
+        );
         await this.#idle(lane);
         continue;
       }
@@ -148,9 +172,16 @@ export class DeliveryWorker {
     let result: DeliveryResult;
     let eventId: string | undefined;
     try {
-      const event = buildEvent(d.source, { includePan: sink.includePan, dataProtector: this.#o.dataProtector });
+      const event = buildEvent(d.source, {
+        includePan: sink.includePan,
+        dataProtector: this.#o.dataProtector,
+      });
       eventId = event.id;
-      result = await sink.deliver({ id: event.id, type: event.type, body: Buffer.from(JSON.stringify(event), 'utf8') });
+      result = await sink.deliver({
+        id: event.id,
+        type: event.type,
+        body: Buffer.from(JSON.stringify(event), 'utf8'),
+      });
     } catch {
       // Never the error itself: building touches card data.
       result = { ok: false, error: 'EVENT_BUILD_FAILED' };
@@ -168,27 +199,70 @@ export class DeliveryWorker {
     try {
       if (result.ok) {
         const kept = await this.#o.outbox.complete(d.id, d.leaseToken);
-        this.#o.logger.info({ ...line, outcome: 'delivered', httpStatus: result.httpStatus, leaseLost: !kept || undefined }, 'delivered');
-        this.#o.onOutcome?.({ sink: sink.name, outcome: 'delivered', attempt: d.attempt, ageMs: line.ageMs });
+        this.#o.logger.info(
+          {
+            ...line,
+            outcome: 'delivered',
+            httpStatus: result.httpStatus,
+            leaseLost: !kept || undefined,
+          },
+          'delivered',
+        );
+        this.#o.onOutcome?.({
+          sink: sink.name,
+          outcome: 'delivered',
+          attempt: d.attempt,
+          ageMs: line.ageMs,
+        });
         return;
       }
       const failure = { error: result.error, httpStatus: result.httpStatus ?? null };
       if (result.disableSink) {
         await this.#o.outbox.disableSink(sink.name, result.error);
-        await this.#o.outbox.fail(d.id, d.leaseToken, { ...failure, nextAttemptAt: now, dead: false });
-        this.#o.logger.error({ ...line, ...failure, outcome: 'sink-disabled' }, `sink disabled until an operator enables it (ctp-notify sinks enable ${sink.name})`);
-        this.#o.onOutcome?.({ sink: sink.name, outcome: 'sink-disabled', attempt: d.attempt, ageMs: line.ageMs, error: result.error });
+        await this.#o.outbox.fail(d.id, d.leaseToken, {
+          ...failure,
+          nextAttemptAt: now,
+          dead: false,
+        });
+        this.#o.logger.error(
+          { ...line, ...failure, outcome: 'sink-disabled' },
+          `sink disabled until an operator enables it (ctp-notify sinks enable ${sink.name})`,
+        );
+        this.#o.onOutcome?.({
+          sink: sink.name,
+          outcome: 'sink-disabled',
+          attempt: d.attempt,
+          ageMs: line.ageMs,
+          error: result.error,
+        });
         return;
       }
       const { dead, delayMs } = nextRetry(d.attempt, retry, result, this.#random);
       const nextAttemptAt = now + delayMs;
       await this.#o.outbox.fail(d.id, d.leaseToken, { ...failure, nextAttemptAt, dead });
-      if (dead) this.#o.logger.error({ ...line, ...failure, outcome: 'dead' }, 'delivery dead-lettered after its last attempt');
-      else this.#o.logger.warn({ ...line, ...failure, outcome: 'retry', retryInMs: nextAttemptAt - now }, 'delivery failed; will retry');
-      this.#o.onOutcome?.({ sink: sink.name, outcome: dead ? 'dead' : 'retry', attempt: d.attempt, ageMs: line.ageMs, error: result.error });
+      if (dead)
+        this.#o.logger.error(
+          { ...line, ...failure, outcome: 'dead' },
+          'delivery dead-lettered after its last attempt',
+        );
+      else
+        this.#o.logger.warn(
+          { ...line, ...failure, outcome: 'retry', retryInMs: nextAttemptAt - now },
+          'delivery failed; will retry',
+        );
+      this.#o.onOutcome?.({
+        sink: sink.name,
+        outcome: dead ? 'dead' : 'retry',
+        attempt: d.attempt,
+        ageMs: line.ageMs,
+        error: result.error,
+      });
     } catch (error) {
       // The lease runs out and the delivery is claimed again: sent twice at worst, never lost.
-      this.#o.logger.error({ ...line, code: 'STORAGE_UNAVAILABLE', errType: errType(error) }, 'cannot record delivery outcome');
+      this.#o.logger.error(
+        { ...line, code: 'STORAGE_UNAVAILABLE', errType: errType(error) },
+        'cannot record delivery outcome',
+      );
     }
   }
 }

@@ -29,7 +29,10 @@ export class RabbitMqSink implements Sink {
   #channel: ConfirmChannel | undefined;
   #opening: Promise<ConfirmChannel> | undefined;
   #closed = false;
-  /** message-ids the broker returned as unroutable, until their confirm arrives (return comes first). */
+  /**
+   * message-ids the broker returned as unroutable, until their confirm arrives (return comes
+   * first).
+   */
   readonly #returned = new Set<string>();
 
   constructor(o: RabbitMqSinkOptions) {
@@ -43,7 +46,10 @@ export class RabbitMqSink implements Sink {
     try {
       channel = await this.#ensureChannel();
     } catch (error) {
-      this.#o.logger?.warn({ sink: this.name, code: amqpErrorCode(error) }, 'rabbitmq connect failed');
+      this.#o.logger?.warn(
+        { sink: this.name, code: amqpErrorCode(error) },
+        'rabbitmq connect failed',
+      );
       return { ok: false, error: 'AMQP_CONNECT' };
     }
     return new Promise<DeliveryResult>((resolve) => {
@@ -117,7 +123,8 @@ export class RabbitMqSink implements Sink {
       channel.on('error', () => {}); // e.g. a 404/406 channel error; 'close' follows
       channel.on('close', () => this.#reset(channel));
       channel.on('return', (msg: { properties: { messageId?: unknown } }) => {
-        if (typeof msg.properties.messageId === 'string') this.#returned.add(msg.properties.messageId);
+        if (typeof msg.properties.messageId === 'string')
+          this.#returned.add(msg.properties.messageId);
       });
       await channel.assertExchange(this.#o.exchange, 'topic', { durable: true });
       if (this.#closed) throw new Error('sink closed');
@@ -135,7 +142,11 @@ export class RabbitMqSink implements Sink {
     if (this.#model !== model) return;
     this.#model = undefined;
     this.#channel = undefined;
-    if (!this.#closed) this.#o.logger?.warn({ sink: this.name }, 'rabbitmq connection lost; reconnecting on the next attempt');
+    if (!this.#closed)
+      this.#o.logger?.warn(
+        { sink: this.name },
+        'rabbitmq connection lost; reconnecting on the next attempt',
+      );
   }
 
   /**

@@ -4,7 +4,10 @@
  * the delivery worker, its first user; both read a `RetryConfig`-shaped object from the config.
  */
 
-/** The part of a retry config this policy reads (the sinks' `retry` and `risk.alert.retry` both fit). */
+/**
+ * The part of a retry config this policy reads (the sinks' `retry` and `risk.alert.retry` both
+ * fit).
+ */
 export interface RetryPolicy {
   /** Delay after the first failed attempt; doubles per attempt. */
   initialDelayMs: number;
@@ -32,7 +35,10 @@ export function retryDelayMs(
   random: () => number = Math.random,
 ): number {
   if (retryAfterMs !== undefined) return Math.min(Math.max(0, retryAfterMs), retry.maxDelayMs);
-  const exp = Math.min(retry.maxDelayMs, retry.initialDelayMs * 2 ** Math.min(Math.max(0, attempt - 1), 40));
+  const exp = Math.min(
+    retry.maxDelayMs,
+    retry.initialDelayMs * 2 ** Math.min(Math.max(0, attempt - 1), 40),
+  );
   return Math.round(exp / 2 + random() * (exp / 2));
 }
 
@@ -55,7 +61,8 @@ const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
 const TIME = '([0-9]{2}):([0-9]{2}):([0-9]{2})';
 const MON = `(${MONTHS.join('|')})`;
-// RFC 9110 §5.6.7: IMF-fixdate, and the obsolete rfc850-date and asctime-date a recipient must accept.
+// RFC 9110 §5.6.7: IMF-fixdate, and the obsolete rfc850-date and asctime-date a recipient must
+// accept.
 const IMF_FIXDATE = new RegExp(`^(?:${DAYS.join('|')}), ([0-9]{2}) ${MON} ([0-9]{4}) ${TIME} GMT$`);
 const LONG_DAYS = 'Sunday|Monday|Tuesday|Wednesday|Thursday|Friday|Saturday';
 const RFC850_DATE = new RegExp(`^(?:${LONG_DAYS}), ([0-9]{2})-${MON}-([0-9]{2}) ${TIME} GMT$`);
@@ -66,15 +73,28 @@ const ASCTIME_DATE = new RegExp(`^(?:${DAYS.join('|')}) ${MON} ([0-9 ][0-9]) ${T
  * rfc850 year more than 50 years ahead of `now` is taken as the previous century (§5.6.7).
  */
 export function parseHttpDate(text: string, now: number): number | undefined {
-  let parts: [year: number, month: string, day: string, h: string, m: string, s: string] | undefined;
-  let m = IMF_FIXDATE.exec(text);
-  if (m) parts = [Number(m[3]), m[2]!, m[1]!, m[4]!, m[5]!, m[6]!];
-  else if ((m = RFC850_DATE.exec(text))) {
+  let parts:
+    | [year: number, month: string, day: string, h: string, m: string, s: string]
+    | undefined;
+  const imf = IMF_FIXDATE.exec(text);
+  const rfc850 = imf ? null : RFC850_DATE.exec(text);
+  const asctime = imf || rfc850 ? null : ASCTIME_DATE.exec(text);
+  if (imf) parts = [Number(imf[3]), imf[2]!, imf[1]!, imf[4]!, imf[5]!, imf[6]!];
+  else if (rfc850) {
     const thisYear = new Date(now).getUTCFullYear();
-    let year = Math.floor(thisYear / 100) * 100 + Number(m[3]);
+    let year = Math.floor(thisYear / 100) * 100 + Number(rfc850[3]);
     if (year > thisYear + 50) year -= 100;
-    parts = [year, m[2]!, m[1]!, m[4]!, m[5]!, m[6]!];
-  } else if ((m = ASCTIME_DATE.exec(text))) parts = [Number(m[6]), m[1]!, m[2]!.trim(), m[3]!, m[4]!, m[5]!];
+    parts = [year, rfc850[2]!, rfc850[1]!, rfc850[4]!, rfc850[5]!, rfc850[6]!];
+  } else if (asctime) {
+    parts = [
+      Number(asctime[6]),
+      asctime[1]!,
+      asctime[2]!.trim(),
+      asctime[3]!,
+      asctime[4]!,
+      asctime[5]!,
+    ];
+  }
   if (parts === undefined) return undefined;
   const [year, mon, day, h, min, s] = parts;
   const month = MONTHS.indexOf(mon);
@@ -91,7 +111,10 @@ export function parseHttpDate(text: string, now: number): number | undefined {
  * absent or unparseable, in which case the computed backoff applies. Of a repeated header
  * the first value counts. The result is not capped here: `retryDelayMs` caps it.
  */
-export function parseRetryAfter(value: string | readonly string[] | undefined, now: number): number | undefined {
+export function parseRetryAfter(
+  value: string | readonly string[] | undefined,
+  now: number,
+): number | undefined {
   const v = typeof value === 'string' ? value : value?.[0];
   if (v === undefined) return undefined;
   const t = v.trim();

@@ -12,12 +12,18 @@ export type DeliveryResult =
   | { ok: true; httpStatus?: number }
   | {
       ok: false;
-      /** Stable code for `deliveries list`: HTTP_503, TIMEOUT, CONNECTION, AMQP_NACK, AMQP_UNROUTABLE… */
+      /**
+       * Stable code for `deliveries list`: HTTP_503, TIMEOUT, CONNECTION, AMQP_NACK,
+       * AMQP_UNROUTABLE…
+       */
       error: string;
       httpStatus?: number;
       /** The receiver asked for this delay (Retry-After on 429/503). */
       retryAfterMs?: number;
-      /** The receiver said it is gone for good (HTTP 410): stop the sink until an operator enables it. */
+      /**
+       * The receiver said it is gone for good (HTTP 410): stop the sink until an operator enables
+       * it.
+       */
       disableSink?: boolean;
     };
 

@@ -2,7 +2,7 @@ import type { Logger } from '../logger.js';
 import { serviceMetrics } from '../metrics/service-metrics.js';
 import type { Runtime } from '../runtime.js';
 import { createSinks } from './create-sinks.js';
-import { DeliveryWorker, type DeliveryOutcome } from './delivery-worker.js';
+import { type DeliveryOutcome, DeliveryWorker } from './delivery-worker.js';
 
 /**
  * Builds the configured sinks (loading their secrets) and starts a delivery worker on the
@@ -20,7 +20,11 @@ export async function startDeliveryWorker(
   const sinks = createSinks(config, log);
   const worker = new DeliveryWorker({
     outbox: rt.outbox,
-    sinks: sinks.map((sink, i) => ({ sink, retry: config.sinks[i]!.retry, concurrency: config.sinks[i]!.concurrency })),
+    sinks: sinks.map((sink, i) => ({
+      sink,
+      retry: config.sinks[i]!.retry,
+      concurrency: config.sinks[i]!.concurrency,
+    })),
     delivery: config.delivery,
     dataProtector: rt.secrets.dataProtector,
     logger: log,

@@ -14,9 +14,13 @@ import { standardWebhookHeaders } from './standard-webhooks.js';
 
 export interface WebhookClientOptions {
   url: string;
-  /** Decoded Standard Webhooks keys (`parseWebhookSecret`); each signs every attempt, for rotation. */
+  /**
+   * Decoded Standard Webhooks keys (`parseWebhookSecret`); each signs every attempt, for rotation.
+   */
   keys: readonly Buffer[];
-  /** Bounds the connect, the response headers and the response body, each, and the whole attempt. */
+  /**
+   * Bounds the connect, the response headers and the response body, each, and the whole attempt.
+   */
   timeoutMs: number;
   /** Extra CAs (PEM) to trust for https. Default: the system's. */
   ca?: Buffer | undefined;
@@ -59,7 +63,8 @@ export class WebhookClient {
 
   /** Sends `body` signed as message `id`. Never throws: failures are results. */
   async post(id: string, body: Buffer): Promise<WebhookResult> {
-    // The timestamp is the attempt's, not the message's: receivers reject stale timestamps (replay protection).
+    // The timestamp is the attempt's, not the message's: receivers reject stale timestamps (replay
+    // protection).
     const headers = {
       'content-type': 'application/json',
       'user-agent': 'ctp-notify',
@@ -89,21 +94,37 @@ export class WebhookClient {
  * Reads a response: 2xx delivered; 429 and 503 retryable with their Retry-After, if any
  * (RFC 9110 §10.2.3); any other 4xx but 408 permanent; the rest (3xx, 408, 5xx) retryable.
  */
-export function classifyResponse(status: number, retryAfter: string | string[] | undefined, now: number): WebhookResult {
+export function classifyResponse(
+  status: number,
+  retryAfter: string | string[] | undefined,
+  now: number,
+): WebhookResult {
   if (status >= 200 && status < 300) return { ok: true, httpStatus: status };
   const code = `HTTP_${status}`;
   if (status === 429 || status === 503) {
     const retryAfterMs = parseRetryAfter(retryAfter, now);
-    return { ok: false, code, permanent: false, httpStatus: status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    return {
+      ok: false,
+      code,
+      permanent: false,
+      httpStatus: status,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    };
   }
-  return { ok: false, code, permanent: status >= 400 && status < 500 && status !== 408, httpStatus: status };
+  return {
+    ok: false,
+    code,
+    permanent: status >= 400 && status < 500 && status !== 408,
+    httpStatus: status,
+  };
 }
 
 /** A stable code for a failed HTTP exchange: TIMEOUT, TLS or CONNECTION. */
 export function transportErrorCode(error: unknown): 'TIMEOUT' | 'TLS' | 'CONNECTION' {
   const e = error as { name?: string; code?: string; cause?: { code?: string } } | null;
   const code = e?.code ?? e?.cause?.code;
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || /TIMEOUT/.test(code ?? '')) return 'TIMEOUT';
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || /TIMEOUT/.test(code ?? ''))
+    return 'TIMEOUT';
   if (code && /CERT|TLS|SSL/.test(code)) return 'TLS';
   return 'CONNECTION';
 }

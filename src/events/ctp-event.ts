@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { type Static, Type } from '@sinclair/typebox';
 import type { DataProtector } from '../protect/data-protector.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
@@ -9,15 +9,21 @@ import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
  * change within v1; removing or retyping one needs v2.
  */
 
-const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) => Type.Union([t, Type.Null()]);
+const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
+  Type.Union([t, Type.Null()]);
 
 export const RiskSchema = Type.Object(
   {
     score: Type.Integer({ minimum: 0, maximum: 100 }),
     level: Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]),
-    reasons: Type.Array(Type.Object({ code: Type.String(), detail: Type.String() }, { additionalProperties: true })),
+    reasons: Type.Array(
+      Type.Object({ code: Type.String(), detail: Type.String() }, { additionalProperties: true }),
+    ),
   },
-  { additionalProperties: true, description: 'Fraud assessment of the attempt; null or absent until one is made.' },
+  {
+    additionalProperties: true,
+    description: 'Fraud assessment of the attempt; null or absent until one is made.',
+  },
 );
 
 export const CtpEventSchema = Type.Object(
@@ -25,14 +31,21 @@ export const CtpEventSchema = Type.Object(
     version: Type.Literal(1),
     id: Type.String({
       pattern: '^evt_[0-9a-f-]{36}$',
-      description: 'Stable per notification: the same for every delivery and replay. Deduplicate on it.',
+      description:
+        'Stable per notification: the same for every delivery and replay. Deduplicate on it.',
     }),
     type: Type.String({
       pattern: '^ctp\\.[a-z0-9_]+$',
-      description: "ctp.enrollment_attempt for Visa's CTP_ENROLLMENT_ATTEMPT; other eventTypes map the same way.",
+      description:
+        "ctp.enrollment_attempt for Visa's CTP_ENROLLMENT_ATTEMPT; other eventTypes map the same way.",
     }),
-    notificationId: Type.String({ description: "The notification's id in ctp-notify (notifications list)." }),
-    receivedAt: Type.String({ format: 'date-time', description: "When Visa's request arrived (UTC, ISO 8601)." }),
+    notificationId: Type.String({
+      description: "The notification's id in ctp-notify (notifications list).",
+    }),
+    receivedAt: Type.String({
+      format: 'date-time',
+      description: "When Visa's request arrived (UTC, ISO 8601).",
+    }),
     tokenRequestorId: Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN }),
     eventType: Type.String({ description: "Visa's eventType query parameter, as received." }),
     tsp: Nullable(Type.String()),
@@ -41,9 +54,17 @@ export const CtpEventSchema = Type.Object(
         {
           bin: Type.String(),
           last4: Type.String(),
-          fingerprint: Type.String({ description: 'Keyed HMAC-SHA-256 of the card number (base64url): equal cards, equal fingerprints.' }),
+          fingerprint: Type.String({
+            description:
+              'Keyed HMAC-SHA-256 of the card number (base64url): equal cards, equal fingerprints.',
+          }),
           luhnValid: Type.Boolean(),
-          pan: Type.Optional(Type.String({ pattern: '^[0-9]{12,19}$', description: 'Only for sinks configured with includePan (PCI DSS scope).' })),
+          pan: Type.Optional(
+            Type.String({
+              pattern: '^[0-9]{12,19}$',
+              description: 'Only for sinks configured with includePan (PCI DSS scope).',
+            }),
+          ),
         },
         { additionalProperties: false },
       ),
@@ -55,7 +76,10 @@ export const CtpEventSchema = Type.Object(
         contactEmail: Nullable(Type.String()),
         phoneNumber: Nullable(Type.String()),
       },
-      { additionalProperties: false, description: 'Who tried to enroll the card, as Visa sent it (not verified by anyone).' },
+      {
+        additionalProperties: false,
+        description: 'Who tried to enroll the card, as Visa sent it (not verified by anyone).',
+      },
     ),
     risk: Type.Optional(Nullable(RiskSchema)),
   },
@@ -93,7 +117,10 @@ export interface EventSource {
   risk?: Risk | null;
 }
 
-/** `evt_` + the notification id: stable across deliveries and replays (Standard Webhooks `webhook-id`). */
+/**
+ * `evt_` + the notification id: stable across deliveries and replays (Standard Webhooks
+ * `webhook-id`).
+ */
 export function eventId(notificationId: string): string {
   return `evt_${notificationId}`;
 }
@@ -109,13 +136,24 @@ export function eventTypeName(visaEventType: string): string {
  * when `includePan` is true.
  * @throws Error when `includePan` is true and the row's data key is not configured.
  */
-export function buildEvent(src: EventSource, options: { includePan: boolean; dataProtector?: DataProtector | undefined }): CtpEvent {
+export function buildEvent(
+  src: EventSource,
+  options: { includePan: boolean; dataProtector?: DataProtector | undefined },
+): CtpEvent {
   let card: CtpEvent['card'] = null;
   if (src.panBin !== null && src.panLast4 !== null && src.panFingerprint !== null) {
-    card = { bin: src.panBin, last4: src.panLast4, fingerprint: src.panFingerprint, luhnValid: src.panLuhnValid ?? false };
+    card = {
+      bin: src.panBin,
+      last4: src.panLast4,
+      fingerprint: src.panFingerprint,
+      luhnValid: src.panLuhnValid ?? false,
+    };
     if (options.includePan) {
-      if (!options.dataProtector || src.dataKeyId === null || src.panCiphertext === null) throw new Error('card number not decryptable');
-      card.pan = options.dataProtector.decrypt(src.dataKeyId, src.panCiphertext, src.dedupKey).toString('ascii');
+      if (!options.dataProtector || src.dataKeyId === null || src.panCiphertext === null)
+        throw new Error('card number not decryptable');
+      card.pan = options.dataProtector
+        .decrypt(src.dataKeyId, src.panCiphertext, src.dedupKey)
+        .toString('ascii');
     }
   }
   const event: CtpEvent = {
@@ -128,7 +166,12 @@ export function buildEvent(src: EventSource, options: { includePan: boolean; dat
     eventType: src.eventType,
     tsp: src.tsp,
     card,
-    enroller: { firstName: src.firstName, lastName: src.lastName, contactEmail: src.contactEmail, phoneNumber: src.phoneNumber },
+    enroller: {
+      firstName: src.firstName,
+      lastName: src.lastName,
+      contactEmail: src.contactEmail,
+      phoneNumber: src.phoneNumber,
+    },
   };
   if (src.risk !== undefined) event.risk = src.risk;
   return event;

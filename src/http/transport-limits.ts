@@ -49,7 +49,10 @@ export function refuseConnection(socket: Socket): void {
 export function clientErrorHandler(logger: Logger) {
   return (err: NodeJS.ErrnoException, socket: Socket): void => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
-    logger.debug({ code: 'HTTP_CLIENT_ERROR', errCode: err.code }, 'connection closed on a client error');
+    logger.debug(
+      { code: 'HTTP_CLIENT_ERROR', errCode: err.code },
+      'connection closed on a client error',
+    );
     if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT' || !socket.writable) {
       socket.destroy();
       return;

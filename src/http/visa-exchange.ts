@@ -15,8 +15,11 @@ import { statusForOutcome } from './status-for-outcome.js';
  * this module and hold no request logic of their own.
  */
 
-/** Route of Visa's CTP enrollment notification (Visa page: "CTP Enrollment Attempt Notification"). */
-export const NOTIFICATION_PATH = '/vtis/v1/tokenRequestors/:tokenRequestorId/cardEnrollment/notification';
+/**
+ * Route of Visa's CTP enrollment notification (Visa page: "CTP Enrollment Attempt Notification").
+ */
+export const NOTIFICATION_PATH =
+  '/vtis/v1/tokenRequestors/:tokenRequestorId/cardEnrollment/notification';
 
 /** What was decided about one request: ids and codes only. */
 export interface VisaRequestSummary {
@@ -58,8 +61,14 @@ export interface VisaExchangeOptions {
   inspectClientCertificate: boolean;
 }
 
-/** Runs one request; `log` gives the request's logger, asked for only when there is a failure to log. */
-export type VisaExchangeHandler = (parts: VisaRequestParts, log: () => FailureLog) => Promise<VisaAnswer>;
+/**
+ * Runs one request; `log` gives the request's logger, asked for only when there is a failure to
+ * log.
+ */
+export type VisaExchangeHandler = (
+  parts: VisaRequestParts,
+  log: () => FailureLog,
+) => Promise<VisaAnswer>;
 
 /**
  * Builds the request handler both transports call. It never throws: an unexpected error is an
@@ -80,19 +89,29 @@ export function visaExchange(o: VisaExchangeOptions): VisaExchangeHandler {
         queryString,
         contentType: parts.headers['content-type'],
         body: parts.body,
-        clientCertificate: o.inspectClientCertificate ? clientCertificateOf(parts.socket) : undefined,
+        clientCertificate: o.inspectClientCertificate
+          ? clientCertificateOf(parts.socket)
+          : undefined,
         xPayToken: headerValue(parts.headers['x-pay-token']),
       });
     } catch (error) {
       outcome = { kind: 'failed', code: 'INTERNAL', error };
     }
     if (outcome.kind === 'failed') logFailure(log(), outcome);
-    return { status: statusForOutcome(outcome), summary: describe(outcome, parts.tokenRequestorId, eventTypes[0]) };
+    return {
+      status: statusForOutcome(outcome),
+      summary: describe(outcome, parts.tokenRequestorId, eventTypes[0]),
+    };
   };
 }
 
 /** The fields of the one log line per Visa request, whichever transport answered it. */
-function requestLogFields(method: string, status: number, c: VisaRequestSummary, elapsedMs: number): Record<string, unknown> {
+function requestLogFields(
+  method: string,
+  status: number,
+  c: VisaRequestSummary,
+  elapsedMs: number,
+): Record<string, unknown> {
   return {
     method,
     status,
@@ -123,7 +142,11 @@ function eventTypesOf(queryString: string): string[] {
 
 const EVENT_TYPE = /^[A-Z0-9_]{1,64}$/;
 
-function describe(outcome: PipelineOutcome, trid: string, eventType: string | undefined): VisaRequestSummary {
+function describe(
+  outcome: PipelineOutcome,
+  trid: string,
+  eventType: string | undefined,
+): VisaRequestSummary {
   return {
     outcome: outcome.kind,
     code: outcome.kind === 'accepted' ? null : outcome.code,
@@ -140,7 +163,10 @@ function clientCertificateOf(rawSocket: Socket): ClientCertificateState | undefi
   const socket = rawSocket as TLSSocket;
   if (!socket.encrypted) return undefined;
   const cert = socket.getPeerCertificate();
-  return { presented: cert !== null && Object.keys(cert).length > 0, authorized: socket.authorized };
+  return {
+    presented: cert !== null && Object.keys(cert).length > 0,
+    authorized: socket.authorized,
+  };
 }
 
 function headerValue(v: string | string[] | undefined): string | undefined {

@@ -1,8 +1,13 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from '../logger.js';
 import type { ServiceMetrics } from '../metrics/service-metrics.js';
-import { TOKEN_REQUESTOR_ID_LENGTH, isTokenRequestorId } from '../visa/token-requestor-id.js';
-import { NOTIFICATION_PATH, visaRequestAnswered, type VisaExchangeHandler, type VisaRequestSummary } from './visa-exchange.js';
+import { isTokenRequestorId, TOKEN_REQUESTOR_ID_LENGTH } from '../visa/token-requestor-id.js';
+import {
+  NOTIFICATION_PATH,
+  type VisaExchangeHandler,
+  type VisaRequestSummary,
+  visaRequestAnswered,
+} from './visa-exchange.js';
 
 export interface VisaFastPathOptions {
   exchange: VisaExchangeHandler;
@@ -21,8 +26,8 @@ const EMPTY = { 'content-length': '0' } as const;
 
 /**
  * Serves the ordinary shape of Visa's request on Node's own `request` event, before Fastify's
- * router, hooks and per-request child logger (whether that still pays: `npm run bench`). An adapter over
- * `visa-exchange.ts`, like the Fastify route: the same handler, status, log line and metrics.
+ * router, hooks and per-request child logger (whether that still pays: `npm run bench`). An adapter
+ * over `visa-exchange.ts`, like the Fastify route: the same handler, status, log line and metrics.
  *
  * "Ordinary" is decided from the request line and headers alone, before any body byte is read:
  * POST to `{basePath}/vtis/v1/tokenRequestors/{11 digits}/cardEnrollment/notification` with an
@@ -33,7 +38,9 @@ const EMPTY = { 'content-length': '0' } as const;
  *
  * @returns a `request` listener's core: true when it took the request.
  */
-export function visaFastPath(o: VisaFastPathOptions): (req: IncomingMessage, res: ServerResponse) => boolean {
+export function visaFastPath(
+  o: VisaFastPathOptions,
+): (req: IncomingMessage, res: ServerResponse) => boolean {
   // The route Fastify registers, split around its one parameter.
   const [head, tail] = NOTIFICATION_PATH.split(':tokenRequestorId') as [string, string];
   const prefix = `${o.basePath}${head}`;
@@ -47,7 +54,14 @@ export function visaFastPath(o: VisaFastPathOptions): (req: IncomingMessage, res
     return end === url.length || url.charCodeAt(end) === 63 /* ? */ ? id : undefined;
   };
 
-  async function serve(req: IncomingMessage, res: ServerResponse, tokenRequestorId: string, url: string, body: Buffer, started: number): Promise<void> {
+  async function serve(
+    req: IncomingMessage,
+    res: ServerResponse,
+    tokenRequestorId: string,
+    url: string,
+    body: Buffer,
+    started: number,
+  ): Promise<void> {
     const reqId = o.nextRequestId();
     const { status, summary } = await o.exchange(
       { url, tokenRequestorId, headers: req.headers, socket: req.socket, body },
@@ -56,9 +70,23 @@ export function visaFastPath(o: VisaFastPathOptions): (req: IncomingMessage, res
     answer(res, reqId, status, summary, started);
   }
 
-  function answer(res: ServerResponse, reqId: string, status: number, summary: VisaRequestSummary, started: number): void {
+  function answer(
+    res: ServerResponse,
+    reqId: string,
+    status: number,
+    summary: VisaRequestSummary,
+    started: number,
+  ): void {
     if (!res.destroyed) res.writeHead(status, EMPTY).end();
-    visaRequestAnswered(o.logger, o.metrics, reqId, 'POST', status, summary, performance.now() - started);
+    visaRequestAnswered(
+      o.logger,
+      o.metrics,
+      reqId,
+      'POST',
+      status,
+      summary,
+      performance.now() - started,
+    );
   }
 
   return (req, res) => {
@@ -68,7 +96,13 @@ export function visaFastPath(o: VisaFastPathOptions): (req: IncomingMessage, res
     if (tokenRequestorId === undefined) return false;
     const h = req.headers;
     const length = h['content-length'];
-    if (length === undefined || h['transfer-encoding'] !== undefined || !DIGITS.test(length) || Number(length) > o.bodyLimit) return false;
+    if (
+      length === undefined ||
+      h['transfer-encoding'] !== undefined ||
+      !DIGITS.test(length) ||
+      Number(length) > o.bodyLimit
+    )
+      return false;
     const type = h['content-type'];
     if (type === undefined || !JSON_MEDIA.test(type)) return false;
 
@@ -103,9 +137,16 @@ export function visaFastPath(o: VisaFastPathOptions): (req: IncomingMessage, res
  * Puts `fastPath` in front of the listener Fastify registered on its server, keeping everything
  * Fastify configured on that server (timeouts, TLS, keep-alive, closing).
  */
-export function installFastPath(server: Server, fastPath: (req: IncomingMessage, res: ServerResponse) => boolean): void {
-  const general = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  if (general.length !== 1) throw new Error(`expected one request listener on the server, found ${general.length}`);
+export function installFastPath(
+  server: Server,
+  fastPath: (req: IncomingMessage, res: ServerResponse) => boolean,
+): void {
+  const general = server.listeners('request') as ((
+    req: IncomingMessage,
+    res: ServerResponse,
+  ) => void)[];
+  if (general.length !== 1)
+    throw new Error(`expected one request listener on the server, found ${general.length}`);
   const fastify = general[0]!;
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {

@@ -1,11 +1,17 @@
 import type { FastifyInstance } from 'fastify';
 import type { ErrorCode } from '../errors.js';
 import { statusForCode } from './status-for-outcome.js';
-import { NOTIFICATION_PATH, type VisaExchangeHandler, type VisaRequestSummary } from './visa-exchange.js';
+import {
+  NOTIFICATION_PATH,
+  type VisaExchangeHandler,
+  type VisaRequestSummary,
+} from './visa-exchange.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** What was decided about a Visa request, for its log line and metrics (null: not Visa traffic). */
+    /**
+     * What was decided about a Visa request, for its log line and metrics (null: not Visa traffic).
+     */
     ctp: VisaRequestSummary | null;
   }
 }
@@ -24,7 +30,9 @@ export interface VisaRouteOptions {
 export async function visaRoute(app: FastifyInstance, o: VisaRouteOptions): Promise<void> {
   app.decorateRequest('ctp', null);
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_req, body, done) => done(null, body));
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.bodyLimit }, (_req, body, done) =>
+    done(null, body),
+  );
 
   app.setNotFoundHandler((req, reply) => {
     req.ctp = { code: 'ROUTE_NOT_FOUND', outcome: 'rejected' };
@@ -43,18 +51,21 @@ export async function visaRoute(app: FastifyInstance, o: VisaRouteOptions): Prom
     void reply.code(statusForCode(code)).send();
   });
 
-  app.post<{ Params: { tokenRequestorId: string } }>(`${o.basePath}${NOTIFICATION_PATH}`, async (req, reply) => {
-    const answer = await o.exchange(
-      {
-        url: req.raw.url ?? '',
-        tokenRequestorId: req.params.tokenRequestorId,
-        headers: req.headers,
-        socket: req.raw.socket,
-        body: req.body as Buffer | undefined,
-      },
-      () => req.log,
-    );
-    req.ctp = answer.summary;
-    return reply.code(answer.status).send();
-  });
+  app.post<{ Params: { tokenRequestorId: string } }>(
+    `${o.basePath}${NOTIFICATION_PATH}`,
+    async (req, reply) => {
+      const answer = await o.exchange(
+        {
+          url: req.raw.url ?? '',
+          tokenRequestorId: req.params.tokenRequestorId,
+          headers: req.headers,
+          socket: req.raw.socket,
+          body: req.body as Buffer | undefined,
+        },
+        () => req.log,
+      );
+      req.ctp = answer.summary;
+      return reply.code(answer.status).send();
+    },
+  );
 }

@@ -12,7 +12,8 @@ export function decodeBase64url(s: string): Buffer | undefined {
   // Reject non-canonical trailing bits (e.g. "QR" and "QQ" both decoding to "A", RFC 4648 §3.5):
   // a final group of 2 characters carries 4 unused bits, one of 3 carries 2; they must be zero.
   // Checking the last character spares re-encoding the whole segment to compare.
-  if (rest !== 0 && (sextet(s.charCodeAt(s.length - 1)) & (rest === 2 ? 0x0f : 0x03)) !== 0) return undefined;
+  if (rest !== 0 && (sextet(s.charCodeAt(s.length - 1)) & (rest === 2 ? 0x0f : 0x03)) !== 0)
+    return undefined;
   return Buffer.from(s, 'base64url');
 }
 

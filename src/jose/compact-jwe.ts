@@ -1,4 +1,10 @@
-import { constants, createDecipheriv, privateDecrypt, randomBytes, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createDecipheriv,
+  type KeyObject,
+  privateDecrypt,
+  randomBytes,
+} from 'node:crypto';
 import { QuarantineError } from '../errors.js';
 import { decodeBase64url, decodeJsonObject } from './base64url.js';
 
@@ -33,7 +39,8 @@ export interface JweAllowList {
  * continue with a random CEK so the failure surfaces at the GCM tag check, as RFC 7516 §11.5
  * advises against padding-oracle timing.
  *
- * @throws QuarantineError JWE_MALFORMED | JWE_ALG_NOT_ALLOWED | JWE_KID_UNKNOWN | JWE_DECRYPTION_FAILED
+ * @throws QuarantineError JWE_MALFORMED | JWE_ALG_NOT_ALLOWED | JWE_KID_UNKNOWN |
+ * JWE_DECRYPTION_FAILED
  */
 export function decryptCompactJwe(
   token: string,
@@ -42,13 +49,25 @@ export function decryptCompactJwe(
 ): DecryptedJwe {
   const parts = token.split('.');
   if (parts.length !== 5) throw new QuarantineError('JWE_MALFORMED', 'not a compact JWE');
-  const [headerSegment, keySegment, ivSegment, ctSegment, tagSegment] = parts as [string, string, string, string, string];
+  const [headerSegment, keySegment, ivSegment, ctSegment, tagSegment] = parts as [
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const header = decodeJsonObject(headerSegment);
   const encryptedKey = decodeBase64url(keySegment);
   const iv = decodeBase64url(ivSegment);
   const ciphertext = decodeBase64url(ctSegment);
   const tag = decodeBase64url(tagSegment);
-  if (header === undefined || encryptedKey === undefined || iv === undefined || ciphertext === undefined || tag === undefined) {
+  if (
+    header === undefined ||
+    encryptedKey === undefined ||
+    iv === undefined ||
+    ciphertext === undefined ||
+    tag === undefined
+  ) {
     throw new QuarantineError('JWE_MALFORMED', 'not a compact JWE');
   }
   if (header.crit !== undefined || header.zip !== undefined) {
@@ -63,7 +82,8 @@ export function decryptCompactJwe(
   }
   if (typeof kid !== 'string') throw new QuarantineError('JWE_MALFORMED', 'JWE kid missing');
   const key = keys.get(kid);
-  if (key === undefined) throw new QuarantineError('JWE_KID_UNKNOWN', 'no decryption key for JWE kid');
+  if (key === undefined)
+    throw new QuarantineError('JWE_KID_UNKNOWN', 'no decryption key for JWE kid');
   if (iv.length !== 12 || tag.length !== 16 || encryptedKey.length === 0) {
     throw new QuarantineError('JWE_MALFORMED', 'JWE iv, tag or encrypted key has the wrong size');
   }
@@ -71,13 +91,18 @@ export function decryptCompactJwe(
   const cekLength = CEK_BYTES[enc as ContentEncryptionAlgorithm];
   let cek: Buffer;
   try {
-    cek = privateDecrypt({ key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' }, encryptedKey);
+    cek = privateDecrypt(
+      { key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
+      encryptedKey,
+    );
     if (cek.length !== cekLength) cek = randomBytes(cekLength);
   } catch {
     cek = randomBytes(cekLength);
   }
   try {
-    const decipher = createDecipheriv(enc === 'A256GCM' ? 'aes-256-gcm' : 'aes-128-gcm', cek, iv, { authTagLength: 16 });
+    const decipher = createDecipheriv(enc === 'A256GCM' ? 'aes-256-gcm' : 'aes-128-gcm', cek, iv, {
+      authTagLength: 16,
+    });
     decipher.setAAD(Buffer.from(headerSegment, 'ascii'));
     decipher.setAuthTag(tag);
     const plaintext = Buffer.concat([decipher.update(ciphertext), decipher.final()]);

@@ -1,4 +1,4 @@
-import { constants, verify, type KeyObject } from 'node:crypto';
+import { constants, type KeyObject, verify } from 'node:crypto';
 import { RejectedError } from '../errors.js';
 import { decodeBase64url, decodeJsonObject } from './base64url.js';
 
@@ -33,7 +33,8 @@ export interface VerifiedJws {
  * the configured key whose id equals `kid`. RSASSA-PSS uses a salt as long as the hash
  * (RFC 7518 §3.5).
  *
- * @throws RejectedError JWS_MALFORMED | JWS_CRIT_UNSUPPORTED | JWS_ALG_NOT_ALLOWED | JWS_KID_UNKNOWN | JWS_SIGNATURE_INVALID
+ * @throws RejectedError JWS_MALFORMED | JWS_CRIT_UNSUPPORTED | JWS_ALG_NOT_ALLOWED |
+ * JWS_KID_UNKNOWN | JWS_SIGNATURE_INVALID
  */
 export function verifyCompactJws(
   token: string,
@@ -53,14 +54,16 @@ export function verifyCompactJws(
   if (header === undefined || payload === undefined || signature === undefined) {
     throw new RejectedError('JWS_MALFORMED', 'not a compact JWS');
   }
-  if (header.crit !== undefined) throw new RejectedError('JWS_CRIT_UNSUPPORTED', 'JWS crit header not supported');
+  if (header.crit !== undefined)
+    throw new RejectedError('JWS_CRIT_UNSUPPORTED', 'JWS crit header not supported');
   const alg = header.alg;
   if (typeof alg !== 'string' || !(allowed as readonly string[]).includes(alg)) {
     throw new RejectedError('JWS_ALG_NOT_ALLOWED', 'JWS alg not allowed');
   }
   const kid = header.kid;
   const key = typeof kid === 'string' ? keys.get(kid) : undefined;
-  if (key === undefined || typeof kid !== 'string') throw new RejectedError('JWS_KID_UNKNOWN', 'JWS kid unknown');
+  if (key === undefined || typeof kid !== 'string')
+    throw new RejectedError('JWS_KID_UNKNOWN', 'JWS kid unknown');
 
   const spec = HASH[alg as SignatureAlgorithm];
   const signingInput = Buffer.from(token.slice(0, second), 'ascii');

@@ -1,5 +1,11 @@
 import cluster from 'node:cluster';
-import { AggregatorRegistry, Counter, Histogram, collectDefaultMetrics, register } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Histogram,
+  register,
+} from 'prom-client';
 
 type MetricsJson = Awaited<ReturnType<typeof register.getMetricsAsJSON>>;
 
@@ -9,7 +15,9 @@ type MetricsJson = Awaited<ReturnType<typeof register.getMetricsAsJSON>>;
  * counters, base units (seconds).
  */
 export interface ServiceMetrics {
-  /** Visa requests by pipeline outcome (accepted, quarantined, rejected, failed) and HTTP status. */
+  /**
+   * Visa requests by pipeline outcome (accepted, quarantined, rejected, failed) and HTTP status.
+   */
   requests: Counter<'outcome' | 'status'>;
   requestDuration: Histogram<'outcome'>;
   /** Notifications newly quarantined (retries of one already quarantined are not counted). */
@@ -27,22 +35,42 @@ export function serviceMetrics(): ServiceMetrics {
   if (metrics) return metrics;
   collectDefaultMetrics();
   metrics = {
-    requests: new Counter({ name: 'ctp_notify_requests_total', help: "Visa requests by outcome and HTTP status", labelNames: ['outcome', 'status'] }),
+    requests: new Counter({
+      name: 'ctp_notify_requests_total',
+      help: 'Visa requests by outcome and HTTP status',
+      labelNames: ['outcome', 'status'],
+    }),
     requestDuration: new Histogram({
       name: 'ctp_notify_request_duration_seconds',
       help: 'Time from request to response on the Visa listener',
       labelNames: ['outcome'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
-    quarantined: new Counter({ name: 'ctp_notify_quarantined_total', help: 'Notifications newly quarantined' }),
-    deliveries: new Counter({ name: 'ctp_notify_deliveries_total', help: 'Delivery attempts by sink and result (delivered, retry, dead, sink-disabled)', labelNames: ['sink', 'result'] }),
-    riskAssessments: new Counter({ name: 'ctp_notify_risk_assessments_total', help: 'Risk assessments by level', labelNames: ['level'] }),
+    quarantined: new Counter({
+      name: 'ctp_notify_quarantined_total',
+      help: 'Notifications newly quarantined',
+    }),
+    deliveries: new Counter({
+      name: 'ctp_notify_deliveries_total',
+      help: 'Delivery attempts by sink and result (delivered, retry, dead, sink-disabled)',
+      labelNames: ['sink', 'result'],
+    }),
+    riskAssessments: new Counter({
+      name: 'ctp_notify_risk_assessments_total',
+      help: 'Risk assessments by level',
+      labelNames: ['level'],
+    }),
   };
   return metrics;
 }
 
 /** Counts one answered Visa request (either way into the route). */
-export function observeVisaRequest(m: ServiceMetrics, summary: { outcome: string; result?: string | undefined }, status: number, elapsedMs: number): void {
+export function observeVisaRequest(
+  m: ServiceMetrics,
+  summary: { outcome: string; result?: string | undefined },
+  status: number,
+  elapsedMs: number,
+): void {
   const outcome = summary.outcome;
   m.requests.inc({ outcome, status: String(status) });
   m.requestDuration.observe({ outcome }, elapsedMs / 1000);
@@ -58,7 +86,9 @@ export function answerMetricsRequests(): void {
   serviceMetrics();
   process.on('message', (m: { type?: string; id?: number }) => {
     if (m?.type !== REQUEST) return;
-    void register.getMetricsAsJSON().then((json) => process.send?.({ type: REPLY, id: m.id, metrics: json }));
+    void register
+      .getMetricsAsJSON()
+      .then((json) => process.send?.({ type: REPLY, id: m.id, metrics: json }));
   });
 }
 
@@ -71,7 +101,9 @@ let nextId = 0;
  */
 export async function processMetricsText(timeoutMs = 2000): Promise<string> {
   serviceMetrics();
-  const workers = cluster.isPrimary ? Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected()) : [];
+  const workers = cluster.isPrimary
+    ? Object.values(cluster.workers ?? {}).filter((w) => w?.isConnected())
+    : [];
   if (workers.length === 0) return register.metrics();
   const id = ++nextId;
   const replies = await Promise.all(
@@ -94,5 +126,8 @@ export async function processMetricsText(timeoutMs = 2000): Promise<string> {
     ),
   );
   const own = await register.getMetricsAsJSON();
-  return AggregatorRegistry.aggregate([own, ...replies.filter((r): r is MetricsJson => r !== undefined)]).metrics();
+  return AggregatorRegistry.aggregate([
+    own,
+    ...replies.filter((r): r is MetricsJson => r !== undefined),
+  ]).metrics();
 }

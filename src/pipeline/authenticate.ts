@@ -15,8 +15,10 @@ export interface ClientCertificateState {
  * @throws RejectedError CLIENT_CERT_MISSING | CLIENT_CERT_UNTRUSTED
  */
 export function checkClientCertificate(state: ClientCertificateState | undefined): void {
-  if (state === undefined || !state.presented) throw new RejectedError('CLIENT_CERT_MISSING', 'client certificate missing');
-  if (!state.authorized) throw new RejectedError('CLIENT_CERT_UNTRUSTED', 'client certificate not trusted');
+  if (state === undefined || !state.presented)
+    throw new RejectedError('CLIENT_CERT_MISSING', 'client certificate missing');
+  if (!state.authorized)
+    throw new RejectedError('CLIENT_CERT_UNTRUSTED', 'client certificate not trusted');
 }
 
 const X_PAY_TOKEN = /^xv2:([0-9]{1,12}):([0-9a-fA-F]{64})$/;
@@ -39,12 +41,20 @@ export function checkXPayToken(
   nowSeconds: number,
   skewSeconds: number,
 ): void {
-  if (header === undefined || header === '') throw new RejectedError('X_PAY_TOKEN_MISSING', 'X-Pay-Token missing');
+  if (header === undefined || header === '')
+    throw new RejectedError('X_PAY_TOKEN_MISSING', 'X-Pay-Token missing');
   const m = X_PAY_TOKEN.exec(header);
   if (m === null) throw new RejectedError('X_PAY_TOKEN_INVALID', 'X-Pay-Token malformed');
   const timestamp = m[1]!;
   const given = Buffer.from(m[2]!.toLowerCase(), 'hex');
-  const expected = createHmac('sha256', secret).update(timestamp).update(resourcePath).update(queryString).update(body).digest();
-  if (!timingSafeEqual(given, expected)) throw new RejectedError('X_PAY_TOKEN_INVALID', 'X-Pay-Token mismatch');
-  if (Math.abs(nowSeconds - Number(timestamp)) > skewSeconds) throw new RejectedError('X_PAY_TOKEN_STALE', 'X-Pay-Token outside allowed skew');
+  const expected = createHmac('sha256', secret)
+    .update(timestamp)
+    .update(resourcePath)
+    .update(queryString)
+    .update(body)
+    .digest();
+  if (!timingSafeEqual(given, expected))
+    throw new RejectedError('X_PAY_TOKEN_INVALID', 'X-Pay-Token mismatch');
+  if (Math.abs(nowSeconds - Number(timestamp)) > skewSeconds)
+    throw new RejectedError('X_PAY_TOKEN_STALE', 'X-Pay-Token outside allowed skew');
 }

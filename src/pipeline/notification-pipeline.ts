@@ -1,15 +1,29 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Config } from '../config/config-schema.js';
-import { QuarantineError, RejectedError, StorageError, type QuarantineCode, type RejectCode } from '../errors.js';
+import {
+  type QuarantineCode,
+  QuarantineError,
+  type RejectCode,
+  RejectedError,
+  StorageError,
+} from '../errors.js';
 import { decryptCompactJwe, type JweAllowList } from '../jose/compact-jwe.js';
-import { verifyCompactJws, type SignatureAlgorithm } from '../jose/compact-jws.js';
+import { type SignatureAlgorithm, verifyCompactJws } from '../jose/compact-jws.js';
 import type { DataProtector, ProtectedPan } from '../protect/data-protector.js';
+import type {
+  NotificationRecord,
+  QuarantinedNotification,
+  RecordOutcome,
+} from '../storage/notification-record.js';
 import type { NotificationStore } from '../storage/notification-store.js';
-import type { NotificationRecord, QuarantinedNotification, RecordOutcome } from '../storage/notification-record.js';
 import { uuidV7 } from '../util/uuid-v7.js';
-import { checkClientCertificate, checkXPayToken, type ClientCertificateState } from './authenticate.js';
-import { validatePayload, type PayloadFields } from './validate-payload.js';
 import { isTokenRequestorId } from '../visa/token-requestor-id.js';
+import {
+  type ClientCertificateState,
+  checkClientCertificate,
+  checkXPayToken,
+} from './authenticate.js';
+import { type PayloadFields, validatePayload } from './validate-payload.js';
 
 /** Visa's page: encryptedData is a string of at most 7000 characters. */
 export const MAX_ENCRYPTED_DATA = 7000;
@@ -109,12 +123,17 @@ export class NotificationPipeline {
       });
       return this.#accepted(toOutcome(await this.#o.store.record(rec), rec));
     } catch (error) {
-      return { kind: 'failed', code: error instanceof StorageError ? 'STORAGE_UNAVAILABLE' : 'INTERNAL', error };
+      return {
+        kind: 'failed',
+        code: error instanceof StorageError ? 'STORAGE_UNAVAILABLE' : 'INTERNAL',
+        error,
+      };
     }
   }
 
   #accepted(outcome: PipelineOutcome): PipelineOutcome {
-    if (outcome.kind === 'accepted' && outcome.result !== 'duplicate') this.#o.onAccepted?.(outcome.id);
+    if (outcome.kind === 'accepted' && outcome.result !== 'duplicate')
+      this.#o.onAccepted?.(outcome.id);
     return outcome;
   }
 
@@ -125,7 +144,11 @@ export class NotificationPipeline {
   async reprocess(row: QuarantinedNotification): Promise<PipelineOutcome> {
     let jws: { kid: string; jwe: string };
     try {
-      const verified = verifyCompactJws(row.encryptedData, this.#o.verificationKeys, this.#jwsAllow);
+      const verified = verifyCompactJws(
+        row.encryptedData,
+        this.#o.verificationKeys,
+        this.#jwsAllow,
+      );
       jws = { kid: verified.kid, jwe: verified.payload.toString('latin1') };
     } catch (error) {
       if (error instanceof RejectedError) return { kind: 'rejected', code: error.code };
@@ -135,27 +158,44 @@ export class NotificationPipeline {
       const rec = this.#open(jws, row);
       return this.#accepted(toOutcome(await this.#o.store.updateQuarantined(rec), rec));
     } catch (error) {
-      return { kind: 'failed', code: error instanceof StorageError ? 'STORAGE_UNAVAILABLE' : 'INTERNAL', error };
+      return {
+        kind: 'failed',
+        code: error instanceof StorageError ? 'STORAGE_UNAVAILABLE' : 'INTERNAL',
+        error,
+      };
     }
   }
 
   /** Route, transport authentication and query checks; cheapest first, before any crypto. */
   #admit(req: InboundNotification, nowMs: number): void {
     const allow = this.#o.tokenRequestorIds;
-    if (!isTokenRequestorId(req.tokenRequestorId) || (allow !== undefined && !allow.has(req.tokenRequestorId))) {
+    if (
+      !isTokenRequestorId(req.tokenRequestorId) ||
+      (allow !== undefined && !allow.has(req.tokenRequestorId))
+    ) {
       throw new RejectedError('TOKEN_REQUESTOR_UNKNOWN', 'tokenRequestorID unknown');
     }
     if (this.#o.requireClientCertificate) checkClientCertificate(req.clientCertificate);
     const xpt = this.#o.xPayToken;
     if (xpt !== undefined) {
-      checkXPayToken(req.xPayToken, xpt.secret, req.resourcePath, req.queryString, req.body ?? Buffer.alloc(0), Math.floor(nowMs / 1000), xpt.skewSeconds);
+      checkXPayToken(
+        req.xPayToken,
+        xpt.secret,
+        req.resourcePath,
+        req.queryString,
+        req.body ?? Buffer.alloc(0),
+        Math.floor(nowMs / 1000),
+        xpt.skewSeconds,
+      );
     }
     if (req.eventType === undefined || !EVENT_TYPE.test(req.eventType)) {
       throw new RejectedError('EVENT_TYPE_INVALID', 'eventType missing or malformed');
     }
   }
 
-  /** decrypt → validate → protect. Never throws QuarantineError: it becomes a quarantined record. */
+  /**
+   * decrypt → validate → protect. Never throws QuarantineError: it becomes a quarantined record.
+   */
   #open(jws: { kid: string; jwe: string }, base: RecordBase): NotificationRecord {
     let jweKid: string | null = null;
     try {
@@ -163,8 +203,18 @@ export class NotificationPipeline {
       jweKid = jwe.kid;
       const { fields } = validatePayload(base.eventType, jwe.plaintext);
       const dp = this.#o.dataProtector;
-      const pan = fields.accountNumber === null ? null : dp.protectPan(fields.accountNumber, base.dedupKey);
-      return makeRecord(base, jws.kid, jweKid, fields, pan, dp.activeKeyId, dp.encrypt(jwe.plaintext, base.dedupKey), null);
+      const pan =
+        fields.accountNumber === null ? null : dp.protectPan(fields.accountNumber, base.dedupKey);
+      return makeRecord(
+        base,
+        jws.kid,
+        jweKid,
+        fields,
+        pan,
+        dp.activeKeyId,
+        dp.encrypt(jwe.plaintext, base.dedupKey),
+        null,
+      );
     } catch (error) {
       if (!(error instanceof QuarantineError)) throw error;
       return makeRecord(base, jws.kid, jweKid, EMPTY_FIELDS, null, null, null, error);
@@ -172,9 +222,19 @@ export class NotificationPipeline {
   }
 }
 
-type RecordBase = Pick<NotificationRecord, 'id' | 'dedupKey' | 'receivedAt' | 'tokenRequestorId' | 'eventType' | 'encryptedData'>;
+type RecordBase = Pick<
+  NotificationRecord,
+  'id' | 'dedupKey' | 'receivedAt' | 'tokenRequestorId' | 'eventType' | 'encryptedData'
+>;
 
-const EMPTY_FIELDS: PayloadFields = { tsp: null, firstName: null, lastName: null, contactEmail: null, phoneNumber: null, accountNumber: null };
+const EMPTY_FIELDS: PayloadFields = {
+  tsp: null,
+  firstName: null,
+  lastName: null,
+  contactEmail: null,
+  phoneNumber: null,
+  accountNumber: null,
+};
 
 /**
  * Every record is built here, in one object literal with its final values: one hidden class for
@@ -198,7 +258,8 @@ function makeRecord(
     eventType: base.eventType,
     status: quarantine === null ? 'accepted' : 'quarantined',
     reason: quarantine === null ? null : quarantine.code,
-    reasonFields: quarantine === null || quarantine.fields.length === 0 ? null : [...quarantine.fields],
+    reasonFields:
+      quarantine === null || quarantine.fields.length === 0 ? null : [...quarantine.fields],
     jwsKid,
     jweKid,
     tsp: f.tsp,
@@ -218,8 +279,14 @@ function makeRecord(
 }
 
 function toOutcome(stored: RecordOutcome, rec: NotificationRecord): PipelineOutcome {
-  if (stored.status === 'accepted') return { kind: 'accepted', id: stored.id, result: stored.result };
-  return { kind: 'quarantined', id: stored.id, code: (rec.reason ?? 'JWE_MALFORMED') as QuarantineCode, result: stored.result };
+  if (stored.status === 'accepted')
+    return { kind: 'accepted', id: stored.id, result: stored.result };
+  return {
+    kind: 'quarantined',
+    id: stored.id,
+    code: (rec.reason ?? 'JWE_MALFORMED') as QuarantineCode,
+    result: stored.result,
+  };
 }
 
 /**
@@ -229,19 +296,21 @@ function toOutcome(stored: RecordOutcome, rec: NotificationRecord): PipelineOutc
  */
 export function parseEnvelope(contentType: string | undefined, body: Buffer | undefined): string {
   const media = contentType?.split(';', 1)[0]?.trim().toLowerCase();
-  if (media !== 'application/json') throw new RejectedError('CONTENT_TYPE_INVALID', 'content type is not application/json');
-  if (body === undefined || body.length === 0) throw new RejectedError('BODY_INVALID', 'empty body');
+  if (media !== 'application/json')
+    throw new RejectedError('CONTENT_TYPE_INVALID', 'content type is not application/json');
+  if (body === undefined || body.length === 0)
+    throw new RejectedError('BODY_INVALID', 'empty body');
   let value: unknown;
   try {
     value = JSON.parse(body.toString('utf8'));
   } catch {
     throw new RejectedError('BODY_INVALID', 'body is not JSON');
   }
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw new RejectedError('BODY_INVALID', 'body is not an object');
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new RejectedError('BODY_INVALID', 'body is not an object');
   const data = (value as { encryptedData?: unknown }).encryptedData;
   if (typeof data !== 'string' || data.length === 0 || data.length > MAX_ENCRYPTED_DATA) {
     throw new RejectedError('BODY_INVALID', 'encryptedData missing, not a string or too long');
   }
   return data;
 }
-

@@ -1,4 +1,4 @@
-import { FormatRegistry, Type, type Static } from '@sinclair/typebox';
+import { FormatRegistry, type Static, Type } from '@sinclair/typebox';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 
 // A practical address check (one @, a dotted domain, no spaces or controls); RFC 5322 in full
@@ -11,7 +11,8 @@ const NOT_STORABLE = /[\p{Cc}\p{Cs}]/u;
 /** True when `v` is well-formed Unicode without control characters. */
 export const isStorableText = (v: string): boolean => !NOT_STORABLE.test(v);
 if (!FormatRegistry.Has('text')) FormatRegistry.Set('text', isStorableText);
-if (!FormatRegistry.Has('email')) FormatRegistry.Set('email', (v) => EMAIL.test(v) && isStorableText(v));
+if (!FormatRegistry.Has('email'))
+  FormatRegistry.Set('email', (v) => EMAIL.test(v) && isStorableText(v));
 
 /**
  * The decrypted payload of CTP_ENROLLMENT_ATTEMPT, field rules as on Visa's page. Unknown
@@ -21,7 +22,9 @@ export const EnrollmentAttemptPayload = Type.Object({
   clientInformation: Type.Object({
     firstName: Type.Optional(Type.String({ minLength: 2, maxLength: 80, format: 'text' })),
     lastName: Type.Optional(Type.String({ minLength: 2, maxLength: 80, format: 'text' })),
-    phoneNumber: Type.Optional(Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9().+-]+$' })),
+    phoneNumber: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 32, pattern: '^[0-9().+-]+$' }),
+    ),
     contactEmail: Type.Optional(Type.String({ maxLength: 48, format: 'email' })),
   }),
   enrollment: Type.Object({

@@ -1,5 +1,9 @@
 import { QuarantineError } from '../errors.js';
-import { enrollmentAttemptChecker, isStorableText, type EnrollmentAttemptPayload } from './payload-schema.js';
+import {
+  type EnrollmentAttemptPayload,
+  enrollmentAttemptChecker,
+  isStorableText,
+} from './payload-schema.js';
 
 export const ENROLLMENT_ATTEMPT = 'CTP_ENROLLMENT_ATTEMPT';
 
@@ -22,7 +26,10 @@ export interface PayloadFields {
  *
  * @throws QuarantineError PAYLOAD_NOT_JSON | PAYLOAD_INVALID (with field paths, never values)
  */
-export function validatePayload(eventType: string, plaintext: Buffer): { fields: PayloadFields; payload: Record<string, unknown> } {
+export function validatePayload(
+  eventType: string,
+  plaintext: Buffer,
+): { fields: PayloadFields; payload: Record<string, unknown> } {
   let payload: unknown;
   try {
     payload = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext));
@@ -36,12 +43,17 @@ export function validatePayload(eventType: string, plaintext: Buffer): { fields:
   if (eventType !== ENROLLMENT_ATTEMPT) return { fields: lenientFields(obj), payload: obj };
 
   if (!enrollmentAttemptChecker.Check(obj)) {
-    const fields = [...new Set([...enrollmentAttemptChecker.Errors(obj)].map((e) => e.path))].slice(0, 10);
+    const fields = [...new Set([...enrollmentAttemptChecker.Errors(obj)].map((e) => e.path))].slice(
+      0,
+      10,
+    );
     throw new QuarantineError('PAYLOAD_INVALID', 'payload breaks the field rules', fields);
   }
   const p = obj as EnrollmentAttemptPayload;
   if (p.enrollment.tsp === 'V' && p.enrollment.paymentInstrument === undefined) {
-    throw new QuarantineError('PAYLOAD_INVALID', 'paymentInstrument is required when tsp is V', ['/enrollment/paymentInstrument']);
+    throw new QuarantineError('PAYLOAD_INVALID', 'paymentInstrument is required when tsp is V', [
+      '/enrollment/paymentInstrument',
+    ]);
   }
   return {
     fields: {
@@ -60,7 +72,8 @@ function lenientFields(obj: Record<string, unknown>): PayloadFields {
   const ci = asObject(obj.clientInformation);
   const en = asObject(obj.enrollment);
   const pi = asObject(en?.paymentInstrument);
-  const str = (v: unknown, max: number) => (typeof v === 'string' && v.length <= max && isStorableText(v) ? v : null);
+  const str = (v: unknown, max: number) =>
+    typeof v === 'string' && v.length <= max && isStorableText(v) ? v : null;
   const pan = pi?.accountNumber;
   return {
     tsp: str(en?.tsp, 16),
@@ -73,5 +86,7 @@ function lenientFields(obj: Record<string, unknown>): PayloadFields {
 }
 
 function asObject(v: unknown): Record<string, unknown> | undefined {
-  return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
+    ? (v as Record<string, unknown>)
+    : undefined;
 }

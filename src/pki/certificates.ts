@@ -1,5 +1,11 @@
 import 'reflect-metadata';
-import { generateKeyPairSync, webcrypto, type KeyObject, createPrivateKey, createPublicKey } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  webcrypto,
+} from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
 x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
@@ -43,25 +49,50 @@ export async function createCertificate(req: CertificateRequest): Promise<string
   const signerPem = req.issuer?.privateKeyPem ?? req.selfPrivateKeyPem;
   if (signerPem === undefined) throw new Error('a signer private key is required');
   const signingKey = await importSigningKey(createPrivateKey(signerPem));
-  const publicKey = await webcrypto.subtle.importKey('spki', createPublicKey(req.publicKeyPem).export({ type: 'spki', format: 'der' }), SIGNING, true, ['verify']);
+  const publicKey = await webcrypto.subtle.importKey(
+    'spki',
+    createPublicKey(req.publicKeyPem).export({ type: 'spki', format: 'der' }),
+    SIGNING,
+    true,
+    ['verify'],
+  );
   const notBefore = new Date(Date.now() - 60_000);
   const notAfter = new Date(notBefore.getTime() + (req.days ?? 730) * 86_400_000);
   const usage = req.usage ?? 'encryption';
-  const extensions: x509.Extension[] = [new x509.BasicConstraintsExtension(Boolean(req.ca), undefined, true)];
+  const extensions: x509.Extension[] = [
+    new x509.BasicConstraintsExtension(Boolean(req.ca), undefined, true),
+  ];
   if (req.ca) {
-    extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true));
+    extensions.push(
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign,
+        true,
+      ),
+    );
   } else if (usage === 'encryption') {
     extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyEncipherment, true));
   } else if (usage === 'signing') {
     extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true));
   } else {
-    extensions.push(new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true));
-    extensions.push(new x509.ExtendedKeyUsageExtension([usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth]));
+    extensions.push(
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+        true,
+      ),
+    );
+    extensions.push(
+      new x509.ExtendedKeyUsageExtension([
+        usage === 'server' ? x509.ExtendedKeyUsage.serverAuth : x509.ExtendedKeyUsage.clientAuth,
+      ]),
+    );
   }
   if (req.hosts?.length) {
     extensions.push(
       new x509.SubjectAlternativeNameExtension(
-        req.hosts.map((h) => ({ type: /^[0-9.]+$|:/.test(h) ? ('ip' as const) : ('dns' as const), value: h })),
+        req.hosts.map((h) => ({
+          type: /^[0-9.]+$|:/.test(h) ? ('ip' as const) : ('dns' as const),
+          value: h,
+        })),
       ),
     );
   }
@@ -76,9 +107,15 @@ export async function createCertificate(req: CertificateRequest): Promise<string
     signingAlgorithm: SIGNING,
     extensions,
   });
-  return cert.toString('pem') + '\n';
+  return `${cert.toString('pem')}\n`;
 }
 
 async function importSigningKey(key: KeyObject): Promise<webcrypto.CryptoKey> {
-  return webcrypto.subtle.importKey('pkcs8', key.export({ type: 'pkcs8', format: 'der' }), SIGNING, false, ['sign']);
+  return webcrypto.subtle.importKey(
+    'pkcs8',
+    key.export({ type: 'pkcs8', format: 'der' }),
+    SIGNING,
+    false,
+    ['sign'],
+  );
 }

@@ -5,8 +5,8 @@ import type { DeliverySummary } from '../storage/outbox-store.js';
 import { iso } from './iso-time.js';
 
 /**
- * The one public JSON of a delivery: `GET /api/deliveries` items and `deliveries list --format json`
- * (whose table shows a selection of these fields). `nextAttemptAt` only while one is due;
+ * The one public JSON of a delivery: `GET /api/deliveries` items and `deliveries list --format
+ * json` (whose table shows a selection of these fields). `nextAttemptAt` only while one is due;
  * `inFlight` while a worker's lease on it is live at `now`.
  */
 export function presentDelivery(d: DeliverySummary, now: number): Static<typeof DeliveryItem> {

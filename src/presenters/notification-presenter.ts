@@ -1,7 +1,10 @@
 import type { Static } from '@sinclair/typebox';
 import type { NotificationDetail, NotificationItem } from '../admin/api-schemas.js';
-import type { NotificationDetail as DetailRow, NotificationRow } from '../storage/notification-queries.js';
 import type { RiskSummary } from '../risk/risk-codes.js';
+import type {
+  NotificationDetail as DetailRow,
+  NotificationRow,
+} from '../storage/notification-queries.js';
 import type { NotificationSummary } from '../storage/notification-record.js';
 import type { StoredAssessment } from '../storage/risk-store.js';
 import { iso } from './iso-time.js';
@@ -34,7 +37,12 @@ export function presentNotification(n: NotificationRow): Static<typeof Notificat
     panLast4: n.panLast4,
     panLuhnValid: n.panLuhnValid,
     panFingerprint: n.panFingerprint,
-    enroller: { firstName: n.firstName, lastName: n.lastName, contactEmail: n.contactEmail, phoneNumber: n.phoneNumber },
+    enroller: {
+      firstName: n.firstName,
+      lastName: n.lastName,
+      contactEmail: n.contactEmail,
+      phoneNumber: n.phoneNumber,
+    },
     visaAttempts: n.visaAttempts,
     risk: n.risk && { ...n.risk, assessedAt: iso(n.risk.assessedAt) },
   };
@@ -42,7 +50,12 @@ export function presentNotification(n: NotificationRow): Static<typeof Notificat
 
 /** `GET /api/notifications/:id`: the item and the keys it came under. */
 export function presentNotificationDetail(n: DetailRow): Static<typeof NotificationDetail> {
-  return { ...presentNotification(n), jwsKid: n.jwsKid, jweKid: n.jweKid, updatedAt: iso(n.updatedAt) };
+  return {
+    ...presentNotification(n),
+    jwsKid: n.jwsKid,
+    jweKid: n.jweKid,
+    updatedAt: iso(n.updatedAt),
+  };
 }
 
 /**
@@ -51,7 +64,9 @@ export function presentNotificationDetail(n: DetailRow): Static<typeof Notificat
  * shadow-mode rules fired.
  */
 export function presentNotificationListItem(n: NotificationSummary, assessment?: StoredAssessment) {
-  const risk: RiskSummary | null = assessment ? { score: assessment.score, level: assessment.level, reasons: assessment.reasons } : null;
+  const risk: RiskSummary | null = assessment
+    ? { score: assessment.score, level: assessment.level, reasons: assessment.reasons }
+    : null;
   return {
     id: n.id,
     receivedAt: iso(n.receivedAt),

@@ -18,25 +18,46 @@ export type SinkOverview = Awaited<ReturnType<typeof sinkOverview>>[number];
  * delivered rows (they only grow); with `delivered24h`, those of the last 24 hours are counted
  * (on the created_at index).
  */
-export async function sinkOverview(outbox: OutboxStore, sinks: readonly SinkConfig[], delivered24h?: { now: number }) {
+export async function sinkOverview(
+  outbox: OutboxStore,
+  sinks: readonly SinkConfig[],
+  delivered24h?: { now: number },
+) {
   const [stats, states, delivered] = await Promise.all([
     outbox.stats(),
     outbox.sinkStates(),
     delivered24h ? outbox.deliveredSince(delivered24h.now - 86_400_000) : [],
   ]);
   return sinks.map((s) => {
-    const counts = { pending: 0, failed: 0, delivered: delivered.find((d) => d.sink === s.name)?.count ?? 0, dead: 0 };
+    const counts = {
+      pending: 0,
+      failed: 0,
+      delivered: delivered.find((d) => d.sink === s.name)?.count ?? 0,
+      dead: 0,
+    };
     let oldestOpen: number | null = null;
     for (const r of stats.filter((x) => x.sink === s.name && x.status !== 'delivered')) {
       counts[r.status] += r.count;
-      if ((r.status === 'pending' || r.status === 'failed') && (oldestOpen === null || r.oldestCreatedAt < oldestOpen)) oldestOpen = r.oldestCreatedAt;
+      if (
+        (r.status === 'pending' || r.status === 'failed') &&
+        (oldestOpen === null || r.oldestCreatedAt < oldestOpen)
+      )
+        oldestOpen = r.oldestCreatedAt;
     }
     const state = states.find((x) => x.name === s.name);
-    return { sink: s, counts, oldestOpen, disabledAt: state?.disabledAt ?? null, disabledReason: state?.disabledReason ?? null };
+    return {
+      sink: s,
+      counts,
+      oldestOpen,
+      disabledAt: state?.disabledAt ?? null,
+      disabledReason: state?.disabledReason ?? null,
+    };
   });
 }
 
-/** Where a sink delivers, for operators: scheme, host, port and path; never credentials or query. */
+/**
+ * Where a sink delivers, for operators: scheme, host, port and path; never credentials or query.
+ */
 function targetOf(s: SinkConfig): string {
   try {
     const u = new URL(s.url);

@@ -72,7 +72,9 @@ export class DataProtector {
    * without storing it in clear.
    */
   keyedHash(purpose: string, value: string): string {
-    return createHmac('sha256', this.#fingerprintKey).update(`${purpose}\u0000${value}`, 'utf8').digest('base64url');
+    return createHmac('sha256', this.#fingerprintKey)
+      .update(`${purpose}\u0000${value}`, 'utf8')
+      .digest('base64url');
   }
 
   protectPan(pan: string, rowId: string): ProtectedPan {

@@ -37,12 +37,25 @@ export function scheduleRetention(
   const run = () => {
     running = purgeExpired(store, retention, (o.now ?? Date.now)()).then(
       ({ purged, before }) => {
-        logger.info({ purged, before: new Date(before).toISOString(), days: retention.days }, 'retention purge');
+        logger.info(
+          { purged, before: new Date(before).toISOString(), days: retention.days },
+          'retention purge',
+        );
       },
-      (error: unknown) => logger.error({ code: 'RETENTION_PURGE_FAILED', errType: error instanceof Error ? error.name : typeof error }, 'retention purge failed; retrying at the next interval'),
+      (error: unknown) =>
+        logger.error(
+          {
+            code: 'RETENTION_PURGE_FAILED',
+            errType: error instanceof Error ? error.name : typeof error,
+          },
+          'retention purge failed; retrying at the next interval',
+        ),
     );
   };
-  const first = setTimeout(() => !stopped && run(), o.firstRunMs ?? 1000 + Math.floor(Math.random() * 2000));
+  const first = setTimeout(
+    () => !stopped && run(),
+    o.firstRunMs ?? 1000 + Math.floor(Math.random() * 2000),
+  );
   const every = setInterval(() => !stopped && run(), retention.intervalMinutes * 60_000);
   first.unref();
   every.unref();

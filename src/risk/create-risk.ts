@@ -1,6 +1,12 @@
 import type { Config } from '../config/config-schema.js';
 import type { Secrets } from '../config/load-secrets.js';
-import { resolveSecret, secretContext, secretField, type SecretContext, logSecretWarnings } from '../config/resolve-secret.js';
+import {
+  logSecretWarnings,
+  resolveSecret,
+  type SecretContext,
+  secretContext,
+  secretField,
+} from '../config/resolve-secret.js';
 import { parseWebhookSecret } from '../delivery/standard-webhooks.js';
 import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -27,7 +33,12 @@ export interface RiskRuntime {
 }
 
 /** The directory named by `directory`; its Authorization secret is read with `ctx`. */
-export function createDirectory(config: Config, stores: RiskStores, secrets: Secrets, ctx: SecretContext): CardholderDirectory {
+export function createDirectory(
+  config: Config,
+  stores: RiskStores,
+  secrets: Secrets,
+  ctx: SecretContext,
+): CardholderDirectory {
   const d = config.directory;
   if (d.type === 'local') return new LocalDirectory(stores.cardholders, secrets.dataProtector);
   return new HttpDirectory({
@@ -35,7 +46,9 @@ export function createDirectory(config: Config, stores: RiskStores, secrets: Sec
     timeoutMs: d.timeoutMs,
     cacheSeconds: d.cacheSeconds,
     sendCardNumber: d.sendCardNumber,
-    authorization: d.authorization ? resolveSecret(d.authorization, '/directory/authorization', ctx) : undefined,
+    authorization: d.authorization
+      ? resolveSecret(d.authorization, '/directory/authorization', ctx)
+      : undefined,
     ca: d.ca,
   });
 }
@@ -46,7 +59,9 @@ function createSink(config: Config, ctx: SecretContext): AlertSink | undefined {
   if (sink.type === 'email') {
     return new EmailAlertSink({
       ...sink,
-      password: sink.password ? resolveSecret(sink.password, '/risk/alert/sink/password', ctx) : undefined,
+      password: sink.password
+        ? resolveSecret(sink.password, '/risk/alert/sink/password', ctx)
+        : undefined,
     });
   }
   return new WebhookAlertSink({
@@ -57,7 +72,9 @@ function createSink(config: Config, ctx: SecretContext): AlertSink | undefined {
       try {
         return parseWebhookSecret(resolveSecret(s, field, ctx));
       } catch (e) {
-        throw e instanceof ConfigError ? e : new ConfigError(secretField(s, field), (e as Error).message);
+        throw e instanceof ConfigError
+          ? e
+          : new ConfigError(secretField(s, field), (e as Error).message);
       }
     }),
   });
@@ -82,7 +99,15 @@ export async function createRisk(
   const directory = createDirectory(config, stores, secrets, ctx);
   logSecretWarnings(logger, ctx.warnings);
   const sender =
-    sink && config.risk.alert ? new AlertSender({ store: stores.alerts, sink, dataProtector: secrets.dataProtector, config: config.risk.alert, logger }) : undefined;
+    sink && config.risk.alert
+      ? new AlertSender({
+          store: stores.alerts,
+          sink,
+          dataProtector: secrets.dataProtector,
+          config: config.risk.alert,
+          logger,
+        })
+      : undefined;
   const service = new RiskService({
     store: stores.risk,
     directory,

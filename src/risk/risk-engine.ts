@@ -1,17 +1,38 @@
 import type { Config } from '../config/config-schema.js';
-import { DEFAULT_WEIGHTS, type RiskCode, type RiskLevel, type RiskReason, type ShadowHit } from './risk-codes.js';
-import { cardStatusRule } from './rules/card-status-rule.js';
+import {
+  DEFAULT_WEIGHTS,
+  type RiskCode,
+  type RiskLevel,
+  type RiskReason,
+  type ShadowHit,
+} from './risk-codes.js';
 import { binRangeRule, luhnRule } from './rules/card-number-rules.js';
+import { cardStatusRule } from './rules/card-status-rule.js';
 import { contactRule, emailRule, phoneRule } from './rules/contact-rules.js';
 import { disposableEmailRule } from './rules/disposable-email-rule.js';
 import { nameRule } from './rules/name-rule.js';
 import type { RiskContext, RiskRule } from './rules/risk-rule.js';
-import { enrollersRule, ringRule, velocity24hRule, velocity7dRule } from './rules/velocity-rules.js';
+import {
+  enrollersRule,
+  ringRule,
+  velocity7dRule,
+  velocity24hRule,
+} from './rules/velocity-rules.js';
 
 /** Every rule, in the order their reasons are listed. */
 export const RULES: readonly RiskRule[] = [
-  cardStatusRule, nameRule, emailRule, phoneRule, contactRule, velocity24hRule, velocity7dRule,
-  enrollersRule, ringRule, disposableEmailRule, luhnRule, binRangeRule,
+  cardStatusRule,
+  nameRule,
+  emailRule,
+  phoneRule,
+  contactRule,
+  velocity24hRule,
+  velocity7dRule,
+  enrollersRule,
+  ringRule,
+  disposableEmailRule,
+  luhnRule,
+  binRangeRule,
 ];
 
 export interface EngineResult {
@@ -53,7 +74,13 @@ export function assessRisk(ctx: RiskContext, rules: readonly RiskRule[] = RULES)
   }
   const capped = Math.min(100, score);
   const wouldBe = Math.min(100, score + shadowPoints);
-  return { score: capped, level: levelFor(capped, settings), reasons, shadow, wouldBe: { score: wouldBe, level: levelFor(wouldBe, settings) } };
+  return {
+    score: capped,
+    level: levelFor(capped, settings),
+    reasons,
+    shadow,
+    wouldBe: { score: wouldBe, level: levelFor(wouldBe, settings) },
+  };
 }
 
 export function weightOf(code: RiskCode, settings: Config['risk']): number {

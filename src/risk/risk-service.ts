@@ -2,12 +2,12 @@ import type { Config } from '../config/config-schema.js';
 import type { Logger } from '../logger.js';
 import { serviceMetrics } from '../metrics/service-metrics.js';
 import type { DataProtector } from '../protect/data-protector.js';
-import type { AlertDraft, AssessmentSubject, RiskStore } from '../storage/risk-store.js';
 import { countEnrollers } from '../storage/risk-row-mapping.js';
+import type { AlertDraft, AssessmentSubject, RiskStore } from '../storage/risk-store.js';
 import { uuidV7 } from '../util/uuid-v7.js';
-import { levelAtLeast } from './risk-codes.js';
 import type { CardholderDirectory, DirectoryResult } from './directory/cardholder.js';
 import { normaliseEmail, normalisePhone } from './match/contact-normalise.js';
+import { levelAtLeast } from './risk-codes.js';
 import { assessRisk, type EngineResult } from './risk-engine.js';
 import { emailOnFile, phoneOnFile } from './rules/contact-rules.js';
 import type { RiskContext } from './rules/risk-rule.js';
@@ -23,7 +23,9 @@ export interface RiskServiceOptions {
   logger: Logger;
   /** Called after an assessment queued an alert (wakes the sender). */
   onAlertQueued?: () => void;
-  /** Called after an assessment is stored (wakes an in-process delivery worker: events wait for it). */
+  /**
+   * Called after an assessment is stored (wakes an in-process delivery worker: events wait for it).
+   */
   onAssessed?: () => void;
   now?: () => number;
 }
@@ -55,7 +57,9 @@ export class RiskService {
     this.#queued.add(id);
     this.#queue.push(id);
     // setImmediate: the HTTP answer to Visa is written before any assessment work starts.
-    this.#draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.#drain());
+    this.#draining ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() =>
+      this.#drain(),
+    );
   }
 
   /** Resolves when the queue is empty. */
@@ -70,7 +74,10 @@ export class RiskService {
           await this.assess(id);
         } catch (error) {
           // Left unassessed: the next sweep retries it.
-          this.#o.logger.error({ notificationId: id, errType: error instanceof Error ? error.name : typeof error }, 'risk assessment failed');
+          this.#o.logger.error(
+            { notificationId: id, errType: error instanceof Error ? error.name : typeof error },
+            'risk assessment failed',
+          );
         } finally {
           this.#queued.delete(id);
         }
@@ -85,21 +92,34 @@ export class RiskService {
     this.#stopped = false;
     const tick = () => {
       this.sweep()
-        .catch((error: unknown) => this.#o.logger.error({ errType: error instanceof Error ? error.name : typeof error }, 'risk sweep failed'))
+        .catch((error: unknown) =>
+          this.#o.logger.error(
+            { errType: error instanceof Error ? error.name : typeof error },
+            'risk sweep failed',
+          ),
+        )
         .finally(() => {
-          if (!this.#stopped) this.#timer = setTimeout(tick, this.#o.settings.sweep.intervalSeconds * 1000).unref();
+          if (!this.#stopped)
+            this.#timer = setTimeout(tick, this.#o.settings.sweep.intervalSeconds * 1000).unref();
         });
     };
     tick();
   }
 
-  /** Queues accepted notifications of the sweep horizon that have no assessment; returns how many. */
+  /**
+   * Queues accepted notifications of the sweep horizon that have no assessment; returns how many.
+   */
   async sweep(): Promise<number> {
     const { graceSeconds, horizonHours } = this.#o.settings.sweep;
     const now = this.#now();
-    const ids = await this.#o.store.unassessed(now - horizonHours * HOUR, now - graceSeconds * 1000, 1000);
+    const ids = await this.#o.store.unassessed(
+      now - horizonHours * HOUR,
+      now - graceSeconds * 1000,
+      1000,
+    );
     for (const id of ids) this.schedule(id);
-    if (ids.length > 0) this.#o.logger.info({ count: ids.length }, 'risk sweep queued unassessed notifications');
+    if (ids.length > 0)
+      this.#o.logger.info({ count: ids.length }, 'risk sweep queued unassessed notifications');
     return ids.length;
   }
 
@@ -114,7 +134,8 @@ export class RiskService {
   async assess(id: string): Promise<EngineResult | undefined> {
     const { store, dataProtector: dp, settings, logger } = this.#o;
     const subject = await store.loadSubject(id);
-    if (subject === undefined || subject.status !== 'accepted' || (await store.isAssessed(id))) return undefined;
+    if (subject === undefined || subject.status !== 'accepted' || (await store.isAssessed(id)))
+      return undefined;
 
     const directory = await this.#lookup(subject);
     const email = normaliseEmail(subject.contactEmail);
@@ -154,7 +175,13 @@ export class RiskService {
     if (!saved.saved) return undefined;
     serviceMetrics().riskAssessments.inc({ level: result.level });
     logger.info(
-      { notificationId: id, score: result.score, level: result.level, codes: result.reasons.map((r) => r.code), alert: saved.alert },
+      {
+        notificationId: id,
+        score: result.score,
+        level: result.level,
+        codes: result.reasons.map((r) => r.code),
+        alert: saved.alert,
+      },
       'risk assessed',
     );
     if (result.shadow.length > 0) {
@@ -179,21 +206,37 @@ export class RiskService {
     if (subject.panFingerprint === null) return { kind: 'unknown' };
     let pan: string | undefined;
     if (directory.wantsCardNumber && subject.panCiphertext !== null && subject.dataKeyId !== null) {
-      pan = dataProtector.decrypt(subject.dataKeyId, subject.panCiphertext, subject.dedupKey).toString('ascii');
+      pan = dataProtector
+        .decrypt(subject.dataKeyId, subject.panCiphertext, subject.dedupKey)
+        .toString('ascii');
     }
     return directory.lookup(subject.panFingerprint, pan);
   }
 
-  async #history(s: AssessmentSubject, emailHash: string | null, phoneHash: string | null, emailKnown: boolean | null, phoneKnown: boolean | null) {
+  async #history(
+    s: AssessmentSubject,
+    emailHash: string | null,
+    phoneHash: string | null,
+    emailKnown: boolean | null,
+    phoneKnown: boolean | null,
+  ) {
     const { store, settings } = this.#o;
     const t = s.receivedAt;
     const fp = s.panFingerprint;
     const ringSince = t - settings.ring.windowDays * DAY;
     // A contact that is the card's own on file is no ring member here, whatever other cards saw.
     const ring = async (kind: 'email' | 'phone', hash: string | null, known: boolean | null) =>
-      hash === null || known === true ? 0 : (await store.otherCardsSharing(kind, hash, ringSince, t, fp)) + (fp === null ? 0 : 1);
+      hash === null || known === true
+        ? 0
+        : (await store.otherCardsSharing(kind, hash, ringSince, t, fp)) + (fp === null ? 0 : 1);
     if (fp === null) {
-      return { attempts24h: 1, attempts7d: 1, enrollers7d: 1, cardsByEmail: await ring('email', emailHash, emailKnown), cardsByPhone: await ring('phone', phoneHash, phoneKnown) };
+      return {
+        attempts24h: 1,
+        attempts7d: 1,
+        enrollers7d: 1,
+        cardsByEmail: await ring('email', emailHash, emailKnown),
+        cardsByPhone: await ring('phone', phoneHash, phoneKnown),
+      };
     }
     const [attempts24h, attempts7d, keys, cardsByEmail, cardsByPhone] = await Promise.all([
       store.countAttempts(fp, s.eventType, t - DAY, t),
@@ -202,10 +245,20 @@ export class RiskService {
       ring('email', emailHash, emailKnown),
       ring('phone', phoneHash, phoneKnown),
     ]);
-    return { attempts24h, attempts7d, enrollers7d: countEnrollers([...keys, { emailHash, phoneHash }]), cardsByEmail, cardsByPhone };
+    return {
+      attempts24h,
+      attempts7d,
+      enrollers7d: countEnrollers([...keys, { emailHash, phoneHash }]),
+      cardsByEmail,
+      cardsByPhone,
+    };
   }
 
-  #alertDraft(s: AssessmentSubject, directory: DirectoryResult, result: EngineResult): AlertDraft | undefined {
+  #alertDraft(
+    s: AssessmentSubject,
+    directory: DirectoryResult,
+    result: EngineResult,
+  ): AlertDraft | undefined {
     const alert = this.#o.settings.alert;
     if (alert === undefined || !levelAtLeast(result.level, alert.minLevel)) return undefined;
     const id = uuidV7(this.#now());
@@ -214,10 +267,19 @@ export class RiskService {
     if (directory.kind === 'found') {
       const c = directory.cardholder;
       language = c.language;
-      const usable = alert.sink.type === 'email' ? c.emails.length > 0 : c.emails.length + c.phones.length > 0;
+      const usable =
+        alert.sink.type === 'email' ? c.emails.length > 0 : c.emails.length + c.phones.length > 0;
       if (usable) {
-        const json = JSON.stringify({ firstName: c.firstName, lastName: c.lastName, emails: c.emails, phones: c.phones });
-        recipient = { dataKeyId: this.#o.dataProtector.activeKeyId, ciphertext: this.#o.dataProtector.encrypt(Buffer.from(json, 'utf8'), id) };
+        const json = JSON.stringify({
+          firstName: c.firstName,
+          lastName: c.lastName,
+          emails: c.emails,
+          phones: c.phones,
+        });
+        recipient = {
+          dataKeyId: this.#o.dataProtector.activeKeyId,
+          ciphertext: this.#o.dataProtector.encrypt(Buffer.from(json, 'utf8'), id),
+        };
       }
     }
     return {

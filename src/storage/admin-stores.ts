@@ -12,5 +12,9 @@ export interface AdminStores {
 
 /** Builds the admin stores on one driver (either dialect). `now` defaults to `Date.now`. */
 export function createAdminStores(sql: SqlDriver, now: () => number = Date.now): AdminStores {
-  return { operators: new OperatorStore(sql), audit: new AuditLog(sql, now), notifications: new NotificationQueries(sql) };
+  return {
+    operators: new OperatorStore(sql),
+    audit: new AuditLog(sql, now),
+    notifications: new NotificationQueries(sql),
+  };
 }

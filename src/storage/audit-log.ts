@@ -38,7 +38,16 @@ export class AuditLog {
   async append(e: Omit<AuditEntry, 'seq' | 'at'>): Promise<void> {
     await this.sql.run(
       'INSERT INTO audit_log (at, actor, actor_role, action, target, outcome, address, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-      [this.now(), e.actor, e.actorRole, e.action, e.target, e.outcome, e.address, e.detail === null ? null : JSON.stringify(e.detail)],
+      [
+        this.now(),
+        e.actor,
+        e.actorRole,
+        e.action,
+        e.target,
+        e.outcome,
+        e.address,
+        e.detail === null ? null : JSON.stringify(e.detail),
+      ],
     );
   }
 

@@ -1,4 +1,8 @@
-import type { NotificationStatus, NotificationSummary, QuarantinedNotification } from './notification-record.js';
+import type {
+  NotificationStatus,
+  NotificationSummary,
+  QuarantinedNotification,
+} from './notification-record.js';
 import { QUARANTINED_COLUMNS, SUMMARY_COLUMNS, toQuarantined, toSummary } from './row-mapping.js';
 import type { SqlDriver } from './sql-driver.js';
 
@@ -49,7 +53,9 @@ export interface HourCount {
 }
 
 // Notification columns prefixed (risk_assessments shares some names), then the assessment's.
-const COLUMNS = `${SUMMARY_COLUMNS.split(', ').map((c) => `n.${c}`).join(', ')},
+const COLUMNS = `${SUMMARY_COLUMNS.split(', ')
+  .map((c) => `n.${c}`)
+  .join(', ')},
   r.score AS risk_score, r.level AS risk_level, r.reasons AS risk_reasons, r.shadow AS risk_shadow,
   r.directory AS risk_directory, r.assessed_at AS risk_assessed_at`;
 const FROM = 'notifications n LEFT JOIN risk_assessments r ON r.notification_id = n.id';
@@ -89,7 +95,13 @@ export class NotificationQueries {
     if (f.last4) add('n.pan_last4 = ?', f.last4);
     if (f.fingerprint) add('n.pan_fingerprint = ?', f.fingerprint);
     if (f.riskLevel) add('r.level = ?', f.riskLevel);
-    if (f.before) add('(n.received_at < ? OR (n.received_at = ? AND n.id < ?))', f.before.receivedAt, f.before.receivedAt, f.before.id);
+    if (f.before)
+      add(
+        '(n.received_at < ? OR (n.received_at = ? AND n.id < ?))',
+        f.before.receivedAt,
+        f.before.receivedAt,
+        f.before.id,
+      );
     params.push(f.limit);
     const rows = await this.sql.all(
       `SELECT ${COLUMNS} FROM ${FROM} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
@@ -100,7 +112,10 @@ export class NotificationQueries {
   }
 
   async detail(id: string): Promise<NotificationDetail | undefined> {
-    const [r] = await this.sql.all(`SELECT ${COLUMNS}, n.jws_kid, n.jwe_kid, n.updated_at FROM ${FROM} WHERE n.id = ?`, [id]);
+    const [r] = await this.sql.all(
+      `SELECT ${COLUMNS}, n.jws_kid, n.jwe_kid, n.updated_at FROM ${FROM} WHERE n.id = ?`,
+      [id],
+    );
     if (!r) return undefined;
     return {
       ...toRow(r),
@@ -111,10 +126,12 @@ export class NotificationQueries {
   }
 
   async quarantined(id: string): Promise<QuarantinedNotification | undefined> {
-    const [r] = await this.sql.all(`SELECT ${QUARANTINED_COLUMNS} FROM notifications WHERE id = ? AND status = 'quarantined'`, [id]);
+    const [r] = await this.sql.all(
+      `SELECT ${QUARANTINED_COLUMNS} FROM notifications WHERE id = ? AND status = 'quarantined'`,
+      [id],
+    );
     return r === undefined ? undefined : toQuarantined(r);
   }
-
 
   /** Arrivals per hour and status since `since` (ms). */
   async perHour(since: number): Promise<HourCount[]> {
@@ -123,14 +140,23 @@ export class NotificationQueries {
        WHERE received_at >= ? GROUP BY received_at / 3600000, status ORDER BY h`,
       [since],
     );
-    return rows.map((r) => ({ hour: Number(r.h) * 3_600_000, status: r.status as NotificationStatus, count: Number(r.n) }));
+    return rows.map((r) => ({
+      hour: Number(r.h) * 3_600_000,
+      status: r.status as NotificationStatus,
+      count: Number(r.n),
+    }));
   }
 
   /** Assessments by level of notifications received since `since` (ms). */
   async riskMix(since: number): Promise<Record<'low' | 'medium' | 'high', number>> {
-    const rows = await this.sql.all('SELECT level, COUNT(*) AS n FROM risk_assessments WHERE received_at >= ? GROUP BY level', [since]);
+    const rows = await this.sql.all(
+      'SELECT level, COUNT(*) AS n FROM risk_assessments WHERE received_at >= ? GROUP BY level',
+      [since],
+    );
     const mix = { low: 0, medium: 0, high: 0 };
-    for (const r of rows) if (r.level === 'low' || r.level === 'medium' || r.level === 'high') mix[r.level] = Number(r.n);
+    for (const r of rows)
+      if (r.level === 'low' || r.level === 'medium' || r.level === 'high')
+        mix[r.level] = Number(r.n);
     return mix;
   }
 

@@ -39,7 +39,10 @@ export interface NotificationRecord {
 export interface RecordOutcome {
   id: string;
   status: NotificationStatus;
-  /** inserted: new row; duplicate: already stored (Visa retry); promoted: a quarantined row now accepted. */
+  /**
+   * inserted: new row; duplicate: already stored (Visa retry); promoted: a quarantined row now
+   * accepted.
+   */
   result: 'inserted' | 'duplicate' | 'promoted';
 }
 

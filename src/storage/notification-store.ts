@@ -1,6 +1,4 @@
 import type { AdminStores } from './admin-stores.js';
-import type { OutboxOptions, OutboxStore } from './outbox-store.js';
-import type { RiskStores } from './risk-store.js';
 import type {
   ListQuery,
   NotificationRecord,
@@ -9,6 +7,8 @@ import type {
   QuarantinedNotification,
   RecordOutcome,
 } from './notification-record.js';
+import type { OutboxOptions, OutboxStore } from './outbox-store.js';
+import type { RiskStores } from './risk-store.js';
 
 /**
  * The one narrow storage interface. SQLite (`sqlite-store.ts`) and PostgreSQL
@@ -84,7 +84,10 @@ export interface NotificationStore {
   openOutbox(options?: OutboxOptions): OutboxStore;
   /** The cardholder, risk and alert stores on this store's connection (pool). */
   openRiskStores(): RiskStores;
-  /** Operators, sessions, the audit log and the console's read queries. `now` defaults to `Date.now`. */
+  /**
+   * Operators, sessions, the audit log and the console's read queries. `now` defaults to
+   * `Date.now`.
+   */
   openAdminStores(now?: () => number): AdminStores;
   close(): Promise<void>;
 }

@@ -6,8 +6,12 @@ import { SqliteStore } from './sqlite-store.js';
  * Opens the store named by `storage.url` (`sqlite:PATH`, `postgres://…`). Does not migrate.
  * PostgreSQL's modules load only when asked for, so the embedded default never loads `pg`.
  */
-export async function openStore(storage: Config['storage'], options: StoreOptions = {}): Promise<NotificationStore> {
-  if (storage.url.startsWith('sqlite:')) return new SqliteStore(storage.url.slice('sqlite:'.length), options);
+export async function openStore(
+  storage: Config['storage'],
+  options: StoreOptions = {},
+): Promise<NotificationStore> {
+  if (storage.url.startsWith('sqlite:'))
+    return new SqliteStore(storage.url.slice('sqlite:'.length), options);
   const { PostgresStore } = await import('./postgres-store.js');
   return new PostgresStore(storage, options);
 }

@@ -60,25 +60,42 @@ export class OperatorStore {
   }
 
   async byName(name: string): Promise<(Operator & { passwordHash: string }) | undefined> {
-    const [r] = await this.sql.all(`SELECT ${OPERATOR_COLUMNS}, o.password_hash FROM operators o WHERE o.name = ?`, [name]);
+    const [r] = await this.sql.all(
+      `SELECT ${OPERATOR_COLUMNS}, o.password_hash FROM operators o WHERE o.name = ?`,
+      [name],
+    );
     return r ? { ...toOperator(r), passwordHash: String(r.password_hash) } : undefined;
   }
 
   /** An enabled operator holding this API token (by SHA-256 hash). */
   async byTokenHash(hash: string): Promise<Operator | undefined> {
-    const [r] = await this.sql.all(`SELECT ${OPERATOR_COLUMNS} FROM operators o WHERE o.token_hash = ? AND o.disabled_at IS NULL`, [hash]);
+    const [r] = await this.sql.all(
+      `SELECT ${OPERATOR_COLUMNS} FROM operators o WHERE o.token_hash = ? AND o.disabled_at IS NULL`,
+      [hash],
+    );
     return r ? toOperator(r) : undefined;
   }
 
   async list(): Promise<Operator[]> {
-    return (await this.sql.all(`SELECT ${OPERATOR_COLUMNS} FROM operators o ORDER BY o.name`)).map(toOperator);
+    return (await this.sql.all(`SELECT ${OPERATOR_COLUMNS} FROM operators o ORDER BY o.name`)).map(
+      toOperator,
+    );
   }
 
-  /** Disables (and signs out) or re-enables an operator. @returns false when there is no such operator. */
+  /**
+   * Disables (and signs out) or re-enables an operator. @returns false when there is no such
+   * operator.
+   */
   async setDisabled(name: string, disabledAt: number | null): Promise<boolean> {
-    const changed = await this.sql.run('UPDATE operators SET disabled_at = ? WHERE name = ?', [disabledAt, name]);
+    const changed = await this.sql.run('UPDATE operators SET disabled_at = ? WHERE name = ?', [
+      disabledAt,
+      name,
+    ]);
     if (changed > 0 && disabledAt !== null) {
-      await this.sql.run('DELETE FROM operator_sessions WHERE operator_id IN (SELECT id FROM operators WHERE name = ?)', [name]);
+      await this.sql.run(
+        'DELETE FROM operator_sessions WHERE operator_id IN (SELECT id FROM operators WHERE name = ?)',
+        [name],
+      );
     }
     return changed > 0;
   }
@@ -87,7 +104,9 @@ export class OperatorStore {
     await this.sql.run('UPDATE operators SET last_login_at = ? WHERE id = ?', [at, id]);
   }
 
-  async createSession(s: Omit<Session, 'operator'> & { operatorId: string; address: string | null }): Promise<void> {
+  async createSession(
+    s: Omit<Session, 'operator'> & { operatorId: string; address: string | null },
+  ): Promise<void> {
     await this.sql.run(
       'INSERT INTO operator_sessions (id_hash, operator_id, csrf_token, created_at, last_seen_at, expires_at, address) VALUES (?, ?, ?, ?, ?, ?, ?)',
       [s.idHash, s.operatorId, s.csrfToken, s.createdAt, s.lastSeenAt, s.expiresAt, s.address],
@@ -114,7 +133,10 @@ export class OperatorStore {
   }
 
   async touchSession(idHash: string, lastSeenAt: number, expiresAt: number): Promise<void> {
-    await this.sql.run('UPDATE operator_sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?', [lastSeenAt, expiresAt, idHash]);
+    await this.sql.run(
+      'UPDATE operator_sessions SET last_seen_at = ?, expires_at = ? WHERE id_hash = ?',
+      [lastSeenAt, expiresAt, idHash],
+    );
   }
 
   async deleteSession(idHash: string): Promise<void> {

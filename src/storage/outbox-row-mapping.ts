@@ -6,9 +6,22 @@ import type { DeliverySummary } from './outbox-store.js';
  * (the risk assessment) is added here and in `toEventSource`.
  */
 export const EVENT_SOURCE_COLUMNS = [
-  'n.id AS n_id', 'n.dedup_key', 'n.received_at', 'n.token_requestor_id', 'n.event_type', 'n.tsp', 'n.first_name',
-  'n.last_name', 'n.contact_email', 'n.phone_number', 'n.pan_fingerprint', 'n.pan_bin', 'n.pan_last4',
-  'n.pan_luhn_valid', 'n.data_key_id', 'n.pan_ciphertext',
+  'n.id AS n_id',
+  'n.dedup_key',
+  'n.received_at',
+  'n.token_requestor_id',
+  'n.event_type',
+  'n.tsp',
+  'n.first_name',
+  'n.last_name',
+  'n.contact_email',
+  'n.phone_number',
+  'n.pan_fingerprint',
+  'n.pan_bin',
+  'n.pan_last4',
+  'n.pan_luhn_valid',
+  'n.data_key_id',
+  'n.pan_ciphertext',
   '(SELECT r.score FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_score',
   '(SELECT r.level FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_level',
   '(SELECT r.reasons FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_reasons',
@@ -39,7 +52,11 @@ export function toEventSource(r: Record<string, unknown>): EventSource {
     risk:
       r.risk_score == null
         ? null
-        : { score: Number(r.risk_score), level: r.risk_level as Risk['level'], reasons: JSON.parse(String(r.risk_reasons)) as Risk['reasons'] },
+        : {
+            score: Number(r.risk_score),
+            level: r.risk_level as Risk['level'],
+            reasons: JSON.parse(String(r.risk_reasons)) as Risk['reasons'],
+          },
   };
 }
 

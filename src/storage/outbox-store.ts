@@ -105,7 +105,9 @@ export interface OutboxStore {
    * this at once: each row goes to one of them.
    */
   claim(request: ClaimRequest): Promise<ClaimedDelivery[]>;
-  /** Marks a leased delivery delivered. False when the lease was lost (another worker took it over). */
+  /**
+   * Marks a leased delivery delivered. False when the lease was lost (another worker took it over).
+   */
   complete(id: string, leaseToken: string): Promise<boolean>;
   /** Records a failed attempt (retry later, or dead). False when the lease was lost. */
   fail(id: string, leaseToken: string, failure: FailureRecord): Promise<boolean>;
@@ -127,12 +129,17 @@ export interface OutboxStore {
   sinkStates(): Promise<SinkState[]>;
   /** Count and age per sink and status, for operators and metrics. */
   stats(): Promise<OutboxStats[]>;
-  /** Deliveries created at or after `since` (ms) and delivered, per sink (on the created_at index). */
+  /**
+   * Deliveries created at or after `since` (ms) and delivered, per sink (on the created_at index).
+   */
   deliveredSince(since: number): Promise<DeliveredCount[]>;
   /**
    * Calls `onQueued` when another process may have queued deliveries (PostgreSQL: LISTEN on
    * the channel the store notifies at commit). SQLite has no such signal: resolves to a no-op
    * and the worker relies on its poll. Never throws after it resolved; reconnects by itself.
    */
-  watch(onQueued: () => void, onError?: (error: unknown) => void): Promise<{ close(): Promise<void> }>;
+  watch(
+    onQueued: () => void,
+    onError?: (error: unknown) => void,
+  ): Promise<{ close(): Promise<void> }>;
 }

@@ -1,7 +1,7 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
-import type { AlertRow, AlertStore, ClaimedAlert } from './risk-store.js';
 import { ALERT_ROW_COLUMNS, CLAIMED_COLUMNS, toAlertRow, toClaimed } from './risk-row-mapping.js';
+import type { AlertRow, AlertStore, ClaimedAlert } from './risk-store.js';
 
 /**
  * The alert outbox on PostgreSQL: several senders share it; `FOR UPDATE SKIP LOCKED` hands each
@@ -34,12 +34,25 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   async markFailed(id: string, nextAttemptAt: number | null, code: string): Promise<void> {
-    if (nextAttemptAt === null) await this.#query(`UPDATE risk_alerts SET status = 'dead', lease_until = NULL, last_error = $1 WHERE id = $2`, [code, id]);
-    else await this.#query('UPDATE risk_alerts SET next_attempt_at = $1, lease_until = NULL, last_error = $2 WHERE id = $3', [nextAttemptAt, code, id]);
+    if (nextAttemptAt === null)
+      await this.#query(
+        `UPDATE risk_alerts SET status = 'dead', lease_until = NULL, last_error = $1 WHERE id = $2`,
+        [code, id],
+      );
+    else
+      await this.#query(
+        'UPDATE risk_alerts SET next_attempt_at = $1, lease_until = NULL, last_error = $2 WHERE id = $3',
+        [nextAttemptAt, code, id],
+      );
   }
 
   async list(limit: number): Promise<AlertRow[]> {
-    return (await this.#query(`SELECT ${ALERT_ROW_COLUMNS} FROM risk_alerts ORDER BY created_at DESC, id DESC LIMIT $1`, [limit])).map(toAlertRow);
+    return (
+      await this.#query(
+        `SELECT ${ALERT_ROW_COLUMNS} FROM risk_alerts ORDER BY created_at DESC, id DESC LIMIT $1`,
+        [limit],
+      )
+    ).map(toAlertRow);
   }
 
   async #query(sql: string, params: unknown[]): Promise<Record<string, unknown>[]> {

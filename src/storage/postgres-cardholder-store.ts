@@ -1,8 +1,8 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
-import { inTransaction } from './postgres-transaction.js';
-import type { CardholderRecord, CardholderStore } from './cardholder-store.js';
 import { toCardholderRecord } from './cardholder-row-mapping.js';
+import type { CardholderRecord, CardholderStore } from './cardholder-store.js';
+import { inTransaction } from './postgres-transaction.js';
 
 /** The cardholder directory on the notification store's PostgreSQL pool. */
 export class PostgresCardholderStore implements CardholderStore {
@@ -14,7 +14,9 @@ export class PostgresCardholderStore implements CardholderStore {
     this.#now = now;
   }
 
-  async upsert(records: readonly CardholderRecord[]): Promise<{ inserted: number; updated: number }> {
+  async upsert(
+    records: readonly CardholderRecord[],
+  ): Promise<{ inserted: number; updated: number }> {
     if (records.length === 0) return { inserted: 0, updated: 0 };
     const now = this.#now();
     return inTransaction(this.#pool, 'PostgreSQL cardholder write failed', async (client) => {
@@ -40,7 +42,9 @@ export class PostgresCardholderStore implements CardholderStore {
   }
 
   async get(fingerprint: string): Promise<CardholderRecord | undefined> {
-    const rows = await this.#query('SELECT * FROM cardholders WHERE fingerprint = $1', [fingerprint]);
+    const rows = await this.#query('SELECT * FROM cardholders WHERE fingerprint = $1', [
+      fingerprint,
+    ]);
     return rows[0] === undefined ? undefined : toCardholderRecord(rows[0]);
   }
 

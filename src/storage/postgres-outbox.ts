@@ -1,22 +1,27 @@
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
-import { inTransaction } from './postgres-transaction.js';
 import { uuidV7 } from '../util/uuid-v7.js';
-import { NO_OPEN_SIBLING, assessedBy, claimableCondition } from './outbox-claim.js';
-import { EVENT_SOURCE_COLUMNS, SUMMARY_COLUMNS, toDeliverySummary, toEventSource } from './outbox-row-mapping.js';
+import { assessedBy, claimableCondition, NO_OPEN_SIBLING } from './outbox-claim.js';
+import {
+  EVENT_SOURCE_COLUMNS,
+  SUMMARY_COLUMNS,
+  toDeliverySummary,
+  toEventSource,
+} from './outbox-row-mapping.js';
 import type {
-  DeliveredCount,
-  OutboxOptions,
-  ClaimRequest,
   ClaimedDelivery,
+  ClaimRequest,
+  DeliveredCount,
   DeliveryQuery,
   DeliverySummary,
   FailureRecord,
+  OutboxOptions,
   OutboxStats,
   OutboxStore,
   SinkState,
 } from './outbox-store.js';
+import { inTransaction } from './postgres-transaction.js';
 
 /** The notification store's pool, and new connections outside it (for LISTEN). */
 export interface PostgresConnection {
@@ -40,8 +45,16 @@ const ENQUEUE = `WITH d AS (
     RETURNING 1)
   SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT count(*) AS n FROM d) c WHERE c.n > 0`;
 
-/** Writes one pending delivery per sink, on the client (and in the transaction) storing the notification. */
-export async function enqueueDeliveries(c: pg.ClientBase, notificationId: string, sinks: readonly string[], now: number): Promise<void> {
+/**
+ * Writes one pending delivery per sink, on the client (and in the transaction) storing the
+ * notification.
+ */
+export async function enqueueDeliveries(
+  c: pg.ClientBase,
+  notificationId: string,
+  sinks: readonly string[],
+  now: number,
+): Promise<void> {
   if (sinks.length === 0) return;
   await c.query(ENQUEUE, [notificationId, 'accepted', now, sinks.map(() => uuidV7(now)), sinks]);
 }
@@ -81,7 +94,14 @@ export class PostgresOutbox implements OutboxStore {
   async claim(req: ClaimRequest): Promise<ClaimedDelivery[]> {
     const now = this.#now();
     const token = `${req.workerId}/${randomBytes(6).toString('base64url')}`;
-    const rows = await this.#query<Record<string, unknown>>(CLAIM, [req.sink, now, now + req.leaseMs, token, req.limit, assessedBy(now, this.#riskWaitMs)]);
+    const rows = await this.#query<Record<string, unknown>>(CLAIM, [
+      req.sink,
+      now,
+      now + req.leaseMs,
+      token,
+      req.limit,
+      assessedBy(now, this.#riskWaitMs),
+    ]);
     return rows.map((r) => ({
       id: String(r.id),
       sink: String(r.sink),
@@ -107,7 +127,15 @@ export class PostgresOutbox implements OutboxStore {
       `UPDATE deliveries SET status = $1, next_attempt_at = $2, last_error = $3, last_status = $4, updated_at = $5,
          lease_until = NULL, lease_owner = NULL
        WHERE id = $6 AND lease_owner = $7 RETURNING id`,
-      [f.dead ? 'dead' : 'failed', f.nextAttemptAt, f.error, f.httpStatus, this.#now(), id, leaseToken],
+      [
+        f.dead ? 'dead' : 'failed',
+        f.nextAttemptAt,
+        f.error,
+        f.httpStatus,
+        this.#now(),
+        id,
+        leaseToken,
+      ],
     );
     return rows.length === 1;
   }
@@ -199,7 +227,10 @@ export class PostgresOutbox implements OutboxStore {
   }
 
   async sinkStates(): Promise<SinkState[]> {
-    const rows = await this.#query<Record<string, unknown>>('SELECT name, disabled_at, disabled_reason FROM sink_states ORDER BY name', []);
+    const rows = await this.#query<Record<string, unknown>>(
+      'SELECT name, disabled_at, disabled_reason FROM sink_states ORDER BY name',
+      [],
+    );
     return rows.map((r) => ({
       name: String(r.name),
       disabledAt: r.disabled_at == null ? null : Number(r.disabled_at),
@@ -213,7 +244,12 @@ export class PostgresOutbox implements OutboxStore {
        WHERE status IN ('pending', 'failed', 'dead') GROUP BY sink, status ORDER BY sink, status`,
       [],
     );
-    return rows.map((r) => ({ sink: String(r.sink), status: r.status as OutboxStats['status'], count: Number(r.count), oldestCreatedAt: Number(r.oldest) }));
+    return rows.map((r) => ({
+      sink: String(r.sink),
+      status: r.status as OutboxStats['status'],
+      count: Number(r.count),
+      oldestCreatedAt: Number(r.oldest),
+    }));
   }
 
   async deliveredSince(since: number): Promise<DeliveredCount[]> {
@@ -228,7 +264,10 @@ export class PostgresOutbox implements OutboxStore {
    * Holds a dedicated connection (outside the pool) in LISTEN. If it breaks, another is opened
    * after a second; while it is down the worker's poll still finds everything, only later.
    */
-  async watch(onQueued: () => void, onError: (error: unknown) => void = () => {}): Promise<{ close(): Promise<void> }> {
+  async watch(
+    onQueued: () => void,
+    onError: (error: unknown) => void = () => {},
+  ): Promise<{ close(): Promise<void> }> {
     let closed = false;
     let client: pg.Client | undefined;
     let timer: NodeJS.Timeout | undefined;

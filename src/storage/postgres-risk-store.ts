@@ -1,12 +1,26 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
 import { inTransaction } from './postgres-transaction.js';
-import type { AlertDraft, AlertStatus, AssessmentRecord, AssessmentSubject, RiskStore, StoredAssessment } from './risk-store.js';
-import { ASSESSMENT_COLUMNS, SUBJECT_COLUMNS, assessmentValues, toStoredAssessment, toSubject } from './risk-row-mapping.js';
+import {
+  ASSESSMENT_COLUMNS,
+  assessmentValues,
+  SUBJECT_COLUMNS,
+  toStoredAssessment,
+  toSubject,
+} from './risk-row-mapping.js';
+import type {
+  AlertDraft,
+  AlertStatus,
+  AssessmentRecord,
+  AssessmentSubject,
+  RiskStore,
+  StoredAssessment,
+} from './risk-store.js';
 
 const INSERT_ASSESSMENT = `INSERT INTO risk_assessments (${ASSESSMENT_COLUMNS.join(', ')})
   VALUES (${ASSESSMENT_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')}) ON CONFLICT (notification_id) DO NOTHING`;
-// One statement: concurrent assessments of one card serialise on the row, only one takes the window.
+// One statement: concurrent assessments of one card serialise on the row, only one takes the
+// window.
 const CLAIM_WINDOW = `INSERT INTO risk_alert_cards (card_fingerprint, last_alert_at) VALUES ($1, $2)
   ON CONFLICT (card_fingerprint) DO UPDATE SET last_alert_at = excluded.last_alert_at
   WHERE risk_alert_cards.last_alert_at <= $3 RETURNING card_fingerprint`;
@@ -22,15 +36,25 @@ export class PostgresRiskStore implements RiskStore {
   }
 
   async loadSubject(id: string): Promise<AssessmentSubject | undefined> {
-    const [r] = await this.#query(`SELECT ${SUBJECT_COLUMNS} FROM notifications WHERE id = $1`, [id]);
+    const [r] = await this.#query(`SELECT ${SUBJECT_COLUMNS} FROM notifications WHERE id = $1`, [
+      id,
+    ]);
     return r === undefined ? undefined : toSubject(r);
   }
 
   async isAssessed(id: string): Promise<boolean> {
-    return (await this.#query('SELECT 1 FROM risk_assessments WHERE notification_id = $1', [id])).length > 0;
+    return (
+      (await this.#query('SELECT 1 FROM risk_assessments WHERE notification_id = $1', [id]))
+        .length > 0
+    );
   }
 
-  async countAttempts(fingerprint: string, eventType: string, since: number, until: number): Promise<number> {
+  async countAttempts(
+    fingerprint: string,
+    eventType: string,
+    since: number,
+    until: number,
+  ): Promise<number> {
     const [r] = await this.#query(
       `SELECT COUNT(*) AS n FROM notifications WHERE pan_fingerprint = $1 AND received_at > $2 AND received_at <= $3
        AND status = 'accepted' AND event_type = $4`,
@@ -45,10 +69,19 @@ export class PostgresRiskStore implements RiskStore {
        AND notification_id <> $4 LIMIT 1000`,
       [fingerprint, since, until, excludeId],
     );
-    return rows.map((r) => ({ emailHash: (r.email_hash as string | null) ?? null, phoneHash: (r.phone_hash as string | null) ?? null }));
+    return rows.map((r) => ({
+      emailHash: (r.email_hash as string | null) ?? null,
+      phoneHash: (r.phone_hash as string | null) ?? null,
+    }));
   }
 
-  async otherCardsSharing(kind: 'email' | 'phone', hash: string, since: number, until: number, excludeFingerprint: string | null): Promise<number> {
+  async otherCardsSharing(
+    kind: 'email' | 'phone',
+    hash: string,
+    since: number,
+    until: number,
+    excludeFingerprint: string | null,
+  ): Promise<number> {
     const col = kind === 'email' ? 'email' : 'phone';
     const [r] = await this.#query(
       `SELECT COUNT(DISTINCT card_fingerprint) AS n FROM risk_assessments WHERE ${col}_hash = $1 AND received_at > $2 AND received_at <= $3
@@ -58,23 +91,44 @@ export class PostgresRiskStore implements RiskStore {
     return Number(r!.n);
   }
 
-  async saveAssessment(rec: AssessmentRecord, alert?: AlertDraft): Promise<{ saved: boolean; alert: AlertStatus | 'none' }> {
+  async saveAssessment(
+    rec: AssessmentRecord,
+    alert?: AlertDraft,
+  ): Promise<{ saved: boolean; alert: AlertStatus | 'none' }> {
     return inTransaction(this.#pool, 'PostgreSQL risk write failed', async (client) => {
-      const inserted = (await client.query(INSERT_ASSESSMENT, assessmentValues(rec, Boolean))).rowCount === 1;
-      let result: { saved: boolean; alert: AlertStatus | 'none' } = { saved: inserted, alert: 'none' };
+      const inserted =
+        (await client.query(INSERT_ASSESSMENT, assessmentValues(rec, Boolean))).rowCount === 1;
+      let result: { saved: boolean; alert: AlertStatus | 'none' } = {
+        saved: inserted,
+        alert: 'none',
+      };
       if (inserted && alert !== undefined) {
         let status: AlertStatus = 'no_contact';
         if (alert.recipient !== null) {
           status = 'pending';
           if (alert.cardFingerprint !== null) {
-            const took = await client.query(CLAIM_WINDOW, [alert.cardFingerprint, alert.receivedAt, alert.receivedAt - alert.windowMs]);
+            const took = await client.query(CLAIM_WINDOW, [
+              alert.cardFingerprint,
+              alert.receivedAt,
+              alert.receivedAt - alert.windowMs,
+            ]);
             if (took.rowCount === 0) status = 'suppressed';
           }
         }
         const keep = status === 'pending' ? alert.recipient : null;
         await client.query(INSERT_ALERT, [
-          alert.id, alert.notificationId, alert.cardFingerprint, alert.createdAt, alert.receivedAt, status, alert.level,
-          alert.language, alert.panLast4, keep?.dataKeyId ?? null, keep?.ciphertext ?? null, alert.createdAt,
+          alert.id,
+          alert.notificationId,
+          alert.cardFingerprint,
+          alert.createdAt,
+          alert.receivedAt,
+          status,
+          alert.level,
+          alert.language,
+          alert.panLast4,
+          keep?.dataKeyId ?? null,
+          keep?.ciphertext ?? null,
+          alert.createdAt,
         ]);
         result = { saved: true, alert: status };
       }

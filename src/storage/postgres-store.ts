@@ -1,19 +1,37 @@
 import pg from 'pg';
 import type { Config } from '../config/config-schema.js';
 import { StorageError } from '../errors.js';
+import { type AdminStores, createAdminStores } from './admin-stores.js';
 import { postgresMigrations } from './migrations/postgres-migrations.js';
+import type {
+  ListQuery,
+  NotificationRecord,
+  NotificationStatus,
+  NotificationSummary,
+  QuarantinedNotification,
+  RecordOutcome,
+} from './notification-record.js';
 import type { BackupResult, NotificationStore, StoreOptions } from './notification-store.js';
-import type { ListQuery, NotificationRecord, NotificationStatus, NotificationSummary, QuarantinedNotification, RecordOutcome } from './notification-record.js';
-import { createAdminStores, type AdminStores } from './admin-stores.js';
 import type { OutboxOptions } from './outbox-store.js';
 import { PostgresAlertStore } from './postgres-alert-store.js';
 import { PostgresCardholderStore } from './postgres-cardholder-store.js';
-import { PostgresOutbox, enqueueDeliveries, type PostgresConnection } from './postgres-outbox.js';
+import { enqueueDeliveries, type PostgresConnection, PostgresOutbox } from './postgres-outbox.js';
 import { PostgresRiskStore } from './postgres-risk-store.js';
 import { postgresSqlDriver } from './postgres-sql-driver.js';
-import type { RiskStores } from './risk-store.js';
 import { inTransaction } from './postgres-transaction.js';
-import { PURGEABLE, PURGE_ALERTS, PURGE_SET, QUARANTINED_COLUMNS, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toQuarantined, toSummary } from './row-mapping.js';
+import type { RiskStores } from './risk-store.js';
+import {
+  PURGE_ALERTS,
+  PURGE_SET,
+  PURGEABLE,
+  QUARANTINED_COLUMNS,
+  RECORD_COLUMNS,
+  recordValues,
+  SUMMARY_COLUMNS,
+  toQuarantined,
+  toSummary,
+  UPDATABLE_COLUMNS,
+} from './row-mapping.js';
 
 /** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
 const MIGRATION_LOCK = 7_204_118_305_117_001n;
@@ -37,7 +55,10 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
   readonly #sinks: readonly string[];
   readonly #onDeliveriesQueued: (() => void) | undefined;
 
-  constructor(storage: Config['storage'], options: StoreOptions & { now?: () => number; schema?: string } = {}) {
+  constructor(
+    storage: Config['storage'],
+    options: StoreOptions & { now?: () => number; schema?: string } = {},
+  ) {
     this.#clientConfig = {
       connectionString: storage.url,
       statement_timeout: storage.statementTimeoutMs,
@@ -72,7 +93,9 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
   }
 
   async backup(): Promise<BackupResult> {
-    throw new StorageError('ctp-notify backup copies SQLite only: back PostgreSQL up with pg_dump or base backups');
+    throw new StorageError(
+      'ctp-notify backup copies SQLite only: back PostgreSQL up with pg_dump or base backups',
+    );
   }
 
   openOutbox(options: OutboxOptions = {}): PostgresOutbox {
@@ -80,7 +103,11 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
   }
 
   openRiskStores(): RiskStores {
-    return { cardholders: new PostgresCardholderStore(this.#pool), risk: new PostgresRiskStore(this.#pool), alerts: new PostgresAlertStore(this.#pool) };
+    return {
+      cardholders: new PostgresCardholderStore(this.#pool),
+      risk: new PostgresRiskStore(this.#pool),
+      alerts: new PostgresAlertStore(this.#pool),
+    };
   }
 
   openAdminStores(now?: () => number): AdminStores {
@@ -104,13 +131,20 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
       await client.query(
         'CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
       );
-      const done = new Set((await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map((r) => r.version));
+      const done = new Set(
+        (await client.query<{ version: number }>('SELECT version FROM schema_migrations')).rows.map(
+          (r) => r.version,
+        ),
+      );
       for (const m of postgresMigrations) {
         if (done.has(m.version)) continue;
         await client.query('BEGIN');
         try {
           await client.query(m.sql);
-          await client.query('INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)', [m.version, m.name, this.#now()]);
+          await client.query(
+            'INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, $3)',
+            [m.version, m.name, this.#now()],
+          );
           await client.query('COMMIT');
         } catch (cause) {
           await client.query('ROLLBACK');
@@ -118,9 +152,13 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
         }
       }
     } catch (cause) {
-      throw cause instanceof StorageError ? cause : new StorageError('PostgreSQL migration failed', { cause });
+      throw cause instanceof StorageError
+        ? cause
+        : new StorageError('PostgreSQL migration failed', { cause });
     } finally {
-      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()]).catch(() => {});
+      await client
+        .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK.toString()])
+        .catch(() => {});
       client.release();
     }
   }
@@ -134,7 +172,8 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
         if (rec.status === 'accepted') await enqueueDeliveries(c, rec.id, this.#sinks, now);
         return { id: rec.id, status: rec.status, result: 'inserted' } satisfies RecordOutcome;
       }
-      // The conflicting row is committed (ON CONFLICT waited for it); lock it for a possible promotion.
+      // The conflicting row is committed (ON CONFLICT waited for it); lock it for a possible
+      // promotion.
       const existing = (
         await c.query<{ id: string; status: NotificationStatus }>(
           'UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = $2 WHERE dedup_key = $1 RETURNING id, status',
@@ -145,7 +184,11 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
         const promoted = await this.#updateQuarantined(c, { ...rec, id: existing.id }, now);
         if (promoted !== undefined) return promoted;
       }
-      return { id: existing.id, status: existing.status, result: 'duplicate' } satisfies RecordOutcome;
+      return {
+        id: existing.id,
+        status: existing.status,
+        result: 'duplicate',
+      } satisfies RecordOutcome;
     });
     return this.#afterCommit(tx);
   }
@@ -159,15 +202,26 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
     return outcome;
   }
 
-  async #updateQuarantined(c: pg.PoolClient, rec: NotificationRecord, now: number): Promise<RecordOutcome | undefined> {
+  async #updateQuarantined(
+    c: pg.PoolClient,
+    rec: NotificationRecord,
+    now: number,
+  ): Promise<RecordOutcome | undefined> {
     const values = recordValues(rec, now, Boolean);
     const byColumn = new Map(RECORD_COLUMNS.map((col, i) => [col as string, values[i]]));
     const row = (
-      await c.query<{ id: string; status: NotificationStatus }>(UPDATE_QUARANTINED, [...UPDATABLE_COLUMNS.map((col) => byColumn.get(col)), rec.id])
+      await c.query<{ id: string; status: NotificationStatus }>(UPDATE_QUARANTINED, [
+        ...UPDATABLE_COLUMNS.map((col) => byColumn.get(col)),
+        rec.id,
+      ])
     ).rows[0];
     if (row === undefined) return undefined;
     if (row.status === 'accepted') await enqueueDeliveries(c, row.id, this.#sinks, now);
-    return { id: row.id, status: row.status, result: rec.status === 'accepted' ? 'promoted' : 'duplicate' };
+    return {
+      id: row.id,
+      status: row.status,
+      result: rec.status === 'accepted' ? 'promoted' : 'duplicate',
+    };
   }
 
   updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome> {
@@ -201,12 +255,22 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
     return total;
   }
 
-  async findByDedupKey(dedupKey: string): Promise<{ id: string; status: NotificationStatus } | undefined> {
-    return (await this.#query<{ id: string; status: NotificationStatus }>('SELECT id, status FROM notifications WHERE dedup_key = $1', [dedupKey]))[0];
+  async findByDedupKey(
+    dedupKey: string,
+  ): Promise<{ id: string; status: NotificationStatus } | undefined> {
+    return (
+      await this.#query<{ id: string; status: NotificationStatus }>(
+        'SELECT id, status FROM notifications WHERE dedup_key = $1',
+        [dedupKey],
+      )
+    )[0];
   }
 
   async countRetry(dedupKey: string): Promise<void> {
-    await this.#query('UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = $2 WHERE dedup_key = $1', [dedupKey, this.#now()]);
+    await this.#query(
+      'UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = $2 WHERE dedup_key = $1',
+      [dedupKey, this.#now()],
+    );
   }
 
   async list(query: ListQuery): Promise<NotificationSummary[]> {
@@ -257,5 +321,4 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
   #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     return inTransaction(this.#pool, 'PostgreSQL transaction failed', fn);
   }
-
 }

@@ -9,7 +9,11 @@ import { StorageError } from '../errors.js';
  * @param failure message of the StorageError that wraps a cause which is not one already
  * @throws StorageError "cannot connect to PostgreSQL" when no client can be had
  */
-export async function inTransaction<T>(pool: pg.Pool, failure: string, fn: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+export async function inTransaction<T>(
+  pool: pg.Pool,
+  failure: string,
+  fn: (client: pg.PoolClient) => Promise<T>,
+): Promise<T> {
   let client: pg.PoolClient;
   try {
     client = await pool.connect();

@@ -1,5 +1,12 @@
 import type { RiskLevel } from '../risk/risk-codes.js';
-import type { AlertRow, AlertStatus, AssessmentRecord, AssessmentSubject, ClaimedAlert, StoredAssessment } from './risk-store.js';
+import type {
+  AlertRow,
+  AlertStatus,
+  AssessmentRecord,
+  AssessmentSubject,
+  ClaimedAlert,
+  StoredAssessment,
+} from './risk-store.js';
 
 /** Columns of notifications the assessment reads. */
 export const SUBJECT_COLUMNS =
@@ -28,15 +35,37 @@ export function toSubject(r: Record<string, unknown>): AssessmentSubject {
 }
 
 export const ASSESSMENT_COLUMNS = [
-  'notification_id', 'received_at', 'assessed_at', 'card_fingerprint', 'email_hash', 'phone_hash', 'email_on_file',
-  'phone_on_file', 'score', 'level', 'reasons', 'shadow', 'directory',
+  'notification_id',
+  'received_at',
+  'assessed_at',
+  'card_fingerprint',
+  'email_hash',
+  'phone_hash',
+  'email_on_file',
+  'phone_on_file',
+  'score',
+  'level',
+  'reasons',
+  'shadow',
+  'directory',
 ] as const;
 
 export function assessmentValues(a: AssessmentRecord, bool: (b: boolean) => unknown): unknown[] {
   const b = (v: boolean | null) => (v === null ? null : bool(v));
   return [
-    a.notificationId, a.receivedAt, a.assessedAt, a.cardFingerprint, a.emailHash, a.phoneHash, b(a.emailOnFile),
-    b(a.phoneOnFile), a.score, a.level, JSON.stringify(a.reasons), JSON.stringify(a.shadow), a.directory,
+    a.notificationId,
+    a.receivedAt,
+    a.assessedAt,
+    a.cardFingerprint,
+    a.emailHash,
+    a.phoneHash,
+    b(a.emailOnFile),
+    b(a.phoneOnFile),
+    a.score,
+    a.level,
+    JSON.stringify(a.reasons),
+    JSON.stringify(a.shadow),
+    a.directory,
   ];
 }
 
@@ -63,12 +92,14 @@ export function toClaimed(r: Record<string, unknown>): ClaimedAlert {
     language: r.language == null ? null : String(r.language),
     panLast4: r.pan_last4 == null ? null : String(r.pan_last4),
     dataKeyId: r.data_key_id == null ? null : String(r.data_key_id),
-    recipientCiphertext: r.recipient_ciphertext == null ? null : Buffer.from(r.recipient_ciphertext as Uint8Array),
+    recipientCiphertext:
+      r.recipient_ciphertext == null ? null : Buffer.from(r.recipient_ciphertext as Uint8Array),
     attempts: Number(r.attempts),
   };
 }
 
-export const ALERT_ROW_COLUMNS = 'id, notification_id, status, level, attempts, last_error, created_at, sent_at';
+export const ALERT_ROW_COLUMNS =
+  'id, notification_id, status, level, attempts, last_error, created_at, sent_at';
 
 export function toAlertRow(r: Record<string, unknown>): AlertRow {
   return {
@@ -84,9 +115,16 @@ export function toAlertRow(r: Record<string, unknown>): AlertRow {
 }
 
 /** Connected components over shared email or phone hashes: how many distinct enrollers. */
-export function countEnrollers(keys: readonly { emailHash: string | null; phoneHash: string | null }[]): number {
+export function countEnrollers(
+  keys: readonly { emailHash: string | null; phoneHash: string | null }[],
+): number {
   const parent = keys.map((_, i) => i);
-  const find = (i: number): number => (parent[i] === i ? i : (parent[i] = find(parent[i]!)));
+  const find = (i: number): number => {
+    if (parent[i] === i) return i;
+    const root = find(parent[i]!);
+    parent[i] = root; // path compression
+    return root;
+  };
   const firstBy = new Map<string, number>();
   keys.forEach((k, i) => {
     for (const h of [k.emailHash && `e:${k.emailHash}`, k.phoneHash && `p:${k.phoneHash}`]) {

@@ -73,21 +73,43 @@ export interface RiskStore {
   loadSubject(id: string): Promise<AssessmentSubject | undefined>;
   isAssessed(id: string): Promise<boolean>;
   /** Accepted notifications of `eventType` on a card received in (since, until]. */
-  countAttempts(fingerprint: string, eventType: string, since: number, until: number): Promise<number>;
-  /** Enroller keys of the card's assessed attempts received in (since, until], other than `excludeId`. */
-  enrollerKeys(fingerprint: string, since: number, until: number, excludeId: string): Promise<{ emailHash: string | null; phoneHash: string | null }[]>;
+  countAttempts(
+    fingerprint: string,
+    eventType: string,
+    since: number,
+    until: number,
+  ): Promise<number>;
+  /**
+   * Enroller keys of the card's assessed attempts received in (since, until], other than
+   * `excludeId`.
+   */
+  enrollerKeys(
+    fingerprint: string,
+    since: number,
+    until: number,
+    excludeId: string,
+  ): Promise<{ emailHash: string | null; phoneHash: string | null }[]>;
   /**
    * Distinct cards, other than `excludeFingerprint`, whose assessed attempts in (since, until]
    * used this email / phone hash where it was not on file for the card.
    */
-  otherCardsSharing(kind: 'email' | 'phone', hash: string, since: number, until: number, excludeFingerprint: string | null): Promise<number>;
+  otherCardsSharing(
+    kind: 'email' | 'phone',
+    hash: string,
+    since: number,
+    until: number,
+    excludeFingerprint: string | null,
+  ): Promise<number>;
   /**
    * Stores the assessment and, when given, its alert, in one transaction. The first
    * assessment of a notification wins (a second process assessing it too changes nothing).
    * The alert is `pending` unless the card had one within the window (`suppressed`) or no
    * recipient is known (`no_contact`).
    */
-  saveAssessment(rec: AssessmentRecord, alert?: AlertDraft): Promise<{ saved: boolean; alert: AlertStatus | 'none' }>;
+  saveAssessment(
+    rec: AssessmentRecord,
+    alert?: AlertDraft,
+  ): Promise<{ saved: boolean; alert: AlertStatus | 'none' }>;
   assessments(ids: readonly string[]): Promise<Map<string, StoredAssessment>>;
   /** Accepted notifications received in [since, before) with no assessment, oldest first. */
   unassessed(since: number, before: number, limit: number): Promise<string[]>;
@@ -124,7 +146,9 @@ export interface AlertStore {
   claim(now: number, limit: number, leaseMs: number): Promise<ClaimedAlert[]>;
   /** Sent: the recipient ciphertext is dropped (kept no longer than needed). */
   markSent(id: string, now: number): Promise<void>;
-  /** Failed: retry at `nextAttemptAt`, or dead when null. `code` is an error code, never a message. */
+  /**
+   * Failed: retry at `nextAttemptAt`, or dead when null. `code` is an error code, never a message.
+   */
   markFailed(id: string, nextAttemptAt: number | null, code: string): Promise<void>;
   list(limit: number): Promise<AlertRow[]>;
 }

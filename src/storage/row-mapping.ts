@@ -1,11 +1,35 @@
-import type { NotificationRecord, NotificationSummary, QuarantinedNotification } from './notification-record.js';
+import type {
+  NotificationRecord,
+  NotificationSummary,
+  QuarantinedNotification,
+} from './notification-record.js';
 
 /** Column order shared by both dialects' INSERT statements. */
 export const RECORD_COLUMNS = [
-  'id', 'dedup_key', 'received_at', 'updated_at', 'token_requestor_id', 'event_type', 'status', 'reason',
-  'reason_fields', 'jws_kid', 'jwe_kid', 'tsp', 'first_name', 'last_name', 'contact_email', 'phone_number',
-  'pan_fingerprint', 'pan_bin', 'pan_last4', 'pan_luhn_valid', 'data_key_id', 'pan_ciphertext',
-  'payload_ciphertext', 'encrypted_data',
+  'id',
+  'dedup_key',
+  'received_at',
+  'updated_at',
+  'token_requestor_id',
+  'event_type',
+  'status',
+  'reason',
+  'reason_fields',
+  'jws_kid',
+  'jwe_kid',
+  'tsp',
+  'first_name',
+  'last_name',
+  'contact_email',
+  'phone_number',
+  'pan_fingerprint',
+  'pan_bin',
+  'pan_last4',
+  'pan_luhn_valid',
+  'data_key_id',
+  'pan_ciphertext',
+  'payload_ciphertext',
+  'encrypted_data',
 ] as const;
 
 /**
@@ -34,22 +58,46 @@ export const PURGE_ALERTS =
 
 /** What retention clears (see `NotificationStore.purge`); `encrypted_data` is NOT NULL, so ''. */
 export const PURGE_SET =
-  "first_name = NULL, last_name = NULL, contact_email = NULL, phone_number = NULL, pan_ciphertext = NULL, " +
+  'first_name = NULL, last_name = NULL, contact_email = NULL, phone_number = NULL, pan_ciphertext = NULL, ' +
   "payload_ciphertext = NULL, data_key_id = NULL, encrypted_data = ''";
 
 /** Values in RECORD_COLUMNS order. `bool` adapts booleans to the dialect. */
-export function recordValues(rec: NotificationRecord, now: number, bool: (b: boolean) => unknown): unknown[] {
+export function recordValues(
+  rec: NotificationRecord,
+  now: number,
+  bool: (b: boolean) => unknown,
+): unknown[] {
   return [
-    rec.id, rec.dedupKey, rec.receivedAt, now, rec.tokenRequestorId, rec.eventType, rec.status, rec.reason,
-    rec.reasonFields === null ? null : JSON.stringify(rec.reasonFields), rec.jwsKid, rec.jweKid, rec.tsp,
-    rec.firstName, rec.lastName, rec.contactEmail, rec.phoneNumber, rec.panFingerprint, rec.panBin, rec.panLast4,
-    rec.panLuhnValid === null ? null : bool(rec.panLuhnValid), rec.dataKeyId, rec.panCiphertext,
-    rec.payloadCiphertext, rec.encryptedData,
+    rec.id,
+    rec.dedupKey,
+    rec.receivedAt,
+    now,
+    rec.tokenRequestorId,
+    rec.eventType,
+    rec.status,
+    rec.reason,
+    rec.reasonFields === null ? null : JSON.stringify(rec.reasonFields),
+    rec.jwsKid,
+    rec.jweKid,
+    rec.tsp,
+    rec.firstName,
+    rec.lastName,
+    rec.contactEmail,
+    rec.phoneNumber,
+    rec.panFingerprint,
+    rec.panBin,
+    rec.panLast4,
+    rec.panLuhnValid === null ? null : bool(rec.panLuhnValid),
+    rec.dataKeyId,
+    rec.panCiphertext,
+    rec.payloadCiphertext,
+    rec.encryptedData,
   ];
 }
 
 /** What reprocessing a quarantined notification needs (see {@link toQuarantined}). */
-export const QUARANTINED_COLUMNS = 'id, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data';
+export const QUARANTINED_COLUMNS =
+  'id, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data';
 
 export function toQuarantined(r: Record<string, unknown>): QuarantinedNotification {
   return {
@@ -75,7 +123,8 @@ export function toSummary(r: Record<string, unknown>): NotificationSummary {
     eventType: String(r.event_type),
     status: r.status as NotificationSummary['status'],
     reason: (r.reason as string | null) ?? null,
-    reasonFields: r.reason_fields == null ? null : (JSON.parse(String(r.reason_fields)) as string[]),
+    reasonFields:
+      r.reason_fields == null ? null : (JSON.parse(String(r.reason_fields)) as string[]),
     tsp: (r.tsp as string | null) ?? null,
     panBin: (r.pan_bin as string | null) ?? null,
     panLast4: (r.pan_last4 as string | null) ?? null,

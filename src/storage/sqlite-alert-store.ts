@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
-import type { AlertRow, AlertStore, ClaimedAlert } from './risk-store.js';
 import { ALERT_ROW_COLUMNS, CLAIMED_COLUMNS, toAlertRow, toClaimed } from './risk-row-mapping.js';
+import type { AlertRow, AlertStore, ClaimedAlert } from './risk-store.js';
 
 /** The alert outbox on SQLite: claims are one UPDATE under SQLite's write lock. */
 export class SqliteAlertStore implements AlertStore {
@@ -40,16 +40,28 @@ export class SqliteAlertStore implements AlertStore {
   async markFailed(id: string, nextAttemptAt: number | null, code: string): Promise<void> {
     this.#run(() =>
       nextAttemptAt === null
-        ? this.#db.prepare(`UPDATE risk_alerts SET status = 'dead', lease_until = NULL, last_error = ? WHERE id = ?`).run(code, id)
-        : this.#db.prepare('UPDATE risk_alerts SET next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ?').run(nextAttemptAt, code, id),
+        ? this.#db
+            .prepare(
+              `UPDATE risk_alerts SET status = 'dead', lease_until = NULL, last_error = ? WHERE id = ?`,
+            )
+            .run(code, id)
+        : this.#db
+            .prepare(
+              'UPDATE risk_alerts SET next_attempt_at = ?, lease_until = NULL, last_error = ? WHERE id = ?',
+            )
+            .run(nextAttemptAt, code, id),
     );
   }
 
   async list(limit: number): Promise<AlertRow[]> {
     return this.#run(() =>
-      (this.#db.prepare(`SELECT ${ALERT_ROW_COLUMNS} FROM risk_alerts ORDER BY created_at DESC, id DESC LIMIT ?`).all(limit) as Record<string, unknown>[]).map(
-        toAlertRow,
-      ),
+      (
+        this.#db
+          .prepare(
+            `SELECT ${ALERT_ROW_COLUMNS} FROM risk_alerts ORDER BY created_at DESC, id DESC LIMIT ?`,
+          )
+          .all(limit) as Record<string, unknown>[]
+      ).map(toAlertRow),
     );
   }
 

@@ -17,14 +17,20 @@ const PAGES_PER_STEP = 1024;
  * notification committed before the backup began, nothing half-written. The copy is written
  * beside `destination` and renamed into place only once complete and checked.
  */
-export async function backupSqlite(db: Database.Database, destination: string, onProgress?: (p: BackupProgress) => void): Promise<BackupResult> {
+export async function backupSqlite(
+  db: Database.Database,
+  destination: string,
+  onProgress?: (p: BackupProgress) => void,
+): Promise<BackupResult> {
   if (existsSync(destination)) throw new StorageError(`backup destination exists: ${destination}`);
   const partial = `${destination}.partial`;
   rmSync(partial, { force: true });
   let notifications: number;
   try {
     db.exec('BEGIN');
-    notifications = Number((db.prepare('SELECT count(*) AS n FROM notifications').get() as { n: number }).n);
+    notifications = Number(
+      (db.prepare('SELECT count(*) AS n FROM notifications').get() as { n: number }).n,
+    );
     await db.backup(partial, {
       progress: ({ totalPages, remainingPages }) => {
         onProgress?.({ totalPages, remainingPages });

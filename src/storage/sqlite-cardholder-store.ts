@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
-import type { CardholderRecord, CardholderStore } from './cardholder-store.js';
 import { toCardholderRecord } from './cardholder-row-mapping.js';
+import type { CardholderRecord, CardholderStore } from './cardholder-store.js';
 
 /** The cardholder directory on the notification store's SQLite connection. */
 export class SqliteCardholderStore implements CardholderStore {
@@ -15,7 +15,9 @@ export class SqliteCardholderStore implements CardholderStore {
     this.#now = now;
   }
 
-  async upsert(records: readonly CardholderRecord[]): Promise<{ inserted: number; updated: number }> {
+  async upsert(
+    records: readonly CardholderRecord[],
+  ): Promise<{ inserted: number; updated: number }> {
     try {
       const exists = this.#db.prepare('SELECT 1 FROM cardholders WHERE fingerprint = ?');
       const upsert = this.#db.prepare(
@@ -30,7 +32,15 @@ export class SqliteCardholderStore implements CardholderStore {
           let inserted = 0;
           for (const r of records) {
             if (exists.get(r.fingerprint) === undefined) inserted++;
-            upsert.run(r.fingerprint, r.status, r.language, r.dataKeyId, r.contactCiphertext, now, now);
+            upsert.run(
+              r.fingerprint,
+              r.status,
+              r.language,
+              r.dataKeyId,
+              r.contactCiphertext,
+              now,
+              now,
+            );
           }
           return { inserted, updated: records.length - inserted };
         })
@@ -41,12 +51,21 @@ export class SqliteCardholderStore implements CardholderStore {
   }
 
   async get(fingerprint: string): Promise<CardholderRecord | undefined> {
-    const r = this.#read(() => (this.#byFingerprint ??= this.#db.prepare('SELECT * FROM cardholders WHERE fingerprint = ?')).get(fingerprint)) as Record<string, unknown> | undefined;
+    const r = this.#read(() => {
+      this.#byFingerprint ??= this.#db.prepare('SELECT * FROM cardholders WHERE fingerprint = ?');
+      return this.#byFingerprint.get(fingerprint);
+    }) as Record<string, unknown> | undefined;
     return r === undefined ? undefined : toCardholderRecord(r);
   }
 
   async count(): Promise<number> {
-    return Number((this.#read(() => this.#db.prepare('SELECT COUNT(*) AS n FROM cardholders').get()) as { n: number }).n);
+    return Number(
+      (
+        this.#read(() => this.#db.prepare('SELECT COUNT(*) AS n FROM cardholders').get()) as {
+          n: number;
+        }
+      ).n,
+    );
   }
 
   #read<T>(fn: () => T): T {

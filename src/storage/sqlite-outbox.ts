@@ -2,16 +2,21 @@ import { randomBytes } from 'node:crypto';
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
 import { uuidV7 } from '../util/uuid-v7.js';
-import { NO_OPEN_SIBLING, assessedBy, claimableCondition } from './outbox-claim.js';
-import { EVENT_SOURCE_COLUMNS, SUMMARY_COLUMNS, toDeliverySummary, toEventSource } from './outbox-row-mapping.js';
+import { assessedBy, claimableCondition, NO_OPEN_SIBLING } from './outbox-claim.js';
+import {
+  EVENT_SOURCE_COLUMNS,
+  SUMMARY_COLUMNS,
+  toDeliverySummary,
+  toEventSource,
+} from './outbox-row-mapping.js';
 import type {
-  DeliveredCount,
-  OutboxOptions,
-  ClaimRequest,
   ClaimedDelivery,
+  ClaimRequest,
+  DeliveredCount,
   DeliveryQuery,
   DeliverySummary,
   FailureRecord,
+  OutboxOptions,
   OutboxStats,
   OutboxStore,
   SinkState,
@@ -33,14 +38,20 @@ const insertStatements = new WeakMap<Database.Database, Database.Statement>();
  * Writes one pending delivery per sink for an accepted notification. Called by SqliteStore
  * inside the savepoint that stores the notification, so both commit or neither does.
  */
-export function enqueueDeliveries(db: Database.Database, notificationId: string, sinks: readonly string[], now: number): void {
+export function enqueueDeliveries(
+  db: Database.Database,
+  notificationId: string,
+  sinks: readonly string[],
+  now: number,
+): void {
   if (sinks.length === 0) return;
   let insert = insertStatements.get(db);
   if (insert === undefined) {
     insert = db.prepare(INSERT_DELIVERY);
     insertStatements.set(db, insert);
   }
-  for (const sink of sinks) insert.run(uuidV7(now), notificationId, sink, 'accepted', now, now, now);
+  for (const sink of sinks)
+    insert.run(uuidV7(now), notificationId, sink, 'accepted', now, now, now);
 }
 
 /**
@@ -68,19 +79,24 @@ export class SqliteOutbox implements OutboxStore {
     return this.#store.write(() => {
       const now = this.#now();
       const ids = this.#prepare(
-          `UPDATE deliveries SET lease_until = @until, lease_owner = @token, attempts = attempts + 1, updated_at = @now
+        `UPDATE deliveries SET lease_until = @until, lease_owner = @token, attempts = attempts + 1, updated_at = @now
            WHERE id IN (SELECT d.id FROM deliveries d WHERE ${claimableCondition((n) => `@${n}`)}
                         ORDER BY d.next_attempt_at, d.id LIMIT @limit)
            RETURNING id`,
-        )
-        .all({ sink: req.sink, now, assessedBy: assessedBy(now, this.#riskWaitMs), until: now + req.leaseMs, token, limit: req.limit }) as { id: string }[];
+      ).all({
+        sink: req.sink,
+        now,
+        assessedBy: assessedBy(now, this.#riskWaitMs),
+        until: now + req.leaseMs,
+        token,
+        limit: req.limit,
+      }) as { id: string }[];
       if (ids.length === 0) return [];
       const rows = this.#prepare(
-          `SELECT d.id, d.sink, d.attempts, d.created_at, ${EVENT_SOURCE_COLUMNS}
+        `SELECT d.id, d.sink, d.attempts, d.created_at, ${EVENT_SOURCE_COLUMNS}
            FROM deliveries d JOIN notifications n ON n.id = d.notification_id
            WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.next_attempt_at, d.id`,
-        )
-        .all(JSON.stringify(ids.map((r) => r.id))) as Record<string, unknown>[];
+      ).all(JSON.stringify(ids.map((r) => r.id))) as Record<string, unknown>[];
       return rows.map((r) => ({
         id: String(r.id),
         sink: String(r.sink),
@@ -96,10 +112,9 @@ export class SqliteOutbox implements OutboxStore {
     return this.#store.write(() => {
       const now = this.#now();
       const r = this.#prepare(
-          `UPDATE deliveries SET status = 'delivered', delivered_at = ?, updated_at = ?, lease_until = NULL, lease_owner = NULL
+        `UPDATE deliveries SET status = 'delivered', delivered_at = ?, updated_at = ?, lease_until = NULL, lease_owner = NULL
            WHERE id = ? AND lease_owner = ?`,
-        )
-        .run(now, now, id, leaseToken);
+      ).run(now, now, id, leaseToken);
       return r.changes === 1;
     });
   }
@@ -107,11 +122,18 @@ export class SqliteOutbox implements OutboxStore {
   fail(id: string, leaseToken: string, f: FailureRecord): Promise<boolean> {
     return this.#store.write(() => {
       const r = this.#prepare(
-          `UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ?, last_status = ?, updated_at = ?,
+        `UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ?, last_status = ?, updated_at = ?,
              lease_until = NULL, lease_owner = NULL
            WHERE id = ? AND lease_owner = ?`,
-        )
-        .run(f.dead ? 'dead' : 'failed', f.nextAttemptAt, f.error, f.httpStatus, this.#now(), id, leaseToken);
+      ).run(
+        f.dead ? 'dead' : 'failed',
+        f.nextAttemptAt,
+        f.error,
+        f.httpStatus,
+        this.#now(),
+        id,
+        leaseToken,
+      );
       return r.changes === 1;
     });
   }
@@ -133,7 +155,9 @@ export class SqliteOutbox implements OutboxStore {
     params.push(q.limit ?? 50);
     const sql = `SELECT ${SUMMARY_COLUMNS} FROM deliveries d ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY d.created_at DESC, d.id DESC LIMIT ?`;
-    return this.#read(() => (this.#prepare(sql).all(...params) as Record<string, unknown>[]).map(toDeliverySummary));
+    return this.#read(() =>
+      (this.#prepare(sql).all(...params) as Record<string, unknown>[]).map(toDeliverySummary),
+    );
   }
 
   retry(target: { id: string } | { dead: true; sink?: string }): Promise<number> {
@@ -144,12 +168,12 @@ export class SqliteOutbox implements OutboxStore {
       const r =
         'id' in target
           ? this.#prepare(
-                `${set} WHERE d.id = @id AND d.status IN ('failed', 'dead')
+              `${set} WHERE d.id = @id AND d.status IN ('failed', 'dead')
                    AND (d.lease_until IS NULL OR d.lease_until <= @now) AND ${NO_OPEN_SIBLING}`,
-              )
-              .run({ now, id: target.id })
-          : this.#prepare(`${set} WHERE d.status = 'dead' AND (@sink IS NULL OR d.sink = @sink) AND ${NO_OPEN_SIBLING}`)
-              .run({ now, sink: target.sink ?? null });
+            ).run({ now, id: target.id })
+          : this.#prepare(
+              `${set} WHERE d.status = 'dead' AND (@sink IS NULL OR d.sink = @sink) AND ${NO_OPEN_SIBLING}`,
+            ).run({ now, sink: target.sink ?? null });
       return r.changes;
     });
   }
@@ -158,11 +182,11 @@ export class SqliteOutbox implements OutboxStore {
     return this.#store.write(() => {
       const now = this.#now();
       const ids = this.#prepare(
-          `SELECT n.id FROM notifications n
+        `SELECT n.id FROM notifications n
            WHERE n.status = 'accepted' AND n.received_at >= ?
              AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.notification_id = n.id AND o.sink = ? AND o.status IN ('pending', 'failed'))
            ORDER BY n.received_at, n.id`,
-        )
+      )
         .pluck()
         .all(since, sink) as string[];
       const insert = this.#prepare(INSERT_DELIVERY);
@@ -175,24 +199,28 @@ export class SqliteOutbox implements OutboxStore {
     return this.#store.write(() => {
       const now = this.#now();
       this.#prepare(
-          `INSERT INTO sink_states (name, disabled_at, disabled_reason, updated_at) VALUES (?, ?, ?, ?)
+        `INSERT INTO sink_states (name, disabled_at, disabled_reason, updated_at) VALUES (?, ?, ?, ?)
            ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, disabled_reason = excluded.disabled_reason,
              updated_at = excluded.updated_at`,
-        )
-        .run(name, now, reason, now);
+      ).run(name, now, reason, now);
     });
   }
 
   enableSink(name: string): Promise<boolean> {
     return this.#store.write(
       () =>
-        this.#prepare('UPDATE sink_states SET disabled_at = NULL, disabled_reason = NULL, updated_at = ? WHERE name = ? AND disabled_at IS NOT NULL')
-          .run(this.#now(), name).changes === 1,
+        this.#prepare(
+          'UPDATE sink_states SET disabled_at = NULL, disabled_reason = NULL, updated_at = ? WHERE name = ? AND disabled_at IS NOT NULL',
+        ).run(this.#now(), name).changes === 1,
     );
   }
 
   async sinkStates(): Promise<SinkState[]> {
-    const rows = this.#read(() => this.#prepare('SELECT name, disabled_at, disabled_reason FROM sink_states ORDER BY name').all()) as Record<string, unknown>[];
+    const rows = this.#read(() =>
+      this.#prepare(
+        'SELECT name, disabled_at, disabled_reason FROM sink_states ORDER BY name',
+      ).all(),
+    ) as Record<string, unknown>[];
     return rows.map((r) => ({
       name: String(r.name),
       disabledAt: r.disabled_at == null ? null : Number(r.disabled_at),
@@ -203,17 +231,23 @@ export class SqliteOutbox implements OutboxStore {
   async stats(): Promise<OutboxStats[]> {
     const rows = this.#read(() =>
       this.#prepare(
-          `SELECT sink, status, count(*) AS count, min(created_at) AS oldest FROM deliveries
+        `SELECT sink, status, count(*) AS count, min(created_at) AS oldest FROM deliveries
            WHERE status IN ('pending', 'failed', 'dead') GROUP BY sink, status ORDER BY sink, status`,
-        )
-        .all(),
+      ).all(),
     ) as Record<string, unknown>[];
-    return rows.map((r) => ({ sink: String(r.sink), status: r.status as OutboxStats['status'], count: Number(r.count), oldestCreatedAt: Number(r.oldest) }));
+    return rows.map((r) => ({
+      sink: String(r.sink),
+      status: r.status as OutboxStats['status'],
+      count: Number(r.count),
+      oldestCreatedAt: Number(r.oldest),
+    }));
   }
 
   async deliveredSince(since: number): Promise<DeliveredCount[]> {
     const rows = this.#read(() =>
-      this.#prepare("SELECT sink, count(*) AS count FROM deliveries WHERE created_at >= ? AND status = 'delivered' GROUP BY sink").all(since),
+      this.#prepare(
+        "SELECT sink, count(*) AS count FROM deliveries WHERE created_at >= ? AND status = 'delivered' GROUP BY sink",
+      ).all(since),
     ) as Record<string, unknown>[];
     return rows.map((r) => ({ sink: String(r.sink), count: Number(r.count) }));
   }

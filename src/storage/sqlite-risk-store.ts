@@ -1,7 +1,20 @@
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
-import type { AlertDraft, AlertStatus, AssessmentRecord, AssessmentSubject, RiskStore, StoredAssessment } from './risk-store.js';
-import { ASSESSMENT_COLUMNS, SUBJECT_COLUMNS, assessmentValues, toStoredAssessment, toSubject } from './risk-row-mapping.js';
+import {
+  ASSESSMENT_COLUMNS,
+  assessmentValues,
+  SUBJECT_COLUMNS,
+  toStoredAssessment,
+  toSubject,
+} from './risk-row-mapping.js';
+import type {
+  AlertDraft,
+  AlertStatus,
+  AssessmentRecord,
+  AssessmentSubject,
+  RiskStore,
+  StoredAssessment,
+} from './risk-store.js';
 
 const INSERT_ASSESSMENT = `INSERT INTO risk_assessments (${ASSESSMENT_COLUMNS.join(', ')})
   VALUES (${ASSESSMENT_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (notification_id) DO NOTHING`;
@@ -19,9 +32,9 @@ export type SqliteWrite = <T>(run: () => T) => Promise<T>;
 /**
  * Risk assessments on the notification store's SQLite connection. Statements are prepared once
  * and kept: an assessment runs about eight, and preparing each anew cost more than running it.
- * Writes go through `write`: `SqliteStore.openRiskStores` gives the notification store's group commit, as a
- * non-durable write (SqliteStore.write), so an assessment shares its transaction with the
- * notifications of the same turn, never blocks the event loop waiting for another process's
+ * Writes go through `write`: `SqliteStore.openRiskStores` gives the notification store's group
+ * commit, as a non-durable write (SqliteStore.write), so an assessment shares its transaction with
+ * the notifications of the same turn, never blocks the event loop waiting for another process's
  * write lock, and has no fsync of its own. Without `write`, each is its own transaction.
  */
 export class SqliteRiskStore implements RiskStore {
@@ -44,21 +57,31 @@ export class SqliteRiskStore implements RiskStore {
   }
 
   async loadSubject(id: string): Promise<AssessmentSubject | undefined> {
-    const r = this.#read(() => this.#stmt(`SELECT ${SUBJECT_COLUMNS} FROM notifications WHERE id = ?`).get(id)) as Record<string, unknown> | undefined;
+    const r = this.#read(() =>
+      this.#stmt(`SELECT ${SUBJECT_COLUMNS} FROM notifications WHERE id = ?`).get(id),
+    ) as Record<string, unknown> | undefined;
     return r === undefined ? undefined : toSubject(r);
   }
 
   async isAssessed(id: string): Promise<boolean> {
-    return this.#read(() => this.#stmt('SELECT 1 FROM risk_assessments WHERE notification_id = ?').get(id)) !== undefined;
+    return (
+      this.#read(() =>
+        this.#stmt('SELECT 1 FROM risk_assessments WHERE notification_id = ?').get(id),
+      ) !== undefined
+    );
   }
 
-  async countAttempts(fingerprint: string, eventType: string, since: number, until: number): Promise<number> {
+  async countAttempts(
+    fingerprint: string,
+    eventType: string,
+    since: number,
+    until: number,
+  ): Promise<number> {
     const r = this.#read(() =>
       this.#stmt(
-          `SELECT COUNT(*) AS n FROM notifications WHERE pan_fingerprint = ? AND received_at > ? AND received_at <= ?
+        `SELECT COUNT(*) AS n FROM notifications WHERE pan_fingerprint = ? AND received_at > ? AND received_at <= ?
            AND status = 'accepted' AND event_type = ?`,
-        )
-        .get(fingerprint, since, until, eventType),
+      ).get(fingerprint, since, until, eventType),
     ) as { n: number };
     return Number(r.n);
   }
@@ -66,43 +89,67 @@ export class SqliteRiskStore implements RiskStore {
   async enrollerKeys(fingerprint: string, since: number, until: number, excludeId: string) {
     const rows = this.#read(() =>
       this.#stmt(
-          `SELECT email_hash, phone_hash FROM risk_assessments WHERE card_fingerprint = ? AND received_at > ? AND received_at <= ?
+        `SELECT email_hash, phone_hash FROM risk_assessments WHERE card_fingerprint = ? AND received_at > ? AND received_at <= ?
            AND notification_id <> ? LIMIT 1000`,
-        )
-        .all(fingerprint, since, until, excludeId),
+      ).all(fingerprint, since, until, excludeId),
     ) as { email_hash: string | null; phone_hash: string | null }[];
     return rows.map((r) => ({ emailHash: r.email_hash, phoneHash: r.phone_hash }));
   }
 
-  async otherCardsSharing(kind: 'email' | 'phone', hash: string, since: number, until: number, excludeFingerprint: string | null): Promise<number> {
+  async otherCardsSharing(
+    kind: 'email' | 'phone',
+    hash: string,
+    since: number,
+    until: number,
+    excludeFingerprint: string | null,
+  ): Promise<number> {
     const col = kind === 'email' ? 'email' : 'phone';
     const r = this.#read(() =>
       this.#stmt(
-          `SELECT COUNT(DISTINCT card_fingerprint) AS n FROM risk_assessments WHERE ${col}_hash = ? AND received_at > ? AND received_at <= ?
+        `SELECT COUNT(DISTINCT card_fingerprint) AS n FROM risk_assessments WHERE ${col}_hash = ? AND received_at > ? AND received_at <= ?
            AND card_fingerprint IS NOT NULL AND card_fingerprint <> ? AND (${col}_on_file IS NULL OR ${col}_on_file = 0)`,
-        )
-        .get(hash, since, until, excludeFingerprint ?? ''),
+      ).get(hash, since, until, excludeFingerprint ?? ''),
     ) as { n: number };
     return Number(r.n);
   }
 
-  async saveAssessment(rec: AssessmentRecord, alert?: AlertDraft): Promise<{ saved: boolean; alert: AlertStatus | 'none' }> {
+  async saveAssessment(
+    rec: AssessmentRecord,
+    alert?: AlertDraft,
+  ): Promise<{ saved: boolean; alert: AlertStatus | 'none' }> {
     try {
       return await this.#write(() => {
-        const inserted = this.#stmt(INSERT_ASSESSMENT).run(...assessmentValues(rec, Number)).changes === 1;
+        const inserted =
+          this.#stmt(INSERT_ASSESSMENT).run(...assessmentValues(rec, Number)).changes === 1;
         if (!inserted) return { saved: false, alert: 'none' as const };
         if (alert === undefined) return { saved: true, alert: 'none' as const };
         let status: AlertStatus = 'no_contact';
         if (alert.recipient !== null) {
           status = 'pending';
           if (alert.cardFingerprint !== null) {
-            const took = this.#stmt(CLAIM_WINDOW).get(alert.cardFingerprint, alert.receivedAt, alert.receivedAt - alert.windowMs);
+            const took = this.#stmt(CLAIM_WINDOW).get(
+              alert.cardFingerprint,
+              alert.receivedAt,
+              alert.receivedAt - alert.windowMs,
+            );
             if (took === undefined) status = 'suppressed';
           }
         }
         const keep = status === 'pending' ? alert.recipient : null;
-        this.#stmt(INSERT_ALERT).run(alert.id, alert.notificationId, alert.cardFingerprint, alert.createdAt, alert.receivedAt, status, alert.level,
-          alert.language, alert.panLast4, keep?.dataKeyId ?? null, keep?.ciphertext ?? null, alert.createdAt);
+        this.#stmt(INSERT_ALERT).run(
+          alert.id,
+          alert.notificationId,
+          alert.cardFingerprint,
+          alert.createdAt,
+          alert.receivedAt,
+          status,
+          alert.level,
+          alert.language,
+          alert.panLast4,
+          keep?.dataKeyId ?? null,
+          keep?.ciphertext ?? null,
+          alert.createdAt,
+        );
         return { saved: true, alert: status };
       });
     } catch (cause) {
@@ -116,7 +163,9 @@ export class SqliteRiskStore implements RiskStore {
       const chunk = ids.slice(i, i + 500);
       const rows = this.#read(() =>
         this.#db
-          .prepare(`SELECT notification_id, score, level, reasons, shadow, assessed_at FROM risk_assessments WHERE notification_id IN (${chunk.map(() => '?').join(', ')})`)
+          .prepare(
+            `SELECT notification_id, score, level, reasons, shadow, assessed_at FROM risk_assessments WHERE notification_id IN (${chunk.map(() => '?').join(', ')})`,
+          )
           .all(...chunk),
       ) as Record<string, unknown>[];
       for (const r of rows) out.set(String(r.notification_id), toStoredAssessment(r));

@@ -2,18 +2,41 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
+import { type AdminStores, createAdminStores } from './admin-stores.js';
 import { sqliteMigrations } from './migrations/sqlite-migrations.js';
-import type { BackupProgress, BackupResult, NotificationStore, StoreOptions } from './notification-store.js';
-import type { ListQuery, NotificationRecord, NotificationStatus, NotificationSummary, QuarantinedNotification, RecordOutcome } from './notification-record.js';
-import { PURGEABLE, PURGE_ALERTS, PURGE_SET, QUARANTINED_COLUMNS, RECORD_COLUMNS, SUMMARY_COLUMNS, UPDATABLE_COLUMNS, recordValues, toQuarantined, toSummary } from './row-mapping.js';
-import { createAdminStores, type AdminStores } from './admin-stores.js';
+import type {
+  ListQuery,
+  NotificationRecord,
+  NotificationStatus,
+  NotificationSummary,
+  QuarantinedNotification,
+  RecordOutcome,
+} from './notification-record.js';
+import type {
+  BackupProgress,
+  BackupResult,
+  NotificationStore,
+  StoreOptions,
+} from './notification-store.js';
 import type { OutboxOptions } from './outbox-store.js';
 import type { RiskStores } from './risk-store.js';
+import {
+  PURGE_ALERTS,
+  PURGE_SET,
+  PURGEABLE,
+  QUARANTINED_COLUMNS,
+  RECORD_COLUMNS,
+  recordValues,
+  SUMMARY_COLUMNS,
+  toQuarantined,
+  toSummary,
+  UPDATABLE_COLUMNS,
+} from './row-mapping.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
-import { SqliteCardholderStore } from './sqlite-cardholder-store.js';
-import { SqliteOutbox, enqueueDeliveries, type SqliteConnection } from './sqlite-outbox.js';
-import { SqliteRiskStore } from './sqlite-risk-store.js';
 import { backupSqlite } from './sqlite-backup.js';
+import { SqliteCardholderStore } from './sqlite-cardholder-store.js';
+import { enqueueDeliveries, type SqliteConnection, SqliteOutbox } from './sqlite-outbox.js';
+import { SqliteRiskStore } from './sqlite-risk-store.js';
 import { sqliteSqlDriver } from './sqlite-sql-driver.js';
 
 interface PendingWrite {
@@ -35,18 +58,21 @@ interface PendingWrite {
 export const SQLITE_PAGE_SIZE = 8192;
 
 export interface SqliteStoreOptions extends StoreOptions {
-  /** Milliseconds to wait for another process's write lock, and for a lock when reading. Default 5000. */
+  /**
+   * Milliseconds to wait for another process's write lock, and for a lock when reading. Default
+   * 5000.
+   */
   busyTimeoutMs?: number;
   now?: () => number;
 }
 
 /**
  * The embedded store. Durability: WAL with `synchronous=FULL`, so a commit is on disk before
- * `record` resolves and survives a power cut (https://www.sqlite.org/pragma.html#pragma_synchronous).
- * Throughput: writes that arrive in the same event-loop turn share one transaction and one
- * fsync (group commit). A batch is first tried as one plain transaction; if one of its writes
- * fails, it is rolled back and run again with each write in its own savepoint, so one failure does
- * not undo the others.
+ * `record` resolves and survives a power cut
+ * (https://www.sqlite.org/pragma.html#pragma_synchronous). Throughput: writes that arrive in the
+ * same event-loop turn share one transaction and one fsync (group commit). A batch is first tried
+ * as one plain transaction; if one of its writes fails, it is rolled back and run again with each
+ * write in its own savepoint, so one failure does not undo the others.
  *
  * Several processes (cluster workers) share the file, and SQLite has one writer at a time. The
  * group commit never waits for the lock inside SQLite: SQLite's busy handler sleeps the whole
@@ -105,7 +131,9 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
          ON CONFLICT (dedup_key) DO NOTHING`,
       ),
       byDedup: db.prepare('SELECT id, status FROM notifications WHERE dedup_key = ?'),
-      bumpAttempts: db.prepare('UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = ? WHERE dedup_key = ?'),
+      bumpAttempts: db.prepare(
+        'UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = ? WHERE dedup_key = ?',
+      ),
       updateQuarantined: db.prepare(
         `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c) => `${c} = ?`).join(', ')}, purged_at = NULL
          WHERE id = ? AND status = 'quarantined' RETURNING id, status`,
@@ -129,7 +157,9 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
       // BEGIN IMMEDIATE takes SQLite's write lock: two processes starting together serialise here.
       const apply = this.#db.transaction(() => {
         const done = new Set(
-          (this.#db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
+          (
+            this.#db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]
+          ).map((r) => r.version),
         );
         for (const m of sqliteMigrations) {
           if (done.has(m.version)) continue;
@@ -138,12 +168,16 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
           } catch (cause) {
             throw new StorageError(`SQLite migration ${m.version} (${m.name}) failed`, { cause });
           }
-          this.#db.prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)').run(m.version, m.name, this.#now());
+          this.#db
+            .prepare('INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)')
+            .run(m.version, m.name, this.#now());
         }
       });
       apply.immediate();
     } catch (cause) {
-      throw cause instanceof StorageError ? cause : new StorageError('SQLite migration failed', { cause });
+      throw cause instanceof StorageError
+        ? cause
+        : new StorageError('SQLite migration failed', { cause });
     }
   }
 
@@ -163,12 +197,18 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
         const promoted = this.#updateQuarantined({ ...rec, id: existing.id }, now);
         if (promoted !== undefined) return promoted;
       }
-      return { id: existing.id, status: existing.status, result: 'duplicate' } satisfies RecordOutcome;
+      return {
+        id: existing.id,
+        status: existing.status,
+        result: 'duplicate',
+      } satisfies RecordOutcome;
     });
     return this.#afterCommit(write);
   }
 
-  /** Tells the in-process worker that deliveries were committed, so it need not wait for its poll. */
+  /**
+   * Tells the in-process worker that deliveries were committed, so it need not wait for its poll.
+   */
   async #afterCommit(write: Promise<RecordOutcome>): Promise<RecordOutcome> {
     const outcome = await write;
     if (outcome.result === 'inserted' || outcome.result === 'promoted') {
@@ -180,12 +220,17 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
   #updateQuarantined(rec: NotificationRecord, now: number): RecordOutcome | undefined {
     const values = recordValues(rec, now, Number);
     const byColumn = new Map(RECORD_COLUMNS.map((c, i) => [c as string, values[i]]));
-    const row = this.stmts.updateQuarantined.get(...UPDATABLE_COLUMNS.map((c) => byColumn.get(c)), rec.id) as
-      | { id: string; status: NotificationStatus }
-      | undefined;
+    const row = this.stmts.updateQuarantined.get(
+      ...UPDATABLE_COLUMNS.map((c) => byColumn.get(c)),
+      rec.id,
+    ) as { id: string; status: NotificationStatus } | undefined;
     if (row === undefined) return undefined;
     if (row.status === 'accepted') enqueueDeliveries(this.#db, row.id, this.#sinks, now);
-    return { id: row.id, status: row.status, result: rec.status === 'accepted' ? 'promoted' : 'duplicate' };
+    return {
+      id: row.id,
+      status: row.status,
+      result: rec.status === 'accepted' ? 'promoted' : 'duplicate',
+    };
   }
 
   updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome> {
@@ -213,8 +258,13 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
     return total;
   }
 
-  async findByDedupKey(dedupKey: string): Promise<{ id: string; status: NotificationStatus } | undefined> {
-    return this.#read(() => this.stmts.byDedup.get(dedupKey) as { id: string; status: NotificationStatus } | undefined);
+  async findByDedupKey(
+    dedupKey: string,
+  ): Promise<{ id: string; status: NotificationStatus } | undefined> {
+    return this.#read(
+      () =>
+        this.stmts.byDedup.get(dedupKey) as { id: string; status: NotificationStatus } | undefined,
+    );
   }
 
   countRetry(dedupKey: string): Promise<void> {
@@ -237,11 +287,15 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
     params.push(query.limit ?? 50);
     const sql = `SELECT ${SUMMARY_COLUMNS} FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
                  ORDER BY received_at DESC, id DESC LIMIT ?`;
-    return this.#read(() => (this.#db.prepare(sql).all(...params) as Record<string, unknown>[]).map(toSummary));
+    return this.#read(() =>
+      (this.#db.prepare(sql).all(...params) as Record<string, unknown>[]).map(toSummary),
+    );
   }
 
   async listQuarantined(limit: number, afterId = ''): Promise<QuarantinedNotification[]> {
-    const rows = this.#read(() => this.stmts.quarantined.all(afterId, limit) as Record<string, unknown>[]);
+    const rows = this.#read(
+      () => this.stmts.quarantined.all(afterId, limit) as Record<string, unknown>[],
+    );
     return rows.map(toQuarantined);
   }
 
@@ -352,14 +406,20 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
       for (const w of batch) w.reject(error);
       return;
     } finally {
-      if (restoreTimeout) this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`, { simple: true });
+      if (restoreTimeout)
+        this.#db.pragma(`busy_timeout = ${this.#busyTimeoutMs}`, { simple: true });
       if (restoreSync) this.#db.pragma('synchronous = FULL', { simple: true });
     }
     this.#busySince = undefined;
     batch.forEach((w, i) => {
       const r = results[i]!;
       if (r.ok) w.resolve(r.value);
-      else w.reject(r.value instanceof StorageError ? r.value : new StorageError('SQLite write failed', { cause: r.value }));
+      else
+        w.reject(
+          r.value instanceof StorageError
+            ? r.value
+            : new StorageError('SQLite write failed', { cause: r.value }),
+        );
     });
   }
 

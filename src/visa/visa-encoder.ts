@@ -2,7 +2,9 @@ import { createHmac, type KeyObject } from 'node:crypto';
 import { CompactEncrypt, CompactSign } from 'jose';
 
 export interface VisaEncoderKeys {
-  /** Visa's signing key (in tests and `send`: a local stand-in) and the kid the issuer knows it by. */
+  /**
+   * Visa's signing key (in tests and `send`: a local stand-in) and the kid the issuer knows it by.
+   */
   signingKey: KeyObject;
   signingKid: string;
   /** The issuer's encryption public key (from the certificate given to Visa) and its kid. */
@@ -28,9 +30,18 @@ export interface EncodeOptions {
  * (JWS, RFC 7515) with `cty: "JWE"`. Built on `jose`, independently of the service's own
  * node:crypto decoder, so tests and `ctp-notify send` exercise the decoder from the outside.
  */
-export async function encodeVisaMessage(payload: unknown, keys: VisaEncoderKeys, o: EncodeOptions = {}): Promise<string> {
-  const plaintext = typeof payload === 'string' || payload instanceof Uint8Array ? payload : JSON.stringify(payload);
-  const jwe = await new CompactEncrypt(typeof plaintext === 'string' ? new TextEncoder().encode(plaintext) : plaintext)
+export async function encodeVisaMessage(
+  payload: unknown,
+  keys: VisaEncoderKeys,
+  o: EncodeOptions = {},
+): Promise<string> {
+  const plaintext =
+    typeof payload === 'string' || payload instanceof Uint8Array
+      ? payload
+      : JSON.stringify(payload);
+  const jwe = await new CompactEncrypt(
+    typeof plaintext === 'string' ? new TextEncoder().encode(plaintext) : plaintext,
+  )
     .setProtectedHeader({
       alg: o.alg ?? 'RSA-OAEP-256',
       enc: o.enc ?? 'A256GCM',
@@ -44,9 +55,19 @@ export async function encodeVisaMessage(payload: unknown, keys: VisaEncoderKeys,
 }
 
 /** Signs an arbitrary payload string as Visa would sign a JWE (for tests of malformed JWEs). */
-export async function signAsVisa(payload: string, keys: Pick<VisaEncoderKeys, 'signingKey' | 'signingKid'>, o: EncodeOptions = {}): Promise<string> {
+export async function signAsVisa(
+  payload: string,
+  keys: Pick<VisaEncoderKeys, 'signingKey' | 'signingKid'>,
+  o: EncodeOptions = {},
+): Promise<string> {
   return new CompactSign(new TextEncoder().encode(payload))
-    .setProtectedHeader({ alg: o.jwsAlg ?? 'PS256', typ: 'JOSE', kid: keys.signingKid, cty: 'JWE', ...o.jwsHeader })
+    .setProtectedHeader({
+      alg: o.jwsAlg ?? 'PS256',
+      typ: 'JOSE',
+      kid: keys.signingKid,
+      cty: 'JWE',
+      ...o.jwsHeader,
+    })
     .sign(keys.signingKey);
 }
 
@@ -54,8 +75,16 @@ export async function signAsVisa(payload: string, keys: Pick<VisaEncoderKeys, 's
  * Visa's X-Pay-Token: `xv2:{timestamp}:{hex HMAC-SHA256(secret, timestamp + resourcePath +
  * queryString + body)}`, resourcePath without its leading "/".
  */
-export function xPayToken(secret: string, resourcePath: string, queryString: string, body: string, timestamp = Math.floor(Date.now() / 1000)): string {
-  const hash = createHmac('sha256', secret).update(`${timestamp}${resourcePath}${queryString}${body}`).digest('hex');
+export function xPayToken(
+  secret: string,
+  resourcePath: string,
+  queryString: string,
+  body: string,
+  timestamp = Math.floor(Date.now() / 1000),
+): string {
+  const hash = createHmac('sha256', secret)
+    .update(`${timestamp}${resourcePath}${queryString}${body}`)
+    .digest('hex');
   return `xv2:${timestamp}:${hash}`;
 }
 

@@ -2,14 +2,23 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildAdminApp } from '../../src/admin/admin-app.js';
 import { addOperator, type IssuedCredentials } from '../../src/admin/operators.js';
-import type { Role } from '../../src/storage/operator-store.js';
 import { createLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { capturedLogs, configFor, startTestServer, type HarnessOptions, type TestServer } from './server-harness.js';
+import type { Role } from '../../src/storage/operator-store.js';
+import {
+  capturedLogs,
+  configFor,
+  type HarnessOptions,
+  startTestServer,
+  type TestServer,
+} from './server-harness.js';
 import { testPki } from './test-pki.js';
 
 export interface AdminTestEnv {
-  /** The Visa listener (installs only the first issuer key, so messages to the second are quarantined). */
+  /**
+   * The Visa listener (installs only the first issuer key, so messages to the second are
+   * quarantined).
+   */
   visa: TestServer;
   /** The admin listener's base URL; its runtime holds both issuer keys ("key installed since"). */
   adminUrl: string;
@@ -18,7 +27,12 @@ export interface AdminTestEnv {
   adminLogs: string[];
   operators: Record<Role, IssuedCredentials>;
   /** JSON request to the admin API with a Bearer token (or none). */
-  call(method: string, path: string, o?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<{ status: number; json: any; text: string; headers: Record<string, unknown> }>;
+  call(
+    method: string,
+    path: string,
+    o?: { token?: string; body?: unknown; headers?: Record<string, string> },
+    // biome-ignore lint/suspicious/noExplicitAny: each test reads the JSON shape it asked for
+  ): Promise<{ status: number; json: any; text: string; headers: Record<string, unknown> }>;
   close(): Promise<void>;
 }
 
@@ -29,12 +43,23 @@ export interface AdminTestEnv {
  */
 export async function startAdminEnv(
   storageUrl: string,
-  o: { now?: () => number; extra?: HarnessOptions['extra']; sinks?: Record<string, unknown>[] } = {},
+  o: {
+    now?: () => number;
+    extra?: HarnessOptions['extra'];
+    sinks?: Record<string, unknown>[];
+  } = {},
 ): Promise<AdminTestEnv> {
   const pki = await testPki();
   // With sinks, Visa's side runs the delivery worker in-process, as `serve` does.
-  const delivery = o.sinks ? { sinks: o.sinks, delivery: { pollIntervalMs: 20, leaseMs: 5000 } } : {};
-  const visa = await startTestServer(pki, { storageUrl, decryptionKids: ['first'], delivery: Boolean(o.sinks), extra: delivery });
+  const delivery = o.sinks
+    ? { sinks: o.sinks, delivery: { pollIntervalMs: 20, leaseMs: 5000 } }
+    : {};
+  const visa = await startTestServer(pki, {
+    storageUrl,
+    decryptionKids: ['first'],
+    delivery: Boolean(o.sinks),
+    extra: delivery,
+  });
   const config = configFor(pki, {
     storageUrl,
     decryptionKids: ['first', 'second'],
@@ -53,7 +78,15 @@ export async function startAdminEnv(
     },
   });
   const adminRuntime = await createRuntime(config, logger);
-  const admin = await buildAdminApp({ config, secrets: adminRuntime.secrets, store: adminRuntime.store, outbox: adminRuntime.outbox, pipeline: adminRuntime.pipeline, logger, ...(o.now ? { now: o.now } : {}) });
+  const admin = await buildAdminApp({
+    config,
+    secrets: adminRuntime.secrets,
+    store: adminRuntime.store,
+    outbox: adminRuntime.outbox,
+    pipeline: adminRuntime.pipeline,
+    logger,
+    ...(o.now ? { now: o.now } : {}),
+  });
   await admin.listen({ host: '127.0.0.1', port: 0 });
   const adminUrl = `${config.admin?.tls ? 'https' : 'http'}://127.0.0.1:${(admin.server.address() as { port: number }).port}`;
   const store = adminRuntime.store.openAdminStores().operators;
@@ -73,7 +106,11 @@ export async function startAdminEnv(
       const headers: Record<string, string> = { ...c.headers };
       if (c.token) headers.authorization = `Bearer ${c.token}`;
       if (c.body !== undefined) headers['content-type'] = 'application/json';
-      const res = await request(`${adminUrl}${path}`, { method: method as 'GET', headers, body: c.body === undefined ? undefined : JSON.stringify(c.body) });
+      const res = await request(`${adminUrl}${path}`, {
+        method: method as 'GET',
+        headers,
+        body: c.body === undefined ? undefined : JSON.stringify(c.body),
+      });
       const text = await res.body.text();
       let json: unknown;
       try {

@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser, chromium } from 'playwright-core';
 
 /** Debian's chromium (a tool's own browser download does not work on a closed network). */
 export const CHROMIUM = process.env.CTP_TEST_CHROMIUM ?? '/usr/bin/chromium';
@@ -14,13 +14,25 @@ export const SCREENSHOTS = 'test-artifacts/screenshots';
  */
 export async function launchBrowser(): Promise<Browser | undefined> {
   if (!existsSync(CHROMIUM)) {
-    if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing under CI=true (.ci/run installs Debian's chromium)`);
-    process.stdout.write(`# SKIPPING browser tests: ${CHROMIUM} not found (apt-get install chromium)\n`);
+    if (process.env.CI === 'true')
+      throw new Error(`${CHROMIUM} is missing under CI=true (.ci/run installs Debian's chromium)`);
+    process.stdout.write(
+      `# SKIPPING browser tests: ${CHROMIUM} not found (apt-get install chromium)\n`,
+    );
     return undefined;
   }
   mkdirSync(SCREENSHOTS, { recursive: true });
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }

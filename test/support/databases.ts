@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 
 /** Admin connection to the machine's PostgreSQL (trust auth); override with CTP_TEST_PG_URL. */
-export const PG_ADMIN_URL = process.env.CTP_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const PG_ADMIN_URL =
+  process.env.CTP_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 export interface TestDatabase {
   url: string;
@@ -22,7 +23,10 @@ const sqlite: Dialect = {
   name: 'sqlite',
   async create() {
     const dir = mkdtempSync(join(tmpdir(), 'ctp-sqlite-'));
-    return { url: `sqlite:${join(dir, 'ctp.sqlite')}`, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      url: `sqlite:${join(dir, 'ctp.sqlite')}`,
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   },
 };
 
@@ -79,9 +83,12 @@ export function postgresAvailable(): Promise<boolean> {
  */
 export async function dialects(): Promise<Dialect[]> {
   if (await postgresAvailable()) return [sqlite, postgres];
-  if (process.env.CI === 'true') throw new Error(`PostgreSQL is required under CI=true but ${PG_ADMIN_URL} does not answer`);
-  process.stdout.write(`# SKIPPING PostgreSQL variants: ${PG_ADMIN_URL} does not answer (set CI=true to make this a failure)\n`);
+  if (process.env.CI === 'true')
+    throw new Error(`PostgreSQL is required under CI=true but ${PG_ADMIN_URL} does not answer`);
+  process.stdout.write(
+    `# SKIPPING PostgreSQL variants: ${PG_ADMIN_URL} does not answer (set CI=true to make this a failure)\n`,
+  );
   return [sqlite];
 }
 
-export { sqlite as sqliteDialect, postgres as postgresDialect };
+export { postgres as postgresDialect, sqlite as sqliteDialect };

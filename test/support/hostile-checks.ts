@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { createServer, Socket, type Server } from 'node:net';
+import { createServer, type Server, Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { capturedLogs } from './server-harness.js';
@@ -12,10 +12,20 @@ export const CONTRACT_STATUSES: readonly number[] = [200, 400, 401, 404, 500];
  * The contract every answer on the Visa listener keeps, whatever was sent: a listed status,
  * an empty body, and only the statuses the input allows (`allowed`).
  */
-export function assertContract(res: { status: number | undefined; body: string }, allowed: readonly number[], what: string): void {
-  assert.ok(res.status !== undefined && CONTRACT_STATUSES.includes(res.status), `${what}: status ${res.status} is not a contract status`);
+export function assertContract(
+  res: { status: number | undefined; body: string },
+  allowed: readonly number[],
+  what: string,
+): void {
+  assert.ok(
+    res.status !== undefined && CONTRACT_STATUSES.includes(res.status),
+    `${what}: status ${res.status} is not a contract status`,
+  );
   assert.equal(res.body, '', `${what}: body must be empty`);
-  assert.ok(allowed.includes(res.status!), `${what}: status ${res.status}, allowed ${allowed.join('/')}`);
+  assert.ok(
+    allowed.includes(res.status!),
+    `${what}: status ${res.status}, allowed ${allowed.join('/')}`,
+  );
 }
 
 /** Inputs tried, by kind, for the closing figures. */
@@ -34,7 +44,10 @@ export class InputCounter {
     return [...this.#counts.values()].reduce((a, b) => a + b, 0);
   }
   toString(): string {
-    const statuses = [...this.#statuses].sort().map(([k, n]) => `${k}: ${n}`).join(', ');
+    const statuses = [...this.#statuses]
+      .sort()
+      .map(([k, n]) => `${k}: ${n}`)
+      .join(', ');
     return `${this.total} inputs tried (${[...this.#counts].map(([k, n]) => `${k} ${n}`).join(', ')}; answers ${statuses})`;
   }
 }
@@ -59,11 +72,21 @@ export function spyOnConnections(): { targets: string[]; restore(): void } {
     }
     return (original as (...a: unknown[]) => Socket).apply(this, args);
   } as typeof Socket.prototype.connect;
-  return { targets, restore: () => void (Socket.prototype.connect = original) };
+  return {
+    targets,
+    restore: () => {
+      Socket.prototype.connect = original;
+    },
+  };
 }
 
 /** A loopback listener that counts (and drops) every connection made to it. */
-export async function canaryListener(): Promise<{ url: string; port: number; contacts: () => number; close(): Promise<void> }> {
+export async function canaryListener(): Promise<{
+  url: string;
+  port: number;
+  contacts: () => number;
+  close(): Promise<void>;
+}> {
   let contacts = 0;
   const server: Server = createServer((s) => {
     contacts++;

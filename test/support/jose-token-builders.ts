@@ -1,4 +1,12 @@
-import { constants, createCipheriv, createHmac, publicEncrypt, randomBytes, sign, type KeyObject } from 'node:crypto';
+import {
+  constants,
+  createCipheriv,
+  createHmac,
+  type KeyObject,
+  publicEncrypt,
+  randomBytes,
+  sign,
+} from 'node:crypto';
 import { deflateRawSync } from 'node:zlib';
 
 /**
@@ -8,13 +16,30 @@ import { deflateRawSync } from 'node:zlib';
  * these are assembled from node:crypto primitives per RFC 7515 §5.1 and RFC 7516 §5.1.
  */
 
-export const b64u = (b: Buffer | Uint8Array | string): string => Buffer.from(b).toString('base64url');
+export const b64u = (b: Buffer | Uint8Array | string): string =>
+  Buffer.from(b).toString('base64url');
 
 /** What a JWS signature is made with, independently of the `alg` its header claims. */
-export type SignAs = 'PS256' | 'PS384' | 'PS512' | 'RS256' | 'RS384' | 'RS512' | 'PS256-max-salt' | 'HS256' | 'none' | 'garbage';
+export type SignAs =
+  | 'PS256'
+  | 'PS384'
+  | 'PS512'
+  | 'RS256'
+  | 'RS384'
+  | 'RS512'
+  | 'PS256-max-salt'
+  | 'HS256'
+  | 'none'
+  | 'garbage';
 
 /** `header.payload.signature` where the signature covers the exact ASCII signing input. */
-export function buildJws(headerBytes: Buffer, payloadSegment: string, signAs: SignAs, key: KeyObject, hmacSecret: Buffer): string {
+export function buildJws(
+  headerBytes: Buffer,
+  payloadSegment: string,
+  signAs: SignAs,
+  key: KeyObject,
+  hmacSecret: Buffer,
+): string {
   const head = b64u(headerBytes);
   const input = Buffer.from(`${head}.${payloadSegment}`, 'latin1');
   let signature: Buffer;
@@ -22,11 +47,19 @@ export function buildJws(headerBytes: Buffer, payloadSegment: string, signAs: Si
   else if (signAs === 'garbage') signature = randomBytes(256);
   else if (signAs === 'HS256') signature = createHmac('sha256', hmacSecret).update(input).digest();
   else if (signAs === 'PS256-max-salt') {
-    signature = sign('sha256', input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_MAX_SIGN });
+    signature = sign('sha256', input, {
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: constants.RSA_PSS_SALTLEN_MAX_SIGN,
+    });
   } else {
     const bits = signAs.slice(2);
     signature = signAs.startsWith('PS')
-      ? sign(`sha${bits}`, input, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(bits) / 8 })
+      ? sign(`sha${bits}`, input, {
+          key,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: Number(bits) / 8,
+        })
       : sign(`sha${bits}`, input, { key, padding: constants.RSA_PKCS1_PADDING });
   }
   return `${head}.${payloadSegment}.${b64u(signature)}`;
@@ -58,7 +91,11 @@ export function buildJwe(headerBytes: Buffer, o: JweBuild): string {
     encryptedKey = publicEncrypt(
       o.alg === 'RSA1_5'
         ? { key: o.to, padding: constants.RSA_PKCS1_PADDING }
-        : { key: o.to, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: o.alg === 'RSA-OAEP' ? 'sha1' : 'sha256' },
+        : {
+            key: o.to,
+            padding: constants.RSA_PKCS1_OAEP_PADDING,
+            oaepHash: o.alg === 'RSA-OAEP' ? 'sha1' : 'sha256',
+          },
       cek,
     );
   }
@@ -80,14 +117,21 @@ export function buildJwe(headerBytes: Buffer, o: JweBuild): string {
 }
 
 /** Protected-header bytes: JSON of `header`, or one of a few deliberately broken encodings. */
-export function headerBytes(header: Record<string, unknown>, raw: 'json' | 'invalid-utf8' | 'array' | 'not-json' | 'duplicate-alg'): Buffer {
+export function headerBytes(
+  header: Record<string, unknown>,
+  raw: 'json' | 'invalid-utf8' | 'array' | 'not-json' | 'duplicate-alg',
+): Buffer {
   const json = JSON.stringify(header);
   switch (raw) {
     case 'json':
       return Buffer.from(json, 'utf8');
     case 'invalid-utf8':
       // A lone continuation byte inside a string member: RFC 7515 §4 headers are UTF-8 JSON.
-      return Buffer.concat([Buffer.from(json.slice(0, -1) + ',"x":"', 'utf8'), Buffer.from([0xff]), Buffer.from('"}', 'utf8')]);
+      return Buffer.concat([
+        Buffer.from(`${json.slice(0, -1)},"x":"`, 'utf8'),
+        Buffer.from([0xff]),
+        Buffer.from('"}', 'utf8'),
+      ]);
     case 'array':
       return Buffer.from(`[${json}]`, 'utf8');
     case 'not-json':

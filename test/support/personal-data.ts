@@ -11,7 +11,13 @@ export function registerSensitive(...values: (string | undefined | null)[]): voi
 let counter = 0;
 
 /** A distinct, realistic payload whose personal values are registered for the log scan. */
-export function enrollmentPayload(overrides: { accountNumber?: string; tsp?: string; clientInformation?: Record<string, unknown> } = {}): Record<string, unknown> {
+export function enrollmentPayload(
+  overrides: {
+    accountNumber?: string;
+    tsp?: string;
+    clientInformation?: Record<string, unknown>;
+  } = {},
+): Record<string, unknown> {
   const n = ++counter;
   const accountNumber = overrides.accountNumber ?? testPan(n);
   const ci = {
@@ -21,7 +27,13 @@ export function enrollmentPayload(overrides: { accountNumber?: string; tsp?: str
     contactEmail: `amelie.${n}@example.org`,
     ...overrides.clientInformation,
   };
-  registerSensitive(accountNumber, String(ci.firstName), String(ci.lastName), String(ci.phoneNumber), String(ci.contactEmail));
+  registerSensitive(
+    accountNumber,
+    String(ci.firstName),
+    String(ci.lastName),
+    String(ci.phoneNumber),
+    String(ci.contactEmail),
+  );
   return {
     clientInformation: ci,
     enrollment: { tsp: overrides.tsp ?? 'V', paymentInstrument: { accountNumber } },
@@ -56,7 +68,10 @@ export function findPersonalData(text: string, values: Iterable<string>): string
   for (const v of values) {
     if (WORD.test(v)) {
       let set = byLength.get(v.length);
-      if (!set) byLength.set(v.length, (set = new Set()));
+      if (!set) {
+        set = new Set();
+        byLength.set(v.length, set);
+      }
       set.add(v);
     } else {
       const at = text.indexOf(v);
@@ -70,7 +85,8 @@ export function findPersonalData(text: string, values: Iterable<string>): string
     seen.add(word);
     for (const [length, set] of byLength) {
       for (let i = 0; i + length <= word.length; i++) {
-        if (set.has(word.slice(i, i + length))) return `a registered personal value (length ${length}) at offset ${m.index + i}`;
+        if (set.has(word.slice(i, i + length)))
+          return `a registered personal value (length ${length}) at offset ${m.index + i}`;
       }
     }
   }

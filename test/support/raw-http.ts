@@ -21,7 +21,11 @@ export type RawChunk = Buffer | string | { pauseMs: number };
  * the server already answered and closed are not errors. Resolves once one full response
  * arrived, the server closed, or `waitMs` passed.
  */
-export function rawExchange(url: string, chunks: RawChunk[], o: { waitMs?: number; halfClose?: boolean } = {}): Promise<RawAnswer> {
+export function rawExchange(
+  url: string,
+  chunks: RawChunk[],
+  o: { waitMs?: number; halfClose?: boolean } = {},
+): Promise<RawAnswer> {
   const { hostname, port } = new URL(url);
   const started = Date.now();
   return new Promise((resolve) => {
@@ -34,7 +38,12 @@ export function rawExchange(url: string, chunks: RawChunk[], o: { waitMs?: numbe
       clearTimeout(timer);
       const parsed = parseResponse(received);
       socket.destroy();
-      resolve({ status: parsed?.status, body: parsed?.body ?? '', closed, ms: Date.now() - started });
+      resolve({
+        status: parsed?.status,
+        body: parsed?.body ?? '',
+        closed,
+        ms: Date.now() - started,
+      });
     };
     const timer = setTimeout(() => finish(false), o.waitMs ?? 10_000);
     socket.on('data', (d: Buffer) => {
@@ -47,14 +56,17 @@ export function rawExchange(url: string, chunks: RawChunk[], o: { waitMs?: numbe
       for (const c of chunks) {
         if (done || socket.destroyed) return;
         if (typeof c === 'object' && !Buffer.isBuffer(c)) await sleep(c.pauseMs);
-        else if (!socket.write(c)) await new Promise((r) => socket.once('drain', r).once('close', r));
+        else if (!socket.write(c))
+          await new Promise((r) => socket.once('drain', r).once('close', r));
       }
       if (o.halfClose !== false && !socket.destroyed) socket.end();
     });
   });
 }
 
-function parseResponse(buf: Buffer): { status: number; body: string; complete: boolean } | undefined {
+function parseResponse(
+  buf: Buffer,
+): { status: number; body: string; complete: boolean } | undefined {
   const end = buf.indexOf('\r\n\r\n');
   if (end < 0) return undefined;
   const head = buf.subarray(0, end).toString('latin1');
@@ -63,13 +75,29 @@ function parseResponse(buf: Buffer): { status: number; body: string; complete: b
   const len = /\r\ncontent-length:\s*(\d+)/i.exec(head);
   const body = buf.subarray(end + 4);
   const want = len ? Number(len[1]) : 0;
-  return { status: Number(m[1]), body: body.subarray(0, want).toString('utf8'), complete: body.length >= want };
+  return {
+    status: Number(m[1]),
+    body: body.subarray(0, want).toString('utf8'),
+    complete: body.length >= want,
+  };
 }
 
 /** A complete HTTP/1.1 request as bytes. */
-export function httpRequest(o: { method?: string; path: string; headers?: Record<string, string>; body?: Buffer | string }): Buffer {
+export function httpRequest(o: {
+  method?: string;
+  path: string;
+  headers?: Record<string, string>;
+  body?: Buffer | string;
+}): Buffer {
   const body = o.body === undefined ? Buffer.alloc(0) : Buffer.from(o.body);
-  const headers: Record<string, string> = { host: '127.0.0.1', connection: 'close', 'content-length': String(body.length), ...o.headers };
-  const head = `${o.method ?? 'POST'} ${o.path} HTTP/1.1\r\n${Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`;
+  const headers: Record<string, string> = {
+    host: '127.0.0.1',
+    connection: 'close',
+    'content-length': String(body.length),
+    ...o.headers,
+  };
+  const head = `${o.method ?? 'POST'} ${o.path} HTTP/1.1\r\n${Object.entries(headers)
+    .map(([k, v]) => `${k}: ${v}\r\n`)
+    .join('')}\r\n`;
   return Buffer.concat([Buffer.from(head, 'latin1'), body]);
 }

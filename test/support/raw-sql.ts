@@ -1,14 +1,16 @@
 import type { NotificationStore } from '../../src/storage/notification-store.js';
-import type { PostgresStore } from '../../src/storage/postgres-store.js';
 import { postgresSqlDriver } from '../../src/storage/postgres-sql-driver.js';
+import type { PostgresStore } from '../../src/storage/postgres-store.js';
 import type { SqlDriver } from '../../src/storage/sql-driver.js';
-import type { SqliteStore } from '../../src/storage/sqlite-store.js';
 import { sqliteSqlDriver } from '../../src/storage/sqlite-sql-driver.js';
+import type { SqliteStore } from '../../src/storage/sqlite-store.js';
 
 /**
  * Plain SQL on a store's own connection, for tests that look at rows the interface does not
  * show (hashes at rest, triggers, migrations). Only tests reach under the interface like this.
  */
 export function rawSql(store: NotificationStore): SqlDriver {
-  return store.dialect === 'sqlite' ? sqliteSqlDriver((store as SqliteStore).database) : postgresSqlDriver((store as PostgresStore).pool);
+  return store.dialect === 'sqlite'
+    ? sqliteSqlDriver((store as SqliteStore).database)
+    : postgresSqlDriver((store as PostgresStore).pool);
 }

@@ -15,7 +15,11 @@ let n = 5000;
  * A notification record as the pipeline would hand it to storage, card number protected with
  * `dp`. For store-level tests; HTTP tests go through the Visa-side encoder instead.
  */
-export function acceptedRecord(dp: DataProtector, receivedAt: number, over: Partial<NotificationRecord> = {}): NotificationRecord & { pan: string } {
+export function acceptedRecord(
+  dp: DataProtector,
+  receivedAt: number,
+  over: Partial<NotificationRecord> = {},
+): NotificationRecord & { pan: string } {
   const i = ++n;
   const pan = testPan(i);
   const encryptedData = `test.${randomBytes(16).toString('base64url')}`;

@@ -5,7 +5,10 @@ import type { AttemptFacts, AttemptHistory, RiskContext } from '../../src/risk/r
 
 const base = {
   storage: { url: 'sqlite::memory:' },
-  keys: { decryption: [{ kid: 'a', privateKey: 'a' }], verification: [{ kid: 'b', certificate: 'b' }] },
+  keys: {
+    decryption: [{ kid: 'a', privateKey: 'a' }],
+    verification: [{ kid: 'b', certificate: 'b' }],
+  },
   dataProtection: { keys: [{ id: 'k', file: 'f' }], fingerprintKey: { file: 'g' } },
 };
 
@@ -25,7 +28,14 @@ export const holder = (o: Partial<Cardholder> = {}): Cardholder => ({
 });
 
 /** A context where everything matches; override what a test is about. */
-export function context(o: { attempt?: Partial<AttemptFacts>; directory?: DirectoryResult; history?: Partial<AttemptHistory>; risk?: Record<string, unknown> } = {}): RiskContext {
+export function context(
+  o: {
+    attempt?: Partial<AttemptFacts>;
+    directory?: DirectoryResult;
+    history?: Partial<AttemptHistory>;
+    risk?: Record<string, unknown>;
+  } = {},
+): RiskContext {
   return {
     attempt: {
       receivedAt: Date.UTC(2026, 0, 5, 12),
@@ -40,7 +50,14 @@ export function context(o: { attempt?: Partial<AttemptFacts>; directory?: Direct
       ...o.attempt,
     },
     directory: o.directory ?? { kind: 'found', cardholder: holder() },
-    history: { attempts24h: 1, attempts7d: 1, enrollers7d: 1, cardsByEmail: 1, cardsByPhone: 1, ...o.history },
+    history: {
+      attempts24h: 1,
+      attempts7d: 1,
+      enrollers7d: 1,
+      cardsByEmail: 1,
+      cardsByPhone: 1,
+      ...o.history,
+    },
     settings: riskSettings({ defaultCountry: 'GB', ...o.risk }),
   };
 }

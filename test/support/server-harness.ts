@@ -1,16 +1,15 @@
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { Agent, request } from 'undici';
 import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config/config-schema.js';
 import { parseConfig } from '../../src/config/load-config.js';
-import { createLogger } from '../../src/logger.js';
 import type { DeliveryOutcome, DeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import { startDeliveryWorker } from '../../src/delivery/start-delivery-worker.js';
+import { createLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
-import { encodeVisaMessage, xPayToken, type EncodeOptions } from '../../src/visa/visa-encoder.js';
+import { type EncodeOptions, encodeVisaMessage, xPayToken } from '../../src/visa/visa-encoder.js';
 import { secretEnv } from './secret-env.js';
 import { captureForSuiteScan } from './suite-scan.js';
 import type { TestPki } from './test-pki.js';
@@ -65,7 +64,10 @@ export interface TestServer {
   logs: string[];
   pki: TestPki;
   /** POST a raw body (string) or `{encryptedData}` object to the notification route. */
-  post(body: string | object, o?: PostOptions): Promise<{ status: number; body: string; headers: Record<string, unknown> }>;
+  post(
+    body: string | object,
+    o?: PostOptions,
+  ): Promise<{ status: number; body: string; headers: Record<string, unknown> }>;
   /** Visa-side encoding of a payload with the test PKI. */
   encode(payload: unknown, o?: EncodeOptions & { encryptTo?: 'first' | 'second' }): Promise<string>;
   close(): Promise<void>;
@@ -81,19 +83,43 @@ export function configFor(pki: TestPki, o: HarnessOptions): Config {
     listen: {
       host: '127.0.0.1',
       port: 0,
-      ...(o.tls ? { tls: { cert: pki.files.serverCert, key: pki.files.serverKey, ...(o.tls === 'mtls' ? { clientCa: pki.files.caCert } : {}) } } : {}),
+      ...(o.tls
+        ? {
+            tls: {
+              cert: pki.files.serverCert,
+              key: pki.files.serverKey,
+              ...(o.tls === 'mtls' ? { clientCa: pki.files.caCert } : {}),
+            },
+          }
+        : {}),
     },
     storage: { url: o.storageUrl, poolSize: 4 },
     keys: {
       decryption: kids.map((k) =>
-        k === 'first' ? { kid: pki.issuerKid, privateKey: pki.files.issuerKey } : { kid: pki.issuerKid2, privateKey: pki.files.issuerKey2 },
+        k === 'first'
+          ? { kid: pki.issuerKid, privateKey: pki.files.issuerKey }
+          : { kid: pki.issuerKid2, privateKey: pki.files.issuerKey2 },
       ),
-      verification: [{ kid: pki.visaKid, certificate: o.verificationAs === 'spki' ? pki.files.visaSpki : pki.files.visaCert }],
+      verification: [
+        {
+          kid: pki.visaKid,
+          certificate: o.verificationAs === 'spki' ? pki.files.visaSpki : pki.files.visaCert,
+        },
+      ],
     },
-    ...(o.xPayTokenSecret ? { auth: { xPayToken: { sharedSecret: secretEnv(o.xPayTokenSecret), clockSkewSeconds: 120 } } } : {}),
+    ...(o.xPayTokenSecret
+      ? {
+          auth: {
+            xPayToken: { sharedSecret: secretEnv(o.xPayTokenSecret), clockSkewSeconds: 120 },
+          },
+        }
+      : {}),
     ...(o.tokenRequestorIds ? { tokenRequestorIds: o.tokenRequestorIds } : {}),
     ...(o.basePath ? { basePath: o.basePath } : {}),
-    dataProtection: { keys: [{ id: 'k1', file: pki.files.dataKey }], fingerprintKey: { file: pki.files.fingerprintKey } },
+    dataProtection: {
+      keys: [{ id: 'k1', file: pki.files.dataKey }],
+      fingerprintKey: { file: pki.files.fingerprintKey },
+    },
     log: { level: 'info' },
     ...o.extra,
   };
@@ -112,10 +138,19 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
     },
   });
   let delivery: DeliveryWorker | undefined;
-  const runtime = await createRuntime(config, logger, { onDeliveriesQueued: () => delivery?.wake() });
+  const runtime = await createRuntime(config, logger, {
+    onDeliveriesQueued: () => delivery?.wake(),
+  });
   const outcomes: DeliveryOutcome[] = [];
-  if (o.delivery) delivery = await startDeliveryWorker(runtime, logger, { onOutcome: (x) => outcomes.push(x) });
-  const app = await buildApp({ config, pipeline: runtime.pipeline, store: runtime.store, logger, fastPath: o.fastPath ?? true });
+  if (o.delivery)
+    delivery = await startDeliveryWorker(runtime, logger, { onOutcome: (x) => outcomes.push(x) });
+  const app = await buildApp({
+    config,
+    pipeline: runtime.pipeline,
+    store: runtime.store,
+    logger,
+    fastPath: o.fastPath ?? true,
+  });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
   const url = `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
@@ -126,8 +161,15 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
       a = new Agent({
         connect: {
           ca: readFileSync(pki.files.caCert),
-          ...(which === 'valid' ? { cert: readFileSync(pki.files.clientCert), key: readFileSync(pki.files.clientKey) } : {}),
-          ...(which === 'rogue' ? { cert: readFileSync(pki.files.rogueClientCert), key: readFileSync(pki.files.rogueClientKey) } : {}),
+          ...(which === 'valid'
+            ? { cert: readFileSync(pki.files.clientCert), key: readFileSync(pki.files.clientKey) }
+            : {}),
+          ...(which === 'rogue'
+            ? {
+                cert: readFileSync(pki.files.rogueClientCert),
+                key: readFileSync(pki.files.rogueClientKey),
+              }
+            : {}),
         },
       });
       agents.set(which, a);
@@ -154,7 +196,13 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
       if (wantToken) {
         const t = typeof wantToken === 'object' ? wantToken : {};
         const secret = t.secret ?? o.xPayTokenSecret ?? 'not-configured-secret';
-        headers['x-pay-token'] = xPayToken(secret, path.slice(path.indexOf('/vtis/') + 1), query, text, t.timestamp);
+        headers['x-pay-token'] = xPayToken(
+          secret,
+          path.slice(path.indexOf('/vtis/') + 1),
+          query,
+          text,
+          t.timestamp,
+        );
       }
       const res = await request(`${url}${path}${query ? `?${query}` : ''}`, {
         method: (p.method ?? 'POST') as 'POST',
@@ -167,12 +215,16 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
     },
     encode(payload, e = {}) {
       const second = e.encryptTo === 'second';
-      return encodeVisaMessage(payload, {
-        signingKey: pki.visaSigningKey,
-        signingKid: pki.visaKid,
-        encryptionKey: second ? pki.issuerPublicKey2 : pki.issuerPublicKey,
-        encryptionKid: second ? pki.issuerKid2 : pki.issuerKid,
-      }, e);
+      return encodeVisaMessage(
+        payload,
+        {
+          signingKey: pki.visaSigningKey,
+          signingKid: pki.visaKid,
+          encryptionKey: second ? pki.issuerPublicKey2 : pki.issuerPublicKey,
+          encryptionKid: second ? pki.issuerKid2 : pki.issuerKid,
+        },
+        e,
+      );
     },
     async close() {
       await app.close();

@@ -1,4 +1,12 @@
-import { appendFileSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { findPersonalData, registeredSensitive } from './personal-data.js';
 
@@ -37,10 +45,17 @@ function writeCapture(): void {
   if (!dir) return;
   mkdirSync(dir, { recursive: true });
   const spilled = existsSync(spillFile(dir))
-    ? readFileSync(spillFile(dir), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; text: string })
+    ? readFileSync(spillFile(dir), 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as { name: string; text: string })
     : [];
   rmSync(spillFile(dir), { force: true });
-  const capture = { file: process.argv[1] ?? '', sensitive: registeredSensitive(), sources: [...spilled, ...sources.map((s) => ({ name: s.name, text: s.text() }))] };
+  const capture = {
+    file: process.argv[1] ?? '',
+    sensitive: registeredSensitive(),
+    sources: [...spilled, ...sources.map((s) => ({ name: s.name, text: s.text() }))],
+  };
   writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify(capture));
 }
 
@@ -56,7 +71,14 @@ export interface ScanReport {
 export function scanCaptured(dir: string): ScanReport {
   const captures = readdirSync(dir)
     .filter((f) => f.endsWith('.json'))
-    .map((f) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { file: string; sensitive: string[]; sources: { name: string; text: string }[] });
+    .map(
+      (f) =>
+        JSON.parse(readFileSync(join(dir, f), 'utf8')) as {
+          file: string;
+          sensitive: string[];
+          sources: { name: string; text: string }[];
+        },
+    );
   const values = new Set(captures.flatMap((c) => c.sensitive));
   const findings: string[] = [];
   let lines = 0;

@@ -68,6 +68,8 @@ export class TcpProxy {
 
   async close(): Promise<void> {
     this.dropAll();
-    await new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    await new Promise<void>((resolve) =>
+      this.#server ? this.#server.close(() => resolve()) : resolve(),
+    );
   }
 }

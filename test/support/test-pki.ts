@@ -1,9 +1,14 @@
-import { processTempDir } from './temp-dir.js';
-import { X509Certificate, createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  randomBytes,
+  X509Certificate,
+} from 'node:crypto';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createCertificate, generateRsaKeyPair } from '../../src/pki/certificates.js';
+import { processTempDir } from './temp-dir.js';
 
 /** Everything a test needs to play Visa, the issuer and an attacker, written to a temp folder. */
 export interface TestPki {
@@ -62,27 +67,54 @@ async function makePki(): Promise<TestPki> {
   };
 
   const ca = generateRsaKeyPair();
-  const caCert = await createCertificate({ subject: 'CN=Test Visa Client CA', publicKeyPem: ca.publicKeyPem, selfPrivateKeyPem: ca.privateKeyPem, ca: true });
+  const caCert = await createCertificate({
+    subject: 'CN=Test Visa Client CA',
+    publicKeyPem: ca.publicKeyPem,
+    selfPrivateKeyPem: ca.privateKeyPem,
+    ca: true,
+  });
   const server = generateRsaKeyPair();
   const serverCert = await createCertificate({
-    subject: 'CN=localhost', publicKeyPem: server.publicKeyPem, issuer: { subject: 'CN=Test Visa Client CA', privateKeyPem: ca.privateKeyPem },
-    usage: 'server', hosts: ['localhost', '127.0.0.1'],
+    subject: 'CN=localhost',
+    publicKeyPem: server.publicKeyPem,
+    issuer: { subject: 'CN=Test Visa Client CA', privateKeyPem: ca.privateKeyPem },
+    usage: 'server',
+    hosts: ['localhost', '127.0.0.1'],
   });
   const client = generateRsaKeyPair();
   const clientCert = await createCertificate({
-    subject: 'CN=visa-client', publicKeyPem: client.publicKeyPem, issuer: { subject: 'CN=Test Visa Client CA', privateKeyPem: ca.privateKeyPem }, usage: 'client',
+    subject: 'CN=visa-client',
+    publicKeyPem: client.publicKeyPem,
+    issuer: { subject: 'CN=Test Visa Client CA', privateKeyPem: ca.privateKeyPem },
+    usage: 'client',
   });
   const rogueCa = generateRsaKeyPair();
   const rogue = generateRsaKeyPair();
   const rogueClientCert = await createCertificate({
-    subject: 'CN=visa-client', publicKeyPem: rogue.publicKeyPem, issuer: { subject: 'CN=Rogue CA', privateKeyPem: rogueCa.privateKeyPem }, usage: 'client',
+    subject: 'CN=visa-client',
+    publicKeyPem: rogue.publicKeyPem,
+    issuer: { subject: 'CN=Rogue CA', privateKeyPem: rogueCa.privateKeyPem },
+    usage: 'client',
   });
   const visa = generateRsaKeyPair();
-  const visaCert = await createCertificate({ subject: 'CN=Visa stand-in', publicKeyPem: visa.publicKeyPem, selfPrivateKeyPem: visa.privateKeyPem, usage: 'signing' });
+  const visaCert = await createCertificate({
+    subject: 'CN=Visa stand-in',
+    publicKeyPem: visa.publicKeyPem,
+    selfPrivateKeyPem: visa.privateKeyPem,
+    usage: 'signing',
+  });
   const issuer = generateRsaKeyPair();
-  const issuerCert = await createCertificate({ subject: 'CN=issuer-enc-2026', publicKeyPem: issuer.publicKeyPem, selfPrivateKeyPem: issuer.privateKeyPem });
+  const issuerCert = await createCertificate({
+    subject: 'CN=issuer-enc-2026',
+    publicKeyPem: issuer.publicKeyPem,
+    selfPrivateKeyPem: issuer.privateKeyPem,
+  });
   const issuer2 = generateRsaKeyPair();
-  const issuerCert2 = await createCertificate({ subject: 'CN=issuer-enc-2027', publicKeyPem: issuer2.publicKeyPem, selfPrivateKeyPem: issuer2.privateKeyPem });
+  const issuerCert2 = await createCertificate({
+    subject: 'CN=issuer-enc-2027',
+    publicKeyPem: issuer2.publicKeyPem,
+    selfPrivateKeyPem: issuer2.privateKeyPem,
+  });
   const attacker = generateRsaKeyPair();
 
   return {

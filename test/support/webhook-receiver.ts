@@ -34,9 +34,16 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        const r: ReceivedRequest = { path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        const r: ReceivedRequest = {
+          path: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          at: Date.now(),
+        };
         const id = req.headers['webhook-id'];
-        const seen = this.requests.filter((x) => x.path === r.path && x.headers['webhook-id'] === id).length;
+        const seen = this.requests.filter(
+          (x) => x.path === r.path && x.headers['webhook-id'] === id,
+        ).length;
         this.requests.push(r);
         const reply = this.respond(r, seen);
         if (reply.hang) {
@@ -61,7 +68,11 @@ export class WebhookReceiver {
 
   /** Requests to `path` answered with `status` (default: any 2xx). */
   answered(path: string, status?: number): ReceivedRequest[] {
-    return this.requests.filter((r) => r.path === path && (status === undefined ? r.status !== undefined && r.status < 300 : r.status === status));
+    return this.requests.filter(
+      (r) =>
+        r.path === path &&
+        (status === undefined ? r.status !== undefined && r.status < 300 : r.status === status),
+    );
   }
 
   async close(): Promise<void> {

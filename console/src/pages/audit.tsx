@@ -10,23 +10,26 @@ export function Audit() {
   const [error, setError] = useState<unknown>();
   const [action, setAction] = useState('');
   const load = (cursor?: string) =>
-    api<Page<AuditItem>>('GET', `/api/audit${query({ cursor, action, limit: 100 })}`).then(
-      (p) => {
-        setItems((old) => (cursor ? [...old, ...p.items] : p.items));
-        setNext(p.next);
-      },
-      setError,
-    );
+    api<Page<AuditItem>>('GET', `/api/audit${query({ cursor, action, limit: 100 })}`).then((p) => {
+      setItems((old) => (cursor ? [...old, ...p.items] : p.items));
+      setNext(p.next);
+    }, setError);
   useEffect(() => void load(), [action]);
   return (
     <>
-      <PageHeader title="Audit log" subtitle="Every operator action: who, what, when and from where. Append-only: it cannot be edited or deleted." />
+      <PageHeader
+        title="Audit log"
+        subtitle="Every operator action: who, what, when and from where. Append-only: it cannot be edited or deleted."
+      />
       <ErrorBanner error={error} />
       <Panel>
         <div class="filters">
           <label>
             Action
-            <select value={action} onChange={(e) => setAction((e.target as HTMLSelectElement).value)}>
+            <select
+              value={action}
+              onChange={(e) => setAction((e.target as HTMLSelectElement).value)}
+            >
               <option value="">All</option>
               <option value="session.">Sign-ins and sign-outs</option>
               <option value="notification.">Notifications</option>
@@ -54,12 +57,30 @@ export function Audit() {
               {items.map((e) => (
                 <tr key={e.seq}>
                   <td class="nowrap">{fmtTime(e.at)}</td>
-                  <td>{e.actor} {e.actorRole ? <span class="muted small">({e.actorRole})</span> : null}</td>
-                  <td><code>{e.action}</code></td>
+                  <td>
+                    {e.actor}{' '}
+                    {e.actorRole ? <span class="muted small">({e.actorRole})</span> : null}
+                  </td>
+                  <td>
+                    <code>{e.action}</code>
+                  </td>
                   <td class="mono small">{e.target ?? ''}</td>
-                  <td><Badge tone={e.outcome === 'ok' ? 'ok' : e.outcome === 'denied' ? 'warn' : 'bad'}>{e.outcome}</Badge></td>
+                  <td>
+                    <Badge
+                      tone={e.outcome === 'ok' ? 'ok' : e.outcome === 'denied' ? 'warn' : 'bad'}
+                    >
+                      {e.outcome}
+                    </Badge>
+                  </td>
                   <td class="mono small">{e.address ?? ''}</td>
-                  <td class="small muted">{e.detail ? Object.entries(e.detail).filter(([, v]) => v !== null && v !== undefined).map(([k, v]) => `${k}: ${String(v)}`).join(' · ') : ''}</td>
+                  <td class="small muted">
+                    {e.detail
+                      ? Object.entries(e.detail)
+                          .filter(([, v]) => v !== null && v !== undefined)
+                          .map(([k, v]) => `${k}: ${String(v)}`)
+                          .join(' · ')
+                      : ''}
+                  </td>
                 </tr>
               ))}
             </tbody>
@@ -69,7 +90,9 @@ export function Audit() {
         )}
         {next ? (
           <div class="pager">
-            <button class="btn" onClick={() => load(next)}>Load older</button>
+            <button type="button" class="btn" onClick={() => load(next)}>
+              Load older
+            </button>
           </div>
         ) : null}
       </Panel>

@@ -14,10 +14,20 @@ const USE: Record<string, string> = {
 };
 
 export function Keys() {
-  const { data, error } = useLoad(() => api<{ warningDays: number; items: KeyItem[] }>('GET', '/api/keys'), []);
+  const { data, error } = useLoad(
+    () => api<{ warningDays: number; items: KeyItem[] }>('GET', '/api/keys'),
+    [],
+  );
   return (
     <>
-      <PageHeader title="Keys and certificates" subtitle={data ? `Flagged ${data.warningDays} days before expiry. Renew a certificate, and give Visa the new one, before it expires.` : undefined} />
+      <PageHeader
+        title="Keys and certificates"
+        subtitle={
+          data
+            ? `Flagged ${data.warningDays} days before expiry. Renew a certificate, and give Visa the new one, before it expires.`
+            : undefined
+        }
+      />
       <ErrorBanner error={error} />
       <Panel>
         <table class="table" id="keys-table">
@@ -33,13 +43,28 @@ export function Keys() {
           </thead>
           <tbody>
             {(data?.items ?? []).map((k) => (
-              <tr key={`${k.use}:${k.id}`} class={k.status === 'expired' ? 'row-bad' : k.status === 'expiring' ? 'row-warn' : ''}>
+              <tr
+                key={`${k.use}:${k.id}`}
+                class={
+                  k.status === 'expired' ? 'row-bad' : k.status === 'expiring' ? 'row-warn' : ''
+                }
+              >
                 <td class="mono nowrap">{k.id}</td>
                 <td>{USE[k.use] ?? k.use}</td>
-                <td class="small muted">{k.subject ?? (k.note ? <span title={k.note}>{k.note}</span> : '—')}</td>
+                <td class="small muted">
+                  {k.subject ?? (k.note ? <span title={k.note}>{k.note}</span> : '—')}
+                </td>
                 <td class="nowrap">{k.notAfter ? fmtTime(k.notAfter) : '—'}</td>
                 <td class="num">{k.daysLeft === null ? '—' : Math.floor(k.daysLeft)}</td>
-                <td>{k.status === 'unknown' ? <Badge tone="muted">unknown</Badge> : k.status === 'n/a' ? <Badge tone="info">no expiry</Badge> : <StatusBadge status={k.status} />}</td>
+                <td>
+                  {k.status === 'unknown' ? (
+                    <Badge tone="muted">unknown</Badge>
+                  ) : k.status === 'n/a' ? (
+                    <Badge tone="info">no expiry</Badge>
+                  ) : (
+                    <StatusBadge status={k.status} />
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>

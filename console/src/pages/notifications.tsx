@@ -5,13 +5,23 @@ import { enrollerName, fmtTime, maskedCard } from '../format';
 import { href, type Route } from '../router';
 import type { NotificationItem, Page } from '../types';
 
-const FILTERS = ['status', 'risk', 'from', 'to', 'tokenRequestorId', 'last4', 'fingerprint'] as const;
+const FILTERS = [
+  'status',
+  'risk',
+  'from',
+  'to',
+  'tokenRequestorId',
+  'last4',
+  'fingerprint',
+] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 const toIso = (local: string | undefined) => (local ? new Date(local).toISOString() : undefined);
 
 export function Notifications({ route }: { route: Route }) {
-  const filters: Filters = Object.fromEntries(FILTERS.map((k) => [k, route.params.get(k) ?? undefined]));
+  const filters: Filters = Object.fromEntries(
+    FILTERS.map((k) => [k, route.params.get(k) ?? undefined]),
+  );
   const [draft, setDraft] = useState<Filters>(filters);
   // The card number lives only in this component's memory: never in the URL, history or storage.
   const [pan, setPan] = useState('');
@@ -23,7 +33,17 @@ export function Notifications({ route }: { route: Route }) {
   const key = JSON.stringify(filters);
 
   const fetchPage = (cursor?: string) => {
-    const f = { status: filters.status, risk: filters.risk, from: toIso(filters.from), to: toIso(filters.to), tokenRequestorId: filters.tokenRequestorId, last4: filters.last4, fingerprint: filters.fingerprint, cursor, limit: 50 };
+    const f = {
+      status: filters.status,
+      risk: filters.risk,
+      from: toIso(filters.from),
+      to: toIso(filters.to),
+      tokenRequestorId: filters.tokenRequestorId,
+      last4: filters.last4,
+      fingerprint: filters.fingerprint,
+      cursor,
+      limit: 50,
+    };
     if (panActive) {
       const body: Record<string, unknown> = { pan: panActive };
       for (const [k, v] of Object.entries(f)) if (v !== undefined && v !== '') body[k] = v;
@@ -62,11 +82,15 @@ export function Notifications({ route }: { route: Route }) {
     setDraft({});
     location.hash = href('notifications');
   };
-  const set = (k: keyof Filters) => (e: Event) => setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value || undefined });
+  const set = (k: keyof Filters) => (e: Event) =>
+    setDraft({ ...draft, [k]: (e.target as HTMLInputElement).value || undefined });
 
   return (
     <>
-      <PageHeader title="Notifications" subtitle="Every enrollment attempt Visa sent, newest first. Cards are shown as BIN and last four only." />
+      <PageHeader
+        title="Notifications"
+        subtitle="Every enrollment attempt Visa sent, newest first. Cards are shown as BIN and last four only."
+      />
       <Panel>
         <form class="filters" onSubmit={apply} autocomplete="off">
           <label>
@@ -88,7 +112,12 @@ export function Notifications({ route }: { route: Route }) {
           </label>
           <label>
             From
-            <input type="datetime-local" name="from" value={draft.from ?? ''} onChange={set('from')} />
+            <input
+              type="datetime-local"
+              name="from"
+              value={draft.from ?? ''}
+              onChange={set('from')}
+            />
           </label>
           <label>
             To
@@ -96,24 +125,65 @@ export function Notifications({ route }: { route: Route }) {
           </label>
           <label>
             Token requestor
-            <input name="tokenRequestorId" inputMode="numeric" pattern="[0-9]{11}" placeholder="11 digits" value={draft.tokenRequestorId ?? ''} onInput={set('tokenRequestorId')} />
+            <input
+              name="tokenRequestorId"
+              inputMode="numeric"
+              pattern="[0-9]{11}"
+              placeholder="11 digits"
+              value={draft.tokenRequestorId ?? ''}
+              onInput={set('tokenRequestorId')}
+            />
           </label>
           <label>
             Last 4
-            <input name="last4" class="w-s" inputMode="numeric" pattern="[0-9]{4}" maxLength={4} placeholder="1234" value={draft.last4 ?? ''} onInput={set('last4')} />
+            <input
+              name="last4"
+              class="w-s"
+              inputMode="numeric"
+              pattern="[0-9]{4}"
+              maxLength={4}
+              placeholder="1234"
+              value={draft.last4 ?? ''}
+              onInput={set('last4')}
+            />
           </label>
           <label>
             Card number
-            <input name="pan" type="password" class="w-m" inputMode="numeric" autocomplete="off" placeholder="full number (not stored)" value={pan} onInput={(e) => setPan((e.target as HTMLInputElement).value)} />
+            <input
+              name="pan"
+              type="password"
+              class="w-m"
+              inputMode="numeric"
+              autocomplete="off"
+              placeholder="full number (not stored)"
+              value={pan}
+              onInput={(e) => setPan((e.target as HTMLInputElement).value)}
+            />
           </label>
           <div class="filter-actions">
-            <button class="btn btn-primary" type="submit">Apply</button>
-            <button class="btn" type="button" onClick={clear}>Clear</button>
+            <button class="btn btn-primary" type="submit">
+              Apply
+            </button>
+            <button class="btn" type="button" onClick={clear}>
+              Clear
+            </button>
           </div>
         </form>
       </Panel>
-      {filters.fingerprint && !panActive ? <div class="alert alert-info">Showing attempts on one card (by fingerprint). <a class="link" href={href('notifications')}>Clear</a></div> : null}
-      {panActive ? <div class="alert alert-info">Showing notifications for the card number you typed (matched by its fingerprint; the number is not kept).</div> : null}
+      {filters.fingerprint && !panActive ? (
+        <div class="alert alert-info">
+          Showing attempts on one card (by fingerprint).{' '}
+          <a class="link" href={href('notifications')}>
+            Clear
+          </a>
+        </div>
+      ) : null}
+      {panActive ? (
+        <div class="alert alert-info">
+          Showing notifications for the card number you typed (matched by its fingerprint; the
+          number is not kept).
+        </div>
+      ) : null}
       <ErrorBanner error={error} />
       <Panel>
         {items.length ? (
@@ -133,10 +203,19 @@ export function Notifications({ route }: { route: Route }) {
             </thead>
             <tbody>
               {items.map((n) => (
-                <tr key={n.id} class="clickable" data-id={n.id} onClick={() => (location.hash = href(`notifications/${n.id}`))}>
+                <tr
+                  key={n.id}
+                  class="clickable"
+                  data-id={n.id}
+                  onClick={() => (location.hash = href(`notifications/${n.id}`))}
+                >
                   <td class="nowrap">{fmtTime(n.receivedAt)}</td>
-                  <td><StatusBadge status={n.status} /></td>
-                  <td class="nowrap"><RiskBadge risk={n.risk} /></td>
+                  <td>
+                    <StatusBadge status={n.status} />
+                  </td>
+                  <td class="nowrap">
+                    <RiskBadge risk={n.risk} />
+                  </td>
                   <td class="mono nowrap">{maskedCard(n.panBin, n.panLast4)}</td>
                   <td>{enrollerName(n.enroller)}</td>
                   <td class="muted">{n.enroller.contactEmail ?? '—'}</td>
@@ -154,7 +233,9 @@ export function Notifications({ route }: { route: Route }) {
         )}
         {next ? (
           <div class="pager">
-            <button class="btn" disabled={loading} onClick={() => load(next)}>Load older</button>
+            <button type="button" class="btn" disabled={loading} onClick={() => load(next)}>
+              Load older
+            </button>
           </div>
         ) : null}
       </Panel>

@@ -25,7 +25,10 @@ export function Operators({ me }: { me: Me }) {
   const toggle = async (o: OperatorItem) => {
     setError(undefined);
     try {
-      await api('POST', `/api/operators/${encodeURIComponent(o.name)}/${o.disabledAt ? 'enable' : 'disable'}`);
+      await api(
+        'POST',
+        `/api/operators/${encodeURIComponent(o.name)}/${o.disabledAt ? 'enable' : 'disable'}`,
+      );
       list.reload();
     } catch (err) {
       setError(err);
@@ -34,18 +37,27 @@ export function Operators({ me }: { me: Me }) {
 
   return (
     <>
-      <PageHeader title="Operators" subtitle="Viewer reads; analyst also reprocesses, retries and replays; admin also manages sinks and operators." />
+      <PageHeader
+        title="Operators"
+        subtitle="Viewer reads; analyst also reprocesses, retries and replays; admin also manages sinks and operators."
+      />
       <ErrorBanner error={error ?? list.error} />
       {issued ? (
         <Notice tone="ok">
-          Operator <b>{issued.name}</b> created. Shown once — hand these over securely: password <code>{issued.password}</code>, API token <code class="break">{issued.apiToken}</code>
+          Operator <b>{issued.name}</b> created. Shown once — hand these over securely: password{' '}
+          <code>{issued.password}</code>, API token <code class="break">{issued.apiToken}</code>
         </Notice>
       ) : null}
       <Panel title="Add an operator">
         <form class="filters" onSubmit={add} autocomplete="off">
           <label>
             Name
-            <input value={name} required pattern="[A-Za-z0-9][A-Za-z0-9._@\-]{0,63}" onInput={(e) => setName((e.target as HTMLInputElement).value)} />
+            <input
+              value={name}
+              required
+              pattern="[A-Za-z0-9][A-Za-z0-9._@\-]{0,63}"
+              onInput={(e) => setName((e.target as HTMLInputElement).value)}
+            />
           </label>
           <label>
             Role
@@ -56,7 +68,9 @@ export function Operators({ me }: { me: Me }) {
             </select>
           </label>
           <div class="filter-actions">
-            <button class="btn btn-primary" type="submit">Add</button>
+            <button class="btn btn-primary" type="submit">
+              Add
+            </button>
           </div>
         </form>
       </Panel>
@@ -76,11 +90,29 @@ export function Operators({ me }: { me: Me }) {
             {(list.data?.items ?? []).map((o) => (
               <tr key={o.name}>
                 <td>{o.name}</td>
-                <td><Badge tone={o.role === 'admin' ? 'bad' : o.role === 'analyst' ? 'info' : 'muted'}>{o.role}</Badge></td>
+                <td>
+                  <Badge
+                    tone={o.role === 'admin' ? 'bad' : o.role === 'analyst' ? 'info' : 'muted'}
+                  >
+                    {o.role}
+                  </Badge>
+                </td>
                 <td class="nowrap">{fmtTime(o.createdAt)}</td>
                 <td class="nowrap">{fmtTime(o.lastLoginAt)}</td>
-                <td>{o.disabledAt ? <Badge tone="warn">disabled</Badge> : <Badge tone="ok">active</Badge>}</td>
-                <td class="actions">{o.name !== me.name ? <button class="btn btn-small" onClick={() => toggle(o)}>{o.disabledAt ? 'Enable' : 'Disable'}</button> : null}</td>
+                <td>
+                  {o.disabledAt ? (
+                    <Badge tone="warn">disabled</Badge>
+                  ) : (
+                    <Badge tone="ok">active</Badge>
+                  )}
+                </td>
+                <td class="actions">
+                  {o.name !== me.name ? (
+                    <button type="button" class="btn btn-small" onClick={() => toggle(o)}>
+                      {o.disabledAt ? 'Enable' : 'Disable'}
+                    </button>
+                  ) : null}
+                </td>
               </tr>
             ))}
           </tbody>

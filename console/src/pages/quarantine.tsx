@@ -1,12 +1,15 @@
 import { useState } from 'preact/hooks';
 import { api, type Me } from '../api';
 import { Empty, ErrorBanner, Notice, PageHeader, Panel, useLoad } from '../components';
-import { REASONS, fmtTime } from '../format';
+import { fmtTime, REASONS } from '../format';
 import { href } from '../router';
 import type { NotificationItem, Page } from '../types';
 
 export function Quarantine({ me }: { me: Me }) {
-  const list = useLoad(() => api<Page<NotificationItem>>('GET', '/api/notifications?status=quarantined&limit=200'), []);
+  const list = useLoad(
+    () => api<Page<NotificationItem>>('GET', '/api/notifications?status=quarantined&limit=200'),
+    [],
+  );
   const [busy, setBusy] = useState<string | null>(null);
   const [notice, setNotice] = useState<{ tone: 'ok' | 'error'; text: string }>();
   const canAct = me.role !== 'viewer';
@@ -27,7 +30,13 @@ export function Quarantine({ me }: { me: Me }) {
       }
     }
     setBusy(null);
-    setNotice((n) => n ?? { tone: accepted ? 'ok' : 'error', text: `${accepted} accepted, ${still} still quarantined.` });
+    setNotice(
+      (n) =>
+        n ?? {
+          tone: accepted ? 'ok' : 'error',
+          text: `${accepted} accepted, ${still} still quarantined.`,
+        },
+    );
     list.reload();
   };
 
@@ -37,10 +46,25 @@ export function Quarantine({ me }: { me: Me }) {
       <PageHeader
         title="Quarantine"
         subtitle="Signed by Visa but not usable yet (e.g. encrypted to a key not installed). Fix the cause, then reprocess."
-        actions={items.length && canAct ? <button class="btn" disabled={busy !== null} onClick={() => reprocess(items.map((n) => n.id))}>Reprocess all ({items.length})</button> : null}
+        actions={
+          items.length && canAct ? (
+            <button
+              type="button"
+              class="btn"
+              disabled={busy !== null}
+              onClick={() => reprocess(items.map((n) => n.id))}
+            >
+              Reprocess all ({items.length})
+            </button>
+          ) : null
+        }
       />
       {notice ? <Notice tone={notice.tone}>{notice.text}</Notice> : null}
-      {!canAct ? <Notice tone="info">You have read-only access (viewer). Reprocessing needs the analyst role.</Notice> : null}
+      {!canAct ? (
+        <Notice tone="info">
+          You have read-only access (viewer). Reprocessing needs the analyst role.
+        </Notice>
+      ) : null}
       <ErrorBanner error={list.error} />
       <Panel>
         {items.length ? (
@@ -58,13 +82,29 @@ export function Quarantine({ me }: { me: Me }) {
             <tbody>
               {items.map((n) => (
                 <tr key={n.id} data-id={n.id}>
-                  <td class="nowrap"><a class="link" href={href(`notifications/${n.id}`)}>{fmtTime(n.receivedAt)}</a></td>
-                  <td><code>{n.reason}</code></td>
-                  <td class="muted">{(n.reason && REASONS[n.reason]) ?? ''}{n.reasonFields?.length ? ` (${n.reasonFields.join(', ')})` : ''}</td>
+                  <td class="nowrap">
+                    <a class="link" href={href(`notifications/${n.id}`)}>
+                      {fmtTime(n.receivedAt)}
+                    </a>
+                  </td>
+                  <td>
+                    <code>{n.reason}</code>
+                  </td>
+                  <td class="muted">
+                    {(n.reason && REASONS[n.reason]) ?? ''}
+                    {n.reasonFields?.length ? ` (${n.reasonFields.join(', ')})` : ''}
+                  </td>
                   <td class="mono">{n.tokenRequestorId}</td>
                   <td class="num">{n.visaAttempts}</td>
                   <td class="actions">
-                    <button class="btn btn-small" disabled={!canAct || busy !== null} onClick={() => reprocess([n.id])}>{busy === n.id ? 'Reprocessing…' : 'Reprocess'}</button>
+                    <button
+                      type="button"
+                      class="btn btn-small"
+                      disabled={!canAct || busy !== null}
+                      onClick={() => reprocess([n.id])}
+                    >
+                      {busy === n.id ? 'Reprocessing…' : 'Reprocess'}
+                    </button>
                   </td>
                 </tr>
               ))}

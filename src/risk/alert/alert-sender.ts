@@ -1,9 +1,9 @@
 import type { Config } from '../../config/config-schema.js';
+import { nextRetry } from '../../delivery/retry-policy.js';
 import type { Logger } from '../../logger.js';
 import type { DataProtector } from '../../protect/data-protector.js';
-import { nextRetry } from '../../delivery/retry-policy.js';
 import type { AlertStore, ClaimedAlert } from '../../storage/risk-store.js';
-import { AlertSendError, type AlertRecipient, type AlertSink } from './alert-sink.js';
+import { type AlertRecipient, AlertSendError, type AlertSink } from './alert-sink.js';
 import { alertLanguage, renderAlert } from './alert-templates.js';
 
 type AlertConfig = NonNullable<Config['risk']['alert']>;
@@ -57,7 +57,12 @@ export class AlertSender {
     clearTimeout(this.#timer);
     this.#running = this.runOnce()
       .then(() => undefined)
-      .catch((error: unknown) => this.#o.logger.error({ errType: error instanceof Error ? error.name : typeof error }, 'alert pass failed'))
+      .catch((error: unknown) =>
+        this.#o.logger.error(
+          { errType: error instanceof Error ? error.name : typeof error },
+          'alert pass failed',
+        ),
+      )
       .finally(() => {
         this.#running = undefined;
         if (this.#stopped) return;
@@ -84,8 +89,11 @@ export class AlertSender {
   async #deliver(a: ClaimedAlert): Promise<void> {
     const { config, logger, sink, store } = this.#o;
     try {
-      if (a.recipientCiphertext === null || a.dataKeyId === null) throw new AlertSendError('NO_RECIPIENT', true);
-      const recipient = JSON.parse(this.#o.dataProtector.decrypt(a.dataKeyId, a.recipientCiphertext, a.id).toString('utf8')) as AlertRecipient;
+      if (a.recipientCiphertext === null || a.dataKeyId === null)
+        throw new AlertSendError('NO_RECIPIENT', true);
+      const recipient = JSON.parse(
+        this.#o.dataProtector.decrypt(a.dataKeyId, a.recipientCiphertext, a.id).toString('utf8'),
+      ) as AlertRecipient;
       const language = alertLanguage(a.language, config.defaultLanguage);
       const message = renderAlert(language, {
         firstName: recipient.firstName,
@@ -96,15 +104,42 @@ export class AlertSender {
         helpContact: config.helpContact,
         timeZone: config.timeZone,
       });
-      await sink.send({ id: a.id, notificationId: a.notificationId, cardFingerprint: a.cardFingerprint, last4: a.panLast4, level: a.level, receivedAt: a.receivedAt, message, recipient });
+      await sink.send({
+        id: a.id,
+        notificationId: a.notificationId,
+        cardFingerprint: a.cardFingerprint,
+        last4: a.panLast4,
+        level: a.level,
+        receivedAt: a.receivedAt,
+        message,
+        recipient,
+      });
       await store.markSent(a.id, this.#now());
-      logger.info({ alertId: a.id, notificationId: a.notificationId, sink: sink.type, language, attempts: a.attempts }, 'cardholder alert sent');
+      logger.info(
+        {
+          alertId: a.id,
+          notificationId: a.notificationId,
+          sink: sink.type,
+          language,
+          attempts: a.attempts,
+        },
+        'cardholder alert sent',
+      );
     } catch (error) {
       const e = error instanceof AlertSendError ? error : new AlertSendError('ALERT_FAILED');
       const { dead, delayMs } = nextRetry(a.attempts, config.retry, e, this.#o.random);
       const next = dead ? null : this.#now() + delayMs;
       await store.markFailed(a.id, next, e.code);
-      logger.warn({ alertId: a.id, notificationId: a.notificationId, code: e.code, attempts: a.attempts, dead }, 'cardholder alert not sent');
+      logger.warn(
+        {
+          alertId: a.id,
+          notificationId: a.notificationId,
+          code: e.code,
+          attempts: a.attempts,
+          dead,
+        },
+        'cardholder alert not sent',
+      );
     }
   }
 

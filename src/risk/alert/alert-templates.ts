@@ -41,9 +41,11 @@ const WORDING: Record<AlertLanguage, Wording> = {
     subjectInfo: (c) => `Was this you? Click to Pay set-up for ${c}`,
     subjectWarn: (c) => `Urgent: was this you? Someone tried to add ${c} to Click to Pay`,
     info: (c, w) => `On ${w}, a request was made to add ${c} to Click to Pay.`,
-    warn: (c, w) => `On ${w}, someone tried to add ${c} to Click to Pay. It does not look like you.`,
+    warn: (c, w) =>
+      `On ${w}, someone tried to add ${c} to Click to Pay. It does not look like you.`,
     yes: 'If it was you, there is nothing to do.',
-    no: (h) => `If it was not you, contact us now (${h}) so we can block the card and send you a new one.`,
+    no: (h) =>
+      `If it was not you, contact us now (${h}) so we can block the card and send you a new one.`,
     never: 'We will never ask you for your full card number, PIN or passcodes.',
   },
   fr: {
@@ -52,10 +54,13 @@ const WORDING: Record<AlertLanguage, Wording> = {
     subjectInfo: (c) => `Était-ce vous ? Activation de Click to Pay pour ${c}`,
     subjectWarn: (c) => `Urgent : était-ce vous ? Quelqu'un a tenté d'ajouter ${c} à Click to Pay`,
     info: (c, w) => `Le ${w}, une demande d'ajout de ${c} à Click to Pay a été faite.`,
-    warn: (c, w) => `Le ${w}, quelqu'un a tenté d'ajouter ${c} à Click to Pay. Cela ne semble pas venir de vous.`,
+    warn: (c, w) =>
+      `Le ${w}, quelqu'un a tenté d'ajouter ${c} à Click to Pay. Cela ne semble pas venir de vous.`,
     yes: "Si c'était vous, vous n'avez rien à faire.",
-    no: (h) => `Si ce n'était pas vous, contactez-nous sans attendre (${h}) : nous bloquerons la carte et vous en enverrons une nouvelle.`,
-    never: 'Nous ne vous demanderons jamais votre numéro de carte complet, votre code PIN ni vos codes de sécurité.',
+    no: (h) =>
+      `Si ce n'était pas vous, contactez-nous sans attendre (${h}) : nous bloquerons la carte et vous en enverrons une nouvelle.`,
+    never:
+      'Nous ne vous demanderons jamais votre numéro de carte complet, votre code PIN ni vos codes de sécurité.',
   },
   de: {
     greeting: (n) => (n ? `Hallo ${n},` : 'Guten Tag,'),
@@ -63,10 +68,13 @@ const WORDING: Record<AlertLanguage, Wording> = {
     subjectInfo: (c) => `Waren Sie das? Click to Pay für ${c}`,
     subjectWarn: (c) => `Dringend: Waren Sie das? Jemand wollte ${c} zu Click to Pay hinzufügen`,
     info: (c, w) => `Am ${w} wurde beantragt, ${c} zu Click to Pay hinzuzufügen.`,
-    warn: (c, w) => `Am ${w} hat jemand versucht, ${c} zu Click to Pay hinzuzufügen. Das sieht nicht nach Ihnen aus.`,
+    warn: (c, w) =>
+      `Am ${w} hat jemand versucht, ${c} zu Click to Pay hinzuzufügen. Das sieht nicht nach Ihnen aus.`,
     yes: 'Wenn Sie das waren, müssen Sie nichts tun.',
-    no: (h) => `Wenn nicht, melden Sie sich bitte sofort bei uns (${h}), damit wir die Karte sperren und Ihnen eine neue senden.`,
-    never: 'Wir fragen Sie niemals nach Ihrer vollständigen Kartennummer, Ihrer PIN oder Ihren Sicherheitscodes.',
+    no: (h) =>
+      `Wenn nicht, melden Sie sich bitte sofort bei uns (${h}), damit wir die Karte sperren und Ihnen eine neue senden.`,
+    never:
+      'Wir fragen Sie niemals nach Ihrer vollständigen Kartennummer, Ihrer PIN oder Ihren Sicherheitscodes.',
   },
   es: {
     greeting: (n) => (n ? `Hola ${n}:` : 'Hola:'),
@@ -74,17 +82,24 @@ const WORDING: Record<AlertLanguage, Wording> = {
     subjectInfo: (c) => `¿Ha sido usted? Alta en Click to Pay de ${c}`,
     subjectWarn: (c) => `Urgente: ¿ha sido usted? Alguien intentó añadir ${c} a Click to Pay`,
     info: (c, w) => `El ${w} se solicitó añadir ${c} a Click to Pay.`,
-    warn: (c, w) => `El ${w} alguien intentó añadir ${c} a Click to Pay. No parece que haya sido usted.`,
+    warn: (c, w) =>
+      `El ${w} alguien intentó añadir ${c} a Click to Pay. No parece que haya sido usted.`,
     yes: 'Si fue usted, no tiene que hacer nada.',
-    no: (h) => `Si no fue usted, contacte con nosotros ahora (${h}) para bloquear la tarjeta y enviarle una nueva.`,
+    no: (h) =>
+      `Si no fue usted, contacte con nosotros ahora (${h}) para bloquear la tarjeta y enviarle una nueva.`,
     never: 'Nunca le pediremos el número completo de su tarjeta, su PIN ni sus claves.',
   },
 };
 
 /** The template language for a BCP 47 tag ("fr-CA" → fr), else `fallback`. */
-export function alertLanguage(tag: string | null | undefined, fallback: AlertLanguage): AlertLanguage {
+export function alertLanguage(
+  tag: string | null | undefined,
+  fallback: AlertLanguage,
+): AlertLanguage {
   const primary = tag?.toLowerCase().split(/[-_]/)[0];
-  return (ALERT_LANGUAGES as readonly string[]).includes(primary ?? '') ? (primary as AlertLanguage) : fallback;
+  return (ALERT_LANGUAGES as readonly string[]).includes(primary ?? '')
+    ? (primary as AlertLanguage)
+    : fallback;
 }
 
 /**
@@ -106,6 +121,18 @@ export function renderAlert(language: AlertLanguage, f: AlertFacts): AlertMessag
   const warn = f.level !== 'low';
   const subjectCard = f.last4 ? `•••• ${f.last4}` : 'Visa';
   const subject = warn ? w.subjectWarn(subjectCard) : w.subjectInfo(subjectCard);
-  const text = [w.greeting(f.firstName), '', warn ? w.warn(card, when) : w.info(card, when), '', w.yes, w.no(f.helpContact), '', w.never, '', f.bankName, ''].join('\n');
+  const text = [
+    w.greeting(f.firstName),
+    '',
+    warn ? w.warn(card, when) : w.info(card, when),
+    '',
+    w.yes,
+    w.no(f.helpContact),
+    '',
+    w.never,
+    '',
+    f.bankName,
+    '',
+  ].join('\n');
   return { language, subject, text };
 }

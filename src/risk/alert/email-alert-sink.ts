@@ -48,7 +48,8 @@ export class EmailAlertSink implements AlertSink {
       });
     } catch (error) {
       const code = (error as { responseCode?: number }).responseCode;
-      // 5xx is the server's final word for this message (RFC 5321 §4.2.1); anything else may pass later.
+      // 5xx is the server's final word for this message (RFC 5321 §4.2.1); anything else may pass
+      // later.
       if (code !== undefined && code >= 500) throw new AlertSendError(`SMTP_${code}`, true);
       throw new AlertSendError(code !== undefined ? `SMTP_${code}` : 'SMTP_UNAVAILABLE');
     }

@@ -22,7 +22,10 @@ export class WebhookAlertSink implements AlertSink {
 
   constructor(o: WebhookAlertSinkOptions) {
     const { now, ...client } = o;
-    this.#client = new WebhookClient({ ...client, ...(now ? { nowSeconds: () => Math.floor(now() / 1000) } : {}) });
+    this.#client = new WebhookClient({
+      ...client,
+      ...(now ? { nowSeconds: () => Math.floor(now() / 1000) } : {}),
+    });
   }
 
   async send(alert: OutgoingAlert): Promise<void> {

@@ -10,8 +10,17 @@ interface Contact {
 }
 
 /** Encrypts a cardholder's contact details (AES-256-GCM, AAD = the card's fingerprint). */
-export function sealCardholder(dp: DataProtector, fingerprint: string, c: Cardholder): CardholderRecord {
-  const contact: Contact = { firstName: c.firstName, lastName: c.lastName, emails: c.emails, phones: c.phones };
+export function sealCardholder(
+  dp: DataProtector,
+  fingerprint: string,
+  c: Cardholder,
+): CardholderRecord {
+  const contact: Contact = {
+    firstName: c.firstName,
+    lastName: c.lastName,
+    emails: c.emails,
+    phones: c.phones,
+  };
   return {
     fingerprint,
     status: c.status,
@@ -23,6 +32,8 @@ export function sealCardholder(dp: DataProtector, fingerprint: string, c: Cardho
 
 /** Decrypts a stored record; throws if the key is not configured or the row was moved. */
 export function openCardholder(dp: DataProtector, r: CardholderRecord): Cardholder {
-  const contact = JSON.parse(dp.decrypt(r.dataKeyId, r.contactCiphertext, r.fingerprint).toString('utf8')) as Contact;
+  const contact = JSON.parse(
+    dp.decrypt(r.dataKeyId, r.contactCiphertext, r.fingerprint).toString('utf8'),
+  ) as Contact;
   return { ...contact, status: r.status, language: r.language };
 }

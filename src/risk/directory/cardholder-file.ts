@@ -2,9 +2,19 @@ import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
 
 /** One record of an import file, with the line it starts on (1-based, header = line 1 in CSV). */
-export type FileRow = { line: number; values: Record<string, unknown> } | { line: number; error: 'ROW_MALFORMED' };
+export type FileRow =
+  | { line: number; values: Record<string, unknown> }
+  | { line: number; error: 'ROW_MALFORMED' };
 
-export const CSV_COLUMNS = ['accountNumber', 'firstName', 'lastName', 'email', 'phone', 'status', 'language'] as const;
+export const CSV_COLUMNS = [
+  'accountNumber',
+  'firstName',
+  'lastName',
+  'email',
+  'phone',
+  'status',
+  'language',
+] as const;
 
 /** Thrown when the file as a whole cannot be read (no header, missing columns). */
 export class ImportFileError extends Error {}
@@ -16,7 +26,10 @@ export class ImportFileError extends Error {}
  * held in memory whole.
  */
 export async function* readCardholderFile(path: string): AsyncGenerator<FileRow> {
-  const lines = createInterface({ input: createReadStream(path, { encoding: 'utf8' }), crlfDelay: Infinity });
+  const lines = createInterface({
+    input: createReadStream(path, { encoding: 'utf8' }),
+    crlfDelay: Infinity,
+  });
   if (/\.(jsonl|ndjson)$/i.test(path)) {
     let n = 0;
     for await (const line of lines) {
@@ -24,7 +37,8 @@ export async function* readCardholderFile(path: string): AsyncGenerator<FileRow>
       if (line.trim() === '') continue;
       try {
         const v: unknown = JSON.parse(line);
-        if (v === null || typeof v !== 'object' || Array.isArray(v)) yield { line: n, error: 'ROW_MALFORMED' };
+        if (v === null || typeof v !== 'object' || Array.isArray(v))
+          yield { line: n, error: 'ROW_MALFORMED' };
         else yield { line: n, values: v as Record<string, unknown> };
       } catch {
         yield { line: n, error: 'ROW_MALFORMED' };
@@ -52,7 +66,8 @@ export async function* readCardholderFile(path: string): AsyncGenerator<FileRow>
       header = fields === 'bad' ? [] : fields.map((f) => f.trim());
       const lower = header.map((h) => h.toLowerCase());
       const missing = CSV_COLUMNS.filter((c) => !lower.includes(c.toLowerCase()));
-      if (missing.length > 0) throw new ImportFileError(`CSV header lacks column(s): ${missing.join(', ')}`);
+      if (missing.length > 0)
+        throw new ImportFileError(`CSV header lacks column(s): ${missing.join(', ')}`);
       header = header.map((h) => CSV_COLUMNS.find((c) => c.toLowerCase() === h.toLowerCase()) ?? h);
       continue;
     }
@@ -62,7 +77,7 @@ export async function* readCardholderFile(path: string): AsyncGenerator<FileRow>
       continue;
     }
     const values: Record<string, unknown> = {};
-    header.forEach((h, i) => (values[h] = fields[i]));
+    for (const [i, h] of header.entries()) values[h] = fields[i];
     yield { line: start, values };
   }
   if (pending !== undefined) yield { line: start, error: 'ROW_MALFORMED' };

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { DataProtector } from '../../protect/data-protector.js';
 import type { CardholderRecord, CardholderStore } from '../../storage/cardholder-store.js';
 import { normaliseEmail } from '../match/contact-normalise.js';
@@ -32,30 +32,47 @@ export interface ImportReport {
 }
 
 const many = (v: unknown): string[] =>
-  (Array.isArray(v) ? v : typeof v === 'string' ? v.split(';') : []).map((x) => (typeof x === 'string' ? x.trim() : '')).filter((x) => x.length > 0);
-const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '');
+  (Array.isArray(v) ? v : typeof v === 'string' ? v.split(';') : [])
+    .map((x) => (typeof x === 'string' ? x.trim() : ''))
+    .filter((x) => x.length > 0);
+const text = (v: unknown): string =>
+  typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '';
 
 /**
  * Checks one row. Account numbers: 12–19 digits once spaces and dashes are removed. Status:
  * active, blocked or closed. Several emails or phones: `;`-separated in CSV, arrays in JSONL.
  * Phones must parse (E.164, or national in `defaultCountry`).
  */
-export function validateRow(values: Record<string, unknown>, defaultCountry?: string): { accountNumber: string; cardholder: Cardholder } | { code: RowErrorCode; field: string } {
+export function validateRow(
+  values: Record<string, unknown>,
+  defaultCountry?: string,
+): { accountNumber: string; cardholder: Cardholder } | { code: RowErrorCode; field: string } {
   const accountNumber = text(values.accountNumber).replace(/[\s-]/g, '');
-  if (!/^[0-9]{12,19}$/.test(accountNumber)) return { code: 'ACCOUNT_NUMBER_INVALID', field: 'accountNumber' };
+  if (!/^[0-9]{12,19}$/.test(accountNumber))
+    return { code: 'ACCOUNT_NUMBER_INVALID', field: 'accountNumber' };
   const firstName = text(values.firstName);
   const lastName = text(values.lastName);
-  if (firstName.length === 0 && lastName.length === 0) return { code: 'NAME_MISSING', field: 'lastName' };
+  if (firstName.length === 0 && lastName.length === 0)
+    return { code: 'NAME_MISSING', field: 'lastName' };
   if (firstName.length > 80) return { code: 'NAME_TOO_LONG', field: 'firstName' };
   if (lastName.length > 80) return { code: 'NAME_TOO_LONG', field: 'lastName' };
   const emails = many(values.emails ?? values.email);
-  if (emails.some((e) => e.length > 254 || normaliseEmail(e) === undefined || /\s/.test(e))) return { code: 'EMAIL_INVALID', field: 'email' };
+  if (emails.some((e) => e.length > 254 || normaliseEmail(e) === undefined || /\s/.test(e)))
+    return { code: 'EMAIL_INVALID', field: 'email' };
   const phones = many(values.phones ?? values.phone);
-  if (phones.some((p) => !parsePhoneNumberFromString(p, defaultCountry as CountryCode | undefined)?.isPossible())) return { code: 'PHONE_INVALID', field: 'phone' };
+  if (
+    phones.some(
+      (p) =>
+        !parsePhoneNumberFromString(p, defaultCountry as CountryCode | undefined)?.isPossible(),
+    )
+  )
+    return { code: 'PHONE_INVALID', field: 'phone' };
   const status = text(values.status).toLowerCase();
-  if (!(CARD_STATUSES as readonly string[]).includes(status)) return { code: 'STATUS_INVALID', field: 'status' };
+  if (!(CARD_STATUSES as readonly string[]).includes(status))
+    return { code: 'STATUS_INVALID', field: 'status' };
   const language = text(values.language);
-  if (language.length > 0 && !/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/.test(language)) return { code: 'LANGUAGE_INVALID', field: 'language' };
+  if (language.length > 0 && !/^[A-Za-z]{2,3}([-_][A-Za-z0-9]{2,8})*$/.test(language))
+    return { code: 'LANGUAGE_INVALID', field: 'language' };
   return {
     accountNumber,
     cardholder: {
@@ -92,10 +109,17 @@ export async function importCardholders(
   };
   for await (const row of readCardholderFile(path)) {
     report.rows++;
-    const checked = 'error' in row ? { code: row.error, field: undefined } : validateRow(row.values, o.defaultCountry);
+    const checked =
+      'error' in row
+        ? { code: row.error, field: undefined }
+        : validateRow(row.values, o.defaultCountry);
     if ('code' in checked) {
       report.skipped++;
-      report.errors.push({ line: row.line, code: checked.code, ...(checked.field ? { field: checked.field } : {}) });
+      report.errors.push({
+        line: row.line,
+        code: checked.code,
+        ...(checked.field ? { field: checked.field } : {}),
+      });
       continue;
     }
     const fp = dp.fingerprint(checked.accountNumber);

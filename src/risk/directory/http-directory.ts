@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import { CARD_STATUSES, type Cardholder, type CardholderDirectory, type DirectoryResult } from './cardholder.js';
+import {
+  CARD_STATUSES,
+  type Cardholder,
+  type CardholderDirectory,
+  type DirectoryResult,
+} from './cardholder.js';
 
 export interface HttpDirectoryOptions {
   url: string;
@@ -51,13 +56,23 @@ export class HttpDirectory implements CardholderDirectory {
     if (hit !== undefined) this.#cache.delete(fingerprint);
 
     const started = performance.now();
-    const unavailable = (reason: 'timeout' | 'error'): DirectoryResult => ({ kind: 'unavailable', reason, elapsedMs: performance.now() - started });
+    const unavailable = (reason: 'timeout' | 'error'): DirectoryResult => ({
+      kind: 'unavailable',
+      reason,
+      elapsedMs: performance.now() - started,
+    });
     let result: Cached['result'];
     try {
-      const body = JSON.stringify(this.#o.sendCardNumber && accountNumber ? { fingerprint, accountNumber } : { fingerprint });
+      const body = JSON.stringify(
+        this.#o.sendCardNumber && accountNumber ? { fingerprint, accountNumber } : { fingerprint },
+      );
       const res = await request(this.#o.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', accept: 'application/json', ...(this.#o.authorization ? { authorization: this.#o.authorization } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          ...(this.#o.authorization ? { authorization: this.#o.authorization } : {}),
+        },
         body,
         dispatcher: this.#agent,
         signal: AbortSignal.timeout(this.#o.timeoutMs),
@@ -76,10 +91,15 @@ export class HttpDirectory implements CardholderDirectory {
     } catch (error) {
       const name = (error as { name?: string; code?: string }).name ?? '';
       const code = (error as { code?: string }).code ?? '';
-      return unavailable(name === 'TimeoutError' || name === 'AbortError' || code.includes('TIMEOUT') ? 'timeout' : 'error');
+      return unavailable(
+        name === 'TimeoutError' || name === 'AbortError' || code.includes('TIMEOUT')
+          ? 'timeout'
+          : 'error',
+      );
     }
     if (this.#o.cacheSeconds > 0) {
-      if (this.#cache.size >= (this.#o.maxEntries ?? 10_000)) this.#cache.delete(this.#cache.keys().next().value as string);
+      if (this.#cache.size >= (this.#o.maxEntries ?? 10_000))
+        this.#cache.delete(this.#cache.keys().next().value as string);
       this.#cache.set(fingerprint, { result, expires: now + this.#o.cacheSeconds * 1000 });
     }
     return result;
@@ -92,7 +112,9 @@ export class HttpDirectory implements CardholderDirectory {
 }
 
 const list = (many: unknown, one: unknown): string[] =>
-  (Array.isArray(many) ? many : one === undefined || one === null ? [] : [one]).filter((v): v is string => typeof v === 'string' && v.length > 0);
+  (Array.isArray(many) ? many : one === undefined || one === null ? [] : [one]).filter(
+    (v): v is string => typeof v === 'string' && v.length > 0,
+  );
 
 /** Validates the directory's answer; undefined when it is not a cardholder. */
 export function parseCardholder(v: unknown): Cardholder | undefined {

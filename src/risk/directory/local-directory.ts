@@ -3,7 +3,10 @@ import type { CardholderStore } from '../../storage/cardholder-store.js';
 import type { CardholderDirectory, DirectoryResult } from './cardholder.js';
 import { openCardholder } from './cardholder-codec.js';
 
-/** The directory imported with `ctp-notify cardholders import`, read from the service's own database. */
+/**
+ * The directory imported with `ctp-notify cardholders import`, read from the service's own
+ * database.
+ */
 export class LocalDirectory implements CardholderDirectory {
   readonly wantsCardNumber = false;
   readonly #store: CardholderStore;
@@ -18,7 +21,9 @@ export class LocalDirectory implements CardholderDirectory {
     const started = performance.now();
     try {
       const r = await this.#store.get(fingerprint);
-      return r === undefined ? { kind: 'unknown' } : { kind: 'found', cardholder: openCardholder(this.#dp, r) };
+      return r === undefined
+        ? { kind: 'unknown' }
+        : { kind: 'found', cardholder: openCardholder(this.#dp, r) };
     } catch {
       return { kind: 'unavailable', reason: 'error', elapsedMs: performance.now() - started };
     }

@@ -1,4 +1,4 @@
-import { parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js';
+import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
 
 /** Providers whose mailboxes ignore dots in the local part (Gmail's documented behaviour). */
 const DOTLESS_DOMAINS = new Set(['gmail.com', 'googlemail.com']);
@@ -14,7 +14,11 @@ export function normaliseEmail(email: string | null | undefined): string | undef
   const at = email.trim().lastIndexOf('@');
   if (at <= 0) return undefined;
   let local = email.trim().slice(0, at).toLowerCase();
-  let domain = email.trim().slice(at + 1).toLowerCase().replace(/\.$/, '');
+  let domain = email
+    .trim()
+    .slice(at + 1)
+    .toLowerCase()
+    .replace(/\.$/, '');
   if (domain.length === 0 || !domain.includes('.')) return undefined;
   const plus = local.indexOf('+');
   if (plus > 0) local = local.slice(0, plus);
@@ -35,7 +39,10 @@ export function emailDomain(email: string | null | undefined): string | undefine
  * A phone number as E.164 (libphonenumber-js), national numbers read in `defaultCountry`.
  * When it cannot be parsed, its digits alone (so two equal unparseable numbers still match).
  */
-export function normalisePhone(phone: string | null | undefined, defaultCountry?: string): string | undefined {
+export function normalisePhone(
+  phone: string | null | undefined,
+  defaultCountry?: string,
+): string | undefined {
   if (!phone) return undefined;
   const parsed = parsePhoneNumberFromString(phone, defaultCountry as CountryCode | undefined);
   if (parsed?.isPossible()) return parsed.number;

@@ -3,7 +3,31 @@ import { nicknameEquivalent } from './nicknames.js';
 import { osaSimilarity } from './string-similarity.js';
 
 /** Titles and suffixes that say nothing about who a person is. */
-const NOISE = new Set(['mr', 'mrs', 'ms', 'miss', 'mx', 'dr', 'prof', 'sir', 'dame', 'mme', 'mlle', 'm', 'herr', 'frau', 'sr', 'sra', 'srta', 'jr', 'snr', 'jnr', 'ii', 'iii', 'iv']);
+const NOISE = new Set([
+  'mr',
+  'mrs',
+  'ms',
+  'miss',
+  'mx',
+  'dr',
+  'prof',
+  'sir',
+  'dame',
+  'mme',
+  'mlle',
+  'm',
+  'herr',
+  'frau',
+  'sr',
+  'sra',
+  'srta',
+  'jr',
+  'snr',
+  'jnr',
+  'ii',
+  'iii',
+  'iv',
+]);
 
 /**
  * Name tokens for comparison: transliterated to ASCII (any script: "Дмитрий" → "dmitriy",
@@ -20,7 +44,12 @@ export function nameTokens(name: string | null | undefined): string[] {
 
 /** German umlaut spellings (ae, oe, ue) and "ph" fold to one form: Mueller = Müller = Muller. */
 function fold(t: string): string {
-  return t.replace(/ae/g, 'a').replace(/oe/g, 'o').replace(/ue/g, 'u').replace(/ph/g, 'f').replace(/(.)\1/g, '$1');
+  return t
+    .replace(/ae/g, 'a')
+    .replace(/oe/g, 'o')
+    .replace(/ue/g, 'u')
+    .replace(/ph/g, 'f')
+    .replace(/(.)\1/g, '$1');
 }
 
 /**
@@ -72,6 +101,8 @@ export function nameSimilarity(enroller: PersonName, cardholder: PersonName): nu
   // name = all but the last token.
   const all = [...ef, ...el];
   const pooled =
-    all.length >= 2 ? 0.4 * partSimilarity(all.slice(0, -1), cf) + 0.6 * partSimilarity(all.slice(-1), cl) : 0;
+    all.length >= 2
+      ? 0.4 * partSimilarity(all.slice(0, -1), cf) + 0.6 * partSimilarity(all.slice(-1), cl)
+      : 0;
   return Math.round(Math.max(straight, swapped, pooled) * 100) / 100;
 }

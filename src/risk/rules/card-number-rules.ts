@@ -1,6 +1,8 @@
 import type { RiskRule } from './risk-rule.js';
 
-/** The card number fails its ISO/IEC 7812-1 check digit: typed or generated, not read from a card. */
+/**
+ * The card number fails its ISO/IEC 7812-1 check digit: typed or generated, not read from a card.
+ */
 export const luhnRule: RiskRule = {
   name: 'luhn',
   codes: ['LUHN_INVALID'],
@@ -30,7 +32,14 @@ export const binRangeRule: RiskRule = {
   evaluate({ attempt, settings }) {
     const ranges = settings.binRanges;
     if (!ranges || attempt.panBin === null) return [];
-    const six = ranges.map((r) => r.split('-').map((b) => b.slice(0, 6)).join('-'));
-    return binInRanges(attempt.panBin, six) ? [] : [{ code: 'BIN_OUT_OF_RANGE', detail: `ranges=${ranges.length}` }];
+    const six = ranges.map((r) =>
+      r
+        .split('-')
+        .map((b) => b.slice(0, 6))
+        .join('-'),
+    );
+    return binInRanges(attempt.panBin, six)
+      ? []
+      : [{ code: 'BIN_OUT_OF_RANGE', detail: `ranges=${ranges.length}` }];
   },
 };

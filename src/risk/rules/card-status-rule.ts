@@ -14,9 +14,16 @@ export const cardStatusRule: RiskRule = {
       case 'unknown':
         return [{ code: 'CARD_UNKNOWN', detail: 'directory=unknown' }];
       case 'unavailable':
-        return [{ code: 'DIRECTORY_UNAVAILABLE', detail: `cause=${directory.reason} elapsedMs=${Math.round(directory.elapsedMs)}` }];
+        return [
+          {
+            code: 'DIRECTORY_UNAVAILABLE',
+            detail: `cause=${directory.reason} elapsedMs=${Math.round(directory.elapsedMs)}`,
+          },
+        ];
       case 'found':
-        return directory.cardholder.status === 'active' ? [] : [{ code: 'CARD_NOT_ACTIVE', detail: `status=${directory.cardholder.status}` }];
+        return directory.cardholder.status === 'active'
+          ? []
+          : [{ code: 'CARD_NOT_ACTIVE', detail: `status=${directory.cardholder.status}` }];
     }
   },
 };

@@ -5,7 +5,9 @@ import type { RiskContext, RiskRule } from './risk-rule.js';
 export function emailOnFile(ctx: RiskContext): boolean | undefined {
   if (ctx.directory.kind !== 'found') return undefined;
   const given = normaliseEmail(ctx.attempt.contactEmail);
-  const onFile = ctx.directory.cardholder.emails.map((e) => normaliseEmail(e)).filter((e) => e !== undefined);
+  const onFile = ctx.directory.cardholder.emails
+    .map((e) => normaliseEmail(e))
+    .filter((e) => e !== undefined);
   if (given === undefined || onFile.length === 0) return undefined;
   return onFile.includes(given);
 }
@@ -14,7 +16,9 @@ export function phoneOnFile(ctx: RiskContext): boolean | undefined {
   if (ctx.directory.kind !== 'found') return undefined;
   const country = ctx.settings.defaultCountry;
   const given = normalisePhone(ctx.attempt.phoneNumber, country);
-  const onFile = ctx.directory.cardholder.phones.map((p) => normalisePhone(p, country)).filter((p) => p !== undefined);
+  const onFile = ctx.directory.cardholder.phones
+    .map((p) => normalisePhone(p, country))
+    .filter((p) => p !== undefined);
   if (given === undefined || onFile.length === 0) return undefined;
   return onFile.includes(given);
 }
@@ -29,7 +33,10 @@ export const emailRule: RiskRule = {
   },
 };
 
-/** Enroller's phone vs those on file, as E.164 (`risk.defaultCountry` for national numbers). Detail: `onFile=N`. */
+/**
+ * Enroller's phone vs those on file, as E.164 (`risk.defaultCountry` for national numbers). Detail:
+ * `onFile=N`.
+ */
 export const phoneRule: RiskRule = {
   name: 'phone',
   codes: ['PHONE_MISMATCH'],
@@ -48,6 +55,8 @@ export const contactRule: RiskRule = {
   name: 'contact',
   codes: ['CONTACT_MISMATCH'],
   evaluate(ctx) {
-    return emailOnFile(ctx) === false && phoneOnFile(ctx) === false ? [{ code: 'CONTACT_MISMATCH', detail: 'email=0 phone=0' }] : [];
+    return emailOnFile(ctx) === false && phoneOnFile(ctx) === false
+      ? [{ code: 'CONTACT_MISMATCH', detail: 'email=0 phone=0' }]
+      : [];
   },
 };

@@ -21,6 +21,8 @@ export const disposableEmailRule: RiskRule = {
   name: 'disposable-email',
   codes: ['DISPOSABLE_EMAIL'],
   evaluate({ attempt }) {
-    return isDisposableEmail(attempt.contactEmail) ? [{ code: 'DISPOSABLE_EMAIL', detail: 'list=mailchecker' }] : [];
+    return isDisposableEmail(attempt.contactEmail)
+      ? [{ code: 'DISPOSABLE_EMAIL', detail: 'list=mailchecker' }]
+      : [];
   },
 };

@@ -19,9 +19,15 @@ export interface AttemptFacts {
 export interface AttemptHistory {
   attempts24h: number;
   attempts7d: number;
-  /** Distinct enrollers on this card in 7 days (attempts sharing an email or phone are one enroller). */
+  /**
+   * Distinct enrollers on this card in 7 days (attempts sharing an email or phone are one
+   * enroller).
+   */
   enrollers7d: number;
-  /** Distinct cards enrolled with this attempt's email / phone within the ring window, this card included. */
+  /**
+   * Distinct cards enrolled with this attempt's email / phone within the ring window, this card
+   * included.
+   */
   cardsByEmail: number;
   cardsByPhone: number;
 }

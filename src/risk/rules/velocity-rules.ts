@@ -6,7 +6,9 @@ export const velocity24hRule: RiskRule = {
   codes: ['VELOCITY_24H'],
   evaluate({ history, settings }) {
     const limit = settings.velocity.max24h;
-    return history.attempts24h > limit ? [{ code: 'VELOCITY_24H', detail: `attempts=${history.attempts24h} limit=${limit}` }] : [];
+    return history.attempts24h > limit
+      ? [{ code: 'VELOCITY_24H', detail: `attempts=${history.attempts24h} limit=${limit}` }]
+      : [];
   },
 };
 
@@ -16,7 +18,9 @@ export const velocity7dRule: RiskRule = {
   codes: ['VELOCITY_7D'],
   evaluate({ history, settings }) {
     const limit = settings.velocity.max7d;
-    return history.attempts7d > limit ? [{ code: 'VELOCITY_7D', detail: `attempts=${history.attempts7d} limit=${limit}` }] : [];
+    return history.attempts7d > limit
+      ? [{ code: 'VELOCITY_7D', detail: `attempts=${history.attempts7d} limit=${limit}` }]
+      : [];
   },
 };
 
@@ -30,7 +34,9 @@ export const enrollersRule: RiskRule = {
   codes: ['MANY_ENROLLERS'],
   evaluate({ history, settings }) {
     const limit = settings.velocity.maxEnrollers7d;
-    return history.enrollers7d > limit ? [{ code: 'MANY_ENROLLERS', detail: `enrollers=${history.enrollers7d} limit=${limit}` }] : [];
+    return history.enrollers7d > limit
+      ? [{ code: 'MANY_ENROLLERS', detail: `enrollers=${history.enrollers7d} limit=${limit}` }]
+      : [];
   },
 };
 
@@ -45,6 +51,8 @@ export const ringRule: RiskRule = {
     const { maxCards, windowDays } = settings.ring;
     const via = history.cardsByEmail >= history.cardsByPhone ? 'email' : 'phone';
     const cards = Math.max(history.cardsByEmail, history.cardsByPhone);
-    return cards > maxCards ? [{ code: 'ENROLLER_RING', detail: `cards=${cards} via=${via} windowDays=${windowDays}` }] : [];
+    return cards > maxCards
+      ? [{ code: 'ENROLLER_RING', detail: `cards=${cards} via=${via} windowDays=${windowDays}` }]
+      : [];
   },
 };
