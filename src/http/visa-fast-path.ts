@@ -34,7 +34,7 @@ const EMPTY = { 'content-length': '0' } as const;
  * optional query, a Content-Length within the body limit, no Transfer-Encoding, and a JSON
  * content type. Everything else (other routes, chunked or oversized bodies, odd encodings of
  * the path, other content types) returns false and goes to Fastify, which answers it exactly
- * as before; `test/visa-fast-path.test.ts` sends the same requests both ways.
+ * as before; `test/http/visa-fast-path.test.ts` sends the same requests both ways.
  *
  * @returns a `request` listener's core: true when it took the request.
  */

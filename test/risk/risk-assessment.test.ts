@@ -1,0 +1,338 @@
+import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { createLogger } from '../../src/logger.js';
+import { createRuntime } from '../../src/runtime.js';
+import type { StoredAssessment } from '../../src/storage/risk-store.js';
+import {
+  attemptPayload,
+  type FixtureHolder,
+  fixtureHolder,
+  importHolders,
+} from '../support/cardholder-fixtures.js';
+import { runCli } from '../support/cli-process.js';
+import { dialects, type TestDatabase } from '../support/databases.js';
+import { eventually } from '../support/eventually.js';
+import { assertNoPersonalData, testPan } from '../support/personal-data.js';
+import { capturedLogs, startTestServer, type TestServer } from '../support/server-harness.js';
+import { processTempDir } from '../support/temp-dir.js';
+import { testPki } from '../support/test-pki.js';
+
+const codes = (a: StoredAssessment) => a.reasons.map((r) => r.code);
+
+for (const dialect of await dialects()) {
+  describe(`risk assessment on ${dialect.name}`, () => {
+    let db: TestDatabase;
+    let s: TestServer;
+    let alice: FixtureHolder;
+    let blocked: FixtureHolder;
+
+    before(async () => {
+      db = await dialect.create();
+      s = await startTestServer(await testPki(), {
+        storageUrl: db.url,
+        extra: {
+          risk: {
+            defaultCountry: 'GB',
+            rules: { DISPOSABLE_EMAIL: { mode: 'shadow' } },
+            sweep: { graceSeconds: 0 },
+          },
+        },
+      });
+      alice = fixtureHolder({ firstName: 'Elizabeth', lastName: 'Ashworth' });
+      blocked = fixtureHolder({ status: 'blocked' });
+      await importHolders(s, [alice, blocked]);
+    });
+    after(async () => {
+      await s.close();
+      await db.drop();
+    });
+
+    /** POSTs as Visa and waits for the stored assessment of that notification. */
+    const send = async (
+      payload: Record<string, unknown>,
+    ): Promise<{ id: string; risk: StoredAssessment }> => {
+      const res = await s.post({ encryptedData: await s.encode(payload) });
+      assert.equal(res.status, 200);
+      const [row] = await s.runtime.store.list({ limit: 1 });
+      const id = row!.id;
+      const risk = await eventually(
+        async () => (await s.runtime.risk!.stores.risk.assessments([id])).get(id),
+        'assessment',
+      );
+      return { id, risk };
+    };
+
+    it('the cardholder, typing their name and phone their own way: low, no reasons', async () => {
+      const { risk } = await send(
+        attemptPayload(alice.pan, {
+          firstName: 'Liz',
+          lastName: 'ASHWORTH',
+          email: alice.email.toUpperCase(),
+          phone: `0${alice.phone.slice(3)}`,
+        }),
+      );
+      assert.deepEqual([risk.score, risk.level, risk.reasons], [0, 'low', []]);
+    });
+
+    it('an unrelated enroller on a real card: high, with name, email, phone and contact reasons', async () => {
+      const { risk } = await send(
+        attemptPayload(alice.pan, {
+          firstName: 'Victor',
+          lastName: 'Kowalski',
+          email: 'vk@example.net',
+          phone: '+447700900999',
+        }),
+      );
+      assert.equal(risk.level, 'high');
+      assert.deepEqual(codes(risk).slice(0, 4), [
+        'NAME_MISMATCH',
+        'EMAIL_MISMATCH',
+        'PHONE_MISMATCH',
+        'CONTACT_MISMATCH',
+      ]);
+      assert.ok(codes(risk).includes('MANY_ENROLLERS'), 'second enroller on the card');
+    });
+
+    it('blocked and unknown cards are high; shadow rules are logged with their would-be effect, not counted', async () => {
+      const b = await send(
+        attemptPayload(blocked.pan, {
+          firstName: blocked.firstName,
+          lastName: blocked.lastName,
+          email: blocked.email,
+          phone: blocked.phone,
+        }),
+      );
+      assert.deepEqual([b.risk.level, codes(b.risk)], ['high', ['CARD_NOT_ACTIVE']]);
+      assert.deepEqual(b.risk.reasons[0], { code: 'CARD_NOT_ACTIVE', detail: 'status=blocked' });
+
+      const u = await send(
+        attemptPayload(testPan(77_001), {
+          firstName: 'Nobody',
+          lastName: 'Known',
+          email: 'nobody@mailinator.com',
+        }),
+      );
+      assert.deepEqual([u.risk.level, codes(u.risk)], ['high', ['CARD_UNKNOWN']]);
+      assert.deepEqual(
+        u.risk.shadow.map((h) => h.code),
+        ['DISPOSABLE_EMAIL'],
+      );
+      const line = s.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .find((l) => l.msg === 'risk shadow rules' && l.notificationId === u.id);
+      assert.ok(line, 'shadow hit logged');
+      assert.deepEqual([line.wouldBeScore, line.wouldBeLevel], [95, 'high']);
+    });
+
+    it('a burst on one card: velocity and enroller counts rise', async () => {
+      const card = fixtureHolder();
+      await importHolders(s, [card]);
+      let last: StoredAssessment | undefined;
+      for (let i = 0; i < 5; i++)
+        last = (
+          await send(
+            attemptPayload(card.pan, {
+              firstName: 'Eve',
+              lastName: `Mallory${i}`,
+              email: `eve${i}@example.net`,
+            }),
+          )
+        ).risk;
+      assert.ok(codes(last!).includes('VELOCITY_24H'));
+      assert.deepEqual(
+        last!.reasons.find((r) => r.code === 'MANY_ENROLLERS'),
+        { code: 'MANY_ENROLLERS', detail: 'enrollers=5 limit=1' },
+      );
+    });
+
+    it('one enroller email across many cards: a ring', async () => {
+      const cards = [fixtureHolder(), fixtureHolder(), fixtureHolder()];
+      await importHolders(s, cards);
+      let last: StoredAssessment | undefined;
+      for (const c of cards)
+        last = (
+          await send(
+            attemptPayload(c.pan, {
+              firstName: c.firstName,
+              lastName: c.lastName,
+              email: 'collector@example.net',
+            }),
+          )
+        ).risk;
+      assert.deepEqual(
+        last!.reasons.find((r) => r.code === 'ENROLLER_RING'),
+        { code: 'ENROLLER_RING', detail: 'cards=3 via=email windowDays=30' },
+      );
+    });
+
+    it('notifications list shows risk {score, level, reasons}; quarantined ones have none', async () => {
+      const configFile = join(processTempDir('ctp-list-'), 'config.json');
+      writeFileSync(configFile, JSON.stringify(s.config));
+      await s.post({
+        encryptedData: await s.encode(
+          attemptPayload(alice.pan, { firstName: 'X', lastName: 'Y' }),
+          { encryptTo: 'second' },
+        ),
+      });
+      const list = runCli([
+        'notifications',
+        'list',
+        '--config',
+        configFile,
+        '--format',
+        'json',
+        '--limit',
+        '100',
+      ]);
+      assert.equal(list.status, 0, list.stderr);
+      const items = JSON.parse(list.stdout) as {
+        status: string;
+        risk: { score: number; level: string; reasons: { code: string; detail: string }[] } | null;
+      }[];
+      const quarantined = items.filter((i) => i.status === 'quarantined');
+      assert.ok(quarantined.length >= 1 && quarantined.every((i) => i.risk === null));
+      const accepted = items.filter((i) => i.status === 'accepted');
+      assert.ok(accepted.length >= 10 && accepted.every((i) => i.risk !== null));
+      for (const i of accepted) {
+        assert.deepEqual(Object.keys(i.risk!).sort(), ['level', 'reasons', 'score']);
+        assert.ok(i.risk!.score >= 0 && i.risk!.score <= 100);
+        for (const r of i.risk!.reasons)
+          assert.deepEqual(Object.keys(r).sort(), ['code', 'detail']);
+      }
+      const table = runCli(['notifications', 'list', '--config', configFile, '--limit', '3']);
+      assert.match(table.stdout, /^received\s+status\s+reason\s+risk/);
+    });
+
+    it('a notification stored while no process assessed it is picked up by the sweep', async () => {
+      const fresh = fixtureHolder();
+      await importHolders(s, [fresh]);
+      const quiet = await createRuntime(
+        { ...s.config, risk: { ...s.config.risk, enabled: false } },
+        createLogger('silent'),
+        { migrate: false },
+      );
+      const { buildApp } = await import('../../src/app.js');
+      const app = await buildApp({
+        config: s.config,
+        pipeline: quiet.pipeline,
+        store: quiet.store,
+        logger: createLogger('silent'),
+      });
+      const res = await app.inject({
+        method: 'POST',
+        url: '/vtis/v1/tokenRequestors/40010030273/cardEnrollment/notification?eventType=CTP_ENROLLMENT_ATTEMPT',
+        headers: { 'content-type': 'application/json' },
+        payload: JSON.stringify({
+          encryptedData: await s.encode(
+            attemptPayload(fresh.pan, {
+              firstName: fresh.firstName,
+              lastName: fresh.lastName,
+              email: fresh.email,
+            }),
+          ),
+        }),
+      });
+      assert.equal(res.statusCode, 200);
+      await app.close();
+      await quiet.close();
+      const [row] = await s.runtime.store.list({ limit: 1 });
+      assert.equal(
+        (await s.runtime.risk!.stores.risk.assessments([row!.id])).size,
+        0,
+        'not assessed yet',
+      );
+      assert.ok((await s.runtime.risk!.service.sweep()) >= 1);
+      const a = await eventually(
+        async () => (await s.runtime.risk!.stores.risk.assessments([row!.id])).get(row!.id),
+        'swept assessment',
+      );
+      assert.deepEqual([a.level, a.reasons], ['low', []]);
+    });
+
+    it('no personal data in any log line', () => {
+      assertNoPersonalData(capturedLogs.join('\n'));
+    });
+  });
+}
+
+describe('risk assessment with the bank directory API', () => {
+  let db: TestDatabase;
+  let s: TestServer;
+  let directory: Server;
+  const held: ServerResponse[] = [];
+  let hold = true;
+
+  before(async () => {
+    directory = createServer((req: IncomingMessage, res: ServerResponse) => {
+      req.resume();
+      req.on('end', () => {
+        if (hold) held.push(res);
+        else {
+          res.writeHead(404);
+          res.end();
+        }
+      });
+    });
+    await new Promise<void>((r) => directory.listen(0, '127.0.0.1', r));
+    const port = (directory.address() as { port: number }).port;
+    db = await (await dialects())[0]!.create();
+    s = await startTestServer(await testPki(), {
+      storageUrl: db.url,
+      extra: {
+        directory: {
+          type: 'http',
+          url: `http://127.0.0.1:${port}/lookup`,
+          timeoutMs: 400,
+          cacheSeconds: 0,
+        },
+        risk: { defaultCountry: 'GB' },
+      },
+    });
+  });
+  after(async () => {
+    for (const r of held) r.destroy();
+    await s.close();
+    directory.closeAllConnections();
+    await new Promise((r) => directory.close(r));
+    await db.drop();
+  });
+
+  it('Visa has its 200 while the directory has not answered; a directory that does not answer in time is a reason, not a failure', async () => {
+    const res = await s.post({
+      encryptedData: await s.encode(
+        attemptPayload(testPan(88_001), { firstName: 'Ann', lastName: 'Other' }),
+      ),
+    });
+    assert.equal(res.status, 200);
+    const [row] = await s.runtime.store.list({ limit: 1 });
+    await eventually(async () => (held.length > 0 ? true : undefined), 'directory call');
+    assert.equal(
+      (await s.runtime.risk!.stores.risk.assessments([row!.id])).size,
+      0,
+      'assessment still waiting on the directory after the 200',
+    );
+    const a = await eventually(
+      async () => (await s.runtime.risk!.stores.risk.assessments([row!.id])).get(row!.id),
+      'assessment',
+    );
+    assert.equal(a.reasons[0]?.code, 'DIRECTORY_UNAVAILABLE');
+    assert.match(a.reasons[0]!.detail, /^cause=timeout elapsedMs=\d+$/);
+
+    hold = false;
+    const res2 = await s.post({
+      encryptedData: await s.encode(
+        attemptPayload(testPan(88_002), { firstName: 'Ann', lastName: 'Other' }),
+      ),
+    });
+    assert.equal(res2.status, 200);
+    const [row2] = await s.runtime.store.list({ limit: 1 });
+    const b = await eventually(
+      async () => (await s.runtime.risk!.stores.risk.assessments([row2!.id])).get(row2!.id),
+      'assessment',
+    );
+    assert.deepEqual(codes(b), ['CARD_UNKNOWN']);
+  });
+});
