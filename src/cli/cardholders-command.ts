@@ -6,8 +6,10 @@ import { importCardholders } from '../risk/directory/cardholder-import.js';
 import { openStore } from '../storage/open-store.js';
 import { cliLogger, loadConfigFrom, parse, subcommandMessage, UsageError } from './cli-support.js';
 import { EXIT } from './exit-codes.js';
+import { progress } from './progress.js';
 
 export const cardholdersHelp = `ctp-notify cardholders import [--config FILE] --file cardholders.csv|cardholders.jsonl
+    [--quiet]
   Loads the bank's cardholder directory for the fraud assessment. CSV header:
   accountNumber,firstName,lastName,email,phone,status,language (several emails or phones: ";").
   Card numbers are fingerprinted, never stored; contact details are encrypted. A re-import
@@ -19,7 +21,11 @@ const MAX_LISTED_ERRORS = 1000;
 export async function cardholdersCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'import') throw new UsageError(subcommandMessage(sub));
-  const f = parse(rest, { config: { type: 'string' }, file: { type: 'string' } });
+  const f = parse(rest, {
+    config: { type: 'string' },
+    file: { type: 'string' },
+    quiet: { type: 'boolean' },
+  });
   if (!f.file) throw new UsageError('--file is required');
   if (!existsSync(f.file)) throw new UsageError(`cannot read ${f.file}`);
   const { config } = loadConfigFrom(f.config);
@@ -31,9 +37,12 @@ export async function cardholdersCommand(argv: string[]): Promise<number> {
     const { cardholders } = store.openRiskStores();
     let report: Awaited<ReturnType<typeof importCardholders>>;
     try {
+      const bar = progress('import', { quiet: f.quiet === true, unit: ' rows' });
       report = await importCardholders(f.file, cardholders, secrets.dataProtector, {
         defaultCountry: config.risk.defaultCountry,
+        onProgress: (rows) => bar.update(rows),
       });
+      bar.end();
     } catch (e) {
       if (e instanceof ImportFileError) throw new UsageError(e.message);
       throw e;

@@ -90,13 +90,17 @@ export function validateRow(
  * Imports a CSV or JSONL directory file: each good row is fingerprinted (the card number is
  * then dropped), its contact details encrypted, and upserted (a re-import updates). A bad row
  * is skipped and reported by line number and code. Writes in transactions of `batchSize`
- * (default 500) rows.
+ * (default 500) rows; `onProgress` hears the rows read so far after each.
  */
 export async function importCardholders(
   path: string,
   store: CardholderStore,
   dp: DataProtector,
-  o: { defaultCountry?: string | undefined; batchSize?: number } = {},
+  o: {
+    defaultCountry?: string | undefined;
+    batchSize?: number;
+    onProgress?: (rowsRead: number) => void;
+  } = {},
 ): Promise<ImportReport> {
   const report: ImportReport = { rows: 0, inserted: 0, updated: 0, skipped: 0, errors: [] };
   let batch = new Map<string, CardholderRecord>();
@@ -106,6 +110,7 @@ export async function importCardholders(
     report.inserted += r.inserted;
     report.updated += r.updated;
     batch = new Map();
+    o.onProgress?.(report.rows);
   };
   for await (const row of readCardholderFile(path)) {
     report.rows++;
