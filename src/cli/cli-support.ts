@@ -30,14 +30,23 @@ export function parse<T extends NonNullable<ParseArgsConfig['options']>>(
   }
 }
 
-/** `--config FILE`, else the development setup's config if there is one. */
+/**
+ * `--config FILE`, else `$CTP_NOTIFY_CONFIG` (for containers and units), else the development
+ * setup's config if there is one.
+ */
 export function configPathFrom(flag: string | undefined): string {
-  if (flag) return flag;
+  const given = explicitConfigPath(flag);
+  if (given) return given;
   const dev = join(devHome(), DEV.config);
   if (existsSync(dev)) return dev;
   throw new UsageError(
-    'no --config given and no development setup found (run `npm start` once, or pass --config FILE)',
+    'no --config given, CTP_NOTIFY_CONFIG unset, and no development setup found (run `npm start` once, or pass --config FILE)',
   );
+}
+
+/** The config file named by `--config` or `$CTP_NOTIFY_CONFIG`, if either is given. */
+export function explicitConfigPath(flag: string | undefined): string | undefined {
+  return flag || process.env.CTP_NOTIFY_CONFIG || undefined;
 }
 
 export function loadConfigFrom(flag: string | undefined): { config: Config; path: string } {

@@ -3,17 +3,18 @@ import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/load-config.js';
 import { createLogger } from '../logger.js';
 import { serve } from '../server.js';
-import { intFlag, parse } from './cli-support.js';
+import { explicitConfigPath, intFlag, parse } from './cli-support.js';
 import { devHome, ensureDevOperator, ensureDevSetup } from './dev-setup.js';
 
 export const serveHelp = `ctp-notify serve [--config FILE] [--workers N]
   Serves Visa's notification endpoint, and runs the delivery worker when sinks are configured
-  (unless "delivery": {"runInServe": false}). Without --config, uses (and on first run creates) a
+  (unless "delivery": {"runInServe": false}). Without --config (or $CTP_NOTIFY_CONFIG), uses (and on first run creates) a
   development setup in $CTP_NOTIFY_HOME (default ./.ctp-notify).`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
   const flags = parse(argv, { config: { type: 'string' }, workers: { type: 'string' } });
-  let configPath = flags.config;
+  const explicit = explicitConfigPath(flags.config);
+  let configPath = explicit;
   if (configPath === undefined && cluster.isWorker) configPath = `${devHome()}/config.json`;
   if (configPath === undefined) {
     const home = devHome();
@@ -37,7 +38,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
     );
   }
   const config = loadConfig(configPath);
-  if (flags.config === undefined && cluster.isPrimary && config.admin) {
+  if (explicit === undefined && cluster.isPrimary && config.admin) {
     const issued = await ensureDevOperator(config);
     if (issued) {
       process.stderr.write(

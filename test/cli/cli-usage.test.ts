@@ -70,4 +70,14 @@ describe('the command line', () => {
     assert.doesNotMatch(r.stderr, /Usage/);
     assert.match(r.stderr, /cannot read \/nonexistent\/ctp-notify.json/);
   });
+
+  it('CTP_NOTIFY_CONFIG names the config file when --config is not given (containers, units)', () => {
+    const r = runCli(['migrate'], { CTP_NOTIFY_CONFIG: '/nonexistent/from-env.json' });
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /cannot read \/nonexistent\/from-env.json/);
+    const flag = runCli(['migrate', '--config', '/nonexistent/from-flag.json'], {
+      CTP_NOTIFY_CONFIG: '/nonexistent/from-env.json',
+    });
+    assert.match(flag.stderr, /from-flag/, '--config wins');
+  });
 });
