@@ -104,7 +104,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // A callback hook, not an async one: no promise per request for a function that never waits.
   app.addHook('onResponse', (req, reply, done) => {
     // (health checks and the like are not Visa traffic)
-    if (req.ctp !== null)
+    // `ctp` is decorated inside the Visa route's plugin: undefined on routes outside it.
+    if (req.ctp)
       visaRequestAnswered(
         req.log,
         metrics,

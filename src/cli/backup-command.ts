@@ -32,10 +32,14 @@ export async function backupCommand(argv: string[]): Promise<number> {
   try {
     const bar = progress('backup', { quiet: f.quiet === true, unit: ' pages' });
     const started = performance.now();
-    const result = await store.backup(out, (p) =>
-      bar.update(p.totalPages - p.remainingPages, p.totalPages),
-    );
-    bar.end();
+    let result: Awaited<ReturnType<typeof store.backup>>;
+    try {
+      result = await store.backup(out, (p) =>
+        bar.update(p.totalPages - p.remainingPages, p.totalPages),
+      );
+    } finally {
+      bar.end();
+    }
     const seconds = Math.round((performance.now() - started) / 10) / 100;
     process.stdout.write(
       `${JSON.stringify({ out, notifications: result.notifications, pages: result.pages, seconds })}\n`,

@@ -38,11 +38,14 @@ export async function cardholdersCommand(argv: string[]): Promise<number> {
     let report: Awaited<ReturnType<typeof importCardholders>>;
     try {
       const bar = progress('import', { quiet: f.quiet === true, unit: ' rows' });
-      report = await importCardholders(f.file, cardholders, secrets.dataProtector, {
-        defaultCountry: config.risk.defaultCountry,
-        onProgress: (rows) => bar.update(rows),
-      });
-      bar.end();
+      try {
+        report = await importCardholders(f.file, cardholders, secrets.dataProtector, {
+          defaultCountry: config.risk.defaultCountry,
+          onProgress: (rows) => bar.update(rows),
+        });
+      } finally {
+        bar.end();
+      }
     } catch (e) {
       if (e instanceof ImportFileError) throw new UsageError(e.message);
       throw e;

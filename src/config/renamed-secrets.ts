@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { ENV_NAME_PATTERN } from './secret-ref.js';
 
 /** One old spelling found: where, and what to write instead. */
 interface Renamed {
@@ -115,8 +116,16 @@ function renamed(
  * A path or variable name as JSON, or `placeholder` when it is not a string (it was invalid
  * anyway).
  */
+/**
+ * The old value, quoted, when it is safe to repeat (a path, or a variable name for an `*Env`
+ * field), else the placeholder: an old `*Env` field might hold a secret pasted by mistake.
+ */
 function quoted(value: unknown, placeholder: string): string {
-  return JSON.stringify(typeof value === 'string' && value !== '' ? value : placeholder);
+  const safe =
+    typeof value === 'string' &&
+    value !== '' &&
+    (placeholder !== '<VAR_NAME>' || new RegExp(ENV_NAME_PATTERN).test(value));
+  return JSON.stringify(safe ? value : placeholder);
 }
 
 function member(o: unknown, key: string): unknown {

@@ -9,6 +9,13 @@ import {
 import { FilePath } from './file-path.js';
 
 /**
+ * An environment variable's name (POSIX: letters, digits, underscore; not a digit first). A
+ * value that is not a name (a secret pasted where its variable's name belongs) fails the schema,
+ * and messages never repeat it.
+ */
+export const ENV_NAME_PATTERN = '^[A-Za-z_][A-Za-z0-9_]{0,127}$';
+
+/**
  * How every secret in the configuration is given: exactly one of `{ "file": path }` (owner-only,
  * mode 0600; relative to the config file) or `{ "env": "VAR_NAME" }`. Never inline: a secret in
  * the config file ends up in backups and tickets. `extra` adds members to both variants (a data
@@ -21,7 +28,7 @@ export function secretRefWith<P extends TProperties>(
     [
       Type.Object({ ...extra, file: FilePath() }, { additionalProperties: false }),
       Type.Object(
-        { ...extra, env: Type.String({ minLength: 1 }) },
+        { ...extra, env: Type.String({ pattern: ENV_NAME_PATTERN }) },
         { additionalProperties: false },
       ),
     ],

@@ -1,7 +1,7 @@
 /**
  * The one retry policy for everything this service sends out: webhook and AMQP deliveries
- * (`delivery-worker.ts`) and cardholder alerts (`risk/alert/alert-sender.ts`). It lives next to
- * the delivery worker, its first user; both read a `RetryConfig`-shaped object from the config.
+ * (`delivery-worker.ts`) and cardholder alerts (`risk/alert/alert-sender.ts`); both read a
+ * `RetryConfig`-shaped object from the config.
  */
 
 /**
@@ -44,7 +44,9 @@ export function retryDelayMs(
 
 /**
  * What to do after failed attempt number `attempt` (1-based): give up (`dead`) when the failure
- * is permanent or that was the last attempt, else wait `delayMs` (see `retryDelayMs`).
+ * is permanent or that was the last attempt, else wait `delayMs` (see `retryDelayMs`), but never
+ * less than half of `initialDelayMs`, the shortest wait the backoff itself gives: a receiver
+ * answering `Retry-After: 0` to every attempt would otherwise use up all of them at once.
  * @param random default Math.random
  */
 export function nextRetry(
@@ -54,7 +56,8 @@ export function nextRetry(
   random: () => number = Math.random,
 ): { dead: boolean; delayMs: number } {
   const dead = failure.permanent === true || attempt >= retry.maxAttempts;
-  return { dead, delayMs: retryDelayMs(attempt, retry, failure.retryAfterMs, random) };
+  const delayMs = retryDelayMs(attempt, retry, failure.retryAfterMs, random);
+  return { dead, delayMs: Math.max(delayMs, Math.round(retry.initialDelayMs / 2)) };
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

@@ -5,8 +5,8 @@ import { standardWebhookHeaders } from './standard-webhooks.js';
 /**
  * The one outbound webhook client: every signed POST this service makes goes through it,
  * enrollment events (`webhook-sink.ts`) and cardholder alerts (`risk/alert/webhook-alert-sink.ts`).
- * It lives in `delivery/` beside the Standard Webhooks signing it uses, which the secret
- * parsers of both configs already import from here.
+ * It lives in `delivery/` beside the Standard Webhooks signing it uses; the alert sink imports it
+ * from here.
  *
  * It owns the HTTP exchange and how its result is read; what to do next (retry when, disable a
  * sink, dead-letter) is the caller's, with `retry-policy.ts`.

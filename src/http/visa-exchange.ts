@@ -5,6 +5,7 @@ import type { ErrorCode } from '../errors.js';
 import { observeVisaRequest, type ServiceMetrics } from '../metrics/service-metrics.js';
 import type { ClientCertificateState } from '../pipeline/authenticate.js';
 import type { NotificationPipeline, PipelineOutcome } from '../pipeline/notification-pipeline.js';
+import { isEventType } from '../visa/event-type.js';
 import { isTokenRequestorId } from '../visa/token-requestor-id.js';
 import { statusForOutcome } from './status-for-outcome.js';
 
@@ -140,8 +141,6 @@ function eventTypesOf(queryString: string): string[] {
   return queryString === '' ? [] : new URLSearchParams(queryString).getAll('eventType');
 }
 
-const EVENT_TYPE = /^[A-Z0-9_]{1,64}$/;
-
 function describe(
   outcome: PipelineOutcome,
   trid: string,
@@ -154,7 +153,7 @@ function describe(
     result: 'result' in outcome ? outcome.result : undefined,
     // Only echo values that passed their format checks: anything else is attacker-chosen text.
     tokenRequestorId: isTokenRequestorId(trid) ? trid : undefined,
-    eventType: eventType !== undefined && EVENT_TYPE.test(eventType) ? eventType : undefined,
+    eventType: eventType !== undefined && isEventType(eventType) ? eventType : undefined,
   };
 }
 

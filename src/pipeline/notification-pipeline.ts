@@ -17,6 +17,7 @@ import type {
 } from '../storage/notification-record.js';
 import type { NotificationStore } from '../storage/notification-store.js';
 import { uuidV7 } from '../util/uuid-v7.js';
+import { isEventType } from '../visa/event-type.js';
 import { isTokenRequestorId } from '../visa/token-requestor-id.js';
 import {
   type ClientCertificateState,
@@ -27,7 +28,6 @@ import { type PayloadFields, validatePayload } from './validate-payload.js';
 
 /** Visa's page: encryptedData is a string of at most 7000 characters. */
 export const MAX_ENCRYPTED_DATA = 7000;
-const EVENT_TYPE = /^[A-Z0-9_]{1,64}$/;
 
 /** A Visa request as the transport hands it over: nothing parsed yet but the route. */
 export interface InboundNotification {
@@ -188,7 +188,7 @@ export class NotificationPipeline {
         xpt.skewSeconds,
       );
     }
-    if (req.eventType === undefined || !EVENT_TYPE.test(req.eventType)) {
+    if (req.eventType === undefined || !isEventType(req.eventType)) {
       throw new RejectedError('EVENT_TYPE_INVALID', 'eventType missing or malformed');
     }
   }

@@ -79,7 +79,7 @@ export interface SqliteStoreOptions extends StoreOptions {
  * event loop in growing steps (1, 2, 5, 10 … 100 ms), which under two workers put p99 latency in
  * the hundreds of milliseconds. It asks for the lock without waiting and, when another process
  * holds it, retries a millisecond later while the event loop goes on serving; new writes join the
- * waiting batch. After `busyTimeoutMs` without the lock the batch fails, as before.
+ * waiting batch. After `busyTimeoutMs` without the lock the batch fails.
  */
 export class SqliteStore implements NotificationStore, SqliteConnection {
   readonly dialect = 'sqlite' as const;
@@ -88,6 +88,7 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
   readonly #sinks: readonly string[];
   readonly #onDeliveriesQueued: (() => void) | undefined;
   readonly #busyTimeoutMs: number;
+  readonly #path: string;
   #queue: PendingWrite[] = [];
   #flushScheduled = false;
   /** When the waiting batch first found the write lock taken. */
@@ -95,6 +96,7 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
   #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
+    this.#path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
       this.#db = new Database(path);
@@ -311,7 +313,9 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
   }
 
   backup(destination: string, onProgress?: (p: BackupProgress) => void): Promise<BackupResult> {
-    return backupSqlite(this.#db, destination, onProgress);
+    if (this.#path === ':memory:')
+      throw new StorageError('an in-memory database cannot be backed up');
+    return backupSqlite(this.#path, destination, onProgress);
   }
 
   openOutbox(options: OutboxOptions = {}): SqliteOutbox {

@@ -95,6 +95,22 @@ describe('secret spellings of earlier versions', () => {
     }
   });
 
+  it('a secret pasted where a variable name belongs is neither accepted nor repeated', () => {
+    const pasted = `whsec_${randomBytes(24).toString('base64')}`;
+    for (const config of [
+      { ...base, auth: { xPayToken: { sharedSecretEnv: pasted } } },
+      { ...base, auth: { xPayToken: { sharedSecret: { env: pasted } } } },
+    ]) {
+      assert.throws(
+        () => parseConfig(config, '/etc/ctp'),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          !e.message.includes(pasted) &&
+          e.field.startsWith('/auth/xPayToken'),
+      );
+    }
+  });
+
   it('the process exits 2 with that message', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ctp-renamed-'));
     try {

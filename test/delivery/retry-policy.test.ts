@@ -116,6 +116,11 @@ describe('shared retry policy', () => {
     assert.equal(nextRetry(5, retry, {}).dead, true);
     assert.equal(nextRetry(1, retry, { permanent: true }).dead, true);
     assert.deepEqual(nextRetry(2, retry, { retryAfterMs: 3000 }), { dead: false, delayMs: 3000 });
+    assert.deepEqual(
+      nextRetry(3, retry, { retryAfterMs: 0 }),
+      { dead: false, delayMs: retry.initialDelayMs / 2 },
+      'Retry-After: 0 waits the shortest backoff step, so the attempts are not all spent at once',
+    );
   });
 });
 

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { DataProtector } from '../../src/protect/data-protector.js';
+import { countEnrollers } from '../../src/risk/count-enrollers.js';
 import { openCardholder, sealCardholder } from '../../src/risk/directory/cardholder-codec.js';
 import { LocalDirectory } from '../../src/risk/directory/local-directory.js';
 import { postgresMigrations } from '../../src/storage/migrations/postgres-migrations.js';
@@ -9,7 +10,6 @@ import { sqliteMigrations } from '../../src/storage/migrations/sqlite-migrations
 import type { NotificationRecord } from '../../src/storage/notification-record.js';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
 import { openStore } from '../../src/storage/open-store.js';
-import { countEnrollers } from '../../src/storage/risk-row-mapping.js';
 import type { AlertDraft, AssessmentRecord, RiskStores } from '../../src/storage/risk-store.js';
 import { uuidV7 } from '../../src/util/uuid-v7.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
