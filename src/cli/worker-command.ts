@@ -12,7 +12,7 @@ export async function workerCommand(argv: string[]): Promise<number> {
   const f = parse(argv, { config: { type: 'string' } });
   const { config } = loadConfigFrom(f.config);
   if (config.sinks.length === 0)
-    throw new UsageError('no sinks configured: nothing to deliver (see "sinks" in the README)');
+    throw new UsageError('no sinks configured: nothing to deliver (see docs/delivery.md)');
   const logger = createLogger(config.log.level);
   const rt = await createRuntime(config, logger);
   let worker: Awaited<ReturnType<typeof startDeliveryWorker>>;

@@ -201,7 +201,7 @@ export const ConfigSchema = Type.Object(
     /** Start even when a private key file is readable by group or others (logged as an error). */
     allowInsecureKeyPermissions: Type.Boolean({ default: false }),
     /**
-     * Where each accepted notification is delivered as an event (webhook, RabbitMQ); see README.
+     * Where each accepted notification is delivered as an event (webhook, RabbitMQ); see docs/delivery.md.
      */
     sinks: SinksSchema,
     /** The delivery worker that drains the outbox into the sinks. */

@@ -58,7 +58,7 @@ export function enqueueDeliveries(
  * The outbox on SQLite, sharing the notification store's connection and its group commit.
  * There is no `SKIP LOCKED` here: a claim is an UPDATE inside the store's IMMEDIATE
  * transaction, which holds SQLite's single write lock, so two claims never see the same row
- * as free. One worker per database is the supported layout (README).
+ * as free. One worker per database is the supported layout (docs/delivery.md).
  */
 export class SqliteOutbox implements OutboxStore {
   readonly #store: SqliteConnection;

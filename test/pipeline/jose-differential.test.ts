@@ -32,7 +32,7 @@ import {
  *   - where jose accepts and we reject, one of the DOCUMENTED differences below explains it,
  *     and each documented difference is shown to occur (jose accepting, us rejecting).
  *
- * Documented differences (README "Performance", "Differential test against jose"):
+ * Documented differences (docs/decisions/0018-strict-jose.md):
  *   strict-base64url  We accept only canonical unpadded base64url (RFC 7515 §2, RFC 4648 §3.5):
  *                     jose decodes with atob, which takes '=' padding, ASCII whitespace and
  *                     non-zero unused trailing bits, so several texts decode to one token.

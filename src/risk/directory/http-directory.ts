@@ -24,7 +24,7 @@ export interface HttpDirectoryOptions {
 type Cached = { result: Extract<DirectoryResult, { kind: 'found' | 'unknown' }>; expires: number };
 
 /**
- * The bank's directory API. Contract (documented in the README): `POST url` with
+ * The bank's directory API. Contract (documented in docs/fraud.md): `POST url` with
  * `{"fingerprint": "…"}` (plus `"accountNumber"` only when `sendCardNumber` is set) answers
  * 200 with `{"status", "firstName", "lastName", "emails"|"email", "phones"|"phone", "language"}`
  * or 404 when the card is unknown. Anything else, or no answer within `timeoutMs`, is
