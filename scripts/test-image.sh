@@ -186,7 +186,7 @@ in_image() {
     -v "$cfg:/etc/ctp-notify:ro" -v "$data:/var/lib/ctp-notify" -e "CTP_DATA_KEY_1=$data_key" "$ctr" -- "$@"
 }
 t0=$(date +%s)
-in_image node /app/deploy/container/entrypoint.mjs serve >"$tmp/serve.log" 2>&1 &
+in_image node /app/dist/src/cli.js serve >"$tmp/serve.log" 2>&1 &
 serve_pid=$!
 ready=""
 for _ in $(seq 1 120); do

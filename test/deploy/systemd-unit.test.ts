@@ -8,11 +8,13 @@ import { after, describe, it } from 'node:test';
 // deploy/systemd/ctp-notify.service: accepted by `systemd-analyze verify` without a single
 // warning, and hardened (each directive below is asserted, so dropping one fails here).
 
-const unitPath = new URL('../../deploy/systemd/ctp-notify.service', import.meta.url).pathname;
+const unitPath = new URL('../../../deploy/systemd/ctp-notify.service', import.meta.url).pathname;
 const unit = readFileSync(unitPath, 'utf8');
 const probe = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
 const analyzer = probe.error === undefined && probe.status === 0;
-const noAnalyzer = analyzer ? false : 'systemd-analyze not found on this machine (Debian package systemd): the unit is not verified';
+const noAnalyzer = analyzer
+  ? false
+  : 'systemd-analyze not found on this machine (Debian package systemd): the unit is not verified';
 const dir = mkdtempSync(join(tmpdir(), 'ctp-systemd-unit-'));
 
 /** Every `Key=value` of a section, in order (systemd keeps list-valued keys as several lines). */
@@ -53,12 +55,21 @@ describe('systemd unit deploy/systemd/ctp-notify.service', () => {
 
   it('passes systemd-analyze verify with no warning about the unit', { skip: noAnalyzer }, () => {
     const r = verify(unit);
-    assert.deepEqual(aboutUnit(r.lines), [], 'systemd-analyze verify printed:\n' + r.lines.join('\n'));
+    assert.deepEqual(
+      aboutUnit(r.lines),
+      [],
+      'systemd-analyze verify printed:\n' + r.lines.join('\n'),
+    );
     assert.equal(r.status, 0, r.lines.join('\n'));
   });
 
-  it('the verify check sees a broken unit (an unknown directive, a bad value)', { skip: noAnalyzer }, () => {
-    const broken = unit.replace('[Service]\n', '[Service]\nProtectSystm=strict\nPrivateTmp=perhaps\n');
+  it('the verify check sees a broken unit (an unknown directive, a bad value)', {
+    skip: noAnalyzer,
+  }, () => {
+    const broken = unit.replace(
+      '[Service]\n',
+      '[Service]\nProtectSystm=strict\nPrivateTmp=perhaps\n',
+    );
     const lines = aboutUnit(verify(broken).lines).join('\n');
     assert.match(lines, /ProtectSystm/);
     assert.match(lines, /perhaps/);
@@ -99,20 +110,33 @@ describe('systemd unit deploy/systemd/ctp-notify.service', () => {
       StateDirectoryMode: '0700',
     };
     for (const [key, value] of Object.entries(expected)) assert.equal(one(key), value, `${key}=`);
-    assert.deepEqual(s.get('ReadWritePaths'), ['/var/lib/ctp-notify'], 'the data folder is the only writable path');
-    assert.ok(s.get('SystemCallFilter')?.[0]?.split(/\s+/).includes('@system-service'), 'SystemCallFilter=@system-service first');
+    assert.deepEqual(
+      s.get('ReadWritePaths'),
+      ['/var/lib/ctp-notify'],
+      'the data folder is the only writable path',
+    );
+    assert.ok(
+      s.get('SystemCallFilter')?.[0]?.split(/\s+/).includes('@system-service'),
+      'SystemCallFilter=@system-service first',
+    );
     // V8's JIT cannot run under MemoryDenyWriteExecute=yes: Node aborts at start.
     assert.notEqual(s.get('MemoryDenyWriteExecute')?.at(-1), 'yes');
     assert.match(one('ExecStart') ?? '', / serve --config \/etc\/ctp-notify\/config\.json$/);
   });
 
-  it('has an exposure level of at most 2.0 in systemd-analyze security', { skip: noAnalyzer }, (t) => {
+  it('has an exposure level of at most 2.0 in systemd-analyze security', {
+    skip: noAnalyzer,
+  }, (t) => {
     const copy = join(dir, 'ctp-notify.service');
     writeFileSync(copy, unit.replace(/^ExecStart=\S+/m, `ExecStart=${process.execPath}`));
-    const r = spawnSync('systemd-analyze', ['security', '--offline=yes', copy], { encoding: 'utf8' });
+    const r = spawnSync('systemd-analyze', ['security', '--offline=yes', copy], {
+      encoding: 'utf8',
+    });
     const level = /Overall exposure level for ctp-notify\.service: ([\d.]+)/.exec(r.stdout);
     if (level === null) {
-      t.skip(`this systemd-analyze has no offline security review: ${r.stderr.trim().split('\n')[0] ?? ''}`);
+      t.skip(
+        `this systemd-analyze has no offline security review: ${r.stderr.trim().split('\n')[0] ?? ''}`,
+      );
       return;
     }
     assert.ok(Number(level[1]) <= 2.0, `exposure level ${level[1]}`);
