@@ -25,7 +25,7 @@ const RuleSetting = Type.Object(
       }),
     ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'Override for one risk code.' },
 );
 
 const Retry = Type.Object(

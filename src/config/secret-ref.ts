@@ -24,7 +24,7 @@ export function secretRefWith<P extends TProperties>(
   return Type.Union(
     [
       Type.Object(
-        { ...extra, file: FilePath({ description: 'File holding the secret (mode 0600).' }) },
+        { ...extra, file: FilePath({ description: 'File holding the secret, mode 0600.' }) },
         { additionalProperties: false },
       ),
       Type.Object(
