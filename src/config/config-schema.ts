@@ -1,4 +1,10 @@
-import { type Static, type TLiteral, type TUnion, Type } from '@sinclair/typebox';
+import {
+  type SchemaOptions,
+  type Static,
+  type TLiteral,
+  type TUnion,
+  Type,
+} from '@sinclair/typebox';
 import { CONTENT_ENCRYPTION_ALGORITHMS, KEY_MANAGEMENT_ALGORITHMS } from '../jose/compact-jwe.js';
 import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
@@ -7,7 +13,7 @@ import { FilePath } from './file-path.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
 import { SecretRef, secretRefWith } from './secret-ref.js';
 
-const Literals = <T extends string>(values: readonly T[], options: { default?: unknown } = {}) =>
+const Literals = <T extends string>(values: readonly T[], options: SchemaOptions = {}) =>
   Type.Union(
     values.map((v) => Type.Literal(v)),
     options,
@@ -15,196 +21,360 @@ const Literals = <T extends string>(values: readonly T[], options: { default?: u
 
 /**
  * The one configuration schema. Types are derived from it (`Config`), defaults live in it, and
- * `loadConfig` validates a file against it at start. Field names are a public contract.
+ * `loadConfig` validates a file against it at start. Field names are a public contract. Every
+ * field's `description` is its documentation: docs/configuration.md is generated from them
+ * (`npm run docs:config`).
  */
 export const ConfigSchema = Type.Object(
   {
     listen: Type.Object(
       {
-        host: Type.String({ default: '127.0.0.1' }),
-        port: Type.Integer({ minimum: 0, maximum: 65535, default: 8443 }),
+        host: Type.String({
+          default: '127.0.0.1',
+          description: 'Address the Visa listener binds to.',
+        }),
+        port: Type.Integer({
+          minimum: 0,
+          maximum: 65535,
+          default: 8443,
+          description: 'Port of the Visa listener (0: any free port).',
+        }),
         tls: Type.Optional(
           Type.Object(
             {
-              cert: FilePath(),
-              key: FilePath(),
-              /**
-               * When set, Visa must present a client certificate issued by this CA (mutual TLS).
-               */
-              clientCa: Type.Optional(FilePath()),
+              cert: FilePath({ description: 'Server certificate (PEM, with its chain).' }),
+              key: FilePath({ description: 'Server private key (PEM).' }),
+              clientCa: Type.Optional(
+                FilePath({
+                  description:
+                    'When set, mutual TLS: Visa must present a client certificate issued by this CA. Checked at HTTP ' +
+                    'level, so a missing or foreign certificate gets a 401, not a broken handshake.',
+                }),
+              ),
             },
-            { additionalProperties: false },
+            {
+              additionalProperties: false,
+              description:
+                'TLS for the Visa listener. Absent: plain HTTP (TLS may end at a proxy).',
+            },
           ),
         ),
-        /** Largest request body accepted; Visa's encryptedData is at most 7000 characters. */
-        bodyLimitBytes: Type.Integer({ minimum: 1024, maximum: 1048576, default: 16384 }),
-        /**
-         * Whole-request deadline (headers and body), against slow clients; also the idle-socket
-         * timeout.
-         */
-        requestTimeoutMs: Type.Integer({ minimum: 100, default: 10000 }),
-        /**
-         * Deadline for the request headers (and the TLS handshake), against slowloris. Default:
-         * 5000 or requestTimeoutMs if smaller; never more than requestTimeoutMs.
-         */
-        headersTimeoutMs: Type.Optional(Type.Integer({ minimum: 100 })),
-        keepAliveTimeoutMs: Type.Integer({ minimum: 100, default: 5000 }),
+        bodyLimitBytes: Type.Integer({
+          minimum: 1024,
+          maximum: 1048576,
+          default: 16384,
+          description:
+            "Largest request body accepted; larger ones get 400 (Visa's `encryptedData` is at most 7000 characters).",
+        }),
+        requestTimeoutMs: Type.Integer({
+          minimum: 100,
+          default: 10000,
+          description:
+            'Whole-request deadline (headers and body), against slow clients; also the idle-socket timeout.',
+        }),
+        headersTimeoutMs: Type.Optional(
+          Type.Integer({
+            minimum: 100,
+            description:
+              'Deadline for the request headers (and the TLS handshake), against slowloris. Default: 5000, or ' +
+              '`requestTimeoutMs` if smaller; must not exceed `requestTimeoutMs`.',
+          }),
+        ),
+        keepAliveTimeoutMs: Type.Integer({
+          minimum: 100,
+          default: 5000,
+          description: 'How long an idle keep-alive connection is kept open.',
+        }),
       },
-      { additionalProperties: false, default: {} },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'The listener Visa sends notifications to.',
+      },
     ),
-    /** Path prefix in front of `/vtis/v1/...` when the issuer endpoint is not at the root. */
-    basePath: Type.String({ pattern: '^(/[A-Za-z0-9._~-]+)*$', default: '' }),
-    /** Processes serving the Visa listener; defaults to the number of cores. */
-    workers: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    basePath: Type.String({
+      pattern: '^(/[A-Za-z0-9._~-]+)*$',
+      default: '',
+      description:
+        'Path prefix in front of `/vtis/v1/...` when the issuer endpoint is not at the root.',
+    }),
+    workers: Type.Optional(
+      Type.Integer({
+        minimum: 1,
+        maximum: 256,
+        description:
+          'Processes serving the Visa listener (`serve --workers N` overrides); default: the number of cores.',
+      }),
+    ),
     storage: Type.Object(
       {
-        /** `sqlite:PATH` (relative to the config file), `postgres://…` or `postgresql://…`. */
-        url: Type.String({ pattern: '^(sqlite:|postgres://|postgresql://)' }),
-        poolSize: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
-        statementTimeoutMs: Type.Integer({ minimum: 100, default: 5000 }),
+        url: Type.String({
+          pattern: '^(sqlite:|postgres://|postgresql://)',
+          description:
+            '`sqlite:PATH` (relative to the config file), `postgres://…` or `postgresql://…`.',
+        }),
+        poolSize: Type.Integer({
+          minimum: 1,
+          maximum: 200,
+          default: 10,
+          description:
+            "PostgreSQL connections per process: instances × workers × poolSize must stay under the server's " +
+            '`max_connections`.',
+        }),
+        statementTimeoutMs: Type.Integer({
+          minimum: 100,
+          default: 5000,
+          description: 'PostgreSQL statement timeout.',
+        }),
       },
-      { additionalProperties: false },
+      {
+        additionalProperties: false,
+        description: 'The database: notifications, deliveries, assessments.',
+      },
     ),
     keys: Type.Object(
       {
         decryption: Type.Array(
           Type.Object(
             {
-              kid: Type.String({ minLength: 1 }),
-              privateKey: FilePath(),
-              /**
-               * The certificate given to Visa for this key, if kept beside it: its expiry is
-               * then reported (`/api/keys`, metrics); without it the expiry is "unknown".
-               */
-              certificate: Type.Optional(FilePath()),
+              kid: Type.String({
+                minLength: 1,
+                description: "The key's id, matched against the JWE `kid`.",
+              }),
+              privateKey: FilePath({
+                description: 'Issuer private key: PKCS#8 or PKCS#1 PEM, RSA of at least 2048 bits.',
+              }),
+              certificate: Type.Optional(
+                FilePath({
+                  description:
+                    'The certificate given to Visa for this key, if kept beside it: its expiry is then reported ' +
+                    '(`/api/keys`, metrics); without it the expiry is "unknown".',
+                }),
+              ),
             },
             { additionalProperties: false },
           ),
-          { minItems: 1 },
+          {
+            minItems: 1,
+            description:
+              'Issuer decryption keys, chosen by the JWE `kid`; several for rotation. Ids are unique.',
+          },
         ),
         verification: Type.Array(
           Type.Object(
-            { kid: Type.String({ minLength: 1 }), certificate: FilePath() },
+            {
+              kid: Type.String({
+                minLength: 1,
+                description: "The certificate's id, matched against the JWS `kid`.",
+              }),
+              certificate: FilePath({
+                description: "Visa's signing certificate: X.509 or SPKI PEM.",
+              }),
+            },
             { additionalProperties: false },
           ),
-          { minItems: 1 },
+          {
+            minItems: 1,
+            description: "Visa's signing certificates, chosen by the JWS `kid`. Ids are unique.",
+          },
         ),
       },
-      { additionalProperties: false },
+      {
+        additionalProperties: false,
+        description: "The issuer's decryption keys and Visa's signing certificates.",
+      },
     ),
     jose: Type.Object(
       {
         signatureAlgorithms: Type.Array(Literals(SIGNATURE_ALGORITHMS), {
           minItems: 1,
           default: ['PS256'],
+          description: "JWS algorithms accepted for Visa's signature.",
         }),
         keyManagementAlgorithms: Type.Array(Literals(KEY_MANAGEMENT_ALGORITHMS), {
           minItems: 1,
           default: ['RSA-OAEP-256'],
+          description: 'JWE key-management algorithms accepted.',
         }),
         contentEncryptionAlgorithms: Type.Array(Literals(CONTENT_ENCRYPTION_ALGORITHMS), {
           minItems: 1,
           default: ['A256GCM', 'A128GCM'],
+          description: 'JWE content-encryption algorithms accepted.',
         }),
       },
-      { additionalProperties: false, default: {} },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'Algorithm allow-lists. `none`, HS*, RSA1_5 cannot be configured.',
+      },
     ),
     auth: Type.Object(
       {
         xPayToken: Type.Optional(
           Type.Object(
             {
-              /** Visa's shared secret (at least 16 bytes), by file or environment variable. */
-              sharedSecret: SecretRef,
-              clockSkewSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 300 }),
+              sharedSecret: SecretRef({ description: "Visa's shared secret, at least 16 bytes." }),
+              clockSkewSeconds: Type.Integer({
+                minimum: 0,
+                maximum: 3600,
+                default: 300,
+                description:
+                  "Largest accepted difference between the token's timestamp and this clock.",
+              }),
             },
-            { additionalProperties: false },
+            {
+              additionalProperties: false,
+              description: "Visa's X-Pay-Token on each request. Absent: not checked.",
+            },
           ),
         ),
       },
-      { additionalProperties: false, default: {} },
+      {
+        additionalProperties: false,
+        default: {},
+        description: "Application-level checks of Visa's requests.",
+      },
     ),
-    /** Allow-list of 11-digit tokenRequestorIDs; absent means any 11-digit ID. */
     tokenRequestorIds: Type.Optional(
-      Type.Array(Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN }), { minItems: 1 }),
+      Type.Array(Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN }), {
+        minItems: 1,
+        description:
+          'Allow-list of 11-digit tokenRequestorIDs; others get 404. Absent: any 11-digit ID.',
+      }),
     ),
     dataProtection: Type.Object(
       {
-        /** AES-256 data keys for card numbers and payloads; the first encrypts, all decrypt. */
         keys: Type.Array(
-          secretRefWith({ id: Type.String({ pattern: '^[A-Za-z0-9._-]{1,32}$' }) }),
-          { minItems: 1 },
+          secretRefWith({
+            id: Type.String({
+              pattern: '^[A-Za-z0-9._-]{1,32}$',
+              description: 'Key id, stored with each ciphertext; unique.',
+            }),
+          }),
+          {
+            minItems: 1,
+            description:
+              'AES-256 data keys (32 bytes, base64) for card numbers and payloads: the first encrypts, all decrypt, ' +
+              'so keys rotate without rewriting rows.',
+          },
         ),
-        /**
-         * HMAC-SHA-256 key for card-number fingerprints; shared by every instance, never rotated
-         * casually.
-         */
-        fingerprintKey: SecretRef,
+        fingerprintKey: SecretRef({
+          description:
+            'HMAC-SHA-256 key for card-number fingerprints; the same on every instance, never rotated casually ' +
+            '(fingerprints are look-up keys).',
+        }),
       },
-      { additionalProperties: false },
+      {
+        additionalProperties: false,
+        description:
+          'Keys protecting card numbers and payloads at rest; every instance needs the same ones.',
+      },
     ),
     log: Type.Object(
       {
         level: Literals(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, {
           default: 'info',
+          description: 'pino log level.',
         }),
       },
-      { additionalProperties: false, default: { level: 'info' } },
+      { additionalProperties: false, default: { level: 'info' }, description: 'Logging.' },
     ),
-    /** Who holds each card: the imported directory (default) or the bank's API. */
     directory: DirectoryConfig,
-    /** Fraud assessment after each accepted notification, and the cardholder alert. */
     risk: RiskConfig,
-    /**
-     * The operators' listener (console, admin API, metrics): never on Visa's port. Absent means
-     * no admin listener. Its own TLS, if any; cookies are then marked Secure.
-     */
     admin: Type.Optional(
       Type.Object(
         {
-          host: Type.String({ default: '127.0.0.1' }),
-          port: Type.Integer({ minimum: 0, maximum: 65535, default: 8081 }),
+          host: Type.String({
+            default: '127.0.0.1',
+            description: 'Address the admin listener binds to.',
+          }),
+          port: Type.Integer({
+            minimum: 0,
+            maximum: 65535,
+            default: 8081,
+            description: 'Port of the admin listener (0: any free port); never `listen.port`.',
+          }),
           tls: Type.Optional(
-            Type.Object({ cert: FilePath(), key: FilePath() }, { additionalProperties: false }),
+            Type.Object(
+              {
+                cert: FilePath({ description: 'Admin server certificate (PEM, with its chain).' }),
+                key: FilePath({ description: 'Admin server private key (PEM).' }),
+              },
+              {
+                additionalProperties: false,
+                description:
+                  'TLS for the admin listener; session cookies are then marked Secure. Absent: plain HTTP.',
+              },
+            ),
           ),
-          /** A console session ends after this much inactivity. */
-          sessionIdleMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 30 }),
-          /** …and at the latest this long after login. */
-          sessionMaxHours: Type.Integer({ minimum: 1, maximum: 168, default: 8 }),
-          /**
-           * Failed logins allowed per user name (and 4× per client address) in
-           * `loginWindowMinutes`.
-           */
-          loginMaxFailures: Type.Integer({ minimum: 1, maximum: 100, default: 5 }),
-          loginWindowMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 15 }),
-          /** Keys and certificates expiring within this many days are flagged. */
-          keyExpiryWarningDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
+          sessionIdleMinutes: Type.Integer({
+            minimum: 1,
+            maximum: 1440,
+            default: 30,
+            description: 'A console session ends after this much inactivity.',
+          }),
+          sessionMaxHours: Type.Integer({
+            minimum: 1,
+            maximum: 168,
+            default: 8,
+            description: 'A console session ends at the latest this long after login.',
+          }),
+          loginMaxFailures: Type.Integer({
+            minimum: 1,
+            maximum: 100,
+            default: 5,
+            description:
+              'Failed logins allowed per user name (and 4× per client address) in `loginWindowMinutes`.',
+          }),
+          loginWindowMinutes: Type.Integer({
+            minimum: 1,
+            maximum: 1440,
+            default: 15,
+            description: 'The window in which failed logins are counted.',
+          }),
+          keyExpiryWarningDays: Type.Integer({
+            minimum: 1,
+            maximum: 365,
+            default: 30,
+            description: 'Keys and certificates expiring within this many days are flagged.',
+          }),
         },
-        { additionalProperties: false },
+        {
+          additionalProperties: false,
+          description:
+            "The operators' listener (console, admin API, metrics), never on Visa's port. Absent: no admin listener.",
+        },
       ),
     ),
-    /**
-     * Personal data is kept this many days after receipt, then purged (names, email, phone,
-     * card-number and payload ciphertexts, the envelope as received); fingerprints, BIN/last4
-     * and counts stay. `serve` purges every `intervalMinutes` (default 60); also
-     * `ctp-notify purge`. Absent: nothing is purged.
-     */
     retention: Type.Optional(
       Type.Object(
         {
-          days: Type.Integer({ minimum: 1, maximum: 36500 }),
-          intervalMinutes: Type.Integer({ minimum: 1, maximum: 1440, default: 60 }),
+          days: Type.Integer({
+            minimum: 1,
+            maximum: 36500,
+            description: 'Personal data is kept this many days after receipt, then purged.',
+          }),
+          intervalMinutes: Type.Integer({
+            minimum: 1,
+            maximum: 1440,
+            default: 60,
+            description: 'How often `serve` purges (`ctp-notify purge` purges once).',
+          }),
         },
-        { additionalProperties: false },
+        {
+          additionalProperties: false,
+          description:
+            'Purging of personal data: names, email, phone, card-number and payload ciphertexts, the envelope as ' +
+            'received; fingerprints, BIN/last4 and counts stay. Absent: nothing is purged.',
+        },
       ),
     ),
-    /** Start even when a private key file is readable by group or others (logged as an error). */
-    allowInsecureKeyPermissions: Type.Boolean({ default: false }),
-    /**
-     * Where each accepted notification is delivered as an event (webhook, RabbitMQ); see docs/delivery.md.
-     */
+    allowInsecureKeyPermissions: Type.Boolean({
+      default: false,
+      description:
+        'Start even when a private key file is readable by group or others (logged as an error).',
+    }),
     sinks: SinksSchema,
-    /** The delivery worker that drains the outbox into the sinks. */
     delivery: DeliverySchema,
   },
   { additionalProperties: false },

@@ -7,54 +7,81 @@ import { SecretRef } from './secret-ref.js';
  * them as the top-level keys `sinks` and `delivery`). Kept apart only to keep that file short.
  */
 
-/** Per-sink retry policy: exponential backoff with jitter, then dead letter. */
 const RetrySchema = Type.Object(
   {
-    /** Delay before the second attempt; doubles per attempt. */
-    initialDelayMs: Type.Integer({ minimum: 1, default: 1000 }),
-    /** Upper bound on any one delay, including a receiver's Retry-After. */
-    maxDelayMs: Type.Integer({ minimum: 1, default: 3_600_000 }),
-    /**
-     * Attempts before the delivery is dead-lettered (12 with the defaults: 11 waits, 17 to 34
-     * minutes in all).
-     */
-    maxAttempts: Type.Integer({ minimum: 1, maximum: 1000, default: 12 }),
+    initialDelayMs: Type.Integer({
+      minimum: 1,
+      default: 1000,
+      description:
+        'Delay before the second attempt; doubles per attempt. Must not exceed `maxDelayMs`.',
+    }),
+    maxDelayMs: Type.Integer({
+      minimum: 1,
+      default: 3_600_000,
+      description: "Upper bound on any one delay, including a receiver's Retry-After.",
+    }),
+    maxAttempts: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 12,
+      description:
+        'Attempts before the delivery is dead-lettered (12 with the defaults: 11 waits, 17 to 34 minutes in all).',
+    }),
   },
-  { additionalProperties: false, default: {} },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Retry policy: exponential backoff with jitter, then dead letter.',
+  },
 );
 
-/** Lower-case names: they appear in logs, metrics labels, CLI flags and the database. */
-const SinkName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' });
-
 const common = {
-  name: SinkName,
-  /**
-   * Put the full card number in this sink's events (`card.pan`): that sink is then in PCI DSS
-   * scope.
-   */
-  includePan: Type.Boolean({ default: false }),
-  /** Deliveries in flight at once for this sink. */
-  concurrency: Type.Integer({ minimum: 1, maximum: 256, default: 8 }),
-  /** Per attempt: HTTP request, or AMQP connect + publisher confirm. */
-  timeoutMs: Type.Integer({ minimum: 100, maximum: 300_000, default: 10_000 }),
+  name: Type.String({
+    pattern: '^[a-z0-9][a-z0-9._-]{0,62}$',
+    description:
+      'Unique lower-case name: it appears in logs, metrics labels, CLI flags and the database.',
+  }),
+  includePan: Type.Boolean({
+    default: false,
+    description:
+      "Put the full card number in this sink's events (`card.pan`): that sink is then in PCI DSS scope.",
+  }),
+  concurrency: Type.Integer({
+    minimum: 1,
+    maximum: 256,
+    default: 8,
+    description: 'Deliveries in flight at once for this sink.',
+  }),
+  timeoutMs: Type.Integer({
+    minimum: 100,
+    maximum: 300_000,
+    default: 10_000,
+    description:
+      'Per attempt: HTTP request, or AMQP connect + publisher confirm. Must be shorter than `delivery.leaseMs`.',
+  }),
   retry: RetrySchema,
 };
 
 export const WebhookSinkSchema = Type.Object(
   {
     ...common,
-    type: Type.Literal('webhook'),
-    url: Type.String({ pattern: '^https?://' }),
-    /**
-     * Standard Webhooks secrets (`whsec_` + base64, 24–64 bytes), by file or environment
-     * variable; each may hold several, one per line or space-separated. Every secret signs each
-     * delivery, so a receiver can rotate.
-     */
-    secrets: Type.Array(SecretRef, { minItems: 1 }),
-    /**
-     * PEM bundle of CAs to trust for an https URL (e.g. the bank's internal CA); default: Node's.
-     */
-    caFile: Type.Optional(FilePath()),
+    type: Type.Literal('webhook', { description: 'An HTTP POST signed per Standard Webhooks.' }),
+    url: Type.String({
+      pattern: '^https?://',
+      description: '`https://…` (or `http://` on a trusted network).',
+    }),
+    secrets: Type.Array(SecretRef(), {
+      minItems: 1,
+      description:
+        'Standard Webhooks secrets (`whsec_` + base64 of 24–64 bytes); each reference may hold several, one per ' +
+        'line or space-separated. Every secret signs each delivery, so a receiver can rotate.',
+    }),
+    caFile: Type.Optional(
+      FilePath({
+        description:
+          "PEM bundle of CAs to trust for an https URL (e.g. the bank's internal CA); default: Node's.",
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -62,41 +89,64 @@ export const WebhookSinkSchema = Type.Object(
 export const RabbitMqSinkSchema = Type.Object(
   {
     ...common,
-    type: Type.Literal('rabbitmq'),
-    url: Type.String({ pattern: '^amqps?://' }),
-    /** Durable topic exchange, declared if missing; routing key = event type. */
-    exchange: Type.String({ minLength: 1, maxLength: 255, default: 'ctp-notify' }),
-    /** Broker password, replacing any in `url`: from a file or an environment variable. */
-    password: Type.Optional(SecretRef),
-    /**
-     * Publish with `mandatory`: a message no queue is bound for comes back and the delivery is
-     * retried (then dead-lettered) rather than dropped by the broker in silence.
-     */
-    mandatory: Type.Boolean({ default: true }),
+    type: Type.Literal('rabbitmq', {
+      description: 'A persistent message on a RabbitMQ confirm channel.',
+    }),
+    url: Type.String({
+      pattern: '^amqps?://',
+      description: 'The broker: `amqp://…` or `amqps://…`.',
+    }),
+    exchange: Type.String({
+      minLength: 1,
+      maxLength: 255,
+      default: 'ctp-notify',
+      description: 'Durable topic exchange, declared if missing; routing key = event type.',
+    }),
+    password: Type.Optional(SecretRef({ description: 'Broker password, replacing any in `url`.' })),
+    mandatory: Type.Boolean({
+      default: true,
+      description:
+        'Publish with `mandatory`: a message no queue is bound for comes back and the delivery is retried (then ' +
+        'dead-lettered) rather than dropped by the broker in silence.',
+    }),
   },
   { additionalProperties: false },
 );
 
 export const SinksSchema = Type.Array(Type.Union([WebhookSinkSchema, RabbitMqSinkSchema]), {
   default: [],
+  description:
+    'Where each accepted notification is delivered as an event; every sink gets every event.',
 });
 
 export const DeliverySchema = Type.Object(
   {
-    /**
-     * Run the delivery worker inside `serve` (in the single process, or in the cluster primary
-     * with `--workers N`). Set false when workers run apart (`ctp-notify worker`).
-     */
-    runInServe: Type.Boolean({ default: true }),
-    /** How often an idle worker looks for due deliveries it was not woken for. */
-    pollIntervalMs: Type.Integer({ minimum: 10, maximum: 60_000, default: 500 }),
-    /**
-     * A claimed delivery's lease; another worker may take it over once it expires. Must exceed
-     * every sink's timeoutMs.
-     */
-    leaseMs: Type.Integer({ minimum: 1000, maximum: 3_600_000, default: 60_000 }),
+    runInServe: Type.Boolean({
+      default: true,
+      description:
+        'Run the delivery worker inside `serve` (in the single process, or in the cluster primary with ' +
+        '`--workers N`). Set false when workers run apart (`ctp-notify worker`).',
+    }),
+    pollIntervalMs: Type.Integer({
+      minimum: 10,
+      maximum: 60_000,
+      default: 500,
+      description: 'How often an idle worker looks for due deliveries it was not woken for.',
+    }),
+    leaseMs: Type.Integer({
+      minimum: 1000,
+      maximum: 3_600_000,
+      default: 60_000,
+      description:
+        "A claimed delivery's lease; another worker may take it over once it expires. Must exceed every sink's " +
+        '`timeoutMs`.',
+    }),
   },
-  { additionalProperties: false, default: {} },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'The delivery worker that drains the outbox into the sinks.',
+  },
 );
 
 export type SinkConfig = Static<typeof WebhookSinkSchema> | Static<typeof RabbitMqSinkSchema>;

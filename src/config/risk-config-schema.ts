@@ -1,83 +1,146 @@
-import { type TLiteral, type TUnion, Type } from '@sinclair/typebox';
+import { type SchemaOptions, type TLiteral, type TUnion, Type } from '@sinclair/typebox';
 import { RISK_CODES } from '../risk/risk-codes.js';
 import { FilePath } from './file-path.js';
 import { SecretRef } from './secret-ref.js';
 
-const Literals = <T extends string>(values: readonly T[], options: { default?: unknown } = {}) =>
+const Literals = <T extends string>(values: readonly T[], options: SchemaOptions = {}) =>
   Type.Union(
     values.map((v) => Type.Literal(v)),
     options,
   ) as unknown as TUnion<TLiteral<T>[]>;
 
-/**
- * Per-code override: `weight` replaces the default points; `mode` "shadow" scores and logs without
- * counting.
- */
 const RuleSetting = Type.Object(
   {
-    weight: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
-    mode: Type.Optional(Literals(['active', 'shadow', 'off'] as const)),
+    weight: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: 100,
+        description: 'Points the code adds, replacing its default weight.',
+      }),
+    ),
+    mode: Type.Optional(
+      Literals(['active', 'shadow', 'off'] as const, {
+        description:
+          '"active" (when absent) counts; "shadow" scores and logs without counting; "off" drops the code.',
+      }),
+    ),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, description: 'Override for one risk code.' },
 );
 
 const Retry = Type.Object(
   {
-    initialDelayMs: Type.Integer({ minimum: 10, default: 1000 }),
-    maxDelayMs: Type.Integer({ minimum: 10, default: 3_600_000 }),
-    maxAttempts: Type.Integer({ minimum: 1, maximum: 100, default: 12 }),
+    initialDelayMs: Type.Integer({
+      minimum: 10,
+      default: 1000,
+      description: 'Delay before the second attempt; doubles per attempt.',
+    }),
+    maxDelayMs: Type.Integer({
+      minimum: 10,
+      default: 3_600_000,
+      description: "Upper bound on any one delay, including a receiver's Retry-After.",
+    }),
+    maxAttempts: Type.Integer({
+      minimum: 1,
+      maximum: 100,
+      default: 12,
+      description: 'Attempts before the alert is dead.',
+    }),
   },
-  { additionalProperties: false, default: {} },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Retry policy: exponential backoff with jitter, then dead.',
+  },
 );
 
 const EmailSink = Type.Object(
   {
-    type: Type.Literal('email'),
-    host: Type.String({ minLength: 1 }),
-    port: Type.Integer({ minimum: 1, maximum: 65535, default: 587 }),
-    /** TLS from the first byte (port 465); otherwise STARTTLS. */
-    secure: Type.Boolean({ default: false }),
-    /** Refuse to send without STARTTLS. Default true: alerts name the cardholder. */
-    requireTls: Type.Boolean({ default: true }),
-    /** CA certificate file to trust for the SMTP server (default: the system's). */
-    ca: Type.Optional(FilePath()),
-    user: Type.Optional(Type.String({ minLength: 1 })),
-    password: Type.Optional(SecretRef),
-    from: Type.String({ minLength: 3 }),
-    timeoutMs: Type.Integer({ minimum: 100, default: 15000 }),
+    type: Type.Literal('email', {
+      description:
+        "SMTP through the bank's relay, to the first email on file; a 5xx reply is final, anything else is retried.",
+    }),
+    host: Type.String({ minLength: 1, description: 'The SMTP server (relay).' }),
+    port: Type.Integer({ minimum: 1, maximum: 65535, default: 587, description: 'The SMTP port.' }),
+    secure: Type.Boolean({
+      default: false,
+      description: 'TLS from the first byte (port 465); otherwise STARTTLS.',
+    }),
+    requireTls: Type.Boolean({
+      default: true,
+      description: 'Refuse to send without STARTTLS. Default true: alerts name the cardholder.',
+    }),
+    ca: Type.Optional(
+      FilePath({
+        description: "CA certificate file to trust for the SMTP server (default: the system's).",
+      }),
+    ),
+    user: Type.Optional(
+      Type.String({ minLength: 1, description: 'SMTP user name. Absent: no authentication.' }),
+    ),
+    password: Type.Optional(SecretRef({ description: 'SMTP password (with `user`).' })),
+    from: Type.String({ minLength: 3, description: "The From header: the bank's sender address." }),
+    timeoutMs: Type.Integer({
+      minimum: 100,
+      default: 15000,
+      description: 'Connection, greeting and socket timeout.',
+    }),
   },
   { additionalProperties: false },
 );
 
 const WebhookSink = Type.Object(
   {
-    type: Type.Literal('webhook'),
-    url: Type.String({ pattern: '^https?://' }),
-    /**
-     * Standard Webhooks secrets (`whsec_` + base64), by file or env; several sign at once
-     * (rotation).
-     */
-    secrets: Type.Array(SecretRef, { minItems: 1 }),
-    timeoutMs: Type.Integer({ minimum: 100, default: 10000 }),
+    type: Type.Literal('webhook', {
+      description:
+        "The bank's messaging system, which picks the channel: a POST signed per Standard Webhooks; other 4xx " +
+        'than 408 and 429 are final.',
+    }),
+    url: Type.String({ pattern: '^https?://', description: "The messaging system's URL." }),
+    secrets: Type.Array(SecretRef(), {
+      minItems: 1,
+      description:
+        'Standard Webhooks secrets (`whsec_` + base64); several sign at once (rotation).',
+    }),
+    timeoutMs: Type.Integer({ minimum: 100, default: 10000, description: 'Per attempt.' }),
   },
   { additionalProperties: false },
 );
 
-/** `risk`: fraud assessment of each accepted notification and the cardholder alert. */
+/** The `risk` section of the configuration schema (its descriptions document it). */
 export const RiskConfig = Type.Object(
   {
-    enabled: Type.Boolean({ default: true }),
-    /**
-     * ISO 3166 alpha-2 country for national phone numbers (e.g. "GB"); absent: only +… numbers
-     * parse.
-     */
-    defaultCountry: Type.Optional(Type.String({ pattern: '^[A-Z]{2}$' })),
+    enabled: Type.Boolean({
+      default: true,
+      description: 'Assess each accepted notification; false: no assessment and no alerts.',
+    }),
+    defaultCountry: Type.Optional(
+      Type.String({
+        pattern: '^[A-Z]{2}$',
+        description:
+          'ISO 3166 alpha-2 country for national phone numbers (e.g. "GB"); absent: only +… and 00… numbers parse.',
+      }),
+    ),
     levels: Type.Object(
       {
-        medium: Type.Integer({ minimum: 1, maximum: 100, default: 30 }),
-        high: Type.Integer({ minimum: 1, maximum: 100, default: 70 }),
+        medium: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 30,
+          description: 'Lowest score of level "medium"; below `high`.',
+        }),
+        high: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          default: 70,
+          description: 'Lowest score of level "high".',
+        }),
       },
-      { additionalProperties: false, default: {} },
+      {
+        additionalProperties: false,
+        default: {},
+        description: 'Score thresholds of the levels; below `medium`: "low".',
+      },
     ),
     rules: Type.Partial(
       Type.Object(
@@ -89,110 +152,217 @@ export const RiskConfig = Type.Object(
       {
         additionalProperties: false,
         default: {},
+        description: 'Per-code overrides, keyed by risk code.',
       },
     ),
     name: Type.Object(
       {
-        /** Similarity at or above which names match (no reason). */
-        matchAt: Type.Number({ minimum: 0, maximum: 1, default: 0.8 }),
-        /** Below `matchAt` and at or above this: NAME_WEAK_MATCH; below: NAME_MISMATCH. */
-        weakAt: Type.Number({ minimum: 0, maximum: 1, default: 0.6 }),
+        matchAt: Type.Number({
+          minimum: 0,
+          maximum: 1,
+          default: 0.8,
+          description: 'Similarity at or above which names match (no reason).',
+        }),
+        weakAt: Type.Number({
+          minimum: 0,
+          maximum: 1,
+          default: 0.6,
+          description:
+            'Below `matchAt` and at or above this: NAME_WEAK_MATCH; below: NAME_MISMATCH. At most `matchAt`.',
+        }),
       },
-      { additionalProperties: false, default: {} },
+      {
+        additionalProperties: false,
+        default: {},
+        description: "Comparison of the enroller's name with the cardholder's.",
+      },
     ),
     velocity: Type.Object(
       {
-        max24h: Type.Integer({ minimum: 1, default: 3 }),
-        max7d: Type.Integer({ minimum: 1, default: 5 }),
-        maxEnrollers7d: Type.Integer({ minimum: 1, default: 1 }),
+        max24h: Type.Integer({
+          minimum: 1,
+          default: 3,
+          description: 'More attempts on a card within 24 hours: VELOCITY_24H.',
+        }),
+        max7d: Type.Integer({
+          minimum: 1,
+          default: 5,
+          description: 'More attempts on a card within 7 days: VELOCITY_7D.',
+        }),
+        maxEnrollers7d: Type.Integer({
+          minimum: 1,
+          default: 1,
+          description:
+            'More distinct enrollers on a card within 7 days: MANY_ENROLLERS (attempts sharing an email or a phone ' +
+            'are one enroller).',
+        }),
       },
-      { additionalProperties: false, default: {} },
+      { additionalProperties: false, default: {}, description: 'Attempt counts per card.' },
     ),
     ring: Type.Object(
       {
-        /** An email or phone on more cards than this within the window is a ring. */
-        maxCards: Type.Integer({ minimum: 1, default: 2 }),
-        windowDays: Type.Integer({ minimum: 1, maximum: 365, default: 30 }),
+        maxCards: Type.Integer({
+          minimum: 1,
+          default: 2,
+          description:
+            'An enroller email or phone on more cards than this within `windowDays`: ENROLLER_RING.',
+        }),
+        windowDays: Type.Integer({
+          minimum: 1,
+          maximum: 365,
+          default: 30,
+          description: 'The ring window.',
+        }),
       },
-      { additionalProperties: false, default: {} },
+      {
+        additionalProperties: false,
+        default: {},
+        description:
+          "One enroller contact across many cards (not counting cards where it is the card's own).",
+      },
     ),
-    /**
-     * The bank's BIN ranges: "412345" (a prefix) or "41234500-41234599" (equal-length bounds).
-     * Absent: rule off.
-     */
     binRanges: Type.Optional(
-      Type.Array(Type.String({ pattern: '^[0-9]{1,11}(-[0-9]{1,11})?$' }), { minItems: 1 }),
+      Type.Array(Type.String({ pattern: '^[0-9]{1,11}(-[0-9]{1,11})?$' }), {
+        minItems: 1,
+        description:
+          'The bank\'s BIN ranges, for BIN_OUT_OF_RANGE: "412345" (a prefix) or "41234500-41234599" (bounds of ' +
+          'equal length, low first). Absent: rule off.',
+      }),
     ),
-    /**
-     * Deliveries of an accepted notification wait for its assessment (so the event carries
-     * `risk`), but no longer than this after it arrived; then they go without it.
-     */
-    deliveryWaitSeconds: Type.Integer({ minimum: 0, maximum: 3600, default: 30 }),
+    deliveryWaitSeconds: Type.Integer({
+      minimum: 0,
+      maximum: 3600,
+      default: 30,
+      description:
+        'Deliveries of an accepted notification wait for its assessment (so the event carries `risk`), but no ' +
+        'longer than this after it arrived; then they go without it.',
+    }),
     sweep: Type.Object(
       {
-        /** How often unassessed notifications are looked for (also once at start). */
-        intervalSeconds: Type.Integer({ minimum: 1, default: 30 }),
-        /**
-         * Only notifications this old are swept: younger ones may still sit in another process's
-         * queue.
-         */
-        graceSeconds: Type.Integer({ minimum: 0, default: 10 }),
-        /** How far back the sweep looks. */
-        horizonHours: Type.Integer({ minimum: 1, default: 72 }),
+        intervalSeconds: Type.Integer({
+          minimum: 1,
+          default: 30,
+          description: 'How often unassessed notifications are looked for (also once at start).',
+        }),
+        graceSeconds: Type.Integer({
+          minimum: 0,
+          default: 10,
+          description:
+            "Only notifications this old are swept: younger ones may still sit in another process's queue.",
+        }),
+        horizonHours: Type.Integer({
+          minimum: 1,
+          default: 72,
+          description: 'How far back the sweep looks.',
+        }),
       },
-      { additionalProperties: false, default: {} },
+      {
+        additionalProperties: false,
+        default: {},
+        description:
+          'The sweep that assesses notifications left unassessed (a crash, another process).',
+      },
     ),
     alert: Type.Optional(
       Type.Object(
         {
-          /** Lowest level that alerts the cardholder; "low" = every attempt, worded by level. */
-          minLevel: Literals(['low', 'medium', 'high'] as const, { default: 'low' }),
-          /** At most one alert per card within this window. */
-          windowSeconds: Type.Integer({ minimum: 0, default: 3600 }),
-          bankName: Type.String({ minLength: 1, maxLength: 80 }),
-          /** How the cardholder reaches the bank (phone number or app), printed in the alert. */
-          helpContact: Type.String({ minLength: 1, maxLength: 120 }),
-          /** IANA time zone for the time shown (default UTC). */
-          timeZone: Type.String({ minLength: 1, default: 'UTC' }),
-          /** Used when the cardholder's language is unknown or has no template. */
-          defaultLanguage: Literals(['en', 'fr', 'de', 'es'] as const, { default: 'en' }),
-          sink: Type.Union([EmailSink, WebhookSink]),
+          minLevel: Literals(['low', 'medium', 'high'] as const, {
+            default: 'low',
+            description:
+              'Lowest level that alerts the cardholder; "low" = every attempt, worded by level.',
+          }),
+          windowSeconds: Type.Integer({
+            minimum: 0,
+            default: 3600,
+            description:
+              'At most one alert per card within this window; the others are kept as suppressed.',
+          }),
+          bankName: Type.String({
+            minLength: 1,
+            maxLength: 80,
+            description: "The bank's name, printed in the alert.",
+          }),
+          helpContact: Type.String({
+            minLength: 1,
+            maxLength: 120,
+            description:
+              'How the cardholder reaches the bank (phone number or app), printed in the alert.',
+          }),
+          timeZone: Type.String({
+            minLength: 1,
+            default: 'UTC',
+            description: 'IANA time zone of the time shown.',
+          }),
+          defaultLanguage: Literals(['en', 'fr', 'de', 'es'] as const, {
+            default: 'en',
+            description: "Used when the cardholder's language is unknown or has no template.",
+          }),
+          sink: Type.Union([EmailSink, WebhookSink], { description: 'How alerts are sent.' }),
           retry: Retry,
         },
-        { additionalProperties: false },
+        {
+          additionalProperties: false,
+          description:
+            'The "was this you?" alert to the contacts on file for the card. Absent: no alerts.',
+        },
       ),
     ),
   },
-  { additionalProperties: false, default: {} },
+  {
+    additionalProperties: false,
+    default: {},
+    description: 'Fraud assessment after each accepted notification, and the cardholder alert.',
+  },
 );
 
-/** `directory`: who holds each card. "local" is the imported directory (`cardholders import`). */
+/** The `directory` section of the configuration schema (its descriptions document it). */
 export const DirectoryConfig = Type.Union(
   [
-    Type.Object({ type: Type.Literal('local') }, { additionalProperties: false }),
     Type.Object(
       {
-        type: Type.Literal('http'),
-        /**
-         * POSTed `{"fingerprint"[, "accountNumber"]}`; answers the cardholder JSON, or 404 when
-         * unknown.
-         */
-        url: Type.String({ pattern: '^https?://' }),
-        timeoutMs: Type.Integer({ minimum: 10, default: 2000 }),
-        /** How long an answer (found or unknown) is reused; 0 disables the cache. */
-        cacheSeconds: Type.Integer({ minimum: 0, default: 300 }),
-        /**
-         * Send the card number too (puts the directory call in PCI scope). Default false:
-         * fingerprint only.
-         */
-        sendCardNumber: Type.Boolean({ default: false }),
-        /** Value of the Authorization header, by file or env. */
-        authorization: Type.Optional(SecretRef),
-        /** CA certificate file for an https URL with a private CA. */
-        ca: Type.Optional(FilePath()),
+        type: Type.Literal('local', {
+          description: 'The imported directory (`ctp-notify cardholders import`).',
+        }),
+      },
+      { additionalProperties: false },
+    ),
+    Type.Object(
+      {
+        type: Type.Literal('http', { description: "The bank's API." }),
+        url: Type.String({
+          pattern: '^https?://',
+          description:
+            'POSTed `{"fingerprint"[, "accountNumber"]}`; answers the cardholder JSON, or 404 when unknown.',
+        }),
+        timeoutMs: Type.Integer({
+          minimum: 10,
+          default: 2000,
+          description:
+            'Per request. A directory that errors or is slower does not stop the assessment: it goes on with ' +
+            'DIRECTORY_UNAVAILABLE.',
+        }),
+        cacheSeconds: Type.Integer({
+          minimum: 0,
+          default: 300,
+          description: 'How long an answer (found or unknown) is reused; 0 disables the cache.',
+        }),
+        sendCardNumber: Type.Boolean({
+          default: false,
+          description:
+            'Send the card number too (puts the directory call in PCI scope). Default false: fingerprint only.',
+        }),
+        authorization: Type.Optional(
+          SecretRef({ description: 'Value of the Authorization header.' }),
+        ),
+        ca: Type.Optional(
+          FilePath({ description: 'CA certificate file for an https URL with a private CA.' }),
+        ),
       },
       { additionalProperties: false },
     ),
   ],
-  { default: { type: 'local' } },
+  {
+    default: { type: 'local' },
+    description: "Who holds each card: the imported directory or the bank's API.",
+  },
 );
