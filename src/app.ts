@@ -10,7 +10,6 @@ import type { Config } from './config/config-schema.js';
 import { statusForCode } from './http/status-for-outcome.js';
 import { clientErrorHandler, refuseConnection, transportLimits } from './http/transport-limits.js';
 import { visaExchange, visaRequestAnswered } from './http/visa-exchange.js';
-import { installFastPath, visaFastPath } from './http/visa-fast-path.js';
 import { visaRoute } from './http/visa-route.js';
 import type { Logger } from './logger.js';
 import { serviceMetrics } from './metrics/service-metrics.js';
@@ -22,8 +21,6 @@ export interface AppDeps {
   pipeline: NotificationPipeline;
   store: NotificationStore;
   logger: Logger;
-  /** Serve Visa's ordinary requests on the fast path (`http/visa-fast-path.ts`). Default true. */
-  fastPath?: boolean;
 }
 
 function unroutable(error: { code: string }, req: FastifyRequest, reply: FastifyReply): void {
@@ -60,12 +57,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         handshakeTimeout: limits.headersTimeoutMs,
       }
     : null;
-  // One sequence of request ids for both ways into the Visa route (Fastify's default form).
-  let requests = 0;
-  const nextRequestId = (): string => `req-${(++requests).toString(36)}`;
   const app = Fastify({
     ...(https ? { https } : { http: serverOptions }),
-    genReqId: nextRequestId,
     loggerInstance: deps.logger,
     // One line per Visa request is written by the onResponse hook below instead.
     logController: new LogController({ disableRequestLogging: true }),
@@ -109,7 +102,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       visaRequestAnswered(
         req.log,
         metrics,
-        undefined,
         req.method,
         reply.statusCode,
         req.ctp,
@@ -117,19 +109,6 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       );
     done();
   });
-  if (deps.fastPath !== false) {
-    installFastPath(
-      app.server,
-      visaFastPath({
-        exchange,
-        basePath: deps.config.basePath,
-        bodyLimit: listen.bodyLimitBytes,
-        logger: deps.logger,
-        metrics,
-        nextRequestId,
-      }),
-    );
-  }
   app.get('/healthz', async (_req, reply) => reply.code(200).send());
   app.get('/readyz', async (_req, reply) => {
     try {

@@ -1,17 +1,19 @@
 import { createRuntime } from '../runtime.js';
 import { cliLogger, loadConfigFrom, parse, subcommandMessage, UsageError } from './cli-support.js';
+import { progress } from './progress.js';
 
-export const quarantineHelp = `ctp-notify quarantine reprocess [--config FILE]
+export const quarantineHelp = `ctp-notify quarantine reprocess [--config FILE] [--quiet]
   Runs every quarantined notification through verify, decrypt and validate again (for example
   after a missing decryption key was installed). Those that now pass become accepted.`;
 
 export async function quarantineCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub !== 'reprocess') throw new UsageError(subcommandMessage(sub));
-  const f = parse(rest, { config: { type: 'string' } });
+  const f = parse(rest, { config: { type: 'string' }, quiet: { type: 'boolean' } });
   const { config } = loadConfigFrom(f.config);
   const rt = await createRuntime(config, cliLogger());
   const counts = { examined: 0, accepted: 0, stillQuarantined: 0, failed: 0 };
+  const bar = progress('reprocess', { quiet: f.quiet === true, unit: ' notifications' });
   try {
     let after = '';
     for (;;) {
@@ -25,9 +27,11 @@ export async function quarantineCommand(argv: string[]): Promise<number> {
         else if (outcome.kind === 'quarantined' || outcome.kind === 'rejected')
           counts.stillQuarantined++;
         else counts.failed++;
+        bar.update(counts.examined);
       }
     }
   } finally {
+    bar.end();
     await rt.close();
   }
   process.stdout.write(`${JSON.stringify(counts)}\n`);

@@ -10,10 +10,9 @@ import { isTokenRequestorId } from '../visa/token-requestor-id.js';
 import { statusForOutcome } from './status-for-outcome.js';
 
 /**
- * One Visa request, from whichever transport read it, to its answer: building the pipeline's
- * input, running it, the status, the outcome summary, the one log line and the metrics. The
- * Fastify route (`visa-route.ts`) and the fast path (`visa-fast-path.ts`) are adapters over
- * this module and hold no request logic of their own.
+ * One Visa request, as the transport read it, to its answer: building the pipeline's input,
+ * running it, the status, the outcome summary, the one log line and the metrics. The Fastify
+ * route (`visa-route.ts`) is an adapter over this module and holds no request logic of its own.
  */
 
 /**
@@ -66,10 +65,7 @@ export interface VisaExchangeOptions {
  * Runs one request; `log` gives the request's logger, asked for only when there is a failure to
  * log.
  */
-export type VisaExchangeHandler = (
-  parts: VisaRequestParts,
-  log: () => FailureLog,
-) => Promise<VisaAnswer>;
+export type VisaExchangeHandler = (parts: VisaRequestParts, log: FailureLog) => Promise<VisaAnswer>;
 
 /**
  * Builds the request handler both transports call. It never throws: an unexpected error is an
@@ -98,7 +94,7 @@ export function visaExchange(o: VisaExchangeOptions): VisaExchangeHandler {
     } catch (error) {
       outcome = { kind: 'failed', code: 'INTERNAL', error };
     }
-    if (outcome.kind === 'failed') logFailure(log(), outcome);
+    if (outcome.kind === 'failed') logFailure(log, outcome);
     return {
       status: statusForOutcome(outcome),
       summary: describe(outcome, parts.tokenRequestorId, eventTypes[0]),
@@ -178,20 +174,17 @@ export interface AnswerLog {
 }
 
 /**
- * Everything after the answer of one Visa request, whichever transport wrote it: the one
- * structured log line (ids and codes only, never bodies or URLs) and the metrics. `reqId` is
- * for a logger that does not carry it already.
+ * Everything after the answer of one Visa request: the one structured log line (ids and codes
+ * only, never bodies or URLs) and the metrics.
  */
 export function visaRequestAnswered(
   log: AnswerLog,
   metrics: ServiceMetrics,
-  reqId: string | undefined,
   method: string,
   status: number,
   summary: VisaRequestSummary,
   elapsedMs: number,
 ): void {
-  const fields = requestLogFields(method, status, summary, elapsedMs);
-  log.info(reqId === undefined ? fields : { reqId, ...fields }, 'visa request');
+  log.info(requestLogFields(method, status, summary, elapsedMs), 'visa request');
   observeVisaRequest(metrics, summary, status, elapsedMs);
 }

@@ -62,7 +62,7 @@ export async function visaRoute(app: FastifyInstance, o: VisaRouteOptions): Prom
           socket: req.raw.socket,
           body: req.body as Buffer | undefined,
         },
-        () => req.log,
+        req.log,
       );
       req.ctp = answer.summary;
       return reply.code(answer.status).send();

@@ -9,9 +9,10 @@ export async function purgeExpired(
   store: NotificationStore,
   retention: NonNullable<Config['retention']>,
   now: number = Date.now(),
+  onBatch?: (purged: number) => void,
 ): Promise<{ purged: number; before: number }> {
   const before = now - retention.days * DAY_MS;
-  return { purged: await store.purge(before), before };
+  return { purged: await store.purge(before, undefined, onBatch), before };
 }
 
 export interface RetentionSchedule {

@@ -67,10 +67,10 @@ export interface NotificationStore {
    * cardholder alerts that will not be sent. Keeps the fingerprint, BIN, last
    * four, Luhn flag, status, reason and counts. Skips rows with a delivery still pending or
    * failed (the event is built from the row when delivered). Idempotent, in batches of `batchSize`
-   * (default 500) so writers are never held up for long.
+   * (default 500) so writers are never held up for long; `onBatch` hears the running total after each.
    * @returns the number of rows purged by this call.
    */
-  purge(before: number, batchSize?: number): Promise<number>;
+  purge(before: number, batchSize?: number, onBatch?: (purged: number) => void): Promise<number>;
   /** Resolves when the store answers; throws StorageError otherwise. */
   ping(): Promise<void>;
   /**

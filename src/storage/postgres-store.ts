@@ -234,7 +234,11 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
     );
   }
 
-  async purge(before: number, batchSize = 500): Promise<number> {
+  async purge(
+    before: number,
+    batchSize = 500,
+    onBatch?: (purged: number) => void,
+  ): Promise<number> {
     let total = 0;
     for (;;) {
       // Short transactions, rows locked in received_at order. Not SKIP LOCKED: a row briefly
@@ -249,6 +253,7 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
         [this.#now(), before, batchSize],
       );
       total += rows.length;
+      onBatch?.(total);
       if (rows.length < batchSize) break;
     }
     await this.#query(PURGE_ALERTS.replace('$BEFORE', '$1'), [before]);

@@ -245,7 +245,11 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
     );
   }
 
-  async purge(before: number, batchSize = 500): Promise<number> {
+  async purge(
+    before: number,
+    batchSize = 500,
+    onBatch?: (purged: number) => void,
+  ): Promise<number> {
     let total = 0;
     for (;;) {
       // One batch per group commit: Visa's writes queue behind a batch, never behind the purge.
@@ -254,6 +258,7 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
         return this.stmts.purge.run(now, now, before, batchSize).changes;
       });
       total += n;
+      onBatch?.(total);
       if (n < batchSize) break;
     }
     await this.#write(() => this.#db.prepare(PURGE_ALERTS.replace('$BEFORE', '?')).run(before));

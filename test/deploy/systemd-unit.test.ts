@@ -58,7 +58,7 @@ describe('systemd unit deploy/systemd/ctp-notify.service', () => {
     assert.deepEqual(
       aboutUnit(r.lines),
       [],
-      'systemd-analyze verify printed:\n' + r.lines.join('\n'),
+      `systemd-analyze verify printed:\n${r.lines.join('\n')}`,
     );
     assert.equal(r.status, 0, r.lines.join('\n'));
   });

@@ -32,8 +32,6 @@ export interface HarnessOptions {
   extra?: Record<string, unknown>;
   /** Run the delivery worker in-process as `serve` does (needs `sinks` in `extra`). */
   delivery?: boolean;
-  /** The Visa route's fast path (default on, as in `serve`). */
-  fastPath?: boolean;
 }
 
 export interface PostOptions {
@@ -149,7 +147,6 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
     pipeline: runtime.pipeline,
     store: runtime.store,
     logger,
-    fastPath: o.fastPath ?? true,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
