@@ -20,7 +20,6 @@ import { createServer } from 'node:http';
 import { createServer as createNetServer } from 'node:net';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
 import { encodeVisaMessage } from '../src/visa/visa-encoder.js';
 import {
@@ -33,16 +32,17 @@ import { enrollmentPayload } from '../test/support/personal-data.js';
 import { secretEnv } from '../test/support/secret-env.js';
 import { configFor, NOTIFICATION_PATH } from '../test/support/server-harness.js';
 import { testPki } from '../test/support/test-pki.js';
+import { scriptArgs } from './script-args.js';
+
+const USAGE = `usage: npm run bench:delivery -- [--dialect sqlite|postgres|both] [--rate 50] [--seconds 10] [--backlog 2000]`;
 
 const CLI = new URL('../src/cli.js', import.meta.url).pathname;
-const args = parseArgs({
-  options: {
-    dialect: { type: 'string', default: 'both' },
-    rate: { type: 'string', default: '50' },
-    seconds: { type: 'string', default: '10' },
-    backlog: { type: 'string', default: '2000' },
-  },
-}).values;
+const args = scriptArgs(USAGE, {
+  dialect: { type: 'string', default: 'both' },
+  rate: { type: 'string', default: '50' },
+  seconds: { type: 'string', default: '10' },
+  backlog: { type: 'string', default: '2000' },
+});
 const rate = Number(args.rate);
 const seconds = Number(args.seconds);
 const backlog = Number(args.backlog);

@@ -9,31 +9,16 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { DataProtector } from '../src/protect/data-protector.js';
 import { importCardholders } from '../src/risk/directory/cardholder-import.js';
 import { openStore } from '../src/storage/open-store.js';
+import { scriptArgs } from './script-args.js';
 
-const USAGE = 'usage: npm run bench:import -- [--rows N] [--every N] [--postgres]';
-let a: { rows?: string; every?: string; postgres?: boolean; help?: boolean };
-try {
-  a = parseArgs({
-    options: {
-      rows: { type: 'string' },
-      every: { type: 'string' },
-      postgres: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-  }).values;
-} catch (e) {
-  console.error(`${(e as Error).message}\n${USAGE}`);
-  process.exit(2);
-}
-if (a.help) {
-  console.log(USAGE);
-  process.exit(0);
-}
+const a = scriptArgs(
+  'usage: npm run bench:import -- [--rows N (default 1000000)] [--every N (default 100000)] [--postgres]',
+  { rows: { type: 'string' }, every: { type: 'string' }, postgres: { type: 'boolean' } },
+);
 const rows = Number(a.rows ?? 1_000_000);
 const every = Number(a.every ?? 100_000);
 

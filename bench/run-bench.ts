@@ -23,28 +23,31 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { benchKeys } from './bench-keys.js';
 import { type ModeContext, runMaxAndFixedRate, runSoak } from './bench-modes.js';
 import type { PhaseOptions } from './bench-phase.js';
 import { machine } from './bench-report.js';
 import { notificationSet } from './notification-set.js';
+import { scriptArgs } from './script-args.js';
+
+const USAGE = `usage: npm run bench -- [--mode all|max|fixed-rate|soak] [--notifications N] [--warmup N]
+  [--storage sqlite|postgres://…] [--workers N] [--concurrency N] [--rate R] [--duration S]
+  [--no-peer] [--no-ceiling] [--profile DIR]
+(the options are explained at the top of bench/run-bench.ts)`;
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
-const { values: a } = parseArgs({
-  options: {
-    mode: { type: 'string' },
-    notifications: { type: 'string', default: '20000' },
-    warmup: { type: 'string', default: '4000' },
-    storage: { type: 'string', default: 'sqlite' },
-    workers: { type: 'string', default: String(availableParallelism()) },
-    concurrency: { type: 'string', default: '32' },
-    rate: { type: 'string' },
-    duration: { type: 'string' },
-    'no-peer': { type: 'boolean', default: false },
-    'no-ceiling': { type: 'boolean', default: false },
-    profile: { type: 'string' },
-  },
+const a = scriptArgs(USAGE, {
+  mode: { type: 'string' },
+  notifications: { type: 'string', default: '20000' },
+  warmup: { type: 'string', default: '4000' },
+  storage: { type: 'string', default: 'sqlite' },
+  workers: { type: 'string', default: String(availableParallelism()) },
+  concurrency: { type: 'string', default: '32' },
+  rate: { type: 'string' },
+  duration: { type: 'string' },
+  'no-peer': { type: 'boolean', default: false },
+  'no-ceiling': { type: 'boolean', default: false },
+  profile: { type: 'string' },
 });
 const int = (v: string | undefined, name: string): number => {
   const n = Number(v);

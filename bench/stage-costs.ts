@@ -13,7 +13,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { loadConfig } from '../src/config/load-config.js';
 import { loadSecrets } from '../src/config/load-secrets.js';
 import { decryptCompactJwe } from '../src/jose/compact-jwe.js';
@@ -30,11 +29,12 @@ import { SqliteStore } from '../src/storage/sqlite-store.js';
 import { BENCH_KIDS, benchKeys } from './bench-keys.js';
 import { median } from './latency-stats.js';
 import { notificationSet } from './notification-set.js';
+import { scriptArgs } from './script-args.js';
 import { writeServiceConfig } from './server-process.js';
 
-const { values: a } = parseArgs({
-  options: { rounds: { type: 'string' }, notifications: { type: 'string' } },
-});
+const USAGE = `usage: npm run bench:stages -- [--rounds R (default 5)] [--notifications N (default 2000)]`;
+
+const a = scriptArgs(USAGE, { rounds: { type: 'string' }, notifications: { type: 'string' } });
 const rounds = Number(a.rounds ?? 5);
 const perRound = Number(a.notifications ?? 2000);
 if (!(rounds >= 1 && perRound >= 100))

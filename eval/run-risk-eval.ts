@@ -12,8 +12,8 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { request } from 'undici';
+import { scriptArgs } from '../bench/script-args.js';
 import { loadConfig } from '../src/config/load-config.js';
 import { createLogger } from '../src/logger.js';
 import { createCertificate, generateRsaKeyPair } from '../src/pki/certificates.js';
@@ -23,13 +23,13 @@ import { openStore } from '../src/storage/open-store.js';
 import { encodeVisaMessage } from '../src/visa/visa-encoder.js';
 import { type Attempt, EVAL_BIN, type Holder, PopulationBuilder } from './risk-population.js';
 
-const args = parseArgs({
-  options: {
-    seed: { type: 'string', default: '7' },
-    holders: { type: 'string', default: '1500' },
-    json: { type: 'boolean', default: false },
-  },
-}).values;
+const USAGE = `usage: npm run eval:risk -- [--seed N (default 7)] [--holders N (default 1500)] [--json]`;
+
+const args = scriptArgs(USAGE, {
+  seed: { type: 'string', default: '7' },
+  holders: { type: 'string', default: '1500' },
+  json: { type: 'boolean', default: false },
+});
 const seed = Number(args.seed);
 const holderCount = Number(args.holders);
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));

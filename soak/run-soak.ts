@@ -1,11 +1,13 @@
 import { spawnSync } from 'node:child_process';
-import { parseArgs } from 'node:util';
+import { scriptArgs } from '../bench/script-args.js';
 import { dialects } from '../test/support/databases.js';
 import { assertNoPersonalData } from '../test/support/personal-data.js';
 import { testPki } from '../test/support/test-pki.js';
 import { type CrashFigures, crashConsistency } from './crash-consistency.js';
 import { type OutageFigures, sinkOutage } from './sink-outage.js';
 import { serverOutput } from './soak-support.js';
+
+const USAGE = `usage: npm run soak -- [--short] [--kills N] [--outage-seconds S]`;
 
 /**
  * `npm run soak [-- --short] [--kills N] [--outage-seconds S]`: the long-running proofs.
@@ -14,12 +16,10 @@ import { serverOutput } from './soak-support.js';
  *   hostile input: the property suites at ten times their `npm test` size (not with --short).
  * Exits non-zero when any promise breaks. CI runs the short form (.ci/run).
  */
-const { values: f } = parseArgs({
-  options: {
-    short: { type: 'boolean', default: false },
-    kills: { type: 'string' },
-    'outage-seconds': { type: 'string' },
-  },
+const f = scriptArgs(USAGE, {
+  short: { type: 'boolean', default: false },
+  kills: { type: 'string' },
+  'outage-seconds': { type: 'string' },
 });
 const kills = Number(f.kills ?? (f.short ? 20 : 50));
 const outageSeconds = Number(f['outage-seconds'] ?? (f.short ? 10 : 180));
