@@ -169,7 +169,7 @@ cat >"$cfg/config.json" <<EOF
     "decryption": [{ "kid": "issuer-enc-dev", "privateKey": "keys/issuer-enc-dev.key.pem" }],
     "verification": [{ "kid": "visa-sign-dev", "certificate": "keys/visa-sign-dev.cert.pem" }]
   },
-  "auth": { "xPayToken": { "sharedSecretFile": "secrets/x-pay-token-secret" } },
+  "auth": { "xPayToken": { "sharedSecret": { "file": "secrets/x-pay-token-secret" } } },
   "dataProtection": { "keys": [{ "id": "k1", "env": "CTP_DATA_KEY_1" }], "fingerprintKey": { "file": "secrets/fingerprint-key" } },
   "admin": { "host": "127.0.0.1", "port": $admin_port },
   "log": { "level": "info" }
