@@ -26,7 +26,7 @@ import { validatePayload } from '../src/pipeline/validate-payload.js';
 import type { NotificationRecord } from '../src/storage/notification-record.js';
 import type { NotificationStore } from '../src/storage/notification-store.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
-import { BENCH_KIDS, benchKeys } from './bench-keys.js';
+import { benchKeys, issuerPrivateKey } from './bench-keys.js';
 import { median } from './latency-stats.js';
 import { notificationSet } from './notification-set.js';
 import { scriptArgs } from './script-args.js';
@@ -55,6 +55,7 @@ const bodies = tokens.map((t) => Buffer.from(JSON.stringify({ encryptedData: t }
 const workDir = mkdtempSync(join(tmpdir(), 'ctp-stages-'));
 const config = loadConfig(writeServiceConfig(workDir, keys, 'sqlite:unused.sqlite', 0, false));
 const { verificationKeys, decryptionKeys, dataProtector: dp } = loadSecrets(config);
+const issuerKey = issuerPrivateKey(keys);
 const jose = config.jose;
 const jweAllow = {
   keyManagement: jose.keyManagementAlgorithms,
@@ -65,7 +66,9 @@ const jweAllow = {
 const jwes = tokens.map((t) =>
   verifyCompactJws(t, verificationKeys, jose.signatureAlgorithms).payload.toString('latin1'),
 );
-const plaintexts = jwes.map((j) => decryptCompactJwe(j, decryptionKeys, jweAllow).plaintext);
+const plaintexts = await Promise.all(
+  jwes.map(async (j) => (await decryptCompactJwe(j, decryptionKeys, jweAllow)).plaintext),
+);
 const wrappedKeys = jwes.map((j) => Buffer.from(j.split('.')[1]!, 'base64url'));
 
 let dbSerial = 0;
@@ -103,8 +106,7 @@ const stages: Stage[] = [
   {
     name: 'bound: privateDecrypt RSA-OAEP-256',
     run: (f, t) => {
-      for (let i = f; i < t; i++)
-        privateDecrypt(oaep(decryptionKeys.get(BENCH_KIDS.issuer)!), wrappedKeys[i]!);
+      for (let i = f; i < t; i++) privateDecrypt(oaep(issuerKey), wrappedKeys[i]!);
     },
   },
   {

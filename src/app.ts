@@ -21,6 +21,8 @@ export interface AppDeps {
   pipeline: NotificationPipeline;
   store: NotificationStore;
   logger: Logger;
+  /** False while a token holding decryption keys is unavailable (/readyz answers 503). */
+  keysReady?: () => boolean;
 }
 
 function unroutable(error: { code: string }, req: FastifyRequest, reply: FastifyReply): void {
@@ -111,6 +113,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
   app.get('/healthz', async (_req, reply) => reply.code(200).send());
   app.get('/readyz', async (_req, reply) => {
+    if (deps.keysReady && !deps.keysReady()) return reply.code(503).send();
     try {
       await deps.store.ping();
       return reply.code(200).send();

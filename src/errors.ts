@@ -39,6 +39,7 @@ export type ErrorCode =
   | RejectCode
   | QuarantineCode
   | 'STORAGE_UNAVAILABLE'
+  | 'KEY_UNAVAILABLE'
   | 'CONFIG_INVALID'
   | 'INTERNAL';
 
@@ -80,6 +81,19 @@ export class QuarantineError extends CtpError {
 export class StorageError extends CtpError {
   constructor(message: string, options?: { cause?: unknown }) {
     super('STORAGE_UNAVAILABLE', message, options);
+  }
+}
+
+/**
+ * The key is in a token (HSM) that cannot be used right now: unreachable, sessions closed, logged
+ * out. Nothing is stored and the caller must not acknowledge; `tokenCode` is the PKCS#11 return
+ * value's name (e.g. `CKR_SESSION_HANDLE_INVALID`) for on-call, never key material.
+ */
+export class KeyUnavailableError extends CtpError {
+  readonly tokenCode: string;
+  constructor(tokenCode: string, options?: { cause?: unknown }) {
+    super('KEY_UNAVAILABLE', 'the token holding the key is unavailable', options);
+    this.tokenCode = tokenCode;
   }
 }
 

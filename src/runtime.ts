@@ -1,7 +1,9 @@
 import type { Config } from './config/config-schema.js';
 import { loadSecrets, type Secrets } from './config/load-secrets.js';
 import { logSecretWarnings } from './config/resolve-secret.js';
+import { TokenDecryptionKey } from './hsm/token-decryption-key.js';
 import type { Logger } from './logger.js';
+import { serviceMetrics } from './metrics/service-metrics.js';
 import { NotificationPipeline } from './pipeline/notification-pipeline.js';
 import { createRisk, type RiskRuntime } from './risk/create-risk.js';
 import type { NotificationStore } from './storage/notification-store.js';
@@ -35,16 +37,30 @@ export async function createRuntime(
   logger: Logger,
   options: { migrate?: boolean; onDeliveriesQueued?: () => void } = {},
 ): Promise<Runtime> {
-  const secrets = loadSecrets(config);
-  logSecretWarnings(logger, secrets.warnings);
-  const store = await openStore(config.storage, {
-    sinks: config.sinks.map((s) => s.name),
-    ...(options.onDeliveriesQueued ? { onDeliveriesQueued: options.onDeliveriesQueued } : {}),
+  const metrics = serviceMetrics();
+  const secrets = loadSecrets(config, process.env, {
+    onTokenFault: (code) => {
+      metrics.tokenErrors.inc({ code });
+      logger.error({ code: 'KEY_UNAVAILABLE', tokenCode: code }, 'token fault');
+    },
   });
+  logSecretWarnings(logger, secrets.warnings);
+  logTokenKeys(logger, secrets);
+  let store: NotificationStore;
+  try {
+    store = await openStore(config.storage, {
+      sinks: config.sinks.map((s) => s.name),
+      ...(options.onDeliveriesQueued ? { onDeliveriesQueued: options.onDeliveriesQueued } : {}),
+    });
+  } catch (e) {
+    secrets.close();
+    throw e;
+  }
   try {
     if (options.migrate !== false) await store.migrate();
   } catch (e) {
     await store.close();
+    secrets.close();
     throw e;
   }
   // Events carry the risk assessment: deliveries wait for it, up to risk.deliveryWaitSeconds.
@@ -62,6 +78,7 @@ export async function createRuntime(
     );
   } catch (e) {
     await store.close();
+    secrets.close();
     throw e;
   }
   const pipeline = new NotificationPipeline({
@@ -92,8 +109,28 @@ export async function createRuntime(
       try {
         await risk?.stop();
       } finally {
-        await store.close();
+        try {
+          await store.close();
+        } finally {
+          secrets.close();
+        }
       }
     },
   };
+}
+
+/** One line per token key at start: where it is and the mechanism the self-test settled on. */
+function logTokenKeys(logger: Logger, secrets: Secrets): void {
+  for (const [kid, key] of secrets.decryptionKeys) {
+    if (key instanceof TokenDecryptionKey)
+      logger.info(
+        {
+          kid,
+          token: secrets.token?.description.token,
+          label: key.label,
+          mechanism: key.mechanism,
+        },
+        'token key ready',
+      );
+  }
 }

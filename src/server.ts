@@ -100,7 +100,13 @@ async function listen(
     ...(onDeliveriesQueued ? { onDeliveriesQueued } : {}),
   });
   if (!cluster.isWorker && deliveryInServe(config)) worker = await startOrClose(rt, logger);
-  const app = await buildApp({ config, pipeline: rt.pipeline, store: rt.store, logger });
+  const app = await buildApp({
+    config,
+    pipeline: rt.pipeline,
+    store: rt.store,
+    logger,
+    keysReady: () => rt.secrets.token?.healthy ?? true,
+  });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   rt.startBackground();
   const retention = config.retention
@@ -155,7 +161,9 @@ async function supervise(
     rt = await createRuntime(config, logger, { onDeliveriesQueued: () => delivery?.wake() });
     if (deliveryInServe(config)) delivery = await startOrClose(rt, logger);
   } else {
-    loadSecrets(config);
+    // The self-test of every key (token keys included), then the primary lets its sessions go:
+    // each worker opens its own.
+    loadSecrets(config).close();
     const store = await openStore(config.storage);
     try {
       await store.migrate();

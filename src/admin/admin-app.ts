@@ -125,6 +125,7 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   // listener to a management network.
   app.get('/healthz', { config: { public: true } }, async (_req, reply) => reply.code(200).send());
   app.get('/readyz', { config: { public: true } }, async (_req, reply) => {
+    if (ctx.secrets.token && !ctx.secrets.token.healthy) return reply.code(503).send();
     try {
       await ctx.store.ping();
       return reply.code(200).send();

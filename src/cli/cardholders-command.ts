@@ -31,7 +31,10 @@ export async function cardholdersCommand(argv: string[]): Promise<number> {
   const { config } = loadConfigFrom(f.config);
   const secrets = loadSecrets(config);
   logSecretWarnings(cliLogger(), secrets.warnings);
-  const store = await openStore(config.storage);
+  const store = await openStore(config.storage).catch((e: unknown) => {
+    secrets.close();
+    throw e;
+  });
   try {
     await store.migrate();
     const { cardholders } = store.openRiskStores();
@@ -67,5 +70,6 @@ export async function cardholdersCommand(argv: string[]): Promise<number> {
     return report.skipped > 0 ? EXIT.partial : EXIT.ok;
   } finally {
     await store.close();
+    secrets.close();
   }
 }

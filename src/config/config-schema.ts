@@ -10,6 +10,7 @@ import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
 import { FilePath } from './file-path.js';
+import { HsmConfig, TokenKeyRef } from './hsm-schema.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
 import { SecretRef, secretRefWith } from './secret-ref.js';
 
@@ -18,6 +19,15 @@ const Literals = <T extends string>(values: readonly T[], options: SchemaOptions
     values.map((v) => Type.Literal(v)),
     options,
   ) as unknown as TUnion<TLiteral<T>[]>;
+
+/** A data key kept wrapped (RSA-OAEP-256) by a key-encrypting key in the token. */
+const WrappedBy = () =>
+  Type.Object(TokenKeyRef.properties, {
+    additionalProperties: false,
+    description:
+      'The secret is this data key wrapped (RSA-OAEP-256, base64) by the named key in the `hsm` token, ' +
+      'as `ctp-notify keys wrap-data-key` writes it; unwrapped into memory at start. Absent: the key in clear.',
+  });
 
 /**
  * The one configuration schema. Types are derived from it (`Config`), defaults live in it, and
@@ -141,9 +151,19 @@ export const ConfigSchema = Type.Object(
                 minLength: 1,
                 description: "The key's id, matched against the JWE `kid`.",
               }),
-              privateKey: FilePath({
-                description: 'Issuer private key: PKCS#8 or PKCS#1 PEM, RSA of at least 2048 bits.',
-              }),
+              privateKey: Type.Optional(
+                FilePath({
+                  description:
+                    'Issuer private key: PKCS#8 or PKCS#1 PEM, RSA of at least 2048 bits. Give this or `hsm`.',
+                }),
+              ),
+              hsm: Type.Optional(
+                Type.Object(TokenKeyRef.properties, {
+                  additionalProperties: false,
+                  description:
+                    'The key in the token named by the top-level `hsm`, instead of `privateKey`: it never leaves the token.',
+                }),
+              ),
               certificate: Type.Optional(
                 FilePath({
                   description:
@@ -157,7 +177,8 @@ export const ConfigSchema = Type.Object(
           {
             minItems: 1,
             description:
-              'Issuer decryption keys, chosen by the JWE `kid`; several for rotation. Ids are unique.',
+              'Issuer decryption keys, chosen by the JWE `kid`; several for rotation, files and token keys mixed. ' +
+              'Ids are unique.',
           },
         ),
         verification: Type.Array(
@@ -242,6 +263,7 @@ export const ConfigSchema = Type.Object(
           'Allow-list of 11-digit tokenRequestorIDs; others get 404. Absent: any 11-digit ID.',
       }),
     ),
+    hsm: Type.Optional(HsmConfig),
     dataProtection: Type.Object(
       {
         keys: Type.Array(
@@ -250,6 +272,7 @@ export const ConfigSchema = Type.Object(
               pattern: '^[A-Za-z0-9._-]{1,32}$',
               description: 'Key id, stored with each ciphertext; unique.',
             }),
+            wrappedBy: Type.Optional(WrappedBy()),
           }),
           {
             minItems: 1,
@@ -258,11 +281,14 @@ export const ConfigSchema = Type.Object(
               'so keys rotate without rewriting rows.',
           },
         ),
-        fingerprintKey: SecretRef({
-          description:
-            'HMAC-SHA-256 key for card-number fingerprints; the same on every instance, never rotated casually ' +
-            '(fingerprints are look-up keys).',
-        }),
+        fingerprintKey: secretRefWith(
+          { wrappedBy: Type.Optional(WrappedBy()) },
+          {
+            description:
+              'HMAC-SHA-256 key for card-number fingerprints; the same on every instance, never rotated casually ' +
+              '(fingerprints are look-up keys).',
+          },
+        ),
       },
       {
         additionalProperties: false,

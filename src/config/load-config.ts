@@ -47,6 +47,7 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   });
   uniqueKids(config.keys.decryption, '/keys/decryption');
   uniqueKids(config.keys.verification, '/keys/verification');
+  checkTokenKeys(config);
 
   if (config.admin && config.admin.port !== 0 && config.admin.port === config.listen.port) {
     throw new ConfigError('/admin/port', "the admin listener must not share Visa's listener");
@@ -122,4 +123,23 @@ function uniqueKids(list: readonly { kid: string }[], field: string): void {
     if (seen.has(k.kid)) throw new ConfigError(`${field}/${i}/kid`, 'duplicate kid');
     seen.add(k.kid);
   });
+}
+
+/** Each decryption key is a file or a token key; token keys and wrapped keys need `hsm`. */
+function checkTokenKeys(config: Config): void {
+  let needsToken: string | undefined;
+  config.keys.decryption.forEach((k, i) => {
+    if ((k.privateKey === undefined) === (k.hsm === undefined))
+      throw new ConfigError(`/keys/decryption/${i}`, 'give exactly one of "privateKey" or "hsm"');
+    if (k.hsm) needsToken ??= `/keys/decryption/${i}/hsm`;
+  });
+  config.dataProtection.keys.forEach((k, i) => {
+    if (k.wrappedBy) needsToken ??= `/dataProtection/keys/${i}/wrappedBy`;
+  });
+  if (config.dataProtection.fingerprintKey.wrappedBy)
+    needsToken ??= '/dataProtection/fingerprintKey/wrappedBy';
+  if (needsToken !== undefined && config.hsm === undefined)
+    throw new ConfigError(needsToken, 'a key in the token needs the top-level "hsm" block');
+  if (config.hsm && (config.hsm.token === undefined) === (config.hsm.slot === undefined))
+    throw new ConfigError('/hsm', 'give exactly one of "token" (its label) or "slot"');
 }

@@ -1,8 +1,12 @@
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
+import { HsmToken } from '../hsm/hsm-token.js';
+import { openTokenKey, type TokenDecryptionKey } from '../hsm/token-decryption-key.js';
+import { type DecryptionKey, fileDecryptionKey } from '../jose/decryption-key.js';
 import { type DataKey, DataProtector } from '../protect/data-protector.js';
 import type { Config } from './config-schema.js';
+import type { TokenKeyRef } from './hsm-schema.js';
 import {
   readSecretFile,
   resolveSecret,
@@ -15,7 +19,8 @@ import type { SecretRef } from './secret-ref.js';
 /** Key material loaded once at start, never per request. */
 export interface Secrets {
   verificationKeys: Map<string, KeyObject>;
-  decryptionKeys: Map<string, KeyObject>;
+  /** By kid: keys read from files, and keys in the token (`hsm`). */
+  decryptionKeys: Map<string, DecryptionKey>;
   /** Expiry of each verification certificate given, for operators (`kid` → notAfter). */
   certificateExpiry: Map<string, Date>;
   /**
@@ -26,6 +31,16 @@ export interface Secrets {
   xPayTokenSecret: Buffer | undefined;
   /** Warnings to log at start (e.g. permissive key files allowed by flag). */
   warnings: string[];
+  /** The PKCS#11 token, when `hsm` is configured: its health for /readyz. */
+  token: HsmToken | undefined;
+  /** Closes the token's sessions (nothing to do without one). */
+  close(): void;
+}
+
+/** What the process wants to hear from its token. */
+export interface SecretsHooks {
+  /** Each token fault, by its CKR_… name (a metric counts them). */
+  onTokenFault?: (tokenCode: string) => void;
 }
 
 /**
@@ -37,8 +52,55 @@ export interface Secrets {
  *
  * @throws ConfigError naming the field whose file or variable is missing or unusable.
  */
-export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env): Secrets {
+export function loadSecrets(
+  config: Config,
+  env: NodeJS.ProcessEnv = process.env,
+  hooks: SecretsHooks = {},
+): Secrets {
   const ctx = secretContext(config, env);
+  const token = config.hsm ? openToken(config.hsm, ctx, hooks) : undefined;
+  try {
+    return readAll(config, ctx, token);
+  } catch (e) {
+    token?.close();
+    throw e;
+  }
+}
+
+/**
+ * Opens the token of `config.hsm` by itself (the key ceremony's commands): PIN resolved like
+ * every secret, no key self-tests.
+ * @throws ConfigError naming `/hsm` when the configuration has no token, or a field of it.
+ */
+export function openConfiguredToken(
+  config: Config,
+  options: { readWrite?: boolean; env?: NodeJS.ProcessEnv } = {},
+): HsmToken {
+  if (!config.hsm) throw new ConfigError('/hsm', 'the configuration names no token ("hsm")');
+  return openToken(config.hsm, secretContext(config, options.env), {}, options.readWrite);
+}
+
+function openToken(
+  hsm: NonNullable<Config['hsm']>,
+  ctx: SecretContext,
+  hooks: SecretsHooks,
+  readWrite = false,
+) {
+  return HsmToken.open({
+    readWrite,
+    module: hsm.module,
+    token: hsm.token,
+    slot: hsm.slot,
+    pin: resolveSecret(hsm.pin, '/hsm/pin', ctx),
+    pinField: secretField(hsm.pin, '/hsm/pin'),
+    sessions: hsm.sessions,
+    reconnectMs: hsm.reconnectMs,
+    libraryParameters: hsm.libraryParameters,
+    ...(hooks.onTokenFault ? { onFault: hooks.onTokenFault } : {}),
+  });
+}
+
+function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined): Secrets {
   const readPublicFile = (path: string, field: string): string => {
     try {
       return readFileSync(path, 'utf8');
@@ -51,33 +113,46 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
   // every other private key, so that a loose one stops the process before anything listens.
   if (config.listen.tls) readSecretFile(config.listen.tls.key, '/listen/tls/key', ctx);
 
-  const decryptionKeys = new Map<string, KeyObject>();
+  const decryptionKeys = new Map<string, DecryptionKey>();
   const decryptionCertificateExpiry = new Map<string, Date>();
   config.keys.decryption.forEach((k, i) => {
-    const field = `/keys/decryption/${i}/privateKey`;
-    let key: KeyObject;
-    try {
-      key = createPrivateKey(readSecretFile(k.privateKey, field, ctx));
-    } catch (e) {
-      if (e instanceof ConfigError) throw e;
-      throw new ConfigError(field, 'not a PEM private key');
-    }
-    requireRsa(key, field);
-    decryptionKeys.set(k.kid, key);
+    const certField = `/keys/decryption/${i}/certificate`;
+    let cert: X509Certificate | undefined;
     if (k.certificate !== undefined) {
-      const certField = `/keys/decryption/${i}/certificate`;
-      let cert: X509Certificate;
       try {
         cert = new X509Certificate(readPublicFile(k.certificate, certField));
       } catch (e) {
         if (e instanceof ConfigError) throw e;
         throw new ConfigError(certField, 'not an X.509 certificate PEM');
       }
-      // A certificate for another key would report a wrong expiry: refuse it at start.
-      if (!cert.checkPrivateKey(key))
-        throw new ConfigError(certField, 'certificate does not match the private key');
       decryptionCertificateExpiry.set(k.kid, new Date(cert.validTo));
     }
+    if (k.hsm !== undefined) {
+      // parseConfig guarantees the token when a key names it.
+      decryptionKeys.set(
+        k.kid,
+        openTokenKey(
+          token as HsmToken,
+          k.hsm,
+          `/keys/decryption/${i}/hsm`,
+          cert ? { key: cert.publicKey, field: certField } : undefined,
+        ),
+      );
+      return;
+    }
+    const field = `/keys/decryption/${i}/privateKey`;
+    let key: KeyObject;
+    try {
+      key = createPrivateKey(readSecretFile(k.privateKey as string, field, ctx));
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw new ConfigError(field, 'not a PEM private key');
+    }
+    requireRsa(key, field);
+    // A certificate for another key would report a wrong expiry: refuse it at start.
+    if (cert && !cert.checkPrivateKey(key))
+      throw new ConfigError(certField, 'certificate does not match the private key');
+    decryptionKeys.set(k.kid, fileDecryptionKey(key));
   });
 
   const verificationKeys = new Map<string, KeyObject>();
@@ -101,14 +176,17 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
     verificationKeys.set(k.kid, key);
   });
 
+  const keks = new Map<string, TokenDecryptionKey>();
   const dataKeys: DataKey[] = config.dataProtection.keys.map((k, i) => ({
     id: k.id,
-    key: readKey(k, `/dataProtection/keys/${i}`, ctx),
+    key: readKey(k, `/dataProtection/keys/${i}`, ctx, token, keks),
   }));
   const fingerprintKey = readKey(
     config.dataProtection.fingerprintKey,
     '/dataProtection/fingerprintKey',
     ctx,
+    token,
+    keks,
   );
 
   let xPayTokenSecret: Buffer | undefined;
@@ -134,12 +212,39 @@ export function loadSecrets(config: Config, env: NodeJS.ProcessEnv = process.env
     dataProtector: new DataProtector(dataKeys, fingerprintKey),
     xPayTokenSecret,
     warnings: ctx.warnings,
+    token,
+    close: () => token?.close(),
   };
 }
 
-/** 32 bytes, written as base64 text in a file or an environment variable. */
-function readKey(ref: SecretRef, field: string, ctx: SecretContext): Buffer {
-  const key = Buffer.from(resolveSecret(ref, field, ctx), 'base64');
+/**
+ * 32 bytes, written as base64 text in a file or an environment variable; with `wrappedBy`, the
+ * text is the key wrapped (RSA-OAEP-256) by that token key, unwrapped here into memory.
+ */
+function readKey(
+  ref: SecretRef & { wrappedBy?: TokenKeyRef | undefined },
+  field: string,
+  ctx: SecretContext,
+  token: HsmToken | undefined,
+  keks: Map<string, TokenDecryptionKey>,
+): Buffer {
+  const text = Buffer.from(resolveSecret(ref, field, ctx), 'base64');
+  let key: Buffer = text;
+  if (ref.wrappedBy !== undefined) {
+    const label = ref.wrappedBy.label;
+    let kek = keks.get(label);
+    if (kek === undefined) {
+      kek = openTokenKey(token as HsmToken, ref.wrappedBy, `${field}/wrappedBy`);
+      keks.set(label, kek);
+    }
+    const clear = kek.unwrapSync(text);
+    if (clear === undefined)
+      throw new ConfigError(
+        secretField(ref, field),
+        `does not unwrap with the token key "${label}" (not a key wrapped by it)`,
+      );
+    key = clear;
+  }
   if (key.length !== 32)
     throw new ConfigError(secretField(ref, field), 'key must be 32 bytes, base64-encoded');
   return key;

@@ -30,6 +30,8 @@ const STATUS: Record<ErrorCode, 400 | 401 | 404 | 500> = {
   PAYLOAD_NOT_JSON: 400,
   PAYLOAD_INVALID: 400,
   STORAGE_UNAVAILABLE: 500,
+  // The token will be back (the process reopens its sessions): Visa's retry succeeds then.
+  KEY_UNAVAILABLE: 500,
   CONFIG_INVALID: 500,
   INTERNAL: 500,
 };

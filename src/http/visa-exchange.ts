@@ -127,9 +127,11 @@ function requestLogFields(
  * tells on-call what broke; driver messages are not logged, since some echo bound values.
  */
 function logFailure(log: FailureLog, outcome: Extract<PipelineOutcome, { kind: 'failed' }>): void {
-  const cause = (outcome.error as { cause?: { code?: unknown } } | undefined)?.cause;
+  const err = outcome.error as { cause?: { code?: unknown }; tokenCode?: unknown } | undefined;
   const errType = outcome.error instanceof Error ? outcome.error.name : typeof outcome.error;
-  log.error({ errType, code: outcome.code, causeCode: cause?.code }, 'notification not stored');
+  // A token fault names its PKCS#11 return value (CKR_…); a driver fault its error code.
+  const causeCode = err?.tokenCode ?? err?.cause?.code;
+  log.error({ errType, code: outcome.code, causeCode }, 'notification not stored');
 }
 
 /** Every `eventType` in a raw query string (the pipeline takes one; repeated means malformed). */

@@ -1,12 +1,7 @@
-import {
-  constants,
-  createDecipheriv,
-  type KeyObject,
-  privateDecrypt,
-  randomBytes,
-} from 'node:crypto';
+import { createDecipheriv, randomBytes } from 'node:crypto';
 import { QuarantineError } from '../errors.js';
 import { decodeBase64url, decodeJsonObject } from './base64url.js';
+import type { DecryptionKey } from './decryption-key.js';
 
 /** Key management algorithms (RFC 7518 §4). RSA1_5 is deliberately absent (Bleichenbacher). */
 export const KEY_MANAGEMENT_ALGORITHMS = ['RSA-OAEP-256'] as const;
@@ -39,14 +34,19 @@ export interface JweAllowList {
  * continue with a random CEK so the failure surfaces at the GCM tag check, as RFC 7516 §11.5
  * advises against padding-oracle timing.
  *
+ * The RSA step is the key's ({@link DecryptionKey}): in memory it runs synchronously (no
+ * promise is awaited); in a token it runs off the event loop.
+ *
  * @throws QuarantineError JWE_MALFORMED | JWE_ALG_NOT_ALLOWED | JWE_KID_UNKNOWN |
  * JWE_DECRYPTION_FAILED
+ * @throws KeyUnavailableError when the key's token cannot be used (nothing was decided about
+ * the message: it must not be stored as quarantined).
  */
-export function decryptCompactJwe(
+export async function decryptCompactJwe(
   token: string,
-  keys: ReadonlyMap<string, KeyObject>,
+  keys: ReadonlyMap<string, DecryptionKey>,
   allow: JweAllowList,
-): DecryptedJwe {
+): Promise<DecryptedJwe> {
   const parts = token.split('.');
   if (parts.length !== 5) throw new QuarantineError('JWE_MALFORMED', 'not a compact JWE');
   const [headerSegment, keySegment, ivSegment, ctSegment, tagSegment] = parts as [
@@ -89,16 +89,9 @@ export function decryptCompactJwe(
   }
 
   const cekLength = CEK_BYTES[enc as ContentEncryptionAlgorithm];
-  let cek: Buffer;
-  try {
-    cek = privateDecrypt(
-      { key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
-      encryptedKey,
-    );
-    if (cek.length !== cekLength) cek = randomBytes(cekLength);
-  } catch {
-    cek = randomBytes(cekLength);
-  }
+  const unwrapped = key.unwrapCek(encryptedKey);
+  let cek = unwrapped instanceof Promise ? await unwrapped : unwrapped;
+  if (cek === undefined || cek.length !== cekLength) cek = randomBytes(cekLength);
   try {
     const decipher = createDecipheriv(enc === 'A256GCM' ? 'aes-256-gcm' : 'aes-128-gcm', cek, iv, {
       authTagLength: 16,

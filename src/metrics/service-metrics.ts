@@ -26,6 +26,8 @@ export interface ServiceMetrics {
   deliveries: Counter<'sink' | 'result'>;
   /** Risk assessments by level. */
   riskAssessments: Counter<'level'>;
+  /** Token (HSM) faults by PKCS#11 return value; each one answered 500 and reconnects. */
+  tokenErrors: Counter<'code'>;
 }
 
 let metrics: ServiceMetrics | undefined;
@@ -59,6 +61,11 @@ export function serviceMetrics(): ServiceMetrics {
       name: 'ctp_notify_risk_assessments_total',
       help: 'Risk assessments by level',
       labelNames: ['level'],
+    }),
+    tokenErrors: new Counter({
+      name: 'ctp_notify_hsm_errors_total',
+      help: 'Token (HSM) faults by PKCS#11 return value (CKR_...)',
+      labelNames: ['code'],
     }),
   };
   return metrics;

@@ -1,6 +1,7 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Config } from '../config/config-schema.js';
 import {
+  KeyUnavailableError,
   type QuarantineCode,
   QuarantineError,
   type RejectCode,
@@ -9,6 +10,7 @@ import {
 } from '../errors.js';
 import { decryptCompactJwe, type JweAllowList } from '../jose/compact-jwe.js';
 import { type SignatureAlgorithm, verifyCompactJws } from '../jose/compact-jws.js';
+import type { DecryptionKey } from '../jose/decryption-key.js';
 import type { DataProtector, ProtectedPan } from '../protect/data-protector.js';
 import type {
   NotificationRecord,
@@ -49,12 +51,21 @@ export type PipelineOutcome =
   | { kind: 'accepted'; id: string; result: RecordOutcome['result'] }
   | { kind: 'quarantined'; id: string; code: QuarantineCode; result: RecordOutcome['result'] }
   | { kind: 'rejected'; code: RejectCode }
-  | { kind: 'failed'; code: 'STORAGE_UNAVAILABLE' | 'INTERNAL'; error: unknown };
+  | { kind: 'failed'; code: FailureCode; error: unknown };
+
+/** Why a notification was not stored: Visa gets 500 and retries. */
+export type FailureCode = 'STORAGE_UNAVAILABLE' | 'KEY_UNAVAILABLE' | 'INTERNAL';
+
+function failureCode(error: unknown): FailureCode {
+  if (error instanceof StorageError) return 'STORAGE_UNAVAILABLE';
+  if (error instanceof KeyUnavailableError) return 'KEY_UNAVAILABLE';
+  return 'INTERNAL';
+}
 
 export interface PipelineOptions {
   store: NotificationStore;
   verificationKeys: ReadonlyMap<string, KeyObject>;
-  decryptionKeys: ReadonlyMap<string, KeyObject>;
+  decryptionKeys: ReadonlyMap<string, DecryptionKey>;
   dataProtector: DataProtector;
   jose: Config['jose'];
   /** Allow-list; undefined admits any 11-digit ID. */
@@ -113,7 +124,7 @@ export class NotificationPipeline {
         await this.#o.store.countRetry(dedupKey);
         return { kind: 'accepted', id: existing.id, result: 'duplicate' };
       }
-      const rec = this.#open(jws, {
+      const rec = await this.#open(jws, {
         id: uuidV7(receivedAt),
         dedupKey,
         receivedAt,
@@ -123,11 +134,7 @@ export class NotificationPipeline {
       });
       return this.#accepted(toOutcome(await this.#o.store.record(rec), rec));
     } catch (error) {
-      return {
-        kind: 'failed',
-        code: error instanceof StorageError ? 'STORAGE_UNAVAILABLE' : 'INTERNAL',
-        error,
-      };
+      return { kind: 'failed', code: failureCode(error), error };
     }
   }
 
@@ -155,14 +162,10 @@ export class NotificationPipeline {
       return { kind: 'failed', code: 'INTERNAL', error };
     }
     try {
-      const rec = this.#open(jws, row);
+      const rec = await this.#open(jws, row);
       return this.#accepted(toOutcome(await this.#o.store.updateQuarantined(rec), rec));
     } catch (error) {
-      return {
-        kind: 'failed',
-        code: error instanceof StorageError ? 'STORAGE_UNAVAILABLE' : 'INTERNAL',
-        error,
-      };
+      return { kind: 'failed', code: failureCode(error), error };
     }
   }
 
@@ -195,11 +198,12 @@ export class NotificationPipeline {
 
   /**
    * decrypt → validate → protect. Never throws QuarantineError: it becomes a quarantined record.
+   * A KeyUnavailableError (the key's token is down) passes through: nothing is stored then.
    */
-  #open(jws: { kid: string; jwe: string }, base: RecordBase): NotificationRecord {
+  async #open(jws: { kid: string; jwe: string }, base: RecordBase): Promise<NotificationRecord> {
     let jweKid: string | null = null;
     try {
-      const jwe = decryptCompactJwe(jws.jwe, this.#o.decryptionKeys, this.#jweAllow);
+      const jwe = await decryptCompactJwe(jws.jwe, this.#o.decryptionKeys, this.#jweAllow);
       jweKid = jwe.kid;
       const { fields } = validatePayload(base.eventType, jwe.plaintext);
       const dp = this.#o.dataProtector;

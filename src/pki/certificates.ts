@@ -28,6 +28,14 @@ export function generateRsaKeyPair(bits: 2048 | 3072 | 4096 = 2048): RsaKeyPair 
   };
 }
 
+/**
+ * A private key that signs where it lives (a token key): RSASSA-PKCS1-v1_5 with SHA-256 over
+ * the DER to be signed.
+ */
+export interface ExternalSigner {
+  sign(data: Buffer): Buffer;
+}
+
 export interface CertificateRequest {
   /** Distinguished name, e.g. "CN=ctp-notify issuer encryption, O=Example Bank". */
   subject: string;
@@ -36,6 +44,8 @@ export interface CertificateRequest {
   issuer?: { subject: string; privateKeyPem: string };
   /** Private key of the subject, needed when self-signed. */
   selfPrivateKeyPem?: string;
+  /** Self-signed by a key that never leaves its token, instead of `selfPrivateKeyPem`. */
+  selfSigner?: ExternalSigner;
   /** Default 730 days. */
   days?: number;
   ca?: boolean;
@@ -47,8 +57,12 @@ export interface CertificateRequest {
 /** Issues an X.509 certificate (SHA-256 with RSA) as PEM. */
 export async function createCertificate(req: CertificateRequest): Promise<string> {
   const signerPem = req.issuer?.privateKeyPem ?? req.selfPrivateKeyPem;
-  if (signerPem === undefined) throw new Error('a signer private key is required');
-  const signingKey = await importSigningKey(createPrivateKey(signerPem));
+  const external = req.issuer ? undefined : req.selfSigner;
+  if (signerPem === undefined && external === undefined)
+    throw new Error('a signer private key is required');
+  const signingKey = external
+    ? externalKey()
+    : await importSigningKey(createPrivateKey(signerPem as string));
   const publicKey = await webcrypto.subtle.importKey(
     'spki',
     createPublicKey(req.publicKeyPem).export({ type: 'spki', format: 'der' }),
@@ -97,17 +111,80 @@ export async function createCertificate(req: CertificateRequest): Promise<string
     );
   }
   extensions.push(await x509.SubjectKeyIdentifierExtension.create(publicKey));
-  const cert = await x509.X509CertificateGenerator.create({
-    subject: req.subject,
-    issuer: req.issuer?.subject ?? req.subject,
-    publicKey,
-    signingKey,
-    notBefore,
-    notAfter,
-    signingAlgorithm: SIGNING,
-    extensions,
-  });
+  const cert = await x509.X509CertificateGenerator.create(
+    {
+      subject: req.subject,
+      issuer: req.issuer?.subject ?? req.subject,
+      publicKey,
+      signingKey,
+      notBefore,
+      notAfter,
+      signingAlgorithm: SIGNING,
+      extensions,
+    },
+    external ? cryptoSigningWith(signingKey, external) : undefined,
+  );
   return `${cert.toString('pem')}\n`;
+}
+
+/**
+ * A PKCS#10 certificate signing request (RFC 2986) for a key in a token, signed by it (proof of
+ * possession), for onboardings that ask for a CSR instead of a self-signed certificate.
+ */
+export async function createCsr(req: {
+  subject: string;
+  publicKeyPem: string;
+  signer: ExternalSigner;
+}): Promise<string> {
+  const publicKey = await webcrypto.subtle.importKey(
+    'spki',
+    createPublicKey(req.publicKeyPem).export({ type: 'spki', format: 'der' }),
+    SIGNING,
+    true,
+    ['verify'],
+  );
+  const privateKey = externalKey();
+  const csr = await x509.Pkcs10CertificateRequestGenerator.create(
+    {
+      name: req.subject,
+      keys: { publicKey, privateKey },
+      signingAlgorithm: SIGNING,
+      extensions: [new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyEncipherment, true)],
+    },
+    cryptoSigningWith(privateKey, req.signer),
+  );
+  return `${csr.toString('pem')}\n`;
+}
+
+/** A stand-in CryptoKey for a key that signs elsewhere: only {@link cryptoSigningWith} uses it. */
+function externalKey(): webcrypto.CryptoKey {
+  return {
+    algorithm: { name: SIGNING.name, hash: { name: SIGNING.hash } },
+    type: 'private',
+    extractable: false,
+    usages: ['sign'],
+  } as unknown as webcrypto.CryptoKey;
+}
+
+/** Node's WebCrypto, except that `sign` with `key` goes to `signer`. */
+function cryptoSigningWith(key: webcrypto.CryptoKey, signer: ExternalSigner): webcrypto.Crypto {
+  const subtle = webcrypto.subtle;
+  const proxied = new Proxy(subtle, {
+    get(target, prop) {
+      if (prop === 'sign')
+        return async (alg: unknown, k: webcrypto.CryptoKey, data: ArrayBuffer | Uint8Array) =>
+          k === key
+            ? signer.sign(Buffer.from(data as ArrayBuffer))
+            : target.sign(alg as webcrypto.AlgorithmIdentifier, k, data);
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+  return {
+    subtle: proxied,
+    getRandomValues: webcrypto.getRandomValues.bind(webcrypto),
+    randomUUID: webcrypto.randomUUID.bind(webcrypto),
+  } as unknown as webcrypto.Crypto;
 }
 
 async function importSigningKey(key: KeyObject): Promise<webcrypto.CryptoKey> {

@@ -14,6 +14,7 @@ import {
   type SignatureAlgorithm,
   verifyCompactJws,
 } from '../../src/jose/compact-jws.js';
+import { fileDecryptionKey } from '../../src/jose/decryption-key.js';
 import {
   b64u,
   buildJwe,
@@ -55,6 +56,9 @@ const decryptionKeys = new Map<string, KeyObject>([
   ['issuer-1', issuer1.privateKey],
   ['issuer-2', issuer2.privateKey],
 ]);
+const ourDecryptionKeys = new Map(
+  [...decryptionKeys].map(([kid, key]) => [kid, fileDecryptionKey(key)] as const),
+);
 // The classic key-confusion attempt: the public key's PEM as an HMAC secret.
 const hmacSecret = Buffer.from(visa1.publicKey.export({ type: 'spki', format: 'pem' }) as string);
 
@@ -515,7 +519,7 @@ describe('JOSE differential: ours against jose', () => {
 
         let ours: Verdict = 'accept';
         try {
-          const d = decryptCompactJwe(token, decryptionKeys, allow);
+          const d = await decryptCompactJwe(token, ourDecryptionKeys, allow);
           assert.deepEqual(
             d.plaintext,
             plaintext,
