@@ -1,6 +1,14 @@
 import { createPublicKey, type KeyObject } from 'node:crypto';
 import { ConfigError, KeyUnavailableError } from '../errors.js';
-import { isDataError, type Pkcs11, pkcs11js, tokenCodeOf } from './pkcs11-binding.js';
+import {
+  acquireModule,
+  isDataError,
+  type Pkcs11,
+  pkcs11js,
+  reinitializeModule,
+  releaseModule,
+  tokenCodeOf,
+} from './pkcs11-binding.js';
 
 /** What opening a token needs: the `hsm` block with its PIN resolved. */
 export interface HsmTokenOptions {
@@ -55,6 +63,7 @@ interface Lease {
  * meanwhile {@link HsmToken.healthy} is false and operations fail at once.
  */
 export class HsmToken {
+  readonly #module: ReturnType<typeof acquireModule>;
   readonly #p: Pkcs11.PKCS11;
   readonly #o: HsmTokenOptions;
   readonly #size: number;
@@ -62,6 +71,8 @@ export class HsmToken {
   /** Label → object handle, found again after each reconnect (handles do not survive one). */
   readonly #handles = new Map<string, Buffer>();
   #idle: Buffer[] = [];
+  /** Every session this token opened in the current generation (idle or leased). */
+  #sessions: Buffer[] = [];
   #waiters: { resolve: (l: Lease) => void; reject: (e: Error) => void }[] = [];
   #inFlight = 0;
   #generation = 0;
@@ -71,7 +82,9 @@ export class HsmToken {
   /** Token label, manufacturer and model, for operators. */
   readonly description: { token: string; manufacturer: string; model: string; serial: string };
 
-  private constructor(p: Pkcs11.PKCS11, o: HsmTokenOptions, slot: Buffer) {
+  private constructor(m: ReturnType<typeof acquireModule>, o: HsmTokenOptions, slot: Buffer) {
+    this.#module = m;
+    const p = m.p;
     this.#p = p;
     this.#o = o;
     this.#size = o.sessions ?? 4;
@@ -92,24 +105,24 @@ export class HsmToken {
    * PIN itself is never in a message).
    */
   static open(o: HsmTokenOptions): HsmToken {
-    const lib = pkcs11js();
-    const p = new lib.PKCS11();
+    let m: ReturnType<typeof acquireModule>;
     try {
-      p.load(o.module);
-    } catch {
-      throw new ConfigError('/hsm/module', `cannot load the PKCS#11 module ${o.module}`);
-    }
-    try {
-      initialize(p, o);
+      m = acquireModule(o.module, o.libraryParameters);
     } catch (e) {
-      throw new ConfigError('/hsm/module', `C_Initialize failed (${tokenCodeOf(e)})`);
+      const code = tokenCodeOf(e);
+      throw new ConfigError(
+        '/hsm/module',
+        code.startsWith('CKR_')
+          ? `C_Initialize failed (${code})`
+          : `cannot load the PKCS#11 module ${o.module}`,
+      );
     }
     try {
-      const token = new HsmToken(p, o, findSlot(p, o));
+      const token = new HsmToken(m, o, findSlot(m.p, o));
       token.#connect();
       return token;
     } catch (e) {
-      finalize(p);
+      releaseModule(o.module, m);
       throw e;
     }
   }
@@ -203,12 +216,22 @@ export class HsmToken {
     clearInterval(this.#timer);
     const closed = new KeyUnavailableError('CKR_SESSION_CLOSED');
     for (const w of this.#waiters.splice(0)) w.reject(closed);
-    try {
-      this.#p.C_CloseAllSessions(this.#slot);
-    } catch {
-      // closing anyway
+    this.#closeSessions();
+    releaseModule(this.#o.module, this.#module);
+  }
+
+  /**
+   * Closes this token's own sessions one by one: C_CloseAllSessions would also close those of
+   * another user of the same module in this process.
+   */
+  #closeSessions(): void {
+    for (const s of this.#sessions.splice(0)) {
+      try {
+        this.#p.C_CloseSession(s);
+      } catch {
+        // already gone
+      }
     }
-    finalize(this.#p);
   }
 
   #handle(label: string): Buffer {
@@ -256,11 +279,7 @@ export class HsmToken {
     this.#generation++;
     this.#idle = [];
     for (const w of this.#waiters.splice(0)) w.reject(failure);
-    try {
-      this.#p.C_CloseAllSessions(this.#slot);
-    } catch {
-      // already gone
-    }
+    this.#closeSessions();
     this.#timer = setInterval(() => this.#heal(), this.#o.reconnectMs ?? 2000);
     this.#timer.unref();
     return failure;
@@ -273,13 +292,7 @@ export class HsmToken {
       // does); only safe with no call in flight (PKCS#11 §5.4: C_Finalize while other calls
       // run is undefined).
       if (this.#inFlight !== 0) return;
-      finalize(this.#p);
-      try {
-        initialize(this.#p, this.#o);
-      } catch (e) {
-        this.#lastCode = tokenCodeOf(e);
-        return;
-      }
+      if (!reinitializeModule(this.#module, this.#o.libraryParameters)) return;
       if (!this.#tryConnect()) return;
     }
     clearInterval(this.#timer);
@@ -294,11 +307,7 @@ export class HsmToken {
       return true;
     } catch (e) {
       this.#lastCode = e instanceof KeyUnavailableError ? e.tokenCode : tokenCodeOf(e);
-      try {
-        this.#p.C_CloseAllSessions(this.#slot);
-      } catch {
-        // nothing open
-      }
+      this.#closeSessions();
       this.#idle = [];
       return false;
     }
@@ -330,30 +339,8 @@ export class HsmToken {
       }
       throw e;
     }
-    this.#idle = sessions;
-  }
-}
-
-function initialize(p: Pkcs11.PKCS11, o: HsmTokenOptions): void {
-  const lib = pkcs11js();
-  try {
-    p.C_Initialize(
-      o.libraryParameters
-        ? { libraryParameters: o.libraryParameters, flags: lib.CKF_OS_LOCKING_OK }
-        : { flags: lib.CKF_OS_LOCKING_OK },
-    );
-  } catch (e) {
-    // Another user of the same module in this process (a test harness, a second token) has
-    // initialised it: PKCS#11 §5.4 keeps one initialisation per process.
-    if (tokenCodeOf(e) !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED') throw e;
-  }
-}
-
-function finalize(p: Pkcs11.PKCS11): void {
-  try {
-    p.C_Finalize();
-  } catch {
-    // not initialised
+    this.#idle = [...sessions];
+    this.#sessions = sessions;
   }
 }
 

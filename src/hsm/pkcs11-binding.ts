@@ -17,6 +17,80 @@ export function pkcs11js(): Pkcs11Lib {
   return lib;
 }
 
+interface LoadedModule {
+  p: Pkcs11.PKCS11;
+  users: number;
+}
+const loaded = new Map<string, LoadedModule>();
+
+/**
+ * The module at `path`, loaded and initialised once per process (PKCS#11 §5.4: one
+ * C_Initialize per process; a second user gets the same instance) and finalised when its last
+ * user releases it.
+ * @throws the load or C_Initialize failure.
+ */
+export function acquireModule(path: string, libraryParameters?: string): LoadedModule {
+  const had = loaded.get(path);
+  if (had) {
+    had.users++;
+    return had;
+  }
+  const lib = pkcs11js();
+  const p = new lib.PKCS11();
+  p.load(path);
+  initializeModule(p, libraryParameters);
+  const m = { p, users: 1 };
+  loaded.set(path, m);
+  return m;
+}
+
+/** Finalises the module when `m` was its last user. */
+export function releaseModule(path: string, m: LoadedModule): void {
+  if (--m.users > 0) return;
+  loaded.delete(path);
+  try {
+    m.p.C_Finalize();
+  } catch {
+    // not initialised
+  }
+}
+
+/**
+ * C_Finalize then C_Initialize, for a module that lost its device (SoftHSM keeps a token
+ * invalid until then). Only when `m` is the module's only user: finalising under another user
+ * would break its sessions.
+ * @returns false when not done (other users) or C_Initialize failed.
+ */
+export function reinitializeModule(m: LoadedModule, libraryParameters?: string): boolean {
+  if (m.users !== 1) return false;
+  try {
+    m.p.C_Finalize();
+  } catch {
+    // not initialised
+  }
+  try {
+    initializeModule(m.p, libraryParameters);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function initializeModule(p: Pkcs11.PKCS11, libraryParameters: string | undefined): void {
+  const lib = pkcs11js();
+  // CKF_OS_LOCKING_OK: calls come from libuv's threads (C_DecryptAsync).
+  try {
+    p.C_Initialize(
+      libraryParameters
+        ? { libraryParameters, flags: lib.CKF_OS_LOCKING_OK }
+        : { flags: lib.CKF_OS_LOCKING_OK },
+    );
+  } catch (e) {
+    // Initialised by someone else in this process (a harness loading the module itself).
+    if (tokenCodeOf(e) !== 'CKR_CRYPTOKI_ALREADY_INITIALIZED') throw e;
+  }
+}
+
 /** The CKR_… name of a PKCS#11 failure (pkcs11js puts it in the message), or the error's kind. */
 export function tokenCodeOf(error: unknown): string {
   const message = error instanceof Error ? error.message : '';

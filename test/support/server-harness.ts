@@ -11,6 +11,7 @@ import { createLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { type EncodeOptions, encodeVisaMessage, xPayToken } from '../../src/visa/visa-encoder.js';
 import { secretEnv } from './secret-env.js';
+import type { TestToken } from './softhsm.js';
 import { captureForSuiteScan } from './suite-scan.js';
 import type { TestPki } from './test-pki.js';
 
@@ -27,6 +28,11 @@ export interface HarnessOptions {
   basePath?: string;
   /** Decryption kids to install; default just the first issuer key. */
   decryptionKids?: ('first' | 'second')[];
+  /**
+   * Kids whose private key is in this token (imported beforehand under the kid as label), with
+   * the mechanism to configure (default rsa-raw: SoftHSM 2.6 has no OAEP-SHA-256).
+   */
+  hsm?: { token: TestToken; kids: ('first' | 'second')[]; mechanism?: string };
   /** Verification key as certificate (default) or SPKI PEM. */
   verificationAs?: 'certificate' | 'spki';
   extra?: Record<string, unknown>;
@@ -93,11 +99,12 @@ export function configFor(pki: TestPki, o: HarnessOptions): Config {
     },
     storage: { url: o.storageUrl, poolSize: 4 },
     keys: {
-      decryption: kids.map((k) =>
-        k === 'first'
-          ? { kid: pki.issuerKid, privateKey: pki.files.issuerKey }
-          : { kid: pki.issuerKid2, privateKey: pki.files.issuerKey2 },
-      ),
+      decryption: kids.map((k) => {
+        const kid = k === 'first' ? pki.issuerKid : pki.issuerKid2;
+        if (o.hsm?.kids.includes(k))
+          return { kid, hsm: { label: kid, mechanism: o.hsm.mechanism ?? 'rsa-raw' } };
+        return { kid, privateKey: k === 'first' ? pki.files.issuerKey : pki.files.issuerKey2 };
+      }),
       verification: [
         {
           kid: pki.visaKid,
@@ -119,6 +126,7 @@ export function configFor(pki: TestPki, o: HarnessOptions): Config {
       fingerprintKey: { file: pki.files.fingerprintKey },
     },
     log: { level: 'info' },
+    ...(o.hsm ? { hsm: o.hsm.token.hsmConfig() } : {}),
     ...o.extra,
   };
   // Every path above is absolute: the base folder only matters to a config that adds relative ones.
@@ -147,6 +155,7 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
     pipeline: runtime.pipeline,
     store: runtime.store,
     logger,
+    keysReady: () => runtime.secrets.token?.healthy ?? true,
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as { port: number }).port;
