@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { constants, createHmac, generateKeyPairSync, sign } from 'node:crypto';
+import { constants, createHmac, createPrivateKey, generateKeyPairSync, sign } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CompactEncrypt, CompactSign } from 'jose';
 import { signAsVisa } from '../../src/visa/visa-encoder.js';
-import { dialects, type TestDatabase } from '../support/databases.js';
+import { type Dialect, dialects, sqliteDialect, type TestDatabase } from '../support/databases.js';
 import {
   assertNoPersonalData,
   enrollmentPayload,
@@ -12,22 +13,42 @@ import {
 import { httpRequest, rawExchange } from '../support/raw-http.js';
 import {
   capturedLogs,
+  type HarnessOptions,
   NOTIFICATION_PATH,
   startTestServer,
   type TestServer,
 } from '../support/server-harness.js';
+import { softHsmMissing, testToken } from '../support/softhsm.js';
 import { testPki } from '../support/test-pki.js';
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url');
 
-for (const dialect of await dialects()) {
-  describe(`HTTP contract on ${dialect.name}`, () => {
+// Every dialect with the keys in files; and SQLite once more with the issuer's keys in a SoftHSM2
+// token (rsa-raw), so that every contract case that decrypts runs through the token too.
+const variants: { dialect: Dialect; keys: Pick<HarnessOptions, 'hsm'>; label: string }[] = (
+  await dialects()
+).map((dialect) => ({ dialect, keys: {}, label: dialect.name }));
+if (!softHsmMissing()) {
+  const token = testToken();
+  const pki = await testPki();
+  token.importKey(pki.issuerKid, createPrivateKey(readFileSync(pki.files.issuerKey)));
+  token.importKey(pki.issuerKid2, createPrivateKey(readFileSync(pki.files.issuerKey2)));
+  variants.push({
+    dialect: sqliteDialect,
+    keys: { hsm: { token, kids: ['first', 'second'] } },
+    label: 'sqlite, keys in a SoftHSM2 token',
+  });
+}
+
+for (const { dialect, keys, label } of variants) {
+  describe(`HTTP contract on ${label}`, () => {
     let db: TestDatabase;
     let s: TestServer;
 
     before(async () => {
       db = await dialect.create();
       s = await startTestServer(await testPki(), {
+        ...keys,
         storageUrl: db.url,
         tokenRequestorIds: ['40010030273', '40010030274'],
       });
@@ -358,6 +379,7 @@ for (const dialect of await dialects()) {
       assert.equal((await s.post({ encryptedData })).status, 500, 'still unknown on retry');
 
       const rotated = await startTestServer(await testPki(), {
+        ...keys,
         storageUrl: db.url,
         decryptionKids: ['first', 'second'],
       });
@@ -378,6 +400,7 @@ for (const dialect of await dialects()) {
       const encryptedData = await s.encode(enrollmentPayload(), { encryptTo: 'second' });
       assert.equal((await s.post({ encryptedData })).status, 500);
       const rotated = await startTestServer(await testPki(), {
+        ...keys,
         storageUrl: db.url,
         decryptionKids: ['first', 'second'],
       });
@@ -396,7 +419,10 @@ for (const dialect of await dialects()) {
 
     it('500 when storage is unavailable, never a 200 without a row', async () => {
       const other = await dialect.create();
-      const t = await startTestServer(await testPki(), { storageUrl: other.url });
+      const t = await startTestServer(await testPki(), {
+        ...keys,
+        storageUrl: other.url,
+      });
       try {
         await t.runtime.store.close();
         const res = await t.post({ encryptedData: await t.encode(enrollmentPayload()) });
@@ -411,11 +437,17 @@ for (const dialect of await dialects()) {
     it('survives a restart: what was acknowledged is still there', async () => {
       const other = await dialect.create();
       const payload = enrollmentPayload();
-      let t = await startTestServer(await testPki(), { storageUrl: other.url });
+      let t = await startTestServer(await testPki(), {
+        ...keys,
+        storageUrl: other.url,
+      });
       const enc = { encryptedData: await t.encode(payload) };
       assert.equal((await t.post(enc)).status, 200);
       await t.close();
-      t = await startTestServer(await testPki(), { storageUrl: other.url });
+      t = await startTestServer(await testPki(), {
+        ...keys,
+        storageUrl: other.url,
+      });
       try {
         const rows = await t.runtime.store.list({});
         assert.equal(rows.length, 1);

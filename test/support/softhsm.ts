@@ -9,6 +9,8 @@ import { processTempDir } from './temp-dir.js';
 /** Debian's SoftHSM2 (`softhsm2`), installed by `.ci/run` when missing. */
 export const SOFTHSM_MODULE = process.env.CTP_TEST_SOFTHSM ?? '/usr/lib/softhsm/libsofthsm2.so';
 const SOFTHSM_UTIL = '/usr/bin/softhsm2-util';
+/** opensc's inspector, a second reader of what the token holds. */
+const PKCS11_TOOL = '/usr/bin/pkcs11-tool';
 
 /** A fresh SoftHSM2 token in this test process's temp folder. */
 export interface TestToken {
@@ -36,7 +38,7 @@ export interface TestToken {
  * SoftHSM2 fails the suite (`.ci/run` installs it).
  */
 export function softHsmMissing(): boolean {
-  if (existsSync(SOFTHSM_MODULE) && existsSync(SOFTHSM_UTIL)) return false;
+  if ([SOFTHSM_MODULE, SOFTHSM_UTIL, PKCS11_TOOL].every((f) => existsSync(f))) return false;
   if (process.env.CI === 'true')
     throw new Error(`${SOFTHSM_MODULE} is missing under CI=true (.ci/run installs softhsm2)`);
   process.stdout.write(
