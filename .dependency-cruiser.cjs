@@ -48,6 +48,20 @@ module.exports = {
       to: { path: '^src/(http|admin|cli|app|server)' },
     },
     {
+      name: 'pkcs11-only-in-hsm',
+      severity: 'error',
+      comment: 'The PKCS#11 binding is used in src/hsm/ only; everything else sees DecryptionKey and HsmToken.',
+      from: { path: '^src/', pathNot: '^src/hsm/' },
+      to: { path: 'node_modules/pkcs11js/' },
+    },
+    {
+      name: 'hsm-below-the-pipeline',
+      severity: 'error',
+      comment: 'The token code knows keys and PKCS#11, not requests, storage, sinks or operators.',
+      from: { path: '^src/hsm/' },
+      to: { path: '^src/(http|admin|cli|pipeline|delivery|risk|storage|retention|app|server|runtime)' },
+    },
+    {
       name: 'cli-is-an-entry',
       severity: 'error',
       comment: 'Only entry files import the CLI.',

@@ -144,6 +144,16 @@ export const KeyItem = Type.Object(
       Type.Literal('n/a'),
     ]),
     note: Nullable(Type.String()),
+    location: Type.Union(
+      [Type.Literal('file'), Type.Literal('env'), Type.Literal('token'), Type.Literal('wrapped')],
+      {
+        description:
+          'file | env (a variable) | token (inside the HSM, never leaves it) | wrapped (in memory only; kept wrapped by a token key)',
+      },
+    ),
+    where: Type.String({
+      description: "The file, the variable's name, or the token and label; never key material",
+    }),
   },
   { title: 'KeyItem' },
 );

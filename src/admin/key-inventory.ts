@@ -2,6 +2,8 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/config-schema.js';
 import type { Secrets } from '../config/load-secrets.js';
+import type { SecretRef } from '../config/secret-ref.js';
+import { TokenDecryptionKey } from '../hsm/token-decryption-key.js';
 
 export interface KeyEntry {
   id: string;
@@ -16,6 +18,13 @@ export interface KeyEntry {
   subject: string | null;
   notAfter: Date | null;
   note: string | null;
+  /**
+   * Where the key is kept: `file`, `env` (a variable), `token` (inside the HSM, never leaves
+   * it), `wrapped` (in memory only; stored wrapped by a token key).
+   */
+  location: 'file' | 'env' | 'token' | 'wrapped';
+  /** The file, the variable's name, or the token and label: never key material. */
+  where: string;
 }
 
 export interface KeyStatus extends KeyEntry {
@@ -40,8 +49,10 @@ function certificateInfo(path: string): { subject: string; notAfter: Date } | un
  */
 export function keyInventory(config: Config, secrets: Secrets): KeyEntry[] {
   const out: KeyEntry[] = [];
+  const tokenName = secrets.token?.description.token ?? config.hsm?.token ?? '';
   for (const k of config.keys.decryption) {
     const cert = k.certificate ? certificateInfo(k.certificate) : undefined;
+    const key = secrets.decryptionKeys.get(k.kid);
     out.push({
       id: k.kid,
       use: 'decryption',
@@ -50,6 +61,12 @@ export function keyInventory(config: Config, secrets: Secrets): KeyEntry[] {
       note: k.certificate
         ? null
         : 'no certificate configured beside this key (keys.decryption[].certificate): expiry unknown',
+      ...(k.hsm
+        ? {
+            location: 'token' as const,
+            where: `token "${tokenName}", label "${k.hsm.label}" (${key instanceof TokenDecryptionKey ? key.mechanism : k.hsm.mechanism})`,
+          }
+        : { location: 'file' as const, where: k.privateKey ?? '' }),
     });
   }
   for (const k of config.keys.verification) {
@@ -60,6 +77,8 @@ export function keyInventory(config: Config, secrets: Secrets): KeyEntry[] {
       subject: notAfter ? (certificateInfo(k.certificate)?.subject ?? null) : null,
       notAfter,
       note: notAfter ? null : 'configured as a bare public key: expiry unknown',
+      location: 'file',
+      where: k.certificate,
     });
   }
   for (const [i, k] of config.dataProtection.keys.entries())
@@ -69,6 +88,7 @@ export function keyInventory(config: Config, secrets: Secrets): KeyEntry[] {
       subject: null,
       notAfter: null,
       note: i === 0 ? 'active: encrypts new rows' : 'decrypts older rows',
+      ...secretLocation(k, tokenName),
     });
   out.push({
     id: 'fingerprint',
@@ -76,6 +96,7 @@ export function keyInventory(config: Config, secrets: Secrets): KeyEntry[] {
     subject: null,
     notAfter: null,
     note: 'HMAC key for card fingerprints',
+    ...secretLocation(config.dataProtection.fingerprintKey, tokenName),
   });
   const tlsCert = (id: string, use: KeyEntry['use'], path: string) => {
     const c = certificateInfo(path);
@@ -85,6 +106,8 @@ export function keyInventory(config: Config, secrets: Secrets): KeyEntry[] {
       subject: c?.subject ?? null,
       notAfter: c?.notAfter ?? null,
       note: c ? null : 'unreadable certificate',
+      location: 'file',
+      where: path,
     });
   };
   if (config.listen.tls) {
@@ -94,6 +117,19 @@ export function keyInventory(config: Config, secrets: Secrets): KeyEntry[] {
   }
   if (config.admin?.tls) tlsCert('admin.tls.cert', 'admin-tls', config.admin.tls.cert);
   return out;
+}
+
+function secretLocation(
+  ref: SecretRef & { wrappedBy?: { label: string } | undefined },
+  tokenName: string,
+): Pick<KeyEntry, 'location' | 'where'> {
+  const at = 'file' in ref ? ref.file : `environment variable ${ref.env}`;
+  if (ref.wrappedBy)
+    return {
+      location: 'wrapped',
+      where: `${at}, wrapped by token "${tokenName}" key "${ref.wrappedBy.label}"`,
+    };
+  return { location: 'file' in ref ? 'file' : 'env', where: at };
 }
 
 /** Adds days left and a status; `warnDays` ahead of expiry is "expiring". */

@@ -126,13 +126,15 @@ function field(
   const type = valueType(s);
   const shown =
     type ??
-    (s.type === 'array'
-      ? isSecretRefSchema(s.items!)
-        ? 'array of secret reference'
-        : 'array of object'
-      : s.type === 'object' || isObjectUnion(s)
-        ? 'object'
-        : undefined);
+    (isSecretRefSchema(s)
+      ? 'secret reference'
+      : s.type === 'array'
+        ? isSecretRefSchema(s.items!)
+          ? 'array of secret reference'
+          : 'array of object'
+        : s.type === 'object' || isObjectUnion(s)
+          ? 'object'
+          : undefined);
   if (shown === undefined) throw new Error(`config reference: cannot show the schema of ${path}`);
   out.push({
     section,

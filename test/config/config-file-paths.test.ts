@@ -57,6 +57,7 @@ const common = {
     verification: [{ kid: 'v', certificate: 'keys/v.pem' }],
   },
   auth: { xPayToken: { sharedSecret: { file: 'secrets/xpt' } } },
+  hsm: { module: 'lib/libvendor-pkcs11.so', token: 'ctp-issuer', pin: { file: 'secrets/pin' } },
   dataProtection: {
     keys: [{ id: 'k1', file: 'secrets/k1' }],
     fingerprintKey: { file: 'secrets/fp' },

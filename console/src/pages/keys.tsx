@@ -13,6 +13,13 @@ const USE: Record<string, string> = {
   'admin-tls': 'TLS certificate (admin listener)',
 };
 
+const LOCATION: Record<KeyItem['location'], string> = {
+  file: 'file',
+  env: 'variable',
+  token: 'HSM',
+  wrapped: 'wrapped by HSM',
+};
+
 export function Keys() {
   const { data, error } = useLoad(
     () => api<{ warningDays: number; items: KeyItem[] }>('GET', '/api/keys'),
@@ -35,6 +42,7 @@ export function Keys() {
             <tr>
               <th>Key</th>
               <th>Use</th>
+              <th>Kept in</th>
               <th>Subject</th>
               <th>Expires</th>
               <th class="num">Days left</th>
@@ -51,6 +59,12 @@ export function Keys() {
               >
                 <td class="mono nowrap">{k.id}</td>
                 <td>{USE[k.use] ?? k.use}</td>
+                <td class="small">
+                  <Badge tone={k.location === 'token' || k.location === 'wrapped' ? 'ok' : 'muted'}>
+                    {LOCATION[k.location]}
+                  </Badge>{' '}
+                  <span class="muted mono">{k.where}</span>
+                </td>
                 <td class="small muted">
                   {k.subject ?? (k.note ? <span title={k.note}>{k.note}</span> : '—')}
                 </td>
