@@ -184,7 +184,7 @@ async function supervise(
   let stopping = false;
   let listening = 0;
   const fork = (): Worker => {
-    const worker = cluster.fork();
+    const worker = cluster.fork(workerEnv(config));
     worker.on('message', (m: { type?: string; url?: string }) => {
       if (m.type === 'outbox') delivery?.wake();
       else if (m.type === 'listening' && ++listening === count) {
@@ -234,4 +234,13 @@ async function startOrClose(rt: Runtime, logger: Logger): Promise<DeliveryWorker
     await rt.close();
     throw error;
   }
+}
+
+/**
+ * Each token operation holds one of libuv's threads while the HSM answers: a worker gets
+ * `hsm.sessions + 2` threads (the default pool is 4), unless UV_THREADPOOL_SIZE is set already.
+ */
+function workerEnv(config: Config): Record<string, string> {
+  if (!config.hsm || process.env.UV_THREADPOOL_SIZE) return {};
+  return { UV_THREADPOOL_SIZE: String(Math.max(4, config.hsm.sessions + 2)) };
 }

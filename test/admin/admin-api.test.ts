@@ -468,6 +468,11 @@ for (const dialect of await dialects()) {
       assert.equal((byId.get('issuer-enc-2026') as { status: string }).status, 'ok');
       assert.equal((byId.get('issuer-enc-2027') as { status: string }).status, 'unknown');
       assert.equal((byId.get('715EA257') as { use: string }).use, 'verification');
+      const issuer = byId.get('issuer-enc-2026') as { location: string; where: string };
+      assert.equal(issuer.location, 'file');
+      assert.match(issuer.where, /\.pem$/, 'where it is: the path, not the key');
+      for (const k of keys.json.items as { location: string }[])
+        assert.ok(['file', 'env', 'token', 'wrapped'].includes(k.location));
       const metrics = await env.call('GET', '/metrics');
       for (const name of [
         'ctp_notify_requests_total',

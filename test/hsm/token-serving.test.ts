@@ -6,6 +6,7 @@ import { after, before, describe, it } from 'node:test';
 import type * as Pkcs11 from 'pkcs11js';
 import { register } from 'prom-client';
 import { request } from 'undici';
+import { keyInventory } from '../../src/admin/key-inventory.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
 import { enrollmentPayload } from '../support/personal-data.js';
@@ -105,6 +106,17 @@ describe('serving with a key in the token', { skip }, async () => {
         // already back
       }
     }
+  });
+
+  it('the key inventory (the console, /api/keys) says which key is in the token', () => {
+    const items = keyInventory(s.config, s.runtime.secrets).filter((k) => k.use === 'decryption');
+    const byKid = new Map(items.map((k) => [k.id, k]));
+    assert.equal(byKid.get(pki.issuerKid)?.location, 'file');
+    assert.equal(byKid.get(pki.issuerKid2)?.location, 'token');
+    assert.equal(
+      byKid.get(pki.issuerKid2)?.where,
+      `token "${token.label}", label "${pki.issuerKid2}" (rsa-raw)`,
+    );
   });
 
   it('never logs the PIN', () => {
