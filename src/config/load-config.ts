@@ -140,6 +140,10 @@ function checkTokenKeys(config: Config): void {
     needsToken ??= '/dataProtection/fingerprintKey/wrappedBy';
   if (needsToken !== undefined && config.hsm === undefined)
     throw new ConfigError(needsToken, 'a key in the token needs the top-level "hsm" block');
-  if (config.hsm && (config.hsm.token === undefined) === (config.hsm.slot === undefined))
-    throw new ConfigError('/hsm', 'give exactly one of "token" (its label) or "slot"');
+  if (config.hsm) {
+    const byLabel = config.hsm.token !== undefined;
+    const bySlot = config.hsm.slot !== undefined;
+    if (byLabel === bySlot)
+      throw new ConfigError('/hsm', 'give exactly one of "token" (its label) or "slot"');
+  }
 }

@@ -352,6 +352,8 @@ function findSlot(p: Pkcs11.PKCS11, o: HsmTokenOptions): Buffer {
     if (slot === undefined) throw new ConfigError('/hsm/slot', `no token in slot ${o.slot}`);
     return slot;
   }
+  // A token's label is public (C_GetTokenInfo answers before login).
+  const wantedLabel = o.token;
   const labels: string[] = [];
   for (const s of slots) {
     let label: string;
@@ -360,7 +362,7 @@ function findSlot(p: Pkcs11.PKCS11, o: HsmTokenOptions): Buffer {
     } catch {
       continue;
     }
-    if (label === o.token) return s;
+    if (label === wantedLabel) return s;
     if (label !== '') labels.push(label);
   }
   throw new ConfigError(
