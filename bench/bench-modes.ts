@@ -12,6 +12,7 @@ import {
   runPhase,
 } from './bench-phase.js';
 import { type Machine, phaseRows, table, targets } from './bench-report.js';
+import type { BenchToken } from './bench-token.js';
 import { median } from './latency-stats.js';
 import type { BoundResult } from './measure-bound.js';
 
@@ -70,7 +71,7 @@ function boundOverRun(samples: BoundResult[]): BoundResult & { samples: number[]
 export async function runMaxAndFixedRate(
   ctx: ModeContext,
   mode: 'all' | 'max' | 'fixed-rate',
-  o: { rate?: number | undefined; peer: boolean; ceiling: boolean },
+  o: { rate?: number | undefined; peer: boolean; ceiling: boolean; token?: BenchToken | undefined },
 ): Promise<{ file: string; result: Record<string, unknown> }> {
   const { base, command, resultsDir } = ctx;
   const m = ctx.machine;
@@ -84,12 +85,25 @@ export async function runMaxAndFixedRate(
   let withRisk: PhaseResult | undefined;
   let peer: PhaseResult | undefined;
   let ceiling: PhaseResult | undefined;
+  let token: PhaseResult | undefined;
   if (maxToo) {
     // In turns (runInterleaved), so that drifting load from other work on a shared machine
     // weighs on all of them alike and the ratios between them stay meaningful.
     const list: PhaseOptions[] = [
       { ...base, name: 'service-max', receiver: 'service', risk: false },
       { ...base, name: 'service-risk-max', receiver: 'service', risk: true },
+      // The receive path again with the issuer key in a token: what the token costs.
+      ...(mode !== 'fixed-rate' && o.token
+        ? [
+            {
+              ...base,
+              name: 'service-token-max',
+              receiver: 'service' as const,
+              risk: false,
+              token: o.token,
+            },
+          ]
+        : []),
       ...(mode !== 'fixed-rate' && o.peer
         ? [{ ...base, name: 'peer-max', receiver: 'peer' as const }]
         : []),
@@ -103,6 +117,7 @@ export async function runMaxAndFixedRate(
     [service, withRisk] = results;
     peer = results.find((r) => r.receiver === 'peer');
     ceiling = results.find((r) => r.receiver === 'ceiling');
+    token = results.find((r) => r.issuerKey === 'softhsm-rsa-raw');
   }
   const b = boundSamples.length > 0 ? boundOverRun(boundSamples) : undefined;
   let fixed: PhaseResult | undefined;
@@ -175,6 +190,16 @@ export async function runMaxAndFixedRate(
             serviceRatioToCeiling: round(headline.perCpuSecond / ceiling.perCpuSecond, 3),
           }
         : null,
+    // The receive path with the issuer key in SoftHSM2 (CKM_RSA_X_509, OAEP decoded in the
+    // service), in the same turns: the token's cost beside the file key's.
+    tokenKey:
+      token && service
+        ? {
+            ...brief(token),
+            keyIn: 'SoftHSM2, mechanism rsa-raw',
+            ratioToFileKey: round(token.perCpuSecond / service.perCpuSecond, 3),
+          }
+        : null,
     fixedRate: fixed ? { offeredRatePerSecond: fixed.offeredRatePerSecond, ...brief(fixed) } : null,
     withRisk:
       withRisk || fixedWithRisk
@@ -199,6 +224,7 @@ export async function runMaxAndFixedRate(
       withRisk: withRisk ?? null,
       peer: peer ?? null,
       ceiling: ceiling ?? null,
+      tokenKey: token ?? null,
       fixedRate: fixed ?? null,
       fixedRateWithRisk: fixedWithRisk ?? null,
     },
@@ -218,6 +244,13 @@ export async function runMaxAndFixedRate(
   }
   if (service) rows.push(...phaseRows('service', service));
   if (withRisk) rows.push(...phaseRows('service+risk', withRisk));
+  if (token && result.tokenKey) {
+    rows.push(...phaseRows('service, key in SoftHSM (rsa-raw)', token));
+    rows.push([
+      'key in SoftHSM / key in file, per CPU-second',
+      `${result.tokenKey.ratioToFileKey}`,
+    ]);
+  }
   if (peer) rows.push(...phaseRows('peer', peer));
   if (ceiling) rows.push(...phaseRows('ceiling', ceiling).filter(([k]) => !k.includes('RSS')));
   if (result.ceiling)

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { BenchKeys } from './bench-keys.js';
 import { createBenchDatabase } from './bench-storage.js';
+import type { BenchToken } from './bench-token.js';
 import { type LatencySummary, summarise } from './latency-stats.js';
 import type { DriveRequest, DriveResult } from './load-driver.js';
 import { sampleTree, type TreeSample } from './process-tree.js';
@@ -21,6 +22,8 @@ export interface PhaseOptions {
   receiver: 'service' | 'peer' | 'ceiling';
   /** Service only: risk assessment on (the default configuration) or off. */
   risk?: boolean;
+  /** Service only: the issuer key in this token instead of its PEM file. */
+  token?: BenchToken;
   keys: BenchKeys;
   /**
    * The notification set file; lines [0, warmup) warm up, [warmup, warmup + count) are measured.
@@ -51,6 +54,8 @@ export interface PhaseResult {
   receiver: 'service' | 'peer' | 'ceiling';
   /** Service: whether risk assessment ran. */
   risk: boolean | null;
+  /** Service: where the issuer key was (a PEM file, or SoftHSM2 with mechanism rsa-raw). */
+  issuerKey: 'file' | 'softhsm-rsa-raw' | null;
   workers: number;
   storage: string;
   loop: string;
@@ -136,7 +141,7 @@ async function startReceiver(o: PhaseOptions): Promise<Receiver> {
           CLI,
           'serve',
           '--config',
-          writeServiceConfig(dir, o.keys, db.url, port, o.risk ?? true),
+          writeServiceConfig(dir, o.keys, db.url, port, o.risk ?? true, o.token),
           '--workers',
           String(o.workers),
         ]
@@ -165,7 +170,13 @@ async function startReceiver(o: PhaseOptions): Promise<Receiver> {
           ];
   let server: RunningServer;
   try {
-    server = await startServer(args, join(dir, 'server.log'), port, nodeArgs);
+    server = await startServer(
+      args,
+      join(dir, 'server.log'),
+      port,
+      nodeArgs,
+      o.token ? { SOFTHSM2_CONF: o.token.conf } : {},
+    );
   } catch (e) {
     await db.drop();
     throw e;
@@ -269,6 +280,7 @@ function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]
   return {
     receiver: o.receiver,
     risk: o.receiver === 'service' ? (o.risk ?? true) : null,
+    issuerKey: o.receiver !== 'service' ? null : o.token ? 'softhsm-rsa-raw' : 'file',
     workers: o.workers,
     storage:
       o.receiver === 'ceiling'

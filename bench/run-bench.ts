@@ -17,6 +17,8 @@
  *   --no-peer                        skip the peer
  *   --no-ceiling                     skip the ceiling (bench/ceiling-receiver.ts: the bound's RSA
  *                                    operation alone behind HTTP, the same load)
+ *   --no-token                       skip the receive path with the issuer key in SoftHSM2
+ *                                    (mechanism rsa-raw; skipped anyway without softhsm2)
  *   --profile DIR                    V8 CPU profiles of every server process into DIR
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,12 +29,13 @@ import { benchKeys } from './bench-keys.js';
 import { type ModeContext, runMaxAndFixedRate, runSoak } from './bench-modes.js';
 import type { PhaseOptions } from './bench-phase.js';
 import { machine } from './bench-report.js';
+import { benchToken, SOFTHSM_MODULE, softHsmInstalled } from './bench-token.js';
 import { notificationSet } from './notification-set.js';
 import { scriptArgs } from './script-args.js';
 
 const USAGE = `usage: npm run bench -- [--mode all|max|fixed-rate|soak] [--notifications N] [--warmup N]
   [--storage sqlite|postgres://…] [--workers N] [--concurrency N] [--rate R] [--duration S]
-  [--no-peer] [--no-ceiling] [--profile DIR]
+  [--no-peer] [--no-ceiling] [--no-token] [--profile DIR]
 (the options are explained at the top of bench/run-bench.ts)`;
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -47,6 +50,7 @@ const a = scriptArgs(USAGE, {
   duration: { type: 'string' },
   'no-peer': { type: 'boolean', default: false },
   'no-ceiling': { type: 'boolean', default: false },
+  'no-token': { type: 'boolean', default: false },
   profile: { type: 'string' },
 });
 const int = (v: string | undefined, name: string): number => {
@@ -97,10 +101,15 @@ try {
   else {
     // --rate is the fixed-rate phase's rate, except in `all` with a soak, where it is the soak's.
     const fixedRate = a.rate && !withSoak ? int(a.rate, 'rate') : undefined;
+    const tokenToo = mode !== 'fixed-rate' && !a['no-token'];
+    if (tokenToo && !softHsmInstalled())
+      log(`no token row: ${SOFTHSM_MODULE} not found (apt-get install softhsm2)`);
     const max = await runMaxAndFixedRate(ctx, mode as 'all' | 'max' | 'fixed-rate', {
       rate: fixedRate,
       peer: !a['no-peer'],
       ceiling: !a['no-ceiling'],
+      token:
+        tokenToo && softHsmInstalled() ? benchToken(join(workDir, 'softhsm'), keys) : undefined,
     });
     if (withSoak) {
       const memory = await runSoak({ ...ctx, base: { ...base, count: soakCount } }, soakRate);

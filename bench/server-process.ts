@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { BenchKeys } from './bench-keys.js';
 import { BENCH_KIDS } from './bench-keys.js';
+import type { BenchToken } from './bench-token.js';
 import { processTree } from './process-tree.js';
 
 export interface RunningServer {
@@ -29,7 +30,8 @@ export function freePort(): Promise<number> {
 /**
  * The service's config as a bank would write it, for the bench keys. `risk: true` keeps the
  * default (risk assessment of every accepted notification after its 200); false turns it off,
- * leaving the receive path the throughput targets are about.
+ * leaving the receive path the throughput targets are about. With `token`, the issuer key is the
+ * one in that token instead of the PEM file.
  */
 export function writeServiceConfig(
   dir: string,
@@ -37,13 +39,18 @@ export function writeServiceConfig(
   storageUrl: string,
   port: number,
   risk = true,
+  token?: BenchToken,
 ): string {
   const path = join(dir, 'config.json');
   const config = {
     listen: { host: '127.0.0.1', port },
     storage: { url: storageUrl },
     keys: {
-      decryption: [{ kid: BENCH_KIDS.issuer, privateKey: keys.issuerKeyFile }],
+      decryption: [
+        token
+          ? { kid: BENCH_KIDS.issuer, hsm: token.keyRef }
+          : { kid: BENCH_KIDS.issuer, privateKey: keys.issuerKeyFile },
+      ],
       verification: [{ kid: BENCH_KIDS.visa, certificate: keys.visaSpkiFile }],
     },
     dataProtection: {
@@ -52,6 +59,7 @@ export function writeServiceConfig(
     },
     log: { level: 'info' },
     ...(risk ? {} : { risk: { enabled: false } }),
+    ...(token ? { hsm: token.hsm } : {}),
   };
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;
@@ -67,10 +75,12 @@ export async function startServer(
   logFile: string,
   port: number,
   extraNodeArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
 ): Promise<RunningServer> {
   const out = openSync(logFile, 'w');
   const child: ChildProcess = spawn(process.execPath, [...extraNodeArgs, ...args], {
     stdio: ['ignore', out, out],
+    env: { ...process.env, ...env },
   });
   let exited = false;
   const exit = new Promise<void>((resolve) =>

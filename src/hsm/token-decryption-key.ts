@@ -43,6 +43,8 @@ export class TokenDecryptionKey implements DecryptionKey {
   readonly publicKey: KeyObject;
   readonly #token: HsmToken;
   readonly #k: number;
+  /** The modulus, k bytes big-endian. */
+  readonly #n: Buffer;
   readonly #mech: Pkcs11.Mechanism;
 
   constructor(token: HsmToken, info: TokenKeyInfo, mechanism: ResolvedMechanism) {
@@ -50,21 +52,31 @@ export class TokenDecryptionKey implements DecryptionKey {
     this.label = info.label;
     this.publicKey = info.publicKey;
     this.#k = info.modulusBytes;
+    this.#n = Buffer.from(info.publicKey.export({ format: 'jwk' }).n as string, 'base64url');
     this.mechanism = mechanism;
     this.#mech = mechanism === 'rsa-raw' ? { mechanism: pkcs11js().CKM_RSA_X_509 } : oaepSha256();
   }
 
   async unwrapCek(encryptedKey: Buffer): Promise<Buffer | undefined> {
-    // The modulus length is public (RFC 8017 §7.1.2 step 1.b): a wrong size needs no token call.
-    if (encryptedKey.length !== this.#k) return undefined;
+    if (!this.#inRange(encryptedKey)) return undefined;
     const out = await this.#token.decrypt(this.label, this.#mech, encryptedKey);
     return this.#finish(out);
   }
 
   /** The same on the event loop, for start-up (self-test, wrapped data keys). */
   unwrapSync(ciphertext: Buffer): Buffer | undefined {
-    if (ciphertext.length !== this.#k) return undefined;
+    if (!this.#inRange(ciphertext)) return undefined;
     return this.#finish(this.#token.decryptSync(this.label, this.#mech, ciphertext));
+  }
+
+  /**
+   * k bytes (RFC 8017 §7.1.2 step 1.b) and below n (RSADP, §5.1.2 step 1): both public, so
+   * checked here, without a token call. A token answers c ≥ n with a return value that is not
+   * about the data (SoftHSM 2.6: CKR_GENERAL_ERROR), which would be taken for a token fault.
+   */
+  #inRange(c: Buffer): boolean {
+    // Equal lengths: byte order is numeric order.
+    return c.length === this.#k && Buffer.compare(c, this.#n) < 0;
   }
 
   #finish(out: Buffer | undefined): Buffer | undefined {

@@ -67,7 +67,10 @@ export function generateTokenKeyPair(
       p.C_GenerateKeyPair(s, gen, publicTemplate, [...privateTemplate, allowed]);
       return true;
     } catch (e) {
-      if (!/ATTRIBUTE_TYPE_INVALID|TEMPLATE_INCONSISTENT/.test(tokenCodeOf(e))) throw e;
+      // NSS softoken (3.x) knows no CKA_ALLOWED_MECHANISMS and answers CKR_GENERAL_ERROR, having
+      // made nothing: the retry without it either succeeds or fails on its own.
+      if (!/ATTRIBUTE_TYPE_INVALID|TEMPLATE_INCONSISTENT|GENERAL_ERROR/.test(tokenCodeOf(e)))
+        throw e;
       p.C_GenerateKeyPair(s, gen, publicTemplate, privateTemplate);
       return false;
     }
