@@ -20,9 +20,13 @@ export interface DecryptionKey {
 
 /** A decryption key held in memory (from a PEM file). */
 export function fileDecryptionKey(key: KeyObject): DecryptionKey {
+  const k = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
   return {
     location: 'file',
     unwrapCek(encryptedKey) {
+      // RFC 8017 §7.1.2 step 1.b: a ciphertext of another length than k is a decryption error
+      // (OpenSSL would read a short one as the integer it spells); a token key refuses it too.
+      if (encryptedKey.length !== k) return undefined;
       try {
         return privateDecrypt(
           { key, padding: constants.RSA_PKCS1_OAEP_PADDING, oaepHash: 'sha256' },
