@@ -66,6 +66,41 @@ export interface ShadowHit extends RiskReason {
   points: number;
 }
 
+/**
+ * What the rules read of one attempt, as codes and numbers only: stored with each assessment
+ * (`risk_assessments.inputs`) so that a backtest re-scores it exactly under another `risk`
+ * configuration. Never a name, an email, a phone or a card number: the comparisons with the
+ * cardholder on file are made once, at assessment time, and only their outcomes are kept.
+ * Version 1; a member added later is optional, and a reader treats its absence as "not known".
+ */
+export interface RiskInputs {
+  v: 1;
+  /** What the directory answered. */
+  directory: 'found' | 'unknown' | 'unavailable';
+  /** Why it did not answer (`unavailable` only). */
+  directoryCause: 'timeout' | 'error' | null;
+  directoryMs: number | null;
+  /** The card's status on file (`found` only). */
+  cardStatus: 'active' | 'blocked' | 'closed' | null;
+  /** Enroller's name vs the cardholder's, 0–1; null when either side has no name. */
+  nameSimilarity: number | null;
+  /** Whether the enroller's email is one on file; null: nothing to compare. */
+  emailOnFile: boolean | null;
+  /** How many emails are on file. */
+  emailsOnFile: number;
+  phoneOnFile: boolean | null;
+  phonesOnFile: number;
+  disposableEmail: boolean;
+  luhnValid: boolean | null;
+  /** First six digits (shown by every listing; not a card number). */
+  bin: string | null;
+  attempts24h: number;
+  attempts7d: number;
+  enrollers7d: number;
+  cardsByEmail: number;
+  cardsByPhone: number;
+}
+
 export function levelAtLeast(level: RiskLevel, min: RiskLevel): boolean {
   return RISK_LEVELS.indexOf(level) >= RISK_LEVELS.indexOf(min);
 }
