@@ -123,6 +123,8 @@ export interface AnswerRequest {
   windowMs: number;
   /** `recognised` closes the case as legitimate. */
   closeOnRecognised: boolean;
+  /** `risk.cases.enabled`: false records the answer (and queues the event) without cases. */
+  cases: boolean;
   /** Id for a case opened by a `not_recognised`. */
   newCaseId: string;
 }

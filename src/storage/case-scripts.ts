@@ -160,11 +160,13 @@ export function* recordAnswer(
   if (took === 0) return { ok: false, code: 'ALERT_ALREADY_ANSWERED' };
 
   const notificationId = alert.notification_id;
-  const [own] = yield* all<CaseRow>(
-    'SELECT c.id, c.status, c.level FROM case_attempts ca JOIN cases c ON c.id = ca.case_id WHERE ca.notification_id = ?',
-    [notificationId],
-  );
-  const openCase = yield* openCaseOf(alert.card_fingerprint);
+  const [own] = req.cases
+    ? yield* all<CaseRow>(
+        'SELECT c.id, c.status, c.level FROM case_attempts ca JOIN cases c ON c.id = ca.case_id WHERE ca.notification_id = ?',
+        [notificationId],
+      )
+    : [];
+  const openCase = req.cases ? yield* openCaseOf(alert.card_fingerprint) : undefined;
   const detail = { alertId: req.alertId, notificationId, answer: req.answer };
   let target: CaseRow | undefined;
   let events = 0;
@@ -176,34 +178,16 @@ export function* recordAnswer(
       [notificationId],
     );
     const level = assessed?.level ?? 'low';
-    if (openCase) {
-      target = openCase;
-      yield* run(
-        'UPDATE cases SET escalated_at = COALESCE(escalated_at, ?), updated_at = ? WHERE id = ?',
-        [req.at, req.at, target.id],
+    if (req.cases)
+      target = yield* escalate(
+        req,
+        { own, openCase, notificationId, level },
+        {
+          fingerprint: alert.card_fingerprint,
+          panLast4: assessed?.pan_last4 ?? null,
+        },
       );
-      if (!own) yield* join(target, notificationId, level, req.at, req.by);
-    } else if (own) {
-      target = { ...own, status: 'open' };
-      yield* run(
-        `UPDATE cases SET status = 'open', disposition = NULL, closed_at = NULL, closed_by = NULL,
-         escalated_at = ?, updated_at = ? WHERE id = ?`,
-        [req.at, req.at, own.id],
-      );
-      yield* note(own.id, req.at, req.by, 'reopened', null, detail);
-    } else {
-      target = yield* open({
-        id: req.newCaseId,
-        fingerprint: alert.card_fingerprint,
-        panLast4: assessed?.pan_last4 ?? null,
-        level,
-        openedBy: 'cardholder_answer',
-        at: req.at,
-        escalated: true,
-      });
-      yield* join(target, notificationId, level, req.at, req.by);
-    }
-    yield* note(target.id, req.at, req.by, 'answer', null, detail);
+    if (target) yield* note(target.id, req.at, req.by, 'answer', null, detail);
     for (const sink of sinks) {
       yield* run(
         `INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at,
@@ -232,6 +216,52 @@ export function* recordAnswer(
     caseStatus: target?.status ?? null,
     events,
   };
+}
+
+/**
+ * A `not_recognised`: escalates the card's open case (the attempt joins it), else reopens the
+ * attempt's closed case, else opens one.
+ */
+function* escalate(
+  req: AnswerRequest,
+  at: {
+    own: CaseRow | undefined;
+    openCase: CaseRow | undefined;
+    notificationId: string;
+    level: RiskLevel;
+  },
+  card: { fingerprint: string | null; panLast4: string | null },
+): SqlScript<CaseRow> {
+  const { own, openCase, notificationId, level } = at;
+  if (openCase) {
+    yield* run(
+      'UPDATE cases SET escalated_at = COALESCE(escalated_at, ?), updated_at = ? WHERE id = ?',
+      [req.at, req.at, openCase.id],
+    );
+    if (!own) yield* join(openCase, notificationId, level, req.at, req.by);
+    return openCase;
+  }
+  const detail = { alertId: req.alertId, notificationId, answer: req.answer };
+  if (own) {
+    yield* run(
+      `UPDATE cases SET status = 'open', disposition = NULL, closed_at = NULL, closed_by = NULL,
+       escalated_at = ?, updated_at = ? WHERE id = ?`,
+      [req.at, req.at, own.id],
+    );
+    yield* note(own.id, req.at, req.by, 'reopened', null, detail);
+    return { ...own, status: 'open' };
+  }
+  const opened = yield* open({
+    id: req.newCaseId,
+    fingerprint: card.fingerprint,
+    panLast4: card.panLast4,
+    level,
+    openedBy: 'cardholder_answer',
+    at: req.at,
+    escalated: true,
+  });
+  yield* join(opened, notificationId, level, req.at, req.by);
+  return opened;
 }
 
 function* closeWith(
