@@ -102,16 +102,6 @@ export interface CaseFilter {
   offset: number;
 }
 
-/** What the assessment asks of cases: join the card's open case, or open one when `opens`. */
-export interface CaseDraft {
-  /** Id for a new case. */
-  id: string;
-  /** The assessment reached `risk.cases.minLevel`. */
-  opens: boolean;
-  /** Shown with the case (the one part of the card number a case shows). */
-  panLast4: string | null;
-}
-
 export interface AnswerRequest {
   alertId: string;
   answer: CardholderAnswer;

@@ -3,14 +3,13 @@ import { uuidV7 } from '../util/uuid-v7.js';
 import type {
   AnswerOutcome,
   AnswerRequest,
-  CaseDraft,
   CaseNoteKind,
   CaseOutcome,
   CaseStatus,
   Disposition,
 } from './case-records.js';
 import { CASE_COLUMNS, toCaseSummary } from './case-row-mapping.js';
-import type { AssessmentRecord } from './risk-store.js';
+import type { AssessmentRecord, CaseDraft } from './risk-store.js';
 import { all, outboxQueued, run, type SqlScript } from './sql-script.js';
 
 /**

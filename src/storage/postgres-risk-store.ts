@@ -1,6 +1,5 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
-import type { CaseDraft } from './case-records.js';
 import { caseOnAssessment } from './case-scripts.js';
 import { runPostgresScript } from './postgres-sql-driver.js';
 import { inTransaction } from './postgres-transaction.js';
@@ -16,6 +15,7 @@ import type {
   AlertStatus,
   AssessmentRecord,
   AssessmentSubject,
+  CaseDraft,
   RiskStore,
   SaveResult,
   StoredAssessment,

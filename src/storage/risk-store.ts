@@ -6,7 +6,6 @@ import type {
   ShadowHit,
 } from '../risk/risk-codes.js';
 import type { CardholderStore } from './cardholder-store.js';
-import type { CaseDraft } from './case-records.js';
 
 /** The stores of the risk side, on the notification store's own connection or pool. */
 export interface RiskStores {
@@ -76,6 +75,16 @@ export type AlertStatus = 'pending' | 'sent' | 'suppressed' | 'no_contact' | 'de
 export interface StoredAssessment extends RiskSummary {
   shadow: ShadowHit[];
   assessedAt: number;
+}
+
+/** What the assessment asks of cases: join the card's open case, or open one when `opens`. */
+export interface CaseDraft {
+  /** Id for a new case. */
+  id: string;
+  /** The assessment reached `risk.cases.minLevel`. */
+  opens: boolean;
+  /** Shown with the case (the one part of the card number a case shows). */
+  panLast4: string | null;
 }
 
 export interface SaveResult {

@@ -1,6 +1,5 @@
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
-import type { CaseDraft } from './case-records.js';
 import { caseOnAssessment } from './case-scripts.js';
 import {
   ASSESSMENT_COLUMNS,
@@ -14,6 +13,7 @@ import type {
   AlertStatus,
   AssessmentRecord,
   AssessmentSubject,
+  CaseDraft,
   RiskStore,
   SaveResult,
   StoredAssessment,
