@@ -16,7 +16,11 @@ export function presentEvaluation(e: Evaluation): Static<typeof EvaluationReport
     fraud: e.fraud,
     legitimate: e.legitimate,
     matrix: e.matrix,
-    reasons: e.reasons.map((r) => ({ ...r })),
+    // Four decimals: a full double's 16 digits would read as a card-number-like digit run.
+    reasons: e.reasons.map((r) => ({
+      ...r,
+      precision: r.precision === null ? null : Math.round(r.precision * 10_000) / 10_000,
+    })),
   };
 }
 
