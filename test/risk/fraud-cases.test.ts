@@ -437,6 +437,26 @@ for (const dialect of await dialects()) {
       assert.deepEqual([closed.disposition, closed.closedBy], ['legitimate', 'bank.app']);
     });
 
+    it('the OpenAPI document describes the case routes, the answer (channel only) and the evaluation', async () => {
+      const doc = (await env.call('GET', '/api/openapi.json')).json;
+      const op = (path: string, method: string) => doc.paths[path]?.[method];
+      for (const [path, method, role] of [
+        ['/api/cases', 'get', 'viewer'],
+        ['/api/cases/{id}', 'get', 'viewer'],
+        ['/api/cases/{id}/assign', 'post', 'analyst'],
+        ['/api/cases/{id}/notes', 'post', 'analyst'],
+        ['/api/cases/{id}/disposition', 'post', 'analyst'],
+        ['/api/alerts/{id}/answer', 'post', 'channel'],
+        ['/api/risk/evaluation', 'get', 'viewer'],
+      ] as const)
+        assert.equal(op(path, method)?.['x-min-role'], role, `${method} ${path}`);
+      assert.ok(op('/api/alerts/{id}/answer', 'post').responses['410']);
+      assert.equal(
+        op('/api/cases', 'get').responses['200'].content['application/json'].schema.title,
+        'CasePage',
+      );
+    });
+
     it('no card number, name, email or phone in any log line', () => {
       assertNoPersonalData(env.adminLogs.join('\n'), 'admin logs');
       assertNoPersonalData(env.visa.logs.join('\n'), 'service logs');
