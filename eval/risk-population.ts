@@ -425,6 +425,19 @@ export class PopulationBuilder {
 
   legit(h: Holder): Attempt {
     const name = this.legitName(h);
+    // Both contacts on file out of date: the one legitimate pattern that looks like a takeover by
+    // someone who knows the name (the share is an assumption; a bank reads its own, see fraud.md).
+    if (h.phones.length > 0 && this.chance(STALE_CONTACTS_SHARE)) {
+      return {
+        pan: h.pan,
+        firstName: name.first,
+        lastName: name.last,
+        email: this.email(h.firstName, h.lastName),
+        phone: this.reformatPhone(this.phone()).phone,
+        fraud: false,
+        kind: `${name.kind}+stale-contacts`,
+      };
+    }
     const email = this.legitEmail(h);
     const kinds = [name.kind, email.kind];
     let phone: string | undefined;
@@ -464,3 +477,6 @@ export class PopulationBuilder {
 }
 
 export const EVAL_BIN = '453201';
+
+/** Share of legitimate enrollments whose email and phone on file are both out of date. */
+export const STALE_CONTACTS_SHARE = 0.02;

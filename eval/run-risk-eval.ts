@@ -2,13 +2,17 @@
  * `npm run eval:risk`: builds a labelled synthetic population, imports the cardholder
  * directory with the real CLI, starts the real service on loopback, sends every attempt as
  * Visa would (JWE to the issuer inside a PS256 JWS, over HTTP), waits for the assessments and
- * prints precision and recall per level and the confusion matrix.
+ * prints precision and recall per level and the confusion matrix. Then it closes the loop
+ * (eval/risk-feedback.ts): cardholders answer alerts and analysts close cases, labels drawn from
+ * the truth with noise through the admin API, and `ctp-notify risk evaluate` and a backtest sweep
+ * of the CONTACT_MISMATCH weight report what the bank would see.
  *
  * Options: --seed N (default 7), --holders N (default 1500), --json (machine-readable result).
  */
 import { spawnSync } from 'node:child_process';
 import { createHash, createPrivateKey, randomBytes, X509Certificate } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +25,14 @@ import { RISK_LEVELS, type RiskLevel } from '../src/risk/risk-codes.js';
 import { serve } from '../src/server.js';
 import { openStore } from '../src/storage/open-store.js';
 import { encodeVisaMessage } from '../src/visa/visa-encoder.js';
-import { type Attempt, EVAL_BIN, type Holder, PopulationBuilder } from './risk-population.js';
+import { runFeedback } from './risk-feedback.js';
+import {
+  type Attempt,
+  EVAL_BIN,
+  type Holder,
+  PopulationBuilder,
+  STALE_CONTACTS_SHARE,
+} from './risk-population.js';
 
 const USAGE = `usage: npm run eval:risk -- [--seed N (default 7)] [--holders N (default 1500)] [--json]`;
 
@@ -58,8 +69,20 @@ const visaCert = await createCertificate({
   selfPrivateKeyPem: visa.privateKeyPem,
   usage: 'signing',
 });
+// The bank's messaging system, standing in: takes every "was this you?" alert.
+const messaging = createServer((req, res) => {
+  req.resume();
+  req.on('end', () => res.writeHead(204).end());
+});
+await new Promise<void>((r) => messaging.listen(0, '127.0.0.1', r));
+const liveRisk = {
+  defaultCountry: 'GB',
+  binRanges: [EVAL_BIN],
+  sweep: { intervalSeconds: 5, graceSeconds: 1 },
+};
 const config = {
   listen: { host: '127.0.0.1', port: 0 },
+  admin: { host: '127.0.0.1', port: 0 },
   storage: { url: `sqlite:${join(dir, 'eval.sqlite')}` },
   keys: {
     decryption: [
@@ -73,9 +96,16 @@ const config = {
   },
   log: { level: 'warn' },
   risk: {
-    defaultCountry: 'GB',
-    binRanges: [EVAL_BIN],
-    sweep: { intervalSeconds: 5, graceSeconds: 1 },
+    ...liveRisk,
+    alert: {
+      bankName: 'Eval Bank',
+      helpContact: 'call 0800 000 000',
+      sink: {
+        type: 'webhook',
+        url: `http://127.0.0.1:${(messaging.address() as { port: number }).port}/alerts`,
+        secrets: [{ file: secret('alerts.whsec', `whsec_${randomBytes(32).toString('base64')}`) }],
+      },
+    },
   },
 };
 const configPath = join(dir, 'config.json');
@@ -195,9 +225,15 @@ if (imported.status !== 0)
 const importReport = JSON.parse(imported.stdout) as { inserted: number };
 
 // --- The real service, and Visa ----------------------------------------------------------
+let onAdmin: (url: string) => void = () => {};
+const adminUrl = new Promise<string>((resolve) => (onAdmin = resolve));
 const url = await new Promise<string>(
   (resolve) =>
-    void serve(loadConfig(configPath), createLogger('warn'), { workers: 1, onListening: resolve }),
+    void serve(loadConfig(configPath), createLogger('warn'), {
+      workers: 1,
+      onListening: resolve,
+      onAdminListening: onAdmin,
+    }),
 );
 const keys = {
   signingKey: createPrivateKey(visa.privateKeyPem),
@@ -264,8 +300,12 @@ const rows: Row[] = [...ids].map(([id, attempt]) => {
   const a = assessed.get(id)!;
   return { attempt, level: a.level, score: a.score, codes: a.reasons.map((r) => r.code) };
 });
-const main = rows.filter((r) => !r.attempt.hard);
+// Reported apart from the target population: the fraudster who knows the name (hard cases), and
+// its legitimate twin, the cardholder whose email and phone on file are both out of date.
+const stale = (r: Row) => r.attempt.kind.split('+').includes('stale-contacts');
+const main = rows.filter((r) => !r.attempt.hard && !stale(r));
 const hardRows = rows.filter((r) => r.attempt.hard);
+const staleRows = rows.filter(stale);
 
 const count = (rs: Row[], f: (r: Row) => boolean) => rs.filter(f).length;
 const pct = (n: number, d: number) =>
@@ -275,7 +315,7 @@ const fraud = main.filter((r) => r.attempt.fraud);
 const legit = main.filter((r) => !r.attempt.fraud);
 const out: string[] = [];
 out.push(
-  `ctp-notify risk evaluation (seed ${seed}): ${importReport.inserted} cardholders imported; ${main.length} attempts (${legit.length} legitimate, ${fraud.length} planted fraud) + ${hardRows.length} hard cases`,
+  `ctp-notify risk evaluation (seed ${seed}): ${importReport.inserted} cardholders imported; ${main.length} attempts (${legit.length} legitimate, ${fraud.length} planted fraud) + ${hardRows.length} hard cases + ${staleRows.length} cardholders with stale contacts`,
 );
 out.push(
   `sent over HTTP in ${sendSeconds.toFixed(1)} s; all assessed after ${assessSeconds.toFixed(1)} s`,
@@ -331,6 +371,13 @@ for (const kind of [...new Set(hardRows.map((r) => r.attempt.kind))].sort())
       hardRows.filter((r) => r.attempt.kind === kind),
     ),
   );
+out.push(
+  `Their price (not in the target population): legitimate, email and phone on file both out of date (${(100 * STALE_CONTACTS_SHARE).toFixed(0)}% of enrollments, assumed)`,
+);
+out.push(matrixRow('  stale-contacts', staleRows));
+out.push(
+  `Legitimate at high, stale contacts included: ${pct(count([...legit, ...staleRows], at('high')), legit.length + staleRows.length)}`,
+);
 out.push('');
 for (const lvl of ['medium', 'high'] as const) {
   const codes = new Map<string, number>();
@@ -352,12 +399,32 @@ if (missedCodes.size > 0)
     `Planted fraud below high, by kind: ${[...missedCodes].map(([c, n]) => `${c}×${n}`).join(', ')}`,
   );
 
+const feedback = await runFeedback({
+  cli: CLI,
+  dir,
+  configPath,
+  liveRisk,
+  adminUrl: await adminUrl,
+  store,
+  truth: ids,
+  levels: new Map([...assessed].map(([id, a]) => [id, a.level])),
+  seed,
+});
+out.push(...feedback.lines);
+
 process.stdout.write(`${out.join('\n')}\n`);
 if (args.json)
   process.stdout.write(
-    JSON.stringify({ seed, recallHigh, legitHigh, legit: legit.length, fraud: fraud.length }) +
-      '\n',
+    JSON.stringify({
+      seed,
+      recallHigh,
+      legitHigh,
+      legit: legit.length,
+      fraud: fraud.length,
+      ...feedback.summary,
+    }) + '\n',
   );
 await store.close();
+messaging.close();
 rmSync(dir, { recursive: true, force: true });
 process.exit(recallHigh >= 0.95 && legitHigh <= 0.02 ? 0 : 1);

@@ -11,6 +11,7 @@ import { notificationsCommand, notificationsHelp } from './cli/notifications-com
 import { operatorsCommand, operatorsHelp } from './cli/operators-command.js';
 import { purgeCommand, purgeHelp } from './cli/purge-command.js';
 import { quarantineCommand, quarantineHelp } from './cli/quarantine-command.js';
+import { riskCommand, riskHelp } from './cli/risk-command.js';
 import { sendCommand, sendHelp } from './cli/send-command.js';
 import { serveCommand, serveHelp } from './cli/serve-command.js';
 import { sinksCommand, sinksHelp } from './cli/sinks-command.js';
@@ -32,6 +33,7 @@ const commands: Record<string, Command> = {
   sinks: { run: sinksCommand, help: sinksHelp },
   cardholders: { run: cardholdersCommand, help: cardholdersHelp },
   operators: { run: operatorsCommand, help: operatorsHelp },
+  risk: { run: riskCommand, help: riskHelp },
   keys: { run: keysCommand, help: keysHelp },
   migrate: { run: migrateCommand, help: migrateHelp },
   purge: { run: purgeCommand, help: purgeHelp },

@@ -149,3 +149,71 @@ function niceStep(max: number): number {
 function r1(n: number): number {
   return Math.round(n * 10) / 10;
 }
+
+/**
+ * Horizontal stacked bars, one row per label, with a value printed at the row's end (e.g.
+ * the reason codes' firings split by label, and their precision).
+ */
+export function BarRows({
+  rows,
+  parts,
+  label,
+}: {
+  rows: { label: string; values: number[]; note?: string }[];
+  parts: { label: string; cls: string }[];
+  label: string;
+}) {
+  const width = 720;
+  const rowH = 22;
+  const pad = { l: 170, r: 70, t: 4 };
+  const height = pad.t * 2 + rows.length * rowH;
+  const max = Math.max(1, ...rows.map((r) => r.values.reduce((s, v) => s + v, 0)));
+  const iw = width - pad.l - pad.r;
+  return (
+    <figure class="chart bar-rows">
+      <svg viewBox={`0 0 ${width} ${height}`} role="img" aria-label={label}>
+        {rows.map((r, i) => {
+          const y = pad.t + i * rowH;
+          let x = pad.l;
+          return (
+            <g key={r.label}>
+              <title>{`${r.label}: ${parts.map((p, k) => `${p.label} ${r.values[k] ?? 0}`).join(', ')}`}</title>
+              <text x={pad.l - 8} y={y + 15} text-anchor="end">
+                {r.label}
+              </text>
+              {r.values.map((v, k) => {
+                const w = r1((v / max) * iw);
+                const el =
+                  v > 0 ? (
+                    <rect
+                      key={parts[k]!.label}
+                      x={r1(x)}
+                      y={y + 4}
+                      width={w}
+                      height={rowH - 8}
+                      class={parts[k]!.cls}
+                    />
+                  ) : null;
+                x += w;
+                return el;
+              })}
+              {r.note ? (
+                <text x={width - pad.r + 8} y={y + 15} class="value">
+                  {r.note}
+                </text>
+              ) : null}
+            </g>
+          );
+        })}
+      </svg>
+      <figcaption class="legend">
+        {parts.map((p) => (
+          <span key={p.label}>
+            <i class={`swatch ${p.cls}`} />
+            {p.label}
+          </span>
+        ))}
+      </figcaption>
+    </figure>
+  );
+}

@@ -31,6 +31,15 @@ export function ago(iso: string): string {
   return `${Math.round(s / 86400)} d ago`;
 }
 
+/** How long until a time in the future ("in 5 h"); "now" once it has passed. */
+export function until(iso: string): string {
+  const s = Math.round((Date.parse(iso) - Date.now()) / 1000);
+  if (s <= 0) return 'now';
+  if (s < 3600) return `in ${Math.max(1, Math.round(s / 60))} min`;
+  if (s < 86400) return `in ${Math.round(s / 3600)} h`;
+  return `in ${Math.round(s / 86400)} d`;
+}
+
 /** Human wording for quarantine reason codes. */
 export const REASONS: Record<string, string> = {
   JWE_MALFORMED: 'Encrypted payload malformed',

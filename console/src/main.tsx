@@ -3,7 +3,10 @@ import { useEffect, useState } from 'preact/hooks';
 import { loadMe, logout, type Me } from './api';
 import { ErrorBanner } from './components';
 import { Audit } from './pages/audit';
+import { CaseDetail } from './pages/case-detail';
+import { Cases } from './pages/cases';
 import { Deliveries } from './pages/deliveries';
+import { Evaluation } from './pages/evaluation';
 import { Keys } from './pages/keys';
 import { NotificationDetail } from './pages/notification-detail';
 import { Notifications } from './pages/notifications';
@@ -21,6 +24,8 @@ interface NavItem {
 const NAV: NavItem[] = [
   { path: 'overview', label: 'Overview' },
   { path: 'notifications', label: 'Notifications' },
+  { path: 'cases', label: 'Cases' },
+  { path: 'evaluation', label: 'Evaluation' },
   { path: 'quarantine', label: 'Quarantine' },
   { path: 'deliveries', label: 'Deliveries' },
   { path: 'keys', label: 'Keys & certificates' },
@@ -34,6 +39,9 @@ function App({ me }: { me: Me }) {
   let page: JSX.Element;
   if (section === 'notifications' && id) page = <NotificationDetail id={id} me={me} />;
   else if (section === 'notifications') page = <Notifications route={route} />;
+  else if (section === 'cases' && id) page = <CaseDetail id={id} me={me} />;
+  else if (section === 'cases') page = <Cases me={me} route={route} />;
+  else if (section === 'evaluation') page = <Evaluation route={route} />;
   else if (section === 'quarantine') page = <Quarantine me={me} />;
   else if (section === 'deliveries') page = <Deliveries me={me} route={route} />;
   else if (section === 'keys') page = <Keys />;

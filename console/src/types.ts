@@ -17,3 +17,6 @@ export type Stats = Static<typeof Api.Stats>;
 export type OperatorItem = Static<typeof Api.OperatorItem>;
 export type DeliveryItem = Static<typeof Api.DeliveryItem>;
 export type SinkItem = Static<typeof Api.SinkItem>;
+export type CaseItem = Static<typeof Api.CaseItem>;
+export type CaseDetail = Static<typeof Api.CaseDetail>;
+export type EvaluationReport = Static<typeof Api.EvaluationReport>;

@@ -5,13 +5,16 @@ import { processMetricsText } from '../metrics/service-metrics.js';
 import { sinkOverview } from '../presenters/sink-presenter.js';
 import { type AdminDeps, adminContext } from './admin-context.js';
 import { adminRoutes } from './admin-routes.js';
+import { answerRoutes } from './answer-routes.js';
 import { errorBody, installAuth } from './auth.js';
+import { caseRoutes } from './case-routes.js';
 import { loadConsoleAssets } from './console-assets.js';
 import { deliveryRoutes } from './delivery-routes.js';
 import { keyInventory, withStatus } from './key-inventory.js';
 import { notificationRoutes } from './notification-routes.js';
 import { collectOpenApi } from './openapi.js';
 import { operatorRoutes } from './operator-routes.js';
+import { riskRoutes } from './risk-routes.js';
 import { sessionRoutes } from './session-routes.js';
 
 export interface AdminAppOptions extends AdminDeps {
@@ -190,6 +193,9 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   await adminRoutes(app, ctx);
   await operatorRoutes(app, ctx);
   await deliveryRoutes(app, ctx);
+  await caseRoutes(app, ctx);
+  await answerRoutes(app, ctx);
+  await riskRoutes(app, ctx);
 
   const assets = loadConsoleAssets(o.consoleDir);
   app.get('/', { config: { public: true } }, async (req, reply) => {

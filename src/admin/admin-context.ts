@@ -4,6 +4,7 @@ import type { Secrets } from '../config/load-secrets.js';
 import type { Logger } from '../logger.js';
 import type { NotificationPipeline } from '../pipeline/notification-pipeline.js';
 import type { AuditLog } from '../storage/audit-log.js';
+import type { CaseStore } from '../storage/case-store.js';
 import type { NotificationQueries } from '../storage/notification-queries.js';
 import type { NotificationStore } from '../storage/notification-store.js';
 import type { OperatorStore } from '../storage/operator-store.js';
@@ -34,6 +35,7 @@ export interface AdminContext {
   operators: OperatorStore;
   audit: AuditLog;
   notifications: NotificationQueries;
+  cases: CaseStore;
   limiter: LoginLimiter;
   now: () => number;
 }

@@ -182,7 +182,10 @@ export const DeliveryItem = Type.Object(
     notificationId: Type.String(),
     eventId: Type.String({
       description:
-        'evt_ + the notification id: webhook-id / message-id, the same on every attempt and replay',
+        'evt_ + the notification id (evt_ + the alert id for a cardholder answer): webhook-id / message-id, the same on every attempt and replay',
+    }),
+    event: Type.Union([Type.Literal('enrollment'), Type.Literal('cardholder_answer')], {
+      description: 'ctp.enrollment_attempt (or the eventType received), or ctp.cardholder_answer',
     }),
     sink: Type.String(),
     origin: Type.String({ description: 'accepted (first delivery) or replay' }),
@@ -247,3 +250,147 @@ export const Stats = Type.Object({
 });
 
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) });
+
+const Level = Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]);
+const Answer = Type.Union([Type.Literal('recognised'), Type.Literal('not_recognised')]);
+export const CaseStatusSchema = Type.Union([
+  Type.Literal('open'),
+  Type.Literal('in_review'),
+  Type.Literal('closed'),
+]);
+export const DispositionSchema = Type.Union([
+  Type.Literal('confirmed_fraud'),
+  Type.Literal('legitimate'),
+  Type.Literal('inconclusive'),
+]);
+
+export const CaseItem = Type.Object(
+  {
+    id: Type.String(),
+    status: CaseStatusSchema,
+    level: Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')], {
+      description: 'The highest assessed level of its attempts',
+    }),
+    openedBy: Type.Union([Type.Literal('assessment'), Type.Literal('cardholder_answer')]),
+    openedAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+    dueAt: Type.String({ format: 'date-time', description: 'openedAt + risk.cases.slaHours' }),
+    overdue: Type.Boolean({ description: 'Not closed and past dueAt' }),
+    assignee: Nullable(Type.String()),
+    escalatedAt: Nullable(
+      Type.String({
+        format: 'date-time',
+        description: 'When the cardholder answered "not recognised"',
+      }),
+    ),
+    closedAt: Nullable(Type.String({ format: 'date-time' })),
+    closedBy: Nullable(Type.String()),
+    disposition: Nullable(DispositionSchema),
+    panLast4: Nullable(Type.String()),
+    cardFingerprint: Nullable(Type.String({ description: 'Keyed HMAC of the card number' })),
+    attemptCount: Type.Integer(),
+  },
+  { title: 'CaseItem' },
+);
+
+export const CaseAttemptItem = Type.Object(
+  {
+    notificationId: Type.String(),
+    receivedAt: Type.String({ format: 'date-time' }),
+    addedAt: Type.String({ format: 'date-time' }),
+    maskedPan: Nullable(Type.String({ description: 'BIN…last4' })),
+    risk: Nullable(
+      Type.Object({
+        score: Type.Integer({ minimum: 0, maximum: 100 }),
+        level: Level,
+        reasons: Type.Array(Type.Object({ code: Type.String(), detail: Type.String() })),
+      }),
+    ),
+    alert: Nullable(
+      Type.Object({
+        id: Type.String(),
+        status: Type.String({ description: 'pending | sent | suppressed | no_contact | dead' }),
+        createdAt: Type.String({ format: 'date-time' }),
+        sentAt: Nullable(Type.String({ format: 'date-time' })),
+        answer: Nullable(Answer),
+        answeredAt: Nullable(Type.String({ format: 'date-time' })),
+        answeredBy: Nullable(Type.String({ description: 'The channel operator' })),
+      }),
+    ),
+  },
+  { title: 'CaseAttemptItem' },
+);
+
+export const CaseNoteItem = Type.Object(
+  {
+    seq: Type.Integer(),
+    at: Type.String({ format: 'date-time' }),
+    author: Type.String({ description: 'Operator, channel, or system' }),
+    kind: Type.String({
+      description: 'note | opened | attempt | assigned | answer | reopened | closed',
+    }),
+    text: Nullable(Type.String({ description: "An analyst's text (notes and the closing note)" })),
+    detail: Nullable(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { title: 'CaseNoteItem' },
+);
+
+export const CaseDetail = Type.Composite(
+  [
+    Type.Omit(CaseItem, []),
+    Type.Object({
+      attempts: Type.Array(CaseAttemptItem),
+      notes: Type.Array(CaseNoteItem, { description: 'Append-only, oldest first' }),
+    }),
+  ],
+  { title: 'CaseDetail' },
+);
+
+export const AnswerBody = Type.Object(
+  { answer: Answer },
+  { additionalProperties: false, title: 'AnswerBody' },
+);
+
+export const AnswerResult = Type.Object(
+  {
+    alertId: Type.String(),
+    notificationId: Type.String(),
+    answer: Answer,
+    caseId: Nullable(Type.String()),
+    caseStatus: Nullable(CaseStatusSchema),
+    events: Type.Integer({ description: 'ctp.cardholder_answer deliveries queued (one per sink)' }),
+  },
+  { title: 'AnswerResult' },
+);
+
+const Counts = Type.Object({
+  fraud: Type.Integer(),
+  legitimate: Type.Integer(),
+  unlabelled: Type.Integer(),
+});
+export const Matrix = Type.Object(
+  { low: Counts, medium: Counts, high: Counts },
+  { title: 'ConfusionMatrix', description: 'Assessed level (rows) against labels' },
+);
+
+export const EvaluationReport = Type.Object(
+  {
+    since: Nullable(Type.String({ format: 'date-time' })),
+    attempts: Type.Integer(),
+    labelled: Type.Integer({ description: 'With a disposition or a cardholder answer' }),
+    fraud: Type.Integer(),
+    legitimate: Type.Integer(),
+    matrix: Matrix,
+    reasons: Type.Array(
+      Type.Object({
+        code: Type.String(),
+        mode: Type.Union([Type.Literal('active'), Type.Literal('shadow')]),
+        fired: Type.Integer(),
+        labelled: Type.Integer(),
+        fraud: Type.Integer(),
+        precision: Nullable(Type.Number({ description: 'fraud / labelled' })),
+      }),
+    ),
+  },
+  { title: 'EvaluationReport' },
+);

@@ -11,17 +11,23 @@ declare module 'fastify' {
     session: Session | null;
   }
   interface FastifyContextConfig {
-    /** Least role allowed; absent means any signed-in operator (routes under /api only). */
+    /**
+     * Least role allowed; absent means any signed-in operator but `channel` (routes under /api
+     * only).
+     */
     minRole?: Role;
+    /** Only `channel` tokens may call it (the cardholder's answer), and they nothing else. */
+    channelOnly?: boolean;
     /** Served without a signed-in operator. */
     public?: boolean;
   }
 }
 
-const RANK: Record<Role, number> = { viewer: 0, analyst: 1, admin: 2 };
+// `channel` is outside the ranking: it is allowed only what is marked channelOnly.
+const RANK: Record<Role, number> = { viewer: 0, analyst: 1, admin: 2, channel: -1 };
 
 export function roleAllows(role: Role, min: Role): boolean {
-  return RANK[role] >= RANK[min];
+  return role !== 'channel' && min !== 'channel' && RANK[role] >= RANK[min];
 }
 
 /**
@@ -138,15 +144,17 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
         );
       }
     }
-    const min = cfg?.minRole;
-    if (min !== undefined && !roleAllows(req.operator.role, min)) {
+    const needs: Role | undefined = cfg?.channelOnly ? 'channel' : (cfg?.minRole ?? 'viewer');
+    const allowed =
+      needs === 'channel' ? req.operator.role === 'channel' : roleAllows(req.operator.role, needs);
+    if (!allowed) {
       await audit(ctx, req, {
         action: 'request.forbidden',
         target: `${req.method} ${req.routeOptions.url ?? ''}`,
         outcome: 'denied',
-        detail: { needs: min },
+        detail: { needs },
       });
-      return deny(reply, 403, 'FORBIDDEN', `needs the ${min} role`);
+      return deny(reply, 403, 'FORBIDDEN', `needs the ${needs} role`);
     }
   });
 }

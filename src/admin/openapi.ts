@@ -31,7 +31,9 @@ export function collectOpenApi(app: FastifyInstance): () => Record<string, unkno
         method: m.toLowerCase(),
         url: r.url,
         schema: (r.schema ?? {}) as Record<string, unknown>,
-        minRole: (r.config as { minRole?: string } | undefined)?.minRole,
+        minRole: (r.config as { channelOnly?: boolean } | undefined)?.channelOnly
+          ? 'channel'
+          : (r.config as { minRole?: string } | undefined)?.minRole,
       });
     }
   });
@@ -96,7 +98,8 @@ function build(routes: Collected[]): Record<string, unknown> {
       description:
         "Operators' API of ctp-notify, on the admin listener only. Authenticate with `Authorization: Bearer <apiToken>` " +
         "(from `ctp-notify operators add`) or the console's session cookie (writes then need `x-csrf-token`). " +
-        'Roles: viewer reads; analyst also reprocesses, retries and replays; admin also manages sinks and operators. ' +
+        'Roles: viewer reads; analyst also reprocesses, retries, replays and works fraud cases; admin also manages sinks and operators; ' +
+        "channel (the bank's app or messaging system) only posts cardholders' answers to alerts. " +
         'Full card numbers are never returned.',
     },
     servers: [{ url: '/' }],

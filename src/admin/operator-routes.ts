@@ -12,7 +12,12 @@ const NameParams = Type.Object({
 const NewOperator = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$' }),
-    role: Type.Union([Type.Literal('viewer'), Type.Literal('analyst'), Type.Literal('admin')]),
+    role: Type.Union([
+      Type.Literal('viewer'),
+      Type.Literal('analyst'),
+      Type.Literal('admin'),
+      Type.Literal('channel'),
+    ]),
   },
   { additionalProperties: false },
 );

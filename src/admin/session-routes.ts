@@ -53,10 +53,12 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
       }
       const op = username ? await ctx.operators.byName(username) : undefined;
       // Unknown names cost a full scrypt too, so response time does not reveal which names exist.
+      // A channel operator is a system with an API token: it never signs in to the console.
       const ok =
         (await verifyPassword(password, op?.passwordHash ?? DUMMY_PASSWORD_HASH)) &&
         op !== undefined &&
-        op.disabledAt === null;
+        op.disabledAt === null &&
+        op.role !== 'channel';
       if (!ok || !op) {
         ctx.limiter.fail(username, req.ip);
         await ctx.audit.append({
@@ -66,7 +68,13 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
           target: null,
           outcome: 'failed',
           address: req.ip,
-          detail: { reason: op?.disabledAt ? 'disabled' : 'bad_credentials' },
+          detail: {
+            reason: op?.disabledAt
+              ? 'disabled'
+              : op?.role === 'channel'
+                ? 'channel_token_only'
+                : 'bad_credentials',
+          },
         });
         return page(401, 'Wrong user name or password.', username);
       }

@@ -1,14 +1,16 @@
 import { addOperator, isRole, OperatorExistsError } from '../admin/operators.js';
 import { presentOperator } from '../presenters/operator-presenter.js';
 import { openStore } from '../storage/open-store.js';
+import type { Role } from '../storage/operator-store.js';
 import { loadConfigFrom, parse, subcommandMessage, UsageError } from './cli-support.js';
 
-export const operatorsHelp = `ctp-notify operators add --config FILE --name NAME --role viewer|analyst|admin [--format json|text]
+export const operatorsHelp = `ctp-notify operators add --config FILE --name NAME --role viewer|analyst|admin|channel [--format json|text]
 ctp-notify operators list [--config FILE] [--format json|text]
 ctp-notify operators disable|enable [--config FILE] --name NAME
   Operators of the console and admin API. "add" prints a generated password and API token once;
-  only their hashes are stored. Roles: viewer reads; analyst also reprocesses, retries and
-  replays; admin also manages sinks and operators.`;
+  only their hashes are stored. Roles: viewer reads; analyst also reprocesses, retries, replays
+  and works fraud cases; admin also manages sinks and operators; channel (the bank's app or
+  messaging system) only posts cardholders' answers to alerts, with its API token.`;
 
 export async function operatorsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -24,7 +26,7 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
     throw new UsageError('--format must be json or text');
   if (sub !== 'list' && !f.name) throw new UsageError('--name is required');
   if (sub === 'add' && !isRole(f.role))
-    throw new UsageError('--role must be viewer, analyst or admin');
+    throw new UsageError('--role must be viewer, analyst, admin or channel');
   const { config } = loadConfigFrom(f.config);
   const store = await openStore(config.storage);
   try {
@@ -42,7 +44,7 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
     if (sub === 'add') {
       let issued: Awaited<ReturnType<typeof addOperator>>;
       try {
-        issued = await addOperator(operators, f.name!, f.role as 'viewer' | 'analyst' | 'admin');
+        issued = await addOperator(operators, f.name!, f.role as Role);
       } catch (e) {
         if (e instanceof OperatorExistsError)
           throw new UsageError(`an operator named "${f.name}" exists`);

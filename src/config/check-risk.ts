@@ -6,20 +6,25 @@ import type { Config } from './config-schema.js';
  * @throws ConfigError naming the field.
  */
 export function checkRisk(config: Config): void {
-  if (config.risk.levels.medium >= config.risk.levels.high)
-    throw new ConfigError('/risk/levels', 'medium must be below high');
-  if (config.risk.name.weakAt > config.risk.name.matchAt)
-    throw new ConfigError('/risk/name', 'weakAt must not exceed matchAt');
-  config.risk.binRanges?.forEach((r, i) => {
+  checkRiskSettings(config.risk, '/risk');
+}
+
+/** {@link checkRisk} on a `risk` section alone; fields are named under `at`. */
+export function checkRiskSettings(risk: Config['risk'], at: string): void {
+  if (risk.levels.medium >= risk.levels.high)
+    throw new ConfigError(`${at}/levels`, 'medium must be below high');
+  if (risk.name.weakAt > risk.name.matchAt)
+    throw new ConfigError(`${at}/name`, 'weakAt must not exceed matchAt');
+  risk.binRanges?.forEach((r, i) => {
     const [lo, hi] = r.split('-');
     if (hi !== undefined && (lo!.length !== hi.length || lo! > hi))
-      throw new ConfigError(`/risk/binRanges/${i}`, 'bounds must have equal length, low first');
+      throw new ConfigError(`${at}/binRanges/${i}`, 'bounds must have equal length, low first');
   });
-  if (config.risk.alert) {
+  if (risk.alert) {
     try {
-      new Intl.DateTimeFormat('en', { timeZone: config.risk.alert.timeZone });
+      new Intl.DateTimeFormat('en', { timeZone: risk.alert.timeZone });
     } catch {
-      throw new ConfigError('/risk/alert/timeZone', 'not an IANA time zone');
+      throw new ConfigError(`${at}/alert/timeZone`, 'not an IANA time zone');
     }
   }
 }

@@ -263,6 +263,37 @@ export const RiskConfig = Type.Object(
           'The sweep that assesses notifications left unassessed (a crash, another process).',
       },
     ),
+    cases: Type.Object(
+      {
+        enabled: Type.Boolean({
+          default: true,
+          description:
+            'Open fraud cases for analysts (and accept cardholder answers); false: no cases are opened.',
+        }),
+        minLevel: Literals(['low', 'medium', 'high'] as const, {
+          default: 'high',
+          description:
+            'Lowest level that opens a case; later attempts on the card join the open case whatever their level.',
+        }),
+        slaHours: Type.Integer({
+          minimum: 1,
+          maximum: 24 * 90,
+          default: 24,
+          description: 'A case still open this many hours after it opened is flagged overdue.',
+        }),
+        closeOnRecognised: Type.Boolean({
+          default: false,
+          description:
+            'A cardholder answering "recognised" closes the case as legitimate; false: the answer is recorded and an analyst closes it.',
+        }),
+      },
+      {
+        additionalProperties: false,
+        default: {},
+        description:
+          'Fraud cases: an assessment at or above `minLevel`, or a cardholder\'s "not recognised", opens one per card.',
+      },
+    ),
     alert: Type.Optional(
       Type.Object(
         {
@@ -296,6 +327,13 @@ export const RiskConfig = Type.Object(
           defaultLanguage: Literals(['en', 'fr', 'de', 'es'] as const, {
             default: 'en',
             description: "Used when the cardholder's language is unknown or has no template.",
+          }),
+          answerWindowHours: Type.Integer({
+            minimum: 1,
+            maximum: 24 * 90,
+            default: 168,
+            description:
+              "How long after an alert was written the cardholder's answer is accepted (POST /api/alerts/{id}/answer); later: ALERT_EXPIRED.",
           }),
           sink: Type.Union([EmailSink, WebhookSink], { description: 'How alerts are sent.' }),
           retry: Retry,

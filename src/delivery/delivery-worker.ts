@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import type { DeliveryConfig, RetryConfig } from '../config/delivery-schema.js';
+import { buildAnswerEvent } from '../events/answer-event.js';
 import { buildEvent } from '../events/ctp-event.js';
 import type { Logger } from '../logger.js';
 import type { DataProtector } from '../protect/data-protector.js';
@@ -172,10 +173,11 @@ export class DeliveryWorker {
     let result: DeliveryResult;
     let eventId: string | undefined;
     try {
-      const event = buildEvent(d.source, {
-        includePan: sink.includePan,
-        dataProtector: this.#o.dataProtector,
-      });
+      const options = { includePan: sink.includePan, dataProtector: this.#o.dataProtector };
+      // A cardholder's answer to the attempt's alert, or the attempt itself.
+      const event = d.source.answer
+        ? buildAnswerEvent(d.source, options)
+        : buildEvent(d.source, options);
       eventId = event.id;
       result = await sink.deliver({
         id: event.id,

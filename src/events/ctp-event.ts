@@ -115,6 +115,16 @@ export interface EventSource {
   panCiphertext: Buffer | null;
   /** Set by the risk assessment once it has run. */
   risk?: Risk | null;
+  /** Set on the delivery of a cardholder's answer to the attempt's alert. */
+  answer?: AnswerFacts;
+}
+
+/** The cardholder's answer an answer event reports (see `answer-event.ts`). */
+export interface AnswerFacts {
+  alertId: string;
+  answer: 'recognised' | 'not_recognised';
+  answeredAt: number;
+  caseId: string | null;
 }
 
 /**
@@ -140,6 +150,36 @@ export function buildEvent(
   src: EventSource,
   options: { includePan: boolean; dataProtector?: DataProtector | undefined },
 ): CtpEvent {
+  const event: CtpEvent = {
+    version: 1,
+    id: eventId(src.notificationId),
+    type: eventTypeName(src.eventType),
+    notificationId: src.notificationId,
+    receivedAt: new Date(src.receivedAt).toISOString(),
+    tokenRequestorId: src.tokenRequestorId,
+    eventType: src.eventType,
+    tsp: src.tsp,
+    card: eventCard(src, options),
+    enroller: {
+      firstName: src.firstName,
+      lastName: src.lastName,
+      contactEmail: src.contactEmail,
+      phoneNumber: src.phoneNumber,
+    },
+  };
+  if (src.risk !== undefined) event.risk = src.risk;
+  return event;
+}
+
+/**
+ * The event's `card`: BIN, last four, fingerprint, and the card number itself only when
+ * `includePan` is true.
+ * @throws Error when `includePan` is true and the row's data key is not configured.
+ */
+export function eventCard(
+  src: EventSource,
+  options: { includePan: boolean; dataProtector?: DataProtector | undefined },
+): CtpEvent['card'] {
   let card: CtpEvent['card'] = null;
   if (src.panBin !== null && src.panLast4 !== null && src.panFingerprint !== null) {
     card = {
@@ -156,23 +196,5 @@ export function buildEvent(
         .toString('ascii');
     }
   }
-  const event: CtpEvent = {
-    version: 1,
-    id: eventId(src.notificationId),
-    type: eventTypeName(src.eventType),
-    notificationId: src.notificationId,
-    receivedAt: new Date(src.receivedAt).toISOString(),
-    tokenRequestorId: src.tokenRequestorId,
-    eventType: src.eventType,
-    tsp: src.tsp,
-    card,
-    enroller: {
-      firstName: src.firstName,
-      lastName: src.lastName,
-      contactEmail: src.contactEmail,
-      phoneNumber: src.phoneNumber,
-    },
-  };
-  if (src.risk !== undefined) event.risk = src.risk;
-  return event;
+  return card;
 }

@@ -25,7 +25,12 @@ export type RiskCode = (typeof RISK_CODES)[number];
 /**
  * Default points per code (0–100 scale; the score is their sum, capped at 100). Chosen so one
  * strong signal (unknown or blocked card) is `high` alone, an unrelated enroller (name, email
- * and phone all differ) is `high`, and one legitimate change (a new email) stays `low`.
+ * and phone all differ) is `high`, one legitimate change (a new email) stays `low`, and an
+ * enroller with the card's real name but neither contact on file (the commonest Click to Pay
+ * takeover: the one-time codes go to the fraudster) is `high`: EMAIL 15 + PHONE 15 + CONTACT 40.
+ * CONTACT_MISMATCH was 15 until the backtest showed those takeovers all at medium; the price is
+ * that a cardholder whose email and phone on file are both out of date is `high` too
+ * (docs/fraud.md, decision 0031).
  */
 export const DEFAULT_WEIGHTS: Readonly<Record<RiskCode, number>> = {
   CARD_UNKNOWN: 70,
@@ -35,7 +40,7 @@ export const DEFAULT_WEIGHTS: Readonly<Record<RiskCode, number>> = {
   NAME_WEAK_MATCH: 15,
   EMAIL_MISMATCH: 15,
   PHONE_MISMATCH: 15,
-  CONTACT_MISMATCH: 15,
+  CONTACT_MISMATCH: 40,
   VELOCITY_24H: 25,
   VELOCITY_7D: 15,
   MANY_ENROLLERS: 30,
@@ -64,6 +69,41 @@ export interface RiskSummary {
 /** A shadow-mode hit: scored and logged with its would-be effect, not counted. */
 export interface ShadowHit extends RiskReason {
   points: number;
+}
+
+/**
+ * What the rules read of one attempt, as codes and numbers only: stored with each assessment
+ * (`risk_assessments.inputs`) so that a backtest re-scores it exactly under another `risk`
+ * configuration. Never a name, an email, a phone or a card number: the comparisons with the
+ * cardholder on file are made once, at assessment time, and only their outcomes are kept.
+ * Version 1; a member added later is optional, and a reader treats its absence as "not known".
+ */
+export interface RiskInputs {
+  v: 1;
+  /** What the directory answered. */
+  directory: 'found' | 'unknown' | 'unavailable';
+  /** Why it did not answer (`unavailable` only). */
+  directoryCause: 'timeout' | 'error' | null;
+  directoryMs: number | null;
+  /** The card's status on file (`found` only). */
+  cardStatus: 'active' | 'blocked' | 'closed' | null;
+  /** Enroller's name vs the cardholder's, 0–1; null when either side has no name. */
+  nameSimilarity: number | null;
+  /** Whether the enroller's email is one on file; null: nothing to compare. */
+  emailOnFile: boolean | null;
+  /** How many emails are on file. */
+  emailsOnFile: number;
+  phoneOnFile: boolean | null;
+  phonesOnFile: number;
+  disposableEmail: boolean;
+  luhnValid: boolean | null;
+  /** First six digits (shown by every listing; not a card number). */
+  bin: string | null;
+  attempts24h: number;
+  attempts7d: number;
+  enrollers7d: number;
+  cardsByEmail: number;
+  cardsByPhone: number;
 }
 
 export function levelAtLeast(level: RiskLevel, min: RiskLevel): boolean {

@@ -9,8 +9,7 @@ import type { CardholderDirectory, DirectoryResult } from './directory/cardholde
 import { normaliseEmail, normalisePhone } from './match/contact-normalise.js';
 import { levelAtLeast } from './risk-codes.js';
 import { assessRisk, type EngineResult } from './risk-engine.js';
-import { emailOnFile, phoneOnFile } from './rules/contact-rules.js';
-import type { RiskContext } from './rules/risk-rule.js';
+import { emailOnFile, phoneOnFile, riskInputs } from './risk-inputs.js';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
@@ -142,18 +141,24 @@ export class RiskService {
     const phone = normalisePhone(subject.phoneNumber, settings.defaultCountry);
     const emailHash = email === undefined ? null : dp.keyedHash('email', email);
     const phoneHash = phone === undefined ? null : dp.keyedHash('phone', phone);
-    const ctx: RiskContext = {
-      attempt: subject,
-      directory,
-      settings,
-      history: { attempts24h: 1, attempts7d: 1, enrollers7d: 1, cardsByEmail: 0, cardsByPhone: 0 },
-    };
-    const emailKnown = emailOnFile(ctx) ?? null;
-    const phoneKnown = phoneOnFile(ctx) ?? null;
-    ctx.history = await this.#history(subject, emailHash, phoneHash, emailKnown, phoneKnown);
-    const result = assessRisk(ctx);
+    const known = { attempt: subject, directory, settings };
+    const emailKnown = emailOnFile(known) ?? null;
+    const phoneKnown = phoneOnFile(known) ?? null;
+    const history = await this.#history(subject, emailHash, phoneHash, emailKnown, phoneKnown);
+    const inputs = riskInputs({ ...known, history });
+    const result = assessRisk({ inputs, settings });
 
     const alert = this.#alertDraft(subject, directory, result);
+    const cases = settings.cases;
+    // A case opens at cases.minLevel; storage also joins this attempt to the card's open case
+    // whatever its level, in the assessment's own transaction (a crash cannot lose a case).
+    const caseDraft = cases.enabled
+      ? {
+          id: uuidV7(this.#now()),
+          opens: levelAtLeast(result.level, cases.minLevel),
+          panLast4: subject.panLast4,
+        }
+      : undefined;
     const saved = await store.saveAssessment(
       {
         notificationId: id,
@@ -169,8 +174,10 @@ export class RiskService {
         reasons: result.reasons,
         shadow: result.shadow,
         directory: directory.kind,
+        inputs,
       },
       alert,
+      caseDraft,
     );
     if (!saved.saved) return undefined;
     serviceMetrics().riskAssessments.inc({ level: result.level });
@@ -181,6 +188,7 @@ export class RiskService {
         level: result.level,
         codes: result.reasons.map((r) => r.code),
         alert: saved.alert,
+        caseId: saved.caseId ?? undefined,
       },
       'risk assessed',
     );

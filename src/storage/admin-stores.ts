@@ -1,4 +1,5 @@
 import { AuditLog } from './audit-log.js';
+import { CaseStore, type CaseStoreOptions } from './case-store.js';
 import { NotificationQueries } from './notification-queries.js';
 import { OperatorStore } from './operator-store.js';
 import type { SqlDriver } from './sql-driver.js';
@@ -8,13 +9,22 @@ export interface AdminStores {
   operators: OperatorStore;
   audit: AuditLog;
   notifications: NotificationQueries;
+  cases: CaseStore;
 }
 
-/** Builds the admin stores on one driver (either dialect). `now` defaults to `Date.now`. */
-export function createAdminStores(sql: SqlDriver, now: () => number = Date.now): AdminStores {
+/**
+ * Builds the admin stores on one driver (either dialect). `now` defaults to `Date.now`; `cases`
+ * gives the case store the sinks that answers are delivered to.
+ */
+export function createAdminStores(
+  sql: SqlDriver,
+  now: () => number = Date.now,
+  cases: CaseStoreOptions = {},
+): AdminStores {
   return {
     operators: new OperatorStore(sql),
     audit: new AuditLog(sql, now),
     notifications: new NotificationQueries(sql),
+    cases: new CaseStore(sql, cases),
   };
 }

@@ -23,7 +23,11 @@ export function assessedBy(now: number, riskWaitMs: number | undefined): number 
   return riskWaitMs === undefined ? Number.MAX_SAFE_INTEGER : now - riskWaitMs;
 }
 
-/** Retryable rows whose notification has no other open delivery to the same sink. */
+/**
+ * Retryable rows whose notification has no other open delivery of the same event to the same
+ * sink.
+ */
 export const NO_OPEN_SIBLING = `NOT EXISTS (
     SELECT 1 FROM deliveries o
-    WHERE o.notification_id = d.notification_id AND o.sink = d.sink AND o.id <> d.id AND o.status IN ('pending', 'failed'))`;
+    WHERE o.notification_id = d.notification_id AND o.sink = d.sink AND o.event = d.event AND o.id <> d.id
+      AND o.status IN ('pending', 'failed'))`;

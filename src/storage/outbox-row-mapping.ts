@@ -1,4 +1,4 @@
-import type { EventSource, Risk } from '../events/ctp-event.js';
+import type { AnswerFacts, EventSource, Risk } from '../events/ctp-event.js';
 import type { DeliverySummary } from './outbox-store.js';
 
 /**
@@ -25,7 +25,17 @@ export const EVENT_SOURCE_COLUMNS = [
   '(SELECT r.score FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_score',
   '(SELECT r.level FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_level',
   '(SELECT r.reasons FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_reasons',
+  '(SELECT ca.case_id FROM case_attempts ca WHERE ca.notification_id = n.id) AS case_id',
+  'a.id AS answer_alert_id',
+  'a.answer AS answer',
+  'a.answered_at AS answered_at',
 ].join(', ');
+
+/**
+ * The join that brings a cardholder-answer delivery's alert (alias `a`) to the claim's row;
+ * `d` is the deliveries row's alias in the claim query.
+ */
+export const ANSWER_JOIN = (d: string) => `LEFT JOIN risk_alerts a ON a.id = ${d}.alert_id`;
 
 const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
 const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
@@ -57,12 +67,23 @@ export function toEventSource(r: Record<string, unknown>): EventSource {
             level: r.risk_level as Risk['level'],
             reasons: JSON.parse(String(r.risk_reasons)) as Risk['reasons'],
           },
+    // Set only on a `ctp.cardholder_answer` delivery (its row names the alert).
+    ...(r.answer_alert_id == null || r.answer == null
+      ? {}
+      : {
+          answer: {
+            alertId: String(r.answer_alert_id),
+            answer: r.answer as AnswerFacts['answer'],
+            answeredAt: Number(r.answered_at),
+            caseId: str(r.case_id),
+          },
+        }),
   };
 }
 
 export const SUMMARY_COLUMNS =
   'd.id, d.notification_id, d.sink, d.origin, d.status, d.attempts, d.next_attempt_at, d.created_at, d.updated_at, ' +
-  'd.delivered_at, d.last_error, d.last_status, d.lease_until';
+  'd.delivered_at, d.last_error, d.last_status, d.lease_until, d.event, d.alert_id';
 
 export function toDeliverySummary(r: Record<string, unknown>): DeliverySummary {
   return {
@@ -79,5 +100,7 @@ export function toDeliverySummary(r: Record<string, unknown>): DeliverySummary {
     lastError: str(r.last_error),
     lastStatus: num(r.last_status),
     leaseUntil: num(r.lease_until),
+    event: (r.event ?? 'enrollment') as DeliverySummary['event'],
+    alertId: str(r.alert_id),
   };
 }

@@ -55,6 +55,10 @@ export interface DeliverySummary {
   lastStatus: number | null;
   /** A worker holds it until then (it is being delivered now, or its worker died). */
   leaseUntil: number | null;
+  /** Which event it carries: the enrollment attempt, or the cardholder's answer to its alert. */
+  event: 'enrollment' | 'cardholder_answer';
+  /** The answered alert (`cardholder_answer` only). */
+  alertId: string | null;
 }
 
 export interface DeliveryQuery {
@@ -119,8 +123,9 @@ export interface OutboxStore {
    */
   retry(target: { id: string } | { dead: true; sink?: string }): Promise<number>;
   /**
-   * Queues the events of every accepted notification received at or after `since` for `sink`
-   * again (same event ids), except those with an open delivery to it already. Returns how many.
+   * Queues the enrollment events of every accepted notification received at or after `since`
+   * for `sink` again (same event ids), except those with an open delivery of that event to it
+   * already. Cardholder answers are not replayed. Returns how many.
    */
   replay(sink: string, since: number): Promise<number>;
   /** Stops claims for a sink until `enableSink` (a 410 from a webhook, or an operator). */

@@ -4,6 +4,7 @@ import { StorageError } from '../errors.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import { assessedBy, claimableCondition, NO_OPEN_SIBLING } from './outbox-claim.js';
 import {
+  ANSWER_JOIN,
   EVENT_SOURCE_COLUMNS,
   SUMMARY_COLUMNS,
   toDeliverySummary,
@@ -67,9 +68,9 @@ const CLAIM = `WITH claimed AS (
       ORDER BY d.next_attempt_at, d.id
       LIMIT $5
       FOR UPDATE SKIP LOCKED)
-    RETURNING id, sink, attempts, created_at, next_attempt_at, notification_id)
+    RETURNING id, sink, attempts, created_at, next_attempt_at, notification_id, alert_id)
   SELECT c.id, c.sink, c.attempts, c.created_at, ${EVENT_SOURCE_COLUMNS}
-  FROM claimed c JOIN notifications n ON n.id = c.notification_id
+  FROM claimed c JOIN notifications n ON n.id = c.notification_id ${ANSWER_JOIN('c')}
   ORDER BY c.next_attempt_at, c.id`;
 
 /**
@@ -189,7 +190,8 @@ export class PostgresOutbox implements OutboxStore {
         await client.query<{ id: string }>(
           `SELECT n.id FROM notifications n
            WHERE n.status = 'accepted' AND n.received_at >= $1
-             AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.notification_id = n.id AND o.sink = $2 AND o.status IN ('pending', 'failed'))
+             AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.notification_id = n.id AND o.sink = $2 AND o.event = 'enrollment'
+                             AND o.status IN ('pending', 'failed'))
            ORDER BY n.received_at, n.id`,
           [since, sink],
         )

@@ -1,5 +1,7 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
+import { caseOnAssessment } from './case-scripts.js';
+import { runPostgresScript } from './postgres-sql-driver.js';
 import { inTransaction } from './postgres-transaction.js';
 import {
   ASSESSMENT_COLUMNS,
@@ -13,7 +15,9 @@ import type {
   AlertStatus,
   AssessmentRecord,
   AssessmentSubject,
+  CaseDraft,
   RiskStore,
+  SaveResult,
   StoredAssessment,
 } from './risk-store.js';
 
@@ -94,14 +98,15 @@ export class PostgresRiskStore implements RiskStore {
   async saveAssessment(
     rec: AssessmentRecord,
     alert?: AlertDraft,
-  ): Promise<{ saved: boolean; alert: AlertStatus | 'none' }> {
+    caseDraft?: CaseDraft,
+  ): Promise<SaveResult> {
     return inTransaction(this.#pool, 'PostgreSQL risk write failed', async (client) => {
       const inserted =
         (await client.query(INSERT_ASSESSMENT, assessmentValues(rec, Boolean))).rowCount === 1;
-      let result: { saved: boolean; alert: AlertStatus | 'none' } = {
-        saved: inserted,
-        alert: 'none',
-      };
+      let result: SaveResult = { saved: inserted, alert: 'none' };
+      if (inserted && caseDraft !== undefined) {
+        result.caseId = await runPostgresScript(client, caseOnAssessment(rec, caseDraft));
+      }
       if (inserted && alert !== undefined) {
         let status: AlertStatus = 'no_contact';
         if (alert.recipient !== null) {
@@ -130,7 +135,7 @@ export class PostgresRiskStore implements RiskStore {
           keep?.ciphertext ?? null,
           alert.createdAt,
         ]);
-        result = { saved: true, alert: status };
+        result = { ...result, saved: true, alert: status };
       }
       return result;
     });

@@ -1,6 +1,28 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
+import { OUTBOX_CHANNEL } from './postgres-outbox.js';
+import { inTransaction } from './postgres-transaction.js';
 import type { SqlDriver } from './sql-driver.js';
+import type { SqlScript } from './sql-script.js';
+
+/** Awaits each statement of a script on `client`; call it inside BEGIN … COMMIT. */
+export async function runPostgresScript<T>(
+  client: pg.ClientBase,
+  script: SqlScript<T>,
+): Promise<T> {
+  let step = script.next();
+  while (!step.done) {
+    const s = step.value;
+    let result: unknown;
+    if (s.op === 'outbox-queued') await client.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+    else {
+      const r = await client.query(numbered(s.sql), s.params as unknown[]);
+      result = s.op === 'all' ? r.rows : (r.rowCount ?? 0);
+    }
+    step = script.next(result);
+  }
+  return step.value;
+}
 
 /** A {@link SqlDriver} on a PostgreSQL pool: `?` placeholders become `$1, $2, …`. */
 export function postgresSqlDriver(pool: pg.Pool): SqlDriver {
@@ -20,11 +42,16 @@ export function postgresSqlDriver(pool: pg.Pool): SqlDriver {
         throw new StorageError('PostgreSQL query failed', { cause });
       }
     },
+    transaction<T>(script: () => SqlScript<T>) {
+      return inTransaction(pool, 'PostgreSQL transaction failed', (client) =>
+        runPostgresScript(client, script()),
+      );
+    },
   };
 }
 
-/** `?` → `$n`. The admin statements (all in `storage/`) hold no `?` inside a literal. */
-function numbered(sql: string): string {
+/** `?` → `$n`. The shared statements (all in `storage/`) hold no `?` inside a literal. */
+export function numbered(sql: string): string {
   let n = 0;
   return sql.replace(/\?/g, () => `$${++n}`);
 }

@@ -111,7 +111,10 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
   }
 
   openAdminStores(now?: () => number): AdminStores {
-    return createAdminStores(postgresSqlDriver(this.#pool), now);
+    return createAdminStores(postgresSqlDriver(this.#pool), now, {
+      sinks: this.#sinks,
+      onDeliveriesQueued: this.#onDeliveriesQueued,
+    });
   }
 
   /** The pool, for the dialect modules sharing it (outbox, risk stores) and tests. */

@@ -48,6 +48,7 @@ export const ASSESSMENT_COLUMNS = [
   'reasons',
   'shadow',
   'directory',
+  'inputs',
 ] as const;
 
 export function assessmentValues(a: AssessmentRecord, bool: (b: boolean) => unknown): unknown[] {
@@ -66,6 +67,7 @@ export function assessmentValues(a: AssessmentRecord, bool: (b: boolean) => unkn
     JSON.stringify(a.reasons),
     JSON.stringify(a.shadow),
     a.directory,
+    JSON.stringify(a.inputs),
   ];
 }
 

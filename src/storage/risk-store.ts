@@ -1,4 +1,10 @@
-import type { RiskLevel, RiskReason, RiskSummary, ShadowHit } from '../risk/risk-codes.js';
+import type {
+  RiskInputs,
+  RiskLevel,
+  RiskReason,
+  RiskSummary,
+  ShadowHit,
+} from '../risk/risk-codes.js';
 import type { CardholderStore } from './cardholder-store.js';
 
 /** The stores of the risk side, on the notification store's own connection or pool. */
@@ -44,6 +50,8 @@ export interface AssessmentRecord {
   reasons: RiskReason[];
   shadow: ShadowHit[];
   directory: 'found' | 'unknown' | 'unavailable';
+  /** What the rules read, as codes and numbers (for backtests). */
+  inputs: RiskInputs;
 }
 
 /** The alert to write with an assessment (the outbox row of "was this you?"). */
@@ -67,6 +75,23 @@ export type AlertStatus = 'pending' | 'sent' | 'suppressed' | 'no_contact' | 'de
 export interface StoredAssessment extends RiskSummary {
   shadow: ShadowHit[];
   assessedAt: number;
+}
+
+/** What the assessment asks of cases: join the card's open case, or open one when `opens`. */
+export interface CaseDraft {
+  /** Id for a new case. */
+  id: string;
+  /** The assessment reached `risk.cases.minLevel`. */
+  opens: boolean;
+  /** Shown with the case (the one part of the card number a case shows). */
+  panLast4: string | null;
+}
+
+export interface SaveResult {
+  saved: boolean;
+  alert: AlertStatus | 'none';
+  /** The case the attempt joined or opened, if any. */
+  caseId?: string | null;
 }
 
 export interface RiskStore {
@@ -101,15 +126,17 @@ export interface RiskStore {
     excludeFingerprint: string | null,
   ): Promise<number>;
   /**
-   * Stores the assessment and, when given, its alert, in one transaction. The first
-   * assessment of a notification wins (a second process assessing it too changes nothing).
-   * The alert is `pending` unless the card had one within the window (`suppressed`) or no
-   * recipient is known (`no_contact`).
+   * Stores the assessment and, when given, its alert and its case, in one transaction. The
+   * first assessment of a notification wins (a second process assessing it too changes
+   * nothing). The alert is `pending` unless the card had one within the window (`suppressed`)
+   * or no recipient is known (`no_contact`). With `caseDraft`, the attempt joins its card's
+   * open case, or opens one when the draft says so; `caseId` says which.
    */
   saveAssessment(
     rec: AssessmentRecord,
     alert?: AlertDraft,
-  ): Promise<{ saved: boolean; alert: AlertStatus | 'none' }>;
+    caseDraft?: CaseDraft,
+  ): Promise<SaveResult>;
   assessments(ids: readonly string[]): Promise<Map<string, StoredAssessment>>;
   /** Accepted notifications received in [since, before) with no assessment, oldest first. */
   unassessed(since: number, before: number, limit: number): Promise<string[]>;

@@ -4,6 +4,7 @@ import { StorageError } from '../errors.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import { assessedBy, claimableCondition, NO_OPEN_SIBLING } from './outbox-claim.js';
 import {
+  ANSWER_JOIN,
   EVENT_SOURCE_COLUMNS,
   SUMMARY_COLUMNS,
   toDeliverySummary,
@@ -94,7 +95,7 @@ export class SqliteOutbox implements OutboxStore {
       if (ids.length === 0) return [];
       const rows = this.#prepare(
         `SELECT d.id, d.sink, d.attempts, d.created_at, ${EVENT_SOURCE_COLUMNS}
-           FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+           FROM deliveries d JOIN notifications n ON n.id = d.notification_id ${ANSWER_JOIN('d')}
            WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.next_attempt_at, d.id`,
       ).all(JSON.stringify(ids.map((r) => r.id))) as Record<string, unknown>[];
       return rows.map((r) => ({
@@ -184,7 +185,8 @@ export class SqliteOutbox implements OutboxStore {
       const ids = this.#prepare(
         `SELECT n.id FROM notifications n
            WHERE n.status = 'accepted' AND n.received_at >= ?
-             AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.notification_id = n.id AND o.sink = ? AND o.status IN ('pending', 'failed'))
+             AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.notification_id = n.id AND o.sink = ? AND o.event = 'enrollment'
+                             AND o.status IN ('pending', 'failed'))
            ORDER BY n.received_at, n.id`,
       )
         .pluck()

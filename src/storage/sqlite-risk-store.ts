@@ -1,5 +1,6 @@
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
+import { caseOnAssessment } from './case-scripts.js';
 import {
   ASSESSMENT_COLUMNS,
   assessmentValues,
@@ -12,9 +13,12 @@ import type {
   AlertStatus,
   AssessmentRecord,
   AssessmentSubject,
+  CaseDraft,
   RiskStore,
+  SaveResult,
   StoredAssessment,
 } from './risk-store.js';
+import { runSqliteScript } from './sqlite-sql-driver.js';
 
 const INSERT_ASSESSMENT = `INSERT INTO risk_assessments (${ASSESSMENT_COLUMNS.join(', ')})
   VALUES (${ASSESSMENT_COLUMNS.map(() => '?').join(', ')}) ON CONFLICT (notification_id) DO NOTHING`;
@@ -116,13 +120,20 @@ export class SqliteRiskStore implements RiskStore {
   async saveAssessment(
     rec: AssessmentRecord,
     alert?: AlertDraft,
-  ): Promise<{ saved: boolean; alert: AlertStatus | 'none' }> {
+    caseDraft?: CaseDraft,
+  ): Promise<SaveResult> {
     try {
       return await this.#write(() => {
         const inserted =
           this.#stmt(INSERT_ASSESSMENT).run(...assessmentValues(rec, Number)).changes === 1;
         if (!inserted) return { saved: false, alert: 'none' as const };
-        if (alert === undefined) return { saved: true, alert: 'none' as const };
+        const joined =
+          caseDraft === undefined
+            ? {}
+            : {
+                caseId: runSqliteScript(this.#db, caseOnAssessment(rec, caseDraft)),
+              };
+        if (alert === undefined) return { saved: true, alert: 'none' as const, ...joined };
         let status: AlertStatus = 'no_contact';
         if (alert.recipient !== null) {
           status = 'pending';
@@ -150,7 +161,7 @@ export class SqliteRiskStore implements RiskStore {
           keep?.ciphertext ?? null,
           alert.createdAt,
         );
-        return { saved: true, alert: status };
+        return { saved: true, alert: status, ...joined };
       });
     } catch (cause) {
       throw new StorageError('SQLite risk write failed', { cause });

@@ -337,7 +337,11 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
   }
 
   openAdminStores(now?: () => number): AdminStores {
-    return createAdminStores(sqliteSqlDriver(this.#db), now);
+    return createAdminStores(
+      sqliteSqlDriver(this.#db, (run) => this.write(run)),
+      now,
+      { sinks: this.#sinks, onDeliveriesQueued: this.#onDeliveriesQueued },
+    );
   }
 
   /** For the dialect modules sharing this connection (outbox, risk stores) and tests. */

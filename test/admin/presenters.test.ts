@@ -26,6 +26,8 @@ describe('presenters (one JSON per resource for the CLI and the admin API)', () 
     lastError: 'HTTP_503',
     lastStatus: 503,
     leaseUntil: t + 2000,
+    event: 'enrollment' as const,
+    alertId: null,
   };
 
   it('a delivery: the API schema, the event id, a due time only while one is due, in flight while leased', () => {
@@ -37,6 +39,9 @@ describe('presenters (one JSON per resource for the CLI and the admin API)', () 
     assert.equal(d.inFlight, true);
     assert.equal(presentDelivery(row, t + 2000).inFlight, false);
     assert.equal(presentDelivery({ ...row, status: 'dead' }, t).nextAttemptAt, null);
+    const alertId = '0195a1b2-0000-7000-8000-0000000000bb';
+    const answer = presentDelivery({ ...row, event: 'cardholder_answer', alertId }, t);
+    assert.deepEqual([answer.event, answer.eventId], ['cardholder_answer', `evt_${alertId}`]);
   });
 
   it('an operator, and iso() keeps null', () => {

@@ -13,6 +13,7 @@ const COMMANDS = [
   'sinks',
   'cardholders',
   'operators',
+  'risk',
   'keys',
   'migrate',
   'purge',

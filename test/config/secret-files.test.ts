@@ -181,6 +181,7 @@ describe('secret files readable by group or others', () => {
         helpContact: '+44 20 7946 0000',
         timeZone: 'UTC',
         defaultLanguage: 'en',
+        answerWindowHours: 168,
         sink: {
           type: 'webhook',
           url: 'http://127.0.0.1:9/sms',

@@ -236,8 +236,21 @@ describe('risk engine', () => {
       'PHONE_MISMATCH',
       'CONTACT_MISMATCH',
     ]);
-    assert.equal(stranger.score, 85);
+    assert.equal(stranger.score, 100, '40 + 15 + 15 + 40, capped');
     assert.equal(stranger.level, 'high');
+    // The card's real name, the enroller's own email and phone: Click to Pay's one-time codes
+    // would go to them. High by default (it was medium when CONTACT_MISMATCH weighed 15).
+    const knowsName = assessRisk(
+      context({ attempt: { contactEmail: 'x@example.net', phoneNumber: '07700900999' } }),
+    );
+    assert.deepEqual(codes(knowsName.reasons), [
+      'EMAIL_MISMATCH',
+      'PHONE_MISMATCH',
+      'CONTACT_MISMATCH',
+    ]);
+    assert.deepEqual([knowsName.score, knowsName.level], [70, 'high']);
+    const phoneOnly = assessRisk(context({ attempt: { phoneNumber: '07700900999' } }));
+    assert.deepEqual([phoneOnly.score, phoneOnly.level], [15, 'low'], 'one new contact stays low');
     const capped = assessRisk(
       context({ directory: { kind: 'unknown' }, attempt: { panLuhnValid: false } }),
     );

@@ -13,7 +13,7 @@ import { openStore } from '../../src/storage/open-store.js';
 import type { AlertDraft, AssessmentRecord, RiskStores } from '../../src/storage/risk-store.js';
 import { uuidV7 } from '../../src/util/uuid-v7.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
-import { holder } from '../support/risk-context.js';
+import { holder, inputsFor } from '../support/risk-context.js';
 
 const dp = new DataProtector([{ id: 'k1', key: randomBytes(32) }], randomBytes(32));
 const T0 = Date.UTC(2026, 0, 5, 12);
@@ -68,6 +68,7 @@ function assessment(n: NotificationRecord, o: Partial<AssessmentRecord> = {}): A
     reasons: [{ code: 'NAME_MISMATCH', detail: 'similarity=0.20' }],
     shadow: [],
     directory: 'found',
+    inputs: inputsFor(),
     ...o,
   };
 }

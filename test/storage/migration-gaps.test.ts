@@ -76,5 +76,59 @@ for (const dialect of await dialects()) {
         await db.drop();
       }
     });
+
+    it('version 6 keeps operators and their console sessions (SQLite rebuilds the table)', async () => {
+      const db = await dialect.create();
+      try {
+        const upTo5 = (dialect.name === 'sqlite' ? sqliteMigrations : postgresMigrations).filter(
+          (m) => m.version <= 5,
+        );
+        const seed = [
+          'CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)',
+          ...upTo5.map((m) => m.sql),
+          "INSERT INTO operators (id, name, role, password_hash, token_hash, created_at) VALUES ('op1', 'ada', 'admin', 'h', 't', 1)",
+          "INSERT INTO operator_sessions (id_hash, operator_id, csrf_token, created_at, last_seen_at, expires_at) VALUES ('s1', 'op1', 'c', 1, 1, 9999999999999)",
+        ];
+        if (dialect.name === 'sqlite') {
+          const raw = new Database(db.url.slice('sqlite:'.length));
+          for (const sql of seed) raw.exec(sql);
+          for (const m of upTo5)
+            raw.prepare('INSERT INTO schema_migrations VALUES (?, ?, ?)').run(m.version, m.name, 0);
+          raw.close();
+        } else {
+          const c = new pg.Client({ connectionString: db.url });
+          await c.connect();
+          for (const sql of seed) await c.query(sql);
+          for (const m of upTo5)
+            await c.query('INSERT INTO schema_migrations VALUES ($1, $2, $3)', [
+              m.version,
+              m.name,
+              0,
+            ]);
+          await c.end();
+        }
+        const store = await openStore({ url: db.url, poolSize: 2, statementTimeoutMs: 5000 });
+        try {
+          await store.migrate();
+          const ops = store.openAdminStores().operators;
+          assert.equal((await ops.session('s1', 2))?.operator.name, 'ada', 'still signed in');
+          assert.equal((await ops.byTokenHash('t'))?.role, 'admin');
+          const sql = rawSql(store);
+          await sql.run(
+            "INSERT INTO operators (id, name, role, password_hash, token_hash, created_at) VALUES ('op2', 'app', 'channel', 'h', 't2', 1)",
+          );
+          await assert.rejects(
+            sql.run(
+              "INSERT INTO operator_sessions (id_hash, operator_id, csrf_token, created_at, last_seen_at, expires_at) VALUES ('s2', 'nobody', 'c', 1, 1, 2)",
+            ),
+            'the sessions still reference operators',
+          );
+        } finally {
+          await store.close();
+        }
+      } finally {
+        await db.drop();
+      }
+    });
   });
 }

@@ -46,14 +46,17 @@ export async function startAdminEnv(
   o: {
     now?: () => number;
     extra?: HarnessOptions['extra'];
+    /** Config of both listeners (e.g. `risk`, which Visa's side assesses with). */
+    shared?: HarnessOptions['extra'];
     sinks?: Record<string, unknown>[];
   } = {},
 ): Promise<AdminTestEnv> {
   const pki = await testPki();
   // With sinks, Visa's side runs the delivery worker in-process, as `serve` does.
-  const delivery = o.sinks
-    ? { sinks: o.sinks, delivery: { pollIntervalMs: 20, leaseMs: 5000 } }
-    : {};
+  const delivery = {
+    ...(o.sinks ? { sinks: o.sinks, delivery: { pollIntervalMs: 20, leaseMs: 5000 } } : {}),
+    ...o.shared,
+  };
   const visa = await startTestServer(pki, {
     storageUrl,
     decryptionKids: ['first'],
@@ -94,6 +97,7 @@ export async function startAdminEnv(
     viewer: await addOperator(store, 'vera.viewer', 'viewer'),
     analyst: await addOperator(store, 'anna.analyst', 'analyst'),
     admin: await addOperator(store, 'adam.admin', 'admin'),
+    channel: await addOperator(store, 'bank.app', 'channel'),
   };
   return {
     visa,

@@ -1,7 +1,14 @@
 import type { Config } from '../../src/config/config-schema.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { Cardholder, DirectoryResult } from '../../src/risk/directory/cardholder.js';
-import type { AttemptFacts, AttemptHistory, RiskContext } from '../../src/risk/rules/risk-rule.js';
+import type { RiskInputs } from '../../src/risk/risk-codes.js';
+import { riskInputs } from '../../src/risk/risk-inputs.js';
+import type {
+  AttemptContext,
+  AttemptFacts,
+  AttemptHistory,
+  RiskContext,
+} from '../../src/risk/rules/risk-rule.js';
 
 const base = {
   storage: { url: 'sqlite::memory:' },
@@ -27,15 +34,28 @@ export const holder = (o: Partial<Cardholder> = {}): Cardholder => ({
   ...o,
 });
 
-/** A context where everything matches; override what a test is about. */
-export function context(
-  o: {
-    attempt?: Partial<AttemptFacts>;
-    directory?: DirectoryResult;
-    history?: Partial<AttemptHistory>;
-    risk?: Record<string, unknown>;
-  } = {},
-): RiskContext {
+export interface ContextOverrides {
+  attempt?: Partial<AttemptFacts>;
+  directory?: DirectoryResult;
+  history?: Partial<AttemptHistory>;
+  risk?: Record<string, unknown>;
+}
+
+/**
+ * What the rules read for an attempt where everything matches (override what a test is
+ * about): the raw attempt and the cardholder on file, turned into inputs as the service does.
+ */
+export function context(o: ContextOverrides = {}): RiskContext {
+  const raw = attemptContext(o);
+  return { inputs: riskInputs(raw), settings: raw.settings };
+}
+
+/** The inputs of {@link context}, as stored with an assessment. */
+export function inputsFor(o: ContextOverrides = {}): RiskInputs {
+  return context(o).inputs;
+}
+
+function attemptContext(o: ContextOverrides): AttemptContext {
   return {
     attempt: {
       receivedAt: Date.UTC(2026, 0, 5, 12),

@@ -6,8 +6,8 @@ import type { RiskRule } from './risk-rule.js';
 export const luhnRule: RiskRule = {
   name: 'luhn',
   codes: ['LUHN_INVALID'],
-  evaluate({ attempt }) {
-    return attempt.panLuhnValid === false ? [{ code: 'LUHN_INVALID', detail: 'luhn=0' }] : [];
+  evaluate({ inputs }) {
+    return inputs.luhnValid === false ? [{ code: 'LUHN_INVALID', detail: 'luhn=0' }] : [];
   },
 };
 
@@ -29,16 +29,16 @@ export function binInRanges(digits: string, ranges: readonly string[]): boolean 
 export const binRangeRule: RiskRule = {
   name: 'bin-range',
   codes: ['BIN_OUT_OF_RANGE'],
-  evaluate({ attempt, settings }) {
+  evaluate({ inputs, settings }) {
     const ranges = settings.binRanges;
-    if (!ranges || attempt.panBin === null) return [];
+    if (!ranges || inputs.bin === null) return [];
     const six = ranges.map((r) =>
       r
         .split('-')
         .map((b) => b.slice(0, 6))
         .join('-'),
     );
-    return binInRanges(attempt.panBin, six)
+    return binInRanges(inputs.bin, six)
       ? []
       : [{ code: 'BIN_OUT_OF_RANGE', detail: `ranges=${ranges.length}` }];
   },

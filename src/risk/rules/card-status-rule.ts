@@ -9,21 +9,21 @@ import type { RiskRule } from './risk-rule.js';
 export const cardStatusRule: RiskRule = {
   name: 'card-status',
   codes: ['CARD_UNKNOWN', 'CARD_NOT_ACTIVE', 'DIRECTORY_UNAVAILABLE'],
-  evaluate({ directory }) {
-    switch (directory.kind) {
+  evaluate({ inputs }) {
+    switch (inputs.directory) {
       case 'unknown':
         return [{ code: 'CARD_UNKNOWN', detail: 'directory=unknown' }];
       case 'unavailable':
         return [
           {
             code: 'DIRECTORY_UNAVAILABLE',
-            detail: `cause=${directory.reason} elapsedMs=${Math.round(directory.elapsedMs)}`,
+            detail: `cause=${inputs.directoryCause ?? 'error'} elapsedMs=${inputs.directoryMs ?? 0}`,
           },
         ];
       case 'found':
-        return directory.cardholder.status === 'active'
+        return inputs.cardStatus === 'active' || inputs.cardStatus === null
           ? []
-          : [{ code: 'CARD_NOT_ACTIVE', detail: `status=${directory.cardholder.status}` }];
+          : [{ code: 'CARD_NOT_ACTIVE', detail: `status=${inputs.cardStatus}` }];
     }
   },
 };

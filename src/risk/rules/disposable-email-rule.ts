@@ -20,9 +20,7 @@ export function isDisposableEmail(email: string | null | undefined): boolean {
 export const disposableEmailRule: RiskRule = {
   name: 'disposable-email',
   codes: ['DISPOSABLE_EMAIL'],
-  evaluate({ attempt }) {
-    return isDisposableEmail(attempt.contactEmail)
-      ? [{ code: 'DISPOSABLE_EMAIL', detail: 'list=mailchecker' }]
-      : [];
+  evaluate({ inputs }) {
+    return inputs.disposableEmail ? [{ code: 'DISPOSABLE_EMAIL', detail: 'list=mailchecker' }] : [];
   },
 };

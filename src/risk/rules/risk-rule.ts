@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config-schema.js';
 import type { DirectoryResult } from '../directory/cardholder.js';
-import type { RiskCode } from '../risk-codes.js';
+import type { RiskCode, RiskInputs } from '../risk-codes.js';
 
 /** What one attempt looks like to the rules: the enroller as Visa sent it, the card masked. */
 export interface AttemptFacts {
@@ -32,10 +32,21 @@ export interface AttemptHistory {
   cardsByPhone: number;
 }
 
-export interface RiskContext {
+/** Everything known about an attempt when it is assessed (personal data included, in memory). */
+export interface AttemptContext {
   attempt: AttemptFacts;
   directory: DirectoryResult;
   history: AttemptHistory;
+  settings: Config['risk'];
+}
+
+/**
+ * What a rule reads: the attempt's inputs (codes and numbers, see `risk-inputs.ts`) and the
+ * `risk` settings. The same inputs are stored with the assessment, so a backtest runs the same
+ * rules on them under other settings.
+ */
+export interface RiskContext {
+  inputs: RiskInputs;
   settings: Config['risk'];
 }
 
@@ -47,7 +58,7 @@ export interface RuleHit {
   factor?: number;
 }
 
-/** A small, pure rule: reads the context, returns its hits (usually none or one). */
+/** A small, pure rule: reads the inputs and settings, returns its hits (usually none or one). */
 export interface RiskRule {
   /** Stable name of the module, for logs. */
   readonly name: string;

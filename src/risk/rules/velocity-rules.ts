@@ -4,7 +4,7 @@ import type { RiskRule } from './risk-rule.js';
 export const velocity24hRule: RiskRule = {
   name: 'velocity-24h',
   codes: ['VELOCITY_24H'],
-  evaluate({ history, settings }) {
+  evaluate({ inputs: history, settings }) {
     const limit = settings.velocity.max24h;
     return history.attempts24h > limit
       ? [{ code: 'VELOCITY_24H', detail: `attempts=${history.attempts24h} limit=${limit}` }]
@@ -16,7 +16,7 @@ export const velocity24hRule: RiskRule = {
 export const velocity7dRule: RiskRule = {
   name: 'velocity-7d',
   codes: ['VELOCITY_7D'],
-  evaluate({ history, settings }) {
+  evaluate({ inputs: history, settings }) {
     const limit = settings.velocity.max7d;
     return history.attempts7d > limit
       ? [{ code: 'VELOCITY_7D', detail: `attempts=${history.attempts7d} limit=${limit}` }]
@@ -32,7 +32,7 @@ export const velocity7dRule: RiskRule = {
 export const enrollersRule: RiskRule = {
   name: 'enrollers',
   codes: ['MANY_ENROLLERS'],
-  evaluate({ history, settings }) {
+  evaluate({ inputs: history, settings }) {
     const limit = settings.velocity.maxEnrollers7d;
     return history.enrollers7d > limit
       ? [{ code: 'MANY_ENROLLERS', detail: `enrollers=${history.enrollers7d} limit=${limit}` }]
@@ -47,7 +47,7 @@ export const enrollersRule: RiskRule = {
 export const ringRule: RiskRule = {
   name: 'ring',
   codes: ['ENROLLER_RING'],
-  evaluate({ history, settings }) {
+  evaluate({ inputs: history, settings }) {
     const { maxCards, windowDays } = settings.ring;
     const via = history.cardsByEmail >= history.cardsByPhone ? 'email' : 'phone';
     const cards = Math.max(history.cardsByEmail, history.cardsByPhone);

@@ -181,4 +181,63 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
       CREATE INDEX notifications_unpurged ON notifications (received_at) WHERE purged_at IS NULL;
     `,
   },
+  {
+    // Fraud cases and the cardholder's answer; the `channel` operator role.
+    version: 6,
+    name: 'cases, cardholder answers, assessment inputs, channel role',
+    sql: `
+      ALTER TABLE operators DROP CONSTRAINT operators_role_check;
+      ALTER TABLE operators ADD CONSTRAINT operators_role_check
+        CHECK (role IN ('viewer', 'analyst', 'admin', 'channel'));
+
+      ALTER TABLE risk_assessments ADD COLUMN inputs text;
+      ALTER TABLE risk_alerts ADD COLUMN answer text CHECK (answer IN ('recognised', 'not_recognised'));
+      ALTER TABLE risk_alerts ADD COLUMN answered_at bigint;
+      ALTER TABLE risk_alerts ADD COLUMN answered_by text;
+      ALTER TABLE deliveries ADD COLUMN event text NOT NULL DEFAULT 'enrollment'
+        CHECK (event IN ('enrollment', 'cardholder_answer'));
+      ALTER TABLE deliveries ADD COLUMN alert_id text REFERENCES risk_alerts (id);
+
+      CREATE TABLE cases (
+        id               text PRIMARY KEY,
+        card_fingerprint text,
+        pan_last4        text,
+        status           text NOT NULL CHECK (status IN ('open', 'in_review', 'closed')),
+        level            text NOT NULL CHECK (level IN ('low', 'medium', 'high')),
+        opened_by        text NOT NULL CHECK (opened_by IN ('assessment', 'cardholder_answer')),
+        opened_at        bigint NOT NULL,
+        updated_at       bigint NOT NULL,
+        assignee         text,
+        escalated_at     bigint,
+        closed_at        bigint,
+        closed_by        text,
+        disposition      text CHECK (disposition IN ('confirmed_fraud', 'legitimate', 'inconclusive')),
+        CHECK ((status = 'closed') = (disposition IS NOT NULL))
+      );
+      CREATE UNIQUE INDEX cases_one_open_per_card ON cases (card_fingerprint) WHERE status <> 'closed';
+      CREATE INDEX cases_queue ON cases (status, opened_at);
+      CREATE TABLE case_attempts (
+        notification_id text PRIMARY KEY REFERENCES notifications (id),
+        case_id         text NOT NULL REFERENCES cases (id),
+        added_at        bigint NOT NULL
+      );
+      CREATE INDEX case_attempts_case ON case_attempts (case_id);
+      CREATE TABLE case_notes (
+        seq     bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        case_id text NOT NULL REFERENCES cases (id),
+        at      bigint NOT NULL,
+        author  text NOT NULL,
+        kind    text NOT NULL CHECK (kind IN ('opened', 'attempt', 'assigned', 'note', 'answer', 'reopened', 'closed')),
+        text    text,
+        detail  text
+      );
+      CREATE INDEX case_notes_case ON case_notes (case_id, seq);
+      CREATE FUNCTION case_notes_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'case_notes is append-only'; END $$;
+      CREATE TRIGGER case_notes_no_change BEFORE UPDATE OR DELETE ON case_notes
+        FOR EACH ROW EXECUTE FUNCTION case_notes_append_only();
+      CREATE TRIGGER case_notes_no_truncate BEFORE TRUNCATE ON case_notes
+        FOR EACH STATEMENT EXECUTE FUNCTION case_notes_append_only();
+    `,
+  },
 ];

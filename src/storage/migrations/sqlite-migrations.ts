@@ -177,4 +177,76 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       CREATE INDEX notifications_unpurged ON notifications (received_at) WHERE purged_at IS NULL;
     `,
   },
+  {
+    // Fraud cases and the cardholder's answer. The operators table is rebuilt for the `channel`
+    // role: SQLite cannot change a CHECK constraint in place. Its sessions are set aside and
+    // put back so that nobody is signed out (foreign keys are enforced by better-sqlite3).
+    version: 6,
+    name: 'cases, cardholder answers, assessment inputs, channel role',
+    sql: `
+      CREATE TEMP TABLE operator_sessions_kept AS SELECT * FROM operator_sessions;
+      DELETE FROM operator_sessions;
+      CREATE TABLE operators_v6 (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL UNIQUE,
+        role          TEXT NOT NULL CHECK (role IN ('viewer', 'analyst', 'admin', 'channel')),
+        password_hash TEXT NOT NULL,
+        token_hash    TEXT NOT NULL UNIQUE,
+        created_at    INTEGER NOT NULL,
+        disabled_at   INTEGER,
+        last_login_at INTEGER
+      ) STRICT;
+      INSERT INTO operators_v6 (id, name, role, password_hash, token_hash, created_at, disabled_at, last_login_at)
+        SELECT id, name, role, password_hash, token_hash, created_at, disabled_at, last_login_at FROM operators;
+      DROP TABLE operators;
+      ALTER TABLE operators_v6 RENAME TO operators;
+      INSERT INTO operator_sessions SELECT * FROM operator_sessions_kept;
+      DROP TABLE operator_sessions_kept;
+
+      ALTER TABLE risk_assessments ADD COLUMN inputs TEXT;
+      ALTER TABLE risk_alerts ADD COLUMN answer TEXT CHECK (answer IN ('recognised', 'not_recognised'));
+      ALTER TABLE risk_alerts ADD COLUMN answered_at INTEGER;
+      ALTER TABLE risk_alerts ADD COLUMN answered_by TEXT;
+      ALTER TABLE deliveries ADD COLUMN event TEXT NOT NULL DEFAULT 'enrollment'
+        CHECK (event IN ('enrollment', 'cardholder_answer'));
+      ALTER TABLE deliveries ADD COLUMN alert_id TEXT REFERENCES risk_alerts (id);
+
+      CREATE TABLE cases (
+        id               TEXT PRIMARY KEY,
+        card_fingerprint TEXT,
+        pan_last4        TEXT,
+        status           TEXT NOT NULL CHECK (status IN ('open', 'in_review', 'closed')),
+        level            TEXT NOT NULL CHECK (level IN ('low', 'medium', 'high')),
+        opened_by        TEXT NOT NULL CHECK (opened_by IN ('assessment', 'cardholder_answer')),
+        opened_at        INTEGER NOT NULL,
+        updated_at       INTEGER NOT NULL,
+        assignee         TEXT,
+        escalated_at     INTEGER,
+        closed_at        INTEGER,
+        closed_by        TEXT,
+        disposition      TEXT CHECK (disposition IN ('confirmed_fraud', 'legitimate', 'inconclusive')),
+        CHECK ((status = 'closed') = (disposition IS NOT NULL))
+      ) STRICT;
+      CREATE UNIQUE INDEX cases_one_open_per_card ON cases (card_fingerprint) WHERE status <> 'closed';
+      CREATE INDEX cases_queue ON cases (status, opened_at);
+      CREATE TABLE case_attempts (
+        notification_id TEXT PRIMARY KEY REFERENCES notifications (id),
+        case_id         TEXT NOT NULL REFERENCES cases (id),
+        added_at        INTEGER NOT NULL
+      ) STRICT;
+      CREATE INDEX case_attempts_case ON case_attempts (case_id);
+      CREATE TABLE case_notes (
+        seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+        case_id TEXT NOT NULL REFERENCES cases (id),
+        at      INTEGER NOT NULL,
+        author  TEXT NOT NULL,
+        kind    TEXT NOT NULL CHECK (kind IN ('opened', 'attempt', 'assigned', 'note', 'answer', 'reopened', 'closed')),
+        text    TEXT,
+        detail  TEXT
+      ) STRICT;
+      CREATE INDEX case_notes_case ON case_notes (case_id, seq);
+      CREATE TRIGGER case_notes_no_update BEFORE UPDATE ON case_notes BEGIN SELECT RAISE(ABORT, 'case_notes is append-only'); END;
+      CREATE TRIGGER case_notes_no_delete BEFORE DELETE ON case_notes BEGIN SELECT RAISE(ABORT, 'case_notes is append-only'); END;
+    `,
+  },
 ];

@@ -1,0 +1,154 @@
+import type { RiskInputs, RiskLevel, RiskReason } from '../risk/risk-codes.js';
+import type { AlertStatus } from './risk-store.js';
+
+/** open: nobody on it yet; in_review: assigned; closed: with a disposition. */
+export type CaseStatus = 'open' | 'in_review' | 'closed';
+export const CASE_STATUSES: readonly CaseStatus[] = ['open', 'in_review', 'closed'];
+
+/** An analyst's finding on closing a case: the label its attempts carry. */
+export type Disposition = 'confirmed_fraud' | 'legitimate' | 'inconclusive';
+export const DISPOSITIONS: readonly Disposition[] = [
+  'confirmed_fraud',
+  'legitimate',
+  'inconclusive',
+];
+
+/** What the cardholder said to "was this you?". */
+export type CardholderAnswer = 'recognised' | 'not_recognised';
+export const ANSWERS: readonly CardholderAnswer[] = ['recognised', 'not_recognised'];
+
+/**
+ * Entries of a case's append-only list: an analyst's `note`, and what happened to the case
+ * (opened, an attempt joined, assigned, the cardholder answered, reopened, closed).
+ */
+export type CaseNoteKind =
+  | 'opened'
+  | 'attempt'
+  | 'assigned'
+  | 'note'
+  | 'answer'
+  | 'reopened'
+  | 'closed';
+
+/** One fraud case: the attempts on one card while it was open. */
+export interface CaseSummary {
+  id: string;
+  cardFingerprint: string | null;
+  panLast4: string | null;
+  status: CaseStatus;
+  /** The highest assessed level of its attempts. */
+  level: RiskLevel;
+  openedBy: 'assessment' | 'cardholder_answer';
+  openedAt: number;
+  updatedAt: number;
+  /** Operator name. */
+  assignee: string | null;
+  /** When the cardholder said "not recognised" (the case then goes ahead of others). */
+  escalatedAt: number | null;
+  closedAt: number | null;
+  closedBy: string | null;
+  disposition: Disposition | null;
+  attemptCount: number;
+}
+
+export interface CaseAlert {
+  id: string;
+  status: AlertStatus;
+  createdAt: number;
+  sentAt: number | null;
+  answer: CardholderAnswer | null;
+  answeredAt: number | null;
+  answeredBy: string | null;
+}
+
+/** An attempt of a case: ids, masked card, the assessment and the alert (no personal data). */
+export interface CaseAttempt {
+  notificationId: string;
+  receivedAt: number;
+  addedAt: number;
+  panBin: string | null;
+  panLast4: string | null;
+  risk: { score: number; level: RiskLevel; reasons: RiskReason[] } | null;
+  alert: CaseAlert | null;
+}
+
+export interface CaseNote {
+  seq: number;
+  at: number;
+  /** Operator name, `system`, or the channel operator that posted an answer. */
+  author: string;
+  kind: CaseNoteKind;
+  /** The analyst's text (notes, and the disposition's note); null for events. */
+  text: string | null;
+  /** Ids and codes of an event. */
+  detail: Record<string, unknown> | null;
+}
+
+export interface CaseDetail extends CaseSummary {
+  attempts: CaseAttempt[];
+  notes: CaseNote[];
+}
+
+/** Filters of the case queue; all optional, combined with AND. */
+export interface CaseFilter {
+  status?: CaseStatus | undefined;
+  level?: RiskLevel | undefined;
+  assignee?: string | undefined;
+  /** true: not closed and opened at or before `overdueAt`; false: the others. */
+  overdue?: boolean | undefined;
+  /** Cases opened at or before this (ms) and not closed are overdue (now − slaHours). */
+  overdueAt: number;
+  limit: number;
+  offset: number;
+}
+
+export interface AnswerRequest {
+  alertId: string;
+  answer: CardholderAnswer;
+  /** ms since the epoch. */
+  at: number;
+  /** The channel operator's name. */
+  by: string;
+  /** Answers to alerts written longer ago than this are refused (ALERT_EXPIRED). */
+  windowMs: number;
+  /** `recognised` closes the case as legitimate. */
+  closeOnRecognised: boolean;
+  /** `risk.cases.enabled`: false records the answer (and queues the event) without cases. */
+  cases: boolean;
+  /** Id for a case opened by a `not_recognised`. */
+  newCaseId: string;
+}
+
+export type AnswerRefusal = 'ALERT_NOT_FOUND' | 'ALERT_EXPIRED' | 'ALERT_ALREADY_ANSWERED';
+
+export type AnswerOutcome =
+  | {
+      ok: true;
+      alertId: string;
+      notificationId: string;
+      answer: CardholderAnswer;
+      caseId: string | null;
+      caseStatus: CaseStatus | null;
+      /** `ctp.cardholder_answer` deliveries queued (one per sink). */
+      events: number;
+    }
+  | { ok: false; code: AnswerRefusal };
+
+export type CaseRefusal = 'NOT_FOUND' | 'CASE_CLOSED';
+export type CaseOutcome = { ok: true; case: CaseSummary } | { ok: false; code: CaseRefusal };
+
+/** An assessed attempt with its labels, for evaluation and backtests (codes and numbers only). */
+export interface LabelledAssessment {
+  notificationId: string;
+  receivedAt: number;
+  score: number;
+  level: RiskLevel;
+  reasons: RiskReason[];
+  shadow: RiskReason[];
+  /** Null for assessments stored before inputs were kept. */
+  inputs: RiskInputs | null;
+  /** Of the attempt's case, once closed. */
+  disposition: Disposition | null;
+  /** To the attempt's alert. */
+  answer: CardholderAnswer | null;
+}
