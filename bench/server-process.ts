@@ -26,21 +26,42 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** What the service under test is configured to do, beyond receiving. */
+export interface ServiceProfile {
+  /** Risk assessment of every accepted notification after its 200 (the default), or off. */
+  risk: boolean;
+  /**
+   * The bank configuration: the imported directory (in the database the phase starts from),
+   * cardholder alerts to a webhook, one webhook sink for every event, all to `receiverUrl`.
+   */
+  bank?: { receiverUrl: string; webhookSecretFile: string } | undefined;
+  /** HTTPS with client certificates issued by `clientCa` (mutual TLS). */
+  tls?: { cert: string; key: string; clientCa: string } | undefined;
+  /** Merged into `listen` (e.g. admission settings under test). */
+  listen?: Record<string, unknown> | undefined;
+}
+
 /**
- * The service's config as a bank would write it, for the bench keys. `risk: true` keeps the
- * default (risk assessment of every accepted notification after its 200); false turns it off,
- * leaving the receive path the throughput targets are about.
+ * The service's config as a bank would write it, for the bench keys. `risk: false` leaves the
+ * receive path the throughput targets are about; `bank` adds what a bank runs beside it.
  */
 export function writeServiceConfig(
   dir: string,
   keys: BenchKeys,
   storageUrl: string,
   port: number,
-  risk = true,
+  profile: ServiceProfile,
 ): string {
   const path = join(dir, 'config.json');
+  const bank = profile.bank;
+  const secret = bank && [{ file: bank.webhookSecretFile }];
   const config = {
-    listen: { host: '127.0.0.1', port },
+    listen: {
+      host: '127.0.0.1',
+      port,
+      ...(profile.tls ? { tls: profile.tls } : {}),
+      ...profile.listen,
+    },
     storage: { url: storageUrl },
     keys: {
       decryption: [{ kid: BENCH_KIDS.issuer, privateKey: keys.issuerKeyFile }],
@@ -51,7 +72,25 @@ export function writeServiceConfig(
       fingerprintKey: { file: keys.fingerprintKeyFile },
     },
     log: { level: 'info' },
-    ...(risk ? {} : { risk: { enabled: false } }),
+    ...(!profile.risk
+      ? { risk: { enabled: false } }
+      : bank
+        ? {
+            directory: { type: 'local' },
+            risk: {
+              defaultCountry: 'GB',
+              alert: {
+                minLevel: 'low',
+                bankName: 'Example Bank',
+                helpContact: 'the number on the back of your card',
+                sink: { type: 'webhook', url: `${bank.receiverUrl}/alerts`, secrets: secret },
+              },
+            },
+            sinks: [
+              { name: 'bank', type: 'webhook', url: `${bank.receiverUrl}/events`, secrets: secret },
+            ],
+          }
+        : {}),
   };
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;
@@ -67,6 +106,7 @@ export async function startServer(
   logFile: string,
   port: number,
   extraNodeArgs: string[] = [],
+  tls = false,
 ): Promise<RunningServer> {
   const out = openSync(logFile, 'w');
   const child: ChildProcess = spawn(process.execPath, [...extraNodeArgs, ...args], {
@@ -95,7 +135,7 @@ export async function startServer(
   const pid = child.pid as number;
   return {
     pid,
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     logFile,
     async stop() {
       if (exited) return;

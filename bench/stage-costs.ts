@@ -9,7 +9,7 @@
  * less the "pipeline + SQLite" line here.
  */
 import { constants, createHash, type KeyObject, privateDecrypt } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -28,7 +28,7 @@ import type { NotificationStore } from '../src/storage/notification-store.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
 import { BENCH_KIDS, benchKeys } from './bench-keys.js';
 import { median } from './latency-stats.js';
-import { notificationSet } from './notification-set.js';
+import { notificationSet, readNotifications } from './notification-set.js';
 import { scriptArgs } from './script-args.js';
 import { writeServiceConfig } from './server-process.js';
 
@@ -47,13 +47,15 @@ const total = rounds * perRound;
 const file = await notificationSet(keys, total, cacheDir, (s) =>
   process.stderr.write(`bench: ${s}\n`),
 );
-const tokens = readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(0, total);
+const tokens = readNotifications(file, 0, total);
 const bodies = tokens.map((t) => Buffer.from(JSON.stringify({ encryptedData: t })));
 
 // The keys, data protection and JOSE allow-lists of the service as `npm run bench` configures it,
 // read by the service's own config and secrets loaders.
 const workDir = mkdtempSync(join(tmpdir(), 'ctp-stages-'));
-const config = loadConfig(writeServiceConfig(workDir, keys, 'sqlite:unused.sqlite', 0, false));
+const config = loadConfig(
+  writeServiceConfig(workDir, keys, 'sqlite:unused.sqlite', 0, { risk: false }),
+);
 const { verificationKeys, decryptionKeys, dataProtector: dp } = loadSecrets(config);
 const jose = config.jose;
 const jweAllow = {
