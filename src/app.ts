@@ -7,6 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Config } from './config/config-schema.js';
+import { Admission } from './http/admission.js';
 import { statusForCode } from './http/status-for-outcome.js';
 import { clientErrorHandler, refuseConnection, transportLimits } from './http/transport-limits.js';
 import { visaExchange, visaRequestAnswered } from './http/visa-exchange.js';
@@ -83,17 +84,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // CONNECT has no handler here; Node would drop the socket without an answer.
   app.server.on('connect', (_req: unknown, socket: Socket) => refuseConnection(socket));
 
+  const metrics = serviceMetrics();
   const exchange = visaExchange({
     pipeline: deps.pipeline,
     basePath: deps.config.basePath,
     inspectClientCertificate: Boolean(tls?.clientCa),
+    admission: new Admission(listen.admission, metrics.inFlight),
   });
   await app.register(visaRoute, {
     exchange,
     basePath: deps.config.basePath,
     bodyLimit: listen.bodyLimitBytes,
   });
-  const metrics = serviceMetrics();
   // A callback hook, not an async one: no promise per request for a function that never waits.
   app.addHook('onResponse', (req, reply, done) => {
     // (health checks and the like are not Visa traffic)

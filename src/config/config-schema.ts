@@ -85,6 +85,33 @@ export const ConfigSchema = Type.Object(
           default: 5000,
           description: 'How long an idle keep-alive connection is kept open.',
         }),
+        admission: Type.Object(
+          {
+            maxInFlight: Type.Integer({
+              minimum: 1,
+              maximum: 100000,
+              default: 64,
+              description:
+                'Visa requests one process holds at once, waiting or being worked on; one more is answered 500 ' +
+                'at once (Visa retries). Per process: `--workers` multiplies it.',
+            }),
+            maxWaitMs: Type.Integer({
+              minimum: 0,
+              maximum: 60000,
+              default: 250,
+              description:
+                'Longest a request, once read whole, may wait in this process for its work (the RSA operations ' +
+                'first) to start; past it, 500 at once.',
+            }),
+          },
+          {
+            additionalProperties: false,
+            default: {},
+            description:
+              'Admission control: past either limit a request is answered 500 before any RSA operation or ' +
+              'write, and counted in `ctp_notify_requests_shed_total`.',
+          },
+        ),
       },
       {
         additionalProperties: false,
