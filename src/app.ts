@@ -22,6 +22,11 @@ export interface AppDeps {
   pipeline: NotificationPipeline;
   store: NotificationStore;
   logger: Logger;
+  /**
+   * TLS session ticket keys (48 bytes) shared by every worker of a cluster, so that a session
+   * resumes on whichever worker its next connection lands. Default: Node's, one per process.
+   */
+  tlsTicketKeys?: Buffer | undefined;
 }
 
 function unroutable(error: { code: string }, req: FastifyRequest, reply: FastifyReply): void {
@@ -53,7 +58,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         ...(tls.clientCa
           ? { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: false }
           : {}),
-        minVersion: 'TLSv1.2' as const,
+        // TLS 1.2 and 1.3 only, and under 1.2 only the ECDHE AEAD suites of `tls.ciphers`
+        // (listen-tls-schema.ts): Node's defaults also offer static-RSA key exchange and CBC.
+        minVersion: tls.minVersion,
+        maxVersion: 'TLSv1.3' as const,
+        ciphers: tls.ciphers,
+        honorCipherOrder: true,
+        ...(deps.tlsTicketKeys ? { ticketKeys: deps.tlsTicketKeys } : {}),
         // A TCP connection that never completes the handshake (Node's default waits 120 s).
         handshakeTimeout: limits.headersTimeoutMs,
       }

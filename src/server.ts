@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildAdminApp } from './admin/admin-app.js';
@@ -100,7 +101,13 @@ async function listen(
     ...(onDeliveriesQueued ? { onDeliveriesQueued } : {}),
   });
   if (!cluster.isWorker && deliveryInServe(config)) worker = await startOrClose(rt, logger);
-  const app = await buildApp({ config, pipeline: rt.pipeline, store: rt.store, logger });
+  const app = await buildApp({
+    config,
+    pipeline: rt.pipeline,
+    store: rt.store,
+    logger,
+    tlsTicketKeys: takeTicketKeys(),
+  });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   rt.startBackground();
   const retention = config.retention
@@ -175,8 +182,13 @@ async function supervise(
 
   let stopping = false;
   let listening = 0;
+  // One set of TLS session ticket keys for all workers (RFC 5077 §5.5): a session resumes on
+  // whichever worker the client's next connection lands. They live as long as this primary.
+  const env = config.listen.tls
+    ? { [TICKET_KEYS_ENV]: randomBytes(48).toString('base64') }
+    : undefined;
   const fork = (): Worker => {
-    const worker = cluster.fork();
+    const worker = cluster.fork(env);
     worker.on('message', (m: { type?: string; url?: string }) => {
       if (m.type === 'outbox') delivery?.wake();
       else if (m.type === 'listening' && ++listening === count) {
@@ -211,6 +223,18 @@ async function supervise(
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** How the primary hands its TLS session ticket keys to the workers it forks. */
+const TICKET_KEYS_ENV = 'CTP_NOTIFY_TLS_TICKET_KEYS';
+
+/** In a worker: the primary's ticket keys, removed from the environment once read. */
+function takeTicketKeys(): Buffer | undefined {
+  const v = process.env[TICKET_KEYS_ENV];
+  if (v === undefined) return undefined;
+  delete process.env[TICKET_KEYS_ENV];
+  const keys = Buffer.from(v, 'base64');
+  return cluster.isWorker && keys.length === 48 ? keys : undefined;
 }
 
 /** The 'listening' line is written whatever the log level: operators and scripts wait for it. */

@@ -10,6 +10,7 @@ import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
 import { FilePath } from './file-path.js';
+import { ListenTlsSchema } from './listen-tls-schema.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
 import { SecretRef, secretRefWith } from './secret-ref.js';
 
@@ -39,26 +40,7 @@ export const ConfigSchema = Type.Object(
           default: 8443,
           description: 'Port of the Visa listener (0: any free port).',
         }),
-        tls: Type.Optional(
-          Type.Object(
-            {
-              cert: FilePath({ description: 'Server certificate (PEM, with its chain).' }),
-              key: FilePath({ description: 'Server private key (PEM).' }),
-              clientCa: Type.Optional(
-                FilePath({
-                  description:
-                    'When set, mutual TLS: Visa must present a client certificate issued by this CA. Checked at HTTP ' +
-                    'level, so a missing or foreign certificate gets a 401, not a broken handshake.',
-                }),
-              ),
-            },
-            {
-              additionalProperties: false,
-              description:
-                'TLS for the Visa listener. Absent: plain HTTP (TLS may end at a proxy).',
-            },
-          ),
-        ),
+        tls: Type.Optional(ListenTlsSchema),
         bodyLimitBytes: Type.Integer({
           minimum: 1024,
           maximum: 1048576,
