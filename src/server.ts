@@ -182,6 +182,13 @@ async function supervise(
 
   let stopping = false;
   let listening = 0;
+  // Each worker accepts its own connections from the shared socket, so a connection waits in
+  // the kernel's accept queue, not in the primary's: one the primary had accepted and not yet
+  // handed over would reach a worker only after its client may have given up, and its age would
+  // be invisible to the worker's admission control (src/http/admission.ts). The environment's
+  // NODE_CLUSTER_SCHED_POLICY, when set, decides instead.
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined)
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
   // One set of TLS session ticket keys for all workers (RFC 5077 §5.5): a session resumes on
   // whichever worker the client's next connection lands. They live as long as this primary.
   const env = config.listen.tls
