@@ -35,14 +35,16 @@ const INSERT_DELIVERY = `INSERT INTO deliveries
 const insertStatements = new WeakMap<Database.Database, Database.Statement>();
 
 /**
- * Writes one pending delivery per sink for an accepted notification. Called by SqliteStore
- * inside the savepoint that stores the notification, so both commit or neither does.
+ * Writes one pending delivery per sink for an accepted notification, due `holdMs` from now (the
+ * wait for its risk assessment, which makes it due earlier: outbox-claim.ts). Called by
+ * SqliteStore inside the savepoint that stores the notification, so both commit or neither does.
  */
 export function enqueueDeliveries(
   db: Database.Database,
   notificationId: string,
   sinks: readonly string[],
   now: number,
+  holdMs = 0,
 ): void {
   if (sinks.length === 0) return;
   let insert = insertStatements.get(db);
@@ -51,7 +53,7 @@ export function enqueueDeliveries(
     insertStatements.set(db, insert);
   }
   for (const sink of sinks)
-    insert.run(uuidV7(now), notificationId, sink, 'accepted', now, now, now);
+    insert.run(uuidV7(now), notificationId, sink, 'accepted', now + holdMs, now, now);
 }
 
 /**
