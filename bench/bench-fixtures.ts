@@ -51,6 +51,16 @@ async function startSinkReceiver(): Promise<SinkReceiver> {
   };
 }
 
+/** The Standard Webhooks secret of the bench's sink and alerts (made once, beside the keys). */
+export function benchWebhookSecret(keys: BenchKeys): string {
+  const file = join(keys.dir, 'webhook-secret');
+  if (!existsSync(file)) {
+    writeFileSync(file, `whsec_${randomBytes(32).toString('base64')}\n`, { mode: 0o600 });
+    chmodSync(file, 0o600);
+  }
+  return file;
+}
+
 /**
  * Makes (or finds in `cacheDir`) what the asked-for phases need. With `bank`: the webhook secret,
  * the sink receiver, and the imported directory as a SQLite template and, when `storage` is a
@@ -65,13 +75,7 @@ export async function benchFixtures(
 ): Promise<BenchFixtures & { close(): Promise<void> }> {
   const tls = need.tls ? await benchTls(join(cacheDir, 'keys', 'tls')) : undefined;
   if (!need.bank) return { tls, close: async () => {} };
-  const webhookSecretFile = join(keys.dir, 'webhook-secret');
-  if (!existsSync(webhookSecretFile)) {
-    writeFileSync(webhookSecretFile, `whsec_${randomBytes(32).toString('base64')}\n`, {
-      mode: 0o600,
-    });
-    chmodSync(webhookSecretFile, 0o600);
-  }
+  const webhookSecretFile = benchWebhookSecret(keys);
   const sqlite = await sqliteDirectoryTemplate(keys, cacheDir, log);
   const pgAdmin = need.postgres ?? (storage === 'sqlite' ? undefined : storage);
   const postgres = pgAdmin ? await createPostgresDatabase(pgAdmin) : undefined;
