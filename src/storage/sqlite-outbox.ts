@@ -32,6 +32,14 @@ const INSERT_DELIVERY = `INSERT INTO deliveries
   (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
   VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)`;
 
+/**
+ * The delivery worker's own writes (claims and outcomes) commit without waiting for fsync
+ * (decision 0044): losing one to a power cut means a delivery made again, which at-least-once
+ * delivery allows (receivers deduplicate on the event id). The deliveries themselves are written
+ * with their notification, durably; operators' commands (retry, replay, sinks) stay durable.
+ */
+const NOT_DURABLE = { durable: false } as const;
+
 const insertStatements = new WeakMap<Database.Database, Database.Statement>();
 
 /**
@@ -107,7 +115,7 @@ export class SqliteOutbox implements OutboxStore {
         createdAt: Number(r.created_at),
         source: toEventSource(r),
       }));
-    });
+    }, NOT_DURABLE);
   }
 
   complete(id: string, leaseToken: string): Promise<boolean> {
@@ -118,7 +126,7 @@ export class SqliteOutbox implements OutboxStore {
            WHERE id = ? AND lease_owner = ?`,
       ).run(now, now, id, leaseToken);
       return r.changes === 1;
-    });
+    }, NOT_DURABLE);
   }
 
   fail(id: string, leaseToken: string, f: FailureRecord): Promise<boolean> {
@@ -137,7 +145,7 @@ export class SqliteOutbox implements OutboxStore {
         leaseToken,
       );
       return r.changes === 1;
-    });
+    }, NOT_DURABLE);
   }
 
   async list(q: DeliveryQuery): Promise<DeliverySummary[]> {
