@@ -5,7 +5,7 @@
  *   1 receive path (risk off, no sinks)        2 bank configuration        3 mutual TLS variants
  *   4 PostgreSQL, two instances                5 overload, 2× and 4×      6 memory over time
  *
- *   --quick                 rows 1, 2 and 5 at 2× in about two minutes (short, for a quick check)
+ *   --quick                 rows 1 (with the peer), 2 and 5 at 2× for 10 s: about two minutes
  *   --rows LIST             which rows, e.g. 1,2,5 (default all)
  *   --notifications N       measured notifications per receiver in rows 1-4 (default 20000)
  *   --warmup N              sent first to each receiver, not measured (default 4000)
@@ -77,7 +77,7 @@ const quick = a.quick;
 const rows = list(a.rows ?? (quick ? '1,2,5' : '1,2,3,4,5,6'), 'rows');
 if (rows.some((r) => r > 6)) throw new Error('--rows are 1 to 6');
 const factors = list(a['overload-factors'] ?? (quick ? '2' : '2,4'), 'overload-factors');
-const overloadSeconds = int(a['overload-seconds'] ?? (quick ? '20' : '60'), 'overload-seconds');
+const overloadSeconds = int(a['overload-seconds'] ?? (quick ? '10' : '60'), 'overload-seconds');
 const overloadConnection = a['overload-connection'] as 'keep-alive' | 'per-request';
 if (!['keep-alive', 'per-request'].includes(overloadConnection))
   throw new Error('--overload-connection is keep-alive or per-request');
@@ -89,7 +89,7 @@ const cacheDir = join(repo, 'bench/.cache');
 const keys = benchKeys(join(cacheDir, 'keys'));
 const workDir = mkdtempSync(join(tmpdir(), 'ctp-bench-'));
 const warmup = int(a.warmup ?? (quick ? '1000' : '4000'), 'warmup');
-const count = int(a.notifications ?? (quick ? '5000' : '20000'), 'notifications');
+const count = int(a.notifications ?? (quick ? '4000' : '20000'), 'notifications');
 const needs = (n: number) => notificationSet(keys, n, cacheDir, log);
 const postgres = rows.includes(4) && (await reachable(a.postgres)) ? a.postgres : undefined;
 if (rows.includes(4) && !postgres) log(`row 4 skipped: no PostgreSQL answers at ${a.postgres}`);
