@@ -44,7 +44,8 @@ export function benchPayload(i: number): Record<string, unknown> {
     clientInformation: {
       firstName: first,
       lastName: last,
-      phoneNumber: `+4479${String(460000000 + i).slice(-9)}`,
+      // A possible UK mobile number (07700 9xxxxx), as the directory and the phone rules expect.
+      phoneNumber: `+4477009${String(i % 100_000).padStart(5, '0')}`,
       contactEmail: `${first.toLowerCase()}.${last.toLowerCase()}${i}@example.org`,
     },
     enrollment: { tsp: 'V', paymentInstrument: { accountNumber: pan } },

@@ -2,11 +2,19 @@ import { fork } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { inDirectory } from './bank-directory.js';
+import type { BenchFixtures } from './bench-fixtures.js';
 import type { BenchKeys } from './bench-keys.js';
 import { createBenchDatabase } from './bench-storage.js';
+import type { ServerCertKind } from './bench-tls.js';
 import type { BenchToken } from './bench-token.js';
 import { type LatencySummary, summarise } from './latency-stats.js';
-import type { DriveRequest, DriveResult } from './load-driver.js';
+import {
+  type DriveRequest,
+  type DriveResult,
+  OUTCOME,
+  type TimelineBucket,
+} from './load-driver.js';
 import { sampleTree, type TreeSample } from './process-tree.js';
 import { freePort, type RunningServer, startServer, writeServiceConfig } from './server-process.js';
 
@@ -17,13 +25,42 @@ const CEILING = here('./ceiling-receiver.js');
 export const NOTIFICATION_PATH =
   '/vtis/v1/tokenRequestors/40010030273/cardEnrollment/notification?eventType=CTP_ENROLLMENT_ATTEMPT';
 
+/** The service's configuration in a phase. */
+export interface ServiceSetup {
+  /** Risk assessment on (the default) or off (the receive path). */
+  risk: boolean;
+  /** The bank configuration: imported directory, alerts and a webhook sink (needs risk). */
+  bank: boolean;
+  /** Mutual TLS with this kind of server certificate; absent: plain HTTP. */
+  tls?: ServerCertKind | undefined;
+  /** Instances of the service on the one database (PostgreSQL only when more than one). */
+  instances?: number | undefined;
+  /** Merged into the config's `listen`. */
+  listen?: Record<string, unknown> | undefined;
+  /** The issuer key in this SoftHSM2 token instead of its PEM file. */
+  token?: BenchToken | undefined;
+}
+
+/** How the load generator connects. */
+export interface ClientSetup {
+  /** Default keep-alive. */
+  connection?: 'keep-alive' | 'per-request';
+  /** With TLS and a connection per request: offer the last session ticket (resumption). */
+  resume?: boolean;
+  /** The client's own deadline per request (a timed-out request counts as not answered). */
+  timeoutMs?: number;
+  /** Outcomes per bucket of this many ms of send time. */
+  timelineMs?: number;
+}
+
 export interface PhaseOptions {
+  /** Lower case, digits and dashes: it also names the phase's paths on the sink receiver. */
   name: string;
   receiver: 'service' | 'peer' | 'ceiling';
-  /** Service only: risk assessment on (the default configuration) or off. */
-  risk?: boolean;
-  /** Service only: the issuer key in this token instead of its PEM file. */
-  token?: BenchToken;
+  /** Service only (default: risk on, nothing else). */
+  service?: ServiceSetup;
+  client?: ClientSetup;
+  fixtures: BenchFixtures;
   keys: BenchKeys;
   /**
    * The notification set file; lines [0, warmup) warm up, [warmup, warmup + count) are measured.
@@ -31,6 +68,7 @@ export interface PhaseOptions {
   file: string;
   warmup: number;
   count: number;
+  /** Server processes per instance (cluster workers when more than one). */
   workers: number;
   /** "sqlite" or a postgres:// admin URL (the peer is always on SQLite). */
   storage: string;
@@ -52,10 +90,9 @@ export interface MemorySample {
 
 export interface PhaseResult {
   receiver: 'service' | 'peer' | 'ceiling';
-  /** Service: whether risk assessment ran. */
-  risk: boolean | null;
-  /** Service: where the issuer key was (a PEM file, or SoftHSM2 with mechanism rsa-raw). */
-  issuerKey: 'file' | 'softhsm-rsa-raw' | null;
+  /** Service: its configuration. */
+  service: ServiceSetup | null;
+  client: ClientSetup;
   workers: number;
   storage: string;
   loop: string;
@@ -66,22 +103,30 @@ export interface PhaseResult {
   accepted: number;
   statuses: Record<string, number>;
   errors: number;
+  timeouts: number;
   firstError: string | null;
   durationSeconds: number;
   throughputPerSecond: number;
+  /** Answered requests, any status. */
   latencyMs: LatencySummary;
+  latencyByStatusMs: Record<string, LatencySummary>;
   serverCpuSeconds: number;
   /** Of which kernel time (stime). */
   serverSystemCpuSeconds: number;
-  /** Per process, primary first. */
+  /** Per process, primary first (instances one after the other). */
   serverCpuSecondsByProcess: number[];
   /**
-   * Seconds after the last answer until the server went quiet: work it deferred past Visa's 200
-   * (risk assessments, WAL checkpoints) is counted in its CPU, not left out.
+   * Seconds after the last answer until the server went quiet (and, in the bank configuration,
+   * every delivery and alert had arrived): work it deferred past Visa's 200 (risk assessments,
+   * deliveries, alerts, WAL checkpoints) is counted in its CPU, not left out.
    */
   settleSeconds: number;
   perCpuSecond: number;
   serverProcesses: number;
+  /** Bank configuration: what reached the receiver, and what the accepted stream called for. */
+  sinks: { events: number; alerts: number; expectedEvents: number; expectedAlerts: number } | null;
+  /** TLS: handshakes the client made, and how many resumed a session. */
+  handshakes: { total: number; resumed: number } | null;
   rss: {
     afterStartBytes: number;
     afterWarmupBytes: number;
@@ -91,6 +136,7 @@ export interface PhaseResult {
     byProcess: { pid: number; afterWarmupBytes: number; endBytes: number }[];
     samples: MemorySample[];
   };
+  timeline?: TimelineBucket[];
   /** CPU the load generator used (it runs on the same machine). */
   driverCpuSeconds: number;
 }
@@ -99,7 +145,7 @@ export interface PhaseResult {
 export function drive(req: DriveRequest): Promise<DriveResult> {
   return new Promise((resolve, reject) => {
     const child = fork(here('./load-driver.js'), [], {
-      execArgv: [],
+      execArgv: ['--max-old-space-size=4096'],
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     child.once('message', (m: { ok: boolean; result?: DriveResult; error?: string }) =>
@@ -116,123 +162,212 @@ export function drive(req: DriveRequest): Promise<DriveResult> {
 
 const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
 
-/** A receiver under test: its process tree, its fresh database, where to send. */
-interface Receiver {
+/** A receiver under test: its process trees, its fresh database, where to send. */
+export interface Receiver {
   o: PhaseOptions;
-  server: RunningServer;
+  servers: RunningServer[];
+  /** The phase's database (`storage.url`). */
+  storageUrl: string;
   drop: () => Promise<void>;
-  target: Pick<DriveRequest, 'origin' | 'path' | 'file'>;
+  target: Omit<DriveRequest, 'from' | 'count' | 'mode' | 'concurrency'>;
   afterStart: TreeSample;
   afterWarmup: TreeSample;
+  /** Deliveries and alerts the accepted notifications so far call for (bank configuration). */
+  expected: { events: number; alerts: number };
+}
+
+/** CPU and memory of every process of every instance. */
+export function sampleServers(servers: readonly RunningServer[]): TreeSample {
+  const all = servers.map((s) => sampleTree(s.pid));
+  return {
+    pids: all.flatMap((t) => t.pids),
+    cpuSeconds: sum(all.map((t) => t.cpuSeconds)),
+    userSeconds: sum(all.map((t) => t.userSeconds)),
+    systemSeconds: sum(all.map((t) => t.systemSeconds)),
+    cpuSecondsByProcess: all.flatMap((t) => t.cpuSecondsByProcess),
+    rssBytes: all.flatMap((t) => t.rssBytes),
+  };
+}
+
+function serviceArgs(o: PhaseOptions, dir: string, storageUrl: string, port: number): string[] {
+  const s = o.service ?? { risk: true, bank: false };
+  const f = o.fixtures;
+  const tls = s.tls && f.tls;
+  const config = writeServiceConfig(dir, o.keys, storageUrl, port, {
+    risk: s.risk,
+    bank:
+      s.bank && f.bank
+        ? {
+            receiverUrl: `${f.bank.receiver.url}/${o.name}`,
+            webhookSecretFile: f.bank.webhookSecretFile,
+          }
+        : undefined,
+    tls: tls
+      ? { cert: tls.server[s.tls!].cert, key: tls.server[s.tls!].key, clientCa: tls.caCert }
+      : undefined,
+    listen: s.listen,
+    token: s.token,
+  });
+  const workers = Math.max(1, Math.floor(o.workers / (s.instances ?? 1)));
+  return [CLI, 'serve', '--config', config, '--workers', String(workers)];
 }
 
 /** Starts the receiver on a fresh database and sends it the warm-up notifications. */
-async function startReceiver(o: PhaseOptions): Promise<Receiver> {
+export async function startReceiver(o: PhaseOptions): Promise<Receiver> {
   const dir = join(o.workDir, o.name);
   mkdirSync(dir, { recursive: true });
-  const db = await createBenchDatabase(o.receiver === 'service' ? o.storage : 'sqlite', dir);
-  const port = await freePort();
-  const nodeArgs = o.cpuProfileDir
-    ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, o.name)}`]
-    : [];
-  const args =
-    o.receiver === 'service'
-      ? [
-          CLI,
-          'serve',
-          '--config',
-          writeServiceConfig(dir, o.keys, db.url, port, o.risk ?? true, o.token),
-          '--workers',
-          String(o.workers),
-        ]
-      : o.receiver === 'peer'
-        ? [
-            PEER,
-            '--db',
-            db.sqlitePath!,
-            '--port',
-            String(port),
-            '--workers',
-            String(o.workers),
-            '--issuer-key',
-            o.keys.issuerKeyFile,
-            '--visa-spki',
-            o.keys.visaSpkiFile,
-          ]
-        : [
-            CEILING,
-            '--port',
-            String(port),
-            '--workers',
-            String(o.workers),
-            '--issuer-key',
-            o.keys.issuerKeyFile,
-          ];
-  let server: RunningServer;
+  const service = o.receiver === 'service' ? (o.service ?? { risk: true, bank: false }) : null;
+  if (service?.bank && !o.fixtures.bank) throw new Error(`${o.name}: no bank fixtures`);
+  const db = await createBenchDatabase(
+    service ? o.storage : 'sqlite',
+    dir,
+    service?.bank ? o.fixtures.bank!.templates : undefined,
+  );
+  const instances = service?.instances ?? 1;
+  const servers: RunningServer[] = [];
+  const stopAll = async () => {
+    for (const s of servers) await s.stop();
+  };
   try {
-    server = await startServer(
-      args,
-      join(dir, 'server.log'),
-      port,
-      nodeArgs,
-      o.token ? { SOFTHSM2_CONF: o.token.conf } : {},
-    );
+    for (let i = 0; i < instances; i++) {
+      const port = await freePort();
+      const idir = instances > 1 ? join(dir, `instance-${i + 1}`) : dir;
+      mkdirSync(idir, { recursive: true });
+      const nodeArgs = o.cpuProfileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${join(o.cpuProfileDir, o.name)}`]
+        : [];
+      const args =
+        o.receiver === 'service'
+          ? serviceArgs(o, idir, db.url, port)
+          : o.receiver === 'peer'
+            ? [
+                PEER,
+                '--db',
+                db.sqlitePath!,
+                '--port',
+                String(port),
+                '--workers',
+                String(o.workers),
+                '--issuer-key',
+                o.keys.issuerKeyFile,
+                '--visa-spki',
+                o.keys.visaSpkiFile,
+              ]
+            : [
+                CEILING,
+                '--port',
+                String(port),
+                '--workers',
+                String(o.workers),
+                '--issuer-key',
+                o.keys.issuerKeyFile,
+              ];
+      servers.push(
+        await startServer(
+          args,
+          join(idir, 'server.log'),
+          port,
+          nodeArgs,
+          Boolean(service?.tls),
+          service?.token ? { SOFTHSM2_CONF: service.token.conf } : {},
+        ),
+      );
+    }
   } catch (e) {
+    await stopAll();
     await db.drop();
     throw e;
   }
   const stopAndDrop = async () => {
-    await server.stop();
+    await stopAll();
     await db.drop();
   };
   try {
-    const target = { origin: server.origin, path: NOTIFICATION_PATH, file: o.file };
-    const afterStart = sampleTree(server.pid);
+    const tls = service?.tls && o.fixtures.tls;
+    const rc: Receiver = {
+      o,
+      servers,
+      storageUrl: db.url,
+      drop: stopAndDrop,
+      target: {
+        origins: servers.map((s) => s.origin),
+        path: NOTIFICATION_PATH,
+        file: o.file,
+        connection: o.client?.connection ?? 'keep-alive',
+        tls: tls
+          ? {
+              caFile: tls.caCert,
+              certFile: tls.clientCert,
+              keyFile: tls.clientKey,
+              resume: o.client?.resume ?? false,
+            }
+          : undefined,
+        timeoutMs: o.client?.timeoutMs,
+      },
+      afterStart: sampleServers(servers),
+      afterWarmup: sampleServers(servers),
+      expected: { events: 0, alerts: 0 },
+    };
     if (o.warmup > 0) {
       const w = await drive({
-        ...target,
+        ...rc.target,
         from: 0,
         count: o.warmup,
         mode: 'closed',
-        concurrency: o.concurrency,
+        // Within every admission limit: the warm-up is not an overload.
+        concurrency: Math.min(o.concurrency, 32),
       });
       if ((w.statuses['200'] ?? 0) !== o.warmup) {
         throw new Error(
-          `${o.name} warm-up: ${JSON.stringify(w.statuses)}, ${w.errors} errors (${w.firstError ?? 'none'}); see ${server.logFile}`,
+          `${o.name} warm-up: ${JSON.stringify(w.statuses)}, ${w.errors} errors, ${w.timeouts} timeouts (${w.firstError ?? 'none'}); see ${servers[0]!.logFile}`,
         );
       }
-      await settle(server.pid);
+      expect(rc, 0, w.outcomes);
+      await settle(rc);
     }
-    return {
-      o,
-      server,
-      drop: stopAndDrop,
-      target,
-      afterStart,
-      afterWarmup: sampleTree(server.pid),
-    };
+    rc.afterWarmup = sampleServers(servers);
+    return rc;
   } catch (e) {
     await stopAndDrop();
     throw e;
   }
 }
 
-/** One measured stretch of the stream: CPU from before it until the server is quiet after it. */
-interface Stretch {
-  drive: DriveResult;
-  before: TreeSample;
-  after: TreeSample;
-  settleSeconds: number;
+/** Adds what the accepted ones among notifications [from, …) call for to `rc.expected`. */
+function expect(rc: Receiver, from: number, outcomes: string): void {
+  if (!rc.o.service?.bank) return;
+  for (let i = 0; i < outcomes.length; i++) {
+    if (outcomes[i] !== OUTCOME.ok) continue;
+    rc.expected.events++;
+    if (inDirectory(from + i)) rc.expected.alerts++;
+  }
 }
 
-async function measureStretch(
+/** One measured stretch of the stream: CPU from before it until the server is quiet after it. */
+export interface Stretch {
+  drive: DriveResult;
+  before: TreeSample;
+  /** When the load generator had its last answer. */
+  atDriveEnd: TreeSample;
+  after: TreeSample;
+  settleSeconds: number;
+  sinks: { events: number; alerts: number } | null;
+}
+
+/**
+ * Sends notifications [from, from + count) and waits for the server to settle. With `exact`
+ * false (an overload, where requests whose client gave up may still be stored), the bank's
+ * deliveries are waited for until they stop coming rather than to a known count.
+ */
+export async function measureStretch(
   rc: Receiver,
   from: number,
   count: number,
   samples?: MemorySample[],
+  exact = true,
 ): Promise<Stretch> {
-  const { o, server } = rc;
-  const before = sampleTree(server.pid);
+  const { o, servers } = rc;
+  const before = sampleServers(servers);
   const t0 = performance.now();
   const timer =
     samples && o.memorySampleMs
@@ -240,7 +375,7 @@ async function measureStretch(
           () =>
             samples.push({
               atSeconds: Math.round((performance.now() - t0) / 1000),
-              rssBytes: sum(sampleTree(server.pid).rssBytes),
+              rssBytes: sum(sampleServers(servers).rssBytes),
             }),
           o.memorySampleMs,
         )
@@ -254,20 +389,34 @@ async function measureStretch(
       concurrency: o.concurrency,
       rate: o.rate,
       raw: true,
+      timelineMs: o.client?.timelineMs,
     });
-    const settled = await settle(server.pid);
+    const atDriveEnd = sampleServers(servers);
+    expect(rc, from, r.outcomes);
+    const settled = await settle(rc, exact);
     if (settled.sample.pids.join() !== before.pids.join())
       throw new Error(
-        `${o.name}: server processes changed during the run (a worker died?); see ${server.logFile}`,
+        `${o.name}: server processes changed during the run (a worker died?); see ${servers[0]!.logFile}`,
       );
-    return { drive: r, before, after: settled.sample, settleSeconds: settled.seconds };
+    return {
+      drive: r,
+      before,
+      atDriveEnd,
+      after: settled.sample,
+      settleSeconds: settled.seconds,
+      sinks: settled.sinks,
+    };
   } finally {
     if (timer) clearInterval(timer);
   }
 }
 
 /** Sums stretches of one receiver into its phase result. */
-function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]): PhaseResult {
+export function phaseResult(
+  rc: Receiver,
+  stretches: Stretch[],
+  samples: MemorySample[],
+): PhaseResult {
   const { o } = rc;
   const last = stretches[stretches.length - 1]!;
   const statuses: Record<string, number> = {};
@@ -277,10 +426,16 @@ function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]
   const cpu = sum(stretches.map((st) => st.after.cpuSeconds - st.before.cpuSeconds));
   const duration = sum(stretches.map((st) => st.drive.durationSeconds));
   const latencies = Float64Array.from(stretches.flatMap((st) => st.drive.latencies ?? []));
+  const byStatus: Record<string, LatencySummary> = {};
+  // Per-status percentiles of several stretches are only exact from one; merged ones are
+  // reported for the single-stretch phases (overload, soak) that need them.
+  if (stretches.length === 1) Object.assign(byStatus, last.drive.latencyByStatusMs);
+  const service = o.receiver === 'service' ? (o.service ?? { risk: true, bank: false }) : null;
+  const handshakes = sum(stretches.map((st) => st.drive.handshakes));
   return {
     receiver: o.receiver,
-    risk: o.receiver === 'service' ? (o.risk ?? true) : null,
-    issuerKey: o.receiver !== 'service' ? null : o.token ? 'softhsm-rsa-raw' : 'file',
+    service,
+    client: o.client ?? {},
     workers: o.workers,
     storage:
       o.receiver === 'ceiling'
@@ -295,10 +450,12 @@ function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]
     accepted,
     statuses,
     errors: sum(stretches.map((st) => st.drive.errors)),
+    timeouts: sum(stretches.map((st) => st.drive.timeouts)),
     firstError: stretches.find((st) => st.drive.firstError)?.drive.firstError ?? null,
     durationSeconds: round(duration, 3),
     throughputPerSecond: Math.round(accepted / duration),
     latencyMs: summarise(latencies),
+    latencyByStatusMs: byStatus,
     serverCpuSeconds: round(cpu, 2),
     serverSystemCpuSeconds: round(
       sum(stretches.map((st) => st.after.systemSeconds - st.before.systemSeconds)),
@@ -317,6 +474,13 @@ function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]
     perCpuSecond: Math.round(accepted / cpu),
     serverProcesses: last.after.pids.length,
     settleSeconds: round(sum(stretches.map((st) => st.settleSeconds)), 1),
+    sinks: last.sinks
+      ? { ...last.sinks, expectedEvents: rc.expected.events, expectedAlerts: rc.expected.alerts }
+      : null,
+    handshakes:
+      handshakes > 0
+        ? { total: handshakes, resumed: sum(stretches.map((st) => st.drive.resumed)) }
+        : null,
     rss: {
       afterStartBytes: sum(rc.afterStart.rssBytes),
       afterWarmupBytes: sum(rc.afterWarmup.rssBytes),
@@ -324,17 +488,18 @@ function phaseResult(rc: Receiver, stretches: Stretch[], samples: MemorySample[]
       peakBytes: Math.max(...samples.map((x) => x.rssBytes), sum(last.after.rssBytes)),
       byProcess: last.after.pids.map((pid, i) => ({
         pid,
-        afterWarmupBytes: rc.afterWarmup.rssBytes[i]!,
+        afterWarmupBytes: rc.afterWarmup.rssBytes[i] ?? 0,
         endBytes: last.after.rssBytes[i]!,
       })),
       samples,
     },
+    ...(last.drive.timeline ? { timeline: last.drive.timeline } : {}),
     driverCpuSeconds: round(sum(stretches.map((st) => st.drive.driverCpuSeconds)), 2),
   };
 }
 
 /**
- * One measured phase: a fresh database, the receiver started as its own process tree, a
+ * One measured phase: a fresh database, the receiver started as its own process tree(s), a
  * warm-up, then the measured stream; server CPU is utime + stime of every process in the tree
  * (cluster primary and workers) read from /proc before the stream and once the server is quiet
  * after it.
@@ -391,20 +556,44 @@ export async function runInterleaved(
 }
 
 /**
- * Waits until the server's process tree uses under 5 % of a core over half a second (at most
- * 120 s), and returns the sample taken then.
+ * Waits until the servers' processes use under 5 % of a core over half a second and, in the
+ * bank configuration, every delivery and alert called for has reached the receiver (`exact`)
+ * or they have stopped coming (at most 120 s); returns the sample taken then.
  */
-async function settle(pid: number): Promise<{ sample: TreeSample; seconds: number }> {
+async function settle(
+  rc: Receiver,
+  exact = true,
+): Promise<{
+  sample: TreeSample;
+  seconds: number;
+  sinks: { events: number; alerts: number } | null;
+}> {
+  const bank = rc.o.service?.bank ? rc.o.fixtures.bank : undefined;
   const t0 = performance.now();
-  let last = sampleTree(pid);
+  let last = sampleServers(rc.servers);
+  let lastCounts = '';
   for (;;) {
     await new Promise((r) => setTimeout(r, 500));
-    const now = sampleTree(pid);
-    if (now.cpuSeconds - last.cpuSeconds < 0.025 || performance.now() - t0 > 120_000) {
+    const now = sampleServers(rc.servers);
+    const quiet = now.cpuSeconds - last.cpuSeconds < 0.025;
+    const sinks = bank
+      ? ((await bank.receiver.counts())[rc.o.name] ?? { events: 0, alerts: 0 })
+      : null;
+    const counts = JSON.stringify(sinks);
+    const delivered =
+      sinks === null ||
+      (exact
+        ? sinks.events >= rc.expected.events && sinks.alerts >= rc.expected.alerts
+        : counts === lastCounts);
+    lastCounts = counts;
+    const late = performance.now() - t0 > 120_000;
+    if ((quiet && delivered) || late) {
+      if (late) rc.o.log(`${rc.o.name}: not settled after 120 s (${counts})`);
       // The quiet half second itself is not the server's work: report the sample from before it.
       return {
-        sample: now.cpuSeconds - last.cpuSeconds < 0.025 ? last : now,
+        sample: quiet ? last : now,
         seconds: (performance.now() - t0) / 1000 - 0.5,
+        sinks,
       };
     }
     last = now;

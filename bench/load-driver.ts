@@ -1,82 +1,192 @@
 /**
  * The load generator, run as its own process (forked with IPC by run-bench) so that its CPU is
- * not the server's. It sends each notification once, over keep-alive HTTP/1.1 connections, either
- * closed-loop at a fixed concurrency or open-loop at a fixed offered rate; in the open loop each
- * latency runs from the request's scheduled time, so a stalled server cannot hide its queue
- * (no coordinated omission).
+ * not the server's. It sends each notification once, closed-loop at a fixed concurrency or
+ * open-loop at a fixed offered rate, over keep-alive HTTP/1.1 connections or a new connection
+ * per request, plain or mutual TLS (with or without session resumption). In the open loop each
+ * latency runs from the request's scheduled time, so a stalled server cannot hide its queue (no
+ * coordinated omission).
  */
 import { Buffer } from 'node:buffer';
+import { readFileSync } from 'node:fs';
 import { type LatencySummary, summarise } from './latency-stats.js';
-import { readNotifications } from './notification-set.js';
-import { postRequest, RawHttpConnection } from './raw-http-client.js';
+import { readNotificationBytes, readNotificationLinesAt } from './notification-set.js';
+import {
+  ClientTimeout,
+  type ClientTls,
+  postRequest,
+  RawHttpConnection,
+  SessionCache,
+} from './raw-http-client.js';
 
 export interface DriveRequest {
-  origin: string;
+  /** Where to send; several (instances of one service) take requests in turn. */
+  origins: string[];
   path: string;
   file: string;
   from: number;
   count: number;
+  /** Send the lines at these indices instead of [from, from + count) (e.g. Visa's retries). */
+  indices?: number[] | undefined;
+  /** Wait this long before the clock starts (a stream that begins when another one ends). */
+  startDelayMs?: number | undefined;
   mode: 'closed' | 'open';
-  /** Closed loop: requests in flight. Open loop: connections (requests beyond wait for one). */
+  /**
+   * Closed loop: requests in flight. Open loop over keep-alive: connections (requests beyond wait
+   * for one). Open loop with a connection per request: unused (nothing bounds the offered load).
+   */
   concurrency: number;
   /** Open loop: requests per second. */
   rate?: number | undefined;
+  /** Default keep-alive. */
+  connection?: 'keep-alive' | 'per-request';
+  /** Mutual TLS: the client's certificate and the CA it trusts for the server. */
+  tls?: { caFile: string; certFile: string; keyFile: string; resume: boolean } | undefined;
+  /** Give up on a request after this long (counted as a timeout; its connection is closed). */
+  timeoutMs?: number | undefined;
   /** Also return every latency (ms), for merging several runs' percentiles. */
   raw?: boolean;
+  /** Count outcomes per this many ms of scheduled send time (the overload's timeline). */
+  timelineMs?: number | undefined;
+}
+
+// The body the service expects: `{"encryptedData":"…"}` (base64url needs no JSON escaping).
+const OPEN = Buffer.from('{"encryptedData":"');
+const CLOSE = Buffer.from('"}');
+
+/** One request's fate, one character each in `outcomes`. */
+export const OUTCOME = { ok: 'A', shed: 'S', other: 'O', timeout: 'T', error: 'E' } as const;
+
+export interface TimelineBucket {
+  atSeconds: number;
+  sent: number;
+  ok: number;
+  shed: number;
+  other: number;
+  timeouts: number;
+  errors: number;
+  /** p99 of the answers (any status) of requests sent in this bucket, ms. */
+  p99Ms: number | null;
 }
 
 export interface DriveResult {
   statuses: Record<string, number>;
   errors: number;
+  timeouts: number;
   /** The first transport error, if any (connection refused, reset, unexpected framing). */
   firstError?: string | undefined;
   sent: number;
   durationSeconds: number;
+  /** Answered requests, any status. */
   latencyMs: LatencySummary;
-  /** Every latency (ms), when asked for. */
+  /** Per status (200, 500, ...). */
+  latencyByStatusMs: Record<string, LatencySummary>;
+  /** Every latency (ms) of an answered request, when asked for. */
   latencies?: number[];
+  /** Per request, in order: see {@link OUTCOME}. */
+  outcomes: string;
+  timeline?: TimelineBucket[];
+  /** TLS handshakes made, and how many of them resumed a session. */
+  handshakes: number;
+  resumed: number;
   /** CPU the load generator itself used while sending (it shares the machine with the server). */
   driverCpuSeconds: number;
 }
 
 async function drive(r: DriveRequest): Promise<DriveResult> {
-  const url = new URL(r.origin);
-  const requests = readNotifications(r.file, r.from, r.count).map((d) =>
-    postRequest(url.host, r.path, Buffer.from(JSON.stringify({ encryptedData: d }))),
-  );
-  const connections = Array.from(
-    { length: r.concurrency },
-    () => new RawHttpConnection(url.hostname, Number(url.port)),
-  );
+  const urls = r.origins.map((o) => new URL(o));
+  const perRequest = r.connection === 'per-request';
+  // Request bytes are made when sent: a long overload run sends hundreds of thousands.
+  const lines = r.indices
+    ? readNotificationLinesAt(r.file, r.indices)
+    : readNotificationBytes(r.file, r.from, r.count);
+  if (r.indices) r.count = r.indices.length;
+  const request = (i: number) =>
+    postRequest(
+      urls[i % urls.length]!.host,
+      r.path,
+      Buffer.concat([OPEN, lines[i]!, CLOSE]),
+      perRequest,
+    );
+  const tls: ClientTls | undefined = r.tls && {
+    ca: readFileSync(r.tls.caFile),
+    cert: readFileSync(r.tls.certFile),
+    key: readFileSync(r.tls.keyFile),
+    ...(r.tls.resume ? { sessions: new SessionCache() } : {}),
+  };
+  const open = (i: number) =>
+    new RawHttpConnection(
+      urls[i % urls.length]!.hostname,
+      Number(urls[i % urls.length]!.port),
+      tls,
+    );
+  const connections = perRequest ? [] : Array.from({ length: r.concurrency }, (_, i) => open(i));
   const idle = [...connections];
   const waiting: (() => void)[] = [];
-  const latency = new Float64Array(r.count);
+  const latency = new Float64Array(r.count).fill(Number.NaN);
+  const status = new Int16Array(r.count);
+  const outcomes = new Array<string>(r.count).fill(OUTCOME.error);
   const statuses: Record<string, number> = {};
   let errors = 0;
+  let timeouts = 0;
+  let handshakes = 0;
+  let resumed = 0;
   let firstError: string | undefined;
 
+  const finish = (i: number, startedAt: number, s: number | Error) => {
+    if (typeof s === 'number') {
+      statuses[s] = (statuses[s] ?? 0) + 1;
+      status[i] = s;
+      latency[i] = performance.now() - startedAt;
+      outcomes[i] = s === 200 ? OUTCOME.ok : s === 500 ? OUTCOME.shed : OUTCOME.other;
+    } else if (s instanceof ClientTimeout) {
+      timeouts++;
+      outcomes[i] = OUTCOME.timeout;
+    } else {
+      errors++;
+      firstError ??= s.message;
+    }
+  };
+
+  // The client's deadline runs from the request's scheduled time, as a caller's would: time
+  // spent waiting for a free connection counts against it.
+  const left = (startedAt: number) =>
+    r.timeoutMs === undefined ? undefined : r.timeoutMs - (performance.now() - startedAt);
   // A request waits for a free connection (open loop: its latency keeps running meanwhile).
-  const one = async (i: number, startedAt: number): Promise<void> => {
+  const overKeepAlive = async (i: number, startedAt: number): Promise<void> => {
     let c = idle.pop();
     while (c === undefined) {
       await new Promise<void>((resolve) => waiting.push(resolve));
       c = idle.pop();
     }
-    try {
-      const status = await c.send(requests[i]!);
-      statuses[status] = (statuses[status] ?? 0) + 1;
-    } catch (e) {
-      errors++;
-      firstError ??= e instanceof Error ? e.message : String(e);
-    }
-    latency[i] = performance.now() - startedAt;
+    const ms = left(startedAt);
+    if (ms !== undefined && ms <= 0) finish(i, startedAt, new ClientTimeout());
+    else
+      try {
+        finish(i, startedAt, await c.send(request(i), ms));
+      } catch (e) {
+        finish(i, startedAt, e instanceof Error ? e : new Error(String(e)));
+      }
     idle.push(c);
     waiting.shift()?.();
   };
+  // Connect, send, read the answer, close: what a client without keep-alive pays.
+  const overNewConnection = async (i: number, startedAt: number): Promise<void> => {
+    const c = open(i);
+    try {
+      finish(i, startedAt, await c.send(request(i), left(startedAt)));
+    } catch (e) {
+      finish(i, startedAt, e instanceof Error ? e : new Error(String(e)));
+    }
+    c.close();
+    handshakes += c.handshakes;
+    resumed += c.resumed;
+  };
+  const one = perRequest ? overNewConnection : overKeepAlive;
 
   // The open loop's clock starts with every connection open: what it measures is the server's
   // answer to a steady offered rate, not the load generator's start-up.
   if (r.mode === 'open') await Promise.all(connections.map((c) => c.connect()));
+  if (r.startDelayMs) await new Promise((resolve) => setTimeout(resolve, r.startDelayMs));
   const t0 = performance.now();
   const c0 = process.cpuUsage();
   if (r.mode === 'closed') {
@@ -103,17 +213,61 @@ async function drive(r: DriveRequest): Promise<DriveResult> {
   }
   const durationSeconds = (performance.now() - t0) / 1000;
   const c = process.cpuUsage(c0);
-  for (const conn of connections) conn.close();
+  for (const conn of connections) {
+    handshakes += conn.handshakes;
+    resumed += conn.resumed;
+    conn.close();
+  }
+  const answered = latency.filter((x) => !Number.isNaN(x));
+  const byStatus: Record<string, LatencySummary> = {};
+  for (const s of Object.keys(statuses))
+    byStatus[s] = summarise(latency.filter((_, i) => status[i] === Number(s)));
   return {
     statuses,
     errors,
+    timeouts,
     firstError,
     sent: r.count,
     durationSeconds,
-    latencyMs: summarise(latency),
-    ...(r.raw ? { latencies: Array.from(latency) } : {}),
+    latencyMs: summarise(answered),
+    latencyByStatusMs: byStatus,
+    ...(r.raw ? { latencies: Array.from(answered) } : {}),
+    outcomes: outcomes.join(''),
+    ...(r.timelineMs && r.rate
+      ? { timeline: timeline(r.timelineMs, 1000 / r.rate, outcomes, latency) }
+      : {}),
+    handshakes,
+    resumed,
     driverCpuSeconds: (c.user + c.system) / 1e6,
   };
+}
+
+/** Outcomes and answer p99 per bucket of scheduled send time. */
+function timeline(
+  bucketMs: number,
+  intervalMs: number,
+  outcomes: string[],
+  latency: Float64Array,
+): TimelineBucket[] {
+  const out: TimelineBucket[] = [];
+  const per = Math.max(1, Math.round(bucketMs / intervalMs));
+  for (let from = 0; from < outcomes.length; from += per) {
+    const to = Math.min(outcomes.length, from + per);
+    const slice = outcomes.slice(from, to);
+    const count = (o: string) => slice.filter((x) => x === o).length;
+    const answered = latency.subarray(from, to).filter((x) => !Number.isNaN(x));
+    out.push({
+      atSeconds: Math.round((from * intervalMs) / 100) / 10,
+      sent: to - from,
+      ok: count(OUTCOME.ok),
+      shed: count(OUTCOME.shed),
+      other: count(OUTCOME.other),
+      timeouts: count(OUTCOME.timeout),
+      errors: count(OUTCOME.error),
+      p99Ms: answered.length > 0 ? summarise(answered).p99 : null,
+    });
+  }
+  return out;
 }
 
 process.once('message', (m: DriveRequest) => {

@@ -27,28 +27,49 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** What the service under test is configured to do, beyond receiving. */
+export interface ServiceProfile {
+  /** Risk assessment of every accepted notification after its 200 (the default), or off. */
+  risk: boolean;
+  /**
+   * The bank configuration: the imported directory (in the database the phase starts from),
+   * cardholder alerts to a webhook, one webhook sink for every event, all to `receiverUrl`.
+   */
+  bank?: { receiverUrl: string; webhookSecretFile: string } | undefined;
+  /** HTTPS with client certificates issued by `clientCa` (mutual TLS). */
+  tls?: { cert: string; key: string; clientCa: string } | undefined;
+  /** Merged into `listen` (e.g. admission settings under test). */
+  listen?: Record<string, unknown> | undefined;
+  /** The issuer key in this token instead of its PEM file (the `hsm` block and the key's ref). */
+  token?: Pick<BenchToken, 'hsm' | 'keyRef'> | undefined;
+}
+
 /**
- * The service's config as a bank would write it, for the bench keys. `risk: true` keeps the
- * default (risk assessment of every accepted notification after its 200); false turns it off,
- * leaving the receive path the throughput targets are about. With `token`, the issuer key is the
- * one in that token instead of the PEM file.
+ * The service's config as a bank would write it, for the bench keys. `risk: false` leaves the
+ * receive path the throughput targets are about; `bank` adds what a bank runs beside it.
  */
 export function writeServiceConfig(
   dir: string,
   keys: BenchKeys,
   storageUrl: string,
   port: number,
-  risk = true,
-  token?: BenchToken,
+  profile: ServiceProfile,
 ): string {
   const path = join(dir, 'config.json');
+  const bank = profile.bank;
+  const secret = bank && [{ file: bank.webhookSecretFile }];
   const config = {
-    listen: { host: '127.0.0.1', port },
+    listen: {
+      host: '127.0.0.1',
+      port,
+      ...(profile.tls ? { tls: profile.tls } : {}),
+      ...profile.listen,
+    },
     storage: { url: storageUrl },
     keys: {
       decryption: [
-        token
-          ? { kid: BENCH_KIDS.issuer, hsm: token.keyRef }
+        profile.token
+          ? { kid: BENCH_KIDS.issuer, hsm: profile.token.keyRef }
           : { kid: BENCH_KIDS.issuer, privateKey: keys.issuerKeyFile },
       ],
       verification: [{ kid: BENCH_KIDS.visa, certificate: keys.visaSpkiFile }],
@@ -58,8 +79,26 @@ export function writeServiceConfig(
       fingerprintKey: { file: keys.fingerprintKeyFile },
     },
     log: { level: 'info' },
-    ...(risk ? {} : { risk: { enabled: false } }),
-    ...(token ? { hsm: token.hsm } : {}),
+    ...(profile.token ? { hsm: profile.token.hsm } : {}),
+    ...(!profile.risk
+      ? { risk: { enabled: false } }
+      : bank
+        ? {
+            directory: { type: 'local' },
+            risk: {
+              defaultCountry: 'GB',
+              alert: {
+                minLevel: 'low',
+                bankName: 'Example Bank',
+                helpContact: 'the number on the back of your card',
+                sink: { type: 'webhook', url: `${bank.receiverUrl}/alerts`, secrets: secret },
+              },
+            },
+            sinks: [
+              { name: 'bank', type: 'webhook', url: `${bank.receiverUrl}/events`, secrets: secret },
+            ],
+          }
+        : {}),
   };
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;
@@ -75,7 +114,8 @@ export async function startServer(
   logFile: string,
   port: number,
   extraNodeArgs: string[] = [],
-  env: NodeJS.ProcessEnv = {},
+  tls = false,
+  env: Record<string, string> = {},
 ): Promise<RunningServer> {
   const out = openSync(logFile, 'w');
   const child: ChildProcess = spawn(process.execPath, [...extraNodeArgs, ...args], {
@@ -105,7 +145,7 @@ export async function startServer(
   const pid = child.pid as number;
   return {
     pid,
-    origin: `http://127.0.0.1:${port}`,
+    origin: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
     logFile,
     async stop() {
       if (exited) return;

@@ -26,15 +26,23 @@ import { validatePayload } from '../src/pipeline/validate-payload.js';
 import type { NotificationRecord } from '../src/storage/notification-record.js';
 import type { NotificationStore } from '../src/storage/notification-store.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
-import { benchKeys, issuerPrivateKey } from './bench-keys.js';
+import { sqliteDirectoryTemplate } from './bank-directory.js';
+import { benchWebhookSecret } from './bench-fixtures.js';
+import { BENCH_KIDS, benchKeys, issuerPrivateKey } from './bench-keys.js';
 import { median } from './latency-stats.js';
-import { notificationSet } from './notification-set.js';
+import { notificationSet, readNotifications } from './notification-set.js';
+import { riskStages, type Stage } from './risk-stages.js';
 import { scriptArgs } from './script-args.js';
 import { writeServiceConfig } from './server-process.js';
 
-const USAGE = `usage: npm run bench:stages -- [--rounds R (default 5)] [--notifications N (default 2000)]`;
+const USAGE = `usage: npm run bench:stages -- [--rounds R (default 5)] [--notifications N (default 2000)]
+  [--only TEXT (the stages whose name holds it, e.g. "risk")]`;
 
-const a = scriptArgs(USAGE, { rounds: { type: 'string' }, notifications: { type: 'string' } });
+const a = scriptArgs(USAGE, {
+  rounds: { type: 'string' },
+  notifications: { type: 'string' },
+  only: { type: 'string' },
+});
 const rounds = Number(a.rounds ?? 5);
 const perRound = Number(a.notifications ?? 2000);
 if (!(rounds >= 1 && perRound >= 100))
@@ -47,13 +55,15 @@ const total = rounds * perRound;
 const file = await notificationSet(keys, total, cacheDir, (s) =>
   process.stderr.write(`bench: ${s}\n`),
 );
-const tokens = readFileSync(file, 'utf8').split('\n').filter(Boolean).slice(0, total);
+const tokens = readNotifications(file, 0, total);
 const bodies = tokens.map((t) => Buffer.from(JSON.stringify({ encryptedData: t })));
 
 // The keys, data protection and JOSE allow-lists of the service as `npm run bench` configures it,
 // read by the service's own config and secrets loaders.
 const workDir = mkdtempSync(join(tmpdir(), 'ctp-stages-'));
-const config = loadConfig(writeServiceConfig(workDir, keys, 'sqlite:unused.sqlite', 0, false));
+const config = loadConfig(
+  writeServiceConfig(workDir, keys, 'sqlite:unused.sqlite', 0, { risk: false }),
+);
 const { verificationKeys, decryptionKeys, dataProtector: dp } = loadSecrets(config);
 const issuerKey = issuerPrivateKey(keys);
 const jose = config.jose;
@@ -89,12 +99,6 @@ function inbound(body: Buffer): InboundNotification {
     clientCertificate: undefined,
     xPayToken: undefined,
   };
-}
-
-/** A stage: `run(from, to)` processes notifications [from, to) and resolves when done. */
-interface Stage {
-  name: string;
-  run: (from: number, to: number) => void | Promise<void>;
 }
 
 const oaep = (key: KeyObject) => ({
@@ -223,6 +227,31 @@ async function throughPipeline(from: number, to: number): Promise<void> {
   await store.close();
 }
 
+// The bank configuration's work after the 200 (bench/risk-stages.ts), on the same records.
+mkdirSync(join(workDir, 'bank'));
+const bankConfig = loadConfig(
+  writeServiceConfig(join(workDir, 'bank'), keys, 'sqlite:unused.sqlite', 0, {
+    risk: true,
+    bank: { receiverUrl: 'http://127.0.0.1:9', webhookSecretFile: benchWebhookSecret(keys) },
+  }),
+);
+const bank = await riskStages({
+  records,
+  config: bankConfig,
+  dp,
+  directoryTemplate: await sqliteDirectoryTemplate(keys, cacheDir, (s) =>
+    process.stderr.write(`bench: ${s}\n`),
+  ),
+  webhookSecret: readFileSync(benchWebhookSecret(keys), 'utf8'),
+  workDir,
+});
+stages.push(...bank.stages);
+if (a.only !== undefined) {
+  const keep = stages.filter((st) => st.name.includes(a.only!));
+  stages.length = 0;
+  stages.push(...keep);
+}
+
 // Warm every stage (JIT, caches) on the first round's notifications before measuring.
 for (const s of stages) await s.run(0, Math.min(perRound, 500));
 const samples = new Map<string, number[]>(stages.map((s) => [s.name, []]));
@@ -235,6 +264,7 @@ for (let r = 0; r < rounds; r++) {
     samples.get(s.name)!.push((c.user + c.system) / perRound);
   }
 }
+await bank.close();
 rmSync(workDir, { recursive: true, force: true });
 
 const rows = stages.map((s) => ({

@@ -7,6 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Config } from './config/config-schema.js';
+import { Admission } from './http/admission.js';
 import { statusForCode } from './http/status-for-outcome.js';
 import { clientErrorHandler, refuseConnection, transportLimits } from './http/transport-limits.js';
 import { visaExchange, visaRequestAnswered } from './http/visa-exchange.js';
@@ -23,6 +24,11 @@ export interface AppDeps {
   logger: Logger;
   /** False while a token holding decryption keys is unavailable (/readyz answers 503). */
   keysReady?: () => boolean;
+  /**
+   * TLS session ticket keys (48 bytes) shared by every worker of a cluster, so that a session
+   * resumes on whichever worker its next connection lands. Default: Node's, one per process.
+   */
+  tlsTicketKeys?: Buffer | undefined;
 }
 
 function unroutable(error: { code: string }, req: FastifyRequest, reply: FastifyReply): void {
@@ -54,7 +60,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         ...(tls.clientCa
           ? { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: false }
           : {}),
-        minVersion: 'TLSv1.2' as const,
+        // TLS 1.2 and 1.3 only, and under 1.2 only the ECDHE AEAD suites of `tls.ciphers`
+        // (listen-tls-schema.ts): Node's defaults also offer static-RSA key exchange and CBC.
+        minVersion: tls.minVersion,
+        maxVersion: 'TLSv1.3' as const,
+        ciphers: tls.ciphers,
+        honorCipherOrder: true,
+        ...(deps.tlsTicketKeys ? { ticketKeys: deps.tlsTicketKeys } : {}),
         // A TCP connection that never completes the handshake (Node's default waits 120 s).
         handshakeTimeout: limits.headersTimeoutMs,
       }
@@ -85,17 +97,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // CONNECT has no handler here; Node would drop the socket without an answer.
   app.server.on('connect', (_req: unknown, socket: Socket) => refuseConnection(socket));
 
+  const metrics = serviceMetrics();
   const exchange = visaExchange({
     pipeline: deps.pipeline,
     basePath: deps.config.basePath,
     inspectClientCertificate: Boolean(tls?.clientCa),
+    admission: new Admission(listen.admission, metrics.inFlight),
   });
   await app.register(visaRoute, {
     exchange,
     basePath: deps.config.basePath,
     bodyLimit: listen.bodyLimitBytes,
   });
-  const metrics = serviceMetrics();
   // A callback hook, not an async one: no promise per request for a function that never waits.
   app.addHook('onResponse', (req, reply, done) => {
     // (health checks and the like are not Visa traffic)

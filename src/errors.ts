@@ -38,6 +38,8 @@ export type QuarantineCode =
 export type ErrorCode =
   | RejectCode
   | QuarantineCode
+  // Refused by admission control before any work: Visa retries (src/http/admission.ts).
+  | 'OVERLOADED'
   | 'STORAGE_UNAVAILABLE'
   | 'KEY_UNAVAILABLE'
   | 'CONFIG_INVALID'

@@ -50,6 +50,8 @@ export async function createRuntime(
   try {
     store = await openStore(config.storage, {
       sinks: config.sinks.map((s) => s.name),
+      // Deliveries wait for the assessment (so the event carries it), which releases them.
+      deliveryHoldMs: config.risk.enabled ? config.risk.deliveryWaitSeconds * 1000 : 0,
       ...(options.onDeliveriesQueued ? { onDeliveriesQueued: options.onDeliveriesQueued } : {}),
     });
   } catch (e) {

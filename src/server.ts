@@ -1,4 +1,5 @@
 import cluster, { type Worker } from 'node:cluster';
+import { randomBytes } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import { buildAdminApp } from './admin/admin-app.js';
@@ -106,6 +107,7 @@ async function listen(
     store: rt.store,
     logger,
     keysReady: () => rt.secrets.token?.healthy ?? true,
+    tlsTicketKeys: takeTicketKeys(),
   });
   await app.listen({ host: config.listen.host, port: config.listen.port });
   rt.startBackground();
@@ -183,8 +185,20 @@ async function supervise(
 
   let stopping = false;
   let listening = 0;
+  // Each worker accepts its own connections from the shared socket, so a connection waits in
+  // the kernel's accept queue, not in the primary's: one the primary had accepted and not yet
+  // handed over would reach a worker only after its client may have given up, and its age would
+  // be invisible to the worker's admission control (src/http/admission.ts). The environment's
+  // NODE_CLUSTER_SCHED_POLICY, when set, decides instead.
+  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined)
+    cluster.schedulingPolicy = cluster.SCHED_NONE;
+  // One set of TLS session ticket keys for all workers (RFC 5077 §5.5): a session resumes on
+  // whichever worker the client's next connection lands. They live as long as this primary.
+  const env = config.listen.tls
+    ? { [TICKET_KEYS_ENV]: randomBytes(48).toString('base64') }
+    : undefined;
   const fork = (): Worker => {
-    const worker = cluster.fork(workerEnv(config));
+    const worker = cluster.fork({ ...workerEnv(config), ...env });
     worker.on('message', (m: { type?: string; url?: string }) => {
       if (m.type === 'outbox') delivery?.wake();
       else if (m.type === 'listening' && ++listening === count) {
@@ -219,6 +233,18 @@ async function supervise(
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/** How the primary hands its TLS session ticket keys to the workers it forks. */
+const TICKET_KEYS_ENV = 'CTP_NOTIFY_TLS_TICKET_KEYS';
+
+/** In a worker: the primary's ticket keys, removed from the environment once read. */
+function takeTicketKeys(): Buffer | undefined {
+  const v = process.env[TICKET_KEYS_ENV];
+  if (v === undefined) return undefined;
+  delete process.env[TICKET_KEYS_ENV];
+  const keys = Buffer.from(v, 'base64');
+  return cluster.isWorker && keys.length === 48 ? keys : undefined;
 }
 
 /** The 'listening' line is written whatever the log level: operators and scripts wait for it. */

@@ -11,6 +11,7 @@ import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
 import { FilePath } from './file-path.js';
 import { HsmConfig, TokenKeyRef } from './hsm-schema.js';
+import { ListenTlsSchema } from './listen-tls-schema.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
 import { SecretRef, secretRefWith } from './secret-ref.js';
 
@@ -49,26 +50,7 @@ export const ConfigSchema = Type.Object(
           default: 8443,
           description: 'Port of the Visa listener (0: any free port).',
         }),
-        tls: Type.Optional(
-          Type.Object(
-            {
-              cert: FilePath({ description: 'Server certificate (PEM, with its chain).' }),
-              key: FilePath({ description: 'Server private key (PEM).' }),
-              clientCa: Type.Optional(
-                FilePath({
-                  description:
-                    'When set, mutual TLS: Visa must present a client certificate issued by this CA. Checked at HTTP ' +
-                    'level, so a missing or foreign certificate gets a 401, not a broken handshake.',
-                }),
-              ),
-            },
-            {
-              additionalProperties: false,
-              description:
-                'TLS for the Visa listener. Absent: plain HTTP (TLS may end at a proxy).',
-            },
-          ),
-        ),
+        tls: Type.Optional(ListenTlsSchema),
         bodyLimitBytes: Type.Integer({
           minimum: 1024,
           maximum: 1048576,
@@ -95,6 +77,33 @@ export const ConfigSchema = Type.Object(
           default: 5000,
           description: 'How long an idle keep-alive connection is kept open.',
         }),
+        admission: Type.Object(
+          {
+            maxInFlight: Type.Integer({
+              minimum: 1,
+              maximum: 100000,
+              default: 64,
+              description:
+                'Visa requests one process holds at once, waiting or being worked on; one more is answered 500 ' +
+                'at once (Visa retries). Per process: `--workers` multiplies it.',
+            }),
+            maxWaitMs: Type.Integer({
+              minimum: 0,
+              maximum: 60000,
+              default: 250,
+              description:
+                'Longest a request, once read whole, may wait in this process for its work (the RSA operations ' +
+                'first) to start; past it, 500 at once.',
+            }),
+          },
+          {
+            additionalProperties: false,
+            default: {},
+            description:
+              'Admission control: past either limit a request is answered 500 before any RSA operation or ' +
+              'write, and counted in `ctp_notify_requests_shed_total`.',
+          },
+        ),
       },
       {
         additionalProperties: false,

@@ -29,6 +29,8 @@ const STATUS: Record<ErrorCode, 400 | 401 | 404 | 500> = {
   JWE_DECRYPTION_FAILED: 400,
   PAYLOAD_NOT_JSON: 400,
   PAYLOAD_INVALID: 400,
+  // Admission control: answered at once, nothing stored; Visa retries 500.
+  OVERLOADED: 500,
   STORAGE_UNAVAILABLE: 500,
   // The token will be back (the process reopens its sessions): Visa's retry succeeds then.
   KEY_UNAVAILABLE: 500,

@@ -3,6 +3,7 @@ import {
   AggregatorRegistry,
   Counter,
   collectDefaultMetrics,
+  Gauge,
   Histogram,
   register,
 } from 'prom-client';
@@ -28,6 +29,10 @@ export interface ServiceMetrics {
   riskAssessments: Counter<'level'>;
   /** Token (HSM) faults by PKCS#11 return value; each one answered 500 and reconnects. */
   tokenErrors: Counter<'code'>;
+  /** Visa requests refused by admission control (answered 500 at once), by reason. */
+  shed: Counter<'reason'>;
+  /** Visa requests admitted and not yet answered (summed over a cluster's workers). */
+  inFlight: Gauge;
 }
 
 let metrics: ServiceMetrics | undefined;
@@ -67,6 +72,15 @@ export function serviceMetrics(): ServiceMetrics {
       help: 'Token (HSM) faults by PKCS#11 return value (CKR_...)',
       labelNames: ['code'],
     }),
+    shed: new Counter({
+      name: 'ctp_notify_requests_shed_total',
+      help: 'Visa requests answered 500 at once by admission control, by reason (in_flight, deadline)',
+      labelNames: ['reason'],
+    }),
+    inFlight: new Gauge({
+      name: 'ctp_notify_requests_in_flight',
+      help: 'Visa requests admitted and not yet answered (admission control counts these)',
+    }),
   };
   return metrics;
 }
@@ -82,6 +96,7 @@ export function observeVisaRequest(
   m.requests.inc({ outcome, status: String(status) });
   m.requestDuration.observe({ outcome }, elapsedMs / 1000);
   if (outcome === 'quarantined' && summary.result === 'inserted') m.quarantined.inc();
+  else if (outcome === 'shed') m.shed.inc({ reason: summary.result ?? 'unknown' });
 }
 
 const REQUEST = 'ctp:metrics-request';

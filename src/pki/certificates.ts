@@ -54,7 +54,10 @@ export interface CertificateRequest {
   hosts?: string[];
 }
 
-/** Issues an X.509 certificate (SHA-256 with RSA) as PEM. */
+/**
+ * Issues an X.509 certificate (SHA-256 with RSA, by an RSA issuer) as PEM, for an RSA or an
+ * ECDSA P-256 subject key.
+ */
 export async function createCertificate(req: CertificateRequest): Promise<string> {
   const signerPem = req.issuer?.privateKeyPem ?? req.selfPrivateKeyPem;
   const external = req.issuer ? undefined : req.selfSigner;
@@ -63,10 +66,13 @@ export async function createCertificate(req: CertificateRequest): Promise<string
   const signingKey = external
     ? externalKey()
     : await importSigningKey(createPrivateKey(signerPem as string));
+  const subjectKey = createPublicKey(req.publicKeyPem);
+  // The subject's key may be ECDSA P-256 (a TLS server certificate); the signature is the
+  // issuer's, RSA either way.
   const publicKey = await webcrypto.subtle.importKey(
     'spki',
-    createPublicKey(req.publicKeyPem).export({ type: 'spki', format: 'der' }),
-    SIGNING,
+    subjectKey.export({ type: 'spki', format: 'der' }),
+    subjectKey.asymmetricKeyType === 'ec' ? { name: 'ECDSA', namedCurve: 'P-256' } : SIGNING,
     true,
     ['verify'],
   );

@@ -23,6 +23,12 @@ export interface StoreOptions {
    * one outbox row per sink in the same transaction. Default none.
    */
   sinks?: readonly string[];
+  /**
+   * How long new deliveries wait for the notification's risk assessment (`risk.deliveryWaitSeconds`
+   * when risk is on): they are written due that much later, and saving the assessment makes them
+   * due at once. Default 0.
+   */
+  deliveryHoldMs?: number;
   /** Called after a commit that queued deliveries (wakes an in-process delivery worker). */
   onDeliveriesQueued?: () => void;
 }

@@ -31,3 +31,15 @@ export const NO_OPEN_SIBLING = `NOT EXISTS (
     SELECT 1 FROM deliveries o
     WHERE o.notification_id = d.notification_id AND o.sink = d.sink AND o.event = d.event AND o.id <> d.id
       AND o.status IN ('pending', 'failed'))`;
+
+/**
+ * Makes a notification's first deliveries due at once when its assessment is saved (in the same
+ * transaction). They were written due `deliveryHoldMs` after acceptance, so that a claim's scan
+ * of due rows (the `deliveries_due` index) never passes over deliveries still waiting for their
+ * assessment: under load those are the newest thousands, and every claim used to walk them. The
+ * parameters, in order: the assessment time, the notification id, the assessment time.
+ */
+export function releaseAfterAssessment(p: (i: 1 | 2 | 3) => string): string {
+  return `UPDATE deliveries SET next_attempt_at = ${p(1)}
+    WHERE notification_id = ${p(2)} AND status = 'pending' AND attempts = 0 AND next_attempt_at > ${p(3)}`;
+}

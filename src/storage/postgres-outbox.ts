@@ -42,22 +42,31 @@ export const OUTBOX_CHANNEL = 'ctp_notify_outbox';
  */
 const ENQUEUE = `WITH d AS (
     INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
-    SELECT x.id, $1, x.sink, $2, 'pending', 0, $3, $3, $3 FROM unnest($4::text[], $5::text[]) AS x(id, sink)
+    SELECT x.id, $1, x.sink, $2, 'pending', 0, $6, $3, $3 FROM unnest($4::text[], $5::text[]) AS x(id, sink)
     RETURNING 1)
   SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT count(*) AS n FROM d) c WHERE c.n > 0`;
 
 /**
- * Writes one pending delivery per sink, on the client (and in the transaction) storing the
- * notification.
+ * Writes one pending delivery per sink, due `holdMs` from now (the wait for its risk assessment,
+ * which makes it due earlier: outbox-claim.ts), on the client (and in the transaction) storing
+ * the notification.
  */
 export async function enqueueDeliveries(
   c: pg.ClientBase,
   notificationId: string,
   sinks: readonly string[],
   now: number,
+  holdMs = 0,
 ): Promise<void> {
   if (sinks.length === 0) return;
-  await c.query(ENQUEUE, [notificationId, 'accepted', now, sinks.map(() => uuidV7(now)), sinks]);
+  await c.query(ENQUEUE, [
+    notificationId,
+    'accepted',
+    now,
+    sinks.map(() => uuidV7(now)),
+    sinks,
+    now + holdMs,
+  ]);
 }
 
 const CLAIM = `WITH claimed AS (

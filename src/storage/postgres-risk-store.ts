@@ -1,6 +1,7 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
 import { caseOnAssessment } from './case-scripts.js';
+import { releaseAfterAssessment } from './outbox-claim.js';
 import { runPostgresScript } from './postgres-sql-driver.js';
 import { inTransaction } from './postgres-transaction.js';
 import {
@@ -28,6 +29,8 @@ const INSERT_ASSESSMENT = `INSERT INTO risk_assessments (${ASSESSMENT_COLUMNS.jo
 const CLAIM_WINDOW = `INSERT INTO risk_alert_cards (card_fingerprint, last_alert_at) VALUES ($1, $2)
   ON CONFLICT (card_fingerprint) DO UPDATE SET last_alert_at = excluded.last_alert_at
   WHERE risk_alert_cards.last_alert_at <= $3 RETURNING card_fingerprint`;
+// The notification's deliveries were waiting for this (outbox-claim.ts).
+const RELEASE_DELIVERIES = releaseAfterAssessment((i) => `$${i}`);
 const INSERT_ALERT = `INSERT INTO risk_alerts (id, notification_id, card_fingerprint, created_at, received_at, status, level,
   language, pan_last4, data_key_id, recipient_ciphertext, next_attempt_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`;
 
@@ -103,6 +106,12 @@ export class PostgresRiskStore implements RiskStore {
     return inTransaction(this.#pool, 'PostgreSQL risk write failed', async (client) => {
       const inserted =
         (await client.query(INSERT_ASSESSMENT, assessmentValues(rec, Boolean))).rowCount === 1;
+      if (inserted)
+        await client.query(RELEASE_DELIVERIES, [
+          rec.assessedAt,
+          rec.notificationId,
+          rec.assessedAt,
+        ]);
       let result: SaveResult = { saved: inserted, alert: 'none' };
       if (inserted && caseDraft !== undefined) {
         result.caseId = await runPostgresScript(client, caseOnAssessment(rec, caseDraft));

@@ -53,6 +53,7 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
   readonly #clientConfig: pg.ClientConfig;
   readonly #now: () => number;
   readonly #sinks: readonly string[];
+  readonly #holdMs: number;
   readonly #onDeliveriesQueued: (() => void) | undefined;
 
   constructor(
@@ -81,6 +82,7 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
     this.#pool.on('connect', (client) => client.on('error', () => {}));
     this.#now = options.now ?? Date.now;
     this.#sinks = [...(options.sinks ?? [])];
+    this.#holdMs = options.deliveryHoldMs ?? 0;
     this.#onDeliveriesQueued = options.onDeliveriesQueued;
   }
 
@@ -172,7 +174,8 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
       const inserted = await c.query(INSERT, recordValues(rec, now, Boolean));
       if (inserted.rowCount === 1) {
         // The outbox rows commit with the notification, or neither does: no dual write.
-        if (rec.status === 'accepted') await enqueueDeliveries(c, rec.id, this.#sinks, now);
+        if (rec.status === 'accepted')
+          await enqueueDeliveries(c, rec.id, this.#sinks, now, this.#holdMs);
         return { id: rec.id, status: rec.status, result: 'inserted' } satisfies RecordOutcome;
       }
       // The conflicting row is committed (ON CONFLICT waited for it); lock it for a possible
@@ -219,7 +222,8 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
       ])
     ).rows[0];
     if (row === undefined) return undefined;
-    if (row.status === 'accepted') await enqueueDeliveries(c, row.id, this.#sinks, now);
+    if (row.status === 'accepted')
+      await enqueueDeliveries(c, row.id, this.#sinks, now, this.#holdMs);
     return {
       id: row.id,
       status: row.status,

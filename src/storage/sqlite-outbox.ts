@@ -33,17 +33,27 @@ const INSERT_DELIVERY = `INSERT INTO deliveries
   (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
   VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)`;
 
+/**
+ * The delivery worker's own writes (claims and outcomes) commit without waiting for fsync
+ * (decision 0044): losing one to a power cut means a delivery made again, which at-least-once
+ * delivery allows (receivers deduplicate on the event id). The deliveries themselves are written
+ * with their notification, durably; operators' commands (retry, replay, sinks) stay durable.
+ */
+const NOT_DURABLE = { durable: false } as const;
+
 const insertStatements = new WeakMap<Database.Database, Database.Statement>();
 
 /**
- * Writes one pending delivery per sink for an accepted notification. Called by SqliteStore
- * inside the savepoint that stores the notification, so both commit or neither does.
+ * Writes one pending delivery per sink for an accepted notification, due `holdMs` from now (the
+ * wait for its risk assessment, which makes it due earlier: outbox-claim.ts). Called by
+ * SqliteStore inside the savepoint that stores the notification, so both commit or neither does.
  */
 export function enqueueDeliveries(
   db: Database.Database,
   notificationId: string,
   sinks: readonly string[],
   now: number,
+  holdMs = 0,
 ): void {
   if (sinks.length === 0) return;
   let insert = insertStatements.get(db);
@@ -52,7 +62,7 @@ export function enqueueDeliveries(
     insertStatements.set(db, insert);
   }
   for (const sink of sinks)
-    insert.run(uuidV7(now), notificationId, sink, 'accepted', now, now, now);
+    insert.run(uuidV7(now), notificationId, sink, 'accepted', now + holdMs, now, now);
 }
 
 /**
@@ -106,7 +116,7 @@ export class SqliteOutbox implements OutboxStore {
         createdAt: Number(r.created_at),
         source: toEventSource(r),
       }));
-    });
+    }, NOT_DURABLE);
   }
 
   complete(id: string, leaseToken: string): Promise<boolean> {
@@ -117,7 +127,7 @@ export class SqliteOutbox implements OutboxStore {
            WHERE id = ? AND lease_owner = ?`,
       ).run(now, now, id, leaseToken);
       return r.changes === 1;
-    });
+    }, NOT_DURABLE);
   }
 
   fail(id: string, leaseToken: string, f: FailureRecord): Promise<boolean> {
@@ -136,7 +146,7 @@ export class SqliteOutbox implements OutboxStore {
         leaseToken,
       );
       return r.changes === 1;
-    });
+    }, NOT_DURABLE);
   }
 
   async list(q: DeliveryQuery): Promise<DeliverySummary[]> {

@@ -1,6 +1,7 @@
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
 import { caseOnAssessment } from './case-scripts.js';
+import { releaseAfterAssessment } from './outbox-claim.js';
 import {
   ASSESSMENT_COLUMNS,
   assessmentValues,
@@ -27,6 +28,8 @@ const INSERT_ASSESSMENT = `INSERT INTO risk_assessments (${ASSESSMENT_COLUMNS.jo
 const CLAIM_WINDOW = `INSERT INTO risk_alert_cards (card_fingerprint, last_alert_at) VALUES (?, ?)
   ON CONFLICT (card_fingerprint) DO UPDATE SET last_alert_at = excluded.last_alert_at
   WHERE risk_alert_cards.last_alert_at <= ? RETURNING card_fingerprint`;
+// The notification's deliveries were waiting for this (outbox-claim.ts).
+const RELEASE_DELIVERIES = releaseAfterAssessment(() => '?');
 const INSERT_ALERT = `INSERT INTO risk_alerts (id, notification_id, card_fingerprint, created_at, received_at, status, level,
   language, pan_last4, data_key_id, recipient_ciphertext, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
@@ -127,6 +130,7 @@ export class SqliteRiskStore implements RiskStore {
         const inserted =
           this.#stmt(INSERT_ASSESSMENT).run(...assessmentValues(rec, Number)).changes === 1;
         if (!inserted) return { saved: false, alert: 'none' as const };
+        this.#stmt(RELEASE_DELIVERIES).run(rec.assessedAt, rec.notificationId, rec.assessedAt);
         const joined =
           caseDraft === undefined
             ? {}

@@ -86,6 +86,7 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
   readonly #db: Database.Database;
   readonly #now: () => number;
   readonly #sinks: readonly string[];
+  readonly #holdMs: number;
   readonly #onDeliveriesQueued: (() => void) | undefined;
   readonly #busyTimeoutMs: number;
   readonly #path: string;
@@ -114,6 +115,7 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
     }
     this.#now = options.now ?? Date.now;
     this.#sinks = [...(options.sinks ?? [])];
+    this.#holdMs = options.deliveryHoldMs ?? 0;
     this.#onDeliveriesQueued = options.onDeliveriesQueued;
   }
 
@@ -190,7 +192,8 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
       if (s.insert.run(...recordValues(rec, now, Number)).changes === 1) {
         // The outbox rows share the notification's transaction (and, after a failed batch, its
         // savepoint) and its commit: no dual write.
-        if (rec.status === 'accepted') enqueueDeliveries(this.#db, rec.id, this.#sinks, now);
+        if (rec.status === 'accepted')
+          enqueueDeliveries(this.#db, rec.id, this.#sinks, now, this.#holdMs);
         return { id: rec.id, status: rec.status, result: 'inserted' } satisfies RecordOutcome;
       }
       const existing = s.byDedup.get(rec.dedupKey) as { id: string; status: NotificationStatus };
@@ -227,7 +230,8 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
       rec.id,
     ) as { id: string; status: NotificationStatus } | undefined;
     if (row === undefined) return undefined;
-    if (row.status === 'accepted') enqueueDeliveries(this.#db, row.id, this.#sinks, now);
+    if (row.status === 'accepted')
+      enqueueDeliveries(this.#db, row.id, this.#sinks, now, this.#holdMs);
     return {
       id: row.id,
       status: row.status,
@@ -332,7 +336,8 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
       cardholders: new SqliteCardholderStore(this.#db),
       // Assessments are derived data the risk sweep redoes if lost: no fsync of their own.
       risk: new SqliteRiskStore(this.#db, (run) => this.write(run, { durable: false })),
-      alerts: new SqliteAlertStore(this.#db),
+      // The alert outbox's claims and outcomes likewise (sqlite-alert-store.ts).
+      alerts: new SqliteAlertStore(this.#db, (run) => this.write(run, { durable: false })),
     };
   }
 

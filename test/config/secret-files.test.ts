@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Config } from '../../src/config/config-schema.js';
+import { DEFAULT_TLS12_CIPHERS } from '../../src/config/listen-tls-schema.js';
 import { loadSecrets } from '../../src/config/load-secrets.js';
 import { createSinks } from '../../src/delivery/create-sinks.js';
 import { ConfigError } from '../../src/errors.js';
@@ -41,7 +42,13 @@ function fields(pki: TestPki): [string, (c: Config, mode: number) => void][] {
     ],
     [
       '/listen/tls/key',
-      (c, m) => (c.listen.tls = { cert: pki.files.serverCert, key: loose(pki.files.serverKey, m) }),
+      (c, m) =>
+        (c.listen.tls = {
+          cert: pki.files.serverCert,
+          key: loose(pki.files.serverKey, m),
+          minVersion: 'TLSv1.2',
+          ciphers: DEFAULT_TLS12_CIPHERS,
+        }),
     ],
     [
       '/dataProtection/keys/0/file',

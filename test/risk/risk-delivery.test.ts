@@ -107,6 +107,38 @@ for (const dialect of await dialects()) {
         level: 'high',
         reasons: [{ code: 'CARD_NOT_ACTIVE', detail: 'status=blocked' }],
       });
+      assert.ok(await s.runtime.outbox.complete(d.id, d.leaseToken));
+    });
+
+    it('a waiting delivery is written due after the wait, and saving the assessment makes it due then', async () => {
+      assert.equal(
+        (
+          await s.post({
+            encryptedData: await s.encode(
+              attemptPayload(testPan(66_002), { firstName: 'Ann', lastName: 'Other' }),
+            ),
+          })
+        ).status,
+        200,
+      );
+      await eventually(async () => (held.length === 1 ? true : undefined), 'the directory call');
+      const [row] = await s.runtime.store.list({ limit: 1 });
+      const [waiting] = await s.runtime.outbox.list({ notificationId: row!.id });
+      // Due only after the wait: a claim's scan of due deliveries does not pass over it.
+      assert.equal(waiting!.nextAttemptAt, waiting!.createdAt + 30_000);
+      const res = held.shift()!;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ status: 'active', firstName: 'Ann', lastName: 'Other' }));
+      await eventually(
+        async () => ((await s.runtime.risk!.stores.risk.isAssessed(row!.id)) ? true : undefined),
+        'assessment',
+      );
+      const [released] = await s.runtime.outbox.list({ notificationId: row!.id });
+      const assessedAt = (await s.runtime.risk!.stores.risk.assessments([row!.id])).get(
+        row!.id,
+      )!.assessedAt;
+      assert.equal(released!.nextAttemptAt, assessedAt);
+      assert.equal((await s.runtime.outbox.claim(claim)).length, 1);
     });
   });
 }

@@ -102,21 +102,34 @@ export function alertLanguage(
     : fallback;
 }
 
+/** Formatters by language and time zone: making one costs more than the rest of an alert. */
+const formats = new Map<string, Intl.DateTimeFormat>();
+
+function dateFormat(language: AlertLanguage, timeZone: string): Intl.DateTimeFormat {
+  const key = `${language} ${timeZone}`;
+  let f = formats.get(key);
+  if (f === undefined) {
+    f = new Intl.DateTimeFormat(language, {
+      year: 'numeric',
+      month: 'long',
+      day: 'numeric',
+      hour: '2-digit',
+      minute: '2-digit',
+      timeZoneName: 'short',
+      timeZone,
+    });
+    formats.set(key, f);
+  }
+  return f;
+}
+
 /**
  * The "was this you?" message: masked card (last four only), time in the bank's time zone,
  * what to do. Never the card number: only `last4` reaches the template.
  */
 export function renderAlert(language: AlertLanguage, f: AlertFacts): AlertMessage {
   const w = WORDING[language];
-  const when = new Intl.DateTimeFormat(language, {
-    year: 'numeric',
-    month: 'long',
-    day: 'numeric',
-    hour: '2-digit',
-    minute: '2-digit',
-    timeZoneName: 'short',
-    timeZone: f.timeZone,
-  }).format(new Date(f.receivedAt));
+  const when = dateFormat(language, f.timeZone).format(new Date(f.receivedAt));
   const card = w.card(f.last4);
   const warn = f.level !== 'low';
   const subjectCard = f.last4 ? `•••• ${f.last4}` : 'Visa';

@@ -36,6 +36,14 @@ export function emailDomain(email: string | null | undefined): string | undefine
 }
 
 /**
+ * Numbers parsed lately, by country and number: one assessment reads the enroller's phone for its
+ * keyed hash and again for each phone rule, and each number on file once per rule, and a parse
+ * (libphonenumber-js, tens of µs) cost more than the rest of those rules. Cleared when full.
+ */
+const parsedPhones = new Map<string, string | undefined>();
+const PARSED_PHONES_MAX = 1024;
+
+/**
  * A phone number as E.164 (libphonenumber-js), national numbers read in `defaultCountry`.
  * When it cannot be parsed, its digits alone (so two equal unparseable numbers still match).
  */
@@ -44,8 +52,13 @@ export function normalisePhone(
   defaultCountry?: string,
 ): string | undefined {
   if (!phone) return undefined;
+  const key = `${defaultCountry ?? ''}:${phone}`;
+  const known = parsedPhones.get(key);
+  if (known !== undefined || parsedPhones.has(key)) return known;
   const parsed = parsePhoneNumberFromString(phone, defaultCountry as CountryCode | undefined);
-  if (parsed?.isPossible()) return parsed.number;
-  const digits = phone.replace(/[^0-9]/g, '');
-  return digits.length > 0 ? digits : undefined;
+  const digits = parsed?.isPossible() ? parsed.number : phone.replace(/[^0-9]/g, '');
+  const out = digits.length > 0 ? digits : undefined;
+  if (parsedPhones.size >= PARSED_PHONES_MAX) parsedPhones.clear();
+  parsedPhones.set(key, out);
+  return out;
 }

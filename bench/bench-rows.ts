@@ -1,0 +1,87 @@
+import type { ClientSetup, PhaseOptions, ServiceSetup } from './bench-phase.js';
+
+/**
+ * The rows `npm run bench` measures at their maximum, in turns with one another (rows 1-3, the
+ * peer and the ceiling). Each is a service configuration and a way of connecting; the phase
+ * name is also the row's key in latest.json. Another kind of row (e.g. the issuer key in another
+ * kind of key store) is one more entry here with its own `service`.
+ */
+export interface BenchRow {
+  key: string;
+  /** The issue's row number (1: receive path, 2: bank configuration, 3: mutual TLS). */
+  row: 1 | 2 | 3;
+  label: string;
+  receiver: PhaseOptions['receiver'];
+  service?: ServiceSetup;
+  client?: ClientSetup;
+}
+
+const bank: ServiceSetup = { risk: true, bank: true };
+
+export const MAX_ROWS: readonly BenchRow[] = [
+  {
+    key: 'receive',
+    row: 1,
+    label: 'receive path (risk off, no sinks)',
+    receiver: 'service',
+    service: { risk: false, bank: false },
+  },
+  {
+    key: 'bank',
+    row: 2,
+    label: 'bank configuration (directory of 100,000, alerts, webhook sink)',
+    receiver: 'service',
+    service: bank,
+  },
+  {
+    key: 'bank-mtls',
+    row: 3,
+    label: 'bank over mutual TLS, keep-alive (RSA-2048 server certificate)',
+    receiver: 'service',
+    service: { ...bank, tls: 'rsa' },
+  },
+  {
+    key: 'bank-mtls-new-rsa',
+    row: 3,
+    label: 'bank over mutual TLS, a new connection per request, full handshake, RSA-2048',
+    receiver: 'service',
+    service: { ...bank, tls: 'rsa' },
+    client: { connection: 'per-request' },
+  },
+  {
+    key: 'bank-mtls-new-ecdsa',
+    row: 3,
+    label: 'bank over mutual TLS, a new connection per request, full handshake, ECDSA P-256',
+    receiver: 'service',
+    service: { ...bank, tls: 'ecdsa' },
+    client: { connection: 'per-request' },
+  },
+  {
+    key: 'bank-mtls-resumed-rsa',
+    row: 3,
+    label: 'bank over mutual TLS, a new connection per request, session resumed, RSA-2048',
+    receiver: 'service',
+    service: { ...bank, tls: 'rsa' },
+    client: { connection: 'per-request', resume: true },
+  },
+  {
+    key: 'bank-mtls-resumed-ecdsa',
+    row: 3,
+    label: 'bank over mutual TLS, a new connection per request, session resumed, ECDSA P-256',
+    receiver: 'service',
+    service: { ...bank, tls: 'ecdsa' },
+    client: { connection: 'per-request', resume: true },
+  },
+];
+
+/** The comparison receivers, measured in the same turns. */
+/** Row 1 with the issuer key in SoftHSM2 (mechanism rsa-raw) instead of its PEM file. */
+export const TOKEN_ROW = { key: 'receive-token', label: 'receive path, key in SoftHSM2 (rsa-raw)' };
+export const PEER_ROW = { key: 'peer', label: 'peer (Fastify, jose, one insert per request)' };
+export const CEILING_ROW = {
+  key: 'ceiling',
+  label: 'ceiling (the bound operation alone behind node:http)',
+};
+
+/** Row 2's configuration, for the rows measured apart from the turns (4, 5, 6). */
+export const BANK: ServiceSetup = bank;

@@ -1,0 +1,51 @@
+import { Type } from '@sinclair/typebox';
+import { FilePath } from './file-path.js';
+
+/**
+ * TLS 1.2 suites the Visa listener may offer: ECDHE key exchange (forward secrecy) with an AEAD
+ * cipher, AES-GCM (RFC 5289) or ChaCha20-Poly1305 (RFC 7905), for ECDSA or RSA certificates.
+ * No static-RSA key exchange, no CBC: what RFC 9325 §4.2 recommends. TLS 1.3's suites are all
+ * of that kind (RFC 8446 §9.1) and are Node's defaults.
+ */
+const TLS12_SUITE = 'ECDHE-(?:ECDSA|RSA)-(?:AES128-GCM-SHA256|AES256-GCM-SHA384|CHACHA20-POLY1305)';
+
+/** The default order: AES-128-GCM first (cheapest with AES-NI), ECDSA before RSA for each. */
+export const DEFAULT_TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+/** `listen.tls` of the configuration schema. */
+export const ListenTlsSchema = Type.Object(
+  {
+    cert: FilePath({ description: 'Server certificate (PEM, with its chain).' }),
+    key: FilePath({ description: 'Server private key (PEM).' }),
+    clientCa: Type.Optional(
+      FilePath({
+        description:
+          'When set, mutual TLS: Visa must present a client certificate issued by this CA. Checked at HTTP ' +
+          'level, so a missing or foreign certificate gets a 401, not a broken handshake.',
+      }),
+    ),
+    minVersion: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
+      default: 'TLSv1.2',
+      description:
+        'Lowest TLS version offered (the highest is TLS 1.3); older clients are refused.',
+    }),
+    ciphers: Type.String({
+      pattern: `^${TLS12_SUITE}(?::${TLS12_SUITE})*$`,
+      default: DEFAULT_TLS12_CIPHERS,
+      description:
+        'TLS 1.2 suites, in order of preference (OpenSSL names, `:`-separated): only ECDHE with AES-GCM or ' +
+        "ChaCha20-Poly1305 can be listed. TLS 1.3 suites are Node's defaults, all AEAD.",
+    }),
+  },
+  {
+    additionalProperties: false,
+    description: 'TLS for the Visa listener. Absent: plain HTTP (TLS may end at a proxy).',
+  },
+);

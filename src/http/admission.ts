@@ -1,0 +1,109 @@
+/** Why a request was answered 500 at once instead of being worked on. */
+export type ShedReason = 'in_flight' | 'deadline';
+
+/** Where the number in flight is shown (a Prometheus gauge). */
+export interface InFlightGauge {
+  inc(): void;
+  dec(): void;
+}
+
+export interface AdmissionLimits {
+  /** Visa requests this process holds at once, waiting for their turn or being worked on. */
+  maxInFlight: number;
+  /** Longest a request, once read whole, may wait for its work to start. */
+  maxWaitMs: number;
+}
+
+/**
+ * Requests whose work starts in one turn of the event loop. Between turns the loop reads the
+ * sockets again, so a request arriving behind a burst is refused at once rather than after the
+ * burst; a turn's requests still share one group commit.
+ */
+export const STARTS_PER_TURN = 16;
+
+interface Waiting {
+  arrivedAt: number;
+  resolve: (shed: ShedReason | undefined) => void;
+}
+
+/**
+ * Admission control for the Visa route, per process. A request waits in a queue (first in,
+ * first out) for its work to start, the RSA operations first; at most `maxInFlight` are waiting
+ * or being worked on. One past that limit is refused at once, and so is one that has waited
+ * longer than `maxWaitMs` when its turn comes: refused before any RSA operation or write, so
+ * that under overload the process spends its CPU on requests it can still answer in time, not
+ * on a queue of ones whose client has given up. Visa retries a 500. Times are
+ * `performance.now()` milliseconds.
+ */
+export class Admission {
+  readonly #limits: AdmissionLimits;
+  readonly #gauge: InFlightGauge | undefined;
+  readonly #queue: Waiting[] = [];
+  #head = 0;
+  #inFlight = 0;
+  #scheduled = false;
+
+  constructor(limits: AdmissionLimits, gauge?: InFlightGauge) {
+    this.#limits = limits;
+    this.#gauge = gauge;
+  }
+
+  /** Requests admitted and not yet released: waiting for their turn, or being worked on. */
+  get inFlight(): number {
+    return this.#inFlight;
+  }
+
+  /**
+   * Resolves when the request (read whole by now: a slow upload is the transport's deadlines'
+   * business) may start, or with why it is refused. Once started, the caller must `release()`
+   * when it has its answer.
+   */
+  admit(): Promise<ShedReason | undefined> {
+    const arrivedAt = performance.now();
+    if (this.#inFlight >= this.#limits.maxInFlight) return Promise.resolve('in_flight');
+    this.#inFlight++;
+    this.#gauge?.inc();
+    return new Promise((resolve) => {
+      this.#queue.push({ arrivedAt, resolve });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        // After the sockets are read (the check phase follows the poll phase).
+        setImmediate(this.#start);
+      }
+    });
+  }
+
+  release(): void {
+    this.#inFlight--;
+    this.#gauge?.dec();
+  }
+
+  /** Starts up to STARTS_PER_TURN waiting requests; refuses those past their deadline. */
+  readonly #start = (): void => {
+    this.#scheduled = false;
+    const now = performance.now();
+    let started = 0;
+    while (this.#head < this.#queue.length && started < STARTS_PER_TURN) {
+      const w = this.#queue[this.#head++]!;
+      if (now - w.arrivedAt > this.#limits.maxWaitMs) {
+        this.release();
+        w.resolve('deadline');
+      } else {
+        started++;
+        w.resolve(undefined);
+      }
+    }
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0;
+      this.#head = 0;
+    } else {
+      // Under sustained load the queue never empties: drop what was taken from its front.
+      if (this.#head >= 1024) {
+        this.#queue.splice(0, this.#head);
+        this.#head = 0;
+      }
+      this.#scheduled = true;
+      setImmediate(this.#start);
+    }
+  };
+}

@@ -1,0 +1,108 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import Database from 'better-sqlite3';
+import { serviceMetrics } from '../../src/metrics/service-metrics.js';
+import { sqliteDialect, type TestDatabase } from '../support/databases.js';
+import { eventually } from '../support/eventually.js';
+import { enrollmentPayload } from '../support/personal-data.js';
+import { startTestServer, type TestServer } from '../support/server-harness.js';
+import { testPki } from '../support/test-pki.js';
+
+// Admission control on the Visa route (src/http/admission.ts): past the in-flight limit or the
+// wait deadline a request is answered 500 at once, with an empty body, before any RSA operation
+// or write, and counted; Visa's retry is then accepted like any first delivery.
+
+const admissionConfig = (admission: { maxInFlight?: number; maxWaitMs?: number }) => ({
+  listen: { host: '127.0.0.1', port: 0, admission },
+});
+
+const shedCount = async (reason: string) =>
+  (await serviceMetrics().shed.get()).values.find((v) => v.labels.reason === reason)?.value ?? 0;
+
+describe('admission control: the wait deadline', () => {
+  let db: TestDatabase;
+  let s: TestServer;
+  before(async () => {
+    db = await sqliteDialect.create();
+    // A deadline of 0: every request has waited longer than that when its turn comes.
+    s = await startTestServer(await testPki(), {
+      storageUrl: db.url,
+      extra: admissionConfig({ maxWaitMs: 0 }),
+    });
+  });
+  after(async () => {
+    await s.close();
+    await db.drop();
+  });
+
+  it('answers 500 with an empty body, stores nothing and counts it as a deadline', async () => {
+    const before = await shedCount('deadline');
+    const body = { encryptedData: await s.encode(enrollmentPayload()) };
+    const res = await s.post(body);
+    assert.equal(res.status, 500);
+    assert.equal(res.body, '');
+    assert.deepEqual(await s.runtime.store.list({}), [], 'nothing stored');
+    assert.equal(await shedCount('deadline'), before + 1);
+    const line = s.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'visa request');
+    assert.equal(line.outcome, 'shed');
+    assert.equal(line.code, 'OVERLOADED');
+    assert.equal(line.result, 'deadline');
+  });
+
+  it("Visa's retry of a refused notification is accepted by a process with room", async () => {
+    const body = { encryptedData: await s.encode(enrollmentPayload()) };
+    assert.equal((await s.post(body)).status, 500);
+    const db2 = await sqliteDialect.create();
+    const roomy = await startTestServer(await testPki(), { storageUrl: db2.url });
+    try {
+      assert.equal((await roomy.post(body)).status, 200);
+      assert.equal((await roomy.runtime.store.list({})).length, 1);
+    } finally {
+      await roomy.close();
+      await db2.drop();
+    }
+  });
+});
+
+describe('admission control: the in-flight limit', () => {
+  let db: TestDatabase;
+  let s: TestServer;
+  before(async () => {
+    db = await sqliteDialect.create();
+    s = await startTestServer(await testPki(), {
+      storageUrl: db.url,
+      extra: admissionConfig({ maxInFlight: 1 }),
+    });
+  });
+  after(async () => {
+    await s.close();
+    await db.drop();
+  });
+
+  it('with one request held in flight, the next is answered 500 at once; the held one is then stored', async () => {
+    const before = await shedCount('in_flight');
+    // Another connection holds SQLite's write lock: the first request waits in its commit.
+    const blocker = new Database(db.url.slice('sqlite:'.length));
+    blocker.prepare('BEGIN IMMEDIATE').run();
+    let held: Promise<{ status: number }> | undefined;
+    try {
+      held = s.post({ encryptedData: await s.encode(enrollmentPayload()) });
+      await eventually(
+        async () =>
+          (await serviceMetrics().inFlight.get()).values[0]?.value === 1 ? true : undefined,
+        'the first request in flight',
+      );
+      const second = await s.post({ encryptedData: await s.encode(enrollmentPayload()) });
+      assert.equal(second.status, 500);
+      assert.equal(second.body, '');
+      assert.equal(await shedCount('in_flight'), before + 1);
+    } finally {
+      blocker.prepare('ROLLBACK').run();
+      blocker.close();
+    }
+    assert.equal((await held).status, 200, 'the held request completes once the lock is free');
+    const stored = await s.runtime.store.list({});
+    assert.equal(stored.length, 1, 'only the admitted request was stored');
+    assert.equal((await serviceMetrics().inFlight.get()).values[0]?.value, 0);
+  });
+});
