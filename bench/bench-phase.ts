@@ -36,6 +36,11 @@ export interface ServiceSetup {
   instances?: number | undefined;
   /** Merged into the config's `listen`. */
   listen?: Record<string, unknown> | undefined;
+  /**
+   * Changes the written config (e.g. the issuer key in another kind of key store for a row of
+   * its own): called with the config object before it is written.
+   */
+  configure?: ((config: Record<string, unknown>) => void) | undefined;
 }
 
 /** How the load generator connects. */
@@ -203,6 +208,7 @@ function serviceArgs(o: PhaseOptions, dir: string, storageUrl: string, port: num
       ? { cert: tls.server[s.tls!].cert, key: tls.server[s.tls!].key, clientCa: tls.caCert }
       : undefined,
     listen: s.listen,
+    configure: s.configure,
   });
   const workers = Math.max(1, Math.floor(o.workers / (s.instances ?? 1)));
   return [CLI, 'serve', '--config', config, '--workers', String(workers)];

@@ -39,6 +39,8 @@ export interface ServiceProfile {
   tls?: { cert: string; key: string; clientCa: string } | undefined;
   /** Merged into `listen` (e.g. admission settings under test). */
   listen?: Record<string, unknown> | undefined;
+  /** Changes the config object before it is written. */
+  configure?: ((config: Record<string, unknown>) => void) | undefined;
 }
 
 /**
@@ -55,7 +57,7 @@ export function writeServiceConfig(
   const path = join(dir, 'config.json');
   const bank = profile.bank;
   const secret = bank && [{ file: bank.webhookSecretFile }];
-  const config = {
+  const config: Record<string, unknown> = {
     listen: {
       host: '127.0.0.1',
       port,
@@ -92,6 +94,7 @@ export function writeServiceConfig(
           }
         : {}),
   };
+  profile.configure?.(config);
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;
 }
