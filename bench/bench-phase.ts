@@ -39,6 +39,11 @@ export interface ServiceSetup {
   listen?: Record<string, unknown> | undefined;
   /** The issuer key in this SoftHSM2 token instead of its PEM file. */
   token?: BenchToken | undefined;
+  /**
+   * Changes the written config (e.g. the issuer key in another kind of key store for a row of
+   * its own): called with the config object before it is written.
+   */
+  configure?: ((config: Record<string, unknown>) => void) | undefined;
 }
 
 /** How the load generator connects. */
@@ -207,6 +212,7 @@ function serviceArgs(o: PhaseOptions, dir: string, storageUrl: string, port: num
       : undefined,
     listen: s.listen,
     token: s.token,
+    configure: s.configure,
   });
   const workers = Math.max(1, Math.floor(o.workers / (s.instances ?? 1)));
   return [CLI, 'serve', '--config', config, '--workers', String(workers)];

@@ -4,7 +4,8 @@ import type { ClientSetup, PhaseOptions, ServiceSetup } from './bench-phase.js';
  * The rows `npm run bench` measures at their maximum, in turns with one another (rows 1-3, the
  * peer and the ceiling). Each is a service configuration and a way of connecting; the phase
  * name is also the row's key in latest.json. Another kind of row (e.g. the issuer key in another
- * kind of key store) is one more entry here with its own `service`.
+ * kind of key store) is one more entry here: its `service.configure` rewrites the config the
+ * bench writes (`keys.decryption`, say), and its `row` says which row it is a variant of.
  */
 export interface BenchRow {
   key: string;

@@ -42,6 +42,8 @@ export interface ServiceProfile {
   listen?: Record<string, unknown> | undefined;
   /** The issuer key in this token instead of its PEM file (the `hsm` block and the key's ref). */
   token?: Pick<BenchToken, 'hsm' | 'keyRef'> | undefined;
+  /** Changes the config object before it is written. */
+  configure?: ((config: Record<string, unknown>) => void) | undefined;
 }
 
 /**
@@ -58,7 +60,7 @@ export function writeServiceConfig(
   const path = join(dir, 'config.json');
   const bank = profile.bank;
   const secret = bank && [{ file: bank.webhookSecretFile }];
-  const config = {
+  const config: Record<string, unknown> = {
     listen: {
       host: '127.0.0.1',
       port,
@@ -100,6 +102,7 @@ export function writeServiceConfig(
           }
         : {}),
   };
+  profile.configure?.(config);
   writeFileSync(path, JSON.stringify(config, null, 2));
   return path;
 }
