@@ -2,7 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { BenchKeys } from './bench-keys.js';
 import { type PhaseOptions, type PhaseResult, runInterleaved, runPhase } from './bench-phase.js';
-import { type BenchRow, CEILING_ROW, MAX_ROWS, PEER_ROW, TOKEN_ROW } from './bench-rows.js';
+import {
+  BANK_PART_ROWS,
+  type BenchRow,
+  CEILING_ROW,
+  MAX_ROWS,
+  PEER_ROW,
+  TOKEN_ROW,
+} from './bench-rows.js';
 import type { BenchToken } from './bench-token.js';
 import { median } from './latency-stats.js';
 import type { BoundResult } from './measure-bound.js';
@@ -69,6 +76,8 @@ export async function runMax(
     peer: boolean;
     ceiling: boolean;
     fixedRate: boolean;
+    /** Row 2 with parts left out (BANK_PART_ROWS), in the same turns. */
+    parts?: boolean;
     /** Row 1 again with the issuer key in this token, in the same turns. */
     token?: BenchToken | undefined;
   },
@@ -77,7 +86,10 @@ export async function runMax(
     'measuring the bound: single-thread crypto.privateDecrypt RSA-OAEP-256, now and after every round',
   );
   const samples: BoundResult[] = [measureBound(base.keys)];
-  const rows = MAX_ROWS.filter((r) => o.rows.includes(r.row));
+  const rows = [
+    ...MAX_ROWS.filter((r) => o.rows.includes(r.row)),
+    ...(o.parts && o.rows.includes(2) ? BANK_PART_ROWS : []),
+  ];
   const phase = (r: BenchRow): PhaseOptions => ({
     ...base,
     name: r.key,

@@ -31,6 +31,11 @@ export interface ServiceSetup {
   risk: boolean;
   /** The bank configuration: imported directory, alerts and a webhook sink (needs risk). */
   bank: boolean;
+  /**
+   * Parts of the bank configuration left out, to see what each costs (`npm run bench -- --parts`):
+   * `alerts` (no cardholder alerts), `sink` (no webhook sink).
+   */
+  without?: readonly ('alerts' | 'sink')[] | undefined;
   /** Mutual TLS with this kind of server certificate; absent: plain HTTP. */
   tls?: ServerCertKind | undefined;
   /** Instances of the service on the one database (PostgreSQL only when more than one). */
@@ -212,7 +217,12 @@ function serviceArgs(o: PhaseOptions, dir: string, storageUrl: string, port: num
       : undefined,
     listen: s.listen,
     token: s.token,
-    configure: s.configure,
+    configure: (config) => {
+      if (s.without?.includes('alerts'))
+        delete (config.risk as { alert?: unknown } | undefined)?.alert;
+      if (s.without?.includes('sink')) delete config.sinks;
+      s.configure?.(config);
+    },
   });
   const workers = Math.max(1, Math.floor(o.workers / (s.instances ?? 1)));
   return [CLI, 'serve', '--config', config, '--workers', String(workers)];
@@ -342,10 +352,11 @@ export async function startReceiver(o: PhaseOptions): Promise<Receiver> {
 /** Adds what the accepted ones among notifications [from, …) call for to `rc.expected`. */
 function expect(rc: Receiver, from: number, outcomes: string): void {
   if (!rc.o.service?.bank) return;
+  const without = rc.o.service.without ?? [];
   for (let i = 0; i < outcomes.length; i++) {
     if (outcomes[i] !== OUTCOME.ok) continue;
-    rc.expected.events++;
-    if (inDirectory(from + i)) rc.expected.alerts++;
+    if (!without.includes('sink')) rc.expected.events++;
+    if (!without.includes('alerts') && inDirectory(from + i)) rc.expected.alerts++;
   }
 }
 

@@ -4,7 +4,7 @@ import type { BoundOverRun } from './bench-max.js';
 import type { OverloadResult } from './bench-overload.js';
 import type { PhaseResult } from './bench-phase.js';
 import { round } from './bench-phase.js';
-import { CEILING_ROW, MAX_ROWS, PEER_ROW, TOKEN_ROW } from './bench-rows.js';
+import { BANK_PART_ROWS, CEILING_ROW, MAX_ROWS, PEER_ROW, TOKEN_ROW } from './bench-rows.js';
 import type { SoakResult } from './bench-soak.js';
 
 export interface Machine {
@@ -150,6 +150,7 @@ export function runRows(run: BenchRun, judged: Record<string, Target>): [string,
   }
   for (const r of [
     ...MAX_ROWS,
+    ...BANK_PART_ROWS,
     { ...TOKEN_ROW, row: 0 },
     { ...PEER_ROW, row: 0 },
     { ...CEILING_ROW, row: 0 },

@@ -75,6 +75,34 @@ export const MAX_ROWS: readonly BenchRow[] = [
   },
 ];
 
+/**
+ * Row 2 with parts left out (`--parts`), in the same turns: what the assessment alone, the
+ * alerts and the webhook sink each add to the receive path.
+ */
+export const BANK_PART_ROWS: readonly BenchRow[] = [
+  {
+    key: 'bank-risk-only',
+    row: 2,
+    label: 'bank configuration without alerts or sink (the assessment alone)',
+    receiver: 'service',
+    service: { ...bank, without: ['alerts', 'sink'] },
+  },
+  {
+    key: 'bank-no-sink',
+    row: 2,
+    label: 'bank configuration without the webhook sink',
+    receiver: 'service',
+    service: { ...bank, without: ['sink'] },
+  },
+  {
+    key: 'bank-no-alerts',
+    row: 2,
+    label: 'bank configuration without alerts',
+    receiver: 'service',
+    service: { ...bank, without: ['alerts'] },
+  },
+];
+
 /** The comparison receivers, measured in the same turns. */
 /** Row 1 with the issuer key in SoftHSM2 (mechanism rsa-raw) instead of its PEM file. */
 export const TOKEN_ROW = { key: 'receive-token', label: 'receive path, key in SoftHSM2 (rsa-raw)' };

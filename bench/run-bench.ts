@@ -23,6 +23,8 @@
  *   --no-peer, --no-ceiling, --no-fixed-rate   skip those phases
  *   --no-token                       skip row 1 with the issuer key in SoftHSM2 (rsa-raw; skipped
  *                                    anyway without softhsm2)
+ *   --parts                 row 2 also without alerts, without the sink, and without both, in
+ *                           the same turns: what each part of the bank configuration costs
  *   --profile DIR           V8 CPU profiles of every server process into DIR
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,7 +48,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--rows 1,2,3,4,5,6] [--notific
   [--storage sqlite|postgres://…] [--postgres URL] [--workers N] [--concurrency N]
   [--overload-factors 2,4] [--overload-seconds S] [--overload-connection keep-alive|per-request]
   [--max-throughput N]
-  [--memory-seconds S] [--memory-rate R] [--no-peer] [--no-ceiling] [--no-fixed-rate] [--no-token] [--profile DIR]
+  [--memory-seconds S] [--memory-rate R] [--no-peer] [--no-ceiling] [--no-fixed-rate] [--no-token] [--parts] [--profile DIR]
 (the options are explained at the top of bench/run-bench.ts)`;
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -69,6 +71,7 @@ const a = scriptArgs(USAGE, {
   'no-ceiling': { type: 'boolean', default: false },
   'no-fixed-rate': { type: 'boolean', default: false },
   'no-token': { type: 'boolean', default: false },
+  parts: { type: 'boolean', default: false },
   profile: { type: 'string' },
 });
 const int = (v: string | undefined, name: string): number => {
@@ -138,6 +141,7 @@ try {
       peer: !a['no-peer'],
       ceiling: !a['no-ceiling'] && !quick,
       fixedRate: !a['no-fixed-rate'] && !quick,
+      parts: a.parts,
       token:
         !a['no-token'] && !quick && softHsmInstalled()
           ? benchToken(join(workDir, 'softhsm'), keys)
