@@ -252,6 +252,68 @@ for (const dialect of await dialects()) {
       assert.deepEqual([a.level, a.reasons], ['low', []]);
     });
 
+    it('attempts queued together are assessed as if one after another (shared card or email)', async () => {
+      const card = fixtureHolder();
+      const ring = [fixtureHolder(), fixtureHolder(), fixtureHolder()];
+      await importHolders(s, [card, ...ring]);
+      // Stored while nothing assesses them, then queued at once by the sweep: one batch's worth.
+      const quiet = await createRuntime(
+        { ...s.config, risk: { ...s.config.risk, enabled: false } },
+        createLogger('silent'),
+        { migrate: false },
+      );
+      const { buildApp } = await import('../../src/app.js');
+      const app = await buildApp({
+        config: s.config,
+        pipeline: quiet.pipeline,
+        store: quiet.store,
+        logger: createLogger('silent'),
+      });
+      const ids: string[] = [];
+      const store = async (payload: Record<string, unknown>) => {
+        const res = await app.inject({
+          method: 'POST',
+          url: '/vtis/v1/tokenRequestors/40010030273/cardEnrollment/notification?eventType=CTP_ENROLLMENT_ATTEMPT',
+          headers: { 'content-type': 'application/json' },
+          payload: JSON.stringify({ encryptedData: await s.encode(payload) }),
+        });
+        assert.equal(res.statusCode, 200);
+        ids.push((await s.runtime.store.list({ limit: 1 }))[0]!.id);
+      };
+      for (let i = 0; i < 4; i++)
+        await store(
+          attemptPayload(card.pan, {
+            firstName: 'Eve',
+            lastName: `Mallory${i}`,
+            email: `eve.batch${i}@example.net`,
+          }),
+        );
+      for (const c of ring)
+        await store(
+          attemptPayload(c.pan, {
+            firstName: c.firstName,
+            lastName: c.lastName,
+            email: 'batch.collector@example.net',
+          }),
+        );
+      await app.close();
+      await quiet.close();
+      assert.ok((await s.runtime.risk!.service.sweep()) >= ids.length);
+      await s.runtime.risk!.service.idle();
+      const got = await s.runtime.risk!.stores.risk.assessments(ids);
+      assert.equal(got.size, ids.length);
+      assert.deepEqual(
+        got.get(ids[3]!)!.reasons.find((r) => r.code === 'MANY_ENROLLERS'),
+        { code: 'MANY_ENROLLERS', detail: 'enrollers=4 limit=1' },
+        'the fourth attempt on the card sees the three before it',
+      );
+      assert.deepEqual(
+        got.get(ids[6]!)!.reasons.find((r) => r.code === 'ENROLLER_RING'),
+        { code: 'ENROLLER_RING', detail: 'cards=3 via=email windowDays=30' },
+        'the third card with that email sees the two before it',
+      );
+    });
+
     it('no personal data in any log line', () => {
       assertNoPersonalData(capturedLogs.join('\n'));
     });
