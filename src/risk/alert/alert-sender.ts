@@ -8,6 +8,11 @@ import { alertLanguage, renderAlert } from './alert-templates.js';
 
 type AlertConfig = NonNullable<Config['risk']['alert']>;
 
+/** Alerts claimed per pass of the outbox. */
+export const ALERT_BATCH = 32;
+
+type Outcome = { sent: true; language: string } | { sent: false; error: AlertSendError };
+
 export interface AlertSenderOptions {
   store: AlertStore;
   sink: AlertSink;
@@ -73,21 +78,48 @@ export class AlertSender {
       });
   }
 
-  /** One pass over due alerts; resolves with how many were handled. */
+  /**
+   * One pass over due alerts; resolves with how many were handled. Alerts are claimed
+   * ALERT_BATCH at a time and sent `sink.concurrency` at once; the batch's outcomes are then
+   * recorded together, so they share one write (on SQLite, one group commit instead of one
+   * commit per alert).
+   */
   async runOnce(): Promise<number> {
     let handled = 0;
-    for (;;) {
-      const batch = await this.#o.store.claim(this.#now(), 10, this.#o.leaseMs ?? 60_000);
-      if (batch.length === 0) return handled;
-      for (const a of batch) {
-        await this.#deliver(a);
-        handled++;
+    let recorded: Promise<unknown> = Promise.resolve();
+    try {
+      for (;;) {
+        // The previous batch's outcomes were queued in this same turn: one write for both.
+        const batch = await this.#o.store.claim(
+          this.#now(),
+          ALERT_BATCH,
+          this.#o.leaseMs ?? 60_000,
+        );
+        await recorded;
+        if (batch.length === 0) return handled;
+        const outcomes = new Array<Outcome>(batch.length);
+        let next = 0;
+        const lane = async () => {
+          for (let i = next++; i < batch.length; i = next++)
+            outcomes[i] = await this.#send(batch[i]!);
+        };
+        await Promise.all(
+          Array.from({ length: Math.min(this.#o.sink.concurrency, batch.length) }, lane),
+        );
+        recorded = Promise.all(batch.map((a, i) => this.#record(a, outcomes[i]!)));
+        handled += batch.length;
+        // A short batch took every due alert: the next pass (kicked by the next assessment
+        // that queues one, or the poll) claims again.
+        if (batch.length < ALERT_BATCH) return handled;
       }
+    } finally {
+      await recorded;
     }
   }
 
-  async #deliver(a: ClaimedAlert): Promise<void> {
-    const { config, logger, sink, store } = this.#o;
+  /** Renders and sends one alert; never throws (a failure is an outcome). */
+  async #send(a: ClaimedAlert): Promise<Outcome> {
+    const { config, sink } = this.#o;
     try {
       if (a.recipientCiphertext === null || a.dataKeyId === null)
         throw new AlertSendError('NO_RECIPIENT', true);
@@ -114,33 +146,43 @@ export class AlertSender {
         message,
         recipient,
       });
+      return { sent: true, language };
+    } catch (error) {
+      return {
+        sent: false,
+        error: error instanceof AlertSendError ? error : new AlertSendError('ALERT_FAILED'),
+      };
+    }
+  }
+
+  async #record(a: ClaimedAlert, o: Outcome): Promise<void> {
+    const { config, logger, sink, store } = this.#o;
+    if (o.sent) {
       await store.markSent(a.id, this.#now());
       logger.info(
         {
           alertId: a.id,
           notificationId: a.notificationId,
           sink: sink.type,
-          language,
+          language: o.language,
           attempts: a.attempts,
         },
         'cardholder alert sent',
       );
-    } catch (error) {
-      const e = error instanceof AlertSendError ? error : new AlertSendError('ALERT_FAILED');
-      const { dead, delayMs } = nextRetry(a.attempts, config.retry, e, this.#o.random);
-      const next = dead ? null : this.#now() + delayMs;
-      await store.markFailed(a.id, next, e.code);
-      logger.warn(
-        {
-          alertId: a.id,
-          notificationId: a.notificationId,
-          code: e.code,
-          attempts: a.attempts,
-          dead,
-        },
-        'cardholder alert not sent',
-      );
+      return;
     }
+    const { dead, delayMs } = nextRetry(a.attempts, config.retry, o.error, this.#o.random);
+    await store.markFailed(a.id, dead ? null : this.#now() + delayMs, o.error.code);
+    logger.warn(
+      {
+        alertId: a.id,
+        notificationId: a.notificationId,
+        code: o.error.code,
+        attempts: a.attempts,
+        dead,
+      },
+      'cardholder alert not sent',
+    );
   }
 
   async stop(): Promise<void> {

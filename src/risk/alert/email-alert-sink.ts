@@ -17,6 +17,8 @@ export interface EmailSinkOptions {
 /** SMTP through the bank's relay (nodemailer): to the first email on file, plain text. */
 export class EmailAlertSink implements AlertSink {
   readonly type = 'email' as const;
+  /** nodemailer opens an SMTP connection per message (no pool): a few at once. */
+  readonly concurrency = 4;
   readonly #transport: Transporter;
   readonly #from: string;
 

@@ -18,6 +18,8 @@ export interface WebhookAlertSinkOptions {
  */
 export class WebhookAlertSink implements AlertSink {
   readonly type = 'webhook' as const;
+  /** Requests in flight at once on the webhook client's pool. */
+  readonly concurrency = 16;
   readonly #client: WebhookClient;
 
   constructor(o: WebhookAlertSinkOptions) {
