@@ -47,7 +47,25 @@ interface Lane extends WorkerSink {
   inflight: Set<Promise<void>>;
   woken: boolean;
   wakeUp: (() => void) | undefined;
+  /** Outcomes of sent deliveries not yet recorded (see OUTCOME_LINGER_MS). */
+  outcomes: (() => Promise<void>)[];
+  outcomeTimer: NodeJS.Timeout | undefined;
+  recording: Set<Promise<void>>;
 }
+
+/**
+ * How long a sent delivery's outcome may wait to be recorded with others (or with the lane's
+ * next claim, which records whatever is waiting first): one write for several outcomes instead
+ * of one each; on SQLite a commit costs more than the delivery's own statements. The delivery
+ * stays leased meanwhile, so nothing else sends it.
+ */
+export const OUTCOME_LINGER_MS = 5;
+
+/**
+ * How long an idle lane, once woken, waits before it claims: a claim is a write transaction
+ * and a scan of due rows, and under load wakes come with every group commit.
+ */
+export const CLAIM_GATHER_MS = 10;
 
 /**
  * Drains the outbox into the sinks, at least once. Per sink: claim up to `concurrency` due
@@ -76,6 +94,9 @@ export class DeliveryWorker {
       inflight: new Set(),
       woken: false,
       wakeUp: undefined,
+      outcomes: [],
+      outcomeTimer: undefined,
+      recording: new Set(),
     }));
   }
 
@@ -130,6 +151,8 @@ export class DeliveryWorker {
         continue;
       }
       lane.woken = false;
+      // The outcomes waiting are written in the claim's turn: one group commit for both.
+      this.#recordOutcomes(lane);
       let claimed: ClaimedDelivery[];
       try {
         claimed = await this.#o.outbox.claim({
@@ -150,27 +173,59 @@ export class DeliveryWorker {
         const p: Promise<void> = this.#deliver(lane, d).finally(() => lane.inflight.delete(p));
         lane.inflight.add(p);
       }
-      if (claimed.length < free && !lane.woken) await this.#idle(lane);
+      if (claimed.length < free) await this.#idle(lane);
     }
     await Promise.all(lane.inflight);
+    this.#recordOutcomes(lane);
+    await Promise.all(lane.recording);
   }
 
-  /** Until woken, stopped, or the poll interval has passed. */
+  /** Queues a sent delivery's outcome to be recorded within OUTCOME_LINGER_MS. */
+  #queueOutcome(lane: Lane, record: () => Promise<void>): void {
+    lane.outcomes.push(record);
+    lane.outcomeTimer ??= setTimeout(() => this.#recordOutcomes(lane), OUTCOME_LINGER_MS);
+  }
+
+  /** Records every waiting outcome, all started in this turn. */
+  #recordOutcomes(lane: Lane): void {
+    clearTimeout(lane.outcomeTimer);
+    lane.outcomeTimer = undefined;
+    if (lane.outcomes.length === 0) return;
+    const list = lane.outcomes;
+    lane.outcomes = [];
+    const p: Promise<void> = Promise.all(list.map((record) => record())).then(() => {
+      lane.recording.delete(p);
+    });
+    lane.recording.add(p);
+  }
+
+  /**
+   * Until stopped, the poll interval has passed, or CLAIM_GATHER_MS after being woken (so that
+   * one claim takes what several wakes announced).
+   */
   #idle(lane: Lane): Promise<void> {
-    if (this.#stopping || lane.woken) return Promise.resolve();
+    if (this.#stopping) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.#o.delivery.pollIntervalMs);
+      let timer = setTimeout(done, lane.woken ? CLAIM_GATHER_MS : this.#o.delivery.pollIntervalMs);
+      let gathering = lane.woken;
+      const stopping = () => this.#stopping;
       function done() {
         clearTimeout(timer);
         lane.wakeUp = undefined;
         resolve();
       }
-      lane.wakeUp = done;
+      lane.wakeUp = () => {
+        if (stopping()) return done();
+        if (gathering) return;
+        gathering = true;
+        clearTimeout(timer);
+        timer = setTimeout(done, CLAIM_GATHER_MS);
+      };
     });
   }
 
   async #deliver(lane: Lane, d: ClaimedDelivery): Promise<void> {
-    const { sink, retry } = lane;
+    const { sink } = lane;
     const started = Date.now();
     let result: DeliveryResult;
     let eventId: string | undefined;
@@ -190,6 +245,21 @@ export class DeliveryWorker {
       // Never the error itself: building touches card data.
       result = { ok: false, error: 'EVENT_BUILD_FAILED' };
     }
+    const ms = Date.now() - started;
+    // A 410 disables the sink before the lane may claim again (the slot is held until then).
+    if (!result.ok && result.disableSink) await this.#record(lane, d, result, eventId, ms);
+    else this.#queueOutcome(lane, () => this.#record(lane, d, result, eventId, ms));
+  }
+
+  /** Records a sent delivery's outcome; never throws (the lease covers a lost record). */
+  async #record(
+    lane: Lane,
+    d: ClaimedDelivery,
+    result: DeliveryResult,
+    eventId: string | undefined,
+    ms: number,
+  ): Promise<void> {
+    const { sink, retry } = lane;
     const now = Date.now();
     const line = {
       deliveryId: d.id,
@@ -197,7 +267,7 @@ export class DeliveryWorker {
       eventId,
       sink: sink.name,
       attempt: d.attempt,
-      ms: now - started,
+      ms,
       ageMs: now - d.createdAt,
     };
     try {
