@@ -93,7 +93,7 @@ async function listen(
     cluster.isWorker && deliveryInServe(config) && config.storage.url.startsWith('sqlite:');
   const onDeliveriesQueued = cluster.isWorker
     ? tellPrimary
-      ? () => process.send?.({ type: 'outbox' })
+      ? coalesced(() => process.send?.({ type: 'outbox' }))
       : undefined
     : () => worker?.wake();
   const rt = await createRuntime(config, logger, {
@@ -269,4 +269,20 @@ async function startOrClose(rt: Runtime, logger: Logger): Promise<DeliveryWorker
 function workerEnv(config: Config): Record<string, string> {
   if (!config.hsm || process.env.UV_THREADPOOL_SIZE) return {};
   return { UV_THREADPOOL_SIZE: String(Math.max(4, config.hsm.sessions + 2)) };
+}
+
+/**
+ * `fn` at most once per event-loop turn, however often it is called: a group commit stores
+ * many notifications at once, and one message to the primary wakes its worker for all of them.
+ */
+function coalesced(fn: () => void): () => void {
+  let pending = false;
+  return () => {
+    if (pending) return;
+    pending = true;
+    setImmediate(() => {
+      pending = false;
+      fn();
+    });
+  };
 }
