@@ -19,8 +19,11 @@ import { writeServiceConfig } from './server-process.js';
 /** Cardholders in the bank configuration's imported directory. */
 export const DIRECTORY_SIZE = 100_000;
 
-/** Bump when the rows below change: a cached template is then made anew. */
-const DIRECTORY_VERSION = 1;
+/**
+ * Bump when the rows below or the import's records change: a cached template is then made anew.
+ * 2: phones stored normalised (`Cardholder.normalisedPhones`).
+ */
+const DIRECTORY_VERSION = 2;
 
 /**
  * Whether the card of bench notification `i` is in the directory: nine in ten are (the others

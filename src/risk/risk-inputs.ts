@@ -20,9 +20,11 @@ export function phoneOnFile(ctx: Omit<AttemptContext, 'history'>): boolean | und
   if (ctx.directory.kind !== 'found') return undefined;
   const country = ctx.settings.defaultCountry;
   const given = normalisePhone(ctx.attempt.phoneNumber, country);
-  const onFile = ctx.directory.cardholder.phones
-    .map((p) => normalisePhone(p, country))
-    .filter((p) => p !== undefined);
+  const { phones, normalisedPhones } = ctx.directory.cardholder;
+  const onFile =
+    normalisedPhones !== undefined && normalisedPhones.country === (country ?? null)
+      ? normalisedPhones.values
+      : phones.map((p) => normalisePhone(p, country)).filter((p) => p !== undefined);
   if (given === undefined || onFile.length === 0) return undefined;
   return onFile.includes(given);
 }

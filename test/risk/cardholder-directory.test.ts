@@ -5,10 +5,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataProtector } from '../../src/protect/data-protector.js';
-import { openCardholder } from '../../src/risk/directory/cardholder-codec.js';
+import type { Cardholder } from '../../src/risk/directory/cardholder.js';
+import { openCardholder, sealCardholder } from '../../src/risk/directory/cardholder-codec.js';
 import { parseCsvRecord } from '../../src/risk/directory/cardholder-file.js';
 import { validateRow } from '../../src/risk/directory/cardholder-import.js';
 import { HttpDirectory } from '../../src/risk/directory/http-directory.js';
+import { phoneOnFile } from '../../src/risk/risk-inputs.js';
+import type { AttemptContext } from '../../src/risk/rules/risk-rule.js';
 import { openStore } from '../../src/storage/open-store.js';
 import { runCli } from '../support/cli-process.js';
 import { assertNoPersonalData, registerSensitive, testPan } from '../support/personal-data.js';
@@ -53,6 +56,43 @@ describe('cardholder file parsing and row checks', () => {
     assert.ok(
       'cardholder' in validateRow({ ...good, emails: ['x@example.org'], phones: ['+33612345678'] }),
       'JSONL arrays',
+    );
+  });
+
+  it('phones are normalised at import, and an assessment uses them while the country is the same', () => {
+    const row = validateRow(
+      {
+        accountNumber: '4532010000000007',
+        lastName: 'Müller',
+        phones: ['07700 900123', '+33 6 12 34 56 78'],
+        status: 'active',
+      },
+      'GB',
+    );
+    assert.ok('cardholder' in row);
+    const imported = row.cardholder;
+    assert.deepEqual(imported.normalisedPhones, {
+      country: 'GB',
+      values: ['+447700900123', '+33612345678'],
+    });
+    const dp = new DataProtector([{ id: 'k1', key: Buffer.alloc(32, 7) }], Buffer.alloc(32, 9));
+    const opened = openCardholder(dp, sealCardholder(dp, 'fp', imported));
+    assert.deepEqual(opened.normalisedPhones, imported.normalisedPhones, 'kept through the codec');
+    const attempt = { phoneNumber: '+447700900123' } as AttemptContext['attempt'];
+    const on = (cardholder: Cardholder, defaultCountry: string | undefined) =>
+      phoneOnFile({
+        attempt,
+        directory: { kind: 'found', cardholder },
+        settings: { defaultCountry } as AttemptContext['settings'],
+      });
+    assert.equal(on(opened, 'GB'), true);
+    // Proof of which is read: stored values that differ from what the phones parse to.
+    const stale = { ...opened, normalisedPhones: { country: 'GB', values: ['+15550000000'] } };
+    assert.equal(on(stale, 'GB'), false, 'the stored values, for the same country');
+    assert.equal(
+      on({ ...stale, normalisedPhones: { country: 'FR', values: ['+15550000000'] } }, 'GB'),
+      true,
+      'parsed again for another country',
     );
   });
 });

@@ -7,6 +7,7 @@ interface Contact {
   lastName: string | null;
   emails: string[];
   phones: string[];
+  normalisedPhones?: Cardholder['normalisedPhones'];
 }
 
 /** Encrypts a cardholder's contact details (AES-256-GCM, AAD = the card's fingerprint). */
@@ -20,6 +21,7 @@ export function sealCardholder(
     lastName: c.lastName,
     emails: c.emails,
     phones: c.phones,
+    ...(c.normalisedPhones ? { normalisedPhones: c.normalisedPhones } : {}),
   };
   return {
     fingerprint,

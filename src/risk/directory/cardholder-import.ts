@@ -1,7 +1,7 @@
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
 import type { DataProtector } from '../../protect/data-protector.js';
 import type { CardholderRecord, CardholderStore } from '../../storage/cardholder-store.js';
-import { normaliseEmail } from '../match/contact-normalise.js';
+import { normaliseEmail, normalisePhone } from '../match/contact-normalise.js';
 import { CARD_STATUSES, type Cardholder } from './cardholder.js';
 import { sealCardholder } from './cardholder-codec.js';
 import { readCardholderFile } from './cardholder-file.js';
@@ -82,6 +82,10 @@ export function validateRow(
       phones,
       status: status as Cardholder['status'],
       language: language ? language.replace('_', '-') : null,
+      normalisedPhones: {
+        country: defaultCountry ?? null,
+        values: phones.map((p) => normalisePhone(p, defaultCountry)).filter((p) => p !== undefined),
+      },
     },
   };
 }

@@ -7,6 +7,12 @@ export interface Cardholder {
   status: CardStatus;
   /** BCP 47 tag (e.g. "fr", "de-CH"); null when unknown. */
   language: string | null;
+  /**
+   * `phones` as `normalisePhone(phone, country)` gives them, worked out once at import (a parse
+   * costs tens of µs, and each assessment compares the enroller's phone with every one on file);
+   * used while `risk.defaultCountry` is still `country`. Absent from the bank's directory API.
+   */
+  normalisedPhones?: { country: string | null; values: string[] };
 }
 
 export type CardStatus = 'active' | 'blocked' | 'closed';
