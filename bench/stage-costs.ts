@@ -28,7 +28,7 @@ import type { NotificationStore } from '../src/storage/notification-store.js';
 import { SqliteStore } from '../src/storage/sqlite-store.js';
 import { sqliteDirectoryTemplate } from './bank-directory.js';
 import { benchWebhookSecret } from './bench-fixtures.js';
-import { BENCH_KIDS, benchKeys, issuerPrivateKey } from './bench-keys.js';
+import { benchKeys, issuerPrivateKey } from './bench-keys.js';
 import { median } from './latency-stats.js';
 import { notificationSet, readNotifications } from './notification-set.js';
 import { riskStages, type Stage } from './risk-stages.js';

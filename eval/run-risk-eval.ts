@@ -415,14 +415,14 @@ out.push(...feedback.lines);
 process.stdout.write(`${out.join('\n')}\n`);
 if (args.json)
   process.stdout.write(
-    JSON.stringify({
+    `${JSON.stringify({
       seed,
       recallHigh,
       legitHigh,
       legit: legit.length,
       fraud: fraud.length,
       ...feedback.summary,
-    }) + '\n',
+    })}\n`,
   );
 await store.close();
 messaging.close();
