@@ -29,13 +29,6 @@ export interface RiskServiceOptions {
   now?: () => number;
 }
 
-/**
- * Assessments run together, up to this many, so that their writes share one transaction: on
- * SQLite a commit cost more than the rest of an assessment (`npm run bench:stages`: about 540 µs
- * per assessment one at a time, about 230 µs sixteen at a time).
- */
-export const ASSESSMENT_BATCH = 32;
-
 /** What an assessment reads before it can tell whether it may run beside others. */
 interface Loaded {
   id: string;
@@ -48,15 +41,18 @@ interface Loaded {
  * Assesses accepted notifications after Visa has had its 200: `schedule(id)` queues one (the
  * pipeline calls it after commit), a sweep at start and every `risk.sweep.intervalSeconds`
  * finds any left unassessed (the process died first, or another process accepted it). Queued
- * notifications are assessed up to ASSESSMENT_BATCH at a time, their writes in one group commit;
- * two that share a card, an email or a phone are never in one batch (the later one waits for the
- * next), so each sees the other's assessment as it would one after another. A notification
+ * notifications are assessed `store.assessmentBatch` at a time (on SQLite 16, whose writes then
+ * share one group commit: `npm run bench:stages` measured about 540 µs per assessment one at a
+ * time and 230 µs in batches), and no more than the directory's `maxConcurrentLookups`. An
+ * attempt that shares a card, an email or a phone with an earlier one of its batch waits for the
+ * next batch, so each sees the assessments of those before it as one after another. A notification
  * assessed twice by two processes keeps the first result (the store's unique key decides).
  */
 export class RiskService {
   readonly #o: RiskServiceOptions;
   readonly #now: () => number;
-  readonly #queue: string[] = [];
+  /** Ids to load, or notifications loaded and deferred by an earlier batch (kept, not reloaded). */
+  readonly #queue: (string | Loaded)[] = [];
   readonly #queued = new Set<string>();
   #draining: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
@@ -86,7 +82,11 @@ export class RiskService {
   async #drain(): Promise<void> {
     try {
       while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, ASSESSMENT_BATCH);
+        const size = Math.min(
+          this.#o.store.assessmentBatch,
+          this.#o.directory.maxConcurrentLookups,
+        );
+        const batch = this.#queue.splice(0, Math.max(1, size));
         const deferred = await this.#assessBatch(batch);
         // In their order, ahead of what was queued meanwhile; the first of a batch is never
         // deferred, so every batch makes progress.
@@ -97,15 +97,20 @@ export class RiskService {
     }
   }
 
-  /** Assesses `ids` together; returns those deferred for sharing a card or contact. */
-  async #assessBatch(ids: readonly string[]): Promise<string[]> {
-    const deferred: string[] = [];
+  /**
+   * Assesses `entries` together; returns those deferred, loaded. One is deferred when it shares a
+   * card, an email or a phone with an earlier entry of the batch, whether that one runs now or is
+   * deferred itself: so whatever follows a deferred attempt on its keys waits behind it, in order.
+   */
+  async #assessBatch(entries: readonly (string | Loaded)[]): Promise<Loaded[]> {
+    const deferred: Loaded[] = [];
     const taken = new Set<string>();
     const ready: Loaded[] = [];
-    for (const id of ids) {
+    for (const entry of entries) {
+      const id = typeof entry === 'string' ? entry : entry.id;
       let loaded: Loaded | undefined;
       try {
-        loaded = await this.#load(id);
+        loaded = typeof entry === 'string' ? await this.#load(entry) : entry;
       } catch (error) {
         this.#failed(id, error);
         continue;
@@ -120,12 +125,10 @@ export class RiskService {
         emailHash === null ? undefined : `e:${emailHash}`,
         phoneHash === null ? undefined : `p:${phoneHash}`,
       ].filter((k) => k !== undefined);
-      if (keys.some((k) => taken.has(k))) {
-        deferred.push(id);
-        continue;
-      }
+      const conflicts = keys.some((k) => taken.has(k));
       for (const k of keys) taken.add(k);
-      ready.push(loaded);
+      if (conflicts) deferred.push(loaded);
+      else ready.push(loaded);
     }
     await Promise.all(
       ready.map(async (l) => {

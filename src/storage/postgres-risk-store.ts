@@ -36,10 +36,16 @@ const INSERT_ALERT = `INSERT INTO risk_alerts (id, notification_id, card_fingerp
 
 /** Risk assessments on the notification store's PostgreSQL pool. */
 export class PostgresRiskStore implements RiskStore {
+  /**
+   * One per ten pool connections (at least one): an assessment holds up to five at once, and the
+   * Visa route must find the rest free.
+   */
+  readonly assessmentBatch: number;
   readonly #pool: pg.Pool;
 
   constructor(pool: pg.Pool) {
     this.#pool = pool;
+    this.assessmentBatch = Math.max(1, Math.floor((pool.options.max ?? 10) / 10));
   }
 
   async loadSubject(id: string): Promise<AssessmentSubject | undefined> {

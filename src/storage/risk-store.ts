@@ -95,6 +95,11 @@ export interface SaveResult {
 }
 
 export interface RiskStore {
+  /**
+   * How many assessments the service runs at once: their writes share a commit on SQLite; on
+   * PostgreSQL each holds pool connections the Visa route shares.
+   */
+  readonly assessmentBatch: number;
   loadSubject(id: string): Promise<AssessmentSubject | undefined>;
   isAssessed(id: string): Promise<boolean>;
   /** Accepted notifications of `eventType` on a card received in (since, until]. */

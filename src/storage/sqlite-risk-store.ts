@@ -45,6 +45,8 @@ export type SqliteWrite = <T>(run: () => T) => Promise<T>;
  * write lock, and has no fsync of its own. Without `write`, each is its own transaction.
  */
 export class SqliteRiskStore implements RiskStore {
+  /** Reads are synchronous and the batch's writes share one group commit. */
+  readonly assessmentBatch = 16;
   readonly #db: Database.Database;
   readonly #write: SqliteWrite;
   readonly #stmts = new Map<string, Database.Statement>();

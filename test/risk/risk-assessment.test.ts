@@ -252,7 +252,7 @@ for (const dialect of await dialects()) {
       assert.deepEqual([a.level, a.reasons], ['low', []]);
     });
 
-    it('attempts queued together are assessed as if one after another (shared card or email)', async () => {
+    it('attempts queued together are assessed as if one after another (shared card or email, in chains)', async () => {
       const card = fixtureHolder();
       const ring = [fixtureHolder(), fixtureHolder(), fixtureHolder()];
       await importHolders(s, [card, ...ring]);
@@ -280,12 +280,14 @@ for (const dialect of await dialects()) {
         assert.equal(res.statusCode, 200);
         ids.push((await s.runtime.store.list({ limit: 1 }))[0]!.id);
       };
+      // The fourth attempt on the card also uses the ring's email: it waits behind the card's
+      // first three, and the ring's attempts must wait behind it.
       for (let i = 0; i < 4; i++)
         await store(
           attemptPayload(card.pan, {
             firstName: 'Eve',
             lastName: `Mallory${i}`,
-            email: `eve.batch${i}@example.net`,
+            email: i === 3 ? 'batch.collector@example.net' : `eve.batch${i}@example.net`,
           }),
         );
       for (const c of ring)
@@ -309,8 +311,8 @@ for (const dialect of await dialects()) {
       );
       assert.deepEqual(
         got.get(ids[6]!)!.reasons.find((r) => r.code === 'ENROLLER_RING'),
-        { code: 'ENROLLER_RING', detail: 'cards=3 via=email windowDays=30' },
-        'the third card with that email sees the two before it',
+        { code: 'ENROLLER_RING', detail: 'cards=4 via=email windowDays=30' },
+        'the last card with that email sees the three cards before it',
       );
     });
 

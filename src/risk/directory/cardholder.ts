@@ -34,5 +34,7 @@ export interface CardholderDirectory {
   lookup(fingerprint: string, accountNumber?: string): Promise<DirectoryResult>;
   /** True when `lookup` wants the card number (then the caller decrypts it). */
   readonly wantsCardNumber: boolean;
+  /** Look-ups the assessment may have in flight at once (it assesses in batches). */
+  readonly maxConcurrentLookups: number;
   close(): Promise<void>;
 }

@@ -33,6 +33,8 @@ type Cached = { result: Extract<DirectoryResult, { kind: 'found' | 'unknown' }>;
  */
 export class HttpDirectory implements CardholderDirectory {
   readonly wantsCardNumber: boolean;
+  /** The bank's API sees at most this many requests at once from one process. */
+  readonly maxConcurrentLookups = 4;
   readonly #o: HttpDirectoryOptions;
   readonly #cache = new Map<string, Cached>();
   readonly #agent: Agent;

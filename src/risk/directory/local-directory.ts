@@ -9,6 +9,8 @@ import { openCardholder } from './cardholder-codec.js';
  */
 export class LocalDirectory implements CardholderDirectory {
   readonly wantsCardNumber = false;
+  /** Synchronous SQLite reads: no limit. */
+  readonly maxConcurrentLookups = Number.POSITIVE_INFINITY;
   readonly #store: CardholderStore;
   readonly #dp: DataProtector;
 
