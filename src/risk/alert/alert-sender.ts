@@ -1,4 +1,5 @@
 import type { Config } from '../../config/config-schema.js';
+import { OUTCOME_LINGER_MS } from '../../delivery/delivery-worker.js';
 import { nextRetry } from '../../delivery/retry-policy.js';
 import type { Logger } from '../../logger.js';
 import type { DataProtector } from '../../protect/data-protector.js';
@@ -9,7 +10,7 @@ import { alertLanguage, renderAlert } from './alert-templates.js';
 type AlertConfig = NonNullable<Config['risk']['alert']>;
 
 /** Alerts claimed per pass of the outbox. */
-export const ALERT_BATCH = 32;
+export const ALERT_BATCH = 16;
 
 type Outcome = { sent: true; language: string } | { sent: false; error: AlertSendError };
 
@@ -79,41 +80,65 @@ export class AlertSender {
   }
 
   /**
-   * One pass over due alerts; resolves with how many were handled. Alerts are claimed
-   * ALERT_BATCH at a time and sent `sink.concurrency` at once; the batch's outcomes are then
-   * recorded together, so they share one write (on SQLite, one group commit instead of one
-   * commit per alert).
+   * One pass over due alerts; resolves with how many were handled. Alerts are claimed in batches
+   * (up to ALERT_BATCH, and no more than `sink.concurrency` lanes can send well within the
+   * lease: `sink.timeoutMs` twice per alert) and sent `sink.concurrency` at once. Each outcome is
+   * recorded within OUTCOME_LINGER_MS of its send, with the others that finished meanwhile, and
+   * the last ones in the turn of the next claim: one write for several (on SQLite one group
+   * commit) instead of one each.
    */
   async runOnce(): Promise<number> {
+    const { sink, config, logger } = this.#o;
+    const leaseMs = this.#o.leaseMs ?? 60_000;
+    const limit = Math.min(
+      ALERT_BATCH,
+      sink.concurrency * Math.max(1, Math.floor(leaseMs / (2 * config.sink.timeoutMs))),
+    );
+    const recording = new Set<Promise<void>>();
+    let waiting: (() => Promise<void>)[] = [];
+    let timer: NodeJS.Timeout | undefined;
+    const record = () => {
+      clearTimeout(timer);
+      timer = undefined;
+      if (waiting.length === 0) return;
+      const list = waiting;
+      waiting = [];
+      const p: Promise<void> = Promise.allSettled(list.map((r) => r())).then((results) => {
+        recording.delete(p);
+        for (const r of results)
+          if (r.status === 'rejected')
+            // The lease runs out and the alert is claimed again: sent twice at worst.
+            logger.error(
+              { code: 'STORAGE_UNAVAILABLE', errType: errType(r.reason) },
+              'cannot record alert outcome',
+            );
+      });
+      recording.add(p);
+    };
     let handled = 0;
-    let recorded: Promise<unknown> = Promise.resolve();
     try {
       for (;;) {
-        // The previous batch's outcomes were queued in this same turn: one write for both.
-        const batch = await this.#o.store.claim(
-          this.#now(),
-          ALERT_BATCH,
-          this.#o.leaseMs ?? 60_000,
-        );
-        await recorded;
+        record();
+        const batch = await this.#o.store.claim(this.#now(), limit, leaseMs);
         if (batch.length === 0) return handled;
-        const outcomes = new Array<Outcome>(batch.length);
         let next = 0;
         const lane = async () => {
-          for (let i = next++; i < batch.length; i = next++)
-            outcomes[i] = await this.#send(batch[i]!);
+          for (let i = next++; i < batch.length; i = next++) {
+            const a = batch[i]!;
+            const outcome = await this.#send(a);
+            waiting.push(() => this.#record(a, outcome));
+            timer ??= setTimeout(record, OUTCOME_LINGER_MS);
+          }
         };
-        await Promise.all(
-          Array.from({ length: Math.min(this.#o.sink.concurrency, batch.length) }, lane),
-        );
-        recorded = Promise.all(batch.map((a, i) => this.#record(a, outcomes[i]!)));
+        await Promise.all(Array.from({ length: Math.min(sink.concurrency, batch.length) }, lane));
         handled += batch.length;
         // A short batch took every due alert: the next pass (kicked by the next assessment
         // that queues one, or the poll) claims again.
-        if (batch.length < ALERT_BATCH) return handled;
+        if (batch.length < limit) return handled;
       }
     } finally {
-      await recorded;
+      record();
+      await Promise.all(recording);
     }
   }
 
@@ -190,4 +215,8 @@ export class AlertSender {
     clearTimeout(this.#timer);
     await this.#running;
   }
+}
+
+function errType(error: unknown): string {
+  return error instanceof Error ? error.name : typeof error;
 }

@@ -17,8 +17,11 @@ export interface EmailSinkOptions {
 /** SMTP through the bank's relay (nodemailer): to the first email on file, plain text. */
 export class EmailAlertSink implements AlertSink {
   readonly type = 'email' as const;
-  /** nodemailer opens an SMTP connection per message (no pool): a few at once. */
-  readonly concurrency = 4;
+  /**
+   * One at a time: nodemailer opens an SMTP connection per message (no pool), and relays limit
+   * connections per client.
+   */
+  readonly concurrency = 1;
   readonly #transport: Transporter;
   readonly #from: string;
 
