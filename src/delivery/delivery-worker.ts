@@ -51,6 +51,8 @@ interface Lane extends WorkerSink {
   outcomes: (() => Promise<void>)[];
   outcomeTimer: NodeJS.Timeout | undefined;
   recording: Set<Promise<void>>;
+  /** A 410's record (the sink disabled), which the lane's next claim waits for. */
+  disabling: Promise<void> | undefined;
 }
 
 /**
@@ -97,6 +99,7 @@ export class DeliveryWorker {
       outcomes: [],
       outcomeTimer: undefined,
       recording: new Set(),
+      disabling: undefined,
     }));
   }
 
@@ -151,6 +154,9 @@ export class DeliveryWorker {
         continue;
       }
       lane.woken = false;
+      // No claim while a 410 is being recorded: on PostgreSQL it could run before the sink is
+      // disabled, and send more to the endpoint that answered Gone.
+      if (lane.disabling) await lane.disabling;
       // The outcomes waiting are written in the claim's turn: one group commit for both.
       this.#recordOutcomes(lane);
       let claimed: ClaimedDelivery[];
@@ -246,9 +252,13 @@ export class DeliveryWorker {
       result = { ok: false, error: 'EVENT_BUILD_FAILED' };
     }
     const ms = Date.now() - started;
-    // A 410 disables the sink before the lane may claim again (the slot is held until then).
-    if (!result.ok && result.disableSink) await this.#record(lane, d, result, eventId, ms);
-    else this.#queueOutcome(lane, () => this.#record(lane, d, result, eventId, ms));
+    // A 410 disables the sink before the lane may claim again (see #run).
+    if (!result.ok && result.disableSink) {
+      const disabling = this.#record(lane, d, result, eventId, ms);
+      lane.disabling = disabling;
+      await disabling;
+      if (lane.disabling === disabling) lane.disabling = undefined;
+    } else this.#queueOutcome(lane, () => this.#record(lane, d, result, eventId, ms));
   }
 
   /** Records a sent delivery's outcome; never throws (the lease covers a lost record). */
