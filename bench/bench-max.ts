@@ -1,5 +1,7 @@
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import type { BenchKeys } from './bench-keys.js';
 import { type PhaseOptions, type PhaseResult, runInterleaved, runPhase } from './bench-phase.js';
 import {
@@ -27,9 +29,33 @@ export function measureBound(keys: BenchKeys, seconds = 3): BoundResult {
   ) as BoundResult;
 }
 
+/**
+ * The bound's operation in one process per core, all at once: what one RSA operation costs when
+ * every core is busy, as it is when the service runs a worker per core. On a virtual machine the
+ * cores may share a physical core's units or caches, and then each operation costs more CPU.
+ */
+export async function measureBoundAllCores(
+  keys: BenchKeys,
+  seconds = 3,
+): Promise<{ processes: number; privateDecryptPerSecond: number }> {
+  const script = fileURLToPath(new URL('./measure-bound.js', import.meta.url));
+  const processes = availableParallelism();
+  const runs = await Promise.all(
+    Array.from({ length: processes }, () =>
+      promisify(execFile)(process.execPath, [script, keys.issuerKeyFile, String(seconds)], {
+        encoding: 'utf8',
+      }),
+    ),
+  );
+  const rates = runs.map((r) => (JSON.parse(r.stdout) as BoundResult).privateDecryptPerSecond);
+  return { processes, privateDecryptPerSecond: Math.round(median(rates)) };
+}
+
 export interface BoundOverRun extends BoundResult {
   samples: number[];
   rsaPairNotificationsPerSecond: number;
+  /** The bound's operation on every core at once (`measureBoundAllCores`), once per run. */
+  allCores?: { processes: number; privateDecryptPerSecond: number };
 }
 
 /**
@@ -112,6 +138,7 @@ export async function runMax(
     ...(o.peer ? [{ ...base, name: PEER_ROW.key, receiver: 'peer' as const }] : []),
     ...(o.ceiling ? [{ ...base, name: CEILING_ROW.key, receiver: 'ceiling' as const }] : []),
   ];
+  const allCores = await measureBoundAllCores(base.keys);
   const results = await runInterleaved(list, STRETCH, () =>
     samples.push(measureBound(base.keys, 1)),
   );
@@ -132,5 +159,5 @@ export async function runMax(
         await runPhase({ ...phase(r), name: `${r.key}-fixed`, rate, concurrency: connections }),
       );
   }
-  return { bound: boundOverRun(samples), max, fixed };
+  return { bound: { ...boundOverRun(samples), allCores }, max, fixed };
 }

@@ -147,6 +147,11 @@ export function runRows(run: BenchRun, judged: Record<string, Target>): [string,
       `${b.privateDecryptPerSecond} /CPU-s (one thread, median of ${b.samples.length} samples ${Math.min(...b.samples)}-${Math.max(...b.samples)})`,
     ]);
     rows.push(['bound + PS256 verify', `${b.rsaPairNotificationsPerSecond} /CPU-s`]);
+    if (b.allCores)
+      rows.push([
+        `bound, ${b.allCores.processes} processes at once`,
+        `${b.allCores.privateDecryptPerSecond} /CPU-s each (${round(b.allCores.privateDecryptPerSecond / b.privateDecryptPerSecond, 2)} × the bound)`,
+      ]);
   }
   for (const r of [
     ...MAX_ROWS,
