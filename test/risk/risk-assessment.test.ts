@@ -65,6 +65,39 @@ for (const dialect of await dialects()) {
       return { id, risk };
     };
 
+    /** Stores notifications through a runtime with risk off, so nothing assesses them. */
+    const storeUnassessed = async (payloads: Record<string, unknown>[]): Promise<string[]> => {
+      const quiet = await createRuntime(
+        { ...s.config, risk: { ...s.config.risk, enabled: false } },
+        createLogger('silent'),
+        { migrate: false },
+      );
+      const { buildApp } = await import('../../src/app.js');
+      const app = await buildApp({
+        config: s.config,
+        pipeline: quiet.pipeline,
+        store: quiet.store,
+        logger: createLogger('silent'),
+      });
+      const ids: string[] = [];
+      try {
+        for (const payload of payloads) {
+          const res = await app.inject({
+            method: 'POST',
+            url: '/vtis/v1/tokenRequestors/40010030273/cardEnrollment/notification?eventType=CTP_ENROLLMENT_ATTEMPT',
+            headers: { 'content-type': 'application/json' },
+            payload: JSON.stringify({ encryptedData: await s.encode(payload) }),
+          });
+          assert.equal(res.statusCode, 200);
+          ids.push((await s.runtime.store.list({ limit: 1 }))[0]!.id);
+        }
+      } finally {
+        await app.close();
+        await quiet.close();
+      }
+      return ids;
+    };
+
     it('the cardholder, typing their name and phone their own way: low, no reasons', async () => {
       const { risk } = await send(
         attemptPayload(alice.pan, {
@@ -209,36 +242,14 @@ for (const dialect of await dialects()) {
     it('a notification stored while no process assessed it is picked up by the sweep', async () => {
       const fresh = fixtureHolder();
       await importHolders(s, [fresh]);
-      const quiet = await createRuntime(
-        { ...s.config, risk: { ...s.config.risk, enabled: false } },
-        createLogger('silent'),
-        { migrate: false },
-      );
-      const { buildApp } = await import('../../src/app.js');
-      const app = await buildApp({
-        config: s.config,
-        pipeline: quiet.pipeline,
-        store: quiet.store,
-        logger: createLogger('silent'),
-      });
-      const res = await app.inject({
-        method: 'POST',
-        url: '/vtis/v1/tokenRequestors/40010030273/cardEnrollment/notification?eventType=CTP_ENROLLMENT_ATTEMPT',
-        headers: { 'content-type': 'application/json' },
-        payload: JSON.stringify({
-          encryptedData: await s.encode(
-            attemptPayload(fresh.pan, {
-              firstName: fresh.firstName,
-              lastName: fresh.lastName,
-              email: fresh.email,
-            }),
-          ),
+      const [id] = await storeUnassessed([
+        attemptPayload(fresh.pan, {
+          firstName: fresh.firstName,
+          lastName: fresh.lastName,
+          email: fresh.email,
         }),
-      });
-      assert.equal(res.statusCode, 200);
-      await app.close();
-      await quiet.close();
-      const [row] = await s.runtime.store.list({ limit: 1 });
+      ]);
+      const row = { id: id! };
       assert.equal(
         (await s.runtime.risk!.stores.risk.assessments([row!.id])).size,
         0,
@@ -257,33 +268,11 @@ for (const dialect of await dialects()) {
       const ring = [fixtureHolder(), fixtureHolder(), fixtureHolder()];
       await importHolders(s, [card, ...ring]);
       // Stored while nothing assesses them, then queued at once by the sweep: one batch's worth.
-      const quiet = await createRuntime(
-        { ...s.config, risk: { ...s.config.risk, enabled: false } },
-        createLogger('silent'),
-        { migrate: false },
-      );
-      const { buildApp } = await import('../../src/app.js');
-      const app = await buildApp({
-        config: s.config,
-        pipeline: quiet.pipeline,
-        store: quiet.store,
-        logger: createLogger('silent'),
-      });
-      const ids: string[] = [];
-      const store = async (payload: Record<string, unknown>) => {
-        const res = await app.inject({
-          method: 'POST',
-          url: '/vtis/v1/tokenRequestors/40010030273/cardEnrollment/notification?eventType=CTP_ENROLLMENT_ATTEMPT',
-          headers: { 'content-type': 'application/json' },
-          payload: JSON.stringify({ encryptedData: await s.encode(payload) }),
-        });
-        assert.equal(res.statusCode, 200);
-        ids.push((await s.runtime.store.list({ limit: 1 }))[0]!.id);
-      };
+      const payloads: Record<string, unknown>[] = [];
       // The fourth attempt on the card also uses the ring's email: it waits behind the card's
       // first three, and the ring's attempts must wait behind it.
       for (let i = 0; i < 4; i++)
-        await store(
+        payloads.push(
           attemptPayload(card.pan, {
             firstName: 'Eve',
             lastName: `Mallory${i}`,
@@ -291,15 +280,14 @@ for (const dialect of await dialects()) {
           }),
         );
       for (const c of ring)
-        await store(
+        payloads.push(
           attemptPayload(c.pan, {
             firstName: c.firstName,
             lastName: c.lastName,
             email: 'batch.collector@example.net',
           }),
         );
-      await app.close();
-      await quiet.close();
+      const ids = await storeUnassessed(payloads);
       assert.ok((await s.runtime.risk!.service.sweep()) >= ids.length);
       await s.runtime.risk!.service.idle();
       const got = await s.runtime.risk!.stores.risk.assessments(ids);
