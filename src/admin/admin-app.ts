@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance, LogController } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
 import { processMetricsText } from '../metrics/service-metrics.js';
 import { sinkOverview } from '../presenters/sink-presenter.js';
@@ -61,6 +61,13 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
     // Behind a reverse proxy set trustProxy there; directly exposed, the socket address is the
     // truth.
     trustProxy: false,
+    // A path the router cannot decode (a malformed escape) is no spelling of any route: the same
+    // 404 as every other one, not Fastify's default 400 that echoes the path and skips the hooks.
+    frameworkErrors: (_err, _req, reply: FastifyReply) =>
+      reply
+        .code(404)
+        .headers({ ...SECURITY_HEADERS, 'cache-control': 'no-store' })
+        .send(errorBody('NOT_FOUND', 'no such route')),
     ajv: {
       customOptions: {
         removeAdditional: false,
@@ -78,10 +85,11 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
       done(null, Object.fromEntries(new URLSearchParams(body as string)));
     },
   );
-  app.addHook('onSend', async (req, reply, payload) => {
+  app.addHook('onSend', async (_req, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
-    if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control'))
-      reply.header('cache-control', 'no-store');
+    // Nothing this listener answers may sit in a cache unless its route says so (the console's
+    // hashed assets): decided on the response, not on how the path was spelled.
+    if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
   });
   // One line per request: route pattern, never the URL (its query could carry personal data).
@@ -117,8 +125,9 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
         );
     },
   );
-  app.setNotFoundHandler((req, reply) =>
-    reply.code(404).send(errorBody('NOT_FOUND', `no route ${req.method} ${req.url.split('?')[0]}`)),
+  // The path is not echoed: it is the client's input, and may not be what the router saw.
+  app.setNotFoundHandler((_req, reply) =>
+    reply.code(404).send(errorBody('NOT_FOUND', 'no such route')),
   );
 
   const openApi = collectOpenApi(app);

@@ -3,6 +3,7 @@ import type { AuditEntry } from '../storage/audit-log.js';
 import type { Operator, Role, Session } from '../storage/operator-store.js';
 import { constantTimeEqual } from '../util/constant-time.js';
 import type { AdminContext } from './admin-context.js';
+import { isCanonicalPath } from './canonical-path.js';
 import { sha256 } from './credentials.js';
 
 declare module 'fastify' {
@@ -12,13 +13,16 @@ declare module 'fastify' {
   }
   interface FastifyContextConfig {
     /**
-     * Least role allowed; absent means any signed-in operator but `channel` (routes under /api
-     * only).
+     * Least role allowed; absent means any signed-in operator but `channel`. Every route needs
+     * one unless it is marked `public`.
      */
     minRole?: Role;
     /** Only `channel` tokens may call it (the cardholder's answer), and they nothing else. */
     channelOnly?: boolean;
-    /** Served without a signed-in operator. */
+    /**
+     * Served without a signed-in operator; the handler decides what, if anything, it shows.
+     * Default false: deny by default.
+     */
     public?: boolean;
   }
 }
@@ -38,13 +42,22 @@ export function sessionCookieName(tls: boolean): string {
   return tls ? '__Host-ctp_admin_session' : 'ctp_admin_session';
 }
 
+/**
+ * The named cookie's value, or undefined when absent or malformed (a bad `%` escape): a cookie
+ * the server did not set is no cookie (RFC 6265 §5.2 leaves decoding to the server).
+ */
 export function readCookie(req: FastifyRequest, name: string): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === name)
-      return decodeURIComponent(part.slice(eq + 1).trim());
+    if (eq > 0 && part.slice(0, eq).trim() === name) {
+      try {
+        return decodeURIComponent(part.slice(eq + 1).trim());
+      } catch {
+        return undefined;
+      }
+    }
   }
   return undefined;
 }
@@ -81,10 +94,16 @@ export function audit(
 }
 
 /**
- * Resolves the operator of each request: `Authorization: Bearer <apiToken>` (scripts), else the
- * session cookie (console). Cookie-authenticated writes must carry the session's CSRF token in
- * `x-csrf-token` and, when a browser sends one, a same-origin `Origin` (SameSite=Strict is the
- * first line; these are the second). Roles are checked against each route's `minRole`.
+ * Deny by default, decided on the matched route, never on the raw URL:
+ * 1. a path not spelled canonically (`isCanonicalPath`) is 404 before anything else, so no second
+ *    spelling reaches a handler;
+ * 2. the operator is resolved: `Authorization: Bearer <apiToken>` (scripts), else the session
+ *    cookie (console);
+ * 3. every matched route needs an operator and its `minRole` (default viewer; `channel` only
+ *    where `channelOnly`) unless its own options say `public`. Cookie-authenticated writes must
+ *    carry the session's CSRF token in `x-csrf-token` and, when a browser sends one, a
+ *    same-origin `Origin` (SameSite=Strict is the first line; these are the second).
+ * Unmatched requests fall through to the 404 handler, which shows nothing.
  */
 export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
   const tls = Boolean(ctx.settings.tls);
@@ -92,7 +111,8 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
   app.decorateRequest('operator', null);
   app.decorateRequest('session', null);
 
-  app.addHook('onRequest', async (req) => {
+  app.addHook('onRequest', async (req, reply) => {
+    if (!isCanonicalPath(req.url)) return deny(reply, 404, 'NOT_FOUND', 'no such route');
     const auth = req.headers.authorization;
     if (auth !== undefined) {
       const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(auth);
@@ -116,8 +136,9 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
   });
 
   app.addHook('onRequest', async (req, reply) => {
+    if (req.is404) return;
     const cfg = req.routeOptions.config;
-    if (cfg?.public || !req.url.startsWith('/api/')) return;
+    if (cfg.public === true) return;
     if (req.operator === null)
       return deny(
         reply,
@@ -144,7 +165,7 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
         );
       }
     }
-    const needs: Role | undefined = cfg?.channelOnly ? 'channel' : (cfg?.minRole ?? 'viewer');
+    const needs: Role = cfg.channelOnly ? 'channel' : (cfg.minRole ?? 'viewer');
     const allowed =
       needs === 'channel' ? req.operator.role === 'channel' : roleAllows(req.operator.role, needs);
     if (!allowed) {
