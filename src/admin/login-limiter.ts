@@ -1,10 +1,26 @@
+/** What `LoginLimiter.attempt` gives: a wait, or leave to verify one password. */
+export type LoginAttempt =
+  | { allowed: false; retryAfterSeconds: number }
+  | {
+      allowed: true;
+      /** The password was right: the name's count is cleared, the address's attempt returned. */
+      succeeded(): void;
+    };
+
 /**
- * Failed-login throttle, per user name and per client address, in a sliding window. Kept in
- * memory: the admin listener runs in one process (the cluster primary or the single process),
- * so one limiter sees every attempt. A restart forgets it, which an attacker cannot trigger.
+ * Failed-login throttle, per user name and per client address, in a sliding window (PCI DSS
+ * 8.3.4). An attempt is counted when it starts, before the password is checked, and given back
+ * only when it succeeds: parallel guesses cannot all slip in before the first failure is
+ * recorded, so at most `maxPerName` verifications of one name (and four times that from one
+ * address) ever run inside a window. Checking and counting are one synchronous step, which is
+ * atomic on the event loop.
+ *
+ * Kept in memory: the admin listener runs in one process (the cluster primary or the single
+ * process), so one limiter sees every attempt. A restart forgets it, which an attacker cannot
+ * trigger.
  */
 export class LoginLimiter {
-  readonly #failures = new Map<string, number[]>();
+  readonly #attempts = new Map<string, number[]>();
 
   constructor(
     private readonly maxPerName: number,
@@ -12,41 +28,42 @@ export class LoginLimiter {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /**
-   * Seconds until another attempt is allowed, or 0. Addresses get four times the names' allowance.
-   */
-  retryAfter(name: string, address: string): number {
+  /** Counts an attempt, or says how long to wait (seconds) if the window is full. */
+  attempt(name: string, address: string): LoginAttempt {
     const t = this.now();
-    const wait = (key: string, max: number) => {
-      const list = this.#recent(key, t);
-      return list.length >= max
-        ? Math.ceil((list[list.length - max]! + this.windowMs - t) / 1000)
-        : 0;
-    };
-    return Math.max(
-      wait(`n:${name.toLowerCase()}`, this.maxPerName),
-      wait(`a:${address}`, this.maxPerName * 4),
+    const nameKey = `n:${name.toLowerCase()}`;
+    const addressKey = `a:${address}`;
+    const wait = Math.max(
+      this.#wait(nameKey, this.maxPerName, t),
+      this.#wait(addressKey, this.maxPerName * 4, t),
     );
+    if (wait > 0) return { allowed: false, retryAfterSeconds: wait };
+    for (const key of [nameKey, addressKey]) this.#attempts.set(key, [...this.#recent(key, t), t]);
+    if (this.#attempts.size > 10_000) this.#sweep(t);
+    return {
+      allowed: true,
+      succeeded: () => {
+        this.#attempts.delete(nameKey);
+        const list = this.#attempts.get(addressKey);
+        const i = list?.lastIndexOf(t) ?? -1;
+        if (list && i >= 0) list.splice(i, 1);
+      },
+    };
   }
 
-  fail(name: string, address: string): void {
-    const t = this.now();
-    for (const key of [`n:${name.toLowerCase()}`, `a:${address}`])
-      this.#failures.set(key, [...this.#recent(key, t), t]);
-    if (this.#failures.size > 10_000) this.#sweep(t);
-  }
-
-  /** A successful login clears the name's failures (not the address's). */
-  succeed(name: string): void {
-    this.#failures.delete(`n:${name.toLowerCase()}`);
+  #wait(key: string, max: number, t: number): number {
+    const list = this.#recent(key, t);
+    return list.length >= max
+      ? Math.max(1, Math.ceil((list[list.length - max]! + this.windowMs - t) / 1000))
+      : 0;
   }
 
   #recent(key: string, t: number): number[] {
-    return (this.#failures.get(key) ?? []).filter((at) => at > t - this.windowMs);
+    return (this.#attempts.get(key) ?? []).filter((at) => at > t - this.windowMs);
   }
 
   #sweep(t: number): void {
-    for (const [key, list] of this.#failures)
-      if (!list.some((at) => at > t - this.windowMs)) this.#failures.delete(key);
+    for (const [key, list] of this.#attempts)
+      if (!list.some((at) => at > t - this.windowMs)) this.#attempts.delete(key);
   }
 }

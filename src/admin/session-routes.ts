@@ -33,8 +33,10 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
       // Login CSRF: a cross-site form must not sign the victim in to the attacker's account.
       if (!sameOrigin(req, tls))
         return page(403, 'This sign-in request did not come from this console.');
-      const wait = ctx.limiter.retryAfter(username, req.ip);
-      if (wait > 0) {
+      // Counted before the password is checked, so parallel guesses cannot outrun the lock-out.
+      const attempt = ctx.limiter.attempt(username, req.ip);
+      if (!attempt.allowed) {
+        const wait = attempt.retryAfterSeconds;
         await ctx.audit.append({
           actor: username || '(blank)',
           actorRole: null,
@@ -60,7 +62,6 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
         op.disabledAt === null &&
         op.role !== 'channel';
       if (!ok || !op) {
-        ctx.limiter.fail(username, req.ip);
         await ctx.audit.append({
           actor: op ? op.name : '(unknown user)',
           actorRole: op?.role ?? null,
@@ -78,7 +79,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
         });
         return page(401, 'Wrong user name or password.', username);
       }
-      ctx.limiter.succeed(username);
+      attempt.succeeded();
       const now = ctx.now();
       const token = randomToken();
       const maxAge = ctx.settings.sessionIdleMinutes * 60;
