@@ -29,7 +29,7 @@ const NAV: NavItem[] = [
   { path: 'quarantine', label: 'Quarantine' },
   { path: 'deliveries', label: 'Deliveries' },
   { path: 'keys', label: 'Keys & certificates' },
-  { path: 'audit', label: 'Audit log' },
+  { path: 'audit', label: 'Audit log', admin: true },
   { path: 'operators', label: 'Operators', admin: true },
 ];
 
@@ -45,7 +45,7 @@ function App({ me }: { me: Me }) {
   else if (section === 'quarantine') page = <Quarantine me={me} />;
   else if (section === 'deliveries') page = <Deliveries me={me} route={route} />;
   else if (section === 'keys') page = <Keys />;
-  else if (section === 'audit') page = <Audit />;
+  else if (section === 'audit' && me.role === 'admin') page = <Audit />;
   else if (section === 'operators' && me.role === 'admin') page = <Operators me={me} />;
   else page = <Overview />;
   return (

@@ -48,6 +48,9 @@ export async function adminRoutes(app: FastifyInstance, ctx: AdminContext): Prom
   app.get<{ Querystring: Static<typeof AuditQuery> }>(
     '/api/audit',
     {
+      // PCI DSS v4 10.3.1: the audit trail (operators' addresses among it) on a need-to-know
+      // basis: administrators only.
+      config: { minRole: 'admin' },
       schema: {
         summary: 'The audit log, newest first',
         tags: ['audit'],

@@ -82,7 +82,15 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
     async (req, reply) => {
       const f = toFilter(req.query);
       if (typeof f === 'string') return reply.code(400).send(errorBody('BAD_CURSOR', f));
-      return page(f);
+      const p = await page(f);
+      // PCI DSS v4 10.2.1.1: each page shows enrollers' names and contacts, so each is logged.
+      await audit(ctx, req, {
+        action: 'notification.list',
+        target: null,
+        outcome: 'ok',
+        detail: { count: p.items.length, page: req.query.cursor === undefined ? 'first' : 'next' },
+      });
+      return p;
     },
   );
 
@@ -107,15 +115,20 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
       const f = toFilter(rest);
       if (typeof f === 'string') return reply.code(400).send(errorBody('BAD_CURSOR', f));
       f.fingerprint = ctx.secrets.dataProtector.fingerprint(digits);
-      if (rest.cursor === undefined) {
-        await audit(ctx, req, {
-          action: 'notification.search_by_card',
-          target: null,
-          outcome: 'ok',
-          detail: { last4: digits.slice(-4) },
-        });
-      }
-      return page(f);
+      // PCI DSS v4 10.2.1.1: every look-up by card number is logged, each page of it included:
+      // a cursor is the client's to send, so it cannot stand for an audited first page.
+      const p = await page(f);
+      await audit(ctx, req, {
+        action: 'notification.search_by_card',
+        target: null,
+        outcome: 'ok',
+        detail: {
+          last4: digits.slice(-4),
+          count: p.items.length,
+          page: rest.cursor === undefined ? 'first' : 'next',
+        },
+      });
+      return p;
     },
   );
 

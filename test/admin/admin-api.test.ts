@@ -240,7 +240,9 @@ for (const dialect of await dialects()) {
             x.counts.pending + x.counts.failed === 0,
         ),
       );
-      const actions = (await env.call('GET', '/api/audit', { token: viewer })).json.items.map(
+      const actions = (
+        await env.call('GET', '/api/audit', { token: env.operators.admin.apiToken })
+      ).json.items.map(
         (e: { actor: string; action: string; outcome: string }) =>
           `${e.actor} ${e.action} ${e.outcome}`,
       );
@@ -320,7 +322,7 @@ for (const dialect of await dialects()) {
       });
       assert.equal(none.json.items.length, 0);
       const audit = await env.call('GET', '/api/audit?action=notification.search_by_card', {
-        token: env.operators.viewer.apiToken,
+        token: env.operators.admin.apiToken,
       });
       assert.equal(audit.json.items[0].detail.last4, '0002');
       assert.ok(!audit.text.includes(acceptedPan));
@@ -349,7 +351,7 @@ for (const dialect of await dialects()) {
       });
       assert.equal(detail.json.status, 'accepted');
       assert.equal(detail.json.jweKid, 'issuer-enc-2027');
-      const audit = await env.call('GET', '/api/audit', { token: env.operators.viewer.apiToken });
+      const audit = await env.call('GET', '/api/audit', { token: env.operators.admin.apiToken });
       const actions = audit.json.items.map(
         (e: { actor: string; action: string; outcome: string }) =>
           `${e.actor} ${e.action} ${e.outcome}`,

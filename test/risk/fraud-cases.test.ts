@@ -254,7 +254,7 @@ for (const dialect of await dialects()) {
         0,
       );
 
-      const audit = await env.call('GET', '/api/audit?action=case.', { token: token('viewer') });
+      const audit = await env.call('GET', '/api/audit?action=case.', { token: token('admin') });
       const actions = audit.json.items.map(
         (e: { action: string; outcome: string }) => `${e.action}:${e.outcome}`,
       );
@@ -340,7 +340,7 @@ for (const dialect of await dialects()) {
         clock = 0;
       }
       const audit = await env.call('GET', '/api/audit?action=alert.answer', {
-        token: token('viewer'),
+        token: token('admin'),
       });
       assert.ok(
         audit.json.items.some(
