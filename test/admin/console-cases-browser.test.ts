@@ -190,6 +190,8 @@ describe('the case flow in the console, in chromium', { skip: browser === undefi
 
   it('the case page: attempts with reasons, a note, then the disposition closes it', async () => {
     await page.click(`#cases-table tr[data-id="${ids.fresh}"] a`);
+    // The page keeps the previous case on screen while the next loads: wait for this case's own.
+    await page.waitForSelector(`#case-fields[data-case-id="${ids.fresh}"]`);
     await page.waitForSelector('#case-attempts tbody tr');
     const attempts = (await page.textContent('#case-attempts')) ?? '';
     assert.match(attempts, /NAME_MISMATCH/);
@@ -214,7 +216,9 @@ describe('the case flow in the console, in chromium', { skip: browser === undefi
     await assertNoCardNumber(page, 'case page');
 
     await page.goto(`${env.adminUrl}/#/cases/${ids.escalated}`);
-    await page.waitForSelector('#case-attempts tbody tr');
+    // A hash route keeps the same page component: the closed case's table is still there until
+    // the escalated one has loaded.
+    await page.waitForSelector(`#case-fields[data-case-id="${ids.escalated}"]`);
     assert.match((await page.textContent('#case-attempts .answer')) ?? '', /not recognised/);
     assert.match((await page.textContent('#case-fields')) ?? '', /not recognised/);
     await assertNoCardNumber(page, 'escalated case');

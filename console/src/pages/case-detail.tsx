@@ -106,7 +106,7 @@ export function CaseDetail({ id, me }: { id: string; me: Me }) {
         <>
           <div class="grid-2">
             <Panel title="Case">
-              <dl class="fields" id="case-fields">
+              <dl class="fields" id="case-fields" data-case-id={d.id}>
                 <Field label="Status">
                   <Badge tone={STATUS_TONE[d.status]}>{d.status.replace('_', ' ')}</Badge>{' '}
                   {d.overdue ? <Badge tone="bad">overdue</Badge> : null}
