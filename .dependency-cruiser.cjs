@@ -17,7 +17,7 @@ module.exports = {
       severity: 'error',
       comment: 'Above storage/, only the interfaces and openStore: never a dialect file.',
       from: { path: '^src/', pathNot: '^src/storage/' },
-      to: { path: '^src/storage/(sqlite|postgres)-' },
+      to: { path: '^src/storage/(sqlite|postgres)[-/]' },
     },
     {
       name: 'storage-below-everything',

@@ -1,6 +1,6 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
-import { OUTBOX_CHANNEL } from './postgres-outbox.js';
+import { OUTBOX_CHANNEL } from './postgres/postgres-outbox-dialect.js';
 import { inTransaction } from './postgres-transaction.js';
 import type { SqlDriver } from './sql-driver.js';
 import type { SqlScript } from './sql-script.js';

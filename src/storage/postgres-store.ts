@@ -12,10 +12,10 @@ import type {
   RecordOutcome,
 } from './notification-record.js';
 import type { BackupResult, NotificationStore, StoreOptions } from './notification-store.js';
-import type { OutboxOptions } from './outbox-store.js';
+import type { OutboxOptions, OutboxStore } from './outbox-store.js';
+import { enqueueDeliveries, postgresOutboxDialect } from './postgres/postgres-outbox-dialect.js';
 import { PostgresAlertStore } from './postgres-alert-store.js';
 import { PostgresCardholderStore } from './postgres-cardholder-store.js';
-import { enqueueDeliveries, type PostgresConnection, PostgresOutbox } from './postgres-outbox.js';
 import { PostgresRiskStore } from './postgres-risk-store.js';
 import { postgresSqlDriver } from './postgres-sql-driver.js';
 import { inTransaction } from './postgres-transaction.js';
@@ -32,6 +32,7 @@ import {
   toSummary,
   UPDATABLE_COLUMNS,
 } from './row-mapping.js';
+import { SqlOutbox } from './sql-outbox.js';
 
 /** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
 const MIGRATION_LOCK = 7_204_118_305_117_001n;
@@ -47,7 +48,7 @@ const UPDATE_QUARANTINED = `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c,
  * by PostgreSQL: the unique dedup key under concurrent inserts (`ON CONFLICT DO NOTHING`), the
  * row lock when promoting a quarantined notification, an advisory lock around migrations.
  */
-export class PostgresStore implements NotificationStore, PostgresConnection {
+export class PostgresStore implements NotificationStore {
   readonly dialect = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #clientConfig: pg.ClientConfig;
@@ -100,8 +101,13 @@ export class PostgresStore implements NotificationStore, PostgresConnection {
     );
   }
 
-  openOutbox(options: OutboxOptions = {}): PostgresOutbox {
-    return new PostgresOutbox(this, options);
+  openOutbox(options: OutboxOptions = {}): OutboxStore {
+    const sql = postgresSqlDriver(this.#pool);
+    return new SqlOutbox(
+      sql,
+      postgresOutboxDialect(sql, (name) => this.newClient(name)),
+      options,
+    );
   }
 
   openRiskStores(): RiskStores {

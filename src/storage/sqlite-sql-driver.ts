@@ -1,10 +1,10 @@
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
-import type { SqlDriver } from './sql-driver.js';
+import type { SqlDriver, WriteOptions } from './sql-driver.js';
 import type { SqlScript } from './sql-script.js';
 
 /** Runs `run` in the notification store's group commit and resolves after its commit. */
-export type SqliteGroupWrite = <T>(run: () => T) => Promise<T>;
+export type SqliteGroupWrite = <T>(run: () => T, options?: WriteOptions) => Promise<T>;
 
 // Booleans bind as 0/1 (SQLite has no boolean).
 const bind = (params: readonly unknown[]) =>
@@ -44,36 +44,35 @@ export function runSqliteScript<T>(db: Database.Database, script: SqlScript<T>):
 }
 
 /**
- * A {@link SqlDriver} on an open SQLite connection. Transactions go through `write` (the
- * notification store's group commit) when given, else each is its own IMMEDIATE transaction.
+ * A {@link SqlDriver} on an open SQLite connection, every statement prepared once per
+ * connection. Writes go through `write` (the notification store's group commit) when given,
+ * else each is its own IMMEDIATE transaction.
  */
 export function sqliteSqlDriver(db: Database.Database, write?: SqliteGroupWrite): SqlDriver {
+  const commit = <T>(once: () => T, options?: WriteOptions): Promise<T> => {
+    if (write) return write(once, options);
+    try {
+      return Promise.resolve(db.transaction(once).immediate());
+    } catch (cause) {
+      return Promise.reject(new StorageError('SQLite write failed', { cause }));
+    }
+  };
   return {
     dialect: 'sqlite',
     async all<R>(sql: string, params: readonly unknown[] = []) {
       try {
-        return db.prepare(sql).all(...bind(params)) as R[];
+        return prepared(db, sql).all(...bind(params)) as R[];
       } catch (cause) {
         throw new StorageError('SQLite read failed', { cause });
       }
     },
-    async run(sql: string, params: readonly unknown[] = []) {
-      try {
-        return db.prepare(sql).run(...bind(params)).changes;
-      } catch (cause) {
-        throw new StorageError('SQLite write failed', { cause });
-      }
+    run(sql: string, params: readonly unknown[] = [], options?: WriteOptions) {
+      return commit(() => prepared(db, sql).run(...bind(params)).changes, options);
     },
-    async transaction<T>(script: () => SqlScript<T>) {
+    transaction<T>(script: () => SqlScript<T>, options?: WriteOptions) {
       // A new generator per run: the group commit runs a batch again, write by write, after a
       // failed write.
-      const once = () => runSqliteScript(db, script());
-      if (write) return write(once);
-      try {
-        return db.transaction(once).immediate();
-      } catch (cause) {
-        throw new StorageError('SQLite write failed', { cause });
-      }
+      return commit(() => runSqliteScript(db, script()), options);
     },
   };
 }

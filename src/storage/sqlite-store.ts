@@ -18,7 +18,7 @@ import type {
   NotificationStore,
   StoreOptions,
 } from './notification-store.js';
-import type { OutboxOptions } from './outbox-store.js';
+import type { OutboxOptions, OutboxStore } from './outbox-store.js';
 import type { RiskStores } from './risk-store.js';
 import {
   PURGE_ALERTS,
@@ -32,10 +32,12 @@ import {
   toSummary,
   UPDATABLE_COLUMNS,
 } from './row-mapping.js';
+import type { SqlDriver } from './sql-driver.js';
+import { SqlOutbox } from './sql-outbox.js';
+import { enqueueDeliveries, sqliteOutboxDialect } from './sqlite/sqlite-outbox-dialect.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { backupSqlite } from './sqlite-backup.js';
 import { SqliteCardholderStore } from './sqlite-cardholder-store.js';
-import { enqueueDeliveries, type SqliteConnection, SqliteOutbox } from './sqlite-outbox.js';
 import { SqliteRiskStore } from './sqlite-risk-store.js';
 import { sqliteSqlDriver } from './sqlite-sql-driver.js';
 
@@ -81,7 +83,7 @@ export interface SqliteStoreOptions extends StoreOptions {
  * holds it, retries a millisecond later while the event loop goes on serving; new writes join the
  * waiting batch. After `busyTimeoutMs` without the lock the batch fails.
  */
-export class SqliteStore implements NotificationStore, SqliteConnection {
+export class SqliteStore implements NotificationStore {
   readonly dialect = 'sqlite' as const;
   readonly #db: Database.Database;
   readonly #now: () => number;
@@ -327,8 +329,9 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
     return backupSqlite(this.#path, destination, onProgress);
   }
 
-  openOutbox(options: OutboxOptions = {}): SqliteOutbox {
-    return new SqliteOutbox(this, options);
+  openOutbox(options: OutboxOptions = {}): OutboxStore {
+    const sql = this.#sqlDriver();
+    return new SqlOutbox(sql, sqliteOutboxDialect(sql), options);
   }
 
   openRiskStores(): RiskStores {
@@ -342,11 +345,15 @@ export class SqliteStore implements NotificationStore, SqliteConnection {
   }
 
   openAdminStores(now?: () => number): AdminStores {
-    return createAdminStores(
-      sqliteSqlDriver(this.#db, (run) => this.write(run)),
-      now,
-      { sinks: this.#sinks, onDeliveriesQueued: this.#onDeliveriesQueued },
-    );
+    return createAdminStores(this.#sqlDriver(), now, {
+      sinks: this.#sinks,
+      onDeliveriesQueued: this.#onDeliveriesQueued,
+    });
+  }
+
+  /** The driver the stores written once run on: this connection, this group commit. */
+  #sqlDriver(): SqlDriver {
+    return sqliteSqlDriver(this.#db, (run, options) => this.write(run, options));
   }
 
   /** For the dialect modules sharing this connection (outbox, risk stores) and tests. */

@@ -6,9 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
-import { PostgresOutbox } from '../../src/storage/postgres-outbox.js';
 import { PostgresStore } from '../../src/storage/postgres-store.js';
-import { SqliteOutbox } from '../../src/storage/sqlite-outbox.js';
 import { SqliteStore } from '../../src/storage/sqlite-store.js';
 import { encodeVisaMessage } from '../../src/visa/visa-encoder.js';
 import {
@@ -139,7 +137,7 @@ describe('a worker killed mid-delivery (kill -9, SQLite)', () => {
     first.child.kill('SIGKILL');
     assert.equal((await first.exited).signal, 'SIGKILL');
     const inFlightId = String(rx.requests[0]!.headers['webhook-id']);
-    const outbox = new SqliteOutbox(store);
+    const outbox = store.openOutbox();
     const [leased] = (await outbox.list({ sink: 'hook', limit: 10 })).filter(
       (d) => `evt_${d.notificationId}` === inFlightId,
     );
@@ -193,7 +191,7 @@ describe('a worker killed mid-delivery (kill -9, SQLite)', () => {
     // One delivery that gave up.
     const since = new Date().toISOString();
     await store.record(acceptedRecord(dp, Date.now() + 10));
-    const outbox = new SqliteOutbox(store);
+    const outbox = store.openOutbox();
     const [d] = await outbox.claim({ sink: 'hook', limit: 1, leaseMs: 1000, workerId: 'test' });
     await outbox.fail(d!.id, d!.leaseToken, {
       error: 'HTTP_503',
@@ -294,7 +292,7 @@ describe('two workers on one PostgreSQL', { skip: !(await postgresAvailable()) }
       'both workers to log their deliveries',
       () => workers[0]!.delivered() + workers[1]!.delivered() === 200,
     );
-    const rows = await new PostgresOutbox(store as PostgresStore).list({ limit: 500 });
+    const rows = await (store as PostgresStore).openOutbox().list({ limit: 500 });
     assert.ok(rows.every((d) => d.status === 'delivered' && d.attempts === 1));
     assert.ok(
       workers[0]!.delivered() > 0 && workers[1]!.delivered() > 0,

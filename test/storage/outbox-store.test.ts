@@ -4,9 +4,8 @@ import { StorageError } from '../../src/errors.js';
 import { buildEvent } from '../../src/events/ctp-event.js';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
 import type { OutboxStore } from '../../src/storage/outbox-store.js';
-import { LISTENER_NAME, PostgresOutbox } from '../../src/storage/postgres-outbox.js';
+import { LISTENER_NAME } from '../../src/storage/postgres/postgres-outbox-dialect.js';
 import { PostgresStore } from '../../src/storage/postgres-store.js';
-import { SqliteOutbox } from '../../src/storage/sqlite-outbox.js';
 import { SqliteStore } from '../../src/storage/sqlite-store.js';
 import { type Dialect, dialects, type TestDatabase } from '../support/databases.js';
 import { acceptedRecord, quarantinedVersion, testProtector } from '../support/records.js';
@@ -26,13 +25,13 @@ function open(
     const store = new SqliteStore(url.slice('sqlite:'.length), { sinks, now });
     return {
       store: store as NotificationStore,
-      outbox: new SqliteOutbox(store, { now }) as OutboxStore,
+      outbox: store.openOutbox({ now }),
     };
   }
   const store = new PostgresStore({ url, poolSize: 4, statementTimeoutMs: 5000 }, { sinks, now });
   return {
     store: store as NotificationStore,
-    outbox: new PostgresOutbox(store, { now }) as OutboxStore,
+    outbox: store.openOutbox({ now }),
   };
 }
 

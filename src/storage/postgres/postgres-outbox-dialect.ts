@@ -1,0 +1,124 @@
+import type pg from 'pg';
+import { uuidV7 } from '../../util/uuid-v7.js';
+import { claimableCondition } from '../outbox-claim.js';
+import { type ClaimParams, type OutboxDialect, positional } from '../outbox-dialect.js';
+import { ANSWER_JOIN, EVENT_SOURCE_COLUMNS } from '../outbox-row-mapping.js';
+import type { SqlDriver } from '../sql-driver.js';
+
+/** application_name of the LISTEN connection (pg_stat_activity). */
+export const LISTENER_NAME = 'ctp-notify-outbox-listen';
+
+/** LISTEN/NOTIFY channel: a commit that queued deliveries wakes idle workers in other processes. */
+export const OUTBOX_CHANNEL = 'ctp_notify_outbox';
+
+/**
+ * One statement: the pending rows and a NOTIFY, which PostgreSQL delivers only at commit (and
+ * not at all on rollback), so a woken worker always finds the rows.
+ */
+const ENQUEUE = `WITH d AS (
+    INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
+    SELECT x.id, $1, x.sink, $2, 'pending', 0, $6, $3, $3 FROM unnest($4::text[], $5::text[]) AS x(id, sink)
+    RETURNING 1)
+  SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT count(*) AS n FROM d) c WHERE c.n > 0`;
+
+/**
+ * Writes one pending delivery per sink, due `holdMs` from now (the wait for its risk assessment,
+ * which makes it due earlier: outbox-claim.ts), on the client (and in the transaction) storing
+ * the notification.
+ */
+export async function enqueueDeliveries(
+  c: pg.ClientBase,
+  notificationId: string,
+  sinks: readonly string[],
+  now: number,
+  holdMs = 0,
+): Promise<void> {
+  if (sinks.length === 0) return;
+  await c.query(ENQUEUE, [
+    notificationId,
+    'accepted',
+    now,
+    sinks.map(() => uuidV7(now)),
+    sinks,
+    now + holdMs,
+  ]);
+}
+
+const CLAIM = (where: string) => `WITH claimed AS (
+    UPDATE deliveries SET lease_until = ?, lease_owner = ?, attempts = deliveries.attempts + 1, updated_at = ?
+    WHERE id IN (
+      SELECT d.id FROM deliveries d WHERE ${where}
+      ORDER BY d.next_attempt_at, d.id
+      LIMIT ?
+      FOR UPDATE SKIP LOCKED)
+    RETURNING id, sink, attempts, created_at, next_attempt_at, notification_id, alert_id)
+  SELECT c.id, c.sink, c.attempts, c.created_at, ${EVENT_SOURCE_COLUMNS}
+  FROM claimed c JOIN notifications n ON n.id = c.notification_id ${ANSWER_JOIN('c')}
+  ORDER BY c.next_attempt_at, c.id`;
+
+/**
+ * The outbox's PostgreSQL part. Several workers (processes or machines) claim concurrently:
+ * `FOR UPDATE SKIP LOCKED` hands each due row to one of them, in one statement (one round trip),
+ * and the lease (`lease_until`) lets another take it over if its worker dies. `newClient` opens a
+ * connection outside the pool, for LISTEN.
+ */
+export function postgresOutboxDialect(
+  sql: SqlDriver,
+  newClient: (applicationName: string) => pg.Client,
+): OutboxDialect {
+  return {
+    claim(p: ClaimParams) {
+      const where = positional(claimableCondition, p);
+      return sql.all(CLAIM(where.sql), [p.until, p.token, p.now, ...where.params, p.limit]);
+    },
+    /**
+     * Holds a dedicated connection (outside the pool) in LISTEN. If it breaks, another is opened
+     * after a second; while it is down the worker's poll still finds everything, only later.
+     */
+    async watch(onQueued, onError) {
+      let closed = false;
+      let client: pg.Client | undefined;
+      let timer: NodeJS.Timeout | undefined;
+      const retryLater = () => {
+        if (!closed) timer = setTimeout(() => void start(), 1000);
+      };
+      const start = async (): Promise<void> => {
+        const c = newClient(LISTENER_NAME);
+        let lost = false;
+        const drop = (error: unknown) => {
+          if (lost || closed) return;
+          lost = true;
+          onError(error);
+          if (client === c) client = undefined;
+          void c.end().catch(() => {});
+          retryLater();
+        };
+        c.on('error', drop);
+        c.on('notification', (m) => {
+          if (m.channel === OUTBOX_CHANNEL) onQueued();
+        });
+        try {
+          await c.connect();
+          await c.query(`LISTEN ${OUTBOX_CHANNEL}`);
+        } catch (error) {
+          return drop(error);
+        }
+        if (closed) return void c.end().catch(() => {});
+        client = c;
+        // The server closing the connection ends it without an 'error' on some paths.
+        c.on('end', () => drop(new Error('LISTEN connection ended')));
+        onQueued(); // anything queued while nobody was listening
+      };
+      await start();
+      return {
+        close: async () => {
+          closed = true;
+          clearTimeout(timer);
+          const c = client;
+          client = undefined;
+          await c?.end().catch(() => {});
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,219 @@
+import { randomBytes } from 'node:crypto';
+import { uuidV7 } from '../util/uuid-v7.js';
+import { assessedBy, NO_OPEN_SIBLING } from './outbox-claim.js';
+import type { OutboxDialect } from './outbox-dialect.js';
+import { SUMMARY_COLUMNS, toDeliverySummary, toEventSource } from './outbox-row-mapping.js';
+import type {
+  ClaimedDelivery,
+  ClaimRequest,
+  DeliveredCount,
+  DeliveryQuery,
+  DeliverySummary,
+  FailureRecord,
+  OutboxOptions,
+  OutboxStats,
+  OutboxStore,
+  SinkState,
+} from './outbox-store.js';
+import type { SqlDriver } from './sql-driver.js';
+import { all, outboxQueued, run } from './sql-script.js';
+
+/**
+ * The worker's own writes (claims and outcomes) commit without waiting for fsync (decision
+ * 0044): losing one to a power cut means a delivery made again, which at-least-once delivery
+ * allows (receivers deduplicate on the event id). The deliveries themselves are written with
+ * their notification, durably; operators' commands (retry, replay, sinks) stay durable.
+ */
+const NOT_DURABLE = { durable: false } as const;
+
+const COMPLETE = `UPDATE deliveries SET status = 'delivered', delivered_at = ?, updated_at = ?, lease_until = NULL, lease_owner = NULL
+  WHERE id = ? AND lease_owner = ?`;
+const FAIL = `UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ?, last_status = ?, updated_at = ?,
+    lease_until = NULL, lease_owner = NULL
+  WHERE id = ? AND lease_owner = ?`;
+const RETRY = `UPDATE deliveries AS d SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?,
+    lease_until = NULL, lease_owner = NULL`;
+const REPLAYABLE = `SELECT n.id FROM notifications n
+  WHERE n.status = 'accepted' AND n.received_at >= ?
+    AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.notification_id = n.id AND o.sink = ? AND o.event = 'enrollment'
+                    AND o.status IN ('pending', 'failed'))
+  ORDER BY n.received_at, n.id`;
+/** Rows per INSERT of a replay: 9 values each, well under either dialect's parameter limit. */
+const REPLAY_CHUNK = 500;
+
+/**
+ * The outbox (`OutboxStore`), written once over a {@link SqlDriver}: the table is the queue,
+ * the lease (`lease_until`, `lease_owner`) both the lock and the fencing token. What differs per
+ * dialect (claiming among concurrent workers, waking other processes) is the
+ * {@link OutboxDialect}'s. It shares the notification store's connection or pool.
+ */
+export class SqlOutbox implements OutboxStore {
+  readonly #sql: SqlDriver;
+  readonly #dialect: OutboxDialect;
+  readonly #now: () => number;
+  readonly #riskWaitMs: number | undefined;
+
+  constructor(sql: SqlDriver, dialect: OutboxDialect, options: OutboxOptions = {}) {
+    this.#sql = sql;
+    this.#dialect = dialect;
+    this.#now = options.now ?? Date.now;
+    this.#riskWaitMs = options.riskWaitMs;
+  }
+
+  async claim(req: ClaimRequest): Promise<ClaimedDelivery[]> {
+    const token = `${req.workerId}/${randomBytes(6).toString('base64url')}`;
+    const now = this.#now();
+    const rows = await this.#dialect.claim({
+      sink: req.sink,
+      now,
+      until: now + req.leaseMs,
+      token,
+      limit: req.limit,
+      assessedBy: assessedBy(now, this.#riskWaitMs),
+    });
+    return rows.map((r) => ({
+      id: String(r.id),
+      sink: String(r.sink),
+      attempt: Number(r.attempts),
+      leaseToken: token,
+      createdAt: Number(r.created_at),
+      source: toEventSource(r),
+    }));
+  }
+
+  async complete(id: string, leaseToken: string): Promise<boolean> {
+    const now = this.#now();
+    return (await this.#sql.run(COMPLETE, [now, now, id, leaseToken], NOT_DURABLE)) === 1;
+  }
+
+  async fail(id: string, leaseToken: string, f: FailureRecord): Promise<boolean> {
+    const values = [f.dead ? 'dead' : 'failed', f.nextAttemptAt, f.error, f.httpStatus];
+    const changed = await this.#sql.run(
+      FAIL,
+      [...values, this.#now(), id, leaseToken],
+      NOT_DURABLE,
+    );
+    return changed === 1;
+  }
+
+  async list(q: DeliveryQuery): Promise<DeliverySummary[]> {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    const add = (sql: string, ...v: unknown[]) => {
+      where.push(sql);
+      params.push(...v);
+    };
+    if (q.status) add('d.status = ?', q.status);
+    if (q.sink) add('d.sink = ?', q.sink);
+    if (q.notificationId) add('d.notification_id = ?', q.notificationId);
+    if (q.before)
+      add(
+        '(d.created_at < ? OR (d.created_at = ? AND d.id < ?))',
+        q.before.createdAt,
+        q.before.createdAt,
+        q.before.id,
+      );
+    const rows = await this.#sql.all(
+      `SELECT ${SUMMARY_COLUMNS} FROM deliveries d ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+       ORDER BY d.created_at DESC, d.id DESC LIMIT ?`,
+      [...params, q.limit ?? 50],
+    );
+    return rows.map(toDeliverySummary);
+  }
+
+  retry(target: { id: string } | { dead: true; sink?: string }): Promise<number> {
+    const now = this.#now();
+    const [where, params]: [string, unknown[]] =
+      'id' in target
+        ? [
+            `d.id = ? AND d.status IN ('failed', 'dead') AND (d.lease_until IS NULL OR d.lease_until <= ?)`,
+            [target.id, now],
+          ]
+        : target.sink === undefined
+          ? [`d.status = 'dead'`, []]
+          : [`d.status = 'dead' AND d.sink = ?`, [target.sink]];
+    return this.#sql.transaction(function* () {
+      const n = yield* run(`${RETRY} WHERE ${where} AND ${NO_OPEN_SIBLING}`, [now, now, ...params]);
+      if (n > 0) yield* outboxQueued();
+      return n;
+    });
+  }
+
+  replay(sink: string, since: number): Promise<number> {
+    const now = this.#now();
+    return this.#sql.transaction(function* () {
+      const ids = (yield* all<{ id: string }>(REPLAYABLE, [since, sink])).map((r) => r.id);
+      for (let i = 0; i < ids.length; i += REPLAY_CHUNK) {
+        const chunk = ids.slice(i, i + REPLAY_CHUNK);
+        yield* run(
+          `INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
+           VALUES ${chunk.map(() => "(?, ?, ?, 'replay', 'pending', 0, ?, ?, ?)").join(', ')}`,
+          chunk.flatMap((id) => [uuidV7(now), id, sink, now, now, now]),
+        );
+      }
+      if (ids.length > 0) yield* outboxQueued();
+      return ids.length;
+    });
+  }
+
+  async disableSink(name: string, reason: string): Promise<void> {
+    const now = this.#now();
+    await this.#sql.run(
+      `INSERT INTO sink_states (name, disabled_at, disabled_reason, updated_at) VALUES (?, ?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET disabled_at = excluded.disabled_at, disabled_reason = excluded.disabled_reason,
+         updated_at = excluded.updated_at`,
+      [name, now, reason, now],
+    );
+  }
+
+  enableSink(name: string): Promise<boolean> {
+    const now = this.#now();
+    return this.#sql.transaction(function* () {
+      const n = yield* run(
+        'UPDATE sink_states SET disabled_at = NULL, disabled_reason = NULL, updated_at = ? WHERE name = ? AND disabled_at IS NOT NULL',
+        [now, name],
+      );
+      if (n === 1) yield* outboxQueued();
+      return n === 1;
+    });
+  }
+
+  async sinkStates(): Promise<SinkState[]> {
+    const rows = await this.#sql.all(
+      'SELECT name, disabled_at, disabled_reason FROM sink_states ORDER BY name',
+    );
+    return rows.map((r) => ({
+      name: String(r.name),
+      disabledAt: r.disabled_at == null ? null : Number(r.disabled_at),
+      disabledReason: (r.disabled_reason as string | null) ?? null,
+    }));
+  }
+
+  async stats(): Promise<OutboxStats[]> {
+    const rows = await this.#sql.all(
+      `SELECT sink, status, count(*) AS count, min(created_at) AS oldest FROM deliveries
+       WHERE status IN ('pending', 'failed', 'dead') GROUP BY sink, status ORDER BY sink, status`,
+    );
+    return rows.map((r) => ({
+      sink: String(r.sink),
+      status: r.status as OutboxStats['status'],
+      count: Number(r.count),
+      oldestCreatedAt: Number(r.oldest),
+    }));
+  }
+
+  async deliveredSince(since: number): Promise<DeliveredCount[]> {
+    const rows = await this.#sql.all(
+      "SELECT sink, count(*) AS count FROM deliveries WHERE created_at >= ? AND status = 'delivered' GROUP BY sink",
+      [since],
+    );
+    return rows.map((r) => ({ sink: String(r.sink), count: Number(r.count) }));
+  }
+
+  watch(
+    onQueued: () => void,
+    onError: (error: unknown) => void = () => {},
+  ): Promise<{ close(): Promise<void> }> {
+    return this.#dialect.watch(onQueued, onError);
+  }
+}

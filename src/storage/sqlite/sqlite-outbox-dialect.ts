@@ -1,0 +1,76 @@
+import type Database from 'better-sqlite3';
+import { uuidV7 } from '../../util/uuid-v7.js';
+import { claimableCondition } from '../outbox-claim.js';
+import { type ClaimParams, type OutboxDialect, positional } from '../outbox-dialect.js';
+import { ANSWER_JOIN, EVENT_SOURCE_COLUMNS } from '../outbox-row-mapping.js';
+import type { SqlDriver } from '../sql-driver.js';
+import { all } from '../sql-script.js';
+
+const INSERT_DELIVERY = `INSERT INTO deliveries
+  (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
+  VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)`;
+
+const insertStatements = new WeakMap<Database.Database, Database.Statement>();
+
+/**
+ * Writes one pending delivery per sink for an accepted notification, due `holdMs` from now (the
+ * wait for its risk assessment, which makes it due earlier: outbox-claim.ts). Called by
+ * SqliteStore inside the savepoint that stores the notification, so both commit or neither does.
+ */
+export function enqueueDeliveries(
+  db: Database.Database,
+  notificationId: string,
+  sinks: readonly string[],
+  now: number,
+  holdMs = 0,
+): void {
+  if (sinks.length === 0) return;
+  let insert = insertStatements.get(db);
+  if (insert === undefined) {
+    insert = db.prepare(INSERT_DELIVERY);
+    insertStatements.set(db, insert);
+  }
+  for (const sink of sinks)
+    insert.run(uuidV7(now), notificationId, sink, 'accepted', now + holdMs, now, now);
+}
+
+const LEASE = (where: string) =>
+  `UPDATE deliveries SET lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
+     WHERE id IN (SELECT d.id FROM deliveries d WHERE ${where} ORDER BY d.next_attempt_at, d.id LIMIT ?)
+     RETURNING id`;
+
+const CLAIMED = `SELECT d.id, d.sink, d.attempts, d.created_at, ${EVENT_SOURCE_COLUMNS}
+  FROM deliveries d JOIN notifications n ON n.id = d.notification_id ${ANSWER_JOIN('d')}
+  WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.next_attempt_at, d.id`;
+
+/**
+ * The outbox's SQLite part. There is no `SKIP LOCKED` here: a claim is an UPDATE inside an
+ * IMMEDIATE transaction, which holds SQLite's single write lock, so two claims never see the
+ * same row as free. One worker per database is the supported layout (docs/delivery.md). Claims
+ * commit without fsync (decision 0044).
+ */
+export function sqliteOutboxDialect(sql: SqlDriver): OutboxDialect {
+  return {
+    claim(p: ClaimParams) {
+      const where = positional(claimableCondition, p);
+      const lease = LEASE(where.sql);
+      return sql.transaction(
+        function* () {
+          const ids = yield* all<{ id: string }>(lease, [
+            p.until,
+            p.token,
+            p.now,
+            ...where.params,
+            p.limit,
+          ]);
+          if (ids.length === 0) return [];
+          return yield* all(CLAIMED, [JSON.stringify(ids.map((r) => r.id))]);
+        },
+        { durable: false },
+      );
+    },
+    async watch() {
+      return { close: async () => {} };
+    },
+  };
+}
