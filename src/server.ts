@@ -7,7 +7,7 @@ import { buildApp } from './app.js';
 import type { Config } from './config/config-schema.js';
 import { loadSecrets } from './config/load-secrets.js';
 import type { DeliveryWorker } from './delivery/delivery-worker.js';
-import { startDeliveryWorker } from './delivery/start-delivery-worker.js';
+import { alertsConfigured, startDeliveryWorker } from './delivery/start-delivery-worker.js';
 import type { Logger } from './logger.js';
 import { answerMetricsRequests } from './metrics/service-metrics.js';
 import { scheduleRetention } from './retention/retention.js';
@@ -77,8 +77,9 @@ export async function serve(
 }
 
 /** Whether this serve layout runs a delivery worker at all. */
+/** serve runs the outbox worker: asked to, and there is a sink or an alert channel to send to. */
 function deliveryInServe(config: Config): boolean {
-  return config.delivery.runInServe && config.sinks.length > 0;
+  return config.delivery.runInServe && (config.sinks.length > 0 || alertsConfigured(config));
 }
 
 async function listen(

@@ -179,10 +179,16 @@ export const DeliveryStatus = Type.Union([
 export const DeliveryItem = Type.Object(
   {
     id: Type.String(),
+    kind: Type.Union([Type.Literal('event'), Type.Literal('alert')], {
+      description:
+        "event: for a sink (the enrollment attempt, or the cardholder's answer); alert: the cardholder's " +
+        '"was this you?", on the alert channel (sink `alert:cardholder`)',
+    }),
     notificationId: Type.String(),
     eventId: Type.String({
       description:
-        'evt_ + the notification id (evt_ + the alert id for a cardholder answer): webhook-id / message-id, the same on every attempt and replay',
+        'evt_ + the notification id (evt_ + the alert id for a cardholder answer; the alert id for an alert): ' +
+        'webhook-id / message-id, the same on every attempt and replay',
     }),
     event: Type.Union([Type.Literal('enrollment'), Type.Literal('cardholder_answer')], {
       description: 'ctp.enrollment_attempt (or the eventType received), or ctp.cardholder_answer',

@@ -9,8 +9,13 @@ import { audit, errorBody } from './auth.js';
 
 const SinkName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' });
 
+const MessageKind = Type.Union([Type.Literal('event'), Type.Literal('alert')], {
+  description: "event: for the sinks; alert: the cardholders' alerts",
+});
+
 const DeliveryQuery = Type.Object(
   {
+    kind: Type.Optional(MessageKind),
     status: Type.Optional(DeliveryStatus),
     sink: Type.Optional(SinkName),
     notificationId: Type.Optional(Type.String({ pattern: '^[0-9a-f-]{36}$' })),
@@ -41,7 +46,8 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: AdminContext): P
     '/api/deliveries',
     {
       schema: {
-        summary: 'Deliveries, newest first; status=dead is the dead-letter queue',
+        summary:
+          "Deliveries (events to sinks, and cardholders' alerts: kind), newest first; status=dead is the dead-letter queue",
         tags: ['deliveries'],
         querystring: DeliveryQuery,
         response: { 200: Page(DeliveryItem, 'DeliveryPage'), 400: ErrorBody },
@@ -54,6 +60,7 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: AdminContext): P
         return reply.code(400).send(errorBody('BAD_CURSOR', 'cursor is not one this API returned'));
       const limit = q.limit ?? 50;
       const rows = await outbox.list({
+        kind: q.kind,
         status: q.status,
         sink: q.sink,
         notificationId: q.notificationId,
@@ -101,27 +108,35 @@ export async function deliveryRoutes(app: FastifyInstance, ctx: AdminContext): P
     },
   );
 
-  app.post<{ Body: { sink?: string } }>(
+  app.post<{ Body: { sink?: string; kind?: 'event' | 'alert' } }>(
     '/api/deliveries/retry-dead',
     {
       config: { minRole: 'analyst' },
       schema: {
-        summary: 'Retry every dead delivery (of one sink, if given)',
+        summary: 'Retry every dead delivery (of one sink, of one kind, if given)',
         tags: ['deliveries'],
-        body: Type.Object({ sink: Type.Optional(SinkName) }, { additionalProperties: false }),
+        body: Type.Object(
+          { sink: Type.Optional(SinkName), kind: Type.Optional(MessageKind) },
+          { additionalProperties: false },
+        ),
         response: { 200: Type.Object({ retried: Type.Integer() }), 404: ErrorBody },
       },
     },
     async (req, reply) => {
       const sink = req.body?.sink;
+      const kind = req.body?.kind;
       if (sink !== undefined && !known(sink))
         return reply.code(404).send(errorBody('NOT_FOUND', 'no such sink'));
-      const retried = await outbox.retry({ dead: true, ...(sink ? { sink } : {}) });
+      const retried = await outbox.retry({
+        dead: true,
+        ...(sink ? { sink } : {}),
+        ...(kind ? { kind } : {}),
+      });
       await audit(ctx, req, {
         action: 'delivery.retry_dead',
-        target: sink ?? '(all sinks)',
+        target: sink ?? (kind === 'alert' ? '(cardholder alerts)' : '(all sinks)'),
         outcome: 'ok',
-        detail: { retried },
+        detail: { retried, ...(kind ? { kind } : {}) },
       });
       return { retried };
     },

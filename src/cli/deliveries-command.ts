@@ -1,5 +1,5 @@
 import { presentDelivery } from '../presenters/delivery-presenter.js';
-import type { DeliveryStatus } from '../storage/outbox-store.js';
+import type { DeliveryStatus, MessageKind } from '../storage/outbox-store.js';
 import {
   intFlag,
   loadConfigFrom,
@@ -10,16 +10,24 @@ import {
 } from './cli-support.js';
 import { withOutbox } from './delivery-cli-support.js';
 
-export const deliveriesHelp = `ctp-notify deliveries list [--config FILE] [--status pending|failed|dead|delivered] [--sink NAME]
-    [--limit N] [--format table|json]
-ctp-notify deliveries retry [--config FILE] (--id ID | --dead [--sink NAME])
+export const deliveriesHelp = `ctp-notify deliveries list [--config FILE] [--kind event|alert] [--status pending|failed|dead|delivered]
+    [--sink NAME] [--limit N] [--format table|json]
+ctp-notify deliveries retry [--config FILE] (--id ID | --dead [--sink NAME] [--kind event|alert])
 ctp-notify deliveries replay [--config FILE] --sink NAME --since ISO-TIME
-  The outbox: one delivery per accepted notification and sink. list: newest first
-  (failed = waiting for its next attempt; dead = gave up after the last). retry: a failed or
-  dead delivery (or every dead one) is due now with a fresh attempt budget. replay: every
-  notification accepted since ISO-TIME is delivered to the sink again, with the same event ids.`;
+  The outbox: everything that leaves, one delivery per accepted notification and sink (kind
+  event) and one per cardholder alert (kind alert). list: newest first (failed = waiting for its
+  next attempt; dead = gave up after the last). retry: a failed or dead delivery (or every dead
+  one) is due now with a fresh attempt budget. replay: every notification accepted since
+  ISO-TIME is delivered to the sink again, with the same event ids.`;
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'failed', 'dead', 'delivered'];
+const KINDS: readonly MessageKind[] = ['event', 'alert'];
+
+function kindFlag(value: string | undefined): MessageKind | undefined {
+  if (value !== undefined && !KINDS.includes(value as MessageKind))
+    throw new UsageError(`--kind must be one of ${KINDS.join(', ')}`);
+  return value as MessageKind | undefined;
+}
 
 export async function deliveriesCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -32,6 +40,7 @@ export async function deliveriesCommand(argv: string[]): Promise<number> {
 async function list(argv: string[]): Promise<number> {
   const f = parse(argv, {
     config: { type: 'string' },
+    kind: { type: 'string' },
     status: { type: 'string' },
     sink: { type: 'string' },
     limit: { type: 'string' },
@@ -42,10 +51,12 @@ async function list(argv: string[]): Promise<number> {
   const status = f.status as DeliveryStatus | undefined;
   if (status !== undefined && !STATUSES.includes(status))
     throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+  const kind = kindFlag(f.kind);
   const { config } = loadConfigFrom(f.config);
   const rows = await withOutbox(config, (o) =>
     o.list({
       limit: intFlag(f.limit, 'limit', 50),
+      ...(kind ? { kind } : {}),
       ...(status ? { status } : {}),
       ...(f.sink ? { sink: f.sink } : {}),
     }),
@@ -57,9 +68,20 @@ async function list(argv: string[]): Promise<number> {
     return 0;
   }
   printTable(
-    ['created', 'sink', 'status', 'attempts', 'next attempt', 'last error', 'notification', 'id'],
+    [
+      'created',
+      'kind',
+      'sink',
+      'status',
+      'attempts',
+      'next attempt',
+      'last error',
+      'notification',
+      'id',
+    ],
     items.map((d) => [
       d.createdAt.replace('T', ' ').slice(0, 19),
+      d.kind,
       d.sink,
       d.inFlight ? `${d.status} (in flight)` : d.status,
       String(d.attempts),
@@ -79,14 +101,19 @@ async function retry(argv: string[]): Promise<number> {
     id: { type: 'string' },
     dead: { type: 'boolean' },
     sink: { type: 'string' },
+    kind: { type: 'string' },
   });
   if ((f.id === undefined) === (f.dead !== true))
     throw new UsageError('give exactly one of --id ID, --dead');
-  if (f.id !== undefined && f.sink !== undefined) throw new UsageError('--sink goes with --dead');
+  if (f.id !== undefined && (f.sink !== undefined || f.kind !== undefined))
+    throw new UsageError('--sink and --kind go with --dead');
+  const kind = kindFlag(f.kind);
   const { config } = loadConfigFrom(f.config);
   const retried = await withOutbox(config, (o) =>
     o.retry(
-      f.id !== undefined ? { id: f.id } : { dead: true, ...(f.sink ? { sink: f.sink } : {}) },
+      f.id !== undefined
+        ? { id: f.id }
+        : { dead: true, ...(f.sink ? { sink: f.sink } : {}), ...(kind ? { kind } : {}) },
     ),
   );
   process.stdout.write(`${JSON.stringify({ retried })}\n`);

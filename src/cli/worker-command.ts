@@ -1,18 +1,20 @@
-import { startDeliveryWorker } from '../delivery/start-delivery-worker.js';
+import { alertsConfigured, startDeliveryWorker } from '../delivery/start-delivery-worker.js';
 import { createLogger } from '../logger.js';
 import { createRuntime } from '../runtime.js';
 import { loadConfigFrom, parse, UsageError } from './cli-support.js';
 
 export const workerHelp = `ctp-notify worker [--config FILE]
-  Runs only the delivery worker (no Visa listener): drains the outbox into the configured
-  sinks until SIGTERM. On PostgreSQL run as many as you like; on SQLite run one, and set
+  Runs only the outbox worker (no Visa listener): drains the outbox into the configured
+  sinks and the cardholder alert channel until SIGTERM. On PostgreSQL run as many as you like; on SQLite run one, and set
   "delivery": {"runInServe": false} so serve does not run another.`;
 
 export async function workerCommand(argv: string[]): Promise<number> {
   const f = parse(argv, { config: { type: 'string' } });
   const { config } = loadConfigFrom(f.config);
-  if (config.sinks.length === 0)
-    throw new UsageError('no sinks configured: nothing to deliver (see docs/delivery.md)');
+  if (config.sinks.length === 0 && !alertsConfigured(config))
+    throw new UsageError(
+      'no sinks and no cardholder alerts configured: nothing to deliver (see docs/delivery.md)',
+    );
   const logger = createLogger(config.log.level);
   const rt = await createRuntime(config, logger);
   let worker: Awaited<ReturnType<typeof startDeliveryWorker>>;

@@ -1,25 +1,26 @@
 import { hostname } from 'node:os';
-import type { DeliveryConfig, RetryConfig } from '../config/delivery-schema.js';
-import { buildAnswerEvent } from '../events/answer-event.js';
-import { buildEvent } from '../events/ctp-event.js';
+import type { DeliveryConfig } from '../config/delivery-schema.js';
 import type { Logger } from '../logger.js';
-import type { DataProtector } from '../protect/data-protector.js';
-import type { ClaimedDelivery, OutboxStore } from '../storage/outbox-store.js';
-import { nextRetry } from './retry-policy.js';
-import type { DeliveryResult, Sink } from './sink.js';
+import {
+  ALERT_DESTINATION,
+  type ClaimedDelivery,
+  type OutboxStore,
+} from '../storage/outbox-store.js';
+import type { Destination, SendResult } from './destination.js';
+import { nextRetry, type RetryPolicy } from './retry-policy.js';
 
-export interface WorkerSink {
-  sink: Sink;
-  retry: RetryConfig;
+/** One destination of the worker, with its retry policy and how many it sends at once. */
+export interface WorkerLane {
+  destination: Destination;
+  retry: RetryPolicy;
   concurrency: number;
 }
 
 export interface DeliveryWorkerOptions {
   outbox: OutboxStore;
-  sinks: readonly WorkerSink[];
+  /** A lane per sink, and one for cardholder alerts when they are configured. */
+  lanes: readonly WorkerLane[];
   delivery: DeliveryConfig;
-  /** Decrypts the card number for sinks with includePan. */
-  dataProtector: DataProtector;
   logger: Logger;
   /** In `lease_owner`, for operators. Default `hostname:pid`. */
   workerId?: string;
@@ -41,9 +42,10 @@ export interface DeliveryOutcome {
 }
 
 /**
- * One sink's loop state. Each sink has its own loop, so a slow or dead sink holds up only itself.
+ * One destination's loop state. Each has its own loop, so a slow or dead sink holds up only
+ * itself.
  */
-interface Lane extends WorkerSink {
+interface Lane extends WorkerLane {
   inflight: Set<Promise<void>>;
   woken: boolean;
   wakeUp: (() => void) | undefined;
@@ -70,12 +72,13 @@ export const OUTCOME_LINGER_MS = 5;
 export const CLAIM_GATHER_MS = 10;
 
 /**
- * Drains the outbox into the sinks, at least once. Per sink: claim up to `concurrency` due
- * deliveries (leased, so a dead worker's claims return to the queue when the lease ends),
- * build each event from the stored row, send, record the outcome (delivered; retry at a
- * backed-off time; dead after the last attempt; sink disabled on HTTP 410). A crash between
- * sending and recording means the event is sent again: consumers deduplicate on the event id.
- * Woken by `wake()` (this process queued something) and by the store's `watch` (another
+ * The outbox engine: drains the one outbox into its destinations (the sinks' events, the
+ * cardholders' alerts), at least once. Per destination: claim up to `concurrency` due messages
+ * (leased, so a dead worker's claims return to the queue when the lease ends), hand each to the
+ * destination, record the outcome (delivered; retry at a backed-off time on the one retry
+ * policy; dead after the last attempt or a permanent failure; sink disabled on HTTP 410). A
+ * crash between sending and recording means the message is sent again: receivers deduplicate on
+ * its id. Woken by `wake()` (this process queued something) and by the store's `watch` (another
  * process did); otherwise polls every `pollIntervalMs`.
  */
 export class DeliveryWorker {
@@ -91,7 +94,7 @@ export class DeliveryWorker {
     this.#o = o;
     this.#workerId = o.workerId ?? `${hostname()}:${process.pid}`;
     this.#random = o.random ?? Math.random;
-    this.#lanes = o.sinks.map((s) => ({
+    this.#lanes = o.lanes.map((s) => ({
       ...s,
       inflight: new Set(),
       woken: false,
@@ -116,11 +119,26 @@ export class DeliveryWorker {
           'outbox notifications lost; polling until reconnected',
         ),
     );
+    if (this.#lanes.some((l) => l.destination.name === ALERT_DESTINATION))
+      await this.#adoptAlerts();
     this.#loops = this.#lanes.map((lane) => this.#run(lane));
     this.#o.logger.info(
-      { workerId: this.#workerId, sinks: this.#lanes.map((l) => l.sink.name) },
+      { workerId: this.#workerId, sinks: this.#lanes.map((l) => l.destination.name) },
       'delivery worker started',
     );
+  }
+
+  /** Alerts an instance of the previous release wrote during a rolling upgrade, once at start. */
+  async #adoptAlerts(): Promise<void> {
+    try {
+      const adopted = await this.#o.outbox.adoptPendingAlerts();
+      if (adopted > 0) this.#o.logger.info({ adopted }, 'queued alerts written without a message');
+    } catch (error) {
+      this.#o.logger.error(
+        { code: 'STORAGE_UNAVAILABLE', errType: errType(error) },
+        'cannot queue alerts written without a message; they wait for the next start',
+      );
+    }
   }
 
   /** Something was queued: look now rather than at the next poll. */
@@ -140,7 +158,7 @@ export class DeliveryWorker {
     for (const lane of this.#lanes) lane.wakeUp?.();
     await Promise.all(this.#loops);
     await this.#watch?.close();
-    await Promise.all(this.#lanes.map((l) => l.sink.close().catch(() => {})));
+    await Promise.all(this.#lanes.map((l) => l.destination.close().catch(() => {})));
     this.#o.logger.info({ workerId: this.#workerId }, 'delivery worker stopped');
   }
 
@@ -162,14 +180,14 @@ export class DeliveryWorker {
       let claimed: ClaimedDelivery[];
       try {
         claimed = await this.#o.outbox.claim({
-          sink: lane.sink.name,
+          sink: lane.destination.name,
           limit: free,
           leaseMs: this.#o.delivery.leaseMs,
           workerId: this.#workerId,
         });
       } catch (error) {
         this.#o.logger.error(
-          { sink: lane.sink.name, code: 'STORAGE_UNAVAILABLE', errType: errType(error) },
+          { sink: lane.destination.name, code: 'STORAGE_UNAVAILABLE', errType: errType(error) },
           'cannot claim deliveries',
         );
         await this.#idle(lane);
@@ -231,58 +249,45 @@ export class DeliveryWorker {
   }
 
   async #deliver(lane: Lane, d: ClaimedDelivery): Promise<void> {
-    const { sink } = lane;
     const started = Date.now();
-    let result: DeliveryResult;
-    let eventId: string | undefined;
-    try {
-      const options = { includePan: sink.includePan, dataProtector: this.#o.dataProtector };
-      // A cardholder's answer to the attempt's alert, or the attempt itself.
-      const event = d.source.answer
-        ? buildAnswerEvent(d.source, options)
-        : buildEvent(d.source, options);
-      eventId = event.id;
-      result = await sink.deliver({
-        id: event.id,
-        type: event.type,
-        body: Buffer.from(JSON.stringify(event), 'utf8'),
-      });
-    } catch {
-      // Never the error itself: building touches card data.
-      result = { ok: false, error: 'EVENT_BUILD_FAILED' };
-    }
+    const result = await lane.destination.send(d);
     const ms = Date.now() - started;
     // A 410 disables the sink before the lane may claim again (see #run).
     if (!result.ok && result.disableSink) {
-      const disabling = this.#record(lane, d, result, eventId, ms);
+      const disabling = this.#record(lane, d, result, ms);
       lane.disabling = disabling;
       await disabling;
       if (lane.disabling === disabling) lane.disabling = undefined;
-    } else this.#queueOutcome(lane, () => this.#record(lane, d, result, eventId, ms));
+    } else this.#queueOutcome(lane, () => this.#record(lane, d, result, ms));
   }
 
-  /** Records a sent delivery's outcome; never throws (the lease covers a lost record). */
-  async #record(
-    lane: Lane,
-    d: ClaimedDelivery,
-    result: DeliveryResult,
-    eventId: string | undefined,
-    ms: number,
-  ): Promise<void> {
-    const { sink, retry } = lane;
+  /** Records a sent message's outcome; never throws (the lease covers a lost record). */
+  async #record(lane: Lane, d: ClaimedDelivery, result: SendResult, ms: number): Promise<void> {
+    const { retry } = lane;
+    const name = lane.destination.name;
+    const alertId = d.alert?.id;
     const now = Date.now();
     const line = {
       deliveryId: d.id,
+      kind: d.kind,
       notificationId: d.source.notificationId,
-      eventId,
-      sink: sink.name,
+      ...(alertId ? { alertId } : { eventId: result.messageId }),
+      sink: name,
       attempt: d.attempt,
       ms,
       ageMs: now - d.createdAt,
     };
+    const outcome = (o: DeliveryOutcome['outcome'], error?: string) =>
+      this.#o.onOutcome?.({
+        sink: name,
+        outcome: o,
+        attempt: d.attempt,
+        ageMs: line.ageMs,
+        ...(error ? { error } : {}),
+      });
     try {
       if (result.ok) {
-        const kept = await this.#o.outbox.complete(d.id, d.leaseToken);
+        const kept = await this.#o.outbox.complete(d.id, d.leaseToken, alertId);
         this.#o.logger.info(
           {
             ...line,
@@ -292,17 +297,11 @@ export class DeliveryWorker {
           },
           'delivered',
         );
-        this.#o.onOutcome?.({
-          sink: sink.name,
-          outcome: 'delivered',
-          attempt: d.attempt,
-          ageMs: line.ageMs,
-        });
-        return;
+        return outcome('delivered');
       }
       const failure = { error: result.error, httpStatus: result.httpStatus ?? null };
       if (result.disableSink) {
-        await this.#o.outbox.disableSink(sink.name, result.error);
+        await this.#o.outbox.disableSink(name, result.error);
         await this.#o.outbox.fail(d.id, d.leaseToken, {
           ...failure,
           nextAttemptAt: now,
@@ -310,20 +309,13 @@ export class DeliveryWorker {
         });
         this.#o.logger.error(
           { ...line, ...failure, outcome: 'sink-disabled' },
-          `sink disabled until an operator enables it (ctp-notify sinks enable ${sink.name})`,
+          `sink disabled until an operator enables it (ctp-notify sinks enable ${name})`,
         );
-        this.#o.onOutcome?.({
-          sink: sink.name,
-          outcome: 'sink-disabled',
-          attempt: d.attempt,
-          ageMs: line.ageMs,
-          error: result.error,
-        });
-        return;
+        return outcome('sink-disabled', result.error);
       }
       const { dead, delayMs } = nextRetry(d.attempt, retry, result, this.#random);
       const nextAttemptAt = now + delayMs;
-      await this.#o.outbox.fail(d.id, d.leaseToken, { ...failure, nextAttemptAt, dead });
+      await this.#o.outbox.fail(d.id, d.leaseToken, { ...failure, nextAttemptAt, dead }, alertId);
       if (dead)
         this.#o.logger.error(
           { ...line, ...failure, outcome: 'dead' },
@@ -334,15 +326,9 @@ export class DeliveryWorker {
           { ...line, ...failure, outcome: 'retry', retryInMs: nextAttemptAt - now },
           'delivery failed; will retry',
         );
-      this.#o.onOutcome?.({
-        sink: sink.name,
-        outcome: dead ? 'dead' : 'retry',
-        attempt: d.attempt,
-        ageMs: line.ageMs,
-        error: result.error,
-      });
+      return outcome(dead ? 'dead' : 'retry', result.error);
     } catch (error) {
-      // The lease runs out and the delivery is claimed again: sent twice at worst, never lost.
+      // The lease runs out and the message is claimed again: sent twice at worst, never lost.
       this.#o.logger.error(
         { ...line, code: 'STORAGE_UNAVAILABLE', errType: errType(error) },
         'cannot record delivery outcome',

@@ -1,6 +1,6 @@
 /**
  * The one retry policy for everything this service sends out: webhook and AMQP deliveries
- * (`delivery-worker.ts`) and cardholder alerts (`risk/alert/alert-sender.ts`); both read a
+ * (`delivery-worker.ts`), cardholder alerts among them (`risk/alert/alert-destination.ts`); both read a
  * `RetryConfig`-shaped object from the config.
  */
 

@@ -20,6 +20,8 @@ export type DeliveryResult =
       httpStatus?: number;
       /** The receiver asked for this delay (Retry-After on 429/503). */
       retryAfterMs?: number;
+      /** Trying again cannot help (no recipient, a rejected address): dead at once. */
+      permanent?: boolean;
       /**
        * The receiver said it is gone for good (HTTP 410): stop the sink until an operator enables
        * it.

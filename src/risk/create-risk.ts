@@ -7,15 +7,9 @@ import {
   secretContext,
   secretField,
 } from '../config/resolve-secret.js';
-import { parseWebhookSecret } from '../delivery/standard-webhooks.js';
-import { ConfigError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { NotificationStore } from '../storage/notification-store.js';
 import type { RiskStores } from '../storage/risk-store.js';
-import { AlertSender } from './alert/alert-sender.js';
-import type { AlertSink } from './alert/alert-sink.js';
-import { EmailAlertSink } from './alert/email-alert-sink.js';
-import { WebhookAlertSink } from './alert/webhook-alert-sink.js';
 import type { CardholderDirectory } from './directory/cardholder.js';
 import { HttpDirectory } from './directory/http-directory.js';
 import { LocalDirectory } from './directory/local-directory.js';
@@ -24,11 +18,9 @@ import { RiskService } from './risk-service.js';
 export interface RiskRuntime {
   stores: RiskStores;
   service: RiskService;
-  /** Present when `risk.alert` is configured. */
-  sender: AlertSender | undefined;
-  /** Starts the sweep and the alert sender (serve does; one-shot commands do not). */
+  /** Starts the sweep (serve does; one-shot commands do not). */
   start(): void;
-  /** Finishes queued assessments and the alert pass in flight. */
+  /** Finishes queued assessments. */
   stop(): Promise<void>;
 }
 
@@ -53,37 +45,11 @@ export function createDirectory(
   });
 }
 
-function createSink(config: Config, ctx: SecretContext): AlertSink | undefined {
-  const sink = config.risk.alert?.sink;
-  if (sink === undefined) return undefined;
-  if (sink.type === 'email') {
-    return new EmailAlertSink({
-      ...sink,
-      password: sink.password
-        ? resolveSecret(sink.password, '/risk/alert/sink/password', ctx)
-        : undefined,
-    });
-  }
-  return new WebhookAlertSink({
-    url: sink.url,
-    timeoutMs: sink.timeoutMs,
-    keys: sink.secrets.map((s, i) => {
-      const field = `/risk/alert/sink/secrets/${i}`;
-      try {
-        return parseWebhookSecret(resolveSecret(s, field, ctx));
-      } catch (e) {
-        throw e instanceof ConfigError
-          ? e
-          : new ConfigError(secretField(s, field), (e as Error).message);
-      }
-    }),
-  });
-}
-
 /**
- * Wires the risk stores, directory, service and alert sender; undefined when `risk.enabled` is
- * false. Secrets are read once here; loose files allowed by allowInsecureKeyPermissions are
- * logged at error level.
+ * Wires the risk stores, directory and service; undefined when `risk.enabled` is false. Alerts
+ * the service queues leave through the outbox (`alert/alert-destination.ts`), woken with
+ * `onAssessed`. Secrets are read once here; loose files allowed by allowInsecureKeyPermissions
+ * are logged at error level.
  */
 export async function createRisk(
   config: Config,
@@ -95,40 +61,24 @@ export async function createRisk(
   if (!config.risk.enabled) return undefined;
   const ctx = secretContext(config, options.env);
   const stores = store.openRiskStores();
-  const sink = createSink(config, ctx);
   const directory = createDirectory(config, stores, secrets, ctx);
   logSecretWarnings(logger, ctx.warnings);
-  const sender =
-    sink && config.risk.alert
-      ? new AlertSender({
-          store: stores.alerts,
-          sink,
-          dataProtector: secrets.dataProtector,
-          config: config.risk.alert,
-          logger,
-        })
-      : undefined;
   const service = new RiskService({
     store: stores.risk,
     directory,
     dataProtector: secrets.dataProtector,
     settings: config.risk,
     logger,
-    onAlertQueued: () => sender?.kick(),
     ...(options.onAssessed ? { onAssessed: options.onAssessed } : {}),
   });
   return {
     stores,
     service,
-    sender,
     start() {
       service.start();
-      sender?.start();
     },
     async stop() {
       await service.stop();
-      await sender?.stop();
-      await sink?.close();
     },
   };
 }

@@ -20,10 +20,9 @@ export interface RiskServiceOptions {
   dataProtector: DataProtector;
   settings: Config['risk'];
   logger: Logger;
-  /** Called after an assessment queued an alert (wakes the sender). */
-  onAlertQueued?: () => void;
   /**
-   * Called after an assessment is stored (wakes an in-process delivery worker: events wait for it).
+   * Called after an assessment is stored (wakes the outbox worker: events wait for it, and its
+   * alert, if any, is queued with it).
    */
   onAssessed?: () => void;
   now?: () => number;
@@ -283,7 +282,6 @@ export class RiskService {
         'risk shadow rules',
       );
     }
-    if (saved.alert === 'pending') this.#o.onAlertQueued?.();
     this.#o.onAssessed?.();
     return result;
   }

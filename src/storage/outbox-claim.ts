@@ -1,3 +1,5 @@
+import { ALERT_DESTINATION } from './outbox-store.js';
+
 /**
  * The one definition of a claimable delivery, shared by both dialects' claim queries: due, not
  * leased, its sink enabled, and its notification risk-assessed or older than the risk wait. A
@@ -43,3 +45,25 @@ export function releaseAfterAssessment(p: (i: 1 | 2 | 3) => string): string {
   return `UPDATE deliveries SET next_attempt_at = ${p(1)}
     WHERE notification_id = ${p(2)} AND status = 'pending' AND attempts = 0 AND next_attempt_at > ${p(3)}`;
 }
+
+/**
+ * Queues the alert message of an alert written with its assessment (same transaction), due at
+ * once. The parameters, in order: the delivery id, the notification id, the time (three times),
+ * the alert id.
+ */
+export function enqueueAlert(p: (i: 1 | 2 | 3 | 4 | 5 | 6) => string): string {
+  return `INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at,
+      updated_at, event, alert_id, kind)
+    VALUES (${p(1)}, ${p(2)}, '${ALERT_DESTINATION}', 'accepted', 'pending', 0, ${p(3)}, ${p(4)}, ${p(5)}, 'enrollment', ${p(6)}, 'alert')`;
+}
+
+/**
+ * Queues the message of every pending alert that has none: alerts written by a release before
+ * the one outbox, by an instance still running it during a rolling upgrade. No parameters.
+ */
+export const ADOPT_PENDING_ALERTS = `INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts,
+    next_attempt_at, created_at, updated_at, event, alert_id, kind)
+  SELECT a.id, a.notification_id, '${ALERT_DESTINATION}', 'accepted', 'pending', a.attempts, a.next_attempt_at,
+         a.created_at, a.created_at, 'enrollment', a.id, 'alert'
+    FROM risk_alerts a
+   WHERE a.status = 'pending' AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.kind = 'alert')`;

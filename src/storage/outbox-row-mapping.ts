@@ -1,5 +1,5 @@
 import type { AnswerFacts, EventSource, Risk } from '../events/ctp-event.js';
-import type { DeliverySummary } from './outbox-store.js';
+import type { ClaimedDelivery, DeliverySummary, MessageKind } from './outbox-store.js';
 
 /**
  * Notification columns an event is built from (table alias `n`). A column added to the event
@@ -30,6 +30,42 @@ export const EVENT_SOURCE_COLUMNS = [
   'a.answer AS answer',
   'a.answered_at AS answered_at',
 ].join(', ');
+
+/** The alert columns of an alert message's claim (alias `a`, as `ANSWER_JOIN` brings it). */
+export const ALERT_FACT_COLUMNS = [
+  'a.card_fingerprint AS alert_card_fingerprint',
+  'a.level AS alert_level',
+  'a.language AS alert_language',
+  'a.recipient_ciphertext AS alert_recipient',
+  'a.data_key_id AS alert_data_key_id',
+].join(', ');
+
+/** A claimed row (`id, kind, sink, attempts, created_at`, the event source, the alert facts). */
+export function toClaimedDelivery(r: Record<string, unknown>, leaseToken: string): ClaimedDelivery {
+  const kind = (r.kind ?? 'event') as MessageKind;
+  return {
+    id: String(r.id),
+    kind,
+    sink: String(r.sink),
+    attempt: Number(r.attempts),
+    leaseToken,
+    createdAt: Number(r.created_at),
+    source: toEventSource(r),
+    ...(kind === 'alert'
+      ? {
+          alert: {
+            id: String(r.answer_alert_id),
+            cardFingerprint: str(r.alert_card_fingerprint),
+            level: String(r.alert_level),
+            language: str(r.alert_language),
+            recipientCiphertext:
+              r.alert_recipient == null ? null : Buffer.from(r.alert_recipient as Uint8Array),
+            dataKeyId: str(r.alert_data_key_id),
+          },
+        }
+      : {}),
+  };
+}
 
 /**
  * The join that brings a cardholder-answer delivery's alert (alias `a`) to the claim's row;
@@ -68,7 +104,7 @@ export function toEventSource(r: Record<string, unknown>): EventSource {
             reasons: JSON.parse(String(r.risk_reasons)) as Risk['reasons'],
           },
     // Set only on a `ctp.cardholder_answer` delivery (its row names the alert).
-    ...(r.answer_alert_id == null || r.answer == null
+    ...(r.answer_alert_id == null || r.answer == null || r.kind === 'alert'
       ? {}
       : {
           answer: {
@@ -83,11 +119,12 @@ export function toEventSource(r: Record<string, unknown>): EventSource {
 
 export const SUMMARY_COLUMNS =
   'd.id, d.notification_id, d.sink, d.origin, d.status, d.attempts, d.next_attempt_at, d.created_at, d.updated_at, ' +
-  'd.delivered_at, d.last_error, d.last_status, d.lease_until, d.event, d.alert_id';
+  'd.delivered_at, d.last_error, d.last_status, d.lease_until, d.event, d.alert_id, d.kind';
 
 export function toDeliverySummary(r: Record<string, unknown>): DeliverySummary {
   return {
     id: String(r.id),
+    kind: (r.kind ?? 'event') as MessageKind,
     notificationId: String(r.notification_id),
     sink: String(r.sink),
     origin: r.origin as DeliverySummary['origin'],

@@ -10,16 +10,40 @@ import type { EventSource } from '../events/ctp-event.js';
 /** pending: not tried yet; failed: tried, waiting for its retry; delivered; dead: gave up. */
 export type DeliveryStatus = 'pending' | 'failed' | 'delivered' | 'dead';
 
+/**
+ * What a message is: an `event` for a sink (the enrollment attempt, or the cardholder's answer),
+ * or a cardholder `alert` ("was this you?") for the alert channel. One outbox carries both.
+ */
+export type MessageKind = 'event' | 'alert';
+
+/** The `sink` of every alert message: the alert channel (no configured sink can be named so). */
+export const ALERT_DESTINATION = 'alert:cardholder';
+
+/** What an alert message is sent from: the alert row written with the assessment. */
+export interface ClaimedAlertFacts {
+  id: string;
+  cardFingerprint: string | null;
+  level: string;
+  language: string | null;
+  /** The recipient's contacts, encrypted under `dataKeyId`; null once purged. */
+  recipientCiphertext: Buffer | null;
+  dataKeyId: string | null;
+}
+
 /** A delivery leased to one worker, with the stored notification its event is built from. */
 export interface ClaimedDelivery {
   id: string;
+  kind: MessageKind;
   sink: string;
   /** Attempts including this one (the claim counts it, so a crash loop still ends in dead). */
   attempt: number;
   /** Fences the result: only the holder of this lease may record it. */
   leaseToken: string;
   createdAt: number;
+  /** The stored notification (an alert's masked card and time come from it too). */
   source: EventSource;
+  /** Set for `kind: 'alert'`. */
+  alert?: ClaimedAlertFacts;
 }
 
 export interface ClaimRequest {
@@ -42,6 +66,7 @@ export interface FailureRecord {
 
 export interface DeliverySummary {
   id: string;
+  kind: MessageKind;
   notificationId: string;
   sink: string;
   origin: 'accepted' | 'replay';
@@ -57,11 +82,12 @@ export interface DeliverySummary {
   leaseUntil: number | null;
   /** Which event it carries: the enrollment attempt, or the cardholder's answer to its alert. */
   event: 'enrollment' | 'cardholder_answer';
-  /** The answered alert (`cardholder_answer` only). */
+  /** The answered alert (`cardholder_answer`), or the alert it sends (kind `alert`). */
   alertId: string | null;
 }
 
 export interface DeliveryQuery {
+  kind?: MessageKind;
   status?: DeliveryStatus;
   sink?: string;
   notificationId?: string;
@@ -102,6 +128,9 @@ export interface DeliveredCount {
   count: number;
 }
 
+/** One delivery by id, or every dead one (optionally of one sink, of one kind). */
+export type RetryTarget = { id: string } | { dead: true; sink?: string; kind?: MessageKind };
+
 export interface OutboxStore {
   /**
    * Leases up to `limit` due deliveries of one sink (status pending or failed, next attempt
@@ -110,24 +139,35 @@ export interface OutboxStore {
    */
   claim(request: ClaimRequest): Promise<ClaimedDelivery[]>;
   /**
-   * Marks a leased delivery delivered. False when the lease was lost (another worker took it over).
+   * Marks a leased delivery delivered (and its alert sent, when `alertId` names the alert of an
+   * alert message: its recipient is then dropped). False when the lease was lost (another worker
+   * took it over).
    */
-  complete(id: string, leaseToken: string): Promise<boolean>;
-  /** Records a failed attempt (retry later, or dead). False when the lease was lost. */
-  fail(id: string, leaseToken: string, failure: FailureRecord): Promise<boolean>;
+  complete(id: string, leaseToken: string, alertId?: string): Promise<boolean>;
+  /**
+   * Records a failed attempt (retry later, or dead; a dead alert message marks its alert dead).
+   * False when the lease was lost.
+   */
+  fail(id: string, leaseToken: string, failure: FailureRecord, alertId?: string): Promise<boolean>;
   list(query: DeliveryQuery): Promise<DeliverySummary[]>;
   /**
    * Makes failed or dead deliveries due now with a fresh attempt budget: one by id, or every
-   * dead one (of `sink`, if given). Skips a row whose notification already has another open
-   * delivery to the same sink. Returns how many.
+   * dead one (of `sink` and of `kind`, if given). Skips a row whose notification already has
+   * another open delivery to the same sink. A retried alert message's alert is pending again.
+   * Returns how many.
    */
-  retry(target: { id: string } | { dead: true; sink?: string }): Promise<number>;
+  retry(target: RetryTarget): Promise<number>;
   /**
    * Queues the enrollment events of every accepted notification received at or after `since`
    * for `sink` again (same event ids), except those with an open delivery of that event to it
    * already. Cardholder answers are not replayed. Returns how many.
    */
   replay(sink: string, since: number): Promise<number>;
+  /**
+   * Queues every pending cardholder alert that has no message yet (written by an instance of the
+   * release before the one outbox, during a rolling upgrade). Returns how many.
+   */
+  adoptPendingAlerts(): Promise<number>;
   /** Stops claims for a sink until `enableSink` (a 410 from a webhook, or an operator). */
   disableSink(name: string, reason: string): Promise<void>;
   enableSink(name: string): Promise<boolean>;

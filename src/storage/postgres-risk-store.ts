@@ -1,7 +1,9 @@
 import type pg from 'pg';
 import { StorageError } from '../errors.js';
+import { uuidV7 } from '../util/uuid-v7.js';
 import { caseOnAssessment } from './case-scripts.js';
-import { releaseAfterAssessment } from './outbox-claim.js';
+import { enqueueAlert, releaseAfterAssessment } from './outbox-claim.js';
+import { OUTBOX_CHANNEL } from './postgres/postgres-outbox-dialect.js';
 import { runPostgresScript } from './postgres-sql-driver.js';
 import { inTransaction } from './postgres-transaction.js';
 import {
@@ -150,6 +152,21 @@ export class PostgresRiskStore implements RiskStore {
           keep?.ciphertext ?? null,
           alert.createdAt,
         ]);
+        // Sent through the one outbox, with the events (outbox-claim.ts).
+        if (status === 'pending') {
+          await client.query(
+            enqueueAlert((i) => `$${i}`),
+            [
+              uuidV7(alert.createdAt),
+              alert.notificationId,
+              alert.createdAt,
+              alert.createdAt,
+              alert.createdAt,
+              alert.id,
+            ],
+          );
+          await client.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+        }
         result = { ...result, saved: true, alert: status };
       }
       return result;

@@ -2,6 +2,7 @@ import pg from 'pg';
 import type { Config } from '../config/config-schema.js';
 import { StorageError } from '../errors.js';
 import { type AdminStores, createAdminStores } from './admin-stores.js';
+import { SqlAlertStore } from './alert-store.js';
 import { postgresMigrations } from './migrations/postgres-migrations.js';
 import type {
   ListQuery,
@@ -14,7 +15,6 @@ import type {
 import type { BackupResult, NotificationStore, StoreOptions } from './notification-store.js';
 import type { OutboxOptions, OutboxStore } from './outbox-store.js';
 import { enqueueDeliveries, postgresOutboxDialect } from './postgres/postgres-outbox-dialect.js';
-import { PostgresAlertStore } from './postgres-alert-store.js';
 import { PostgresCardholderStore } from './postgres-cardholder-store.js';
 import { PostgresRiskStore } from './postgres-risk-store.js';
 import { postgresSqlDriver } from './postgres-sql-driver.js';
@@ -114,7 +114,7 @@ export class PostgresStore implements NotificationStore {
     return {
       cardholders: new PostgresCardholderStore(this.#pool),
       risk: new PostgresRiskStore(this.#pool),
-      alerts: new PostgresAlertStore(this.#pool),
+      alerts: new SqlAlertStore(postgresSqlDriver(this.#pool)),
     };
   }
 

@@ -4,7 +4,6 @@ import type {
   AlertStatus,
   AssessmentRecord,
   AssessmentSubject,
-  ClaimedAlert,
   StoredAssessment,
 } from './risk-store.js';
 
@@ -78,25 +77,6 @@ export function toStoredAssessment(r: Record<string, unknown>): StoredAssessment
     reasons: JSON.parse(String(r.reasons)) as StoredAssessment['reasons'],
     shadow: JSON.parse(String(r.shadow)) as StoredAssessment['shadow'],
     assessedAt: Number(r.assessed_at),
-  };
-}
-
-export const CLAIMED_COLUMNS =
-  'id, notification_id, card_fingerprint, received_at, level, language, pan_last4, data_key_id, recipient_ciphertext, attempts';
-
-export function toClaimed(r: Record<string, unknown>): ClaimedAlert {
-  return {
-    id: String(r.id),
-    notificationId: String(r.notification_id),
-    cardFingerprint: r.card_fingerprint == null ? null : String(r.card_fingerprint),
-    receivedAt: Number(r.received_at),
-    level: r.level as RiskLevel,
-    language: r.language == null ? null : String(r.language),
-    panLast4: r.pan_last4 == null ? null : String(r.pan_last4),
-    dataKeyId: r.data_key_id == null ? null : String(r.data_key_id),
-    recipientCiphertext:
-      r.recipient_ciphertext == null ? null : Buffer.from(r.recipient_ciphertext as Uint8Array),
-    attempts: Number(r.attempts),
   };
 }
 

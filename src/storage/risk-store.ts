@@ -147,21 +147,6 @@ export interface RiskStore {
   unassessed(since: number, before: number, limit: number): Promise<string[]>;
 }
 
-/** A claimed alert, leased to one sender until `leaseUntil`. */
-export interface ClaimedAlert {
-  id: string;
-  notificationId: string;
-  cardFingerprint: string | null;
-  receivedAt: number;
-  level: RiskLevel;
-  language: string | null;
-  panLast4: string | null;
-  dataKeyId: string | null;
-  recipientCiphertext: Buffer | null;
-  /** Including this one. */
-  attempts: number;
-}
-
 export interface AlertRow {
   id: string;
   notificationId: string;
@@ -173,14 +158,11 @@ export interface AlertRow {
   sentAt: number | null;
 }
 
-/** The alert outbox: claim due alerts under a lease, then record the outcome. */
+/**
+ * Cardholder alerts, read: each is written with its assessment and sent through the outbox as a
+ * message of kind `alert` (`OutboxStore`), which records its outcome here too.
+ */
 export interface AlertStore {
-  claim(now: number, limit: number, leaseMs: number): Promise<ClaimedAlert[]>;
-  /** Sent: the recipient ciphertext is dropped (kept no longer than needed). */
-  markSent(id: string, now: number): Promise<void>;
-  /**
-   * Failed: retry at `nextAttemptAt`, or dead when null. `code` is an error code, never a message.
-   */
-  markFailed(id: string, nextAttemptAt: number | null, code: string): Promise<void>;
+  /** Newest first. */
   list(limit: number): Promise<AlertRow[]>;
 }

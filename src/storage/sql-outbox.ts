@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { uuidV7 } from '../util/uuid-v7.js';
-import { assessedBy, NO_OPEN_SIBLING } from './outbox-claim.js';
+import { ADOPT_PENDING_ALERTS, assessedBy, NO_OPEN_SIBLING } from './outbox-claim.js';
 import type { OutboxDialect } from './outbox-dialect.js';
-import { SUMMARY_COLUMNS, toDeliverySummary, toEventSource } from './outbox-row-mapping.js';
+import { SUMMARY_COLUMNS, toClaimedDelivery, toDeliverySummary } from './outbox-row-mapping.js';
 import type {
   ClaimedDelivery,
   ClaimRequest,
@@ -13,6 +13,7 @@ import type {
   OutboxOptions,
   OutboxStats,
   OutboxStore,
+  RetryTarget,
   SinkState,
 } from './outbox-store.js';
 import type { SqlDriver } from './sql-driver.js';
@@ -31,6 +32,13 @@ const COMPLETE = `UPDATE deliveries SET status = 'delivered', delivered_at = ?, 
 const FAIL = `UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ?, last_status = ?, updated_at = ?,
     lease_until = NULL, lease_owner = NULL
   WHERE id = ? AND lease_owner = ?`;
+// The alert of an alert message follows its message: sent (its recipient dropped: kept no longer
+// than needed), dead, or pending again when an operator retries it.
+const ALERT_SENT = `UPDATE risk_alerts SET status = 'sent', sent_at = ?, last_error = NULL,
+  recipient_ciphertext = NULL, data_key_id = NULL WHERE id = ?`;
+const ALERT_DEAD = `UPDATE risk_alerts SET status = 'dead', last_error = ? WHERE id = ?`;
+const ALERTS_RETRIED = `UPDATE risk_alerts SET status = 'pending' WHERE status = 'dead'
+  AND id IN (SELECT alert_id FROM deliveries WHERE kind = 'alert' AND status = 'pending')`;
 const RETRY = `UPDATE deliveries AS d SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?,
     lease_until = NULL, lease_owner = NULL`;
 const REPLAYABLE = `SELECT n.id FROM notifications n
@@ -71,29 +79,37 @@ export class SqlOutbox implements OutboxStore {
       limit: req.limit,
       assessedBy: assessedBy(now, this.#riskWaitMs),
     });
-    return rows.map((r) => ({
-      id: String(r.id),
-      sink: String(r.sink),
-      attempt: Number(r.attempts),
-      leaseToken: token,
-      createdAt: Number(r.created_at),
-      source: toEventSource(r),
-    }));
+    return rows.map((r) => toClaimedDelivery(r, token));
   }
 
-  async complete(id: string, leaseToken: string): Promise<boolean> {
+  async complete(id: string, leaseToken: string, alertId?: string): Promise<boolean> {
     const now = this.#now();
-    return (await this.#sql.run(COMPLETE, [now, now, id, leaseToken], NOT_DURABLE)) === 1;
+    if (alertId === undefined)
+      return (await this.#sql.run(COMPLETE, [now, now, id, leaseToken], NOT_DURABLE)) === 1;
+    return this.#sql.transaction(function* () {
+      const kept = (yield* run(COMPLETE, [now, now, id, leaseToken])) === 1;
+      if (kept) yield* run(ALERT_SENT, [now, alertId]);
+      return kept;
+    }, NOT_DURABLE);
   }
 
-  async fail(id: string, leaseToken: string, f: FailureRecord): Promise<boolean> {
-    const values = [f.dead ? 'dead' : 'failed', f.nextAttemptAt, f.error, f.httpStatus];
-    const changed = await this.#sql.run(
-      FAIL,
-      [...values, this.#now(), id, leaseToken],
-      NOT_DURABLE,
-    );
-    return changed === 1;
+  async fail(id: string, leaseToken: string, f: FailureRecord, alertId?: string): Promise<boolean> {
+    const params = [
+      f.dead ? 'dead' : 'failed',
+      f.nextAttemptAt,
+      f.error,
+      f.httpStatus,
+      this.#now(),
+      id,
+      leaseToken,
+    ];
+    if (alertId === undefined || !f.dead)
+      return (await this.#sql.run(FAIL, params, NOT_DURABLE)) === 1;
+    return this.#sql.transaction(function* () {
+      const kept = (yield* run(FAIL, params)) === 1;
+      if (kept) yield* run(ALERT_DEAD, [f.error, alertId]);
+      return kept;
+    }, NOT_DURABLE);
   }
 
   async list(q: DeliveryQuery): Promise<DeliverySummary[]> {
@@ -103,6 +119,7 @@ export class SqlOutbox implements OutboxStore {
       where.push(sql);
       params.push(...v);
     };
+    if (q.kind) add('d.kind = ?', q.kind);
     if (q.status) add('d.status = ?', q.status);
     if (q.sink) add('d.sink = ?', q.sink);
     if (q.notificationId) add('d.notification_id = ?', q.notificationId);
@@ -121,20 +138,27 @@ export class SqlOutbox implements OutboxStore {
     return rows.map(toDeliverySummary);
   }
 
-  retry(target: { id: string } | { dead: true; sink?: string }): Promise<number> {
+  retry(target: RetryTarget): Promise<number> {
     const now = this.#now();
-    const [where, params]: [string, unknown[]] =
-      'id' in target
-        ? [
-            `d.id = ? AND d.status IN ('failed', 'dead') AND (d.lease_until IS NULL OR d.lease_until <= ?)`,
-            [target.id, now],
-          ]
-        : target.sink === undefined
-          ? [`d.status = 'dead'`, []]
-          : [`d.status = 'dead' AND d.sink = ?`, [target.sink]];
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if ('id' in target) {
+      where.push(
+        `d.id = ? AND d.status IN ('failed', 'dead') AND (d.lease_until IS NULL OR d.lease_until <= ?)`,
+      );
+      params.push(target.id, now);
+    } else {
+      where.push(`d.status = 'dead'`);
+      if (target.sink !== undefined) where.push('d.sink = ?') && params.push(target.sink);
+      if (target.kind !== undefined) where.push('d.kind = ?') && params.push(target.kind);
+    }
+    const update = `${RETRY} WHERE ${where.join(' AND ')} AND ${NO_OPEN_SIBLING}`;
     return this.#sql.transaction(function* () {
-      const n = yield* run(`${RETRY} WHERE ${where} AND ${NO_OPEN_SIBLING}`, [now, now, ...params]);
-      if (n > 0) yield* outboxQueued();
+      const n = yield* run(update, [now, now, ...params]);
+      if (n > 0) {
+        yield* run(ALERTS_RETRIED);
+        yield* outboxQueued();
+      }
       return n;
     });
   }
@@ -153,6 +177,14 @@ export class SqlOutbox implements OutboxStore {
       }
       if (ids.length > 0) yield* outboxQueued();
       return ids.length;
+    });
+  }
+
+  adoptPendingAlerts(): Promise<number> {
+    return this.#sql.transaction(function* () {
+      const n = yield* run(ADOPT_PENDING_ALERTS);
+      if (n > 0) yield* outboxQueued();
+      return n;
     });
   }
 

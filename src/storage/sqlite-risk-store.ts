@@ -1,7 +1,8 @@
 import type Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
+import { uuidV7 } from '../util/uuid-v7.js';
 import { caseOnAssessment } from './case-scripts.js';
-import { releaseAfterAssessment } from './outbox-claim.js';
+import { enqueueAlert, releaseAfterAssessment } from './outbox-claim.js';
 import {
   ASSESSMENT_COLUMNS,
   assessmentValues,
@@ -30,6 +31,7 @@ const CLAIM_WINDOW = `INSERT INTO risk_alert_cards (card_fingerprint, last_alert
   WHERE risk_alert_cards.last_alert_at <= ? RETURNING card_fingerprint`;
 // The notification's deliveries were waiting for this (outbox-claim.ts).
 const RELEASE_DELIVERIES = releaseAfterAssessment(() => '?');
+const ENQUEUE_ALERT = enqueueAlert(() => '?');
 const INSERT_ALERT = `INSERT INTO risk_alerts (id, notification_id, card_fingerprint, created_at, received_at, status, level,
   language, pan_last4, data_key_id, recipient_ciphertext, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
 
@@ -167,6 +169,16 @@ export class SqliteRiskStore implements RiskStore {
           keep?.ciphertext ?? null,
           alert.createdAt,
         );
+        // Sent through the one outbox, with the events (outbox-claim.ts).
+        if (status === 'pending')
+          this.#stmt(ENQUEUE_ALERT).run(
+            uuidV7(alert.createdAt),
+            alert.notificationId,
+            alert.createdAt,
+            alert.createdAt,
+            alert.createdAt,
+            alert.id,
+          );
         return { saved: true, alert: status, ...joined };
       });
     } catch (cause) {

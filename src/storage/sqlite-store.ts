@@ -3,6 +3,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { StorageError } from '../errors.js';
 import { type AdminStores, createAdminStores } from './admin-stores.js';
+import { SqlAlertStore } from './alert-store.js';
 import { sqliteMigrations } from './migrations/sqlite-migrations.js';
 import type {
   ListQuery,
@@ -35,7 +36,6 @@ import {
 import type { SqlDriver } from './sql-driver.js';
 import { SqlOutbox } from './sql-outbox.js';
 import { enqueueDeliveries, sqliteOutboxDialect } from './sqlite/sqlite-outbox-dialect.js';
-import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { backupSqlite } from './sqlite-backup.js';
 import { SqliteCardholderStore } from './sqlite-cardholder-store.js';
 import { SqliteRiskStore } from './sqlite-risk-store.js';
@@ -339,8 +339,7 @@ export class SqliteStore implements NotificationStore {
       cardholders: new SqliteCardholderStore(this.#db),
       // Assessments are derived data the risk sweep redoes if lost: no fsync of their own.
       risk: new SqliteRiskStore(this.#db, (run) => this.write(run, { durable: false })),
-      // The alert outbox's claims and outcomes likewise (sqlite-alert-store.ts).
-      alerts: new SqliteAlertStore(this.#db, (run) => this.write(run, { durable: false })),
+      alerts: new SqlAlertStore(this.#sqlDriver()),
     };
   }
 

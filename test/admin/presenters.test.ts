@@ -14,6 +14,7 @@ describe('presenters (one JSON per resource for the CLI and the admin API)', () 
   const t = Date.parse('2026-03-01T10:00:00Z');
   const row = {
     id: '0195a1b2-0000-7000-8000-000000000001',
+    kind: 'event' as const,
     notificationId: '0195a1b2-0000-7000-8000-0000000000aa',
     sink: 'fraud-ops',
     origin: 'accepted' as const,

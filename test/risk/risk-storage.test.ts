@@ -10,6 +10,7 @@ import { sqliteMigrations } from '../../src/storage/migrations/sqlite-migrations
 import type { NotificationRecord } from '../../src/storage/notification-record.js';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
 import { openStore } from '../../src/storage/open-store.js';
+import { ALERT_DESTINATION } from '../../src/storage/outbox-store.js';
 import type { AlertDraft, AssessmentRecord, RiskStores } from '../../src/storage/risk-store.js';
 import { uuidV7 } from '../../src/util/uuid-v7.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
@@ -234,7 +235,7 @@ for (const dialect of await dialects()) {
       );
     });
 
-    it('alerts: one per card per window (atomic), no_contact kept, then claim, lease, retry, dead, sent', async () => {
+    it('alerts: one per card per window (atomic), no_contact kept, then through the outbox: claim, lease, retry, dead, sent', async () => {
       const fp = 'fp-alert';
       const at = (h: number) =>
         notification({ receivedAt: T0 + 10 * HOUR + h * 60_000, fingerprint: fp });
@@ -255,19 +256,34 @@ for (const dialect of await dialects()) {
         'window over after an hour',
       );
 
+      // Sent through the one outbox, as messages of kind alert on the alert channel.
+      let clock = T0 + 12 * HOUR;
+      const outbox = store.openOutbox({ now: () => clock });
+      const claim = (t: number) => {
+        clock = t;
+        return outbox.claim({ sink: ALERT_DESTINATION, limit: 10, leaseMs: 60_000, workerId: 't' });
+      };
       const now = T0 + 12 * HOUR;
-      const claimed = await s.alerts.claim(now, 10, 60_000);
+      const claimed = await claim(now);
       assert.equal(claimed.length, 2);
-      assert.deepEqual(await s.alerts.claim(now, 10, 60_000), [], 'leased');
+      assert.deepEqual(await claim(now), [], 'leased');
       const [c1, c2] = claimed;
-      assert.equal(c1!.attempts, 1);
-      await s.alerts.markFailed(c1!.id, now + 5_000, 'SMTP_421');
-      await s.alerts.markSent(c2!.id, now);
-      assert.deepEqual(await s.alerts.claim(now + 1_000, 10, 60_000), [], 'not due yet');
-      const again = await s.alerts.claim(now + 6_000, 10, 60_000);
-      assert.deepEqual([again.length, again[0]?.attempts], [1, 2]);
-      await s.alerts.markFailed(c1!.id, null, 'SMTP_550');
-      assert.deepEqual(await s.alerts.claim(now + 120_000, 10, 60_000), []);
+      assert.equal(c1!.attempt, 1);
+      assert.deepEqual([c1!.kind, typeof c1!.alert?.id], ['alert', 'string']);
+      const retry = {
+        error: 'SMTP_421',
+        httpStatus: null,
+        nextAttemptAt: now + 5_000,
+        dead: false,
+      };
+      await outbox.fail(c1!.id, c1!.leaseToken, retry, c1!.alert!.id);
+      await outbox.complete(c2!.id, c2!.leaseToken, c2!.alert!.id);
+      assert.deepEqual(await claim(now + 1_000), [], 'not due yet');
+      const again = await claim(now + 6_000);
+      assert.deepEqual([again.length, again[0]?.attempt], [1, 2]);
+      const dead = { error: 'SMTP_550', httpStatus: null, nextAttemptAt: now + 6_000, dead: true };
+      await outbox.fail(again[0]!.id, again[0]!.leaseToken, dead, again[0]!.alert!.id);
+      assert.deepEqual(await claim(now + 120_000), []);
       const rows = await s.alerts.list(10);
       const byStatus = rows
         .filter((x) => [a1, a2, a3, a4].some((n) => n!.id === x.notificationId))

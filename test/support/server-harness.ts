@@ -6,7 +6,7 @@ import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config/config-schema.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { DeliveryOutcome, DeliveryWorker } from '../../src/delivery/delivery-worker.js';
-import { startDeliveryWorker } from '../../src/delivery/start-delivery-worker.js';
+import { alertsConfigured, startDeliveryWorker } from '../../src/delivery/start-delivery-worker.js';
 import { createLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { type EncodeOptions, encodeVisaMessage, xPayToken } from '../../src/visa/visa-encoder.js';
@@ -148,8 +148,13 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
     onDeliveriesQueued: () => delivery?.wake(),
   });
   const outcomes: DeliveryOutcome[] = [];
-  if (o.delivery)
-    delivery = await startDeliveryWorker(runtime, logger, { onOutcome: (x) => outcomes.push(x) });
+  // Cardholder alerts leave through the outbox worker as serve runs it: without `delivery` it
+  // sends alerts only, and the sinks' deliveries stay queued for the test to look at.
+  if (o.delivery || alertsConfigured(config))
+    delivery = await startDeliveryWorker(runtime, logger, {
+      onOutcome: (x) => outcomes.push(x),
+      eventSinks: Boolean(o.delivery),
+    });
   const app = await buildApp({
     config,
     pipeline: runtime.pipeline,

@@ -240,4 +240,25 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
         FOR EACH STATEMENT EXECUTE FUNCTION case_notes_append_only();
     `,
   },
+  {
+    // One outbox for everything that leaves: a cardholder alert is a message of kind 'alert' in
+    // deliveries, sent by the same worker as the events (its sink is the alert channel). The
+    // alerts still to send, those given up and those sent move in with their attempts; the
+    // alert row keeps what the alert is (status, recipient, answer).
+    version: 7,
+    name: 'one outbox: alerts as deliveries of kind alert',
+    sql: `
+      ALTER TABLE deliveries ADD COLUMN kind text NOT NULL DEFAULT 'event' CHECK (kind IN ('event', 'alert'));
+      INSERT INTO deliveries
+        (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at,
+         delivered_at, last_error, event, alert_id, kind)
+      SELECT a.id, a.notification_id, 'alert:cardholder', 'accepted',
+             CASE a.status WHEN 'sent' THEN 'delivered' WHEN 'dead' THEN 'dead'
+                           ELSE CASE WHEN a.attempts > 0 THEN 'failed' ELSE 'pending' END END,
+             a.attempts, a.next_attempt_at, a.created_at, coalesce(a.sent_at, a.created_at),
+             a.sent_at, a.last_error, 'enrollment', a.id, 'alert'
+        FROM risk_alerts a WHERE a.status IN ('pending', 'sent', 'dead');
+      CREATE INDEX deliveries_alert ON deliveries (alert_id) WHERE alert_id IS NOT NULL;
+    `,
+  },
 ];

@@ -2,7 +2,7 @@ import type pg from 'pg';
 import { uuidV7 } from '../../util/uuid-v7.js';
 import { claimableCondition } from '../outbox-claim.js';
 import { type ClaimParams, type OutboxDialect, positional } from '../outbox-dialect.js';
-import { ANSWER_JOIN, EVENT_SOURCE_COLUMNS } from '../outbox-row-mapping.js';
+import { ALERT_FACT_COLUMNS, ANSWER_JOIN, EVENT_SOURCE_COLUMNS } from '../outbox-row-mapping.js';
 import type { SqlDriver } from '../sql-driver.js';
 
 /** application_name of the LISTEN connection (pg_stat_activity). */
@@ -51,8 +51,8 @@ const CLAIM = (where: string) => `WITH claimed AS (
       ORDER BY d.next_attempt_at, d.id
       LIMIT ?
       FOR UPDATE SKIP LOCKED)
-    RETURNING id, sink, attempts, created_at, next_attempt_at, notification_id, alert_id)
-  SELECT c.id, c.sink, c.attempts, c.created_at, ${EVENT_SOURCE_COLUMNS}
+    RETURNING id, kind, sink, attempts, created_at, next_attempt_at, notification_id, alert_id)
+  SELECT c.id, c.kind, c.sink, c.attempts, c.created_at, ${EVENT_SOURCE_COLUMNS}, ${ALERT_FACT_COLUMNS}
   FROM claimed c JOIN notifications n ON n.id = c.notification_id ${ANSWER_JOIN('c')}
   ORDER BY c.next_attempt_at, c.id`;
 

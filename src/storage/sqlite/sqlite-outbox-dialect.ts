@@ -2,7 +2,7 @@ import type Database from 'better-sqlite3';
 import { uuidV7 } from '../../util/uuid-v7.js';
 import { claimableCondition } from '../outbox-claim.js';
 import { type ClaimParams, type OutboxDialect, positional } from '../outbox-dialect.js';
-import { ANSWER_JOIN, EVENT_SOURCE_COLUMNS } from '../outbox-row-mapping.js';
+import { ALERT_FACT_COLUMNS, ANSWER_JOIN, EVENT_SOURCE_COLUMNS } from '../outbox-row-mapping.js';
 import type { SqlDriver } from '../sql-driver.js';
 import { all } from '../sql-script.js';
 
@@ -39,7 +39,7 @@ const LEASE = (where: string) =>
      WHERE id IN (SELECT d.id FROM deliveries d WHERE ${where} ORDER BY d.next_attempt_at, d.id LIMIT ?)
      RETURNING id`;
 
-const CLAIMED = `SELECT d.id, d.sink, d.attempts, d.created_at, ${EVENT_SOURCE_COLUMNS}
+const CLAIMED = `SELECT d.id, d.kind, d.sink, d.attempts, d.created_at, ${EVENT_SOURCE_COLUMNS}, ${ALERT_FACT_COLUMNS}
   FROM deliveries d JOIN notifications n ON n.id = d.notification_id ${ANSWER_JOIN('d')}
   WHERE d.id IN (SELECT value FROM json_each(?)) ORDER BY d.next_attempt_at, d.id`;
 
