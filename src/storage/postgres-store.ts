@@ -16,7 +16,6 @@ import type { BackupResult, NotificationStore, StoreOptions } from './notificati
 import type { OutboxOptions, OutboxStore } from './outbox-store.js';
 import { enqueueDeliveries, postgresOutboxDialect } from './postgres/postgres-outbox-dialect.js';
 import { PostgresCardholderStore } from './postgres-cardholder-store.js';
-import { PostgresRiskStore } from './postgres-risk-store.js';
 import { postgresSqlDriver } from './postgres-sql-driver.js';
 import { inTransaction } from './postgres-transaction.js';
 import type { RiskStores } from './risk-store.js';
@@ -33,6 +32,7 @@ import {
   UPDATABLE_COLUMNS,
 } from './row-mapping.js';
 import { SqlOutbox } from './sql-outbox.js';
+import { SqlRiskStore } from './sql-risk-store.js';
 
 /** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
 const MIGRATION_LOCK = 7_204_118_305_117_001n;
@@ -113,7 +113,7 @@ export class PostgresStore implements NotificationStore {
   openRiskStores(): RiskStores {
     return {
       cardholders: new PostgresCardholderStore(this.#pool),
-      risk: new PostgresRiskStore(this.#pool),
+      risk: new SqlRiskStore(postgresSqlDriver(this.#pool), { poolSize: this.#pool.options.max }),
       alerts: new SqlAlertStore(postgresSqlDriver(this.#pool)),
     };
   }

@@ -35,10 +35,10 @@ import {
 } from './row-mapping.js';
 import type { SqlDriver } from './sql-driver.js';
 import { SqlOutbox } from './sql-outbox.js';
+import { SqlRiskStore } from './sql-risk-store.js';
 import { enqueueDeliveries, sqliteOutboxDialect } from './sqlite/sqlite-outbox-dialect.js';
 import { backupSqlite } from './sqlite-backup.js';
 import { SqliteCardholderStore } from './sqlite-cardholder-store.js';
-import { SqliteRiskStore } from './sqlite-risk-store.js';
 import { sqliteSqlDriver } from './sqlite-sql-driver.js';
 
 interface PendingWrite {
@@ -338,7 +338,7 @@ export class SqliteStore implements NotificationStore {
     return {
       cardholders: new SqliteCardholderStore(this.#db),
       // Assessments are derived data the risk sweep redoes if lost: no fsync of their own.
-      risk: new SqliteRiskStore(this.#db, (run) => this.write(run, { durable: false })),
+      risk: new SqlRiskStore(this.#sqlDriver()),
       alerts: new SqlAlertStore(this.#sqlDriver()),
     };
   }
