@@ -323,6 +323,18 @@ export const ConfigSchema = Type.Object(
             default: '127.0.0.1',
             description: 'Address the admin listener binds to.',
           }),
+          allowedHosts: Type.Array(
+            Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$' }),
+            {
+              default: [],
+              maxItems: 50,
+              description:
+                'Host names the console and API may be reached by (the `Host` header, port aside), besides IP ' +
+                'addresses and `localhost`, which are always accepted. A request naming any other host is refused ' +
+                '(421): a web page cannot then reach the listener through a name it controls (DNS rebinding). ' +
+                'List the name operators use, e.g. `ctp-console.bank.example`.',
+            },
+          ),
           port: Type.Integer({
             minimum: 0,
             maximum: 65535,
