@@ -46,8 +46,8 @@ export interface SecretsHooks {
 /**
  * Loads every key and secret named by a validated config.
  *
- * Private key and secret files (decryption keys, the TLS server key, data and fingerprint keys,
- * the X-Pay-Token secret) must not be readable by group or others unless
+ * Private key and secret files (decryption keys, the TLS server keys of both listeners, data and
+ * fingerprint keys, the X-Pay-Token secret) must not be readable by group or others unless
  * `allowInsecureKeyPermissions` is true (then a warning is returned for the log).
  *
  * @throws ConfigError naming the field whose file or variable is missing or unusable.
@@ -109,9 +109,11 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
     }
   };
 
-  // The TLS server key is read by the listener (app.ts); its permissions are checked here, with
-  // every other private key, so that a loose one stops the process before anything listens.
+  // The TLS server keys are read by the listeners (app.ts, admin-app.ts); their permissions are
+  // checked here, with every other private key, so that a loose one stops the process before
+  // anything listens.
   if (config.listen.tls) readSecretFile(config.listen.tls.key, '/listen/tls/key', ctx);
+  if (config.admin?.tls) readSecretFile(config.admin.tls.key, '/admin/tls/key', ctx);
 
   const decryptionKeys = new Map<string, DecryptionKey>();
   const decryptionCertificateExpiry = new Map<string, Date>();
