@@ -7,6 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Config } from './config/config-schema.js';
+import { tlsProtocolOptions } from './config/listen-tls-schema.js';
 import { Admission } from './http/admission.js';
 import { statusForCode } from './http/status-for-outcome.js';
 import { clientErrorHandler, refuseConnection, transportLimits } from './http/transport-limits.js';
@@ -62,10 +63,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
           : {}),
         // TLS 1.2 and 1.3 only, and under 1.2 only the ECDHE AEAD suites of `tls.ciphers`
         // (listen-tls-schema.ts): Node's defaults also offer static-RSA key exchange and CBC.
-        minVersion: tls.minVersion,
-        maxVersion: 'TLSv1.3' as const,
-        ciphers: tls.ciphers,
-        honorCipherOrder: true,
+        ...tlsProtocolOptions(tls),
         ...(deps.tlsTicketKeys ? { ticketKeys: deps.tlsTicketKeys } : {}),
         // A TCP connection that never completes the handshake (Node's default waits 120 s).
         handshakeTimeout: limits.headersTimeoutMs,

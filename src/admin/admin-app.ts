@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
+import { tlsProtocolOptions } from '../config/listen-tls-schema.js';
 import { processMetricsText } from '../metrics/service-metrics.js';
 import { sinkOverview } from '../presenters/sink-presenter.js';
 import { type AdminDeps, adminContext } from './admin-context.js';
@@ -36,6 +37,11 @@ const SECURITY_HEADERS = {
   'cross-origin-resource-policy': 'same-origin',
 };
 
+// HSTS (RFC 6797), sent only over TLS (§7.2: never over plain HTTP; browsers ignore it there).
+// A year: a browser that once reached the console over TLS is not talked down to plain HTTP
+// between visits. No includeSubDomains: it would bind every host under the admin host's name.
+const HSTS = { 'strict-transport-security': 'max-age=31536000' };
+
 /**
  * Builds the operators' listener (does not listen): the console, the admin API under `/api`
  * with its OpenAPI document, Prometheus `/metrics`, `/healthz` and `/readyz`. Separate from
@@ -50,7 +56,8 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
           https: {
             cert: readFileSync(tls.cert),
             key: readFileSync(tls.key),
-            minVersion: 'TLSv1.2' as const,
+            // The Visa listener's versions and suites (RFC 9325 §4.2), not Node's defaults.
+            ...tlsProtocolOptions(tls),
           },
         }
       : {}),
@@ -80,6 +87,7 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   );
   app.addHook('onSend', async (req, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
+    if (tls) reply.headers(HSTS);
     if (req.url.startsWith('/api/') && !reply.hasHeader('cache-control'))
       reply.header('cache-control', 'no-store');
     return payload;

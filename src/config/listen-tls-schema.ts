@@ -19,6 +19,24 @@ export const DEFAULT_TLS12_CIPHERS = [
   'ECDHE-RSA-CHACHA20-POLY1305',
 ].join(':');
 
+/**
+ * The versions and suites a listener offers: the same members, definitions and defaults for the
+ * Visa listener (`listen.tls`) and the admin listener (`admin.tls`).
+ */
+const protocolFields = () => ({
+  minVersion: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
+    default: 'TLSv1.2',
+    description: 'Lowest TLS version offered (the highest is TLS 1.3); older clients are refused.',
+  }),
+  ciphers: Type.String({
+    pattern: `^${TLS12_SUITE}(?::${TLS12_SUITE})*$`,
+    default: DEFAULT_TLS12_CIPHERS,
+    description:
+      'TLS 1.2 suites, in order of preference (OpenSSL names, `:`-separated): only ECDHE with AES-GCM or ' +
+      "ChaCha20-Poly1305 can be listed. TLS 1.3 suites are Node's defaults, all AEAD.",
+  }),
+});
+
 /** `listen.tls` of the configuration schema. */
 export const ListenTlsSchema = Type.Object(
   {
@@ -31,21 +49,39 @@ export const ListenTlsSchema = Type.Object(
           'level, so a missing or foreign certificate gets a 401, not a broken handshake.',
       }),
     ),
-    minVersion: Type.Union([Type.Literal('TLSv1.2'), Type.Literal('TLSv1.3')], {
-      default: 'TLSv1.2',
-      description:
-        'Lowest TLS version offered (the highest is TLS 1.3); older clients are refused.',
-    }),
-    ciphers: Type.String({
-      pattern: `^${TLS12_SUITE}(?::${TLS12_SUITE})*$`,
-      default: DEFAULT_TLS12_CIPHERS,
-      description:
-        'TLS 1.2 suites, in order of preference (OpenSSL names, `:`-separated): only ECDHE with AES-GCM or ' +
-        "ChaCha20-Poly1305 can be listed. TLS 1.3 suites are Node's defaults, all AEAD.",
-    }),
+    ...protocolFields(),
   },
   {
     additionalProperties: false,
     description: 'TLS for the Visa listener. Absent: plain HTTP (TLS may end at a proxy).',
   },
 );
+
+/** `admin.tls` of the configuration schema. */
+export const AdminTlsSchema = Type.Object(
+  {
+    cert: FilePath({ description: 'Admin server certificate (PEM, with its chain).' }),
+    key: FilePath({ description: 'Admin server private key (PEM).' }),
+    ...protocolFields(),
+  },
+  {
+    additionalProperties: false,
+    description:
+      'TLS for the admin listener, with the same versions and suites as the Visa listener by default; session ' +
+      'cookies are then marked Secure and every answer carries HSTS. Absent: plain HTTP.',
+  },
+);
+
+/**
+ * Node's TLS server options for a listener's versions and suites: TLS 1.2 and 1.3 only, and
+ * under 1.2 only the ECDHE AEAD suites of `ciphers`, in the server's order. Node's defaults
+ * would also offer static-RSA key exchange and CBC suites (RFC 9325 §4.2 recommends neither).
+ */
+export function tlsProtocolOptions(tls: { minVersion: 'TLSv1.2' | 'TLSv1.3'; ciphers: string }) {
+  return {
+    minVersion: tls.minVersion,
+    maxVersion: 'TLSv1.3' as const,
+    ciphers: tls.ciphers,
+    honorCipherOrder: true,
+  };
+}
