@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
 import { tlsProtocolOptions } from '../config/listen-tls-schema.js';
+import { transportWarnings } from '../config/transport-warnings.js';
 import { processMetricsText } from '../metrics/service-metrics.js';
 import { sinkOverview } from '../presenters/sink-presenter.js';
 import { type AdminDeps, adminContext } from './admin-context.js';
@@ -135,13 +136,17 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   // Health and metrics: unauthenticated, as a scraper or load balancer expects; bind the admin
   // listener to a management network.
   app.get('/healthz', { config: { public: true } }, async (_req, reply) => reply.code(200).send());
+  // The status code says ready or not, as before; the body adds why not and what operators should
+  // know of the configuration (codes and fixed text: nothing from the config's values, no secret).
+  const warnings = transportWarnings(ctx.config);
   app.get('/readyz', { config: { public: true } }, async (_req, reply) => {
-    if (ctx.secrets.token && !ctx.secrets.token.healthy) return reply.code(503).send();
+    if (ctx.secrets.token && !ctx.secrets.token.healthy)
+      return reply.code(503).send({ status: 'not ready', reason: 'KEY_UNAVAILABLE', warnings });
     try {
       await ctx.store.ping();
-      return reply.code(200).send();
+      return reply.code(200).send({ status: 'ready', warnings });
     } catch {
-      return reply.code(503).send();
+      return reply.code(503).send({ status: 'not ready', reason: 'STORAGE_UNAVAILABLE', warnings });
     }
   });
   const scrapeRegistry = new Registry();

@@ -6,6 +6,7 @@ import { Agent, request } from 'undici';
 import { ConfigError } from '../../src/errors.js';
 import { type AdminTestEnv, startAdminEnv } from '../support/admin-harness.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
+import { secretEnv } from '../support/secret-env.js';
 import { configFor } from '../support/server-harness.js';
 import { type TestPki, testPki } from '../support/test-pki.js';
 
@@ -120,6 +121,55 @@ describe('admin listener over TLS', () => {
     for (const a of ANSWERS) {
       const headers = await answer(env.adminUrl, a, agent);
       assert.equal(headers['strict-transport-security'], 'max-age=31536000', a.join(' '));
+    }
+  });
+});
+
+describe("the admin listener's /readyz", () => {
+  it('answers 200 with a JSON detail listing the warning when neither mutual TLS nor X-Pay-Token is required', async () => {
+    const db = await sqliteDialect.create();
+    const env = await startAdminEnv(db.url);
+    try {
+      const res = await env.call('GET', '/readyz');
+      assert.equal(res.status, 200);
+      assert.match(String(res.headers['content-type']), /^application\/json/);
+      assert.equal(res.json.status, 'ready');
+      assert.deepEqual(
+        res.json.warnings.map((w: { code: string }) => w.code),
+        ['VISA_CALLER_NOT_AUTHENTICATED'],
+      );
+      assert.match(res.json.warnings[0].message, /proxy that ends mutual TLS/);
+      // Codes and fixed text: no path, no storage URL from the configuration.
+      const pki = await testPki();
+      assert.ok(!res.text.includes(pki.dir));
+      assert.ok(!res.text.includes(db.url));
+    } finally {
+      await env.close();
+      await db.drop();
+    }
+  });
+
+  it('lists nothing with X-Pay-Token; a 503 (storage down) keeps its status, with the reason', async () => {
+    const db = await sqliteDialect.create();
+    const secret = 'x-pay-token-shared-secret-0123456789';
+    const env = await startAdminEnv(db.url, {
+      extra: { auth: { xPayToken: { sharedSecret: secretEnv(secret) } } },
+    });
+    try {
+      const ready = await env.call('GET', '/readyz');
+      assert.equal(ready.status, 200);
+      assert.deepEqual(ready.json, { status: 'ready', warnings: [] });
+      await env.adminRuntime.store.close();
+      const down = await env.call('GET', '/readyz');
+      assert.equal(down.status, 503);
+      assert.deepEqual(down.json, {
+        status: 'not ready',
+        reason: 'STORAGE_UNAVAILABLE',
+        warnings: [],
+      });
+    } finally {
+      await env.close();
+      await db.drop();
     }
   });
 });
