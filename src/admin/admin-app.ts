@@ -138,8 +138,11 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   app.get('/healthz', { config: { public: true } }, async (_req, reply) => reply.code(200).send());
   // The status code says ready or not, as before; the body adds why not and what operators should
   // know of the configuration (codes and fixed text: nothing from the config's values, no secret).
-  const warnings = transportWarnings(ctx.config);
   app.get('/readyz', { config: { public: true } }, async (_req, reply) => {
+    const warnings = transportWarnings(ctx.config, {
+      clientCrlNextUpdate: ctx.secrets.clientCrlNextUpdate,
+      now: ctx.now(),
+    });
     if (ctx.secrets.token && !ctx.secrets.token.healthy)
       return reply.code(503).send({ status: 'not ready', reason: 'KEY_UNAVAILABLE', warnings });
     try {

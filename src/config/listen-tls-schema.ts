@@ -9,6 +9,9 @@ import { FilePath } from './file-path.js';
  */
 const TLS12_SUITE = 'ECDHE-(?:ECDSA|RSA)-(?:AES128-GCM-SHA256|AES256-GCM-SHA384|CHACHA20-POLY1305)';
 
+/** A SHA-256 fingerprint: 64 hex digits, bare or as 32 colon-separated pairs, any case. */
+const SHA256_FINGERPRINT = '^(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){31})$';
+
 /** The default order: AES-128-GCM first (cheapest with AES-NI), ECDSA before RSA for each. */
 export const DEFAULT_TLS12_CIPHERS = [
   'ECDHE-ECDSA-AES128-GCM-SHA256',
@@ -47,6 +50,47 @@ export const ListenTlsSchema = Type.Object(
         description:
           'When set, mutual TLS: Visa must present a client certificate issued by this CA. Checked at HTTP ' +
           'level, so a missing or foreign certificate gets a 401, not a broken handshake.',
+      }),
+    ),
+    clientCertificate: Type.Optional(
+      Type.Object(
+        {
+          subject: Type.Optional(
+            Type.String({
+              minLength: 1,
+              description:
+                "The client certificate's subject common name (CN), compared exactly (case-sensitive); a " +
+                'certificate with no CN or several never matches. The CN, not the whole DN: DN strings differ ' +
+                'between tools (order, spacing, escaping), a CN does not. Usually unchanged when Visa renews.',
+            }),
+          ),
+          sha256: Type.Optional(
+            Type.Array(Type.String({ pattern: SHA256_FINGERPRINT }), {
+              minItems: 1,
+              description:
+                "SHA-256 fingerprints of Visa's client certificates (of the whole DER certificate, as " +
+                '`openssl x509 -noout -fingerprint -sha256` prints them): hex, with or without colons, any case. ' +
+                'Several during a rotation: add the new one before Visa switches, since a 401 is not retried.',
+            }),
+          ),
+        },
+        {
+          additionalProperties: false,
+          description:
+            "Pins Visa's client certificate beyond `clientCa` (needs it): a certificate the CA issued that " +
+            'does not match is refused like a missing one (401). Give `subject`, `sha256` or both (then both ' +
+            'must match). Absent: any certificate issued by `clientCa`.',
+        },
+      ),
+    ),
+    crl: Type.Optional(
+      FilePath({
+        description:
+          'Certificate revocation lists (PEM, `-----BEGIN X509 CRL-----`), one from each CA in `clientCa` ' +
+          '(needs it): a revoked client certificate is refused (401). Read at start; refused then if one is ' +
+          'from another CA, is missing for a CA, or is past its nextUpdate. Once past it every client ' +
+          "certificate is refused, so replace the file and restart before then (the admin listener's " +
+          '`/readyz` warns). Absent: revocation is not checked.',
       }),
     ),
     ...protocolFields(),

@@ -4,6 +4,7 @@ import { ConfigError } from '../errors.js';
 import { HsmToken } from '../hsm/hsm-token.js';
 import { openTokenKey, type TokenDecryptionKey } from '../hsm/token-decryption-key.js';
 import { type DecryptionKey, fileDecryptionKey } from '../jose/decryption-key.js';
+import { readClientCrls } from '../pki/crl.js';
 import { type DataKey, DataProtector } from '../protect/data-protector.js';
 import type { Config } from './config-schema.js';
 import type { TokenKeyRef } from './hsm-schema.js';
@@ -31,6 +32,11 @@ export interface Secrets {
   xPayTokenSecret: Buffer | undefined;
   /** Warnings to log at start (e.g. permissive key files allowed by flag). */
   warnings: string[];
+  /**
+   * When `listen.tls.crl` is set: the earliest nextUpdate of its CRLs (undefined when none has
+   * one). Past it, OpenSSL refuses every client certificate: /readyz says so.
+   */
+  clientCrlNextUpdate?: Date | undefined;
   /** The PKCS#11 token, when `hsm` is configured: its health for /readyz. */
   token: HsmToken | undefined;
   /** Closes the token's sessions (nothing to do without one). */
@@ -114,6 +120,8 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
   // anything listens.
   if (config.listen.tls) readSecretFile(config.listen.tls.key, '/listen/tls/key', ctx);
   if (config.admin?.tls) readSecretFile(config.admin.tls.key, '/admin/tls/key', ctx);
+
+  const clientCrlNextUpdate = readCrl(config.listen.tls, readPublicFile);
 
   const decryptionKeys = new Map<string, DecryptionKey>();
   const decryptionCertificateExpiry = new Map<string, Date>();
@@ -213,10 +221,31 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
     decryptionCertificateExpiry,
     dataProtector: new DataProtector(dataKeys, fingerprintKey),
     xPayTokenSecret,
+    clientCrlNextUpdate,
     warnings: ctx.warnings,
     token,
     close: () => token?.close(),
   };
+}
+
+/**
+ * Checks `listen.tls.crl` against `clientCa` at start (the listener reads it again, app.ts), so
+ * that a file that would refuse every client certificate stops the process instead.
+ * @returns the earliest nextUpdate, or undefined.
+ * @throws ConfigError naming `/listen/tls/crl` (or `/listen/tls/clientCa` when unreadable).
+ */
+function readCrl(
+  tls: Config['listen']['tls'],
+  readPublicFile: (path: string, field: string) => string,
+): Date | undefined {
+  if (tls?.crl === undefined || tls.clientCa === undefined) return undefined;
+  const crl = readPublicFile(tls.crl, '/listen/tls/crl');
+  const ca = readPublicFile(tls.clientCa, '/listen/tls/clientCa');
+  try {
+    return readClientCrls(crl, ca, new Date()).nextUpdate;
+  } catch (e) {
+    throw new ConfigError('/listen/tls/crl', (e as Error).message);
+  }
 }
 
 /**
