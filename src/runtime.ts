@@ -4,6 +4,7 @@ import { logSecretWarnings } from './config/resolve-secret.js';
 import { TokenDecryptionKey } from './hsm/token-decryption-key.js';
 import type { Logger } from './logger.js';
 import { serviceMetrics } from './metrics/service-metrics.js';
+import type { ClientCertificatePin } from './pipeline/authenticate.js';
 import { NotificationPipeline } from './pipeline/notification-pipeline.js';
 import { createRisk, type RiskRuntime } from './risk/create-risk.js';
 import type { NotificationStore } from './storage/notification-store.js';
@@ -91,6 +92,7 @@ export async function createRuntime(
     jose: config.jose,
     tokenRequestorIds: config.tokenRequestorIds ? new Set(config.tokenRequestorIds) : undefined,
     requireClientCertificate: Boolean(config.listen.tls?.clientCa),
+    clientCertificatePin: pinOf(config.listen.tls?.clientCertificate),
     xPayToken: secrets.xPayTokenSecret
       ? {
           secret: secrets.xPayTokenSecret,
@@ -119,6 +121,14 @@ export async function createRuntime(
       }
     },
   };
+}
+
+/** The pipeline's pin from `listen.tls.clientCertificate` (fingerprints normalised at load). */
+function pinOf(
+  pin: NonNullable<Config['listen']['tls']>['clientCertificate'],
+): ClientCertificatePin | undefined {
+  if (pin === undefined) return undefined;
+  return { subject: pin.subject, sha256: pin.sha256 && new Set(pin.sha256) };
 }
 
 /** One line per token key at start: where it is and the mechanism the self-test settled on. */

@@ -11,7 +11,7 @@ import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
 import { FilePath } from './file-path.js';
 import { HsmConfig, TokenKeyRef } from './hsm-schema.js';
-import { ListenTlsSchema } from './listen-tls-schema.js';
+import { AdminTlsSchema, ListenTlsSchema } from './listen-tls-schema.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
 import { SecretRef, secretRefWith } from './secret-ref.js';
 
@@ -341,19 +341,7 @@ export const ConfigSchema = Type.Object(
             default: 8081,
             description: 'Port of the admin listener (0: any free port); never `listen.port`.',
           }),
-          tls: Type.Optional(
-            Type.Object(
-              {
-                cert: FilePath({ description: 'Admin server certificate (PEM, with its chain).' }),
-                key: FilePath({ description: 'Admin server private key (PEM).' }),
-              },
-              {
-                additionalProperties: false,
-                description:
-                  'TLS for the admin listener; session cookies are then marked Secure. Absent: plain HTTP.',
-              },
-            ),
-          ),
+          tls: Type.Optional(AdminTlsSchema),
           sessionIdleMinutes: Type.Integer({
             minimum: 1,
             maximum: 1440,

@@ -51,6 +51,16 @@ function fields(pki: TestPki): [string, (c: Config, mode: number) => void][] {
         }),
     ],
     [
+      '/admin/tls/key',
+      (c, m) => {
+        const tls = { cert: pki.files.serverCert, key: loose(pki.files.serverKey, m) };
+        c.admin = configFor(pki, {
+          storageUrl: 'sqlite::memory:',
+          extra: { admin: { port: 0, tls } },
+        }).admin;
+      },
+    ],
+    [
       '/dataProtection/keys/0/file',
       (c, m) => (c.dataProtection.keys[0] = { id: 'k1', file: loose(pki.files.dataKey, m) }),
     ],
