@@ -1,5 +1,5 @@
 import { type SchemaOptions, type TLiteral, type TUnion, Type } from '@sinclair/typebox';
-import { RISK_CODES } from '../risk/risk-codes.js';
+import { RISK_CODES } from '../domain/risk-codes.js';
 import { FilePath } from './file-path.js';
 import { SecretRef } from './secret-ref.js';
 

@@ -1,4 +1,4 @@
-import type { RiskInputs, RiskLevel, RiskReason } from '../risk/risk-codes.js';
+import type { RiskInputs, RiskLevel, RiskReason } from '../domain/risk-codes.js';
 import type {
   CardholderAnswer,
   CaseAttempt,

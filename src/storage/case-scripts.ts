@@ -1,4 +1,4 @@
-import type { RiskLevel } from '../risk/risk-codes.js';
+import type { RiskLevel } from '../domain/risk-codes.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import type {
   AnswerOutcome,

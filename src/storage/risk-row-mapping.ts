@@ -1,4 +1,4 @@
-import type { RiskLevel } from '../risk/risk-codes.js';
+import type { RiskLevel } from '../domain/risk-codes.js';
 import type {
   AlertRow,
   AlertStatus,

@@ -4,7 +4,7 @@ import type {
   RiskReason,
   RiskSummary,
   ShadowHit,
-} from '../risk/risk-codes.js';
+} from '../domain/risk-codes.js';
 import type { CardholderStore } from './cardholder-store.js';
 
 /** The stores of the risk side, on the notification store's own connection or pool. */
