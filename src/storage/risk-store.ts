@@ -1,3 +1,4 @@
+import type { AlertStatus } from '../domain/alert-statuses.js';
 import type {
   RiskInputs,
   RiskLevel,
@@ -69,8 +70,6 @@ export interface AlertDraft {
   /** At most one alert per card within this many milliseconds. */
   windowMs: number;
 }
-
-export type AlertStatus = 'pending' | 'sent' | 'suppressed' | 'no_contact' | 'dead';
 
 export interface StoredAssessment extends RiskSummary {
   shadow: ShadowHit[];
