@@ -1,11 +1,11 @@
 /**
  * The admin API's JSON, as the console reads it: the `Static` types of the TypeBox schemas the
- * server validates and documents its responses with (src/admin/api-schemas.ts), so the two cannot
+ * server validates and documents its responses with (src/api/api-schemas.ts), so the two cannot
  * drift; the words of its lists (statuses, levels, roles…) are the vocabulary's types
  * (src/domain/). Type-only imports: esbuild drops them and no server code reaches the bundle.
  */
 import type { Static } from '@sinclair/typebox';
-import type * as Api from '../../src/admin/api-schemas';
+import type * as Api from '../../src/api/api-schemas';
 
 export type { CaseStatus, Disposition } from '../../src/domain/case-codes';
 export type { DeliveryStatus } from '../../src/domain/delivery-codes';

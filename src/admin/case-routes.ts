@@ -1,10 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { RISK_LEVELS } from '../domain/risk-codes.js';
-import { presentCase, presentCaseDetail } from '../presenters/case-presenter.js';
-import type { CaseOutcome, CaseRefusal } from '../storage/case-records.js';
-import { literalUnion } from '../util/literal-union.js';
-import type { AdminContext } from './admin-context.js';
 import {
   CaseDetail,
   CaseItem,
@@ -13,7 +8,12 @@ import {
   ErrorBody,
   IdParams,
   Page,
-} from './api-schemas.js';
+} from '../api/api-schemas.js';
+import { RISK_LEVELS } from '../domain/risk-codes.js';
+import { presentCase, presentCaseDetail } from '../presenters/case-presenter.js';
+import type { CaseOutcome, CaseRefusal } from '../storage/case-records.js';
+import { literalUnion } from '../util/literal-union.js';
+import type { AdminContext } from './admin-context.js';
 import { audit, errorBody } from './auth.js';
 
 const CaseQuery = Type.Object(

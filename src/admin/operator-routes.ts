@@ -1,10 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { ErrorBody, OperatorItem } from '../api/api-schemas.js';
 import { ROLES } from '../domain/roles.js';
 import { presentOperator } from '../presenters/operator-presenter.js';
 import { literalUnion } from '../util/literal-union.js';
 import type { AdminContext } from './admin-context.js';
-import { ErrorBody, OperatorItem } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
 import { addOperator, OperatorExistsError } from './operators.js';
 

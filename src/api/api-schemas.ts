@@ -13,9 +13,10 @@ import { literalUnion } from '../util/literal-union.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
 /**
- * JSON shapes of the admin API. Route schemas use these; `/api/openapi.json` is built from them;
- * the console's types are their `Static` (console/src/types.ts); the presenters in
- * `src/presenters/` return them.
+ * JSON shapes of the admin API. The routes (`src/admin/`) validate and document with these;
+ * `/api/openapi.json` is built from them; the console's types are their `Static`
+ * (console/src/types.ts); the presenters (`src/presenters/`) return them. They sit below both
+ * the routes and the presenters, which would otherwise import each other.
  */
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
