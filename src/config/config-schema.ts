@@ -1,6 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
-import { CONTENT_ENCRYPTION_ALGORITHMS, KEY_MANAGEMENT_ALGORITHMS } from '../jose/compact-jwe.js';
-import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
+import {
+  CONTENT_ENCRYPTION_ALGORITHMS,
+  KEY_MANAGEMENT_ALGORITHMS,
+  SIGNATURE_ALGORITHMS,
+} from '../domain/jose-algorithms.js';
 import { literalUnion } from '../util/literal-union.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
