@@ -14,7 +14,6 @@ export type { RiskCode, RiskLevel } from '../../src/domain/risk-codes';
 export type { Role } from '../../src/domain/roles';
 
 export type NotificationItem = Static<typeof Api.NotificationItem>;
-export type Risk = NonNullable<NotificationItem['risk']>;
 export type NotificationDetail = Static<typeof Api.NotificationDetail>;
 /** A cursor-paged list (`Page` in the API schemas) of `T`. */
 export type Page<T> = Omit<Static<ReturnType<typeof Api.Page>>, 'items'> & { items: T[] };

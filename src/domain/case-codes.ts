@@ -18,7 +18,6 @@ export type CardholderAnswer = (typeof CARDHOLDER_ANSWERS)[number];
 
 /** What opened a case: an assessment at or above `risk.cases.minLevel`, or a "not recognised". */
 export const CASE_OPENERS = ['assessment', 'cardholder_answer'] as const;
-export type CaseOpener = (typeof CASE_OPENERS)[number];
 
 /**
  * Entries of a case's append-only list: an analyst's `note`, and what happened to the case

@@ -6,8 +6,6 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 
 /** accepted: the first delivery of an accepted notification; replay: an operator's replay. */
 export const DELIVERY_ORIGINS = ['accepted', 'replay'] as const;
-export type DeliveryOrigin = (typeof DELIVERY_ORIGINS)[number];
 
 /** Which event a delivery carries: the enrollment attempt, or the cardholder's answer to its alert. */
 export const DELIVERY_EVENTS = ['enrollment', 'cardholder_answer'] as const;
-export type DeliveryEvent = (typeof DELIVERY_EVENTS)[number];
