@@ -1,7 +1,7 @@
 import type { Config } from './config/config-schema.js';
-import { loadSecrets, type Secrets } from './config/load-secrets.js';
-import { logSecretWarnings } from './config/resolve-secret.js';
 import { TokenDecryptionKey } from './hsm/token-decryption-key.js';
+import { loadSecrets, type Secrets } from './keys/load-secrets.js';
+import { logSecretWarnings } from './keys/resolve-secret.js';
 import type { Logger } from './logger.js';
 import { serviceMetrics } from './metrics/service-metrics.js';
 import type { ClientCertificatePin } from './pipeline/authenticate.js';

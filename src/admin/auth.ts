@@ -1,7 +1,8 @@
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Role } from '../domain/roles.js';
 import type { AuditEntry } from '../storage/audit-log.js';
-import type { Operator, Role, Session } from '../storage/operator-store.js';
+import type { Operator, Session } from '../storage/operator-store.js';
 import { constantTimeEqual } from '../util/constant-time.js';
 import type { AdminContext } from './admin-context.js';
 import { isCanonicalPath } from './canonical-path.js';

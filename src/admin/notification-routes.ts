@@ -1,19 +1,19 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
-  presentNotification,
-  presentNotificationDetail,
-} from '../presenters/notification-presenter.js';
-import type { NotificationFilter, NotificationRow } from '../storage/notification-queries.js';
-import type { AdminContext } from './admin-context.js';
-import {
   ErrorBody,
   IdParams,
   NotificationDetail,
   NotificationFilters,
   NotificationItem,
   Page,
-} from './api-schemas.js';
+} from '../api/api-schemas.js';
+import {
+  presentNotification,
+  presentNotificationDetail,
+} from '../presenters/notification-presenter.js';
+import type { NotificationFilter, NotificationRow } from '../storage/notification-queries.js';
+import type { AdminContext } from './admin-context.js';
 import { audit, errorBody } from './auth.js';
 
 const ListQuery = Type.Object(NotificationFilters, { additionalProperties: false });

@@ -1,5 +1,5 @@
+import type { DeliveryStatus } from '../domain/delivery-codes.js';
 import { presentDelivery } from '../presenters/delivery-presenter.js';
-import type { DeliveryStatus } from '../storage/outbox-store.js';
 import {
   intFlag,
   loadConfigFrom,

@@ -1,12 +1,10 @@
+import { type Static, Type } from '@sinclair/typebox';
 import {
-  type SchemaOptions,
-  type Static,
-  type TLiteral,
-  type TUnion,
-  Type,
-} from '@sinclair/typebox';
-import { CONTENT_ENCRYPTION_ALGORITHMS, KEY_MANAGEMENT_ALGORITHMS } from '../jose/compact-jwe.js';
-import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
+  CONTENT_ENCRYPTION_ALGORITHMS,
+  KEY_MANAGEMENT_ALGORITHMS,
+  SIGNATURE_ALGORITHMS,
+} from '../domain/jose-algorithms.js';
+import { literalUnion } from '../util/literal-union.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
 import { FilePath } from './file-path.js';
@@ -14,12 +12,6 @@ import { HsmConfig, TokenKeyRef } from './hsm-schema.js';
 import { AdminTlsSchema, ListenTlsSchema } from './listen-tls-schema.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
 import { SecretRef, secretRefWith } from './secret-ref.js';
-
-const Literals = <T extends string>(values: readonly T[], options: SchemaOptions = {}) =>
-  Type.Union(
-    values.map((v) => Type.Literal(v)),
-    options,
-  ) as unknown as TUnion<TLiteral<T>[]>;
 
 /** A data key kept wrapped (RSA-OAEP-256) by a key-encrypting key in the token. */
 const WrappedBy = () =>
@@ -216,17 +208,17 @@ export const ConfigSchema = Type.Object(
     ),
     jose: Type.Object(
       {
-        signatureAlgorithms: Type.Array(Literals(SIGNATURE_ALGORITHMS), {
+        signatureAlgorithms: Type.Array(literalUnion(SIGNATURE_ALGORITHMS), {
           minItems: 1,
           default: ['PS256'],
           description: "JWS algorithms accepted for Visa's signature.",
         }),
-        keyManagementAlgorithms: Type.Array(Literals(KEY_MANAGEMENT_ALGORITHMS), {
+        keyManagementAlgorithms: Type.Array(literalUnion(KEY_MANAGEMENT_ALGORITHMS), {
           minItems: 1,
           default: ['RSA-OAEP-256'],
           description: 'JWE key-management algorithms accepted.',
         }),
-        contentEncryptionAlgorithms: Type.Array(Literals(CONTENT_ENCRYPTION_ALGORITHMS), {
+        contentEncryptionAlgorithms: Type.Array(literalUnion(CONTENT_ENCRYPTION_ALGORITHMS), {
           minItems: 1,
           default: ['A256GCM', 'A128GCM'],
           description: 'JWE content-encryption algorithms accepted.',
@@ -307,10 +299,13 @@ export const ConfigSchema = Type.Object(
     ),
     log: Type.Object(
       {
-        level: Literals(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, {
-          default: 'info',
-          description: 'pino log level.',
-        }),
+        level: literalUnion(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+          {
+            default: 'info',
+            description: 'pino log level.',
+          },
+        ),
       },
       { additionalProperties: false, default: { level: 'info' }, description: 'Logging.' },
     ),

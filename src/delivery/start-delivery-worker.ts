@@ -1,8 +1,20 @@
+import type { Config } from '../config/config-schema.js';
 import type { Logger } from '../logger.js';
 import { serviceMetrics } from '../metrics/service-metrics.js';
-import type { Runtime } from '../runtime.js';
+import type { DataProtector } from '../protect/data-protector.js';
+import type { OutboxStore } from '../storage/outbox-store.js';
 import { createSinks } from './create-sinks.js';
 import { type DeliveryOutcome, DeliveryWorker } from './delivery-worker.js';
+
+/**
+ * What the worker takes from the process's runtime (`Runtime` in src/runtime.ts has it), named
+ * here so that the sinks' layer does not import the entry file that assembles everything.
+ */
+export interface DeliveryRuntime {
+  config: Config;
+  outbox: OutboxStore;
+  secrets: { dataProtector: DataProtector };
+}
 
 /**
  * Builds the configured sinks (loading their secrets) and starts a delivery worker on the
@@ -10,7 +22,7 @@ import { type DeliveryOutcome, DeliveryWorker } from './delivery-worker.js';
  * @throws ConfigError when a sink's secret is missing or malformed.
  */
 export async function startDeliveryWorker(
-  rt: Runtime,
+  rt: DeliveryRuntime,
   logger: Logger,
   options: { workerId?: string; onOutcome?: (o: DeliveryOutcome) => void } = {},
 ): Promise<DeliveryWorker | undefined> {

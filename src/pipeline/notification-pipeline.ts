@@ -1,5 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Config } from '../config/config-schema.js';
+import type { SignatureAlgorithm } from '../domain/jose-algorithms.js';
 import {
   KeyUnavailableError,
   type QuarantineCode,
@@ -9,7 +10,7 @@ import {
   StorageError,
 } from '../errors.js';
 import { decryptCompactJwe, type JweAllowList } from '../jose/compact-jwe.js';
-import { type SignatureAlgorithm, verifyCompactJws } from '../jose/compact-jws.js';
+import { verifyCompactJws } from '../jose/compact-jws.js';
 import type { DecryptionKey } from '../jose/decryption-key.js';
 import type { DataProtector, ProtectedPan } from '../protect/data-protector.js';
 import type {

@@ -1,12 +1,12 @@
 import pg from 'pg';
 import type { Config } from '../config/config-schema.js';
+import type { NotificationStatus } from '../domain/notification-statuses.js';
 import { StorageError } from '../errors.js';
 import { type AdminStores, createAdminStores } from './admin-stores.js';
 import { postgresMigrations } from './migrations/postgres-migrations.js';
 import type {
   ListQuery,
   NotificationRecord,
-  NotificationStatus,
   NotificationSummary,
   QuarantinedNotification,
   RecordOutcome,

@@ -1,7 +1,7 @@
-import type { RiskLevel } from '../risk/risk-codes.js';
+import type { AlertStatus } from '../domain/alert-statuses.js';
+import type { RiskLevel } from '../domain/risk-codes.js';
 import type {
   AlertRow,
-  AlertStatus,
   AssessmentRecord,
   AssessmentSubject,
   ClaimedAlert,

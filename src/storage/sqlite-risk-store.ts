@@ -1,4 +1,5 @@
 import type Database from 'better-sqlite3';
+import type { AlertStatus } from '../domain/alert-statuses.js';
 import { StorageError } from '../errors.js';
 import { caseOnAssessment } from './case-scripts.js';
 import { releaseAfterAssessment } from './outbox-claim.js';
@@ -11,7 +12,6 @@ import {
 } from './risk-row-mapping.js';
 import type {
   AlertDraft,
-  AlertStatus,
   AssessmentRecord,
   AssessmentSubject,
   CaseDraft,

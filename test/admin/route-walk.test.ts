@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Client } from 'undici';
-import type { Role } from '../../src/storage/operator-store.js';
+import type { Role } from '../../src/domain/roles.js';
 import { type AdminTestEnv, startAdminEnv } from '../support/admin-harness.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import { spellings } from '../support/path-spellings.js';

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
-import { loadSecrets } from '../../src/config/load-secrets.js';
+import { loadSecrets } from '../../src/keys/load-secrets.js';
 import { ConfigError } from '../../src/errors.js';
 import {
   type ClientCertificateState,

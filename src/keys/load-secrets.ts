@@ -1,13 +1,14 @@
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Config } from '../config/config-schema.js';
+import type { TokenKeyRef } from '../config/hsm-schema.js';
+import type { SecretRef } from '../config/secret-ref.js';
 import { ConfigError } from '../errors.js';
 import { HsmToken } from '../hsm/hsm-token.js';
 import { openTokenKey, type TokenDecryptionKey } from '../hsm/token-decryption-key.js';
 import { type DecryptionKey, fileDecryptionKey } from '../jose/decryption-key.js';
 import { readClientCrls } from '../pki/crl.js';
 import { type DataKey, DataProtector } from '../protect/data-protector.js';
-import type { Config } from './config-schema.js';
-import type { TokenKeyRef } from './hsm-schema.js';
 import {
   readSecretFile,
   resolveSecret,
@@ -15,7 +16,6 @@ import {
   secretContext,
   secretField,
 } from './resolve-secret.js';
-import type { SecretRef } from './secret-ref.js';
 
 /** Key material loaded once at start, never per request. */
 export interface Secrets {
