@@ -6,8 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as x509 from '@peculiar/x509';
-import { loadSecrets } from '../../src/keys/load-secrets.js';
 import { ConfigError } from '../../src/errors.js';
+import { loadSecrets } from '../../src/keys/load-secrets.js';
 import {
   type ClientCertificateState,
   checkClientCertificate,
