@@ -1,5 +1,6 @@
 /**
- * Who may import whom in src/ (docs/architecture.md explains the layers). Run by `npm run lint`.
+ * Who may import whom in src/ (docs/architecture.md explains the layers). Run by `npm run lint`,
+ * with scripts/check-folder-cycles.mjs, which fails when folders of src/ import each other.
  * @type {import('dependency-cruiser').IConfiguration}
  */
 module.exports = {
@@ -57,9 +58,31 @@ module.exports = {
     {
       name: 'hsm-below-the-pipeline',
       severity: 'error',
-      comment: 'The token code knows keys and PKCS#11, not requests, storage, sinks or operators.',
+      comment: 'The token code knows keys and PKCS#11, not requests, storage, sinks, operators or configuration.',
       from: { path: '^src/hsm/' },
-      to: { path: '^src/(http|admin|cli|pipeline|delivery|risk|storage|retention|app|server|runtime)' },
+      to: { path: '^src/(http|admin|cli|pipeline|delivery|risk|storage|retention|config|keys|app|server|runtime)' },
+    },
+    {
+      name: 'entry-files-from-entries-only',
+      severity: 'error',
+      comment:
+        'The files directly in src/ (but errors.ts and logger.ts, leaves) assemble the layers: only entry files import them.',
+      from: { path: '^src/[^/]+/', pathNot: '^src/cli/' },
+      to: { path: '^src/[^/]+\\.ts$', pathNot: '^src/(errors|logger)\\.ts$' },
+    },
+    {
+      name: 'domain-is-a-leaf',
+      severity: 'error',
+      comment: 'The vocabulary (src/domain/) imports nothing of src/ but itself.',
+      from: { path: '^src/domain/' },
+      to: { path: '^src/', pathNot: '^src/domain/' },
+    },
+    {
+      name: 'config-over-domain-only',
+      severity: 'error',
+      comment: 'Configuration is a leaf over the vocabulary: src/domain/ and the leaves only.',
+      from: { path: '^src/config/' },
+      to: { path: '^src/', pathNot: '^src/(config|domain|util|visa)/|^src/errors\\.ts$' },
     },
     {
       name: 'cli-is-an-entry',

@@ -9,7 +9,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load-config.js';
-import { loadSecrets } from '../src/config/load-secrets.js';
+import { loadSecrets } from '../src/keys/load-secrets.js';
 import { importCardholders } from '../src/risk/directory/cardholder-import.js';
 import { openStore } from '../src/storage/open-store.js';
 import type { BenchKeys } from './bench-keys.js';

@@ -14,9 +14,9 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load-config.js';
-import { loadSecrets } from '../src/config/load-secrets.js';
 import { decryptCompactJwe } from '../src/jose/compact-jwe.js';
 import { verifyCompactJws } from '../src/jose/compact-jws.js';
+import { loadSecrets } from '../src/keys/load-secrets.js';
 import {
   type InboundNotification,
   NotificationPipeline,

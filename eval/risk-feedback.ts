@@ -1,7 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DEFAULT_WEIGHTS, type RiskLevel } from '../src/risk/risk-codes.js';
+import type { RiskLevel } from '../src/domain/risk-codes.js';
+import { DEFAULT_WEIGHTS } from '../src/risk/default-weights.js';
 import type { NotificationStore } from '../src/storage/notification-store.js';
 import { LABEL_PLAN, labelPopulation } from './risk-labelling.js';
 import { type Attempt, rng } from './risk-population.js';

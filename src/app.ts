@@ -7,6 +7,7 @@ import Fastify, {
   LogController,
 } from 'fastify';
 import type { Config } from './config/config-schema.js';
+import { tlsProtocolOptions } from './config/listen-tls-schema.js';
 import { Admission } from './http/admission.js';
 import { statusForCode } from './http/status-for-outcome.js';
 import { clientErrorHandler, refuseConnection, transportLimits } from './http/transport-limits.js';
@@ -15,6 +16,7 @@ import { visaRoute } from './http/visa-route.js';
 import type { Logger } from './logger.js';
 import { serviceMetrics } from './metrics/service-metrics.js';
 import type { NotificationPipeline } from './pipeline/notification-pipeline.js';
+import { crlBlocks } from './pki/crl.js';
 import type { NotificationStore } from './storage/notification-store.js';
 
 export interface AppDeps {
@@ -60,12 +62,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         ...(tls.clientCa
           ? { ca: readFileSync(tls.clientCa), requestCert: true, rejectUnauthorized: false }
           : {}),
+        // Revoked client certificates then fail `authorized` (a 401): one PEM per CRL, as Node
+        // reads only the first of a buffer. Checked at start (load-secrets.ts).
+        ...(tls.clientCa && tls.crl ? { crl: crlBlocks(readFileSync(tls.crl, 'utf8')) } : {}),
         // TLS 1.2 and 1.3 only, and under 1.2 only the ECDHE AEAD suites of `tls.ciphers`
         // (listen-tls-schema.ts): Node's defaults also offer static-RSA key exchange and CBC.
-        minVersion: tls.minVersion,
-        maxVersion: 'TLSv1.3' as const,
-        ciphers: tls.ciphers,
-        honorCipherOrder: true,
+        ...tlsProtocolOptions(tls),
         ...(deps.tlsTicketKeys ? { ticketKeys: deps.tlsTicketKeys } : {}),
         // A TCP connection that never completes the handshake (Node's default waits 120 s).
         handshakeTimeout: limits.headersTimeoutMs,

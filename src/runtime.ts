@@ -1,10 +1,13 @@
 import type { Config } from './config/config-schema.js';
-import { loadSecrets, type Secrets } from './config/load-secrets.js';
-import { logSecretWarnings } from './config/resolve-secret.js';
+import type { WorkerLane } from './delivery/delivery-worker.js';
 import { TokenDecryptionKey } from './hsm/token-decryption-key.js';
+import { loadSecrets, type Secrets } from './keys/load-secrets.js';
+import { logSecretWarnings } from './keys/resolve-secret.js';
 import type { Logger } from './logger.js';
 import { serviceMetrics } from './metrics/service-metrics.js';
+import type { ClientCertificatePin } from './pipeline/authenticate.js';
 import { NotificationPipeline } from './pipeline/notification-pipeline.js';
+import { createAlertLane } from './risk/alert/alert-lane.js';
 import { createRisk, type RiskRuntime } from './risk/create-risk.js';
 import type { NotificationStore } from './storage/notification-store.js';
 import { openStore } from './storage/open-store.js';
@@ -20,9 +23,11 @@ export interface Runtime {
   /** Fraud assessment and alerts; undefined when `risk.enabled` is false. */
   risk: RiskRuntime | undefined;
   /**
-   * Starts background work (risk sweep, alert sender). `serve` calls it; one-shot commands need
-   * not.
+   * The outbox worker's lane for cardholder alerts, built (its channel's secrets read) when a
+   * worker starts; undefined when alerts are off.
    */
+  alertLane(logger: Logger): WorkerLane | undefined;
+  /** Starts background work (the risk sweep). `serve` calls it; one-shot commands need not. */
   startBackground(): void;
   /** Finishes queued background work, then closes the store. */
   close(): Promise<void>;
@@ -91,6 +96,7 @@ export async function createRuntime(
     jose: config.jose,
     tokenRequestorIds: config.tokenRequestorIds ? new Set(config.tokenRequestorIds) : undefined,
     requireClientCertificate: Boolean(config.listen.tls?.clientCa),
+    clientCertificatePin: pinOf(config.listen.tls?.clientCertificate),
     xPayToken: secrets.xPayTokenSecret
       ? {
           secret: secrets.xPayTokenSecret,
@@ -106,6 +112,7 @@ export async function createRuntime(
     outbox,
     pipeline,
     risk,
+    alertLane: (log) => createAlertLane(config, secrets.dataProtector, log),
     startBackground: () => risk?.start(),
     async close() {
       try {
@@ -119,6 +126,14 @@ export async function createRuntime(
       }
     },
   };
+}
+
+/** The pipeline's pin from `listen.tls.clientCertificate` (fingerprints normalised at load). */
+function pinOf(
+  pin: NonNullable<Config['listen']['tls']>['clientCertificate'],
+): ClientCertificatePin | undefined {
+  if (pin === undefined) return undefined;
+  return { subject: pin.subject, sha256: pin.sha256 && new Set(pin.sha256) };
 }
 
 /** One line per token key at start: where it is and the mechanism the self-test settled on. */

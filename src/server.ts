@@ -5,12 +5,14 @@ import type { FastifyInstance } from 'fastify';
 import { buildAdminApp } from './admin/admin-app.js';
 import { buildApp } from './app.js';
 import type { Config } from './config/config-schema.js';
-import { loadSecrets } from './config/load-secrets.js';
+import { transportWarnings } from './config/transport-warnings.js';
 import type { DeliveryWorker } from './delivery/delivery-worker.js';
-import { alertsConfigured, startDeliveryWorker } from './delivery/start-delivery-worker.js';
+import { startDeliveryWorker } from './delivery/start-delivery-worker.js';
+import { loadSecrets } from './keys/load-secrets.js';
 import type { Logger } from './logger.js';
 import { answerMetricsRequests } from './metrics/service-metrics.js';
 import { scheduleRetention } from './retention/retention.js';
+import { alertsConfigured } from './risk/alert/alert-lane.js';
 import { createRuntime, type Runtime } from './runtime.js';
 import { openStore } from './storage/open-store.js';
 
@@ -72,6 +74,9 @@ export async function serve(
   options: ServeOptions = {},
 ): Promise<void> {
   const workers = options.workers ?? config.workers ?? availableParallelism();
+  // Once per serve: in the single process or the cluster primary, not in every worker.
+  if (cluster.isPrimary)
+    for (const w of transportWarnings(config)) logger.warn({ code: w.code }, w.message);
   if (workers > 1 && cluster.isPrimary) return supervise(config, logger, workers, options);
   return listen(config, logger, workers === 1, options);
 }

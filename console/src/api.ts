@@ -1,8 +1,10 @@
+import type { ConsoleRole } from './labels';
+
 /** The console's only way to the server: same-origin JSON, CSRF token on writes. */
 
 export interface Me {
   name: string;
-  role: 'viewer' | 'analyst' | 'admin';
+  role: ConsoleRole;
   csrfToken: string | null;
 }
 

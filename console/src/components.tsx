@@ -12,6 +12,19 @@ export function Badge({
   return <span class={`badge badge-${tone}`}>{children}</span>;
 }
 
+/** One `<option>` per value of a list, named and ordered by `labels` (see labels.ts). */
+export function Options<T extends string>({ labels }: { labels: Record<T, string> }) {
+  return (
+    <>
+      {(Object.entries(labels) as [T, string][]).map(([value, label]) => (
+        <option key={value} value={value}>
+          {label}
+        </option>
+      ))}
+    </>
+  );
+}
+
 export function StatusBadge({ status }: { status: string }) {
   const tone =
     status === 'accepted' || status === 'delivered' || status === 'ok'

@@ -1,3 +1,5 @@
+import type { RiskCode } from './types';
+
 const dtf = new Intl.DateTimeFormat(undefined, {
   year: 'numeric',
   month: 'short',
@@ -51,7 +53,7 @@ export const REASONS: Record<string, string> = {
 };
 
 /** Human wording for the risk rules' reason codes. */
-export const RISK_REASONS: Record<string, string> = {
+const RISK_REASON_WORDS: Record<RiskCode, string> = {
   CARD_UNKNOWN: 'Card not in the cardholder directory',
   CARD_NOT_ACTIVE: 'Card blocked or closed',
   DIRECTORY_UNAVAILABLE: 'Cardholder directory unavailable',
@@ -68,3 +70,5 @@ export const RISK_REASONS: Record<string, string> = {
   LUHN_INVALID: 'Card number fails the Luhn check',
   BIN_OUT_OF_RANGE: "BIN outside the bank's ranges",
 };
+/** By code, as the API gives codes (strings); keyed by the risk codes above so none is left out. */
+export const RISK_REASONS: Record<string, string> = RISK_REASON_WORDS;

@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
 import { Gauge, Registry } from 'prom-client';
+import { tlsProtocolOptions } from '../config/listen-tls-schema.js';
+import { transportWarnings } from '../config/transport-warnings.js';
 import { processMetricsText } from '../metrics/service-metrics.js';
 import { sinkOverview } from '../presenters/sink-presenter.js';
 import { type AdminDeps, adminContext } from './admin-context.js';
@@ -36,6 +38,11 @@ const SECURITY_HEADERS = {
   'cross-origin-resource-policy': 'same-origin',
 };
 
+// HSTS (RFC 6797), sent only over TLS (§7.2: never over plain HTTP; browsers ignore it there).
+// A year: a browser that once reached the console over TLS is not talked down to plain HTTP
+// between visits. No includeSubDomains: it would bind every host under the admin host's name.
+const HSTS = { 'strict-transport-security': 'max-age=31536000' };
+
 /**
  * Builds the operators' listener (does not listen): the console, the admin API under `/api`
  * with its OpenAPI document, Prometheus `/metrics`, `/healthz` and `/readyz`. Separate from
@@ -50,7 +57,8 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
           https: {
             cert: readFileSync(tls.cert),
             key: readFileSync(tls.key),
-            minVersion: 'TLSv1.2' as const,
+            // The Visa listener's versions and suites (RFC 9325 §4.2), not Node's defaults.
+            ...tlsProtocolOptions(tls),
           },
         }
       : {}),
@@ -66,7 +74,7 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
     frameworkErrors: (_err, _req, reply: FastifyReply) =>
       reply
         .code(404)
-        .headers({ ...SECURITY_HEADERS, 'cache-control': 'no-store' })
+        .headers({ ...SECURITY_HEADERS, ...(tls ? HSTS : {}), 'cache-control': 'no-store' })
         .send(errorBody('NOT_FOUND', 'no such route')),
     ajv: {
       customOptions: {
@@ -87,6 +95,7 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   );
   app.addHook('onSend', async (_req, reply, payload) => {
     reply.headers(SECURITY_HEADERS);
+    if (tls) reply.headers(HSTS);
     // Nothing this listener answers may sit in a cache unless its route says so (the console's
     // hashed assets): decided on the response, not on how the path was spelled.
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
@@ -136,13 +145,20 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   // Health and metrics: unauthenticated, as a scraper or load balancer expects; bind the admin
   // listener to a management network.
   app.get('/healthz', { config: { public: true } }, async (_req, reply) => reply.code(200).send());
+  // The status code says ready or not, as before; the body adds why not and what operators should
+  // know of the configuration (codes and fixed text: nothing from the config's values, no secret).
   app.get('/readyz', { config: { public: true } }, async (_req, reply) => {
-    if (ctx.secrets.token && !ctx.secrets.token.healthy) return reply.code(503).send();
+    const warnings = transportWarnings(ctx.config, {
+      clientCrlNextUpdate: ctx.secrets.clientCrlNextUpdate,
+      now: ctx.now(),
+    });
+    if (ctx.secrets.token && !ctx.secrets.token.healthy)
+      return reply.code(503).send({ status: 'not ready', reason: 'KEY_UNAVAILABLE', warnings });
     try {
       await ctx.store.ping();
-      return reply.code(200).send();
+      return reply.code(200).send({ status: 'ready', warnings });
     } catch {
-      return reply.code(503).send();
+      return reply.code(503).send({ status: 'not ready', reason: 'STORAGE_UNAVAILABLE', warnings });
     }
   });
   const scrapeRegistry = new Registry();

@@ -1,6 +1,6 @@
 import { Value } from '@sinclair/typebox/value';
 import { type Config, ConfigSchema } from '../config/config-schema.js';
-import type { Secrets } from '../config/load-secrets.js';
+import type { Secrets } from '../keys/load-secrets.js';
 import type { Logger } from '../logger.js';
 import type { NotificationPipeline } from '../pipeline/notification-pipeline.js';
 import type { AuditLog } from '../storage/audit-log.js';

@@ -1,9 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { AuditItem, ErrorBody, KeyItem, Page, Stats } from '../api/api-schemas.js';
 import { iso } from '../presenters/iso-time.js';
 import { sinkOverview } from '../presenters/sink-presenter.js';
 import type { AdminContext } from './admin-context.js';
-import { AuditItem, ErrorBody, KeyItem, Page, Stats } from './api-schemas.js';
 import { keyInventory, withStatus } from './key-inventory.js';
 
 const AuditQuery = Type.Object(

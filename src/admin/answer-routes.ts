@@ -1,10 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { AnswerBody, AnswerResult, ErrorBody } from '../api/api-schemas.js';
 import { presentAnswer } from '../presenters/case-presenter.js';
 import type { AnswerRefusal } from '../storage/case-records.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import type { AdminContext } from './admin-context.js';
-import { AnswerBody, AnswerResult, ErrorBody } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
 
 const AlertParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) });

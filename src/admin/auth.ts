@@ -1,6 +1,8 @@
+import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Role } from '../domain/roles.js';
 import type { AuditEntry } from '../storage/audit-log.js';
-import type { Operator, Role, Session } from '../storage/operator-store.js';
+import type { Operator, Session } from '../storage/operator-store.js';
 import { constantTimeEqual } from '../util/constant-time.js';
 import type { AdminContext } from './admin-context.js';
 import { isCanonicalPath } from './canonical-path.js';
@@ -43,23 +45,27 @@ export function sessionCookieName(tls: boolean): string {
 }
 
 /**
- * The named cookie's value, or undefined when absent or malformed (a bad `%` escape): a cookie
- * the server did not set is no cookie (RFC 6265 §5.2 leaves decoding to the server).
+ * The named cookie's value, or undefined when absent, malformed (a bad `%` escape) or sent more
+ * than once (RFC 6265 §5.2 leaves decoding to the server).
  */
 export function readCookie(req: FastifyRequest, name: string): string | undefined {
   const header = req.headers.cookie;
   if (!header) return undefined;
+  let value: string | undefined;
   for (const part of header.split(';')) {
     const eq = part.indexOf('=');
     if (eq > 0 && part.slice(0, eq).trim() === name) {
+      // Twice is none: a cookie planted by another site of the host (another port, a longer
+      // Path) would otherwise come first and win.
+      if (value !== undefined) return undefined;
       try {
-        return decodeURIComponent(part.slice(eq + 1).trim());
+        value = decodeURIComponent(part.slice(eq + 1).trim());
       } catch {
         return undefined;
       }
     }
   }
-  return undefined;
+  return value;
 }
 
 /**
@@ -111,12 +117,28 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
   app.decorateRequest('operator', null);
   app.decorateRequest('session', null);
 
+  const allowedHosts = new Set(ctx.settings.allowedHosts.map((h) => h.toLowerCase()));
   app.addHook('onRequest', async (req, reply) => {
+    if (!hostAllowed(req.headers.host, allowedHosts))
+      return deny(
+        reply,
+        421,
+        'HOST_NOT_ALLOWED',
+        'this listener is not reached by that name: list it in admin.allowedHosts',
+      );
     if (!isCanonicalPath(req.url)) return deny(reply, 404, 'NOT_FOUND', 'no such route');
     const auth = req.headers.authorization;
     if (auth !== undefined) {
       const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(auth);
       req.operator = m ? ((await ctx.operators.byTokenHash(sha256(m[1]!))) ?? null) : null;
+      // PCI DSS 10.2.1.4: invalid access attempts are logged (the token itself never is).
+      if (req.operator === null)
+        await audit(ctx, req, {
+          action: 'request.unauthenticated',
+          target: req.is404 ? null : `${req.method} ${req.routeOptions.url ?? ''}`,
+          outcome: 'denied',
+          detail: { reason: m ? 'unknown_token' : 'malformed_authorization' },
+        });
       return;
     }
     const token = readCookie(req, cookieName);
@@ -178,6 +200,19 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
       return deny(reply, 403, 'FORBIDDEN', `needs the ${needs} role`);
     }
   });
+}
+
+/**
+ * The `Host` a request names is an IP address, `localhost` or a listed name. A page that rebinds
+ * its own name to this listener's address (DNS rebinding) sends its own name, never one of
+ * these; an absent Host (HTTP/1.0) comes from no browser.
+ */
+export function hostAllowed(host: string | undefined, allowed: ReadonlySet<string>): boolean {
+  if (host === undefined) return true;
+  const name = (
+    host.startsWith('[') ? host.slice(1, host.indexOf(']')) : host.replace(/:[0-9]*$/, '')
+  ).toLowerCase();
+  return isIP(name) !== 0 || name === 'localhost' || allowed.has(name);
 }
 
 function deny(reply: FastifyReply, status: number, code: string, message: string) {

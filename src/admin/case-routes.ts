@@ -1,8 +1,5 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { presentCase, presentCaseDetail } from '../presenters/case-presenter.js';
-import type { CaseOutcome, CaseRefusal } from '../storage/case-records.js';
-import type { AdminContext } from './admin-context.js';
 import {
   CaseDetail,
   CaseItem,
@@ -11,15 +8,18 @@ import {
   ErrorBody,
   IdParams,
   Page,
-} from './api-schemas.js';
+} from '../api/api-schemas.js';
+import { RISK_LEVELS } from '../domain/risk-codes.js';
+import { presentCase, presentCaseDetail } from '../presenters/case-presenter.js';
+import type { CaseOutcome, CaseRefusal } from '../storage/case-records.js';
+import { literalUnion } from '../util/literal-union.js';
+import type { AdminContext } from './admin-context.js';
 import { audit, errorBody } from './auth.js';
 
 const CaseQuery = Type.Object(
   {
     status: Type.Optional(CaseStatusSchema),
-    level: Type.Optional(
-      Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]),
-    ),
+    level: Type.Optional(literalUnion(RISK_LEVELS)),
     assignee: Type.Optional(Type.String({ maxLength: 64, description: 'Operator name' })),
     overdue: Type.Optional(
       Type.Boolean({ description: 'true: open past risk.cases.slaHours; false: the others' }),

@@ -1,10 +1,16 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import {
+  DeliveryItem,
+  DeliveryStatusSchema,
+  ErrorBody,
+  Page,
+  SinkItem,
+} from '../api/api-schemas.js';
 import { presentDelivery } from '../presenters/delivery-presenter.js';
 import { presentSink, sinkOverview } from '../presenters/sink-presenter.js';
 import type { DeliverySummary } from '../storage/outbox-store.js';
 import type { AdminContext } from './admin-context.js';
-import { DeliveryItem, DeliveryStatus, ErrorBody, Page, SinkItem } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
 
 const SinkName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' });
@@ -16,7 +22,7 @@ const MessageKind = Type.Union([Type.Literal('event'), Type.Literal('alert')], {
 const DeliveryQuery = Type.Object(
   {
     kind: Type.Optional(MessageKind),
-    status: Type.Optional(DeliveryStatus),
+    status: Type.Optional(DeliveryStatusSchema),
     sink: Type.Optional(SinkName),
     notificationId: Type.Optional(Type.String({ pattern: '^[0-9a-f-]{36}$' })),
     cursor: Type.Optional(Type.String({ maxLength: 200 })),

@@ -1,9 +1,9 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/config-schema.js';
-import type { Secrets } from '../config/load-secrets.js';
 import type { SecretRef } from '../config/secret-ref.js';
 import { TokenDecryptionKey } from '../hsm/token-decryption-key.js';
+import type { Secrets } from '../keys/load-secrets.js';
 
 export interface KeyEntry {
   id: string;

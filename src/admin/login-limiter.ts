@@ -31,7 +31,9 @@ export class LoginLimiter {
   /** Counts an attempt, or says how long to wait (seconds) if the window is full. */
   attempt(name: string, address: string): LoginAttempt {
     const t = this.now();
-    const nameKey = `n:${name.toLowerCase()}`;
+    // The exact name, as the operator store matches it: names differ by case, and one must not
+    // reset another's count.
+    const nameKey = `n:${name}`;
     const addressKey = `a:${address}`;
     const wait = Math.max(
       this.#wait(nameKey, this.maxPerName, t),

@@ -1,19 +1,19 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
 import {
-  presentNotification,
-  presentNotificationDetail,
-} from '../presenters/notification-presenter.js';
-import type { NotificationFilter, NotificationRow } from '../storage/notification-queries.js';
-import type { AdminContext } from './admin-context.js';
-import {
   ErrorBody,
   IdParams,
   NotificationDetail,
   NotificationFilters,
   NotificationItem,
   Page,
-} from './api-schemas.js';
+} from '../api/api-schemas.js';
+import {
+  presentNotification,
+  presentNotificationDetail,
+} from '../presenters/notification-presenter.js';
+import type { NotificationFilter, NotificationRow } from '../storage/notification-queries.js';
+import type { AdminContext } from './admin-context.js';
 import { audit, errorBody } from './auth.js';
 
 const ListQuery = Type.Object(NotificationFilters, { additionalProperties: false });
@@ -83,12 +83,22 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
       const f = toFilter(req.query);
       if (typeof f === 'string') return reply.code(400).send(errorBody('BAD_CURSOR', f));
       const p = await page(f);
-      // PCI DSS v4 10.2.1.1: each page shows enrollers' names and contacts, so each is logged.
+      // PCI DSS v4 10.2.1.1: each page shows enrollers' names and contacts, so each is logged,
+      // with the filters used; one that singles out a card is a look-up by card, as the search is.
+      const { cursor, limit, ...filters } = req.query;
+      const byCard = filters.fingerprint !== undefined || filters.last4 !== undefined;
       await audit(ctx, req, {
-        action: 'notification.list',
+        action: byCard ? 'notification.search_by_card' : 'notification.list',
         target: null,
         outcome: 'ok',
-        detail: { count: p.items.length, page: req.query.cursor === undefined ? 'first' : 'next' },
+        detail: {
+          ...(byCard
+            ? { last4: filters.last4 ?? null, byFingerprint: filters.fingerprint !== undefined }
+            : {}),
+          filters: Object.keys(filters).sort(),
+          count: p.items.length,
+          page: cursor === undefined ? 'first' : 'next',
+        },
       });
       return p;
     },

@@ -1,8 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { ErrorBody, OperatorItem } from '../api/api-schemas.js';
+import { ROLES } from '../domain/roles.js';
 import { presentOperator } from '../presenters/operator-presenter.js';
+import { literalUnion } from '../util/literal-union.js';
 import type { AdminContext } from './admin-context.js';
-import { ErrorBody, OperatorItem } from './api-schemas.js';
 import { audit, errorBody } from './auth.js';
 import { addOperator, OperatorExistsError } from './operators.js';
 
@@ -12,12 +14,7 @@ const NameParams = Type.Object({
 const NewOperator = Type.Object(
   {
     name: Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._@-]{0,63}$' }),
-    role: Type.Union([
-      Type.Literal('viewer'),
-      Type.Literal('analyst'),
-      Type.Literal('admin'),
-      Type.Literal('channel'),
-    ]),
+    role: literalUnion(ROLES),
   },
   { additionalProperties: false },
 );

@@ -1,4 +1,5 @@
-import { type OperatorStore, ROLES, type Role } from '../storage/operator-store.js';
+import { ROLES, type Role } from '../domain/roles.js';
+import type { OperatorStore } from '../storage/operator-store.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import { generateApiToken, generatePassword, hashPassword, sha256 } from './credentials.js';
 

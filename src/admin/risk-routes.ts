@@ -1,9 +1,9 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { FastifyInstance } from 'fastify';
+import { ErrorBody, EvaluationReport } from '../api/api-schemas.js';
 import { presentEvaluation } from '../presenters/evaluation-presenter.js';
 import { evaluateRisk } from '../risk/risk-evaluation.js';
 import type { AdminContext } from './admin-context.js';
-import { ErrorBody, EvaluationReport } from './api-schemas.js';
 
 const EvaluationQuery = Type.Object(
   {

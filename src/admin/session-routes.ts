@@ -118,10 +118,17 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
     if (s && sameOrigin(req, tls) && constantTimeEqual(csrf, s.csrfToken)) {
       await ctx.operators.deleteSession(s.idHash);
       await audit(ctx, req, { action: 'session.logout', target: null, outcome: 'ok' });
-    } else if (readCookie(req, cookieName) && s) {
-      return reply.code(403).send(errorBody('CSRF_FAILED', 'missing or wrong CSRF token'));
+      return reply
+        .code(303)
+        .header('set-cookie', cookie('', 0))
+        .header('location', '/login')
+        .send();
     }
-    return reply.code(303).header('set-cookie', cookie('', 0)).header('location', '/login').send();
+    if (readCookie(req, cookieName) && s)
+      return reply.code(403).send(errorBody('CSRF_FAILED', 'missing or wrong CSRF token'));
+    // No session of this request's to end: nothing is cleared, so a cross-site form (which
+    // SameSite=Strict sends without the cookie) cannot sign the operator out.
+    return reply.code(303).header('location', '/login').send();
   });
 
   app.get(

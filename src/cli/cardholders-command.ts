@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { loadSecrets } from '../config/load-secrets.js';
-import { logSecretWarnings } from '../config/resolve-secret.js';
+import { loadSecrets } from '../keys/load-secrets.js';
+import { logSecretWarnings } from '../keys/resolve-secret.js';
 import { ImportFileError } from '../risk/directory/cardholder-file.js';
 import { importCardholders } from '../risk/directory/cardholder-import.js';
 import { openStore } from '../storage/open-store.js';

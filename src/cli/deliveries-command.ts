@@ -1,5 +1,6 @@
+import type { DeliveryStatus } from '../domain/delivery-codes.js';
 import { presentDelivery } from '../presenters/delivery-presenter.js';
-import type { DeliveryStatus, MessageKind } from '../storage/outbox-store.js';
+import type { MessageKind } from '../storage/outbox-store.js';
 import {
   intFlag,
   loadConfigFrom,

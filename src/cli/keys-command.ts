@@ -1,10 +1,10 @@
 import { constants, publicEncrypt, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openConfiguredToken } from '../config/load-secrets.js';
 import type { HsmToken } from '../hsm/hsm-token.js';
 import { openTokenKey, type ResolvedMechanism } from '../hsm/token-decryption-key.js';
 import { disableSigning, generateTokenKeyPair, tokenSigner } from '../hsm/token-key-ceremony.js';
+import { openConfiguredToken } from '../keys/load-secrets.js';
 import { createCertificate, createCsr, generateRsaKeyPair } from '../pki/certificates.js';
 import { loadConfigFrom, parse, subcommandMessage, UsageError } from './cli-support.js';
 

@@ -1,3 +1,4 @@
+import { NOTIFICATION_STATUSES, type NotificationStatus } from '../domain/notification-statuses.js';
 import { maskedPan, presentNotificationListItem } from '../presenters/notification-presenter.js';
 import { openStore } from '../storage/open-store.js';
 import {
@@ -24,15 +25,16 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
   });
   if (f.format !== 'json' && f.format !== 'table')
     throw new UsageError('--format must be json or table');
-  if (f.status !== undefined && f.status !== 'accepted' && f.status !== 'quarantined')
-    throw new UsageError('--status must be accepted or quarantined');
+  const status = f.status as NotificationStatus | undefined;
+  if (status !== undefined && !NOTIFICATION_STATUSES.includes(status))
+    throw new UsageError(`--status must be ${NOTIFICATION_STATUSES.join(' or ')}`);
   const { config } = loadConfigFrom(f.config);
   const store = await openStore(config.storage);
   try {
     await store.migrate();
     const rows = await store.list({
       limit: intFlag(f.limit, 'limit', 50),
-      ...(f.status ? { status: f.status } : {}),
+      ...(status ? { status } : {}),
     });
     const assessments = await store.openRiskStores().risk.assessments(rows.map((r) => r.id));
     const items = rows.map((r) => presentNotificationListItem(r, assessments.get(r.id)));

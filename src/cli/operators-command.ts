@@ -1,7 +1,7 @@
 import { addOperator, isRole, OperatorExistsError } from '../admin/operators.js';
+import type { Role } from '../domain/roles.js';
 import { presentOperator } from '../presenters/operator-presenter.js';
 import { openStore } from '../storage/open-store.js';
-import type { Role } from '../storage/operator-store.js';
 import { loadConfigFrom, parse, subcommandMessage, UsageError } from './cli-support.js';
 
 export const operatorsHelp = `ctp-notify operators add --config FILE --name NAME --role viewer|analyst|admin|channel [--format json|text]

@@ -1,7 +1,7 @@
 import { loadRiskConfig } from '../config/parse-risk-config.js';
+import { RISK_LEVELS } from '../domain/risk-codes.js';
 import { presentBacktest, presentEvaluation } from '../presenters/evaluation-presenter.js';
 import { backtestRisk } from '../risk/risk-backtest.js';
-import { RISK_LEVELS } from '../risk/risk-codes.js';
 import {
   type ConfusionMatrix,
   evaluateRisk,

@@ -1,5 +1,6 @@
-import { alertsConfigured, startDeliveryWorker } from '../delivery/start-delivery-worker.js';
+import { startDeliveryWorker } from '../delivery/start-delivery-worker.js';
 import { createLogger } from '../logger.js';
+import { alertsConfigured } from '../risk/alert/alert-lane.js';
 import { createRuntime } from '../runtime.js';
 import { loadConfigFrom, parse, UsageError } from './cli-support.js';
 

@@ -2,11 +2,19 @@ import { ConfigError } from '../errors.js';
 import type { Config } from './config-schema.js';
 
 /**
- * Checks of `risk` the schema cannot express (level order, BIN range bounds, a real time zone).
+ * Checks of `risk` the schema cannot express (level order, BIN range bounds, a real time zone),
+ * and that the directory gets full card numbers only over TLS.
  * @throws ConfigError naming the field.
  */
 export function checkRisk(config: Config): void {
   checkRiskSettings(config.risk, '/risk');
+  const d = config.directory;
+  // PCI DSS 4.2.1: a full card number crosses a network only under strong cryptography.
+  if (d.type === 'http' && d.sendCardNumber && !d.url.startsWith('https://'))
+    throw new ConfigError(
+      '/directory/url',
+      'sendCardNumber sends full card numbers: the URL must be https://',
+    );
 }
 
 /** {@link checkRisk} on a `risk` section alone; fields are named under `at`. */

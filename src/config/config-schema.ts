@@ -1,25 +1,17 @@
+import { type Static, Type } from '@sinclair/typebox';
 import {
-  type SchemaOptions,
-  type Static,
-  type TLiteral,
-  type TUnion,
-  Type,
-} from '@sinclair/typebox';
-import { CONTENT_ENCRYPTION_ALGORITHMS, KEY_MANAGEMENT_ALGORITHMS } from '../jose/compact-jwe.js';
-import { SIGNATURE_ALGORITHMS } from '../jose/compact-jws.js';
+  CONTENT_ENCRYPTION_ALGORITHMS,
+  KEY_MANAGEMENT_ALGORITHMS,
+  SIGNATURE_ALGORITHMS,
+} from '../domain/jose-algorithms.js';
+import { literalUnion } from '../util/literal-union.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
 import { FilePath } from './file-path.js';
 import { HsmConfig, TokenKeyRef } from './hsm-schema.js';
-import { ListenTlsSchema } from './listen-tls-schema.js';
+import { AdminTlsSchema, ListenTlsSchema } from './listen-tls-schema.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
 import { SecretRef, secretRefWith } from './secret-ref.js';
-
-const Literals = <T extends string>(values: readonly T[], options: SchemaOptions = {}) =>
-  Type.Union(
-    values.map((v) => Type.Literal(v)),
-    options,
-  ) as unknown as TUnion<TLiteral<T>[]>;
 
 /** A data key kept wrapped (RSA-OAEP-256) by a key-encrypting key in the token. */
 const WrappedBy = () =>
@@ -216,17 +208,17 @@ export const ConfigSchema = Type.Object(
     ),
     jose: Type.Object(
       {
-        signatureAlgorithms: Type.Array(Literals(SIGNATURE_ALGORITHMS), {
+        signatureAlgorithms: Type.Array(literalUnion(SIGNATURE_ALGORITHMS), {
           minItems: 1,
           default: ['PS256'],
           description: "JWS algorithms accepted for Visa's signature.",
         }),
-        keyManagementAlgorithms: Type.Array(Literals(KEY_MANAGEMENT_ALGORITHMS), {
+        keyManagementAlgorithms: Type.Array(literalUnion(KEY_MANAGEMENT_ALGORITHMS), {
           minItems: 1,
           default: ['RSA-OAEP-256'],
           description: 'JWE key-management algorithms accepted.',
         }),
-        contentEncryptionAlgorithms: Type.Array(Literals(CONTENT_ENCRYPTION_ALGORITHMS), {
+        contentEncryptionAlgorithms: Type.Array(literalUnion(CONTENT_ENCRYPTION_ALGORITHMS), {
           minItems: 1,
           default: ['A256GCM', 'A128GCM'],
           description: 'JWE content-encryption algorithms accepted.',
@@ -307,10 +299,13 @@ export const ConfigSchema = Type.Object(
     ),
     log: Type.Object(
       {
-        level: Literals(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, {
-          default: 'info',
-          description: 'pino log level.',
-        }),
+        level: literalUnion(
+          ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const,
+          {
+            default: 'info',
+            description: 'pino log level.',
+          },
+        ),
       },
       { additionalProperties: false, default: { level: 'info' }, description: 'Logging.' },
     ),
@@ -323,25 +318,25 @@ export const ConfigSchema = Type.Object(
             default: '127.0.0.1',
             description: 'Address the admin listener binds to.',
           }),
+          allowedHosts: Type.Array(
+            Type.String({ pattern: '^[A-Za-z0-9]([A-Za-z0-9.-]{0,251}[A-Za-z0-9])?$' }),
+            {
+              default: [],
+              maxItems: 50,
+              description:
+                'Host names the console and API may be reached by (the `Host` header, port aside), besides IP ' +
+                'addresses and `localhost`, which are always accepted. A request naming any other host is refused ' +
+                '(421): a web page cannot then reach the listener through a name it controls (DNS rebinding). ' +
+                'List the name operators use, e.g. `ctp-console.bank.example`.',
+            },
+          ),
           port: Type.Integer({
             minimum: 0,
             maximum: 65535,
             default: 8081,
             description: 'Port of the admin listener (0: any free port); never `listen.port`.',
           }),
-          tls: Type.Optional(
-            Type.Object(
-              {
-                cert: FilePath({ description: 'Admin server certificate (PEM, with its chain).' }),
-                key: FilePath({ description: 'Admin server private key (PEM).' }),
-              },
-              {
-                additionalProperties: false,
-                description:
-                  'TLS for the admin listener; session cookies are then marked Secure. Absent: plain HTTP.',
-              },
-            ),
-          ),
+          tls: Type.Optional(AdminTlsSchema),
           sessionIdleMinutes: Type.Integer({
             minimum: 1,
             maximum: 1440,

@@ -44,7 +44,8 @@ const common = {
   includePan: Type.Boolean({
     default: false,
     description:
-      "Put the full card number in this sink's events (`card.pan`): that sink is then in PCI DSS scope.",
+      "Put the full card number in this sink's events (`card.pan`): that sink is then in PCI DSS scope, and its " +
+      '`url` must be `https://` or `amqps://` (PCI DSS 4.2.1; refused at start otherwise).',
   }),
   concurrency: Type.Integer({
     minimum: 1,
@@ -68,7 +69,7 @@ export const WebhookSinkSchema = Type.Object(
     type: Type.Literal('webhook', { description: 'An HTTP POST signed per Standard Webhooks.' }),
     url: Type.String({
       pattern: '^https?://',
-      description: '`https://…` (or `http://` on a trusted network).',
+      description: '`https://…` (or `http://` on a trusted network, never with `includePan`).',
     }),
     secrets: Type.Array(SecretRef(), {
       minItems: 1,
@@ -94,7 +95,7 @@ export const RabbitMqSinkSchema = Type.Object(
     }),
     url: Type.String({
       pattern: '^amqps?://',
-      description: 'The broker: `amqp://…` or `amqps://…`.',
+      description: 'The broker: `amqps://…` (or `amqp://…`, never with `includePan`).',
     }),
     exchange: Type.String({
       minLength: 1,
@@ -152,5 +153,5 @@ export const DeliverySchema = Type.Object(
 export type SinkConfig = Static<typeof WebhookSinkSchema> | Static<typeof RabbitMqSinkSchema>;
 export type WebhookSinkConfig = Static<typeof WebhookSinkSchema>;
 export type RabbitMqSinkConfig = Static<typeof RabbitMqSinkSchema>;
-export type RetryConfig = Static<typeof RetrySchema>;
+
 export type DeliveryConfig = Static<typeof DeliverySchema>;

@@ -1,18 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { TOKEN_MECHANISMS } from '../domain/token-mechanisms.js';
+import { literalUnion } from '../util/literal-union.js';
 import { FilePath } from './file-path.js';
 import { SecretRef } from './secret-ref.js';
-
-/**
- * How the token decrypts with a key (PKCS#11 v2.40 §2.1.8 and §2.1.6):
- * - `rsa-oaep-sha256`: `CKM_RSA_PKCS_OAEP` with SHA-256 and MGF1-SHA-256, the whole RSAES-OAEP
- *   decryption in the token (what Thales Luna, nShield, Utimaco, CloudHSM and Cloud KMS do);
- * - `rsa-raw`: `CKM_RSA_X_509`, the bare RSA private-key operation in the token, the OAEP
- *   decoding (RFC 8017 §7.1.2) in the service, for tokens that lack OAEP with SHA-256
- *   (SoftHSM 2.6.1 accepts only SHA-1 there);
- * - `auto`: the first of those two the token performs correctly in the start-up self-test.
- */
-export const TOKEN_MECHANISMS = ['rsa-oaep-sha256', 'rsa-raw', 'auto'] as const;
-export type TokenMechanism = (typeof TOKEN_MECHANISMS)[number];
 
 /** A private key held in the configured token, named by its `CKA_LABEL`. */
 export const TokenKeyRef = Type.Object(
@@ -22,16 +12,13 @@ export const TokenKeyRef = Type.Object(
       maxLength: 64,
       description: "The key's CKA_LABEL in the token named by `hsm` (a private RSA key).",
     }),
-    mechanism: Type.Union(
-      TOKEN_MECHANISMS.map((m) => Type.Literal(m)),
-      {
-        default: 'rsa-oaep-sha256',
-        description:
-          '`rsa-oaep-sha256`: CKM_RSA_PKCS_OAEP with SHA-256 in the token. `rsa-raw`: CKM_RSA_X_509 in the token ' +
-          'and the OAEP decoding in the service, for tokens without OAEP-SHA-256 (SoftHSM 2.6). `auto`: the first ' +
-          'of the two that passes the start-up self-test.',
-      },
-    ),
+    mechanism: literalUnion(TOKEN_MECHANISMS, {
+      default: 'rsa-oaep-sha256',
+      description:
+        '`rsa-oaep-sha256`: CKM_RSA_PKCS_OAEP with SHA-256 in the token. `rsa-raw`: CKM_RSA_X_509 in the token ' +
+        'and the OAEP decoding in the service, for tokens without OAEP-SHA-256 (SoftHSM 2.6). `auto`: the first ' +
+        'of the two that passes the start-up self-test.',
+    }),
   },
   { additionalProperties: false, description: 'A private key in the token (`hsm`).' },
 );

@@ -4,6 +4,7 @@ import type { TSchema } from '@sinclair/typebox';
 import type { ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from '../errors.js';
+import { checkListenTls } from './check-listen-tls.js';
 import { checkRisk } from './check-risk.js';
 import { checkSinks } from './check-sinks.js';
 import { type Config, ConfigSchema } from './config-schema.js';
@@ -52,6 +53,7 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   if (config.admin && config.admin.port !== 0 && config.admin.port === config.listen.port) {
     throw new ConfigError('/admin/port', "the admin listener must not share Visa's listener");
   }
+  checkListenTls(config);
   checkSinks(config);
   checkRisk(config);
   resolveFilePaths(ConfigSchema, config, baseDir);

@@ -1,13 +1,8 @@
-import { type SchemaOptions, type TLiteral, type TUnion, Type } from '@sinclair/typebox';
-import { RISK_CODES } from '../risk/risk-codes.js';
+import { Type } from '@sinclair/typebox';
+import { RISK_CODES, RISK_LEVELS } from '../domain/risk-codes.js';
+import { literalUnion } from '../util/literal-union.js';
 import { FilePath } from './file-path.js';
 import { SecretRef } from './secret-ref.js';
-
-const Literals = <T extends string>(values: readonly T[], options: SchemaOptions = {}) =>
-  Type.Union(
-    values.map((v) => Type.Literal(v)),
-    options,
-  ) as unknown as TUnion<TLiteral<T>[]>;
 
 const RuleSetting = Type.Object(
   {
@@ -19,7 +14,7 @@ const RuleSetting = Type.Object(
       }),
     ),
     mode: Type.Optional(
-      Literals(['active', 'shadow', 'off'] as const, {
+      literalUnion(['active', 'shadow', 'off'] as const, {
         description:
           '"active" (when absent) counts; "shadow" scores and logs without counting; "off" drops the code.',
       }),
@@ -270,7 +265,7 @@ export const RiskConfig = Type.Object(
           description:
             'Open fraud cases for analysts (and accept cardholder answers); false: no cases are opened.',
         }),
-        minLevel: Literals(['low', 'medium', 'high'] as const, {
+        minLevel: literalUnion(RISK_LEVELS, {
           default: 'high',
           description:
             'Lowest level that opens a case; later attempts on the card join the open case whatever their level.',
@@ -297,7 +292,7 @@ export const RiskConfig = Type.Object(
     alert: Type.Optional(
       Type.Object(
         {
-          minLevel: Literals(['low', 'medium', 'high'] as const, {
+          minLevel: literalUnion(RISK_LEVELS, {
             default: 'low',
             description:
               'Lowest level that alerts the cardholder; "low" = every attempt, worded by level.',
@@ -324,7 +319,7 @@ export const RiskConfig = Type.Object(
             default: 'UTC',
             description: 'IANA time zone of the time shown.',
           }),
-          defaultLanguage: Literals(['en', 'fr', 'de', 'es'] as const, {
+          defaultLanguage: literalUnion(['en', 'fr', 'de', 'es'] as const, {
             default: 'en',
             description: "Used when the cardholder's language is unknown or has no template.",
           }),

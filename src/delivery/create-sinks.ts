@@ -1,14 +1,14 @@
 import { readFileSync } from 'node:fs';
 import type { Config } from '../config/config-schema.js';
 import type { RabbitMqSinkConfig, WebhookSinkConfig } from '../config/delivery-schema.js';
+import { ConfigError } from '../errors.js';
 import {
   logSecretWarnings,
   resolveSecret,
   type SecretContext,
   secretContext,
   secretField,
-} from '../config/resolve-secret.js';
-import { ConfigError } from '../errors.js';
+} from '../keys/resolve-secret.js';
 import type { Logger } from '../logger.js';
 import { RabbitMqSink } from './rabbitmq-sink.js';
 import type { Sink } from './sink.js';

@@ -1,29 +1,33 @@
 import type { Config } from '../config/config-schema.js';
-import { logSecretWarnings, secretContext } from '../config/resolve-secret.js';
 import type { Logger } from '../logger.js';
 import { serviceMetrics } from '../metrics/service-metrics.js';
-import { alertDestination } from '../risk/alert/alert-destination.js';
-import { createAlertSink } from '../risk/alert/create-alert-sink.js';
-import type { Runtime } from '../runtime.js';
-import { ALERT_DESTINATION } from '../storage/outbox-store.js';
+import type { DataProtector } from '../protect/data-protector.js';
+import type { OutboxStore } from '../storage/outbox-store.js';
 import { createSinks } from './create-sinks.js';
 import { type DeliveryOutcome, DeliveryWorker, type WorkerLane } from './delivery-worker.js';
 import { eventDestination } from './event-destination.js';
 
-/** Cardholder alerts are on: risk assessment runs and `risk.alert` names a channel. */
-export function alertsConfigured(config: Config): boolean {
-  return config.risk.enabled && config.risk.alert?.sink !== undefined;
+/**
+ * What the worker takes from the process's runtime (`Runtime` in src/runtime.ts has it), named
+ * here so that the sinks' layer does not import the entry file that assembles everything.
+ */
+export interface DeliveryRuntime {
+  config: Config;
+  outbox: OutboxStore;
+  secrets: { dataProtector: DataProtector };
+  /** The cardholder alert channel's lane, when alerts are on (built by the risk side). */
+  alertLane?(logger: Logger): WorkerLane | undefined;
 }
 
 /**
- * Builds the outbox worker's lanes (one per configured sink and, when alerts are on, one for the
- * alert channel), loading their secrets, and starts it on the runtime's outbox. Resolves to
+ * Builds the outbox worker's lanes (one per configured sink, loading their secrets, and the
+ * alert channel's when alerts are on) and starts it on the runtime's outbox. Resolves to
  * undefined when there is nothing to send. `eventSinks: false` leaves the sinks out (tests that
- * drain the sinks' deliveries themselves).
+ * look at the sinks' deliveries themselves).
  * @throws ConfigError when a sink's or the alert channel's secret is missing or malformed.
  */
 export async function startDeliveryWorker(
-  rt: Runtime,
+  rt: DeliveryRuntime,
   logger: Logger,
   options: {
     workerId?: string;
@@ -43,18 +47,8 @@ export async function startDeliveryWorker(
         concurrency: config.sinks[i]!.concurrency,
       });
   }
-  const alert = config.risk.alert;
-  if (alertsConfigured(config) && alert) {
-    const ctx = secretContext(config);
-    const sink = createAlertSink(config, ctx);
-    logSecretWarnings(log, ctx.warnings);
-    if (sink)
-      lanes.push({
-        destination: alertDestination(ALERT_DESTINATION, sink, alert, rt.secrets.dataProtector),
-        retry: alert.retry,
-        concurrency: sink.concurrency,
-      });
-  }
+  const alerts = rt.alertLane?.(log);
+  if (alerts) lanes.push(alerts);
   if (lanes.length === 0) return undefined;
   const worker = new DeliveryWorker({
     outbox: rt.outbox,

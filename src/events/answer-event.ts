@@ -1,5 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { CARDHOLDER_ANSWERS } from '../domain/case-codes.js';
 import type { DataProtector } from '../protect/data-protector.js';
+import { literalUnion } from '../util/literal-union.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 import { CtpEventSchema, type EventSource, eventCard, eventId, RiskSchema } from './ctp-event.js';
 
@@ -18,7 +20,8 @@ export const AnswerEventSchema = Type.Object(
       description: 'evt_ + the alert id: one answer per alert, the same on every delivery.',
     }),
     type: Type.Literal('ctp.cardholder_answer'),
-    answer: Type.Union([Type.Literal('not_recognised'), Type.Literal('recognised')], {
+    // Published with "not recognised" first, the answer the event is for.
+    answer: literalUnion([...CARDHOLDER_ANSWERS].reverse(), {
       description: 'What the cardholder said to "was this you?".',
     }),
     answeredAt: Type.String({ format: 'date-time' }),

@@ -1,5 +1,8 @@
 import { type Static, Type } from '@sinclair/typebox';
+import type { CardholderAnswer } from '../domain/case-codes.js';
+import { RISK_LEVELS } from '../domain/risk-codes.js';
 import type { DataProtector } from '../protect/data-protector.js';
+import { literalUnion } from '../util/literal-union.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
 /**
@@ -15,7 +18,7 @@ const Nullable = <T extends Parameters<typeof Type.Union>[0][number]>(t: T) =>
 export const RiskSchema = Type.Object(
   {
     score: Type.Integer({ minimum: 0, maximum: 100 }),
-    level: Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]),
+    level: literalUnion(RISK_LEVELS),
     reasons: Type.Array(
       Type.Object({ code: Type.String(), detail: Type.String() }, { additionalProperties: true }),
     ),
@@ -122,7 +125,7 @@ export interface EventSource {
 /** The cardholder's answer an answer event reports (see `answer-event.ts`). */
 export interface AnswerFacts {
   alertId: string;
-  answer: 'recognised' | 'not_recognised';
+  answer: CardholderAnswer;
   answeredAt: number;
   caseId: string | null;
 }

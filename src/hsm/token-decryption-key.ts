@@ -5,7 +5,7 @@ import {
   randomBytes,
   timingSafeEqual,
 } from 'node:crypto';
-import type { TokenKeyRef } from '../config/hsm-schema.js';
+import type { TokenMechanism } from '../domain/token-mechanisms.js';
 import { ConfigError } from '../errors.js';
 import type { DecryptionKey } from '../jose/decryption-key.js';
 import type { HsmToken, TokenKeyInfo } from './hsm-token.js';
@@ -13,7 +13,7 @@ import { type Pkcs11, pkcs11js, tokenCodeOf } from './pkcs11-binding.js';
 import { decodeRsaOaepSha256 } from './rsa-oaep-decode.js';
 
 /** A mechanism the self-test settled on (`auto` resolved). */
-export type ResolvedMechanism = 'rsa-oaep-sha256' | 'rsa-raw';
+export type ResolvedMechanism = Exclude<TokenMechanism, 'auto'>;
 
 /** CK_RSA_PKCS_OAEP_PARAMS for RSA-OAEP-256 (PKCS#11 v2.40 §2.1.8): SHA-256, MGF1-SHA-256, no label. */
 function oaepSha256(): Pkcs11.Mechanism {
@@ -99,12 +99,13 @@ const REFUSALS =
  * it matches `certificateKey` when one is configured; and it decrypts a fresh RSA-OAEP-256 test
  * value with the configured mechanism (`auto`: the first of `rsa-oaep-sha256`, `rsa-raw` that
  * does).
+ * @param ref The key as configured (config's `TokenKeyRef`): its label and mechanism.
  * @param field JSON pointer of the key reference (`/keys/decryption/0/hsm`).
  * @throws ConfigError naming `${field}/label`, `${field}/mechanism` or `certificateField`.
  */
 export function openTokenKey(
   token: HsmToken,
-  ref: TokenKeyRef,
+  ref: { label: string; mechanism: TokenMechanism },
   field: string,
   certificate?: { key: KeyObject; field: string },
 ): TokenDecryptionKey {

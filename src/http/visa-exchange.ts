@@ -179,14 +179,24 @@ function describe(
   };
 }
 
-/** The TLS client certificate's state, or undefined on a plain-TCP connection. */
+/**
+ * The TLS client certificate's state, or undefined on a plain-TCP connection: its subject CN and
+ * SHA-256 fingerprint for the pin (`listen.tls.clientCertificate`). A resumed session reports
+ * the certificate of the handshake that made it.
+ */
 function clientCertificateOf(rawSocket: Socket): ClientCertificateState | undefined {
   const socket = rawSocket as TLSSocket;
   if (!socket.encrypted) return undefined;
   const cert = socket.getPeerCertificate();
+  const presented = cert !== null && Object.keys(cert).length > 0;
+  if (!presented) return { presented, authorized: socket.authorized };
+  // Node gives a repeated attribute as an array: then there is no one CN to compare.
+  const cn: unknown = cert.subject?.CN;
   return {
-    presented: cert !== null && Object.keys(cert).length > 0,
+    presented,
     authorized: socket.authorized,
+    commonName: typeof cn === 'string' ? cn : undefined,
+    sha256: cert.fingerprint256?.replaceAll(':', '').toLowerCase(),
   };
 }
 

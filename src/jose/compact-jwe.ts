@@ -1,15 +1,11 @@
 import { createDecipheriv, randomBytes } from 'node:crypto';
+import type {
+  ContentEncryptionAlgorithm,
+  KeyManagementAlgorithm,
+} from '../domain/jose-algorithms.js';
 import { QuarantineError } from '../errors.js';
 import { decodeBase64url, decodeJsonObject } from './base64url.js';
 import type { DecryptionKey } from './decryption-key.js';
-
-/** Key management algorithms (RFC 7518 §4). RSA1_5 is deliberately absent (Bleichenbacher). */
-export const KEY_MANAGEMENT_ALGORITHMS = ['RSA-OAEP-256'] as const;
-export type KeyManagementAlgorithm = (typeof KEY_MANAGEMENT_ALGORITHMS)[number];
-
-/** Content encryption algorithms (RFC 7518 §5.3). */
-export const CONTENT_ENCRYPTION_ALGORITHMS = ['A256GCM', 'A128GCM'] as const;
-export type ContentEncryptionAlgorithm = (typeof CONTENT_ENCRYPTION_ALGORITHMS)[number];
 
 const CEK_BYTES: Record<ContentEncryptionAlgorithm, number> = { A256GCM: 32, A128GCM: 16 };
 

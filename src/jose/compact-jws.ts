@@ -1,10 +1,7 @@
 import { constants, type KeyObject, verify } from 'node:crypto';
+import type { SignatureAlgorithm } from '../domain/jose-algorithms.js';
 import { RejectedError } from '../errors.js';
 import { decodeBase64url, decodeJsonObject } from './base64url.js';
-
-/** JWS algorithms this service can verify (RFC 7518 §3). `none` and HS* are deliberately absent. */
-export const SIGNATURE_ALGORITHMS = ['PS256', 'PS384', 'PS512', 'RS256', 'RS384', 'RS512'] as const;
-export type SignatureAlgorithm = (typeof SIGNATURE_ALGORITHMS)[number];
 
 const HASH: Record<SignatureAlgorithm, { hash: string; pss: boolean; saltLength: number }> = {
   PS256: { hash: 'sha256', pss: true, saltLength: 32 },

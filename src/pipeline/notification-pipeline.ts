@@ -1,5 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Config } from '../config/config-schema.js';
+import type { SignatureAlgorithm } from '../domain/jose-algorithms.js';
 import {
   KeyUnavailableError,
   type QuarantineCode,
@@ -9,7 +10,7 @@ import {
   StorageError,
 } from '../errors.js';
 import { decryptCompactJwe, type JweAllowList } from '../jose/compact-jwe.js';
-import { type SignatureAlgorithm, verifyCompactJws } from '../jose/compact-jws.js';
+import { verifyCompactJws } from '../jose/compact-jws.js';
 import type { DecryptionKey } from '../jose/decryption-key.js';
 import type { DataProtector, ProtectedPan } from '../protect/data-protector.js';
 import type {
@@ -22,6 +23,7 @@ import { uuidV7 } from '../util/uuid-v7.js';
 import { isEventType } from '../visa/event-type.js';
 import { isTokenRequestorId } from '../visa/token-requestor-id.js';
 import {
+  type ClientCertificatePin,
   type ClientCertificateState,
   checkClientCertificate,
   checkXPayToken,
@@ -71,6 +73,8 @@ export interface PipelineOptions {
   /** Allow-list; undefined admits any 11-digit ID. */
   tokenRequestorIds?: ReadonlySet<string> | undefined;
   requireClientCertificate: boolean;
+  /** With `requireClientCertificate`: which of the CA's certificates is Visa's. Default: any. */
+  clientCertificatePin?: ClientCertificatePin | undefined;
   xPayToken?: { secret: Buffer; skewSeconds: number } | undefined;
   /** Milliseconds since the epoch. Default `Date.now`. */
   now?: () => number;
@@ -178,7 +182,8 @@ export class NotificationPipeline {
     ) {
       throw new RejectedError('TOKEN_REQUESTOR_UNKNOWN', 'tokenRequestorID unknown');
     }
-    if (this.#o.requireClientCertificate) checkClientCertificate(req.clientCertificate);
+    if (this.#o.requireClientCertificate)
+      checkClientCertificate(req.clientCertificate, this.#o.clientCertificatePin);
     const xpt = this.#o.xPayToken;
     if (xpt !== undefined) {
       checkXPayToken(

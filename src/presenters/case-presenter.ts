@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { AnswerResult, CaseDetail, CaseItem } from '../admin/api-schemas.js';
+import type { AnswerResult, CaseDetail, CaseItem } from '../api/api-schemas.js';
 import type {
   AnswerOutcome,
   CaseDetail as CaseDetailRow,

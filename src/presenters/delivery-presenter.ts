@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { DeliveryItem } from '../admin/api-schemas.js';
+import type { DeliveryItem } from '../api/api-schemas.js';
 import { eventId } from '../events/ctp-event.js';
 import type { DeliverySummary } from '../storage/outbox-store.js';
 import { iso } from './iso-time.js';

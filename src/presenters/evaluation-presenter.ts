@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { EvaluationReport } from '../admin/api-schemas.js';
+import type { EvaluationReport } from '../api/api-schemas.js';
 import type { BacktestReport } from '../risk/risk-backtest.js';
 import type { Evaluation } from '../risk/risk-evaluation.js';
 import { iso } from './iso-time.js';

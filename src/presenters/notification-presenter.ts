@@ -1,6 +1,6 @@
 import type { Static } from '@sinclair/typebox';
-import type { NotificationDetail, NotificationItem } from '../admin/api-schemas.js';
-import type { RiskSummary } from '../risk/risk-codes.js';
+import type { NotificationDetail, NotificationItem } from '../api/api-schemas.js';
+import type { RiskSummary } from '../domain/risk-codes.js';
 import type {
   NotificationDetail as DetailRow,
   NotificationRow,

@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { OperatorItem } from '../admin/api-schemas.js';
+import type { OperatorItem } from '../api/api-schemas.js';
 import type { Operator } from '../storage/operator-store.js';
 import { iso } from './iso-time.js';
 

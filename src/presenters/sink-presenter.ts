@@ -1,5 +1,5 @@
 import type { Static } from '@sinclair/typebox';
-import type { SinkItem } from '../admin/api-schemas.js';
+import type { SinkItem } from '../api/api-schemas.js';
 import type { SinkConfig } from '../config/delivery-schema.js';
 import type { OutboxStore } from '../storage/outbox-store.js';
 import { iso } from './iso-time.js';

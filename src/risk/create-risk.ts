@@ -1,12 +1,11 @@
 import type { Config } from '../config/config-schema.js';
-import type { Secrets } from '../config/load-secrets.js';
+import type { Secrets } from '../keys/load-secrets.js';
 import {
   logSecretWarnings,
   resolveSecret,
   type SecretContext,
   secretContext,
-  secretField,
-} from '../config/resolve-secret.js';
+} from '../keys/resolve-secret.js';
 import type { Logger } from '../logger.js';
 import type { NotificationStore } from '../storage/notification-store.js';
 import type { RiskStores } from '../storage/risk-store.js';

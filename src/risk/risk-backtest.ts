@@ -1,5 +1,5 @@
 import type { Config } from '../config/config-schema.js';
-import type { RiskLevel } from './risk-codes.js';
+import type { RiskLevel } from '../domain/risk-codes.js';
 import { assessRisk } from './risk-engine.js';
 import {
   type ConfusionMatrix,

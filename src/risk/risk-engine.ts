@@ -1,11 +1,6 @@
 import type { Config } from '../config/config-schema.js';
-import {
-  DEFAULT_WEIGHTS,
-  type RiskCode,
-  type RiskLevel,
-  type RiskReason,
-  type ShadowHit,
-} from './risk-codes.js';
+import type { RiskCode, RiskLevel, RiskReason, ShadowHit } from '../domain/risk-codes.js';
+import { DEFAULT_WEIGHTS } from './default-weights.js';
 import { binRangeRule, luhnRule } from './rules/card-number-rules.js';
 import { cardStatusRule } from './rules/card-status-rule.js';
 import { contactRule, emailRule, phoneRule } from './rules/contact-rules.js';

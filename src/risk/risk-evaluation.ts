@@ -1,5 +1,6 @@
-import type { CardholderAnswer, Disposition, LabelledAssessment } from '../storage/case-records.js';
-import type { RiskLevel } from './risk-codes.js';
+import type { CardholderAnswer, Disposition } from '../domain/case-codes.js';
+import type { RiskLevel } from '../domain/risk-codes.js';
+import type { LabelledAssessment } from '../storage/case-records.js';
 
 /** What the bank learnt about an attempt: fraud or not; null when nobody said. */
 export type Label = 'fraud' | 'legitimate';

@@ -1,6 +1,6 @@
+import type { RiskInputs } from '../domain/risk-codes.js';
 import { normaliseEmail, normalisePhone } from './match/contact-normalise.js';
 import { nameSimilarity } from './match/name-similarity.js';
-import type { RiskInputs } from './risk-codes.js';
 import { isDisposableEmail } from './rules/disposable-email-rule.js';
 import type { AttemptContext } from './rules/risk-rule.js';
 

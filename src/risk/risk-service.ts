@@ -1,4 +1,5 @@
 import type { Config } from '../config/config-schema.js';
+import { levelAtLeast } from '../domain/risk-codes.js';
 import type { Logger } from '../logger.js';
 import { serviceMetrics } from '../metrics/service-metrics.js';
 import type { DataProtector } from '../protect/data-protector.js';
@@ -7,7 +8,6 @@ import { uuidV7 } from '../util/uuid-v7.js';
 import { countEnrollers } from './count-enrollers.js';
 import type { CardholderDirectory, DirectoryResult } from './directory/cardholder.js';
 import { normaliseEmail, normalisePhone } from './match/contact-normalise.js';
-import { levelAtLeast } from './risk-codes.js';
 import { assessRisk, type EngineResult } from './risk-engine.js';
 import { emailOnFile, phoneOnFile, riskInputs } from './risk-inputs.js';
 

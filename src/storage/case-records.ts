@@ -1,34 +1,11 @@
-import type { RiskInputs, RiskLevel, RiskReason } from '../risk/risk-codes.js';
-import type { AlertStatus } from './risk-store.js';
-
-/** open: nobody on it yet; in_review: assigned; closed: with a disposition. */
-export type CaseStatus = 'open' | 'in_review' | 'closed';
-export const CASE_STATUSES: readonly CaseStatus[] = ['open', 'in_review', 'closed'];
-
-/** An analyst's finding on closing a case: the label its attempts carry. */
-export type Disposition = 'confirmed_fraud' | 'legitimate' | 'inconclusive';
-export const DISPOSITIONS: readonly Disposition[] = [
-  'confirmed_fraud',
-  'legitimate',
-  'inconclusive',
-];
-
-/** What the cardholder said to "was this you?". */
-export type CardholderAnswer = 'recognised' | 'not_recognised';
-export const ANSWERS: readonly CardholderAnswer[] = ['recognised', 'not_recognised'];
-
-/**
- * Entries of a case's append-only list: an analyst's `note`, and what happened to the case
- * (opened, an attempt joined, assigned, the cardholder answered, reopened, closed).
- */
-export type CaseNoteKind =
-  | 'opened'
-  | 'attempt'
-  | 'assigned'
-  | 'note'
-  | 'answer'
-  | 'reopened'
-  | 'closed';
+import type { AlertStatus } from '../domain/alert-statuses.js';
+import type {
+  CardholderAnswer,
+  CaseNoteKind,
+  CaseStatus,
+  Disposition,
+} from '../domain/case-codes.js';
+import type { RiskInputs, RiskLevel, RiskReason } from '../domain/risk-codes.js';
 
 /** One fraud case: the attempts on one card while it was open. */
 export interface CaseSummary {

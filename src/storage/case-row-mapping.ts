@@ -1,13 +1,7 @@
-import type { RiskInputs, RiskLevel, RiskReason } from '../risk/risk-codes.js';
-import type {
-  CardholderAnswer,
-  CaseAttempt,
-  CaseNote,
-  CaseSummary,
-  Disposition,
-  LabelledAssessment,
-} from './case-records.js';
-import type { AlertStatus } from './risk-store.js';
+import type { AlertStatus } from '../domain/alert-statuses.js';
+import type { CardholderAnswer, Disposition } from '../domain/case-codes.js';
+import type { RiskInputs, RiskLevel, RiskReason } from '../domain/risk-codes.js';
+import type { CaseAttempt, CaseNote, CaseSummary, LabelledAssessment } from './case-records.js';
 
 const str = (v: unknown): string | null => (v == null ? null : String(v));
 const num = (v: unknown): number | null => (v == null ? null : Number(v));

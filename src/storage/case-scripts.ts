@@ -1,13 +1,7 @@
-import type { RiskLevel } from '../risk/risk-codes.js';
+import type { CaseNoteKind, CaseStatus, Disposition } from '../domain/case-codes.js';
+import type { RiskLevel } from '../domain/risk-codes.js';
 import { uuidV7 } from '../util/uuid-v7.js';
-import type {
-  AnswerOutcome,
-  AnswerRequest,
-  CaseNoteKind,
-  CaseOutcome,
-  CaseStatus,
-  Disposition,
-} from './case-records.js';
+import type { AnswerOutcome, AnswerRequest, CaseOutcome } from './case-records.js';
 import { CASE_COLUMNS, toCaseSummary } from './case-row-mapping.js';
 import type { AssessmentRecord, CaseDraft } from './risk-store.js';
 import { all, outboxQueued, run, type SqlScript } from './sql-script.js';

@@ -1,3 +1,4 @@
+import type { Disposition } from '../domain/case-codes.js';
 import type {
   AnswerOutcome,
   AnswerRequest,
@@ -5,7 +6,6 @@ import type {
   CaseFilter,
   CaseOutcome,
   CaseSummary,
-  Disposition,
   LabelledAssessment,
 } from './case-records.js';
 import {

@@ -1,8 +1,5 @@
-import type {
-  NotificationStatus,
-  NotificationSummary,
-  QuarantinedNotification,
-} from './notification-record.js';
+import type { NotificationStatus } from '../domain/notification-statuses.js';
+import type { NotificationSummary, QuarantinedNotification } from './notification-record.js';
 import { QUARANTINED_COLUMNS, SUMMARY_COLUMNS, toQuarantined, toSummary } from './row-mapping.js';
 import type { SqlDriver } from './sql-driver.js';
 

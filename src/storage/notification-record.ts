@@ -1,6 +1,6 @@
 /** The shapes a notification takes in and out of storage (see `notification-store.ts`). */
 
-export type NotificationStatus = 'accepted' | 'quarantined';
+import type { NotificationStatus } from '../domain/notification-statuses.js';
 
 /** A notification as the pipeline hands it to storage. Card data arrive already protected. */
 export interface NotificationRecord {

@@ -1,8 +1,8 @@
+import type { NotificationStatus } from '../domain/notification-statuses.js';
 import type { AdminStores } from './admin-stores.js';
 import type {
   ListQuery,
   NotificationRecord,
-  NotificationStatus,
   NotificationSummary,
   QuarantinedNotification,
   RecordOutcome,

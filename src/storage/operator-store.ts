@@ -1,11 +1,5 @@
+import type { Role } from '../domain/roles.js';
 import type { SqlDriver } from './sql-driver.js';
-
-/**
- * viewer < analyst < admin, each allowed what the one before is; `channel` stands apart: the
- * bank's app or messaging system, whose API token only posts cardholders' answers.
- */
-export const ROLES = ['viewer', 'analyst', 'admin', 'channel'] as const;
-export type Role = (typeof ROLES)[number];
 
 /** An operator as the admin side sees one: never a hash. */
 export interface Operator {

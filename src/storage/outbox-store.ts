@@ -1,3 +1,4 @@
+import type { DeliveryStatus } from '../domain/delivery-codes.js';
 import type { EventSource } from '../events/ctp-event.js';
 
 /**
@@ -6,9 +7,6 @@ import type { EventSource } from '../events/ctp-event.js';
  * through this interface. `sqlite-outbox.ts` and `postgres-outbox.ts` implement it on the
  * notification store's own connection.
  */
-
-/** pending: not tried yet; failed: tried, waiting for its retry; delivered; dead: gave up. */
-export type DeliveryStatus = 'pending' | 'failed' | 'delivered' | 'dead';
 
 /**
  * What a message is: an `event` for a sink (the enrollment attempt, or the cardholder's answer),

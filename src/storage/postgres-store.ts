@@ -1,5 +1,6 @@
 import pg from 'pg';
 import type { Config } from '../config/config-schema.js';
+import type { NotificationStatus } from '../domain/notification-statuses.js';
 import { StorageError } from '../errors.js';
 import { type AdminStores, createAdminStores } from './admin-stores.js';
 import { SqlAlertStore } from './alert-store.js';
@@ -7,7 +8,6 @@ import { postgresMigrations } from './migrations/postgres-migrations.js';
 import type {
   ListQuery,
   NotificationRecord,
-  NotificationStatus,
   NotificationSummary,
   QuarantinedNotification,
   RecordOutcome,

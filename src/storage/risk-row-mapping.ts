@@ -1,7 +1,7 @@
-import type { RiskLevel } from '../risk/risk-codes.js';
+import type { AlertStatus } from '../domain/alert-statuses.js';
+import type { RiskLevel } from '../domain/risk-codes.js';
 import type {
   AlertRow,
-  AlertStatus,
   AssessmentRecord,
   AssessmentSubject,
   StoredAssessment,
@@ -79,9 +79,6 @@ export function toStoredAssessment(r: Record<string, unknown>): StoredAssessment
     assessedAt: Number(r.assessed_at),
   };
 }
-
-export const ALERT_ROW_COLUMNS =
-  'id, notification_id, status, level, attempts, last_error, created_at, sent_at';
 
 export function toAlertRow(r: Record<string, unknown>): AlertRow {
   return {

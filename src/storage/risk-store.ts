@@ -1,10 +1,11 @@
+import type { AlertStatus } from '../domain/alert-statuses.js';
 import type {
   RiskInputs,
   RiskLevel,
   RiskReason,
   RiskSummary,
   ShadowHit,
-} from '../risk/risk-codes.js';
+} from '../domain/risk-codes.js';
 import type { CardholderStore } from './cardholder-store.js';
 
 /** The stores of the risk side, on the notification store's own connection or pool. */
@@ -69,8 +70,6 @@ export interface AlertDraft {
   /** At most one alert per card within this many milliseconds. */
   windowMs: number;
 }
-
-export type AlertStatus = 'pending' | 'sent' | 'suppressed' | 'no_contact' | 'dead';
 
 export interface StoredAssessment extends RiskSummary {
   shadow: ShadowHit[];

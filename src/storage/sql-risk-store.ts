@@ -1,3 +1,4 @@
+import type { AlertStatus } from '../domain/alert-statuses.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import { caseOnAssessment } from './case-scripts.js';
 import { enqueueAlert, releaseAfterAssessment } from './outbox-claim.js';
@@ -10,7 +11,6 @@ import {
 } from './risk-row-mapping.js';
 import type {
   AlertDraft,
-  AlertStatus,
   AssessmentRecord,
   AssessmentSubject,
   CaseDraft,

@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import type { NotificationStatus } from '../domain/notification-statuses.js';
 import { StorageError } from '../errors.js';
 import { type AdminStores, createAdminStores } from './admin-stores.js';
 import { SqlAlertStore } from './alert-store.js';
@@ -8,7 +9,6 @@ import { sqliteMigrations } from './migrations/sqlite-migrations.js';
 import type {
   ListQuery,
   NotificationRecord,
-  NotificationStatus,
   NotificationSummary,
   QuarantinedNotification,
   RecordOutcome,

@@ -4,9 +4,6 @@
  */
 export const TOKEN_REQUESTOR_ID_PATTERN = '^[0-9]{11}$';
 
-/** Length of a token requestor ID. */
-export const TOKEN_REQUESTOR_ID_LENGTH = 11;
-
 const TOKEN_REQUESTOR_ID = new RegExp(TOKEN_REQUESTOR_ID_PATTERN);
 
 /** True when `s` has the form of a token requestor ID. */

@@ -160,3 +160,143 @@ describe('admin access: lock-out, audit of reads, cookies', () => {
     assert.equal(doc.json.paths['/api/audit'].get['x-min-role'], 'admin');
   });
 });
+
+describe('admin access: names that differ by case, the Host header, sign-out, tokens', () => {
+  let db: TestDatabase;
+  let env: AdminTestEnv;
+
+  before(async () => {
+    db = await sqliteDialect.create();
+    env = await startAdminEnv(db.url, {
+      extra: {
+        admin: {
+          host: '127.0.0.1',
+          port: 0,
+          loginMaxFailures: 3,
+          allowedHosts: ['console.bank.example'],
+        },
+      },
+    });
+  });
+  after(async () => {
+    await env?.close();
+    await db?.drop();
+  });
+
+  const signIn = async (username: string, password: string) => {
+    const res = await request(`${env.adminUrl}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: env.adminUrl },
+      body: new URLSearchParams({ username, password }).toString(),
+    });
+    await res.body.text();
+    return res.statusCode;
+  };
+
+  it('a sign-in does not reset the lock-out of a name that differs only by case', async () => {
+    const upper = await env.call('POST', '/api/operators', {
+      token: env.operators.admin.apiToken,
+      body: { name: 'Casey', role: 'admin' },
+    });
+    const lower = await env.call('POST', '/api/operators', {
+      token: env.operators.admin.apiToken,
+      body: { name: 'casey', role: 'viewer' },
+    });
+    assert.deepEqual([upper.status, lower.status], [201, 201]);
+    assert.equal(await signIn('Casey', 'wrong-1'), 401);
+    assert.equal(await signIn('Casey', 'wrong-2'), 401);
+    assert.equal(await signIn('casey', lower.json.password), 303);
+    assert.equal(await signIn('Casey', 'wrong-3'), 401);
+    assert.equal(await signIn('Casey', upper.json.password), 429, 'Casey is locked');
+  });
+
+  it('a Host that is neither an address, localhost nor a listed name is refused (421)', async () => {
+    const get = async (host: string, path = '/healthz', token?: string) => {
+      const res = await request(`${env.adminUrl}${path}`, {
+        headers: { host, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+      });
+      await res.body.text();
+      return res.statusCode;
+    };
+    const port = new URL(env.adminUrl).port;
+    assert.equal(await get(`rebind.attacker.example:${port}`), 421);
+    assert.equal(await get('rebind.attacker.example'), 421);
+    assert.equal(
+      await get(`rebind.attacker.example:${port}`, '/api/operators', env.operators.admin.apiToken),
+      421,
+    );
+    assert.equal(await get(`127.0.0.1:${port}`), 200);
+    assert.equal(await get(`[::1]:${port}`), 200);
+    assert.equal(await get(`localhost:${port}`), 200);
+    assert.equal(await get(`CONSOLE.bank.example:${port}`), 200);
+  });
+
+  it('a cross-site sign-out (no cookie) clears nothing; a cookie sent twice is none', async () => {
+    const res = await request(`${env.adminUrl}/logout`, {
+      method: 'POST',
+      headers: {
+        origin: 'http://evil.example',
+        'content-type': 'application/x-www-form-urlencoded',
+      },
+      body: '',
+    });
+    await res.body.text();
+    assert.equal(res.statusCode, 303);
+    assert.equal(res.headers['set-cookie'], undefined);
+
+    const form = await request(`${env.adminUrl}/login`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: env.adminUrl },
+      body: new URLSearchParams({
+        username: 'vera.viewer',
+        password: env.operators.viewer.password,
+      }).toString(),
+    });
+    await form.body.text();
+    const cookie = String(form.headers['set-cookie']).split(';')[0]!;
+    assert.equal((await env.call('GET', '/api/me', { headers: { cookie } })).status, 200);
+    assert.equal(
+      (await env.call('GET', '/api/me', { headers: { cookie: `${cookie}; ${cookie}` } })).status,
+      401,
+    );
+  });
+
+  it('a look-up by fingerprint or last digits through the list is audited as one by card', async () => {
+    const fingerprint = 'vlw1ufUO3UOwX8bqYiJjk9QD1kud9dNsoSNy8i1vosg';
+    for (const q of [`fingerprint=${fingerprint}`, 'last4=0002'])
+      assert.equal(
+        (await env.call('GET', `/api/notifications?${q}`, { token: env.operators.viewer.apiToken }))
+          .status,
+        200,
+      );
+    const entries = (
+      await env.call('GET', '/api/audit?action=notification.search_by_card', {
+        token: env.operators.admin.apiToken,
+      })
+    ).json.items as { detail: { last4: string | null; byFingerprint: boolean } }[];
+    assert.deepEqual(
+      entries.slice(0, 2).map((e) => [e.detail.last4, e.detail.byFingerprint]),
+      [
+        ['0002', false],
+        [null, true],
+      ],
+    );
+  });
+
+  it('an unknown or malformed API token is refused and audited, the token never', async () => {
+    const bogus = 'not-a-real-token-0123456789';
+    assert.equal((await env.call('GET', '/api/me', { token: bogus })).status, 401);
+    assert.equal(
+      (await env.call('GET', '/api/me', { headers: { authorization: 'Basic eDp5' } })).status,
+      401,
+    );
+    const audit = await env.call('GET', '/api/audit?action=request.unauthenticated', {
+      token: env.operators.admin.apiToken,
+    });
+    assert.deepEqual(
+      audit.json.items.slice(0, 2).map((e: { detail: { reason: string } }) => e.detail.reason),
+      ['malformed_authorization', 'unknown_token'],
+    );
+    assert.ok(!audit.text.includes(bogus));
+  });
+});

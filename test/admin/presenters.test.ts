@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
-import { DeliveryItem, OperatorItem } from '../../src/admin/api-schemas.js';
+import { DeliveryItem, OperatorItem } from '../../src/api/api-schemas.js';
 import { presentDelivery } from '../../src/presenters/delivery-presenter.js';
 import { iso } from '../../src/presenters/iso-time.js';
 import { presentOperator } from '../../src/presenters/operator-presenter.js';

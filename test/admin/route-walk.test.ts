@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { Client } from 'undici';
-import type { Role } from '../../src/storage/operator-store.js';
+import type { Role } from '../../src/domain/roles.js';
 import { type AdminTestEnv, startAdminEnv } from '../support/admin-harness.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import { spellings } from '../support/path-spellings.js';
@@ -27,6 +27,39 @@ const PUBLIC = new Set([
   'GET /api/openapi.json',
 ]);
 
+/**
+ * The role each API route needs, written here and not read from the routes: a route that loses
+ * its `minRole` (and so falls back to viewer) fails the walk instead of redefining it.
+ */
+const EXPECTED_ROLE: Record<string, string> = {
+  'GET /api/me': 'viewer',
+  'GET /api/notifications': 'viewer',
+  'POST /api/notifications/search': 'viewer',
+  'GET /api/notifications/:id': 'viewer',
+  'POST /api/notifications/:id/reprocess': 'analyst',
+  'GET /api/keys': 'viewer',
+  'GET /api/audit': 'admin',
+  'GET /api/stats': 'viewer',
+  'GET /api/operators': 'admin',
+  'POST /api/operators': 'admin',
+  'POST /api/operators/:name/disable': 'admin',
+  'POST /api/operators/:name/enable': 'admin',
+  'GET /api/deliveries': 'viewer',
+  'POST /api/deliveries/:id/retry': 'analyst',
+  'POST /api/deliveries/retry-dead': 'analyst',
+  'GET /api/sinks': 'viewer',
+  'POST /api/sinks/:name/replay': 'analyst',
+  'POST /api/sinks/:name/disable': 'admin',
+  'POST /api/sinks/:name/enable': 'admin',
+  'GET /api/cases': 'viewer',
+  'GET /api/cases/:id': 'viewer',
+  'POST /api/cases/:id/assign': 'analyst',
+  'POST /api/cases/:id/notes': 'analyst',
+  'POST /api/cases/:id/disposition': 'analyst',
+  'POST /api/alerts/:id/answer': 'channel',
+  'GET /api/risk/evaluation': 'viewer',
+};
+
 type Who = 'anonymous' | Role;
 const WHO: Who[] = ['anonymous', 'viewer', 'analyst', 'admin', 'channel'];
 const RANK: Record<string, number> = { viewer: 0, analyst: 1, admin: 2 };
@@ -48,6 +81,8 @@ interface Rule {
   method: string;
   pattern: string;
   minRole: string;
+  /** What the OpenAPI document says. */
+  documented: string;
 }
 
 describe('admin routes walked under every spelling, role and none', () => {
@@ -80,7 +115,11 @@ describe('admin routes walked under every spelling, role and none', () => {
       Object.entries(ops).map(([m, op]) => ({
         method: m.toUpperCase(),
         pattern: path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1'),
-        minRole: op['x-min-role'],
+        // Walked by the expected role; the first test fails if the document says otherwise.
+        minRole:
+          EXPECTED_ROLE[`${m.toUpperCase()} ${path.replace(/\{([A-Za-z0-9_]+)\}/g, ':$1')}`] ??
+          op['x-min-role'],
+        documented: op['x-min-role'],
       })),
     );
   });
@@ -99,6 +138,11 @@ describe('admin routes walked under every spelling, role and none', () => {
     assert.ok(fromRouter.length > 20, `router listed ${fromRouter.length} routes`);
     assert.deepEqual(fromRouter, documented);
     for (const r of rules) assert.ok(!PUBLIC.has(`${r.method} ${r.pattern}`));
+    // The document states each route's role as this test expects it, route by route.
+    assert.deepEqual(
+      Object.fromEntries(rules.map((r) => [`${r.method} ${r.pattern}`, r.documented])),
+      EXPECTED_ROLE,
+    );
   });
 
   it('canonical paths: 401 without credentials, 403 below the role, served at or above it', async (t) => {
@@ -126,7 +170,7 @@ describe('admin routes walked under every spelling, role and none', () => {
       ...rules,
       ...[...PUBLIC].map((p) => {
         const [method, pattern] = p.split(' ') as [string, string];
-        return { method, pattern, minRole: 'public' };
+        return { method, pattern, minRole: 'public', documented: 'public' };
       }),
     ];
     let tried = 0;

@@ -50,7 +50,9 @@ const marked = [
 ];
 
 const common = {
-  listen: { tls: { cert: 'tls/cert.pem', key: 'tls/key.pem', clientCa: 'tls/ca.pem' } },
+  listen: {
+    tls: { cert: 'tls/cert.pem', key: 'tls/key.pem', clientCa: 'tls/ca.pem', crl: 'tls/ca.crl' },
+  },
   storage: { url: 'sqlite:data/ctp.sqlite' },
   keys: {
     decryption: [{ kid: 'e', privateKey: 'keys/e.pem', certificate: 'keys/e.cert.pem' }],

@@ -76,6 +76,14 @@ describe('config', () => {
       { ...minimal, keys: { ...minimal.keys, decryption: [] } },
       /config \/keys\/decryption/,
     ],
+    [
+      'full card numbers to a directory over plain HTTP',
+      {
+        ...minimal,
+        directory: { type: 'http', url: 'http://127.0.0.1:9/lookup', sendCardNumber: true },
+      },
+      /config \/directory\/url: sendCardNumber sends full card numbers/,
+    ],
   ];
   for (const [name, input, message] of bad) {
     it(`refuses ${name}, naming the field`, () => {

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import type { Config } from '../../src/config/config-schema.js';
 import { DEFAULT_TLS12_CIPHERS } from '../../src/config/listen-tls-schema.js';
-import { loadSecrets } from '../../src/config/load-secrets.js';
 import { createSinks } from '../../src/delivery/create-sinks.js';
 import { ConfigError } from '../../src/errors.js';
+import { loadSecrets } from '../../src/keys/load-secrets.js';
 import { createLogger } from '../../src/logger.js';
 import { runCli, startServerProcess } from '../support/cli-process.js';
 import { writeServerConfig } from '../support/process-config.js';
@@ -49,6 +49,16 @@ function fields(pki: TestPki): [string, (c: Config, mode: number) => void][] {
           minVersion: 'TLSv1.2',
           ciphers: DEFAULT_TLS12_CIPHERS,
         }),
+    ],
+    [
+      '/admin/tls/key',
+      (c, m) => {
+        const tls = { cert: pki.files.serverCert, key: loose(pki.files.serverKey, m) };
+        c.admin = configFor(pki, {
+          storageUrl: 'sqlite::memory:',
+          extra: { admin: { port: 0, tls } },
+        }).admin;
+      },
     ],
     [
       '/dataProtection/keys/0/file',

@@ -183,6 +183,45 @@ describe('sinks configuration', () => {
       '/sinks/0/retry/initialDelayMs',
     );
   });
+
+  it('refuses full card numbers over plain HTTP or AMQP, naming the url (PCI DSS 4.2.1), loopback included', () => {
+    const mq = { name: 'core', type: 'rabbitmq', password: { env: 'MQ_PASSWORD' } };
+    for (const sink of [
+      { ...hook, url: 'http://fraud.bank.example/hooks/ctp' },
+      { ...hook, url: 'http://127.0.0.1:9000/hooks/ctp' },
+      { ...mq, url: 'amqp://mq.bank.example' },
+      { ...mq, url: 'amqp://[::1]:5672' },
+    ]) {
+      assert.throws(
+        () =>
+          parseConfig(
+            { ...base, sinks: [hook, { ...sink, name: 'pci', includePan: true }] },
+            '/etc/ctp',
+          ),
+        (e: unknown) =>
+          e instanceof ConfigError &&
+          e.field === '/sinks/1/url' &&
+          /includePan .* must be https:\/\/ or amqps:\/\//.test(e.message),
+        sink.url,
+      );
+      // The same sink without card numbers is allowed on a trusted network.
+      parseConfig({ ...base, sinks: [{ ...sink, includePan: false }] }, '/etc/ctp');
+    }
+    const c = parseConfig(
+      {
+        ...base,
+        sinks: [
+          { ...hook, includePan: true },
+          { ...mq, url: 'amqps://mq.bank.example', includePan: true },
+        ],
+      },
+      '/etc/ctp',
+    );
+    assert.deepEqual(
+      c.sinks.map((x) => x.includePan),
+      [true, true],
+    );
+  });
 });
 
 describe('event type names', () => {

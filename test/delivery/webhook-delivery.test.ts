@@ -30,6 +30,9 @@ for (const dialect of await dialects()) {
   describe(`webhook delivery on ${dialect.name}`, () => {
     const [s1, s2, s3] = [secret(), secret(), secret()];
     const rx = new WebhookReceiver();
+    // Card numbers go only over TLS (PCI DSS 4.2.1): the includePan sink has a receiver of its
+    // own, over HTTPS, trusting the test CA.
+    let pciRx: WebhookReceiver;
     let db: TestDatabase;
     let s: TestServer;
     let goneAnswers410 = true;
@@ -44,6 +47,11 @@ for (const dialect of await dialects()) {
 
     before(async () => {
       await rx.start();
+      const pki = await testPki();
+      pciRx = await new WebhookReceiver({
+        tls: { cert: pki.files.serverCert, key: pki.files.serverKey },
+      }).start();
+      pciRx.respond = () => ({ status: 200 });
       rx.respond = (req, seen) => {
         if (req.path === '/flaky')
           return seen === 0
@@ -63,7 +71,7 @@ for (const dialect of await dialects()) {
         ...extra,
       });
       db = await dialect.create();
-      s = await startTestServer(await testPki(), {
+      s = await startTestServer(pki, {
         storageUrl: db.url,
         delivery: true,
         extra: {
@@ -72,7 +80,12 @@ for (const dialect of await dialects()) {
               secrets: [secretEnv(s1), secretEnv(s2)],
               retry: { initialDelayMs: 20, maxDelayMs: 2000, maxAttempts: 6 },
             }),
-            sink('pci', { secrets: [secretEnv(s3)], includePan: true }),
+            sink('pci', {
+              url: `${pciRx.url}/pci`,
+              caFile: pki.files.caCert,
+              secrets: [secretEnv(s3)],
+              includePan: true,
+            }),
             sink('gone', { secrets: [secretEnv(s3)], concurrency: 1 }),
             sink('down', {
               secrets: [secretEnv(s3)],
@@ -90,6 +103,7 @@ for (const dialect of await dialects()) {
     after(async () => {
       await s.close();
       await rx.close();
+      await pciRx.close();
       await db.drop();
     });
 
@@ -120,7 +134,7 @@ for (const dialect of await dialects()) {
     it('reaches every sink, every attempt signed (verified with the standardwebhooks package), same event id on retries', async () => {
       await waitFor(
         'flaky and pci to receive both events',
-        () => rx.answered('/flaky').length === 2 && rx.answered('/pci').length === 2,
+        () => rx.answered('/flaky').length === 2 && pciRx.answered('/pci').length === 2,
       );
       // …and the worker to have recorded it (the receiver's 200 comes first).
       await waitFor(
@@ -129,7 +143,8 @@ for (const dialect of await dialects()) {
           (await s.runtime.outbox.list({ sink: 'flaky', status: 'delivered' })).length === 2,
       );
       for (const r of rx.requests.filter((x) => x.path === '/flaky')) verify(r, [s1, s2]);
-      for (const r of rx.requests.filter((x) => x.path === '/pci')) verify(r, [s3]);
+      assert.ok(pciRx.url.startsWith('https://'));
+      for (const r of pciRx.requests.filter((x) => x.path === '/pci')) verify(r, [s3]);
 
       for (const id of eventIds) {
         const attempts = rx.requests.filter(
@@ -147,7 +162,7 @@ for (const dialect of await dialects()) {
         assert.equal(event.card?.pan, undefined, 'no card number for a sink without includePan');
         assert.ok(!attempts.some((a) => pans.some((pan) => a.body.includes(pan))));
       }
-      const pci = rx.answered('/pci').map((r) => JSON.parse(r.body) as CtpEvent);
+      const pci = pciRx.answered('/pci').map((r) => JSON.parse(r.body) as CtpEvent);
       assert.deepEqual(pci.map((e) => e.id).sort(), [...eventIds].sort());
       for (const e of pci) {
         const i = payloads.findIndex(

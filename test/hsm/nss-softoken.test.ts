@@ -9,10 +9,10 @@ import {
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { loadSecrets } from '../../src/config/load-secrets.js';
 import { HsmToken } from '../../src/hsm/hsm-token.js';
 import { pkcs11js, tokenCodeOf } from '../../src/hsm/pkcs11-binding.js';
 import type { TokenDecryptionKey } from '../../src/hsm/token-decryption-key.js';
+import { loadSecrets } from '../../src/keys/load-secrets.js';
 import { encodeVisaMessage } from '../../src/visa/visa-encoder.js';
 import { runCli } from '../support/cli-process.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';

@@ -3,17 +3,14 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CompactEncrypt, CompactSign, compactDecrypt, compactVerify } from 'jose';
-import { QuarantineError, RejectedError } from '../../src/errors.js';
 import {
   CONTENT_ENCRYPTION_ALGORITHMS,
-  decryptCompactJwe,
-  type JweAllowList,
-} from '../../src/jose/compact-jwe.js';
-import {
   SIGNATURE_ALGORITHMS,
   type SignatureAlgorithm,
-  verifyCompactJws,
-} from '../../src/jose/compact-jws.js';
+} from '../../src/domain/jose-algorithms.js';
+import { QuarantineError, RejectedError } from '../../src/errors.js';
+import { decryptCompactJwe, type JweAllowList } from '../../src/jose/compact-jwe.js';
+import { verifyCompactJws } from '../../src/jose/compact-jws.js';
 import { fileDecryptionKey } from '../../src/jose/decryption-key.js';
 import {
   b64u,

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DEFAULT_WEIGHTS, RISK_CODES } from '../../src/risk/risk-codes.js';
+import { RISK_CODES } from '../../src/domain/risk-codes.js';
+import { DEFAULT_WEIGHTS } from '../../src/risk/default-weights.js';
 import { assessRisk, RULES } from '../../src/risk/risk-engine.js';
 import { binInRanges, binRangeRule, luhnRule } from '../../src/risk/rules/card-number-rules.js';
 import { cardStatusRule } from '../../src/risk/rules/card-status-rule.js';

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { RiskLevel } from '../../src/domain/risk-codes.js';
 import { buildAnswerEvent } from '../../src/events/answer-event.js';
-import type { RiskLevel } from '../../src/risk/risk-codes.js';
 import type { NotificationRecord } from '../../src/storage/notification-record.js';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
 import { openStore } from '../../src/storage/open-store.js';

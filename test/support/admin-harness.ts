@@ -2,9 +2,9 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildAdminApp } from '../../src/admin/admin-app.js';
 import { addOperator, type IssuedCredentials } from '../../src/admin/operators.js';
+import type { Role } from '../../src/domain/roles.js';
 import { createLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
-import type { Role } from '../../src/storage/operator-store.js';
 import {
   capturedLogs,
   configFor,

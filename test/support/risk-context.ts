@@ -1,7 +1,7 @@
 import type { Config } from '../../src/config/config-schema.js';
 import { parseConfig } from '../../src/config/load-config.js';
+import type { RiskInputs } from '../../src/domain/risk-codes.js';
 import type { Cardholder, DirectoryResult } from '../../src/risk/directory/cardholder.js';
-import type { RiskInputs } from '../../src/risk/risk-codes.js';
 import { riskInputs } from '../../src/risk/risk-inputs.js';
 import type {
   AttemptContext,

@@ -6,8 +6,9 @@ import { buildApp } from '../../src/app.js';
 import type { Config } from '../../src/config/config-schema.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import type { DeliveryOutcome, DeliveryWorker } from '../../src/delivery/delivery-worker.js';
-import { alertsConfigured, startDeliveryWorker } from '../../src/delivery/start-delivery-worker.js';
+import { startDeliveryWorker } from '../../src/delivery/start-delivery-worker.js';
 import { createLogger } from '../../src/logger.js';
+import { alertsConfigured } from '../../src/risk/alert/alert-lane.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { type EncodeOptions, encodeVisaMessage, xPayToken } from '../../src/visa/visa-encoder.js';
 import { secretEnv } from './secret-env.js';
@@ -48,8 +49,11 @@ export interface PostOptions {
   method?: string;
   contentType?: string | null;
   headers?: Record<string, string>;
-  /** 'valid' (default), 'none', or 'rogue' client certificate for mTLS servers. */
-  clientCert?: 'valid' | 'none' | 'rogue';
+  /**
+   * 'valid' (default), 'none', or 'rogue' client certificate for mTLS servers, or PEM files of
+   * one the test made.
+   */
+  clientCert?: 'valid' | 'none' | 'rogue' | { cert: string; key: string };
   /** Compute an X-Pay-Token over the request (default: when the server has a secret). */
   xPayToken?: boolean | { timestamp?: number; secret?: string };
   /** Give up waiting for the answer after this long (default: undici's 300 s). */
@@ -166,24 +170,25 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
   const port = (app.server.address() as { port: number }).port;
   const url = `${o.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   const agents = new Map<string, Agent>();
-  const agentFor = (which: 'valid' | 'none' | 'rogue') => {
-    let a = agents.get(which);
+  const agentFor = (which: NonNullable<PostOptions['clientCert']>) => {
+    const files =
+      which === 'valid'
+        ? { cert: pki.files.clientCert, key: pki.files.clientKey }
+        : which === 'rogue'
+          ? { cert: pki.files.rogueClientCert, key: pki.files.rogueClientKey }
+          : which === 'none'
+            ? undefined
+            : which;
+    const id = files?.cert ?? 'none';
+    let a = agents.get(id);
     if (!a) {
       a = new Agent({
         connect: {
           ca: readFileSync(pki.files.caCert),
-          ...(which === 'valid'
-            ? { cert: readFileSync(pki.files.clientCert), key: readFileSync(pki.files.clientKey) }
-            : {}),
-          ...(which === 'rogue'
-            ? {
-                cert: readFileSync(pki.files.rogueClientCert),
-                key: readFileSync(pki.files.rogueClientKey),
-              }
-            : {}),
+          ...(files ? { cert: readFileSync(files.cert), key: readFileSync(files.key) } : {}),
         },
       });
-      agents.set(which, a);
+      agents.set(id, a);
     }
     return a;
   };

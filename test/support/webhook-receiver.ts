@@ -1,4 +1,12 @@
-import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { readFileSync } from 'node:fs';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 
 export interface ReceivedRequest {
   path: string;
@@ -18,19 +26,27 @@ export interface Reply {
   delayMs?: number;
 }
 
+/** PEM files of the receiver's TLS server certificate (for `127.0.0.1`) and its key. */
+export interface ReceiverTls {
+  cert: string;
+  key: string;
+}
+
 /**
  * A real HTTP receiver on 127.0.0.1 playing the issuer's systems. `respond` decides each
  * answer from the request and how many times that webhook-id was seen on that path before.
+ * With `tls`, an HTTPS receiver: what a sink carrying card numbers must be (PCI DSS 4.2.1).
  */
 export class WebhookReceiver {
   readonly requests: ReceivedRequest[] = [];
   respond: (req: ReceivedRequest, seenBefore: number) => Reply = () => ({ status: 204 });
   readonly #server: Server;
-  readonly #held = new Set<import('node:http').ServerResponse>();
+  readonly #held = new Set<ServerResponse>();
+  readonly #scheme: 'http' | 'https';
   url = '';
 
-  constructor() {
-    this.#server = createServer((req, res) => {
+  constructor(o: { tls?: ReceiverTls } = {}) {
+    const handler = (req: IncomingMessage, res: ServerResponse) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -57,12 +73,16 @@ export class WebhookReceiver {
         if (reply.delayMs) setTimeout(send, reply.delayMs);
         else send();
       });
-    });
+    };
+    this.#scheme = o.tls ? 'https' : 'http';
+    this.#server = o.tls
+      ? createHttpsServer({ cert: readFileSync(o.tls.cert), key: readFileSync(o.tls.key) }, handler)
+      : createServer(handler);
   }
 
   async start(): Promise<this> {
     await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
-    this.url = `http://127.0.0.1:${(this.#server.address() as { port: number }).port}`;
+    this.url = `${this.#scheme}://127.0.0.1:${(this.#server.address() as { port: number }).port}`;
     return this;
   }
 

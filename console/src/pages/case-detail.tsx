@@ -5,12 +5,14 @@ import {
   ErrorBanner,
   Field,
   Notice,
+  Options,
   PageHeader,
   Panel,
   RiskBadge,
   useLoad,
 } from '../components';
 import { fmtTime, RISK_REASONS } from '../format';
+import { DISPOSITION_LABELS } from '../labels';
 import { href } from '../router';
 import type { CaseDetail as Detail } from '../types';
 import { LevelBadge, STATUS_TONE, worksCases } from './cases';
@@ -173,9 +175,7 @@ export function CaseDetail({ id, me }: { id: string; me: Me }) {
                       required
                     >
                       <option value="">Choose…</option>
-                      <option value="confirmed_fraud">Confirmed fraud</option>
-                      <option value="legitimate">Legitimate</option>
-                      <option value="inconclusive">Inconclusive</option>
+                      <Options labels={DISPOSITION_LABELS} />
                     </select>
                   </label>
                   <label>

@@ -1,14 +1,28 @@
 import { useState } from 'preact/hooks';
 import { api, type Me, query } from '../api';
-import { Badge, Empty, ErrorBanner, Notice, PageHeader, Panel, useLoad } from '../components';
+import {
+  Badge,
+  Empty,
+  ErrorBanner,
+  Notice,
+  Options,
+  PageHeader,
+  Panel,
+  useLoad,
+} from '../components';
 import { ago, fmtTime, until } from '../format';
+import { CASE_STATUS_LABELS, LEVEL_LABELS } from '../labels';
 import { href, type Route } from '../router';
-import type { CaseItem, Page } from '../types';
+import type { CaseItem, CaseStatus, Page } from '../types';
 
 const FILTERS = ['status', 'level', 'overdue', 'assignee'] as const;
 type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
-export const STATUS_TONE = { open: 'warn', in_review: 'info', closed: 'muted' } as const;
+export const STATUS_TONE: Record<CaseStatus, 'warn' | 'info' | 'muted'> = {
+  open: 'warn',
+  in_review: 'info',
+  closed: 'muted',
+};
 
 export function LevelBadge({ level }: { level: string }) {
   return (
@@ -86,9 +100,7 @@ export function Cases({ me, route }: { me: Me; route: Route }) {
               onChange={(e) => set('status', (e.target as HTMLSelectElement).value)}
             >
               <option value="active">Open and in review</option>
-              <option value="open">Open</option>
-              <option value="in_review">In review</option>
-              <option value="closed">Closed</option>
+              <Options labels={CASE_STATUS_LABELS} />
               <option value="all">All</option>
             </select>
           </label>
@@ -100,9 +112,7 @@ export function Cases({ me, route }: { me: Me; route: Route }) {
               onChange={(e) => set('level', (e.target as HTMLSelectElement).value)}
             >
               <option value="">Any</option>
-              <option value="high">High</option>
-              <option value="medium">Medium</option>
-              <option value="low">Low</option>
+              <Options labels={LEVEL_LABELS} />
             </select>
           </label>
           <label>

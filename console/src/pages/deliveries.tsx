@@ -5,12 +5,14 @@ import {
   Empty,
   ErrorBanner,
   Notice,
+  Options,
   PageHeader,
   Panel,
   StatusBadge,
   useLoad,
 } from '../components';
 import { ago, fmtNum, fmtTime } from '../format';
+import { DELIVERY_STATUS_LABELS } from '../labels';
 import { href, type Route } from '../router';
 import type { DeliveryItem, Page, SinkItem } from '../types';
 
@@ -202,10 +204,7 @@ export function Deliveries({ me, route }: { me: Me; route: Route }) {
                 }))
               }
             >
-              <option value="dead">Dead</option>
-              <option value="failed">Retrying</option>
-              <option value="pending">Pending</option>
-              <option value="delivered">Delivered</option>
+              <Options labels={DELIVERY_STATUS_LABELS} />
               <option value="all">All</option>
             </select>
             <select

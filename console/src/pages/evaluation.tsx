@@ -2,8 +2,9 @@ import { api, query } from '../api';
 import { BarRows } from '../charts';
 import { Empty, ErrorBanner, Kpi, PageHeader, Panel, useLoad } from '../components';
 import { fmtNum, RISK_REASONS } from '../format';
+import { LEVEL_LABELS } from '../labels';
 import { href, type Route } from '../router';
-import type { EvaluationReport } from '../types';
+import type { EvaluationReport, RiskLevel } from '../types';
 
 const WINDOWS: { days: string; label: string }[] = [
   { days: '7', label: 'Last 7 days' },
@@ -30,7 +31,7 @@ export function Evaluation({ route }: { route: Route }) {
     [days],
   );
   const r = e.data;
-  const levels = ['high', 'medium', 'low'] as const;
+  const levels = Object.keys(LEVEL_LABELS) as RiskLevel[];
   return (
     <>
       <PageHeader

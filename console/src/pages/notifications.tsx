@@ -1,7 +1,16 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api, query } from '../api';
-import { Empty, ErrorBanner, PageHeader, Panel, RiskBadge, StatusBadge } from '../components';
+import {
+  Empty,
+  ErrorBanner,
+  Options,
+  PageHeader,
+  Panel,
+  RiskBadge,
+  StatusBadge,
+} from '../components';
 import { enrollerName, fmtTime, maskedCard } from '../format';
+import { LEVEL_LABELS, NOTIFICATION_STATUS_LABELS } from '../labels';
 import { href, type Route } from '../router';
 import type { NotificationItem, Page } from '../types';
 
@@ -97,17 +106,14 @@ export function Notifications({ route }: { route: Route }) {
             Status
             <select name="status" value={draft.status ?? ''} onChange={set('status')}>
               <option value="">Any</option>
-              <option value="accepted">Accepted</option>
-              <option value="quarantined">Quarantined</option>
+              <Options labels={NOTIFICATION_STATUS_LABELS} />
             </select>
           </label>
           <label>
             Risk
             <select name="risk" value={draft.risk ?? ''} onChange={set('risk')}>
               <option value="">Any</option>
-              <option value="high">High</option>
-              <option value="medium">Medium</option>
-              <option value="low">Low</option>
+              <Options labels={LEVEL_LABELS} />
             </select>
           </label>
           <label>

@@ -1,7 +1,8 @@
 import { useState } from 'preact/hooks';
 import { api, type Me } from '../api';
-import { Badge, ErrorBanner, Notice, PageHeader, Panel, useLoad } from '../components';
+import { Badge, ErrorBanner, Notice, Options, PageHeader, Panel, useLoad } from '../components';
 import { fmtTime } from '../format';
+import { CONSOLE_ROLE_LABELS } from '../labels';
 import type { OperatorItem } from '../types';
 
 export function Operators({ me }: { me: Me }) {
@@ -62,9 +63,7 @@ export function Operators({ me }: { me: Me }) {
           <label>
             Role
             <select value={role} onChange={(e) => setRole((e.target as HTMLSelectElement).value)}>
-              <option value="viewer">viewer</option>
-              <option value="analyst">analyst</option>
-              <option value="admin">admin</option>
+              <Options labels={CONSOLE_ROLE_LABELS} />
             </select>
           </label>
           <div class="filter-actions">

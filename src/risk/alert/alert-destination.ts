@@ -1,7 +1,7 @@
 import type { Config } from '../../config/config-schema.js';
 import type { Destination, SendResult } from '../../delivery/destination.js';
+import type { RiskLevel } from '../../domain/risk-codes.js';
 import type { DataProtector } from '../../protect/data-protector.js';
-import type { RiskLevel } from '../risk-codes.js';
 import { type AlertRecipient, AlertSendError, type AlertSink } from './alert-sink.js';
 import { alertLanguage, renderAlert } from './alert-templates.js';
 

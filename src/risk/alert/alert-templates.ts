@@ -1,4 +1,4 @@
-import type { RiskLevel } from '../risk-codes.js';
+import type { RiskLevel } from '../../domain/risk-codes.js';
 
 export const ALERT_LANGUAGES = ['en', 'fr', 'de', 'es'] as const;
 export type AlertLanguage = (typeof ALERT_LANGUAGES)[number];

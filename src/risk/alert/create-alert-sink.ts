@@ -1,7 +1,7 @@
 import type { Config } from '../../config/config-schema.js';
-import { resolveSecret, type SecretContext, secretField } from '../../config/resolve-secret.js';
 import { parseWebhookSecret } from '../../delivery/standard-webhooks.js';
 import { ConfigError } from '../../errors.js';
+import { resolveSecret, type SecretContext, secretField } from '../../keys/resolve-secret.js';
 import type { AlertSink } from './alert-sink.js';
 import { EmailAlertSink } from './email-alert-sink.js';
 import { WebhookAlertSink } from './webhook-alert-sink.js';

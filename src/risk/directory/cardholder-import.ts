@@ -1,8 +1,9 @@
 import { type CountryCode, parsePhoneNumberFromString } from 'libphonenumber-js';
+import { CARD_STATUSES } from '../../domain/card-statuses.js';
 import type { DataProtector } from '../../protect/data-protector.js';
 import type { CardholderRecord, CardholderStore } from '../../storage/cardholder-store.js';
 import { normaliseEmail, normalisePhone } from '../match/contact-normalise.js';
-import { CARD_STATUSES, type Cardholder } from './cardholder.js';
+import type { Cardholder } from './cardholder.js';
 import { sealCardholder } from './cardholder-codec.js';
 import { readCardholderFile } from './cardholder-file.js';
 

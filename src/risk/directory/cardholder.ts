@@ -1,3 +1,5 @@
+import type { CardStatus } from '../../domain/card-statuses.js';
+
 /** The bank's view of one card's holder, as the directory gives it (decrypted, in memory only). */
 export interface Cardholder {
   firstName: string | null;
@@ -14,9 +16,6 @@ export interface Cardholder {
    */
   normalisedPhones?: { country: string | null; values: string[] };
 }
-
-export type CardStatus = 'active' | 'blocked' | 'closed';
-export const CARD_STATUSES: readonly CardStatus[] = ['active', 'blocked', 'closed'];
 
 /** A directory's answer for one card. */
 export type DirectoryResult =

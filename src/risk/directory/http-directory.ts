@@ -1,11 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Agent, request } from 'undici';
-import {
-  CARD_STATUSES,
-  type Cardholder,
-  type CardholderDirectory,
-  type DirectoryResult,
-} from './cardholder.js';
+import { CARD_STATUSES } from '../../domain/card-statuses.js';
+import type { Cardholder, CardholderDirectory, DirectoryResult } from './cardholder.js';
 
 export interface HttpDirectoryOptions {
   url: string;

@@ -1,6 +1,6 @@
 import type { Config } from '../../config/config-schema.js';
+import type { RiskCode, RiskInputs } from '../../domain/risk-codes.js';
 import type { DirectoryResult } from '../directory/cardholder.js';
-import type { RiskCode, RiskInputs } from '../risk-codes.js';
 
 /** What one attempt looks like to the rules: the enroller as Visa sent it, the card masked. */
 export interface AttemptFacts {

@@ -1,6 +1,6 @@
 import { readFileSync, statSync } from 'node:fs';
+import type { SecretRef } from '../config/secret-ref.js';
 import { ConfigError } from '../errors.js';
-import type { SecretRef } from './secret-ref.js';
 
 /** What reading a secret needs; `warnings` collects the lines to log at error level. */
 export interface SecretContext {

@@ -1,3 +1,5 @@
+import type { CardStatus } from './card-statuses.js';
+
 /**
  * Every reason code a rule can emit. Codes are a public contract (stored with assessments,
  * carried in events, used as config keys for weights and shadow mode): add, never rename.
@@ -22,36 +24,9 @@ export const RISK_CODES = [
 
 export type RiskCode = (typeof RISK_CODES)[number];
 
-/**
- * Default points per code (0–100 scale; the score is their sum, capped at 100). Chosen so one
- * strong signal (unknown or blocked card) is `high` alone, an unrelated enroller (name, email
- * and phone all differ) is `high`, one legitimate change (a new email) stays `low`, and an
- * enroller with the card's real name but neither contact on file (the commonest Click to Pay
- * takeover: the one-time codes go to the fraudster) is `high`: EMAIL 15 + PHONE 15 + CONTACT 40.
- * CONTACT_MISMATCH was 15 until the backtest showed those takeovers all at medium; the price is
- * that a cardholder whose email and phone on file are both out of date is `high` too
- * (docs/fraud.md, decision 0031).
- */
-export const DEFAULT_WEIGHTS: Readonly<Record<RiskCode, number>> = {
-  CARD_UNKNOWN: 70,
-  CARD_NOT_ACTIVE: 80,
-  DIRECTORY_UNAVAILABLE: 0,
-  NAME_MISMATCH: 40,
-  NAME_WEAK_MATCH: 15,
-  EMAIL_MISMATCH: 15,
-  PHONE_MISMATCH: 15,
-  CONTACT_MISMATCH: 40,
-  VELOCITY_24H: 25,
-  VELOCITY_7D: 15,
-  MANY_ENROLLERS: 30,
-  ENROLLER_RING: 50,
-  DISPOSABLE_EMAIL: 25,
-  LUHN_INVALID: 40,
-  BIN_OUT_OF_RANGE: 50,
-};
-
-export type RiskLevel = 'low' | 'medium' | 'high';
-export const RISK_LEVELS: readonly RiskLevel[] = ['low', 'medium', 'high'];
+/** Levels of an assessment, lowest first (the order {@link levelAtLeast} compares by). */
+export const RISK_LEVELS = ['low', 'medium', 'high'] as const;
+export type RiskLevel = (typeof RISK_LEVELS)[number];
 
 /** A reason as stored, listed and delivered: a code and a detail made of codes and numbers only. */
 export interface RiskReason {
@@ -86,7 +61,7 @@ export interface RiskInputs {
   directoryCause: 'timeout' | 'error' | null;
   directoryMs: number | null;
   /** The card's status on file (`found` only). */
-  cardStatus: 'active' | 'blocked' | 'closed' | null;
+  cardStatus: CardStatus | null;
   /** Enroller's name vs the cardholder's, 0–1; null when either side has no name. */
   nameSimilarity: number | null;
   /** Whether the enroller's email is one on file; null: nothing to compare. */
@@ -106,6 +81,7 @@ export interface RiskInputs {
   cardsByPhone: number;
 }
 
+/** True when `level` is `min` or above. */
 export function levelAtLeast(level: RiskLevel, min: RiskLevel): boolean {
   return RISK_LEVELS.indexOf(level) >= RISK_LEVELS.indexOf(min);
 }

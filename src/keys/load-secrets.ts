@@ -1,12 +1,14 @@
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import type { Config } from '../config/config-schema.js';
+import type { TokenKeyRef } from '../config/hsm-schema.js';
+import type { SecretRef } from '../config/secret-ref.js';
 import { ConfigError } from '../errors.js';
 import { HsmToken } from '../hsm/hsm-token.js';
 import { openTokenKey, type TokenDecryptionKey } from '../hsm/token-decryption-key.js';
 import { type DecryptionKey, fileDecryptionKey } from '../jose/decryption-key.js';
+import { readClientCrls } from '../pki/crl.js';
 import { type DataKey, DataProtector } from '../protect/data-protector.js';
-import type { Config } from './config-schema.js';
-import type { TokenKeyRef } from './hsm-schema.js';
 import {
   readSecretFile,
   resolveSecret,
@@ -14,7 +16,6 @@ import {
   secretContext,
   secretField,
 } from './resolve-secret.js';
-import type { SecretRef } from './secret-ref.js';
 
 /** Key material loaded once at start, never per request. */
 export interface Secrets {
@@ -31,6 +32,11 @@ export interface Secrets {
   xPayTokenSecret: Buffer | undefined;
   /** Warnings to log at start (e.g. permissive key files allowed by flag). */
   warnings: string[];
+  /**
+   * When `listen.tls.crl` is set: the earliest nextUpdate of its CRLs (undefined when none has
+   * one). Past it, OpenSSL refuses every client certificate: /readyz says so.
+   */
+  clientCrlNextUpdate?: Date | undefined;
   /** The PKCS#11 token, when `hsm` is configured: its health for /readyz. */
   token: HsmToken | undefined;
   /** Closes the token's sessions (nothing to do without one). */
@@ -46,8 +52,8 @@ export interface SecretsHooks {
 /**
  * Loads every key and secret named by a validated config.
  *
- * Private key and secret files (decryption keys, the TLS server key, data and fingerprint keys,
- * the X-Pay-Token secret) must not be readable by group or others unless
+ * Private key and secret files (decryption keys, the TLS server keys of both listeners, data and
+ * fingerprint keys, the X-Pay-Token secret) must not be readable by group or others unless
  * `allowInsecureKeyPermissions` is true (then a warning is returned for the log).
  *
  * @throws ConfigError naming the field whose file or variable is missing or unusable.
@@ -109,9 +115,13 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
     }
   };
 
-  // The TLS server key is read by the listener (app.ts); its permissions are checked here, with
-  // every other private key, so that a loose one stops the process before anything listens.
+  // The TLS server keys are read by the listeners (app.ts, admin-app.ts); their permissions are
+  // checked here, with every other private key, so that a loose one stops the process before
+  // anything listens.
   if (config.listen.tls) readSecretFile(config.listen.tls.key, '/listen/tls/key', ctx);
+  if (config.admin?.tls) readSecretFile(config.admin.tls.key, '/admin/tls/key', ctx);
+
+  const clientCrlNextUpdate = readCrl(config.listen.tls, readPublicFile);
 
   const decryptionKeys = new Map<string, DecryptionKey>();
   const decryptionCertificateExpiry = new Map<string, Date>();
@@ -211,10 +221,31 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
     decryptionCertificateExpiry,
     dataProtector: new DataProtector(dataKeys, fingerprintKey),
     xPayTokenSecret,
+    clientCrlNextUpdate,
     warnings: ctx.warnings,
     token,
     close: () => token?.close(),
   };
+}
+
+/**
+ * Checks `listen.tls.crl` against `clientCa` at start (the listener reads it again, app.ts), so
+ * that a file that would refuse every client certificate stops the process instead.
+ * @returns the earliest nextUpdate, or undefined.
+ * @throws ConfigError naming `/listen/tls/crl` (or `/listen/tls/clientCa` when unreadable).
+ */
+function readCrl(
+  tls: Config['listen']['tls'],
+  readPublicFile: (path: string, field: string) => string,
+): Date | undefined {
+  if (tls?.crl === undefined || tls.clientCa === undefined) return undefined;
+  const crl = readPublicFile(tls.crl, '/listen/tls/crl');
+  const ca = readPublicFile(tls.clientCa, '/listen/tls/clientCa');
+  try {
+    return readClientCrls(crl, ca, new Date()).nextUpdate;
+  } catch (e) {
+    throw new ConfigError('/listen/tls/crl', (e as Error).message);
+  }
 }
 
 /**

@@ -1,10 +1,22 @@
 import { type TSchema, Type } from '@sinclair/typebox';
+import { ALERT_STATUSES } from '../domain/alert-statuses.js';
+import {
+  CARDHOLDER_ANSWERS,
+  CASE_OPENERS,
+  CASE_STATUSES,
+  DISPOSITIONS,
+} from '../domain/case-codes.js';
+import { DELIVERY_EVENTS, DELIVERY_STATUSES } from '../domain/delivery-codes.js';
+import { NOTIFICATION_STATUSES } from '../domain/notification-statuses.js';
+import { RISK_LEVELS } from '../domain/risk-codes.js';
+import { literalUnion } from '../util/literal-union.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
 /**
- * JSON shapes of the admin API. Route schemas use these; `/api/openapi.json` is built from them;
- * the console's types are their `Static` (console/src/types.ts); the presenters in
- * `src/presenters/` return them.
+ * JSON shapes of the admin API. The routes (`src/admin/`) validate and document with these;
+ * `/api/openapi.json` is built from them; the console's types are their `Static`
+ * (console/src/types.ts); the presenters (`src/presenters/`) return them. They sit below both
+ * the routes and the presenters, which would otherwise import each other.
  */
 
 const Nullable = <T extends TSchema>(t: T) => Type.Union([t, Type.Null()]);
@@ -20,7 +32,7 @@ export const NotificationItem = Type.Object(
     receivedAt: Type.String({ format: 'date-time' }),
     tokenRequestorId: Type.String(),
     eventType: Type.String(),
-    status: Type.Union([Type.Literal('accepted'), Type.Literal('quarantined')]),
+    status: literalUnion(NOTIFICATION_STATUSES),
     reason: Nullable(Type.String({ description: 'Quarantine reason code' })),
     reasonFields: Nullable(Type.Array(Type.String())),
     tsp: Nullable(Type.String()),
@@ -43,7 +55,7 @@ export const NotificationItem = Type.Object(
       Type.Object(
         {
           score: Type.Integer({ minimum: 0, maximum: 100 }),
-          level: Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]),
+          level: literalUnion(RISK_LEVELS),
           reasons: Type.Array(Type.Object({ code: Type.String(), detail: Type.String() })),
           shadow: Type.Array(
             Type.Object({ code: Type.String(), detail: Type.String(), points: Type.Number() }),
@@ -88,7 +100,7 @@ export const Page = <T extends TSchema>(item: T, id: string) =>
 export const NotificationFilters = {
   from: Type.Optional(Type.String({ format: 'date-time', description: 'Received at or after' })),
   to: Type.Optional(Type.String({ format: 'date-time', description: 'Received before' })),
-  status: Type.Optional(Type.Union([Type.Literal('accepted'), Type.Literal('quarantined')])),
+  status: Type.Optional(literalUnion(NOTIFICATION_STATUSES)),
   tokenRequestorId: Type.Optional(Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN })),
   last4: Type.Optional(Type.String({ pattern: '^[0-9]{4}$' })),
   fingerprint: Type.Optional(
@@ -98,7 +110,7 @@ export const NotificationFilters = {
     }),
   ),
   risk: Type.Optional(
-    Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')], {
+    literalUnion(RISK_LEVELS, {
       description: 'Risk level',
     }),
   ),
@@ -169,12 +181,7 @@ export const OperatorItem = Type.Object(
   { title: 'OperatorItem' },
 );
 
-export const DeliveryStatus = Type.Union([
-  Type.Literal('pending'),
-  Type.Literal('failed'),
-  Type.Literal('delivered'),
-  Type.Literal('dead'),
-]);
+export const DeliveryStatusSchema = literalUnion(DELIVERY_STATUSES);
 
 export const DeliveryItem = Type.Object(
   {
@@ -190,12 +197,12 @@ export const DeliveryItem = Type.Object(
         'evt_ + the notification id (evt_ + the alert id for a cardholder answer; the alert id for an alert): ' +
         'webhook-id / message-id, the same on every attempt and replay',
     }),
-    event: Type.Union([Type.Literal('enrollment'), Type.Literal('cardholder_answer')], {
+    event: literalUnion(DELIVERY_EVENTS, {
       description: 'ctp.enrollment_attempt (or the eventType received), or ctp.cardholder_answer',
     }),
     sink: Type.String(),
     origin: Type.String({ description: 'accepted (first delivery) or replay' }),
-    status: DeliveryStatus,
+    status: DeliveryStatusSchema,
     attempts: Type.Integer(),
     createdAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
@@ -257,27 +264,19 @@ export const Stats = Type.Object({
 
 export const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9a-f-]{36}$' }) });
 
-const Level = Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')]);
-const Answer = Type.Union([Type.Literal('recognised'), Type.Literal('not_recognised')]);
-export const CaseStatusSchema = Type.Union([
-  Type.Literal('open'),
-  Type.Literal('in_review'),
-  Type.Literal('closed'),
-]);
-export const DispositionSchema = Type.Union([
-  Type.Literal('confirmed_fraud'),
-  Type.Literal('legitimate'),
-  Type.Literal('inconclusive'),
-]);
+const Level = literalUnion(RISK_LEVELS);
+const Answer = literalUnion(CARDHOLDER_ANSWERS);
+export const CaseStatusSchema = literalUnion(CASE_STATUSES);
+export const DispositionSchema = literalUnion(DISPOSITIONS);
 
 export const CaseItem = Type.Object(
   {
     id: Type.String(),
     status: CaseStatusSchema,
-    level: Type.Union([Type.Literal('low'), Type.Literal('medium'), Type.Literal('high')], {
+    level: literalUnion(RISK_LEVELS, {
       description: 'The highest assessed level of its attempts',
     }),
-    openedBy: Type.Union([Type.Literal('assessment'), Type.Literal('cardholder_answer')]),
+    openedBy: literalUnion(CASE_OPENERS),
     openedAt: Type.String({ format: 'date-time' }),
     updatedAt: Type.String({ format: 'date-time' }),
     dueAt: Type.String({ format: 'date-time', description: 'openedAt + risk.cases.slaHours' }),
@@ -315,7 +314,7 @@ export const CaseAttemptItem = Type.Object(
     alert: Nullable(
       Type.Object({
         id: Type.String(),
-        status: Type.String({ description: 'pending | sent | suppressed | no_contact | dead' }),
+        status: Type.String({ description: ALERT_STATUSES.join(' | ') }),
         createdAt: Type.String({ format: 'date-time' }),
         sentAt: Nullable(Type.String({ format: 'date-time' })),
         answer: Nullable(Answer),
