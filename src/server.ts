@@ -81,7 +81,6 @@ export async function serve(
   return listen(config, logger, workers === 1, options);
 }
 
-/** Whether this serve layout runs a delivery worker at all. */
 /** serve runs the outbox worker: asked to, and there is a sink or an alert channel to send to. */
 function deliveryInServe(config: Config): boolean {
   return config.delivery.runInServe && (config.sinks.length > 0 || alertsConfigured(config));

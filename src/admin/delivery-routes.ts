@@ -7,15 +7,17 @@ import {
   Page,
   SinkItem,
 } from '../api/api-schemas.js';
+import { MESSAGE_KINDS } from '../domain/delivery-codes.js';
 import { presentDelivery } from '../presenters/delivery-presenter.js';
 import { presentSink, sinkOverview } from '../presenters/sink-presenter.js';
 import type { DeliverySummary } from '../storage/outbox-store.js';
+import { literalUnion } from '../util/literal-union.js';
 import type { AdminContext } from './admin-context.js';
 import { audit, errorBody } from './auth.js';
 
 const SinkName = Type.String({ pattern: '^[a-z0-9][a-z0-9._-]{0,62}$' });
 
-const MessageKind = Type.Union([Type.Literal('event'), Type.Literal('alert')], {
+const MessageKind = literalUnion(MESSAGE_KINDS, {
   description: "event: for the sinks; alert: the cardholders' alerts",
 });
 

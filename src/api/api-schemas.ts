@@ -6,7 +6,7 @@ import {
   CASE_STATUSES,
   DISPOSITIONS,
 } from '../domain/case-codes.js';
-import { DELIVERY_EVENTS, DELIVERY_STATUSES } from '../domain/delivery-codes.js';
+import { DELIVERY_EVENTS, DELIVERY_STATUSES, MESSAGE_KINDS } from '../domain/delivery-codes.js';
 import { NOTIFICATION_STATUSES } from '../domain/notification-statuses.js';
 import { RISK_LEVELS } from '../domain/risk-codes.js';
 import { literalUnion } from '../util/literal-union.js';
@@ -186,7 +186,7 @@ export const DeliveryStatusSchema = literalUnion(DELIVERY_STATUSES);
 export const DeliveryItem = Type.Object(
   {
     id: Type.String(),
-    kind: Type.Union([Type.Literal('event'), Type.Literal('alert')], {
+    kind: literalUnion(MESSAGE_KINDS, {
       description:
         "event: for a sink (the enrollment attempt, or the cardholder's answer); alert: the cardholder's " +
         '"was this you?", on the alert channel (sink `alert:cardholder`)',

@@ -1,6 +1,5 @@
-import type { DeliveryStatus } from '../domain/delivery-codes.js';
+import { type DeliveryStatus, MESSAGE_KINDS, type MessageKind } from '../domain/delivery-codes.js';
 import { presentDelivery } from '../presenters/delivery-presenter.js';
-import type { MessageKind } from '../storage/outbox-store.js';
 import {
   intFlag,
   loadConfigFrom,
@@ -22,11 +21,10 @@ ctp-notify deliveries replay [--config FILE] --sink NAME --since ISO-TIME
   ISO-TIME is delivered to the sink again, with the same event ids.`;
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'failed', 'dead', 'delivered'];
-const KINDS: readonly MessageKind[] = ['event', 'alert'];
 
 function kindFlag(value: string | undefined): MessageKind | undefined {
-  if (value !== undefined && !KINDS.includes(value as MessageKind))
-    throw new UsageError(`--kind must be one of ${KINDS.join(', ')}`);
+  if (value !== undefined && !MESSAGE_KINDS.includes(value as MessageKind))
+    throw new UsageError(`--kind must be one of ${MESSAGE_KINDS.join(', ')}`);
   return value as MessageKind | undefined;
 }
 

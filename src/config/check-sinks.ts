@@ -11,6 +11,17 @@ const ENCRYPTED_SCHEMES = ['https://', 'amqps://'] as const;
  * @throws ConfigError naming the field.
  */
 export function checkSinks(config: Config): void {
+  // The alert channel's lane holds its messages under the same lease: an SMTP send is a
+  // connection, a greeting and a transfer, each up to timeoutMs, and must end within the lease.
+  const alertSink = config.risk.enabled ? config.risk.alert?.sink : undefined;
+  if (alertSink) {
+    const phases = alertSink.type === 'email' ? 3 : 1;
+    if (alertSink.timeoutMs * phases >= config.delivery.leaseMs)
+      throw new ConfigError(
+        '/risk/alert/sink/timeoutMs',
+        `${phases > 1 ? `${phases} × ` : ''}must be shorter than /delivery/leaseMs (${config.delivery.leaseMs})`,
+      );
+  }
   const names = new Set<string>();
   config.sinks.forEach((sink, i) => {
     const at = `/sinks/${i}`;

@@ -71,6 +71,9 @@ export const OUTCOME_LINGER_MS = 5;
  */
 export const CLAIM_GATHER_MS = 10;
 
+/** How often a worker with the alert lane queues alerts written without a message. */
+const ADOPT_EVERY_MS = 60_000;
+
 /**
  * The outbox engine: drains the one outbox into its destinations (the sinks' events, the
  * cardholders' alerts), at least once. Per destination: claim up to `concurrency` due messages
@@ -88,6 +91,7 @@ export class DeliveryWorker {
   readonly #lanes: Lane[];
   #loops: Promise<void>[] = [];
   #watch: { close(): Promise<void> } | undefined;
+  #adoptTimer: NodeJS.Timeout | undefined;
   #stopping = false;
 
   constructor(o: DeliveryWorkerOptions) {
@@ -119,8 +123,11 @@ export class DeliveryWorker {
           'outbox notifications lost; polling until reconnected',
         ),
     );
-    if (this.#lanes.some((l) => l.destination.name === ALERT_DESTINATION))
+    if (this.#lanes.some((l) => l.destination.name === ALERT_DESTINATION)) {
       await this.#adoptAlerts();
+      // Again each minute: instances of the previous release may still be assessing.
+      this.#adoptTimer = setInterval(() => void this.#adoptAlerts(), ADOPT_EVERY_MS).unref();
+    }
     this.#loops = this.#lanes.map((lane) => this.#run(lane));
     this.#o.logger.info(
       { workerId: this.#workerId, sinks: this.#lanes.map((l) => l.destination.name) },
@@ -128,7 +135,7 @@ export class DeliveryWorker {
     );
   }
 
-  /** Alerts an instance of the previous release wrote during a rolling upgrade, once at start. */
+  /** Alerts an instance of the previous release wrote during a rolling upgrade. */
   async #adoptAlerts(): Promise<void> {
     try {
       const adopted = await this.#o.outbox.adoptPendingAlerts();
@@ -136,7 +143,7 @@ export class DeliveryWorker {
     } catch (error) {
       this.#o.logger.error(
         { code: 'STORAGE_UNAVAILABLE', errType: errType(error) },
-        'cannot queue alerts written without a message; they wait for the next start',
+        'cannot queue alerts written without a message; trying again in a minute',
       );
     }
   }
@@ -155,6 +162,7 @@ export class DeliveryWorker {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    clearInterval(this.#adoptTimer);
     for (const lane of this.#lanes) lane.wakeUp?.();
     await Promise.all(this.#loops);
     await this.#watch?.close();

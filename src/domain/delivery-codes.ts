@@ -9,3 +9,10 @@ export const DELIVERY_ORIGINS = ['accepted', 'replay'] as const;
 
 /** Which event a delivery carries: the enrollment attempt, or the cardholder's answer to its alert. */
 export const DELIVERY_EVENTS = ['enrollment', 'cardholder_answer'] as const;
+
+/**
+ * What a message of the outbox is: an `event` for a sink (the enrollment attempt, or the
+ * cardholder's answer), or a cardholder `alert` ("was this you?") for the alert channel.
+ */
+export const MESSAGE_KINDS = ['event', 'alert'] as const;
+export type MessageKind = (typeof MESSAGE_KINDS)[number];

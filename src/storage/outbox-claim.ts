@@ -66,4 +66,17 @@ export const ADOPT_PENDING_ALERTS = `INSERT INTO deliveries (id, notification_id
   SELECT a.id, a.notification_id, '${ALERT_DESTINATION}', 'accepted', 'pending', a.attempts, a.next_attempt_at,
          a.created_at, a.created_at, 'enrollment', a.id, 'alert'
     FROM risk_alerts a
-   WHERE a.status = 'pending' AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.kind = 'alert')`;
+   WHERE a.status = 'pending' AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.kind = 'alert')
+  ON CONFLICT (id) DO NOTHING`;
+
+/**
+ * `risk_alerts.lease_until` of an alert the outbox sends: beyond any clock, so that an instance of
+ * the release before the one outbox (which claimed alerts whose lease had run out) never claims
+ * it during a rolling upgrade. Written with every new alert, by migration 7 and by adoption.
+ */
+export const ALERT_LEASED_BY_OUTBOX = 8_000_000_000_000_000;
+
+/** Marks adopted alerts as the outbox's (see ALERT_LEASED_BY_OUTBOX). No parameters. */
+export const LEASE_ADOPTED_ALERTS = `UPDATE risk_alerts SET lease_until = ${ALERT_LEASED_BY_OUTBOX}
+  WHERE status = 'pending' AND (lease_until IS NULL OR lease_until < ${ALERT_LEASED_BY_OUTBOX})
+    AND EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = risk_alerts.id AND d.kind = 'alert')`;

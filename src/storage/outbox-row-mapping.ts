@@ -1,3 +1,4 @@
+import type { AlertStatus } from '../domain/alert-statuses.js';
 import type { AnswerFacts, EventSource, Risk } from '../events/ctp-event.js';
 import type { ClaimedDelivery, DeliverySummary, MessageKind } from './outbox-store.js';
 
@@ -38,6 +39,7 @@ export const ALERT_FACT_COLUMNS = [
   'a.language AS alert_language',
   'a.recipient_ciphertext AS alert_recipient',
   'a.data_key_id AS alert_data_key_id',
+  'a.status AS alert_status',
 ].join(', ');
 
 /** A claimed row (`id, kind, sink, attempts, created_at`, the event source, the alert facts). */
@@ -61,6 +63,7 @@ export function toClaimedDelivery(r: Record<string, unknown>, leaseToken: string
             recipientCiphertext:
               r.alert_recipient == null ? null : Buffer.from(r.alert_recipient as Uint8Array),
             dataKeyId: str(r.alert_data_key_id),
+            status: String(r.alert_status) as AlertStatus,
           },
         }
       : {}),

@@ -1,4 +1,5 @@
-import type { DeliveryStatus } from '../domain/delivery-codes.js';
+import type { AlertStatus } from '../domain/alert-statuses.js';
+import type { DeliveryStatus, MessageKind } from '../domain/delivery-codes.js';
 import type { EventSource } from '../events/ctp-event.js';
 
 /**
@@ -8,11 +9,7 @@ import type { EventSource } from '../events/ctp-event.js';
  * notification store's own connection.
  */
 
-/**
- * What a message is: an `event` for a sink (the enrollment attempt, or the cardholder's answer),
- * or a cardholder `alert` ("was this you?") for the alert channel. One outbox carries both.
- */
-export type MessageKind = 'event' | 'alert';
+export type { MessageKind };
 
 /** The `sink` of every alert message: the alert channel (no configured sink can be named so). */
 export const ALERT_DESTINATION = 'alert:cardholder';
@@ -26,6 +23,8 @@ export interface ClaimedAlertFacts {
   /** The recipient's contacts, encrypted under `dataKeyId`; null once purged. */
   recipientCiphertext: Buffer | null;
   dataKeyId: string | null;
+  /** `sent` when a sender of the previous release sent it already (a rolling upgrade). */
+  status: AlertStatus;
 }
 
 /** A delivery leased to one worker, with the stored notification its event is built from. */
@@ -126,7 +125,7 @@ export interface DeliveredCount {
   count: number;
 }
 
-/** One delivery by id, or every dead one (optionally of one sink, of one kind). */
+/** One delivery by id, or every dead one of a kind (default `event`), optionally of one sink. */
 export type RetryTarget = { id: string } | { dead: true; sink?: string; kind?: MessageKind };
 
 export interface OutboxStore {
@@ -150,9 +149,9 @@ export interface OutboxStore {
   list(query: DeliveryQuery): Promise<DeliverySummary[]>;
   /**
    * Makes failed or dead deliveries due now with a fresh attempt budget: one by id, or every
-   * dead one (of `sink` and of `kind`, if given). Skips a row whose notification already has
-   * another open delivery to the same sink. A retried alert message's alert is pending again.
-   * Returns how many.
+   * dead one of `kind` (default `event`: dead alerts only when asked for) and of `sink`, if
+   * given. Skips a row whose notification already has another open delivery to the same sink. A
+   * retried alert message's alert is pending again. Returns how many.
    */
   retry(target: RetryTarget): Promise<number>;
   /**

@@ -14,34 +14,19 @@ import type {
 } from './notification-record.js';
 import type { BackupResult, NotificationStore, StoreOptions } from './notification-store.js';
 import type { OutboxOptions, OutboxStore } from './outbox-store.js';
-import { enqueueDeliveries, postgresOutboxDialect } from './postgres/postgres-outbox-dialect.js';
+import {
+  postgresNotificationsDialect,
+  postgresOutboxDialect,
+} from './postgres/postgres-outbox-dialect.js';
 import { PostgresCardholderStore } from './postgres-cardholder-store.js';
 import { postgresSqlDriver } from './postgres-sql-driver.js';
-import { inTransaction } from './postgres-transaction.js';
 import type { RiskStores } from './risk-store.js';
-import {
-  PURGE_ALERTS,
-  PURGE_SET,
-  PURGEABLE,
-  QUARANTINED_COLUMNS,
-  RECORD_COLUMNS,
-  recordValues,
-  SUMMARY_COLUMNS,
-  toQuarantined,
-  toSummary,
-  UPDATABLE_COLUMNS,
-} from './row-mapping.js';
+import { SqlNotifications } from './sql-notifications.js';
 import { SqlOutbox } from './sql-outbox.js';
 import { SqlRiskStore } from './sql-risk-store.js';
 
 /** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
 const MIGRATION_LOCK = 7_204_118_305_117_001n;
-
-const INSERT = `INSERT INTO notifications (${RECORD_COLUMNS.join(', ')})
-  VALUES (${RECORD_COLUMNS.map((_, i) => `$${i + 1}`).join(', ')})
-  ON CONFLICT (dedup_key) DO NOTHING RETURNING id`;
-const UPDATE_QUARANTINED = `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c, i) => `${c} = $${i + 1}`).join(', ')}, purged_at = NULL
-  WHERE id = $${UPDATABLE_COLUMNS.length + 1} AND status = 'quarantined' RETURNING id, status`;
 
 /**
  * Shared store for several instances. Every decision that must hold across instances is made
@@ -54,7 +39,7 @@ export class PostgresStore implements NotificationStore {
   readonly #clientConfig: pg.ClientConfig;
   readonly #now: () => number;
   readonly #sinks: readonly string[];
-  readonly #holdMs: number;
+  readonly #notifications: SqlNotifications;
   readonly #onDeliveriesQueued: (() => void) | undefined;
 
   constructor(
@@ -83,8 +68,17 @@ export class PostgresStore implements NotificationStore {
     this.#pool.on('connect', (client) => client.on('error', () => {}));
     this.#now = options.now ?? Date.now;
     this.#sinks = [...(options.sinks ?? [])];
-    this.#holdMs = options.deliveryHoldMs ?? 0;
     this.#onDeliveriesQueued = options.onDeliveriesQueued;
+    this.#notifications = new SqlNotifications(
+      postgresSqlDriver(this.#pool),
+      postgresNotificationsDialect,
+      {
+        sinks: this.#sinks,
+        holdMs: options.deliveryHoldMs ?? 0,
+        now: this.#now,
+        onDeliveriesQueued: this.#onDeliveriesQueued,
+      },
+    );
   }
 
   /**
@@ -175,149 +169,33 @@ export class PostgresStore implements NotificationStore {
   }
 
   record(rec: NotificationRecord): Promise<RecordOutcome> {
-    const tx = this.#tx(async (c) => {
-      const now = this.#now();
-      const inserted = await c.query(INSERT, recordValues(rec, now, Boolean));
-      if (inserted.rowCount === 1) {
-        // The outbox rows commit with the notification, or neither does: no dual write.
-        if (rec.status === 'accepted')
-          await enqueueDeliveries(c, rec.id, this.#sinks, now, this.#holdMs);
-        return { id: rec.id, status: rec.status, result: 'inserted' } satisfies RecordOutcome;
-      }
-      // The conflicting row is committed (ON CONFLICT waited for it); lock it for a possible
-      // promotion.
-      const existing = (
-        await c.query<{ id: string; status: NotificationStatus }>(
-          'UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = $2 WHERE dedup_key = $1 RETURNING id, status',
-          [rec.dedupKey, now],
-        )
-      ).rows[0]!;
-      if (existing.status === 'quarantined') {
-        const promoted = await this.#updateQuarantined(c, { ...rec, id: existing.id }, now);
-        if (promoted !== undefined) return promoted;
-      }
-      return {
-        id: existing.id,
-        status: existing.status,
-        result: 'duplicate',
-      } satisfies RecordOutcome;
-    });
-    return this.#afterCommit(tx);
-  }
-
-  /** Tells an in-process worker that deliveries were committed (others hear pg_notify). */
-  async #afterCommit(tx: Promise<RecordOutcome>): Promise<RecordOutcome> {
-    const outcome = await tx;
-    if (outcome.result === 'inserted' || outcome.result === 'promoted') {
-      if (outcome.status === 'accepted' && this.#sinks.length > 0) this.#onDeliveriesQueued?.();
-    }
-    return outcome;
-  }
-
-  async #updateQuarantined(
-    c: pg.PoolClient,
-    rec: NotificationRecord,
-    now: number,
-  ): Promise<RecordOutcome | undefined> {
-    const values = recordValues(rec, now, Boolean);
-    const byColumn = new Map(RECORD_COLUMNS.map((col, i) => [col as string, values[i]]));
-    const row = (
-      await c.query<{ id: string; status: NotificationStatus }>(UPDATE_QUARANTINED, [
-        ...UPDATABLE_COLUMNS.map((col) => byColumn.get(col)),
-        rec.id,
-      ])
-    ).rows[0];
-    if (row === undefined) return undefined;
-    if (row.status === 'accepted')
-      await enqueueDeliveries(c, row.id, this.#sinks, now, this.#holdMs);
-    return {
-      id: row.id,
-      status: row.status,
-      result: rec.status === 'accepted' ? 'promoted' : 'duplicate',
-    };
+    return this.#notifications.record(rec);
   }
 
   updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome> {
-    return this.#afterCommit(
-      this.#tx(async (c) => {
-        const outcome = await this.#updateQuarantined(c, rec, this.#now());
-        if (outcome === undefined) throw new StorageError('notification is not quarantined');
-        return outcome;
-      }),
-    );
+    return this.#notifications.updateQuarantined(rec);
   }
 
-  async purge(
-    before: number,
-    batchSize = 500,
-    onBatch?: (purged: number) => void,
-  ): Promise<number> {
-    let total = 0;
-    for (;;) {
-      // Short transactions, rows locked in received_at order. Not SKIP LOCKED: a row briefly
-      // locked by a writer (a risk assessment's foreign key takes KEY SHARE on it) would be
-      // skipped and only purged an interval later. Two instances purging at once queue on the
-      // same rows; the second finds them purged (re-checked after the wait) and moves on.
-      const rows = await this.#query(
-        `UPDATE notifications SET ${PURGE_SET}, purged_at = $1, updated_at = $1
-         WHERE id IN (SELECT id FROM notifications WHERE received_at < $2 AND ${PURGEABLE}
-                      ORDER BY received_at LIMIT $3 FOR UPDATE)
-         RETURNING id`,
-        [this.#now(), before, batchSize],
-      );
-      total += rows.length;
-      onBatch?.(total);
-      if (rows.length < batchSize) break;
-    }
-    await this.#query(PURGE_ALERTS.replace('$BEFORE', '$1'), [before]);
-    return total;
+  purge(before: number, batchSize?: number, onBatch?: (purged: number) => void): Promise<number> {
+    return this.#notifications.purge(before, batchSize, onBatch);
   }
 
-  async findByDedupKey(
+  findByDedupKey(
     dedupKey: string,
   ): Promise<{ id: string; status: NotificationStatus } | undefined> {
-    return (
-      await this.#query<{ id: string; status: NotificationStatus }>(
-        'SELECT id, status FROM notifications WHERE dedup_key = $1',
-        [dedupKey],
-      )
-    )[0];
+    return this.#notifications.findByDedupKey(dedupKey);
   }
 
-  async countRetry(dedupKey: string): Promise<void> {
-    await this.#query(
-      'UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = $2 WHERE dedup_key = $1',
-      [dedupKey, this.#now()],
-    );
+  countRetry(dedupKey: string): Promise<void> {
+    return this.#notifications.countRetry(dedupKey);
   }
 
-  async list(query: ListQuery): Promise<NotificationSummary[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.status) {
-      params.push(query.status);
-      where.push(`status = $${params.length}`);
-    }
-    if (query.before) {
-      params.push(query.before.receivedAt, query.before.id);
-      where.push(`(received_at, id) < ($${params.length - 1}, $${params.length})`);
-    }
-    params.push(query.limit ?? 50);
-    const rows = await this.#query<Record<string, unknown>>(
-      `SELECT ${SUMMARY_COLUMNS} FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY received_at DESC, id DESC LIMIT $${params.length}`,
-      params,
-    );
-    return rows.map(toSummary);
+  list(query: ListQuery): Promise<NotificationSummary[]> {
+    return this.#notifications.list(query);
   }
 
-  async listQuarantined(limit: number, afterId = ''): Promise<QuarantinedNotification[]> {
-    const rows = await this.#query<Record<string, unknown>>(
-      `SELECT ${QUARANTINED_COLUMNS}
-       FROM notifications WHERE status = 'quarantined' AND purged_at IS NULL AND id > $1 ORDER BY id LIMIT $2`,
-      [afterId, limit],
-    );
-    return rows.map(toQuarantined);
+  listQuarantined(limit: number, afterId?: string): Promise<QuarantinedNotification[]> {
+    return this.#notifications.listQuarantined(limit, afterId);
   }
 
   async ping(): Promise<void> {
@@ -334,9 +212,5 @@ export class PostgresStore implements NotificationStore {
     } catch (cause) {
       throw new StorageError('PostgreSQL query failed', { cause });
     }
-  }
-
-  #tx<T>(fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    return inTransaction(this.#pool, 'PostgreSQL transaction failed', fn);
   }
 }

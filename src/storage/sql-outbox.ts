@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { uuidV7 } from '../util/uuid-v7.js';
-import { ADOPT_PENDING_ALERTS, assessedBy, NO_OPEN_SIBLING } from './outbox-claim.js';
+import {
+  ADOPT_PENDING_ALERTS,
+  ALERT_LEASED_BY_OUTBOX,
+  assessedBy,
+  LEASE_ADOPTED_ALERTS,
+  NO_OPEN_SIBLING,
+} from './outbox-claim.js';
 import type { OutboxDialect } from './outbox-dialect.js';
 import { SUMMARY_COLUMNS, toClaimedDelivery, toDeliverySummary } from './outbox-row-mapping.js';
 import type {
@@ -34,11 +40,16 @@ const FAIL = `UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error 
   WHERE id = ? AND lease_owner = ?`;
 // The alert of an alert message follows its message: sent (its recipient dropped: kept no longer
 // than needed), dead, or pending again when an operator retries it.
-const ALERT_SENT = `UPDATE risk_alerts SET status = 'sent', sent_at = ?, last_error = NULL,
-  recipient_ciphertext = NULL, data_key_id = NULL WHERE id = ?`;
-const ALERT_DEAD = `UPDATE risk_alerts SET status = 'dead', last_error = ? WHERE id = ?`;
-const ALERTS_RETRIED = `UPDATE risk_alerts SET status = 'pending' WHERE status = 'dead'
-  AND id IN (SELECT alert_id FROM deliveries WHERE kind = 'alert' AND status = 'pending')`;
+// Only a pending alert moves: one an old release's sender already sent stays sent.
+const ALERT_SENT = (
+  id: string,
+) => `UPDATE risk_alerts SET status = 'sent', sent_at = ?, last_error = NULL,
+  recipient_ciphertext = NULL, data_key_id = NULL WHERE id IN (${id}) AND status = 'pending'`;
+const ALERT_DEAD = (id: string) =>
+  `UPDATE risk_alerts SET status = 'dead', last_error = ? WHERE id IN (${id}) AND status = 'pending'`;
+const ALERTS_RETRIED = `UPDATE risk_alerts SET status = 'pending', lease_until = ${ALERT_LEASED_BY_OUTBOX}
+  WHERE status = 'dead' AND EXISTS (SELECT 1 FROM deliveries d
+    WHERE d.alert_id = risk_alerts.id AND d.kind = 'alert' AND d.status = 'pending')`;
 const RETRY = `UPDATE deliveries AS d SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?,
     lease_until = NULL, lease_owner = NULL`;
 const REPLAYABLE = `SELECT n.id FROM notifications n
@@ -84,13 +95,13 @@ export class SqlOutbox implements OutboxStore {
 
   async complete(id: string, leaseToken: string, alertId?: string): Promise<boolean> {
     const now = this.#now();
-    if (alertId === undefined)
-      return (await this.#sql.run(COMPLETE, [now, now, id, leaseToken], NOT_DURABLE)) === 1;
-    return this.#sql.transaction(function* () {
-      const kept = (yield* run(COMPLETE, [now, now, id, leaseToken])) === 1;
-      if (kept) yield* run(ALERT_SENT, [now, alertId]);
-      return kept;
-    }, NOT_DURABLE);
+    const params = [now, now, id, leaseToken];
+    if (alertId === undefined) return (await this.#sql.run(COMPLETE, params, NOT_DURABLE)) === 1;
+    return this.#dialect.withAlert(
+      { sql: COMPLETE, params },
+      { sql: ALERT_SENT, params: [now] },
+      alertId,
+    );
   }
 
   async fail(id: string, leaseToken: string, f: FailureRecord, alertId?: string): Promise<boolean> {
@@ -105,11 +116,11 @@ export class SqlOutbox implements OutboxStore {
     ];
     if (alertId === undefined || !f.dead)
       return (await this.#sql.run(FAIL, params, NOT_DURABLE)) === 1;
-    return this.#sql.transaction(function* () {
-      const kept = (yield* run(FAIL, params)) === 1;
-      if (kept) yield* run(ALERT_DEAD, [f.error, alertId]);
-      return kept;
-    }, NOT_DURABLE);
+    return this.#dialect.withAlert(
+      { sql: FAIL, params },
+      { sql: ALERT_DEAD, params: [f.error] },
+      alertId,
+    );
   }
 
   async list(q: DeliveryQuery): Promise<DeliverySummary[]> {
@@ -123,13 +134,8 @@ export class SqlOutbox implements OutboxStore {
     if (q.status) add('d.status = ?', q.status);
     if (q.sink) add('d.sink = ?', q.sink);
     if (q.notificationId) add('d.notification_id = ?', q.notificationId);
-    if (q.before)
-      add(
-        '(d.created_at < ? OR (d.created_at = ? AND d.id < ?))',
-        q.before.createdAt,
-        q.before.createdAt,
-        q.before.id,
-      );
+    // A row value: PostgreSQL walks deliveries_created from the cursor on (SQLite has them too).
+    if (q.before) add('(d.created_at, d.id) < (?, ?)', q.before.createdAt, q.before.id);
     const rows = await this.#sql.all(
       `SELECT ${SUMMARY_COLUMNS} FROM deliveries d ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
        ORDER BY d.created_at DESC, d.id DESC LIMIT ?`,
@@ -148,9 +154,11 @@ export class SqlOutbox implements OutboxStore {
       );
       params.push(target.id, now);
     } else {
-      where.push(`d.status = 'dead'`);
+      // Dead alerts are retried only when asked for by kind: a routine "retry every dead
+      // delivery" after a sink's outage must not send stale "was this you?" messages.
+      where.push(`d.status = 'dead'`, 'd.kind = ?');
+      params.push(target.kind ?? 'event');
       if (target.sink !== undefined) where.push('d.sink = ?') && params.push(target.sink);
-      if (target.kind !== undefined) where.push('d.kind = ?') && params.push(target.kind);
     }
     const update = `${RETRY} WHERE ${where.join(' AND ')} AND ${NO_OPEN_SIBLING}`;
     return this.#sql.transaction(function* () {
@@ -183,7 +191,10 @@ export class SqlOutbox implements OutboxStore {
   adoptPendingAlerts(): Promise<number> {
     return this.#sql.transaction(function* () {
       const n = yield* run(ADOPT_PENDING_ALERTS);
-      if (n > 0) yield* outboxQueued();
+      if (n > 0) {
+        yield* run(LEASE_ADOPTED_ALERTS);
+        yield* outboxQueued();
+      }
       return n;
     });
   }

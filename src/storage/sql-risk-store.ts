@@ -1,7 +1,7 @@
 import type { AlertStatus } from '../domain/alert-statuses.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import { caseOnAssessment } from './case-scripts.js';
-import { enqueueAlert, releaseAfterAssessment } from './outbox-claim.js';
+import { ALERT_LEASED_BY_OUTBOX, enqueueAlert, releaseAfterAssessment } from './outbox-claim.js';
 import {
   ASSESSMENT_COLUMNS,
   assessmentValues,
@@ -31,7 +31,8 @@ const CLAIM_WINDOW = `INSERT INTO risk_alert_cards (card_fingerprint, last_alert
 // The notification's deliveries were waiting for this (outbox-claim.ts).
 const RELEASE_DELIVERIES = releaseAfterAssessment(() => '?');
 const INSERT_ALERT = `INSERT INTO risk_alerts (id, notification_id, card_fingerprint, created_at, received_at, status, level,
-  language, pan_last4, data_key_id, recipient_ciphertext, next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`;
+  language, pan_last4, data_key_id, recipient_ciphertext, next_attempt_at, lease_until)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${ALERT_LEASED_BY_OUTBOX})`;
 const ENQUEUE_ALERT = enqueueAlert(() => '?');
 /** Ids per `IN (…)` of a read by ids: well under either dialect's parameter limit. */
 const IDS_PER_READ = 500;

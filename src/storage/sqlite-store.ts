@@ -21,22 +21,11 @@ import type {
 } from './notification-store.js';
 import type { OutboxOptions, OutboxStore } from './outbox-store.js';
 import type { RiskStores } from './risk-store.js';
-import {
-  PURGE_ALERTS,
-  PURGE_SET,
-  PURGEABLE,
-  QUARANTINED_COLUMNS,
-  RECORD_COLUMNS,
-  recordValues,
-  SUMMARY_COLUMNS,
-  toQuarantined,
-  toSummary,
-  UPDATABLE_COLUMNS,
-} from './row-mapping.js';
 import type { SqlDriver } from './sql-driver.js';
+import { SqlNotifications } from './sql-notifications.js';
 import { SqlOutbox } from './sql-outbox.js';
 import { SqlRiskStore } from './sql-risk-store.js';
-import { enqueueDeliveries, sqliteOutboxDialect } from './sqlite/sqlite-outbox-dialect.js';
+import { sqliteNotificationsDialect, sqliteOutboxDialect } from './sqlite/sqlite-outbox-dialect.js';
 import { backupSqlite } from './sqlite-backup.js';
 import { SqliteCardholderStore } from './sqlite-cardholder-store.js';
 import { sqliteSqlDriver } from './sqlite-sql-driver.js';
@@ -88,7 +77,7 @@ export class SqliteStore implements NotificationStore {
   readonly #db: Database.Database;
   readonly #now: () => number;
   readonly #sinks: readonly string[];
-  readonly #holdMs: number;
+  readonly #notifications: SqlNotifications;
   readonly #onDeliveriesQueued: (() => void) | undefined;
   readonly #busyTimeoutMs: number;
   readonly #path: string;
@@ -117,42 +106,13 @@ export class SqliteStore implements NotificationStore {
     }
     this.#now = options.now ?? Date.now;
     this.#sinks = [...(options.sinks ?? [])];
-    this.#holdMs = options.deliveryHoldMs ?? 0;
     this.#onDeliveriesQueued = options.onDeliveriesQueued;
-  }
-
-  #prepared: ReturnType<SqliteStore['prepare']> | undefined;
-  private get stmts(): ReturnType<SqliteStore['prepare']> {
-    this.#prepared ??= this.prepare();
-    return this.#prepared;
-  }
-
-  private prepare() {
-    const db = this.#db;
-    const placeholders = RECORD_COLUMNS.map(() => '?').join(', ');
-    return {
-      // No RETURNING: `changes` says whether the row went in, without SQLite's RETURNING buffer.
-      insert: db.prepare(
-        `INSERT INTO notifications (${RECORD_COLUMNS.join(', ')}) VALUES (${placeholders})
-         ON CONFLICT (dedup_key) DO NOTHING`,
-      ),
-      byDedup: db.prepare('SELECT id, status FROM notifications WHERE dedup_key = ?'),
-      bumpAttempts: db.prepare(
-        'UPDATE notifications SET visa_attempts = visa_attempts + 1, updated_at = ? WHERE dedup_key = ?',
-      ),
-      updateQuarantined: db.prepare(
-        `UPDATE notifications SET ${UPDATABLE_COLUMNS.map((c) => `${c} = ?`).join(', ')}, purged_at = NULL
-         WHERE id = ? AND status = 'quarantined' RETURNING id, status`,
-      ),
-      quarantined: db.prepare(
-        `SELECT ${QUARANTINED_COLUMNS}
-         FROM notifications WHERE status = 'quarantined' AND purged_at IS NULL AND id > ? ORDER BY id LIMIT ?`,
-      ),
-      purge: db.prepare(
-        `UPDATE notifications SET ${PURGE_SET}, purged_at = ?, updated_at = ?
-         WHERE id IN (SELECT id FROM notifications WHERE received_at < ? AND ${PURGEABLE} ORDER BY received_at LIMIT ?)`,
-      ),
-    };
+    this.#notifications = new SqlNotifications(this.#sqlDriver(), sqliteNotificationsDialect, {
+      sinks: this.#sinks,
+      holdMs: options.deliveryHoldMs ?? 0,
+      now: this.#now,
+      onDeliveriesQueued: this.#onDeliveriesQueued,
+    });
   }
 
   async migrate(): Promise<void> {
@@ -188,128 +148,33 @@ export class SqliteStore implements NotificationStore {
   }
 
   record(rec: NotificationRecord): Promise<RecordOutcome> {
-    const write = this.#write(() => {
-      const now = this.#now();
-      const s = this.stmts;
-      if (s.insert.run(...recordValues(rec, now, Number)).changes === 1) {
-        // The outbox rows share the notification's transaction (and, after a failed batch, its
-        // savepoint) and its commit: no dual write.
-        if (rec.status === 'accepted')
-          enqueueDeliveries(this.#db, rec.id, this.#sinks, now, this.#holdMs);
-        return { id: rec.id, status: rec.status, result: 'inserted' } satisfies RecordOutcome;
-      }
-      const existing = s.byDedup.get(rec.dedupKey) as { id: string; status: NotificationStatus };
-      s.bumpAttempts.run(now, rec.dedupKey);
-      if (existing.status === 'quarantined') {
-        const promoted = this.#updateQuarantined({ ...rec, id: existing.id }, now);
-        if (promoted !== undefined) return promoted;
-      }
-      return {
-        id: existing.id,
-        status: existing.status,
-        result: 'duplicate',
-      } satisfies RecordOutcome;
-    });
-    return this.#afterCommit(write);
-  }
-
-  /**
-   * Tells the in-process worker that deliveries were committed, so it need not wait for its poll.
-   */
-  async #afterCommit(write: Promise<RecordOutcome>): Promise<RecordOutcome> {
-    const outcome = await write;
-    if (outcome.result === 'inserted' || outcome.result === 'promoted') {
-      if (outcome.status === 'accepted' && this.#sinks.length > 0) this.#onDeliveriesQueued?.();
-    }
-    return outcome;
-  }
-
-  #updateQuarantined(rec: NotificationRecord, now: number): RecordOutcome | undefined {
-    const values = recordValues(rec, now, Number);
-    const byColumn = new Map(RECORD_COLUMNS.map((c, i) => [c as string, values[i]]));
-    const row = this.stmts.updateQuarantined.get(
-      ...UPDATABLE_COLUMNS.map((c) => byColumn.get(c)),
-      rec.id,
-    ) as { id: string; status: NotificationStatus } | undefined;
-    if (row === undefined) return undefined;
-    if (row.status === 'accepted')
-      enqueueDeliveries(this.#db, row.id, this.#sinks, now, this.#holdMs);
-    return {
-      id: row.id,
-      status: row.status,
-      result: rec.status === 'accepted' ? 'promoted' : 'duplicate',
-    };
+    return this.#notifications.record(rec);
   }
 
   updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome> {
-    return this.#afterCommit(
-      this.#write(() => {
-        const outcome = this.#updateQuarantined(rec, this.#now());
-        if (outcome === undefined) throw new StorageError('notification is not quarantined');
-        return outcome;
-      }),
-    );
+    return this.#notifications.updateQuarantined(rec);
   }
 
-  async purge(
-    before: number,
-    batchSize = 500,
-    onBatch?: (purged: number) => void,
-  ): Promise<number> {
-    let total = 0;
-    for (;;) {
-      // One batch per group commit: Visa's writes queue behind a batch, never behind the purge.
-      const n = await this.#write(() => {
-        const now = this.#now();
-        return this.stmts.purge.run(now, now, before, batchSize).changes;
-      });
-      total += n;
-      onBatch?.(total);
-      if (n < batchSize) break;
-    }
-    await this.#write(() => this.#db.prepare(PURGE_ALERTS.replace('$BEFORE', '?')).run(before));
-    return total;
+  purge(before: number, batchSize?: number, onBatch?: (purged: number) => void): Promise<number> {
+    return this.#notifications.purge(before, batchSize, onBatch);
   }
 
-  async findByDedupKey(
+  findByDedupKey(
     dedupKey: string,
   ): Promise<{ id: string; status: NotificationStatus } | undefined> {
-    return this.#read(
-      () =>
-        this.stmts.byDedup.get(dedupKey) as { id: string; status: NotificationStatus } | undefined,
-    );
+    return this.#notifications.findByDedupKey(dedupKey);
   }
 
   countRetry(dedupKey: string): Promise<void> {
-    return this.#write(() => {
-      this.stmts.bumpAttempts.run(this.#now(), dedupKey);
-    });
+    return this.#notifications.countRetry(dedupKey);
   }
 
-  async list(query: ListQuery): Promise<NotificationSummary[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.status) {
-      where.push('status = ?');
-      params.push(query.status);
-    }
-    if (query.before) {
-      where.push('(received_at < ? OR (received_at = ? AND id < ?))');
-      params.push(query.before.receivedAt, query.before.receivedAt, query.before.id);
-    }
-    params.push(query.limit ?? 50);
-    const sql = `SELECT ${SUMMARY_COLUMNS} FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-                 ORDER BY received_at DESC, id DESC LIMIT ?`;
-    return this.#read(() =>
-      (this.#db.prepare(sql).all(...params) as Record<string, unknown>[]).map(toSummary),
-    );
+  list(query: ListQuery): Promise<NotificationSummary[]> {
+    return this.#notifications.list(query);
   }
 
-  async listQuarantined(limit: number, afterId = ''): Promise<QuarantinedNotification[]> {
-    const rows = this.#read(
-      () => this.stmts.quarantined.all(afterId, limit) as Record<string, unknown>[],
-    );
-    return rows.map(toQuarantined);
+  listQuarantined(limit: number, afterId?: string): Promise<QuarantinedNotification[]> {
+    return this.#notifications.listQuarantined(limit, afterId);
   }
 
   async ping(): Promise<void> {

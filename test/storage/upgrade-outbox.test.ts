@@ -144,6 +144,16 @@ for (const dialect of await dialects()) {
       );
     });
 
+    it("the previous release's alert sender claims none of the alerts the outbox sends", async () => {
+      // That release's claim, as it shipped: pending alerts whose lease ran out.
+      const claimed = await rawSql(store).all(
+        `SELECT id FROM risk_alerts WHERE status = 'pending' AND next_attempt_at <= ?
+           AND (lease_until IS NULL OR lease_until <= ?)`,
+        [Date.now() + 365 * 86_400_000, Date.now() + 365 * 86_400_000],
+      );
+      assert.deepEqual(claimed, []);
+    });
+
     it('the pending alert is sent from the outbox, and its alert marked sent', async () => {
       const sent: OutgoingAlert[] = [];
       const sink: AlertSink = {
@@ -211,7 +221,63 @@ for (const dialect of await dialects()) {
       await rawSql(store).run("UPDATE deliveries SET status = 'dead' WHERE id = ?", [late]);
     });
 
+    it('an alert the previous release sent meanwhile is not sent again, and stays sent', async () => {
+      const n5 = id(5);
+      const a5 = id(25);
+      const sql = rawSql(store);
+      await sql.run(
+        `INSERT INTO notifications (id, dedup_key, received_at, updated_at, token_requestor_id, event_type, status,
+           pan_last4, encrypted_data) VALUES (?, 'dedup-5', ?, ?, '40010030273', 'CTP_ENROLLMENT_ATTEMPT', 'accepted', '0002', 'x')`,
+        [n5, T + 5, T + 5],
+      );
+      await sql.run(
+        `INSERT INTO risk_assessments (notification_id, received_at, assessed_at, score, level, reasons, shadow, directory)
+           VALUES (?, ?, ?, 90, 'high', '[]', '[]', 'local')`,
+        [n5, T + 5, T + 5],
+      );
+      await sql.run(
+        `INSERT INTO risk_alerts (id, notification_id, card_fingerprint, created_at, received_at, status, level,
+           attempts, next_attempt_at) VALUES (?, ?, 'fp', ?, ?, 'pending', 'high', 0, ?)`,
+        [a5, n5, T, T, T],
+      );
+      assert.equal(await outbox.adoptPendingAlerts(), 1);
+      // The old sender got there between the adoption and the claim.
+      await sql.run(
+        "UPDATE risk_alerts SET status = 'sent', sent_at = ?, recipient_ciphertext = NULL WHERE id = ?",
+        [T + 9, a5],
+      );
+      const sent: OutgoingAlert[] = [];
+      const destination = alertDestination(
+        ALERT_DESTINATION,
+        {
+          type: 'webhook',
+          concurrency: 1,
+          send: async (a) => void sent.push(a),
+          close: async () => {},
+        },
+        { defaultLanguage: 'en' } as unknown as Parameters<typeof alertDestination>[2],
+        dp,
+      );
+      const [claimed] = await outbox.claim({
+        sink: ALERT_DESTINATION,
+        limit: 10,
+        leaseMs: 60_000,
+        workerId: 'upgrade-test',
+      });
+      assert.equal(claimed?.alert?.id, a5);
+      assert.deepEqual(await destination.send(claimed!), { ok: true, messageId: a5 });
+      assert.deepEqual(sent, []);
+      // A dead outcome recorded late (another worker) does not turn it dead either.
+      const dead = { error: 'NO_RECIPIENT', httpStatus: null, nextAttemptAt: T, dead: true };
+      assert.ok(await outbox.fail(claimed!.id, claimed!.leaseToken, dead, a5));
+      const [row] = (await store.openRiskStores().alerts.list(20)).filter((a) => a.id === a5);
+      assert.equal(row?.status, 'sent');
+      await sql.run("UPDATE deliveries SET status = 'delivered' WHERE id = ?", [a5]);
+    });
+
     it('dead alerts and events are retried by kind, as operators do', async () => {
+      // Without a kind, only events: no stale "was this you?" from a routine retry.
+      assert.equal(await outbox.retry({ dead: true, sink: ALERT_DESTINATION }), 0);
       // The one dead since the upgrade, and the late one marked dead above.
       assert.equal(await outbox.retry({ dead: true, kind: 'alert' }), 2);
       const [alert] = (await store.openRiskStores().alerts.list(10)).filter((a) => a.id === A_DEAD);

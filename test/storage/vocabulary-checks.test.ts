@@ -13,6 +13,7 @@ import {
   DELIVERY_EVENTS,
   DELIVERY_ORIGINS,
   DELIVERY_STATUSES,
+  MESSAGE_KINDS,
 } from '../../src/domain/delivery-codes.js';
 import { NOTIFICATION_STATUSES } from '../../src/domain/notification-statuses.js';
 import { RISK_LEVELS } from '../../src/domain/risk-codes.js';
@@ -31,6 +32,7 @@ const EXPECTED: Record<string, readonly string[]> = {
   'deliveries.origin': DELIVERY_ORIGINS,
   'deliveries.status': DELIVERY_STATUSES,
   'deliveries.event': DELIVERY_EVENTS,
+  'deliveries.kind': MESSAGE_KINDS,
   'cardholders.status': CARD_STATUSES,
   'risk_assessments.level': RISK_LEVELS,
   'risk_alerts.status': ALERT_STATUSES,
@@ -64,9 +66,11 @@ async function checkLists(url: string): Promise<Record<string, string[]>> {
         "SELECT conrelid::regclass::text AS tbl, pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE contype = 'c'",
       );
       for (const c of checks) {
-        const m = /^CHECK \(\(?(\w+) = ANY \(\(?ARRAY\[(.*)\]\)?(?:::text\[\])?\)\)?\)$/.exec(
-          c.def,
-        );
+        // A constraint added NOT VALID (checked for new rows only) says so at the end.
+        const m =
+          /^CHECK \(\(?(\w+) = ANY \(\(?ARRAY\[(.*)\]\)?(?:::text\[\])?\)\)?\)(?: NOT VALID)?$/.exec(
+            c.def,
+          );
         if (m) found[`${c.tbl}.${m[1]}`] = quoted(m[2]!);
       }
     }

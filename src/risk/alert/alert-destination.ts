@@ -24,6 +24,8 @@ export function alertDestination(
     async send(d): Promise<SendResult> {
       const a = d.alert;
       if (a === undefined) return { ok: false, error: 'NOT_AN_ALERT', permanent: true };
+      // Sent already, by a sender of the previous release during a rolling upgrade: not twice.
+      if (a.status === 'sent') return { ok: true, messageId: a.id };
       try {
         if (a.recipientCiphertext === null || a.dataKeyId === null)
           throw new AlertSendError('NO_RECIPIENT', true);

@@ -248,7 +248,12 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
     version: 7,
     name: 'one outbox: alerts as deliveries of kind alert',
     sql: `
-      ALTER TABLE deliveries ADD COLUMN kind text NOT NULL DEFAULT 'event' CHECK (kind IN ('event', 'alert'));
+      -- A large deliveries table takes longer than the pool's statement timeout to index.
+      SET LOCAL statement_timeout = 0;
+      -- A constant default is metadata only; the CHECK is NOT VALID so that no scan holds the
+      -- table's lock (every existing row has the default, which satisfies it).
+      ALTER TABLE deliveries ADD COLUMN kind text NOT NULL DEFAULT 'event';
+      ALTER TABLE deliveries ADD CONSTRAINT deliveries_kind_check CHECK (kind IN ('event', 'alert')) NOT VALID;
       INSERT INTO deliveries
         (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at,
          delivered_at, last_error, event, alert_id, kind)
@@ -259,6 +264,8 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
              a.sent_at, a.last_error, 'enrollment', a.id, 'alert'
         FROM risk_alerts a WHERE a.status IN ('pending', 'sent', 'dead');
       CREATE INDEX deliveries_alert ON deliveries (alert_id) WHERE alert_id IS NOT NULL;
+      -- The outbox's from now on: the previous release's sender claims only expired leases.
+      UPDATE risk_alerts SET lease_until = 8000000000000000 WHERE status = 'pending';
     `,
   },
 ];

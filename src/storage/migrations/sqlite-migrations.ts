@@ -268,6 +268,8 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
              a.sent_at, a.last_error, 'enrollment', a.id, 'alert'
         FROM risk_alerts a WHERE a.status IN ('pending', 'sent', 'dead');
       CREATE INDEX deliveries_alert ON deliveries (alert_id) WHERE alert_id IS NOT NULL;
+      -- The outbox's from now on: the previous release's sender claims only expired leases.
+      UPDATE risk_alerts SET lease_until = 8000000000000000 WHERE status = 'pending';
     `,
   },
 ];

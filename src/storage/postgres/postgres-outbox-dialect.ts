@@ -4,6 +4,8 @@ import { claimableCondition } from '../outbox-claim.js';
 import { type ClaimParams, type OutboxDialect, positional } from '../outbox-dialect.js';
 import { ALERT_FACT_COLUMNS, ANSWER_JOIN, EVENT_SOURCE_COLUMNS } from '../outbox-row-mapping.js';
 import type { SqlDriver } from '../sql-driver.js';
+import type { NotificationsDialect } from '../sql-notifications.js';
+import { all } from '../sql-script.js';
 
 /** application_name of the LISTEN connection (pg_stat_activity). */
 export const LISTENER_NAME = 'ctp-notify-outbox-listen';
@@ -12,37 +14,25 @@ export const LISTENER_NAME = 'ctp-notify-outbox-listen';
 export const OUTBOX_CHANNEL = 'ctp_notify_outbox';
 
 /**
- * One statement: the pending rows and a NOTIFY, which PostgreSQL delivers only at commit (and
- * not at all on rollback), so a woken worker always finds the rows.
+ * The notifications' PostgreSQL part. Enqueueing is one statement: the pending rows (one per
+ * sink, due `holdMs` from now: the wait for the risk assessment, outbox-claim.ts) and a NOTIFY,
+ * which PostgreSQL delivers only at commit (and not at all on rollback), so a woken worker always
+ * finds the rows. A purge batch locks its rows (`FOR UPDATE`, in received_at order) so that two
+ * instances purging at once queue on them rather than skip rows a writer briefly holds.
  */
-const ENQUEUE = `WITH d AS (
-    INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
-    SELECT x.id, $1, x.sink, $2, 'pending', 0, $6, $3, $3 FROM unnest($4::text[], $5::text[]) AS x(id, sink)
-    RETURNING 1)
-  SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT count(*) AS n FROM d) c WHERE c.n > 0`;
-
-/**
- * Writes one pending delivery per sink, due `holdMs` from now (the wait for its risk assessment,
- * which makes it due earlier: outbox-claim.ts), on the client (and in the transaction) storing
- * the notification.
- */
-export async function enqueueDeliveries(
-  c: pg.ClientBase,
-  notificationId: string,
-  sinks: readonly string[],
-  now: number,
-  holdMs = 0,
-): Promise<void> {
-  if (sinks.length === 0) return;
-  await c.query(ENQUEUE, [
-    notificationId,
-    'accepted',
-    now,
-    sinks.map(() => uuidV7(now)),
-    sinks,
-    now + holdMs,
-  ]);
-}
+export const postgresNotificationsDialect: NotificationsDialect = {
+  *enqueueDeliveries(notificationId, sinks, now, holdMs) {
+    yield* all(
+      `WITH d AS (
+         INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
+         SELECT x.id, ?, x.sink, 'accepted', 'pending', 0, ?, ?, ? FROM unnest(?::text[], ?::text[]) AS x(id, sink)
+         RETURNING 1)
+       SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT count(*) AS n FROM d) c WHERE c.n > 0`,
+      [notificationId, now + holdMs, now, now, sinks.map(() => uuidV7(now)), sinks],
+    );
+  },
+  purgeRowLock: ' FOR UPDATE',
+};
 
 const CLAIM = (where: string) => `WITH claimed AS (
     UPDATE deliveries SET lease_until = ?, lease_owner = ?, attempts = deliveries.attempts + 1, updated_at = ?
@@ -70,6 +60,17 @@ export function postgresOutboxDialect(
     claim(p: ClaimParams) {
       const where = positional(claimableCondition, p);
       return sql.all(CLAIM(where.sql), [p.until, p.token, p.now, ...where.params, p.limit]);
+    },
+    // One statement, one round trip: the alert's update sees the delivery's RETURNING only when
+    // the fenced update applied.
+    async withAlert(delivery, alert) {
+      const [r] = await sql.all<{ n: string }>(
+        `WITH d AS (${delivery.sql} RETURNING alert_id),
+              a AS (${alert.sql('SELECT alert_id FROM d')} RETURNING 1)
+         SELECT count(*) AS n FROM d`,
+        [...delivery.params, ...alert.params],
+      );
+      return Number(r?.n ?? 0) === 1;
     },
     /**
      * Holds a dedicated connection (outside the pool) in LISTEN. If it breaks, another is opened

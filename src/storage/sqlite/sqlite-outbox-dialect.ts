@@ -1,38 +1,27 @@
-import type Database from 'better-sqlite3';
 import { uuidV7 } from '../../util/uuid-v7.js';
 import { claimableCondition } from '../outbox-claim.js';
 import { type ClaimParams, type OutboxDialect, positional } from '../outbox-dialect.js';
 import { ALERT_FACT_COLUMNS, ANSWER_JOIN, EVENT_SOURCE_COLUMNS } from '../outbox-row-mapping.js';
 import type { SqlDriver } from '../sql-driver.js';
-import { all } from '../sql-script.js';
-
-const INSERT_DELIVERY = `INSERT INTO deliveries
-  (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
-  VALUES (?, ?, ?, ?, 'pending', 0, ?, ?, ?)`;
-
-const insertStatements = new WeakMap<Database.Database, Database.Statement>();
+import type { NotificationsDialect } from '../sql-notifications.js';
+import { all, run } from '../sql-script.js';
 
 /**
- * Writes one pending delivery per sink for an accepted notification, due `holdMs` from now (the
- * wait for its risk assessment, which makes it due earlier: outbox-claim.ts). Called by
- * SqliteStore inside the savepoint that stores the notification, so both commit or neither does.
+ * The notifications' SQLite part: an accepted notification's deliveries, one row per sink in one
+ * statement, due `holdMs` from now (the wait for its risk assessment, which makes them due
+ * earlier: outbox-claim.ts), in the notification's own transaction (and, after a failed batch,
+ * its savepoint).
  */
-export function enqueueDeliveries(
-  db: Database.Database,
-  notificationId: string,
-  sinks: readonly string[],
-  now: number,
-  holdMs = 0,
-): void {
-  if (sinks.length === 0) return;
-  let insert = insertStatements.get(db);
-  if (insert === undefined) {
-    insert = db.prepare(INSERT_DELIVERY);
-    insertStatements.set(db, insert);
-  }
-  for (const sink of sinks)
-    insert.run(uuidV7(now), notificationId, sink, 'accepted', now + holdMs, now, now);
-}
+export const sqliteNotificationsDialect: NotificationsDialect = {
+  *enqueueDeliveries(notificationId, sinks, now, holdMs) {
+    yield* run(
+      `INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
+       VALUES ${sinks.map(() => "(?, ?, ?, 'accepted', 'pending', 0, ?, ?, ?)").join(', ')}`,
+      sinks.flatMap((sink) => [uuidV7(now), notificationId, sink, now + holdMs, now, now]),
+    );
+  },
+  purgeRowLock: '',
+};
 
 const LEASE = (where: string) =>
   `UPDATE deliveries SET lease_until = ?, lease_owner = ?, attempts = attempts + 1, updated_at = ?
@@ -65,6 +54,16 @@ export function sqliteOutboxDialect(sql: SqlDriver): OutboxDialect {
           ]);
           if (ids.length === 0) return [];
           return yield* all(CLAIMED, [JSON.stringify(ids.map((r) => r.id))]);
+        },
+        { durable: false },
+      );
+    },
+    withAlert(delivery, alert, alertId) {
+      return sql.transaction(
+        function* () {
+          const kept = (yield* run(delivery.sql, delivery.params)) === 1;
+          if (kept) yield* run(alert.sql('?'), [...alert.params, alertId]);
+          return kept;
         },
         { durable: false },
       );
