@@ -42,4 +42,19 @@ describe('X-Pay-Token', () => {
     assert.throws(() => check(good, ts + 301), { code: 'X_PAY_TOKEN_STALE' });
     assert.throws(() => check(good, ts - 301), { code: 'X_PAY_TOKEN_STALE' });
   });
+
+  // clockSkewSeconds is the "largest accepted difference" (config schema), so the limit itself is
+  // inside. The clock is the check's `nowSeconds` argument: no waiting on the real one.
+  for (const skew of [0, 1, 120, 300]) {
+    it(`clockSkewSeconds ${skew}: a token exactly ${skew} s old or ahead is accepted, one second more is stale`, () => {
+      const ts = 1764072000;
+      const token = xPayToken(secret, path, query, body, ts);
+      const at = (now: number) =>
+        checkXPayToken(token, Buffer.from(secret), path, query, Buffer.from(body), now, skew);
+      assert.doesNotThrow(() => at(ts + skew), `${skew} s old`);
+      assert.doesNotThrow(() => at(ts - skew), `${skew} s ahead`);
+      assert.throws(() => at(ts + skew + 1), { code: 'X_PAY_TOKEN_STALE' }, `${skew + 1} s old`);
+      assert.throws(() => at(ts - skew - 1), { code: 'X_PAY_TOKEN_STALE' }, `${skew + 1} s ahead`);
+    });
+  }
 });

@@ -21,6 +21,17 @@ import { processTempDir } from '../support/temp-dir.js';
 import { testPki } from '../support/test-pki.js';
 
 const codes = (a: StoredAssessment) => a.reasons.map((r) => r.code);
+/** Score, level and reasons as one value, so that a failure shows all three. */
+const summary = (a: StoredAssessment) => ({ score: a.score, level: a.level, reasons: a.reasons });
+/** The enroller is the cardholder, as on file, except for what `over` changes. */
+const own = (h: FixtureHolder, over: Partial<Parameters<typeof attemptPayload>[1]> = {}) =>
+  attemptPayload(h.pan, {
+    firstName: h.firstName,
+    lastName: h.lastName,
+    email: h.email,
+    phone: h.phone,
+    ...over,
+  });
 
 for (const dialect of await dialects()) {
   describe(`risk assessment on ${dialect.name}`, () => {
@@ -119,14 +130,16 @@ for (const dialect of await dialects()) {
           phone: '+447700900999',
         }),
       );
-      assert.equal(risk.level, 'high');
-      assert.deepEqual(codes(risk).slice(0, 4), [
-        'NAME_MISMATCH',
-        'EMAIL_MISMATCH',
-        'PHONE_MISMATCH',
-        'CONTACT_MISMATCH',
+      // 40 + 15 + 15 + 40 + 30 = 140, capped at 100.
+      assert.deepEqual([risk.score, risk.level], [100, 'high']);
+      assert.equal(risk.reasons[0]!.code, 'NAME_MISMATCH');
+      assert.ok(Number(risk.reasons[0]!.detail.slice('similarity='.length)) < 0.6);
+      assert.deepEqual(risk.reasons.slice(1), [
+        { code: 'EMAIL_MISMATCH', detail: 'onFile=1' },
+        { code: 'PHONE_MISMATCH', detail: 'onFile=1' },
+        { code: 'CONTACT_MISMATCH', detail: 'email=0 phone=0' },
+        { code: 'MANY_ENROLLERS', detail: 'enrollers=2 limit=1' },
       ]);
-      assert.ok(codes(risk).includes('MANY_ENROLLERS'), 'second enroller on the card');
     });
 
     it('blocked and unknown cards are high; shadow rules are logged with their would-be effect, not counted', async () => {
@@ -138,8 +151,11 @@ for (const dialect of await dialects()) {
           phone: blocked.phone,
         }),
       );
-      assert.deepEqual([b.risk.level, codes(b.risk)], ['high', ['CARD_NOT_ACTIVE']]);
-      assert.deepEqual(b.risk.reasons[0], { code: 'CARD_NOT_ACTIVE', detail: 'status=blocked' });
+      assert.deepEqual(summary(b.risk), {
+        score: 80,
+        level: 'high',
+        reasons: [{ code: 'CARD_NOT_ACTIVE', detail: 'status=blocked' }],
+      });
 
       const u = await send(
         attemptPayload(testPan(77_001), {
@@ -148,16 +164,129 @@ for (const dialect of await dialects()) {
           email: 'nobody@mailinator.com',
         }),
       );
-      assert.deepEqual([u.risk.level, codes(u.risk)], ['high', ['CARD_UNKNOWN']]);
-      assert.deepEqual(
-        u.risk.shadow.map((h) => h.code),
-        ['DISPOSABLE_EMAIL'],
-      );
+      // 70: high at exactly the threshold (risk.levels.high, "lowest score of level high").
+      assert.deepEqual(summary(u.risk), {
+        score: 70,
+        level: 'high',
+        reasons: [{ code: 'CARD_UNKNOWN', detail: 'directory=unknown' }],
+      });
+      assert.deepEqual(u.risk.shadow, [
+        { code: 'DISPOSABLE_EMAIL', detail: 'list=mailchecker', points: 25 },
+      ]);
       const line = s.logs
         .map((l) => JSON.parse(l) as Record<string, unknown>)
         .find((l) => l.msg === 'risk shadow rules' && l.notificationId === u.id);
       assert.ok(line, 'shadow hit logged');
       assert.deepEqual([line.wouldBeScore, line.wouldBeLevel], [95, 'high']);
+    });
+
+    // Each attempt on a card of its own (no history): the score is the sum of the default
+    // weights (risk-codes.ts), below the cap of 100, so that any weight, any rule's condition
+    // and either level threshold (30 and 70, each the lowest score of its level) shows.
+    it('one signal at a time, below the cap: exact scores, levels at their thresholds, name similarity at its limits', async () => {
+      const cases: [string, (h: FixtureHolder) => Record<string, unknown>, unknown][] = [
+        [
+          'a new email',
+          (h) => own(h, { email: 'renamed.inbox@example.net' }),
+          { score: 15, level: 'low', reasons: [{ code: 'EMAIL_MISMATCH', detail: 'onFile=1' }] },
+        ],
+        [
+          'a new phone',
+          (h) => own(h, { phone: '+447700900555' }),
+          { score: 15, level: 'low', reasons: [{ code: 'PHONE_MISMATCH', detail: 'onFile=1' }] },
+        ],
+        // 0.6 × surname 1 + 0.4 × given name 0: exactly risk.name.weakAt, still a weak match.
+        [
+          "a given name unlike the cardholder's (similarity 0.60 = weakAt)",
+          (h) => own(h, { firstName: 'Yusuf' }),
+          {
+            score: 15,
+            level: 'low',
+            reasons: [{ code: 'NAME_WEAK_MATCH', detail: 'similarity=0.60' }],
+          },
+        ],
+        // Exactly risk.name.matchAt: a match, no reason.
+        [
+          'a given name at similarity 0.80 = matchAt',
+          (h) => own(h, { firstName: 'Maria' }),
+          { score: 0, level: 'low', reasons: [] },
+        ],
+        // 15 + 15 = 30: medium at exactly the threshold.
+        [
+          'a weak name match and a new phone',
+          (h) => own(h, { firstName: 'Alice', phone: '+447700900556' }),
+          {
+            score: 30,
+            level: 'medium',
+            reasons: [
+              { code: 'NAME_WEAK_MATCH', detail: 'similarity=0.70' },
+              { code: 'PHONE_MISMATCH', detail: 'onFile=1' },
+            ],
+          },
+        ],
+        [
+          "another name, the cardholder's email and phone",
+          (h) => own(h, { firstName: 'Victor', lastName: 'Kowalski' }),
+          {
+            score: 40,
+            level: 'medium',
+            reasons: [{ code: 'NAME_MISMATCH', detail: 'similarity=0.07' }],
+          },
+        ],
+        // The real name with neither contact on file: 15 + 15 + 40 = 70, high at the threshold.
+        [
+          'the real name, neither contact on file',
+          (h) => own(h, { email: 'taken.over@example.net', phone: '+447700900557' }),
+          {
+            score: 70,
+            level: 'high',
+            reasons: [
+              { code: 'EMAIL_MISMATCH', detail: 'onFile=1' },
+              { code: 'PHONE_MISMATCH', detail: 'onFile=1' },
+              { code: 'CONTACT_MISMATCH', detail: 'email=0 phone=0' },
+            ],
+          },
+        ],
+      ];
+      for (const [what, payload, want] of cases) {
+        // One surname for all, so that the similarities below do not depend on the fixture's.
+        const h = fixtureHolder({ lastName: 'Whitfield' });
+        await importHolders(s, [h]);
+        assert.deepEqual(summary((await send(payload(h))).risk), want, what);
+      }
+      // A card number failing its check digit (ISO/IEC 7812-1) is typed or made up; on file
+      // here too, so that the Luhn rule is the one signal.
+      const good = testPan(77_002);
+      const h = fixtureHolder({ pan: `${good.slice(0, 15)}${(Number(good[15]) + 1) % 10}` });
+      await importHolders(s, [h]);
+      assert.deepEqual(
+        summary((await send(own(h))).risk),
+        { score: 40, level: 'medium', reasons: [{ code: 'LUHN_INVALID', detail: 'luhn=0' }] },
+        'a card number failing its check digit',
+      );
+    });
+
+    it('the cardholder enrolling again and again: velocity from the fourth attempt in 24 h and the sixth in 7 days', async () => {
+      const h = fixtureHolder();
+      await importHolders(s, [h]);
+      const velocity24h = (n: number) => ({
+        code: 'VELOCITY_24H',
+        detail: `attempts=${n} limit=3`,
+      });
+      const want = [
+        { score: 0, level: 'low', reasons: [] },
+        { score: 0, level: 'low', reasons: [] },
+        { score: 0, level: 'low', reasons: [] },
+        { score: 25, level: 'low', reasons: [velocity24h(4)] },
+        { score: 25, level: 'low', reasons: [velocity24h(5)] },
+        {
+          score: 40,
+          level: 'medium',
+          reasons: [velocity24h(6), { code: 'VELOCITY_7D', detail: 'attempts=6 limit=5' }],
+        },
+      ];
+      for (const [i, w] of want.entries())
+        assert.deepEqual(summary((await send(own(h))).risk), w, `attempt ${i + 1}`);
     });
 
     it('a burst on one card: velocity and enroller counts rise', async () => {
@@ -174,31 +303,48 @@ for (const dialect of await dialects()) {
             }),
           )
         ).risk;
-      assert.ok(codes(last!).includes('VELOCITY_24H'));
-      assert.deepEqual(
-        last!.reasons.find((r) => r.code === 'MANY_ENROLLERS'),
+      // 40 + 15 + 25 + 30 = 110, capped at 100; no phone given, so no phone or contact reason.
+      assert.deepEqual([last!.score, last!.level], [100, 'high']);
+      assert.deepEqual(codes(last!), [
+        'NAME_MISMATCH',
+        'EMAIL_MISMATCH',
+        'VELOCITY_24H',
+        'MANY_ENROLLERS',
+      ]);
+      assert.deepEqual(last!.reasons.slice(1), [
+        { code: 'EMAIL_MISMATCH', detail: 'onFile=1' },
+        { code: 'VELOCITY_24H', detail: 'attempts=5 limit=3' },
         { code: 'MANY_ENROLLERS', detail: 'enrollers=5 limit=1' },
-      );
+      ]);
     });
 
     it('one enroller email across many cards: a ring', async () => {
       const cards = [fixtureHolder(), fixtureHolder(), fixtureHolder()];
       await importHolders(s, cards);
-      let last: StoredAssessment | undefined;
+      const got: StoredAssessment[] = [];
       for (const c of cards)
-        last = (
-          await send(
-            attemptPayload(c.pan, {
-              firstName: c.firstName,
-              lastName: c.lastName,
-              email: 'collector@example.net',
-            }),
-          )
-        ).risk;
-      assert.deepEqual(
-        last!.reasons.find((r) => r.code === 'ENROLLER_RING'),
-        { code: 'ENROLLER_RING', detail: 'cards=3 via=email windowDays=30' },
-      );
+        got.push(
+          (
+            await send(
+              attemptPayload(c.pan, {
+                firstName: c.firstName,
+                lastName: c.lastName,
+                email: 'collector@example.net',
+              }),
+            )
+          ).risk,
+        );
+      const email = { code: 'EMAIL_MISMATCH', detail: 'onFile=1' };
+      // risk.ring.maxCards is 2: the third card is the first above it. 15 + 50 = 65.
+      assert.deepEqual(got.map(summary), [
+        { score: 15, level: 'low', reasons: [email] },
+        { score: 15, level: 'low', reasons: [email] },
+        {
+          score: 65,
+          level: 'medium',
+          reasons: [email, { code: 'ENROLLER_RING', detail: 'cards=3 via=email windowDays=30' }],
+        },
+      ]);
     });
 
     it('notifications list shows risk {score, level, reasons}; quarantined ones have none', async () => {
