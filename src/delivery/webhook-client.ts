@@ -4,7 +4,7 @@ import { standardWebhookHeaders } from './standard-webhooks.js';
 
 /**
  * The one outbound webhook client: every signed POST this service makes goes through it,
- * enrollment events (`webhook-sink.ts`) and cardholder alerts (`risk/alert/webhook-alert-sink.ts`).
+ * enrollment events (`webhook-sink.ts`) and cardholder alerts (`risk/alert/webhook-alert-channel.ts`).
  * It lives in `delivery/` beside the Standard Webhooks signing it uses; the alert sink imports it
  * from here.
  *

@@ -111,7 +111,7 @@ export class NotificationPipeline {
     let encryptedData: string;
     let jws: { kid: string; jwe: string };
     try {
-      this.#admit(req, receivedAt);
+      this.#checkCaller(req, receivedAt);
       encryptedData = parseEnvelope(req.contentType, req.body);
       const verified = verifyCompactJws(encryptedData, this.#o.verificationKeys, this.#jwsAllow);
       jws = { kid: verified.kid, jwe: verified.payload.toString('latin1') };
@@ -174,7 +174,7 @@ export class NotificationPipeline {
   }
 
   /** Route, transport authentication and query checks; cheapest first, before any crypto. */
-  #admit(req: InboundNotification, nowMs: number): void {
+  #checkCaller(req: InboundNotification, nowMs: number): void {
     const allow = this.#o.tokenRequestorIds;
     if (
       !isTokenRequestorId(req.tokenRequestorId) ||

@@ -2,16 +2,16 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import type { AlertChannel, OutgoingAlert } from '../../src/risk/alert/alert-channel.js';
 import { alertDestination } from '../../src/risk/alert/alert-destination.js';
-import type { AlertSink, OutgoingAlert } from '../../src/risk/alert/alert-sink.js';
-import { postgresMigrations } from '../../src/storage/migrations/postgres-migrations.js';
-import { sqliteMigrations } from '../../src/storage/migrations/sqlite-migrations.js';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
 import { openStore } from '../../src/storage/open-store.js';
 import { ALERT_DESTINATION, type OutboxStore } from '../../src/storage/outbox-store.js';
-import { postgresSqlDriver } from '../../src/storage/postgres-sql-driver.js';
+import { postgresMigrations } from '../../src/storage/postgres/postgres-migrations.js';
+import { postgresSqlDriver } from '../../src/storage/postgres/postgres-sql-driver.js';
 import type { SqlDriver } from '../../src/storage/sql-driver.js';
-import { sqliteSqlDriver } from '../../src/storage/sqlite-sql-driver.js';
+import { sqliteMigrations } from '../../src/storage/sqlite/sqlite-migrations.js';
+import { sqliteSqlDriver } from '../../src/storage/sqlite/sqlite-sql-driver.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
 import { rawSql } from '../support/raw-sql.js';
 import { testProtector } from '../support/records.js';
@@ -156,7 +156,7 @@ for (const dialect of await dialects()) {
 
     it('the pending alert is sent from the outbox, and its alert marked sent', async () => {
       const sent: OutgoingAlert[] = [];
-      const sink: AlertSink = {
+      const sink: AlertChannel = {
         type: 'webhook',
         concurrency: 1,
         send: async (a) => void sent.push(a),

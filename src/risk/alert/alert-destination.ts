@@ -2,7 +2,7 @@ import type { Config } from '../../config/config-schema.js';
 import type { Destination, SendResult } from '../../delivery/destination.js';
 import type { RiskLevel } from '../../domain/risk-codes.js';
 import type { DataProtector } from '../../protect/data-protector.js';
-import { type AlertRecipient, AlertSendError, type AlertSink } from './alert-sink.js';
+import { type AlertChannel, type AlertRecipient, AlertSendError } from './alert-channel.js';
 import { alertLanguage, renderAlert } from './alert-templates.js';
 
 type AlertConfig = NonNullable<Config['risk']['alert']>;
@@ -15,7 +15,7 @@ type AlertConfig = NonNullable<Config['risk']['alert']>;
  */
 export function alertDestination(
   name: string,
-  sink: AlertSink,
+  sink: AlertChannel,
   config: AlertConfig,
   dataProtector: DataProtector,
 ): Destination {

@@ -5,7 +5,7 @@ import type { Logger } from '../../logger.js';
 import type { DataProtector } from '../../protect/data-protector.js';
 import { ALERT_DESTINATION } from '../../storage/outbox-store.js';
 import { alertDestination } from './alert-destination.js';
-import { createAlertSink } from './create-alert-sink.js';
+import { createAlertChannel } from './create-alert-channel.js';
 
 /** Cardholder alerts are on: risk assessment runs and `risk.alert` names a channel. */
 export function alertsConfigured(config: Config): boolean {
@@ -25,7 +25,7 @@ export function createAlertLane(
   const alert = config.risk.alert;
   if (!alertsConfigured(config) || alert === undefined) return undefined;
   const ctx = secretContext(config);
-  const sink = createAlertSink(config, ctx);
+  const sink = createAlertChannel(config, ctx);
   logSecretWarnings(logger, ctx.warnings);
   if (sink === undefined) return undefined;
   return {

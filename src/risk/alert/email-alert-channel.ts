@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import nodemailer, { type Transporter } from 'nodemailer';
-import { AlertSendError, type AlertSink, type OutgoingAlert } from './alert-sink.js';
+import { type AlertChannel, AlertSendError, type OutgoingAlert } from './alert-channel.js';
 
 export interface EmailSinkOptions {
   host: string;
@@ -15,7 +15,7 @@ export interface EmailSinkOptions {
 }
 
 /** SMTP through the bank's relay (nodemailer): to the first email on file, plain text. */
-export class EmailAlertSink implements AlertSink {
+export class EmailAlertChannel implements AlertChannel {
   readonly type = 'email' as const;
   /**
    * One at a time: nodemailer opens an SMTP connection per message (no pool), and relays limit

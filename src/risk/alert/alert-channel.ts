@@ -32,11 +32,11 @@ export class AlertSendError extends Error {
 }
 
 /** Where "was this you?" goes: the bank's SMTP relay or its messaging webhook. */
-export interface AlertSink {
+export interface AlertChannel {
   readonly type: 'email' | 'webhook';
   /** Alerts sent at once: each email is an SMTP connection, a webhook shares a pool. */
   readonly concurrency: number;
-  /** Resolves when the sink took the message; throws AlertSendError otherwise. */
+  /** Resolves when the channel took the message; throws AlertSendError otherwise. */
   send(alert: OutgoingAlert): Promise<void>;
   close(): Promise<void>;
 }

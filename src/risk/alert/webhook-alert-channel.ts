@@ -1,7 +1,7 @@
 import { WebhookClient } from '../../delivery/webhook-client.js';
-import { AlertSendError, type AlertSink, type OutgoingAlert } from './alert-sink.js';
+import { type AlertChannel, AlertSendError, type OutgoingAlert } from './alert-channel.js';
 
-export interface WebhookAlertSinkOptions {
+export interface WebhookAlertChannelOptions {
   url: string;
   /** Decoded Standard Webhooks keys (see `parseWebhookSecret`). */
   keys: Buffer[];
@@ -16,13 +16,13 @@ export interface WebhookAlertSinkOptions {
  * bank's system picks the channel (SMS, push, email). 2xx: done. 429 and 503 honour
  * Retry-After. Other 4xx (but 408): permanent. The failure code is the client's.
  */
-export class WebhookAlertSink implements AlertSink {
+export class WebhookAlertChannel implements AlertChannel {
   readonly type = 'webhook' as const;
   /** Requests in flight at once on the webhook client's pool. */
   readonly concurrency = 16;
   readonly #client: WebhookClient;
 
-  constructor(o: WebhookAlertSinkOptions) {
+  constructor(o: WebhookAlertChannelOptions) {
     const { now, ...client } = o;
     this.#client = new WebhookClient({
       ...client,
