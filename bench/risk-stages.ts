@@ -13,7 +13,7 @@ import { assessRisk } from '../src/risk/risk-engine.js';
 import { riskInputs } from '../src/risk/risk-inputs.js';
 import { RiskService } from '../src/risk/risk-service.js';
 import type { NotificationRecord } from '../src/storage/notification-record.js';
-import { SqliteStore } from '../src/storage/sqlite-store.js';
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { copyDirectoryTemplate } from './bank-directory.js';
 
 /** A stage: `run(from, to)` processes notifications [from, to) and resolves when done. */

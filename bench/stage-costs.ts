@@ -25,7 +25,7 @@ import {
 import { validatePayload } from '../src/pipeline/validate-payload.js';
 import type { NotificationRecord } from '../src/storage/notification-record.js';
 import type { NotificationStore } from '../src/storage/notification-store.js';
-import { SqliteStore } from '../src/storage/sqlite-store.js';
+import { SqliteStore } from '../src/storage/sqlite/sqlite-store.js';
 import { sqliteDirectoryTemplate } from './bank-directory.js';
 import { benchWebhookSecret } from './bench-fixtures.js';
 import { benchKeys, issuerPrivateKey } from './bench-keys.js';

@@ -1,6 +1,6 @@
 import type { Config } from '../config/config-schema.js';
 import type { NotificationStore, StoreOptions } from './notification-store.js';
-import { SqliteStore } from './sqlite-store.js';
+import { SqliteStore } from './sqlite/sqlite-store.js';
 
 /**
  * Opens the store named by `storage.url` (`sqlite:PATH`, `postgres://…`). Does not migrate.
@@ -12,6 +12,6 @@ export async function openStore(
 ): Promise<NotificationStore> {
   if (storage.url.startsWith('sqlite:'))
     return new SqliteStore(storage.url.slice('sqlite:'.length), options);
-  const { PostgresStore } = await import('./postgres-store.js');
+  const { PostgresStore } = await import('./postgres/postgres-store.js');
   return new PostgresStore(storage, options);
 }

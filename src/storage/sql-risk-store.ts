@@ -54,7 +54,7 @@ export class SqlRiskStore implements RiskStore {
 
   constructor(
     private readonly sql: SqlDriver,
-    options: { poolSize?: number } = {},
+    options: { poolSize?: number | undefined } = {},
   ) {
     this.assessmentBatch =
       sql.dialect === 'sqlite' ? 16 : Math.max(1, Math.floor((options.poolSize ?? 10) / 10));

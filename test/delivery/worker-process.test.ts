@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
-import { PostgresStore } from '../../src/storage/postgres-store.js';
-import { SqliteStore } from '../../src/storage/sqlite-store.js';
+import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { encodeVisaMessage } from '../../src/visa/visa-encoder.js';
 import {
   postgresAvailable,

@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
-import { postgresMigrations } from '../../src/storage/migrations/postgres-migrations.js';
-import { sqliteMigrations } from '../../src/storage/migrations/sqlite-migrations.js';
 import { openStore } from '../../src/storage/open-store.js';
+import { postgresMigrations } from '../../src/storage/postgres/postgres-migrations.js';
+import { sqliteMigrations } from '../../src/storage/sqlite/sqlite-migrations.js';
 import { dialects } from '../support/databases.js';
 import { rawSql } from '../support/raw-sql.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { StorageError } from '../../src/errors.js';
 import type { NotificationRecord } from '../../src/storage/notification-record.js';
-import { SqliteStore } from '../../src/storage/sqlite-store.js';
+import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { uuidV7 } from '../../src/util/uuid-v7.js';
 import { acceptedRecord, testProtector } from '../support/records.js';
 

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
-import { SQLITE_PAGE_SIZE, SqliteStore } from '../../src/storage/sqlite-store.js';
+import { SQLITE_PAGE_SIZE, SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
 import { acceptedRecord, testProtector } from '../support/records.js';
 
 const dp = testProtector();

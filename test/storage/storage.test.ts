@@ -490,13 +490,13 @@ async function openStoreFor(url: string): Promise<NotificationStore> {
 /** Reads a ciphertext column through the dialect's own handle. */
 async function readCiphertext(store: NotificationStore, id: string): Promise<Buffer> {
   if (store.dialect === 'sqlite') {
-    const { SqliteStore } = await import('../../src/storage/sqlite-store.js');
+    const { SqliteStore } = await import('../../src/storage/sqlite/sqlite-store.js');
     const row = (store as InstanceType<typeof SqliteStore>).database
       .prepare('SELECT pan_ciphertext FROM notifications WHERE id = ?')
       .get(id) as { pan_ciphertext: Buffer };
     return row.pan_ciphertext;
   }
-  const { PostgresStore } = await import('../../src/storage/postgres-store.js');
+  const { PostgresStore } = await import('../../src/storage/postgres/postgres-store.js');
   const r = await (store as InstanceType<typeof PostgresStore>).pool.query<{
     pan_ciphertext: Buffer;
   }>('SELECT pan_ciphertext FROM notifications WHERE id = $1', [id]);

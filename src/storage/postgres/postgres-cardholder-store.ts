@@ -1,7 +1,7 @@
 import type pg from 'pg';
-import { StorageError } from '../errors.js';
-import { toCardholderRecord } from './cardholder-row-mapping.js';
-import type { CardholderRecord, CardholderStore } from './cardholder-store.js';
+import { StorageError } from '../../errors.js';
+import { toCardholderRecord } from '../cardholder-row-mapping.js';
+import type { CardholderRecord, CardholderStore } from '../cardholder-store.js';
 import { inTransaction } from './postgres-transaction.js';
 
 /** The cardholder directory on the notification store's PostgreSQL pool. */

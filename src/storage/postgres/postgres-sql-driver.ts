@@ -1,9 +1,9 @@
 import type pg from 'pg';
-import { StorageError } from '../errors.js';
-import { OUTBOX_CHANNEL } from './postgres/postgres-outbox-dialect.js';
+import { StorageError } from '../../errors.js';
+import type { SqlDriver } from '../sql-driver.js';
+import type { SqlScript } from '../sql-script.js';
+import { OUTBOX_CHANNEL } from './postgres-outbox-dialect.js';
 import { inTransaction } from './postgres-transaction.js';
-import type { SqlDriver } from './sql-driver.js';
-import type { SqlScript } from './sql-script.js';
 
 /** Awaits each statement of a script on `client`; call it inside BEGIN … COMMIT. */
 export async function runPostgresScript<T>(

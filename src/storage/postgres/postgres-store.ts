@@ -1,29 +1,15 @@
 import pg from 'pg';
-import type { Config } from '../config/config-schema.js';
-import type { NotificationStatus } from '../domain/notification-statuses.js';
-import { StorageError } from '../errors.js';
-import { type AdminStores, createAdminStores } from './admin-stores.js';
-import { SqlAlertStore } from './alert-store.js';
-import { postgresMigrations } from './migrations/postgres-migrations.js';
-import type {
-  ListQuery,
-  NotificationRecord,
-  NotificationSummary,
-  QuarantinedNotification,
-  RecordOutcome,
-} from './notification-record.js';
-import type { BackupResult, NotificationStore, StoreOptions } from './notification-store.js';
-import type { OutboxOptions, OutboxStore } from './outbox-store.js';
-import {
-  postgresNotificationsDialect,
-  postgresOutboxDialect,
-} from './postgres/postgres-outbox-dialect.js';
+import type { Config } from '../../config/config-schema.js';
+import { StorageError } from '../../errors.js';
+import type { CardholderStore } from '../cardholder-store.js';
+import type { BackupResult, StoreOptions } from '../notification-store.js';
+import type { OutboxDialect } from '../outbox-dialect.js';
+import type { SqlDriver } from '../sql-driver.js';
+import { SqlStore } from '../sql-store.js';
 import { PostgresCardholderStore } from './postgres-cardholder-store.js';
+import { postgresMigrations } from './postgres-migrations.js';
+import { postgresNotificationsDialect, postgresOutboxDialect } from './postgres-outbox-dialect.js';
 import { postgresSqlDriver } from './postgres-sql-driver.js';
-import type { RiskStores } from './risk-store.js';
-import { SqlNotifications } from './sql-notifications.js';
-import { SqlOutbox } from './sql-outbox.js';
-import { SqlRiskStore } from './sql-risk-store.js';
 
 /** Advisory lock key for migrations: any fixed 64-bit number unique to this application. */
 const MIGRATION_LOCK = 7_204_118_305_117_001n;
@@ -33,19 +19,17 @@ const MIGRATION_LOCK = 7_204_118_305_117_001n;
  * by PostgreSQL: the unique dedup key under concurrent inserts (`ON CONFLICT DO NOTHING`), the
  * row lock when promoting a quarantined notification, an advisory lock around migrations.
  */
-export class PostgresStore implements NotificationStore {
+export class PostgresStore extends SqlStore {
   readonly dialect = 'postgres' as const;
   readonly #pool: pg.Pool;
   readonly #clientConfig: pg.ClientConfig;
   readonly #now: () => number;
-  readonly #sinks: readonly string[];
-  readonly #notifications: SqlNotifications;
-  readonly #onDeliveriesQueued: (() => void) | undefined;
 
   constructor(
     storage: Config['storage'],
     options: StoreOptions & { now?: () => number; schema?: string } = {},
   ) {
+    super(options);
     this.#clientConfig = {
       connectionString: storage.url,
       statement_timeout: storage.statementTimeoutMs,
@@ -67,18 +51,6 @@ export class PostgresStore implements NotificationStore {
     // (it is no longer queryable). Found by the storage-fault test, resetting mid-transaction.
     this.#pool.on('connect', (client) => client.on('error', () => {}));
     this.#now = options.now ?? Date.now;
-    this.#sinks = [...(options.sinks ?? [])];
-    this.#onDeliveriesQueued = options.onDeliveriesQueued;
-    this.#notifications = new SqlNotifications(
-      postgresSqlDriver(this.#pool),
-      postgresNotificationsDialect,
-      {
-        sinks: this.#sinks,
-        holdMs: options.deliveryHoldMs ?? 0,
-        now: this.#now,
-        onDeliveriesQueued: this.#onDeliveriesQueued,
-      },
-    );
   }
 
   /**
@@ -95,28 +67,22 @@ export class PostgresStore implements NotificationStore {
     );
   }
 
-  openOutbox(options: OutboxOptions = {}): OutboxStore {
-    const sql = postgresSqlDriver(this.#pool);
-    return new SqlOutbox(
-      sql,
-      postgresOutboxDialect(sql, (name) => this.newClient(name)),
-      options,
-    );
+  protected sqlDriver(): SqlDriver {
+    return postgresSqlDriver(this.#pool);
   }
 
-  openRiskStores(): RiskStores {
-    return {
-      cardholders: new PostgresCardholderStore(this.#pool),
-      risk: new SqlRiskStore(postgresSqlDriver(this.#pool), { poolSize: this.#pool.options.max }),
-      alerts: new SqlAlertStore(postgresSqlDriver(this.#pool)),
-    };
+  protected readonly notificationsDialect = postgresNotificationsDialect;
+
+  protected get poolSize(): number | undefined {
+    return this.#pool.options.max;
   }
 
-  openAdminStores(now?: () => number): AdminStores {
-    return createAdminStores(postgresSqlDriver(this.#pool), now, {
-      sinks: this.#sinks,
-      onDeliveriesQueued: this.#onDeliveriesQueued,
-    });
+  protected outboxDialect(sql: SqlDriver): OutboxDialect {
+    return postgresOutboxDialect(sql, (name) => this.newClient(name));
+  }
+
+  protected cardholderStore(): CardholderStore {
+    return new PostgresCardholderStore(this.#pool);
   }
 
   /** The pool, for the dialect modules sharing it (outbox, risk stores) and tests. */
@@ -166,36 +132,6 @@ export class PostgresStore implements NotificationStore {
         .catch(() => {});
       client.release();
     }
-  }
-
-  record(rec: NotificationRecord): Promise<RecordOutcome> {
-    return this.#notifications.record(rec);
-  }
-
-  updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome> {
-    return this.#notifications.updateQuarantined(rec);
-  }
-
-  purge(before: number, batchSize?: number, onBatch?: (purged: number) => void): Promise<number> {
-    return this.#notifications.purge(before, batchSize, onBatch);
-  }
-
-  findByDedupKey(
-    dedupKey: string,
-  ): Promise<{ id: string; status: NotificationStatus } | undefined> {
-    return this.#notifications.findByDedupKey(dedupKey);
-  }
-
-  countRetry(dedupKey: string): Promise<void> {
-    return this.#notifications.countRetry(dedupKey);
-  }
-
-  list(query: ListQuery): Promise<NotificationSummary[]> {
-    return this.#notifications.list(query);
-  }
-
-  listQuarantined(limit: number, afterId?: string): Promise<QuarantinedNotification[]> {
-    return this.#notifications.listQuarantined(limit, afterId);
   }
 
   async ping(): Promise<void> {

@@ -1,5 +1,5 @@
 import type pg from 'pg';
-import { StorageError } from '../errors.js';
+import { StorageError } from '../../errors.js';
 
 /**
  * Runs `fn` inside BEGIN … COMMIT on a client of `pool`, rolling back on any error. A client

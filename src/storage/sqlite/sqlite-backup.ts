@@ -2,8 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, linkSync, openSync, rmSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
-import { StorageError } from '../errors.js';
-import type { BackupProgress, BackupResult } from './notification-store.js';
+import { StorageError } from '../../errors.js';
+import type { BackupProgress, BackupResult } from '../notification-store.js';
 
 /** Pages copied per step: small enough to report progress, large enough to be quick. */
 const PAGES_PER_STEP = 1024;

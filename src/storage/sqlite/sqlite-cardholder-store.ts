@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import { StorageError } from '../errors.js';
-import { toCardholderRecord } from './cardholder-row-mapping.js';
-import type { CardholderRecord, CardholderStore } from './cardholder-store.js';
+import { StorageError } from '../../errors.js';
+import { toCardholderRecord } from '../cardholder-row-mapping.js';
+import type { CardholderRecord, CardholderStore } from '../cardholder-store.js';
 
 /** The cardholder directory on the notification store's SQLite connection. */
 export class SqliteCardholderStore implements CardholderStore {

@@ -1,7 +1,7 @@
 import type Database from 'better-sqlite3';
-import { StorageError } from '../errors.js';
-import type { SqlDriver, WriteOptions } from './sql-driver.js';
-import type { SqlScript } from './sql-script.js';
+import { StorageError } from '../../errors.js';
+import type { SqlDriver, WriteOptions } from '../sql-driver.js';
+import type { SqlScript } from '../sql-script.js';
 
 /** Runs `run` in the notification store's group commit and resolves after its commit. */
 export type SqliteGroupWrite = <T>(run: () => T, options?: WriteOptions) => Promise<T>;

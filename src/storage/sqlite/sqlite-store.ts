@@ -1,33 +1,16 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { NotificationStatus } from '../domain/notification-statuses.js';
-import { StorageError } from '../errors.js';
-import { type AdminStores, createAdminStores } from './admin-stores.js';
-import { SqlAlertStore } from './alert-store.js';
-import { sqliteMigrations } from './migrations/sqlite-migrations.js';
-import type {
-  ListQuery,
-  NotificationRecord,
-  NotificationSummary,
-  QuarantinedNotification,
-  RecordOutcome,
-} from './notification-record.js';
-import type {
-  BackupProgress,
-  BackupResult,
-  NotificationStore,
-  StoreOptions,
-} from './notification-store.js';
-import type { OutboxOptions, OutboxStore } from './outbox-store.js';
-import type { RiskStores } from './risk-store.js';
-import type { SqlDriver } from './sql-driver.js';
-import { SqlNotifications } from './sql-notifications.js';
-import { SqlOutbox } from './sql-outbox.js';
-import { SqlRiskStore } from './sql-risk-store.js';
-import { sqliteNotificationsDialect, sqliteOutboxDialect } from './sqlite/sqlite-outbox-dialect.js';
+import { StorageError } from '../../errors.js';
+import type { CardholderStore } from '../cardholder-store.js';
+import type { BackupProgress, BackupResult, StoreOptions } from '../notification-store.js';
+import type { OutboxDialect } from '../outbox-dialect.js';
+import type { SqlDriver } from '../sql-driver.js';
+import { SqlStore } from '../sql-store.js';
 import { backupSqlite } from './sqlite-backup.js';
 import { SqliteCardholderStore } from './sqlite-cardholder-store.js';
+import { sqliteMigrations } from './sqlite-migrations.js';
+import { sqliteNotificationsDialect, sqliteOutboxDialect } from './sqlite-outbox-dialect.js';
 import { sqliteSqlDriver } from './sqlite-sql-driver.js';
 
 interface PendingWrite {
@@ -72,13 +55,10 @@ export interface SqliteStoreOptions extends StoreOptions {
  * holds it, retries a millisecond later while the event loop goes on serving; new writes join the
  * waiting batch. After `busyTimeoutMs` without the lock the batch fails.
  */
-export class SqliteStore implements NotificationStore {
+export class SqliteStore extends SqlStore {
   readonly dialect = 'sqlite' as const;
   readonly #db: Database.Database;
   readonly #now: () => number;
-  readonly #sinks: readonly string[];
-  readonly #notifications: SqlNotifications;
-  readonly #onDeliveriesQueued: (() => void) | undefined;
   readonly #busyTimeoutMs: number;
   readonly #path: string;
   #queue: PendingWrite[] = [];
@@ -88,6 +68,7 @@ export class SqliteStore implements NotificationStore {
   #retryTimer: NodeJS.Timeout | undefined;
 
   constructor(path: string, options: SqliteStoreOptions = {}) {
+    super(options);
     this.#path = path;
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     try {
@@ -105,14 +86,6 @@ export class SqliteStore implements NotificationStore {
       throw new StorageError('cannot open SQLite database', { cause });
     }
     this.#now = options.now ?? Date.now;
-    this.#sinks = [...(options.sinks ?? [])];
-    this.#onDeliveriesQueued = options.onDeliveriesQueued;
-    this.#notifications = new SqlNotifications(this.#sqlDriver(), sqliteNotificationsDialect, {
-      sinks: this.#sinks,
-      holdMs: options.deliveryHoldMs ?? 0,
-      now: this.#now,
-      onDeliveriesQueued: this.#onDeliveriesQueued,
-    });
   }
 
   async migrate(): Promise<void> {
@@ -147,36 +120,6 @@ export class SqliteStore implements NotificationStore {
     }
   }
 
-  record(rec: NotificationRecord): Promise<RecordOutcome> {
-    return this.#notifications.record(rec);
-  }
-
-  updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome> {
-    return this.#notifications.updateQuarantined(rec);
-  }
-
-  purge(before: number, batchSize?: number, onBatch?: (purged: number) => void): Promise<number> {
-    return this.#notifications.purge(before, batchSize, onBatch);
-  }
-
-  findByDedupKey(
-    dedupKey: string,
-  ): Promise<{ id: string; status: NotificationStatus } | undefined> {
-    return this.#notifications.findByDedupKey(dedupKey);
-  }
-
-  countRetry(dedupKey: string): Promise<void> {
-    return this.#notifications.countRetry(dedupKey);
-  }
-
-  list(query: ListQuery): Promise<NotificationSummary[]> {
-    return this.#notifications.list(query);
-  }
-
-  listQuarantined(limit: number, afterId?: string): Promise<QuarantinedNotification[]> {
-    return this.#notifications.listQuarantined(limit, afterId);
-  }
-
   async ping(): Promise<void> {
     this.#read(() => this.#db.prepare('SELECT 1').get());
   }
@@ -194,30 +137,19 @@ export class SqliteStore implements NotificationStore {
     return backupSqlite(this.#path, destination, onProgress);
   }
 
-  openOutbox(options: OutboxOptions = {}): OutboxStore {
-    const sql = this.#sqlDriver();
-    return new SqlOutbox(sql, sqliteOutboxDialect(sql), options);
-  }
-
-  openRiskStores(): RiskStores {
-    return {
-      cardholders: new SqliteCardholderStore(this.#db),
-      // Assessments are derived data the risk sweep redoes if lost: no fsync of their own.
-      risk: new SqlRiskStore(this.#sqlDriver()),
-      alerts: new SqlAlertStore(this.#sqlDriver()),
-    };
-  }
-
-  openAdminStores(now?: () => number): AdminStores {
-    return createAdminStores(this.#sqlDriver(), now, {
-      sinks: this.#sinks,
-      onDeliveriesQueued: this.#onDeliveriesQueued,
-    });
-  }
-
-  /** The driver the stores written once run on: this connection, this group commit. */
-  #sqlDriver(): SqlDriver {
+  protected sqlDriver(): SqlDriver {
     return sqliteSqlDriver(this.#db, (run, options) => this.write(run, options));
+  }
+
+  protected readonly notificationsDialect = sqliteNotificationsDialect;
+  protected readonly poolSize = undefined;
+
+  protected outboxDialect(sql: SqlDriver): OutboxDialect {
+    return sqliteOutboxDialect(sql);
+  }
+
+  protected cardholderStore(): CardholderStore {
+    return new SqliteCardholderStore(this.#db);
   }
 
   /** For the dialect modules sharing this connection (outbox, risk stores) and tests. */
