@@ -216,6 +216,23 @@ describe('a worker killed mid-delivery (kill -9, SQLite)', () => {
     assert.equal((await outbox.list({ status: 'pending' })).length, 1);
     assert.deepEqual([noSuchId.code, badSink.code, badTime.code], [1, 2, 2]);
 
+    // Kinds, as operators name them: events for the sinks, cardholders' alerts (none here).
+    const [events, alerts, alertRetry, badKind, kindWithId] = await Promise.all([
+      cli('deliveries', 'list', '--kind', 'event', '--format', 'json'),
+      cli('deliveries', 'list', '--kind', 'alert', '--status', 'dead', '--format', 'json'),
+      cli('deliveries', 'retry', '--kind', 'alert', '--dead'),
+      cli('deliveries', 'list', '--kind', 'sms'),
+      cli('deliveries', 'retry', '--id', d!.id, '--kind', 'alert'),
+    ]);
+    assert.deepEqual(
+      (JSON.parse(events.out) as { kind: string }[]).map((x) => x.kind),
+      ['event', 'event', 'event', 'event'],
+    );
+    assert.deepEqual(JSON.parse(alerts.out), []);
+    assert.deepEqual(JSON.parse(alertRetry.out), { retried: 0 });
+    assert.deepEqual([badKind.code, kindWithId.code], [2, 2]);
+    assert.match(badKind.err, /--kind must be one of event, alert/);
+
     const [replayed] = await Promise.all([
       cli('deliveries', 'replay', '--sink', 'hook', '--since', '2000-01-01T00:00:00Z'),
       cli('sinks', 'disable', 'hook'),

@@ -289,4 +289,37 @@ describe('cardholder alert by the bank messaging webhook (Standard Webhooks)', (
     );
     assert.equal(sent.attempts, 2);
   });
+
+  it('an alert the channel refuses is a dead delivery of kind alert, retried by kind', async () => {
+    const h = fixtureHolder({ language: 'en' });
+    await importHolders(s, [h]);
+    answers.push(400); // final: no retry
+    await s.post({
+      encryptedData: await s.encode(
+        attemptPayload(h.pan, {
+          firstName: 'Mallory',
+          lastName: 'Stranger',
+          email: 'mallory@example.net',
+          phone: '+447700900997',
+        }),
+      ),
+    });
+    const outbox = s.runtime.outbox;
+    const [dead] = await eventually(async () => {
+      const rows = await outbox.list({ kind: 'alert', status: 'dead' });
+      return rows.length > 0 ? rows : undefined;
+    }, 'the alert dead-lettered');
+    assert.deepEqual([dead!.kind, dead!.attempts, dead!.lastError], ['alert', 1, 'HTTP_400']);
+    const alertRow = async () =>
+      (await s.runtime.risk!.stores.alerts.list(20)).find((a) => a.id === dead!.alertId);
+    assert.equal((await alertRow())?.status, 'dead');
+    // A routine retry of dead deliveries sends no stale alert; by kind, it is sent again.
+    assert.equal(await outbox.retry({ dead: true }), 0);
+    assert.equal(await outbox.retry({ dead: true, kind: 'alert' }), 1);
+    const sent = await eventually(
+      async () => ((await alertRow())?.status === 'sent' ? alertRow() : undefined),
+      'the retried alert sent',
+    );
+    assert.equal(sent?.attempts, 1);
+  });
 });

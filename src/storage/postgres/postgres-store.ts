@@ -4,9 +4,10 @@ import { StorageError } from '../../errors.js';
 import type { CardholderStore } from '../cardholder-store.js';
 import type { BackupResult, StoreOptions } from '../notification-store.js';
 import type { OutboxDialect } from '../outbox-dialect.js';
+import { SqlCardholderStore } from '../sql-cardholder-store.js';
 import type { SqlDriver } from '../sql-driver.js';
 import { SqlStore } from '../sql-store.js';
-import { PostgresCardholderStore } from './postgres-cardholder-store.js';
+import { postgresCardholderUpsert } from './postgres-cardholder-upsert.js';
 import { postgresMigrations } from './postgres-migrations.js';
 import { postgresNotificationsDialect, postgresOutboxDialect } from './postgres-outbox-dialect.js';
 import { postgresSqlDriver } from './postgres-sql-driver.js';
@@ -82,7 +83,7 @@ export class PostgresStore extends SqlStore {
   }
 
   protected cardholderStore(): CardholderStore {
-    return new PostgresCardholderStore(this.#pool);
+    return new SqlCardholderStore(this.sqlDriver(), postgresCardholderUpsert);
   }
 
   /** The pool, for the dialect modules sharing it (outbox, risk stores) and tests. */

@@ -5,10 +5,11 @@ import { StorageError } from '../../errors.js';
 import type { CardholderStore } from '../cardholder-store.js';
 import type { BackupProgress, BackupResult, StoreOptions } from '../notification-store.js';
 import type { OutboxDialect } from '../outbox-dialect.js';
+import { SqlCardholderStore } from '../sql-cardholder-store.js';
 import type { SqlDriver } from '../sql-driver.js';
 import { SqlStore } from '../sql-store.js';
 import { backupSqlite } from './sqlite-backup.js';
-import { SqliteCardholderStore } from './sqlite-cardholder-store.js';
+import { sqliteCardholderUpsert } from './sqlite-cardholder-upsert.js';
 import { sqliteMigrations } from './sqlite-migrations.js';
 import { sqliteNotificationsDialect, sqliteOutboxDialect } from './sqlite-outbox-dialect.js';
 import { sqliteSqlDriver } from './sqlite-sql-driver.js';
@@ -149,7 +150,7 @@ export class SqliteStore extends SqlStore {
   }
 
   protected cardholderStore(): CardholderStore {
-    return new SqliteCardholderStore(this.#db);
+    return new SqlCardholderStore(this.sqlDriver(), sqliteCardholderUpsert);
   }
 
   /** For the dialect modules sharing this connection (outbox, risk stores) and tests. */
