@@ -17,8 +17,9 @@ ctp-notify deliveries replay [--config FILE] --sink NAME --since ISO-TIME
   The outbox: everything that leaves, one delivery per accepted notification and sink (kind
   event) and one per cardholder alert (kind alert). list: newest first (failed = waiting for its
   next attempt; dead = gave up after the last). retry: a failed or dead delivery (or every dead
-  one) is due now with a fresh attempt budget. replay: every notification accepted since
-  ISO-TIME is delivered to the sink again, with the same event ids.`;
+  one of a kind: events unless --kind alert) is due now with a fresh attempt budget. replay:
+  every notification accepted since ISO-TIME is delivered to the sink again, with the same
+  event ids.`;
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'failed', 'dead', 'delivered'];
 
