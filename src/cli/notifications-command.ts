@@ -32,12 +32,12 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
   const store = await openStore(config.storage);
   try {
     await store.migrate();
-    const rows = await store.list({
+    // The console's listing: notifications with their assessments, newest first.
+    const rows = await store.openAdminStores().notifications.search({
       limit: intFlag(f.limit, 'limit', 50),
       ...(status ? { status } : {}),
     });
-    const assessments = await store.openRiskStores().risk.assessments(rows.map((r) => r.id));
-    const items = rows.map((r) => presentNotificationListItem(r, assessments.get(r.id)));
+    const items = rows.map(presentNotificationListItem);
     if (f.format === 'json') process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
     else printNotifications(items);
   } finally {

@@ -6,7 +6,6 @@ import type {
   NotificationRow,
 } from '../storage/notification-queries.js';
 import type { NotificationSummary } from '../storage/notification-record.js';
-import type { StoredAssessment } from '../storage/risk-store.js';
 import { iso } from './iso-time.js';
 
 /**
@@ -63,7 +62,8 @@ export function presentNotificationDetail(n: DetailRow): Static<typeof Notificat
  * assessed (and for quarantined ones, which are never assessed); `riskShadow` only when
  * shadow-mode rules fired.
  */
-export function presentNotificationListItem(n: NotificationSummary, assessment?: StoredAssessment) {
+export function presentNotificationListItem(n: NotificationRow) {
+  const assessment = n.risk;
   const risk: RiskSummary | null = assessment
     ? { score: assessment.score, level: assessment.level, reasons: assessment.reasons }
     : null;

@@ -1,4 +1,5 @@
 import type { NotificationStatus } from '../domain/notification-statuses.js';
+import type { RiskLevel, RiskReason } from '../domain/risk-codes.js';
 import type { NotificationSummary, QuarantinedNotification } from './notification-record.js';
 import { QUARANTINED_COLUMNS, SUMMARY_COLUMNS, toQuarantined, toSummary } from './row-mapping.js';
 import type { SqlDriver } from './sql-driver.js';
@@ -24,8 +25,8 @@ export interface NotificationFilter {
 /** The stored risk assessment, when there is one. */
 export interface RiskView {
   score: number;
-  level: 'low' | 'medium' | 'high';
-  reasons: { code: string; detail: string }[];
+  level: RiskLevel;
+  reasons: RiskReason[];
   /** Shadow-mode rules that fired: scored, not counted. */
   shadow: { code: string; detail: string; points: number }[];
   directory: string;

@@ -1,5 +1,6 @@
 import type { NotificationStatus } from '../domain/notification-statuses.js';
 import { StorageError } from '../errors.js';
+import { NotificationQueries } from './notification-queries.js';
 import type {
   ListQuery,
   NotificationRecord,
@@ -142,19 +143,9 @@ export class SqlNotifications {
     await this.sql.run(BUMP, [this.o.now(), dedupKey]);
   }
 
-  async list(query: ListQuery): Promise<NotificationSummary[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    if (query.status) where.push('status = ?') && params.push(query.status);
-    if (query.before)
-      where.push('(received_at, id) < (?, ?)') &&
-        params.push(query.before.receivedAt, query.before.id);
-    const rows = await this.sql.all(
-      `SELECT ${SUMMARY_COLUMNS} FROM notifications ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
-       ORDER BY received_at DESC, id DESC LIMIT ?`,
-      [...params, query.limit ?? 50],
-    );
-    return rows.map(toSummary);
+  /** The console's listing (`NotificationQueries.search`): one query lists notifications. */
+  list(query: ListQuery): Promise<NotificationSummary[]> {
+    return new NotificationQueries(this.sql).search({ ...query, limit: query.limit ?? 50 });
   }
 
   async listQuarantined(limit: number, afterId = ''): Promise<QuarantinedNotification[]> {
