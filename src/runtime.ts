@@ -2,7 +2,7 @@ import type { Config } from './config/config-schema.js';
 import type { WorkerLane } from './delivery/delivery-worker.js';
 import { TokenDecryptionKey } from './hsm/token-decryption-key.js';
 import { loadSecrets, type Secrets } from './keys/load-secrets.js';
-import { logSecretWarnings } from './keys/resolve-secret.js';
+import { logSecretWarnings, secretContext } from './keys/resolve-secret.js';
 import type { Logger } from './logger.js';
 import { serviceMetrics } from './metrics/service-metrics.js';
 import type { ClientCertificatePin } from './pipeline/authenticate.js';
@@ -77,8 +77,9 @@ export async function createRuntime(
   let risk: RiskRuntime | undefined;
   try {
     risk = await createRisk(
-      config,
-      secrets,
+      { risk: config.risk, directory: config.directory },
+      secretContext(config),
+      secrets.dataProtector,
       store,
       logger,
       options.onDeliveriesQueued ? { onAssessed: options.onDeliveriesQueued } : {},
@@ -112,7 +113,8 @@ export async function createRuntime(
     outbox,
     pipeline,
     risk,
-    alertLane: (log) => createAlertLane(config, secrets.dataProtector, log),
+    alertLane: (log) =>
+      createAlertLane(config.risk, secretContext(config), secrets.dataProtector, log),
     startBackground: () => risk?.start(),
     async close() {
       try {

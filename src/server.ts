@@ -83,7 +83,7 @@ export async function serve(
 
 /** serve runs the outbox worker: asked to, and there is a sink or an alert channel to send to. */
 function deliveryInServe(config: Config): boolean {
-  return config.delivery.runInServe && (config.sinks.length > 0 || alertsConfigured(config));
+  return config.delivery.runInServe && (config.sinks.length > 0 || alertsConfigured(config.risk));
 }
 
 async function listen(

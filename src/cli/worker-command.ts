@@ -12,7 +12,7 @@ export const workerHelp = `ctp-notify worker [--config FILE]
 export async function workerCommand(argv: string[]): Promise<number> {
   const f = parse(argv, { config: { type: 'string' } });
   const { config } = loadConfigFrom(f.config);
-  if (config.sinks.length === 0 && !alertsConfigured(config))
+  if (config.sinks.length === 0 && !alertsConfigured(config.risk))
     throw new UsageError(
       'no sinks and no cardholder alerts configured: nothing to deliver (see docs/delivery.md)',
     );

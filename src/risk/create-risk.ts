@@ -1,12 +1,7 @@
 import type { Config } from '../config/config-schema.js';
-import type { Secrets } from '../keys/load-secrets.js';
-import {
-  logSecretWarnings,
-  resolveSecret,
-  type SecretContext,
-  secretContext,
-} from '../keys/resolve-secret.js';
+import { logSecretWarnings, resolveSecret, type SecretContext } from '../keys/resolve-secret.js';
 import type { Logger } from '../logger.js';
+import type { DataProtector } from '../protect/data-protector.js';
 import type { NotificationStore } from '../storage/notification-store.js';
 import type { RiskStores } from '../storage/risk-store.js';
 import type { CardholderDirectory } from './directory/cardholder.js';
@@ -25,13 +20,12 @@ export interface RiskRuntime {
 
 /** The directory named by `directory`; its Authorization secret is read with `ctx`. */
 export function createDirectory(
-  config: Config,
+  d: Config['directory'],
   stores: RiskStores,
-  secrets: Secrets,
+  dataProtector: DataProtector,
   ctx: SecretContext,
 ): CardholderDirectory {
-  const d = config.directory;
-  if (d.type === 'local') return new LocalDirectory(stores.cardholders, secrets.dataProtector);
+  if (d.type === 'local') return new LocalDirectory(stores.cardholders, dataProtector);
   return new HttpDirectory({
     url: d.url,
     timeoutMs: d.timeoutMs,
@@ -45,28 +39,28 @@ export function createDirectory(
 }
 
 /**
- * Wires the risk stores, directory and service; undefined when `risk.enabled` is false. Alerts
- * the service queues leave through the outbox (`alert/alert-destination.ts`), woken with
- * `onAssessed`. Secrets are read once here; loose files allowed by allowInsecureKeyPermissions
- * are logged at error level.
+ * Wires the risk stores, directory and service from their slices of the configuration;
+ * undefined when `risk.enabled` is false. Alerts the service queues leave through the outbox
+ * (`alert/alert-destination.ts`), woken with `onAssessed`. The directory's secret is read once
+ * here, with `ctx`; loose files allowed by allowInsecureKeyPermissions are logged at error level.
  */
 export async function createRisk(
-  config: Config,
-  secrets: Secrets,
+  slice: { risk: Config['risk']; directory: Config['directory'] },
+  ctx: SecretContext,
+  dataProtector: DataProtector,
   store: NotificationStore,
   logger: Logger,
-  options: { env?: NodeJS.ProcessEnv; onAssessed?: () => void } = {},
+  options: { onAssessed?: () => void } = {},
 ): Promise<RiskRuntime | undefined> {
-  if (!config.risk.enabled) return undefined;
-  const ctx = secretContext(config, options.env);
+  if (!slice.risk.enabled) return undefined;
   const stores = store.openRiskStores();
-  const directory = createDirectory(config, stores, secrets, ctx);
+  const directory = createDirectory(slice.directory, stores, dataProtector, ctx);
   logSecretWarnings(logger, ctx.warnings);
   const service = new RiskService({
     store: stores.risk,
     directory,
-    dataProtector: secrets.dataProtector,
-    settings: config.risk,
+    dataProtector,
+    settings: slice.risk,
     logger,
     ...(options.onAssessed ? { onAssessed: options.onAssessed } : {}),
   });

@@ -15,9 +15,7 @@ import {
   QUARANTINED_COLUMNS,
   RECORD_COLUMNS,
   recordValues,
-  SUMMARY_COLUMNS,
   toQuarantined,
-  toSummary,
   UPDATABLE_COLUMNS,
 } from './row-mapping.js';
 import type { SqlDriver } from './sql-driver.js';

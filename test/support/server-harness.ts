@@ -154,7 +154,7 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
   const outcomes: DeliveryOutcome[] = [];
   // Cardholder alerts leave through the outbox worker as serve runs it: without `delivery` it
   // sends alerts only, and the sinks' deliveries stay queued for the test to look at.
-  if (o.delivery || alertsConfigured(config))
+  if (o.delivery || alertsConfigured(config.risk))
     delivery = await startDeliveryWorker(runtime, logger, {
       onOutcome: (x) => outcomes.push(x),
       eventSinks: Boolean(o.delivery),

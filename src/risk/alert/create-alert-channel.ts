@@ -11,8 +11,11 @@ import { WebhookAlertChannel } from './webhook-alert-channel.js';
  * secrets read with `ctx`; undefined when alerts are off.
  * @throws ConfigError when a secret is missing or malformed, naming its field.
  */
-export function createAlertChannel(config: Config, ctx: SecretContext): AlertChannel | undefined {
-  const sink = config.risk.alert?.sink;
+export function createAlertChannel(
+  alert: NonNullable<Config['risk']['alert']>,
+  ctx: SecretContext,
+): AlertChannel | undefined {
+  const sink = alert.sink;
   if (sink === undefined) return undefined;
   if (sink.type === 'email') {
     return new EmailAlertChannel({
