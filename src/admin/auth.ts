@@ -118,19 +118,23 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
   app.decorateRequest('session', null);
 
   const allowedHosts = new Set(ctx.settings.allowedHosts.map((h) => h.toLowerCase()));
+  const wrongHost = (reply: FastifyReply) =>
+    deny(
+      reply,
+      421,
+      'HOST_NOT_ALLOWED',
+      'this listener is not reached by that name: list it in admin.allowedHosts',
+    );
   app.addHook('onRequest', async (req, reply) => {
-    if (!hostAllowed(req.headers.host, allowedHosts))
-      return deny(
-        reply,
-        421,
-        'HOST_NOT_ALLOWED',
-        'this listener is not reached by that name: list it in admin.allowedHosts',
-      );
     if (!isCanonicalPath(req.url)) return deny(reply, 404, 'NOT_FOUND', 'no such route');
+    const hostOk = hostAllowed(req.headers.host, allowedHosts);
     const auth = req.headers.authorization;
     if (auth !== undefined) {
       const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(auth);
       req.operator = m ? ((await ctx.operators.byTokenHash(sha256(m[1]!))) ?? null) : null;
+      // A valid API token is proof enough against DNS rebinding (a page cannot know one): a
+      // script may name the listener as it likes. Anything less must use an allowed Host.
+      if (!hostOk && req.operator === null) return wrongHost(reply);
       // PCI DSS 10.2.1.4: invalid access attempts are logged (the token itself never is).
       if (req.operator === null)
         await audit(ctx, req, {
@@ -141,6 +145,7 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
         });
       return;
     }
+    if (!hostOk) return wrongHost(reply);
     const token = readCookie(req, cookieName);
     if (!token) return;
     const now = ctx.now();

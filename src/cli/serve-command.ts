@@ -7,7 +7,7 @@ import { explicitConfigPath, intFlag, parse } from './cli-support.js';
 import { devHome, ensureDevOperator, ensureDevSetup } from './dev-setup.js';
 
 export const serveHelp = `ctp-notify serve [--config FILE] [--workers N]
-  Serves Visa's notification endpoint, and runs the delivery worker when sinks are configured
+  Serves Visa's notification endpoint, and runs the outbox worker when sinks or cardholder alerts are configured
   (unless "delivery": {"runInServe": false}). Without --config (or $CTP_NOTIFY_CONFIG), uses (and on first run creates) a
   development setup in $CTP_NOTIFY_HOME (default ./.ctp-notify).`;
 

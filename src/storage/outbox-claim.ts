@@ -59,14 +59,16 @@ export function enqueueAlert(p: (i: 1 | 2 | 3 | 4 | 5 | 6) => string): string {
 
 /**
  * Queues the message of every pending alert that has none: alerts written by a release before
- * the one outbox, by an instance still running it during a rolling upgrade. No parameters.
+ * the one outbox, by an instance still running it during a rolling upgrade, once no sender of
+ * that release holds a lease on it. The parameter: now.
  */
 export const ADOPT_PENDING_ALERTS = `INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts,
     next_attempt_at, created_at, updated_at, event, alert_id, kind)
   SELECT a.id, a.notification_id, '${ALERT_DESTINATION}', 'accepted', 'pending', a.attempts, a.next_attempt_at,
          a.created_at, a.created_at, 'enrollment', a.id, 'alert'
     FROM risk_alerts a
-   WHERE a.status = 'pending' AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.kind = 'alert')
+   WHERE a.status = 'pending' AND (a.lease_until IS NULL OR a.lease_until <= ?)
+     AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.alert_id = a.id AND d.kind = 'alert')
   ON CONFLICT (id) DO NOTHING`;
 
 /**

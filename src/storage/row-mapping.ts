@@ -42,11 +42,13 @@ export const UPDATABLE_COLUMNS = RECORD_COLUMNS.filter(
 );
 
 /**
- * Rows retention may purge: unpurged, and no delivery still owed to a sink (the event is built
- * from the row at delivery time, so purging first would deliver an empty enroller).
+ * Rows retention may purge: unpurged, and no event still owed to a sink (the event is built
+ * from the row at delivery time, so purging first would deliver an empty enroller). An open
+ * alert message does not hold the row: it needs only the alert's own row and the masked card,
+ * which a purge keeps, and alerts switched off would otherwise keep it forever.
  */
 export const PURGEABLE =
-  "purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = notifications.id AND d.status IN ('pending', 'failed'))";
+  "purged_at IS NULL AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.notification_id = notifications.id AND d.kind = 'event' AND d.status IN ('pending', 'failed'))";
 
 /**
  * Retention of cardholder alerts: the encrypted recipient (the cardholder's contact on file) is

@@ -189,8 +189,9 @@ export class SqlOutbox implements OutboxStore {
   }
 
   adoptPendingAlerts(): Promise<number> {
+    const now = this.#now();
     return this.#sql.transaction(function* () {
-      const n = yield* run(ADOPT_PENDING_ALERTS);
+      const n = yield* run(ADOPT_PENDING_ALERTS, [now]);
       if (n > 0) {
         yield* run(LEASE_ADOPTED_ALERTS);
         yield* outboxQueued();

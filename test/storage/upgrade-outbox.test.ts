@@ -304,6 +304,17 @@ for (const dialect of await dialects()) {
         events.map((d) => [d.id, d.kind]),
         [[D_PENDING, 'event']],
       );
+      // Retention: an event still owed holds its notification's personal data; an alert's
+      // message does not (it needs only the alert's row), or alerts switched off would keep
+      // the data forever.
+      assert.equal(await store.purge(T + 86_400_000), 4);
+      const kept = await rawSql(store).all<{ id: string }>(
+        'SELECT id FROM notifications WHERE purged_at IS NULL',
+      );
+      assert.deepEqual(
+        kept.map((r) => r.id),
+        [N1],
+      );
     });
   });
 }
