@@ -36,15 +36,7 @@ describe('admin access: lock-out, audit of reads, cookies', () => {
       detail: Record<string, unknown> | null;
     }[];
 
-  const signIn = async (username: string, password: string) => {
-    const res = await request(`${env.adminUrl}/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: env.adminUrl },
-      body: new URLSearchParams({ username, password }).toString(),
-    });
-    await res.body.text();
-    return res.statusCode;
-  };
+  const signIn = (username: string, password: string) => signInStatus(env, username, password);
 
   it('40 parallel wrong passwords: at most loginMaxFailures are checked, the rest 429', async () => {
     const statuses = await Promise.all(
@@ -183,15 +175,7 @@ describe('admin access: names that differ by case, the Host header, sign-out, to
     await db?.drop();
   });
 
-  const signIn = async (username: string, password: string) => {
-    const res = await request(`${env.adminUrl}/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: env.adminUrl },
-      body: new URLSearchParams({ username, password }).toString(),
-    });
-    await res.body.text();
-    return res.statusCode;
-  };
+  const signIn = (username: string, password: string) => signInStatus(env, username, password);
 
   it('a sign-in does not reset the lock-out of a name that differs only by case', async () => {
     const upper = await env.call('POST', '/api/operators', {
@@ -306,3 +290,14 @@ describe('admin access: names that differ by case, the Host header, sign-out, to
     assert.ok(!audit.text.includes(bogus));
   });
 });
+
+/** Signs in through the form, as a browser of this origin; the status of the answer. */
+async function signInStatus(env: AdminTestEnv, username: string, password: string) {
+  const res = await request(`${env.adminUrl}/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: env.adminUrl },
+    body: new URLSearchParams({ username, password }).toString(),
+  });
+  await res.body.text();
+  return res.statusCode;
+}
