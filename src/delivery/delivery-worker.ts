@@ -4,6 +4,7 @@ import type { Logger } from '../logger.js';
 import {
   ALERT_DESTINATION,
   type ClaimedDelivery,
+  type OutboxOutcome,
   type OutboxStore,
 } from '../storage/outbox-store.js';
 import type { Destination, SendResult } from './destination.js';
@@ -46,30 +47,36 @@ export interface DeliveryOutcome {
  * itself.
  */
 interface Lane extends WorkerLane {
+  /** Claimed messages waiting for one of the lane's `concurrency` slots. */
+  queue: { message: ClaimedDelivery; claimedAt: number }[];
   inflight: Set<Promise<void>>;
   woken: boolean;
   wakeUp: (() => void) | undefined;
-  /** Outcomes of sent deliveries not yet recorded (see OUTCOME_LINGER_MS). */
-  outcomes: (() => Promise<void>)[];
-  outcomeTimer: NodeJS.Timeout | undefined;
-  recording: Set<Promise<void>>;
   /** A 410's record (the sink disabled), which the lane's next claim waits for. */
   disabling: Promise<void> | undefined;
 }
 
 /**
- * How long a sent delivery's outcome may wait to be recorded with others (or with the lane's
- * next claim, which records whatever is waiting first): one write for several outcomes instead
- * of one each; on SQLite a commit costs more than the delivery's own statements. The delivery
- * stays leased meanwhile, so nothing else sends it.
+ * How long a sent message's outcome may wait to be recorded with others (or with the next
+ * claim of any lane, which records whatever is waiting first): one write of a few statements for
+ * all of them instead of a write each. The message stays leased meanwhile, so nothing else
+ * sends it.
  */
-export const OUTCOME_LINGER_MS = 5;
+export const OUTCOME_LINGER_MS = 25;
 
 /**
  * How long an idle lane, once woken, waits before it claims: a claim is a write transaction
  * and a scan of due rows, and under load wakes come with every group commit.
  */
-export const CLAIM_GATHER_MS = 10;
+export const CLAIM_GATHER_MS = 25;
+
+/**
+ * A claim takes up to this many times the lane's concurrency (at most MAX_CLAIM), and the lane
+ * claims again once half of that is left, queued or being sent: under load one claim (a write
+ * and a scan of due rows) serves many messages instead of a few.
+ */
+export const CLAIM_AHEAD = 4;
+const MAX_CLAIM = 256;
 
 /** How often a worker with the alert lane queues alerts written without a message. */
 const ADOPT_EVERY_MS = 60_000;
@@ -93,6 +100,10 @@ export class DeliveryWorker {
   #watch: { close(): Promise<void> } | undefined;
   #adoptTimer: NodeJS.Timeout | undefined;
   #stopping = false;
+  /** Outcomes of sent messages not yet recorded, of every lane (see OUTCOME_LINGER_MS). */
+  #outcomes: Sent[] = [];
+  #outcomeTimer: NodeJS.Timeout | undefined;
+  #recording = new Set<Promise<void>>();
 
   constructor(o: DeliveryWorkerOptions) {
     this.#o = o;
@@ -100,12 +111,10 @@ export class DeliveryWorker {
     this.#random = o.random ?? Math.random;
     this.#lanes = o.lanes.map((s) => ({
       ...s,
+      queue: [],
       inflight: new Set(),
       woken: false,
       wakeUp: undefined,
-      outcomes: [],
-      outcomeTimer: undefined,
-      recording: new Set(),
       disabling: undefined,
     }));
   }
@@ -171,11 +180,11 @@ export class DeliveryWorker {
   }
 
   async #run(lane: Lane): Promise<void> {
+    const batch = Math.min(lane.concurrency * CLAIM_AHEAD, MAX_CLAIM);
     while (!this.#stopping) {
-      const free = lane.concurrency - lane.inflight.size;
-      // Under load, claim once half the slots are free rather than once per finished delivery:
-      // each claim is a write transaction and a scan of due rows.
-      if (free <= 0 || (lane.inflight.size > 0 && free < Math.ceil(lane.concurrency / 2))) {
+      const held = lane.queue.length + lane.inflight.size;
+      // Claim again once half a batch is left, queued or being sent.
+      if (held > batch / 2 && lane.inflight.size > 0) {
         await Promise.race(lane.inflight);
         continue;
       }
@@ -184,12 +193,12 @@ export class DeliveryWorker {
       // disabled, and send more to the endpoint that answered Gone.
       if (lane.disabling) await lane.disabling;
       // The outcomes waiting are written in the claim's turn: one group commit for both.
-      this.#recordOutcomes(lane);
+      this.#recordOutcomes();
       let claimed: ClaimedDelivery[];
       try {
         claimed = await this.#o.outbox.claim({
           sink: lane.destination.name,
-          limit: free,
+          limit: batch - held,
           leaseMs: this.#o.delivery.leaseMs,
           workerId: this.#workerId,
         });
@@ -201,34 +210,76 @@ export class DeliveryWorker {
         await this.#idle(lane);
         continue;
       }
-      for (const d of claimed) {
-        const p: Promise<void> = this.#deliver(lane, d).finally(() => lane.inflight.delete(p));
-        lane.inflight.add(p);
-      }
-      if (claimed.length < free) await this.#idle(lane);
+      const claimedAt = Date.now();
+      for (const message of claimed) lane.queue.push({ message, claimedAt });
+      this.#pump(lane);
+      if (claimed.length < batch - held) await this.#idle(lane);
     }
     await Promise.all(lane.inflight);
-    this.#recordOutcomes(lane);
-    await Promise.all(lane.recording);
+    await this.#release(lane.queue.splice(0).map((q) => q.message));
+    this.#recordOutcomes();
+    await Promise.all(this.#recording);
   }
 
-  /** Queues a sent delivery's outcome to be recorded within OUTCOME_LINGER_MS. */
-  #queueOutcome(lane: Lane, record: () => Promise<void>): void {
-    lane.outcomes.push(record);
-    lane.outcomeTimer ??= setTimeout(() => this.#recordOutcomes(lane), OUTCOME_LINGER_MS);
+  /**
+   * Sends queued messages while the lane has free slots. One claimed more than half a lease ago
+   * (a slow sink ahead of it) is given back rather than sent on a lease about to end.
+   */
+  #pump(lane: Lane): void {
+    const stale: ClaimedDelivery[] = [];
+    while (
+      !this.#stopping &&
+      lane.disabling === undefined &&
+      lane.inflight.size < lane.concurrency &&
+      lane.queue.length > 0
+    ) {
+      const { message, claimedAt } = lane.queue.shift()!;
+      if (Date.now() - claimedAt > this.#o.delivery.leaseMs / 2) {
+        stale.push(message);
+        continue;
+      }
+      const p: Promise<void> = this.#deliver(lane, message).finally(() => {
+        lane.inflight.delete(p);
+        this.#pump(lane);
+      });
+      lane.inflight.add(p);
+    }
+    if (stale.length > 0) void this.#release(stale);
   }
 
-  /** Records every waiting outcome, all started in this turn. */
-  #recordOutcomes(lane: Lane): void {
-    clearTimeout(lane.outcomeTimer);
-    lane.outcomeTimer = undefined;
-    if (lane.outcomes.length === 0) return;
-    const list = lane.outcomes;
-    lane.outcomes = [];
-    const p: Promise<void> = Promise.all(list.map((record) => record())).then(() => {
-      lane.recording.delete(p);
+  /** Gives back claimed messages not sent (stopping, sink disabled, stale): due again at once. */
+  async #release(messages: readonly ClaimedDelivery[]): Promise<void> {
+    const byLease = new Map<string, string[]>();
+    for (const m of messages)
+      byLease.set(m.leaseToken, [...(byLease.get(m.leaseToken) ?? []), m.id]);
+    try {
+      for (const [leaseToken, ids] of byLease) await this.#o.outbox.release(leaseToken, ids);
+    } catch (error) {
+      // Their leases run out instead.
+      this.#o.logger.warn(
+        { code: 'STORAGE_UNAVAILABLE', errType: errType(error), messages: messages.length },
+        'cannot give back claimed messages; they are sent once their lease ends',
+      );
+    }
+  }
+
+  /** Queues a sent message's outcome to be recorded within OUTCOME_LINGER_MS. */
+  #queueOutcome(sent: Sent): void {
+    this.#outcomes.push(sent);
+    this.#outcomeTimer ??= setTimeout(() => this.#recordOutcomes(), OUTCOME_LINGER_MS);
+  }
+
+  /** Records every waiting outcome in one write, then logs each and counts it. */
+  #recordOutcomes(): void {
+    clearTimeout(this.#outcomeTimer);
+    this.#outcomeTimer = undefined;
+    if (this.#outcomes.length === 0) return;
+    const list = this.#outcomes;
+    this.#outcomes = [];
+    const p: Promise<void> = this.#record(list).then(() => {
+      this.#recording.delete(p);
     });
-    lane.recording.add(p);
+    this.#recording.add(p);
   }
 
   /**
@@ -259,91 +310,140 @@ export class DeliveryWorker {
   async #deliver(lane: Lane, d: ClaimedDelivery): Promise<void> {
     const started = Date.now();
     const result = await lane.destination.send(d);
-    const ms = Date.now() - started;
+    const sent = this.#judge(lane, d, result, Date.now() - started);
     // A 410 disables the sink before the lane may claim again (see #run).
     if (!result.ok && result.disableSink) {
-      const disabling = this.#record(lane, d, result, ms);
+      const disabling = this.#disableSink(sent, result.error);
       lane.disabling = disabling;
       await disabling;
+      // What the lane holds is for the endpoint that answered Gone: due again once enabled.
+      await this.#release(lane.queue.splice(0).map((q) => q.message));
       if (lane.disabling === disabling) lane.disabling = undefined;
-    } else this.#queueOutcome(lane, () => this.#record(lane, d, result, ms));
+    } else this.#queueOutcome(sent);
   }
 
-  /** Records a sent message's outcome; never throws (the lease covers a lost record). */
-  async #record(lane: Lane, d: ClaimedDelivery, result: SendResult, ms: number): Promise<void> {
-    const { retry } = lane;
-    const name = lane.destination.name;
-    const alertId = d.alert?.id;
+  /** What becomes of a sent message: delivered, retried later on the lane's policy, or dead. */
+  #judge(lane: Lane, d: ClaimedDelivery, result: SendResult, ms: number): Sent {
     const now = Date.now();
+    const alertId = d.alert?.id;
     const line = {
       deliveryId: d.id,
       kind: d.kind,
       notificationId: d.source.notificationId,
       ...(alertId ? { alertId } : { eventId: result.messageId }),
-      sink: name,
+      sink: lane.destination.name,
       attempt: d.attempt,
       ms,
       ageMs: now - d.createdAt,
     };
-    const outcome = (o: DeliveryOutcome['outcome'], error?: string) =>
-      this.#o.onOutcome?.({
-        sink: name,
-        outcome: o,
-        attempt: d.attempt,
-        ageMs: line.ageMs,
-        ...(error ? { error } : {}),
-      });
+    const outcome = { id: d.id, leaseToken: d.leaseToken, alertId };
+    if (result.ok) return { line, outcome, httpStatus: result.httpStatus };
+    const failure = { error: result.error, httpStatus: result.httpStatus ?? null };
+    if (result.disableSink)
+      return {
+        line,
+        outcome: { ...outcome, failure: { ...failure, nextAttemptAt: now, dead: false } },
+      };
+    const { dead, delayMs } = nextRetry(d.attempt, lane.retry, result, this.#random);
+    return {
+      line,
+      outcome: { ...outcome, failure: { ...failure, nextAttemptAt: now + delayMs, dead } },
+    };
+  }
+
+  /** A 410: the sink disabled, then the message's attempt recorded (to be sent once enabled). */
+  async #disableSink(sent: Sent, error: string): Promise<void> {
+    const name = sent.line.sink;
     try {
-      if (result.ok) {
-        const kept = await this.#o.outbox.complete(d.id, d.leaseToken, alertId);
+      await this.#o.outbox.disableSink(name, error);
+      await this.#o.outbox.record([sent.outcome]);
+      this.#o.logger.error(
+        { ...sent.line, ...failureFields(sent.outcome.failure), outcome: 'sink-disabled' },
+        `sink disabled until an operator enables it (ctp-notify sinks enable ${name})`,
+      );
+      this.#count(sent, 'sink-disabled');
+    } catch (error) {
+      this.#recordFailed([sent], error);
+    }
+  }
+
+  /** Records sent messages' outcomes in one write; never throws (the leases cover a lost record). */
+  async #record(list: Sent[]): Promise<void> {
+    let kept: boolean[];
+    try {
+      kept = await this.#o.outbox.record(list.map((s) => s.outcome));
+    } catch (error) {
+      return this.#recordFailed(list, error);
+    }
+    list.forEach((sent, i) => {
+      const f = sent.outcome.failure;
+      const leaseLost = !kept[i] || undefined;
+      if (f === undefined) {
         this.#o.logger.info(
-          {
-            ...line,
-            outcome: 'delivered',
-            httpStatus: result.httpStatus,
-            leaseLost: !kept || undefined,
-          },
+          { ...sent.line, outcome: 'delivered', httpStatus: sent.httpStatus, leaseLost },
           'delivered',
         );
-        return outcome('delivered');
+        this.#count(sent, 'delivered');
+        return;
       }
-      const failure = { error: result.error, httpStatus: result.httpStatus ?? null };
-      if (result.disableSink) {
-        await this.#o.outbox.disableSink(name, result.error);
-        await this.#o.outbox.fail(d.id, d.leaseToken, {
-          ...failure,
-          nextAttemptAt: now,
-          dead: false,
-        });
+      if (f.dead)
         this.#o.logger.error(
-          { ...line, ...failure, outcome: 'sink-disabled' },
-          `sink disabled until an operator enables it (ctp-notify sinks enable ${name})`,
-        );
-        return outcome('sink-disabled', result.error);
-      }
-      const { dead, delayMs } = nextRetry(d.attempt, retry, result, this.#random);
-      const nextAttemptAt = now + delayMs;
-      await this.#o.outbox.fail(d.id, d.leaseToken, { ...failure, nextAttemptAt, dead }, alertId);
-      if (dead)
-        this.#o.logger.error(
-          { ...line, ...failure, outcome: 'dead' },
+          { ...sent.line, ...failureFields(f), outcome: 'dead', leaseLost },
           'delivery dead-lettered after its last attempt',
         );
       else
         this.#o.logger.warn(
-          { ...line, ...failure, outcome: 'retry', retryInMs: nextAttemptAt - now },
+          {
+            ...sent.line,
+            ...failureFields(f),
+            outcome: 'retry',
+            retryInMs: f.nextAttemptAt - Date.now(),
+            leaseLost,
+          },
           'delivery failed; will retry',
         );
-      return outcome(dead ? 'dead' : 'retry', result.error);
-    } catch (error) {
-      // The lease runs out and the message is claimed again: sent twice at worst, never lost.
+      this.#count(sent, f.dead ? 'dead' : 'retry');
+    });
+  }
+
+  /** The lease runs out and each message is claimed again: sent twice at worst, never lost. */
+  #recordFailed(list: readonly Sent[], error: unknown): void {
+    for (const sent of list)
       this.#o.logger.error(
-        { ...line, code: 'STORAGE_UNAVAILABLE', errType: errType(error) },
+        { ...sent.line, code: 'STORAGE_UNAVAILABLE', errType: errType(error) },
         'cannot record delivery outcome',
       );
-    }
+  }
+
+  #count(sent: Sent, outcome: DeliveryOutcome['outcome']): void {
+    const error = sent.outcome.failure?.error;
+    this.#o.onOutcome?.({
+      sink: sent.line.sink,
+      outcome,
+      attempt: sent.line.attempt,
+      ageMs: sent.line.ageMs,
+      ...(error ? { error } : {}),
+    });
   }
 }
+
+/** A sent message: its log fields and the outcome to record. */
+interface Sent {
+  line: {
+    deliveryId: string;
+    kind: ClaimedDelivery['kind'];
+    notificationId: string;
+    sink: string;
+    attempt: number;
+    ms: number;
+    ageMs: number;
+  };
+  outcome: OutboxOutcome;
+  httpStatus?: number | undefined;
+}
+
+const failureFields = (f: OutboxOutcome['failure']) =>
+  f ? { error: f.error, httpStatus: f.httpStatus } : {};
 
 function errType(error: unknown): string {
   return error instanceof Error ? error.name : typeof error;

@@ -24,16 +24,6 @@ export interface OutboxDialect {
    * order. Each row goes to one claimant however many claim at once.
    */
   claim(p: ClaimParams): Promise<Record<string, unknown>[]>;
-  /**
-   * Runs a fenced update of one delivery (`delivery`, changing at most one row) and, only if it
-   * applied, the update of its alert (`alert`, given the SQL that names the alert's id), as one
-   * write without fsync; true when the delivery's update applied.
-   */
-  withAlert(
-    delivery: { sql: string; params: unknown[] },
-    alert: { sql: (alertId: string) => string; params: unknown[] },
-    alertId: string,
-  ): Promise<boolean>;
   /** See `OutboxStore.watch`. */
   watch(
     onQueued: () => void,

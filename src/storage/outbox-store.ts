@@ -125,6 +125,17 @@ export interface DeliveredCount {
   count: number;
 }
 
+/**
+ * A sent message's outcome for {@link OutboxStore.record}: `failure` absent when delivered.
+ * `alertId` names the alert of an alert message.
+ */
+export interface OutboxOutcome {
+  id: string;
+  leaseToken: string;
+  alertId?: string | undefined;
+  failure?: FailureRecord | undefined;
+}
+
 /** One delivery by id, or every dead one of a kind (default `event`), optionally of one sink. */
 export type RetryTarget = { id: string } | { dead: true; sink?: string; kind?: MessageKind };
 
@@ -136,15 +147,20 @@ export interface OutboxStore {
    */
   claim(request: ClaimRequest): Promise<ClaimedDelivery[]>;
   /**
-   * Marks a leased delivery delivered (and its alert sent, when `alertId` names the alert of an
-   * alert message: its recipient is then dropped). False when the lease was lost (another worker
-   * took it over).
+   * Records the outcomes of sent messages, all in one write: delivered (an alert message's alert
+   * then sent, its recipient dropped), or failed (retry later, or dead; a dead alert message's
+   * alert dead too). Each applies only while its lease holds; the answer says, per outcome in
+   * order, whether it did (false: another worker took the message over).
    */
-  complete(id: string, leaseToken: string, alertId?: string): Promise<boolean>;
+  record(outcomes: readonly OutboxOutcome[]): Promise<boolean[]>;
   /**
-   * Records a failed attempt (retry later, or dead; a dead alert message marks its alert dead).
-   * False when the lease was lost.
+   * Gives back messages claimed under `leaseToken` and not sent (the worker stopping, say): no
+   * longer leased, their attempt not counted. Returns how many.
    */
+  release(leaseToken: string, ids: readonly string[]): Promise<number>;
+  /** `record` of one delivered message. */
+  complete(id: string, leaseToken: string, alertId?: string): Promise<boolean>;
+  /** `record` of one failed attempt. */
   fail(id: string, leaseToken: string, failure: FailureRecord, alertId?: string): Promise<boolean>;
   list(query: DeliveryQuery): Promise<DeliverySummary[]>;
   /**

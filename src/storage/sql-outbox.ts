@@ -17,6 +17,7 @@ import type {
   DeliverySummary,
   FailureRecord,
   OutboxOptions,
+  OutboxOutcome,
   OutboxStats,
   OutboxStore,
   RetryTarget,
@@ -33,20 +34,30 @@ import { all, outboxQueued, run } from './sql-script.js';
  */
 const NOT_DURABLE = { durable: false } as const;
 
-const COMPLETE = `UPDATE deliveries SET status = 'delivered', delivered_at = ?, updated_at = ?, lease_until = NULL, lease_owner = NULL
-  WHERE id = ? AND lease_owner = ?`;
-const FAIL = `UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ?, last_status = ?, updated_at = ?,
+/** The delivered messages of one claim (one lease token), ids as `?` placeholders. */
+const DELIVERED = (
+  ids: string,
+) => `UPDATE deliveries SET status = 'delivered', delivered_at = ?, updated_at = ?,
+    lease_until = NULL, lease_owner = NULL
+  WHERE lease_owner = ? AND id IN (${ids}) RETURNING id`;
+const FAILED = `UPDATE deliveries SET status = ?, next_attempt_at = ?, last_error = ?, last_status = ?, updated_at = ?,
     lease_until = NULL, lease_owner = NULL
   WHERE id = ? AND lease_owner = ?`;
 // The alert of an alert message follows its message: sent (its recipient dropped: kept no longer
-// than needed), dead, or pending again when an operator retries it.
-// Only a pending alert moves: one an old release's sender already sent stays sent.
-const ALERT_SENT = (
-  id: string,
+// than needed), dead, or pending again when an operator retries it. Only a pending alert moves:
+// one an old release's sender already sent stays sent.
+const ALERTS_SENT = (
+  ids: string,
 ) => `UPDATE risk_alerts SET status = 'sent', sent_at = ?, last_error = NULL,
-  recipient_ciphertext = NULL, data_key_id = NULL WHERE id IN (${id}) AND status = 'pending'`;
-const ALERT_DEAD = (id: string) =>
-  `UPDATE risk_alerts SET status = 'dead', last_error = ? WHERE id IN (${id}) AND status = 'pending'`;
+    recipient_ciphertext = NULL, data_key_id = NULL
+  WHERE id IN (${ids}) AND status = 'pending'`;
+const ALERT_DEAD = `UPDATE risk_alerts SET status = 'dead', last_error = ? WHERE id = ? AND status = 'pending'`;
+const RELEASE = (ids: string) => `UPDATE deliveries SET lease_until = NULL, lease_owner = NULL,
+    attempts = attempts - 1
+  WHERE lease_owner = ? AND id IN (${ids})`;
+/** Ids per statement of a batch: well under either dialect's parameter limit. */
+const ID_CHUNK = 500;
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
 const ALERTS_RETRIED = `UPDATE risk_alerts SET status = 'pending', lease_until = ${ALERT_LEASED_BY_OUTBOX}
   WHERE status = 'dead' AND EXISTS (SELECT 1 FROM deliveries d
     WHERE d.alert_id = risk_alerts.id AND d.kind = 'alert' AND d.status = 'pending')`;
@@ -93,34 +104,86 @@ export class SqlOutbox implements OutboxStore {
     return rows.map((r) => toClaimedDelivery(r, token));
   }
 
-  async complete(id: string, leaseToken: string, alertId?: string): Promise<boolean> {
+  record(outcomes: readonly OutboxOutcome[]): Promise<boolean[]> {
+    if (outcomes.length === 0) return Promise.resolve([]);
     const now = this.#now();
-    const params = [now, now, id, leaseToken];
-    if (alertId === undefined) return (await this.#sql.run(COMPLETE, params, NOT_DURABLE)) === 1;
-    return this.#dialect.withAlert(
-      { sql: COMPLETE, params },
-      { sql: ALERT_SENT, params: [now] },
-      alertId,
-    );
+    return this.#sql.transaction(function* () {
+      // Keyed by lease too: a stale holder's outcome for a row another worker now holds.
+      const key = (id: string, leaseToken: string) => `${leaseToken} ${id}`;
+      const kept = new Set<string>();
+      // Delivered: one statement per claim, whose messages share its lease token.
+      const byLease = new Map<string, string[]>();
+      for (const o of outcomes)
+        if (o.failure === undefined) {
+          const ids = byLease.get(o.leaseToken) ?? [];
+          ids.push(o.id);
+          byLease.set(o.leaseToken, ids);
+        }
+      for (const [token, ids] of byLease)
+        for (let i = 0; i < ids.length; i += ID_CHUNK) {
+          const chunk = ids.slice(i, i + ID_CHUNK);
+          const rows = yield* all<{ id: string }>(DELIVERED(placeholders(chunk.length)), [
+            now,
+            now,
+            token,
+            ...chunk,
+          ]);
+          for (const r of rows) kept.add(key(r.id, token));
+        }
+      // Failures are the exception, and each has its own error and next attempt.
+      for (const o of outcomes) {
+        const f = o.failure;
+        if (f === undefined) continue;
+        const n = yield* run(FAILED, [
+          f.dead ? 'dead' : 'failed',
+          f.nextAttemptAt,
+          f.error,
+          f.httpStatus,
+          now,
+          o.id,
+          o.leaseToken,
+        ]);
+        if (n !== 1) continue;
+        kept.add(key(o.id, o.leaseToken));
+        if (f.dead && o.alertId !== undefined) yield* run(ALERT_DEAD, [f.error, o.alertId]);
+      }
+      const sent = outcomes.flatMap((o) =>
+        o.failure === undefined && o.alertId !== undefined && kept.has(key(o.id, o.leaseToken))
+          ? [o.alertId]
+          : [],
+      );
+      for (let i = 0; i < sent.length; i += ID_CHUNK) {
+        const chunk = sent.slice(i, i + ID_CHUNK);
+        yield* run(ALERTS_SENT(placeholders(chunk.length)), [now, ...chunk]);
+      }
+      return outcomes.map((o) => kept.has(key(o.id, o.leaseToken)));
+    }, NOT_DURABLE);
   }
 
-  async fail(id: string, leaseToken: string, f: FailureRecord, alertId?: string): Promise<boolean> {
-    const params = [
-      f.dead ? 'dead' : 'failed',
-      f.nextAttemptAt,
-      f.error,
-      f.httpStatus,
-      this.#now(),
-      id,
-      leaseToken,
-    ];
-    if (alertId === undefined || !f.dead)
-      return (await this.#sql.run(FAIL, params, NOT_DURABLE)) === 1;
-    return this.#dialect.withAlert(
-      { sql: FAIL, params },
-      { sql: ALERT_DEAD, params: [f.error] },
-      alertId,
-    );
+  async release(leaseToken: string, ids: readonly string[]): Promise<number> {
+    let n = 0;
+    for (let i = 0; i < ids.length; i += ID_CHUNK) {
+      const chunk = ids.slice(i, i + ID_CHUNK);
+      n += await this.#sql.run(
+        RELEASE(placeholders(chunk.length)),
+        [leaseToken, ...chunk],
+        NOT_DURABLE,
+      );
+    }
+    return n;
+  }
+
+  async complete(id: string, leaseToken: string, alertId?: string): Promise<boolean> {
+    return (await this.record([{ id, leaseToken, alertId }]))[0]!;
+  }
+
+  async fail(
+    id: string,
+    leaseToken: string,
+    failure: FailureRecord,
+    alertId?: string,
+  ): Promise<boolean> {
+    return (await this.record([{ id, leaseToken, alertId, failure }]))[0]!;
   }
 
   async list(q: DeliveryQuery): Promise<DeliverySummary[]> {

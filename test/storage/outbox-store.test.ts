@@ -303,5 +303,71 @@ for (const dialect of await dialects()) {
         await other.drop();
       }
     });
+
+    it('outcomes are recorded in one batch, each only under its own lease', async () => {
+      for (let i = 0; i < 4; i++) await store.record(acceptedRecord(dp, clock.t));
+      const first = await claimAll('fraud-ops', 2, 5000);
+      clock.t += 5000;
+      // The first claim's leases have run out: its rows go to the second claimant.
+      const second = await claimAll('fraud-ops', 4);
+      assert.equal(second.length, 4);
+      const stale = first[0]!;
+      const [a, b, c, d] = second;
+      const kept = await outbox.record([
+        { id: stale.id, leaseToken: stale.leaseToken },
+        { id: a!.id, leaseToken: a!.leaseToken },
+        {
+          id: b!.id,
+          leaseToken: b!.leaseToken,
+          failure: {
+            error: 'HTTP_503',
+            httpStatus: 503,
+            nextAttemptAt: clock.t + 1000,
+            dead: false,
+          },
+        },
+        {
+          id: c!.id,
+          leaseToken: c!.leaseToken,
+          failure: { error: 'HTTP_400', httpStatus: 400, nextAttemptAt: clock.t, dead: true },
+        },
+        { id: d!.id, leaseToken: 'someone-else' },
+      ]);
+      assert.deepEqual(kept, [false, true, true, true, false]);
+      const byId = new Map(
+        (await outbox.list({ sink: 'fraud-ops', limit: 100 })).map((r) => [r.id, r]),
+      );
+      const status = (id: string) => byId.get(id)?.status;
+      // The stale holder's row is one of the second claim's: its outcome there decides.
+      assert.equal(status(a!.id), 'delivered');
+      assert.equal(status(b!.id), 'failed');
+      assert.equal(byId.get(b!.id)?.lastError, 'HTTP_503');
+      assert.equal(status(c!.id), 'dead');
+      assert.equal(status(d!.id), 'pending', 'still leased by the second claimant');
+      assert.deepEqual(await outbox.record([]), []);
+    });
+
+    it('messages given back are due again at once, their attempt not counted', async () => {
+      await store.record(acceptedRecord(dp, clock.t));
+      await store.record(acceptedRecord(dp, clock.t));
+      const claimed = await claimAll('core', 2);
+      assert.equal(claimed.length, 2);
+      assert.equal(await outbox.release('someone-else', [claimed[0]!.id]), 0);
+      assert.equal(
+        await outbox.release(
+          claimed[0]!.leaseToken,
+          claimed.map((m) => m.id),
+        ),
+        2,
+      );
+      assert.equal(await outbox.complete(claimed[0]!.id, claimed[0]!.leaseToken), false);
+      const again = await claimAll('core', 2);
+      assert.deepEqual(again.map((m) => m.id).sort(), claimed.map((m) => m.id).sort());
+      assert.deepEqual(
+        again.map((m) => m.attempt),
+        claimed.map((m) => m.attempt),
+      );
+      for (const m of again) assert.equal(await outbox.complete(m.id, m.leaseToken), true);
+    });
   });
 }

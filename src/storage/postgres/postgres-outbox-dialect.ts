@@ -61,17 +61,6 @@ export function postgresOutboxDialect(
       const where = positional(claimableCondition, p);
       return sql.all(CLAIM(where.sql), [p.until, p.token, p.now, ...where.params, p.limit]);
     },
-    // One statement, one round trip: the alert's update sees the delivery's RETURNING only when
-    // the fenced update applied.
-    async withAlert(delivery, alert) {
-      const [r] = await sql.all<{ n: string }>(
-        `WITH d AS (${delivery.sql} RETURNING alert_id),
-              a AS (${alert.sql('SELECT alert_id FROM d')} RETURNING 1)
-         SELECT count(*) AS n FROM d`,
-        [...delivery.params, ...alert.params],
-      );
-      return Number(r?.n ?? 0) === 1;
-    },
     /**
      * Holds a dedicated connection (outside the pool) in LISTEN. If it breaks, another is opened
      * after a second; while it is down the worker's poll still finds everything, only later.

@@ -58,16 +58,6 @@ export function sqliteOutboxDialect(sql: SqlDriver): OutboxDialect {
         { durable: false },
       );
     },
-    withAlert(delivery, alert, alertId) {
-      return sql.transaction(
-        function* () {
-          const kept = (yield* run(delivery.sql, delivery.params)) === 1;
-          if (kept) yield* run(alert.sql('?'), [...alert.params, alertId]);
-          return kept;
-        },
-        { durable: false },
-      );
-    },
     async watch() {
       return { close: async () => {} };
     },
