@@ -330,8 +330,9 @@ export async function startReceiver(o: PhaseOptions): Promise<Receiver> {
         from: 0,
         count: o.warmup,
         mode: 'closed',
-        // Within every admission limit: the warm-up is not an overload.
-        concurrency: Math.min(o.concurrency, 32),
+        // Well within every admission limit, on a slow machine too: the warm-up is not an
+        // overload, and a request shed past its queue deadline would fail it.
+        concurrency: Math.min(o.concurrency, 8),
       });
       if ((w.statuses['200'] ?? 0) !== o.warmup) {
         throw new Error(
@@ -592,7 +593,8 @@ async function settle(
   for (;;) {
     await new Promise((r) => setTimeout(r, 500));
     const now = sampleServers(rc.servers);
-    const quiet = now.cpuSeconds - last.cpuSeconds < 0.025;
+    // A profiled process is never quiet (the profiler samples): then only the deliveries count.
+    const quiet = rc.o.cpuProfileDir !== undefined || now.cpuSeconds - last.cpuSeconds < 0.025;
     const sinks = bank
       ? ((await bank.receiver.counts())[rc.o.name] ?? { events: 0, alerts: 0 })
       : null;

@@ -32,6 +32,7 @@ import { enrollmentPayload } from '../test/support/personal-data.js';
 import { secretEnv } from '../test/support/secret-env.js';
 import { configFor, NOTIFICATION_PATH } from '../test/support/server-harness.js';
 import { testPki } from '../test/support/test-pki.js';
+import { sampleTree } from './process-tree.js';
 import { scriptArgs } from './script-args.js';
 
 const USAGE = `usage: npm run bench:delivery -- [--dialect sqlite|postgres|both] [--rate 50] [--seconds 10] [--backlog 2000]`;
@@ -82,9 +83,21 @@ function freePort(): Promise<number> {
 }
 
 function start(cmd: string[], configFile: string, ready: string): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [CLI, ...cmd, '--config', configFile], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  const child = spawn(
+    process.execPath,
+    [
+      ...(process.env.BENCH_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+        : []),
+      CLI,
+      ...cmd,
+      '--config',
+      configFile,
+    ],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   return new Promise((resolve, reject) => {
     let buf = '';
     const onData = (d: Buffer) => {
@@ -223,7 +236,12 @@ async function runDialect(
     for (let i = 0; i < bodies.backlog.length; i += 16)
       await Promise.all(bodies.backlog.slice(i, i + 16).map((m) => post(m.body)));
     const worker = await start(['worker'], drainConfig, 'delivery worker started');
+    // The worker's CPU from its first delivery to its last, per event: what the outbox engine
+    // costs (claim, build, send, record), without start-up.
+    await waitUntil(() => arrivals.size > 0, 60_000);
+    const cpuAtFirst = sampleTree(worker.pid!).cpuSeconds;
     await waitUntil(() => arrivals.size === bodies.backlog.length, 300_000);
+    const cpuAtLast = sampleTree(worker.pid!).cpuSeconds;
     const times = [...arrivals.values()].map((a) => a.at);
     // From the first arrival to the last: the worker's process start-up is not delivery.
     const first = Math.min(...times);
@@ -243,6 +261,9 @@ async function runDialect(
         events: bodies.backlog.length,
         seconds: (last - first) / 1000,
         eventsPerSecond: Math.round((bodies.backlog.length - 1) / ((last - first) / 1000)),
+        workerCpuMicrosPerEvent: Math.round(
+          ((cpuAtLast - cpuAtFirst) * 1e6) / (bodies.backlog.length - 1),
+        ),
       },
     };
   } finally {
@@ -283,7 +304,7 @@ async function main(): Promise<void> {
     console.log(`  accept (200 at client) → sink: ${f(r.live.acceptToSinkMs)}`);
     console.log(`  request arrival → sink:       ${f(r.live.requestToSinkMs)}`);
     console.log(
-      `${d.name}: drain of ${r.drain.events} queued events by one worker: ${r.drain.seconds.toFixed(2)} s, ${r.drain.eventsPerSecond} events/s`,
+      `${d.name}: drain of ${r.drain.events} queued events by one worker: ${r.drain.seconds.toFixed(2)} s, ${r.drain.eventsPerSecond} events/s, ${r.drain.workerCpuMicrosPerEvent} µs of the worker's CPU per event`,
     );
     console.log(`  (${env.cores} cores, load average ${env.loadavg1} at the end)`);
   }

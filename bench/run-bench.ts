@@ -172,7 +172,9 @@ try {
   if (rows.includes(6)) run.memory = await runSoak(base, memoryRate, memorySeconds);
 } finally {
   await fixtures.close();
-  rmSync(workDir, { recursive: true, force: true });
+  // BENCH_KEEP_WORKDIR=1 keeps the servers' logs for a look after a failed run.
+  if (process.env.BENCH_KEEP_WORKDIR) process.stderr.write(`bench: kept ${workDir}\n`);
+  else rmSync(workDir, { recursive: true, force: true });
 }
 
 const judged = targets(run);
