@@ -455,6 +455,7 @@ export async function pgTwoInstances(
 
     const phase = async (batch: Message[], restart: boolean) => {
       const ledger = new ClientLedger();
+      const outputFrom = new Map(servers.map((s) => [s, s.output().length]));
       const started = Date.now();
       let restartStarted = 0;
       let restartDone: Promise<number> | undefined;
@@ -514,8 +515,12 @@ export async function pgTwoInstances(
       // counts from its creation (an event's: the notification's acceptance; an alert's: its
       // assessment).
       const ages = { event: [] as number[], alert: [] as number[] };
+      let swept = 0;
       for (const s of servers)
-        for (const line of s.output().split('\n')) {
+        for (const line of s.output().slice(outputFrom.get(s)).split('\n')) {
+          // The sweep queues what is unassessed after its grace, the other instance's queue too.
+          if (line.includes('"msg":"risk sweep queued unassessed notifications"'))
+            swept += (JSON.parse(line) as { count: number }).count;
           if (!line.includes('"msg":"delivered"')) continue;
           const l = JSON.parse(line) as {
             kind: 'event' | 'alert';
@@ -528,7 +533,8 @@ export async function pgTwoInstances(
         `p50 ${percentile(xs, 0.5)} / p99 ${percentile(xs, 0.99)} / max ${percentile(xs, 1)} ms`;
       log(`  ${await assessmentLag(db.url, d.ids)}`);
       log(
-        `  delivered at an age of: events ${spread(ages.event)}; alerts (from their assessment) ${spread(ages.alert)}`,
+        `  delivered at an age of: events ${spread(ages.event)}; alerts (from their assessment) ${spread(ages.alert)}; ` +
+          `${swept} found unassessed by the risk sweeps`,
       );
       log(
         `  ${restart ? 'restart' : 'steady'}: ${JSON.stringify(figures)} (` +
