@@ -554,6 +554,10 @@ export async function pgTwoInstances(
         `  ${label}: ${JSON.stringify(figures)} (` +
           `deliveries ${JSON.stringify(counts.byStatus)}, alerts ${JSON.stringify(await alertStatuses(db.url))})`,
       );
+      if (restart)
+        log(
+          `  restart: ${seconds(restartMs)} s; the last event or alert ${seconds(Math.max(d.lastEventAt, d.lastAlertAt) - restartStarted)} s after it began`,
+        );
       assert.deepEqual(d.missing.slice(0, 5), [], `${d.missing.length} never reached the receiver`);
       assert.equal(figures.dead, 0, 'nothing dead-lettered');
       assert.equal(receiver.other, 0, 'nothing posted elsewhere');
