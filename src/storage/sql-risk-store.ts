@@ -122,7 +122,11 @@ export class SqlRiskStore implements RiskStore {
       function* (): SqlScript<SaveResult> {
         const inserted = (yield* run(INSERT_ASSESSMENT, assessmentValues(rec, Boolean))) === 1;
         if (!inserted) return { saved: false, alert: 'none' };
-        yield* run(RELEASE_DELIVERIES, [rec.assessedAt, rec.notificationId, rec.assessedAt]);
+        // Its events are due now: wake the workers of other processes (PostgreSQL's NOTIFY).
+        if (
+          (yield* run(RELEASE_DELIVERIES, [rec.assessedAt, rec.notificationId, rec.assessedAt])) > 0
+        )
+          yield* outboxQueued();
         const joined =
           caseDraft === undefined ? {} : { caseId: yield* caseOnAssessment(rec, caseDraft) };
         if (alert === undefined) return { saved: true, alert: 'none', ...joined };

@@ -5,7 +5,7 @@ import { type ClaimParams, type OutboxDialect, positional } from '../outbox-dial
 import { ALERT_FACT_COLUMNS, ANSWER_JOIN, EVENT_SOURCE_COLUMNS } from '../outbox-row-mapping.js';
 import type { SqlDriver } from '../sql-driver.js';
 import type { NotificationsDialect } from '../sql-notifications.js';
-import { all } from '../sql-script.js';
+import { all, run } from '../sql-script.js';
 
 /** application_name of the LISTEN connection (pg_stat_activity). */
 export const LISTENER_NAME = 'ctp-notify-outbox-listen';
@@ -15,21 +15,26 @@ export const OUTBOX_CHANNEL = 'ctp_notify_outbox';
 
 /**
  * The notifications' PostgreSQL part. Enqueueing is one statement: the pending rows (one per
- * sink, due `holdMs` from now: the wait for the risk assessment, outbox-claim.ts) and a NOTIFY,
- * which PostgreSQL delivers only at commit (and not at all on rollback), so a woken worker always
- * finds the rows. A purge batch locks its rows (`FOR UPDATE`, in received_at order) so that two
+ * sink, due `holdMs` from now: the wait for the risk assessment, outbox-claim.ts) and, when they
+ * are due at once, a NOTIFY, which PostgreSQL delivers only at commit (and not at all on
+ * rollback), so a woken worker always finds the rows. A purge batch locks its rows (`FOR UPDATE`, in received_at order) so that two
  * instances purging at once queue on them rather than skip rows a writer briefly holds.
  */
 export const postgresNotificationsDialect: NotificationsDialect = {
   *enqueueDeliveries(notificationId, sinks, now, holdMs) {
-    yield* all(
-      `WITH d AS (
-         INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
-         SELECT x.id, ?, x.sink, 'accepted', 'pending', 0, ?, ?, ? FROM unnest(?::text[], ?::text[]) AS x(id, sink)
-         RETURNING 1)
-       SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT count(*) AS n FROM d) c WHERE c.n > 0`,
-      [notificationId, now + holdMs, now, now, sinks.map(() => uuidV7(now)), sinks],
-    );
+    const values = [notificationId, now + holdMs, now, now, sinks.map(() => uuidV7(now)), sinks];
+    const insert = `INSERT INTO deliveries (id, notification_id, sink, origin, status, attempts, next_attempt_at, created_at, updated_at)
+       SELECT x.id, ?, x.sink, 'accepted', 'pending', 0, ?, ?, ? FROM unnest(?::text[], ?::text[]) AS x(id, sink)`;
+    // Held for the assessment: nobody can claim them yet, and the assessment's commit wakes the
+    // workers when it releases them. A NOTIFY here would wake them for nothing, and takes
+    // PostgreSQL's one notification-queue lock at every acceptance's commit.
+    if (holdMs > 0) yield* run(insert, values);
+    else
+      yield* all(
+        `WITH d AS (${insert} RETURNING 1)
+         SELECT pg_notify('${OUTBOX_CHANNEL}', '') FROM (SELECT count(*) AS n FROM d) c WHERE c.n > 0`,
+        values,
+      );
   },
   purgeRowLock: ' FOR UPDATE',
 };
