@@ -47,8 +47,11 @@ const IDS_PER_READ = 500;
 export class SqlRiskStore implements RiskStore {
   /**
    * Assessments run at once: SQLite's reads are synchronous and a batch's writes share one group
-   * commit (16); on PostgreSQL one per ten pool connections, since an assessment holds up to
-   * five at once and the Visa route must find the rest free.
+   * commit (16); on PostgreSQL, where an assessment is a dozen round trips, one per 2.5 pool
+   * connections (4 with the default pool of 10): an assessment holds one connection most of the
+   * time (up to five for a moment), and the Visa route's short commits queue behind them at worst.
+   * The soak of two instances at 200/s measured 37-40 assessments/s with one at a time, 51-58
+   * with four (`npm run soak -- --short --only pg-two-instances`).
    */
   readonly assessmentBatch: number;
 
@@ -57,7 +60,7 @@ export class SqlRiskStore implements RiskStore {
     options: { poolSize?: number | undefined } = {},
   ) {
     this.assessmentBatch =
-      sql.dialect === 'sqlite' ? 16 : Math.max(1, Math.floor((options.poolSize ?? 10) / 10));
+      sql.dialect === 'sqlite' ? 16 : Math.max(1, Math.floor((options.poolSize ?? 10) / 2.5));
   }
 
   async loadSubject(id: string): Promise<AssessmentSubject | undefined> {
