@@ -174,6 +174,10 @@ export class RiskService {
    * Queues accepted notifications of the sweep horizon that have no assessment; returns how many.
    */
   async sweep(): Promise<number> {
+    // With a backlog of its own this process has nothing to gain from a sweep: what it would
+    // find is mostly the backlog of other processes sharing the database, which they assess in
+    // the same order, so both would do the same work and one would throw it away.
+    if (this.#queue.length > 0) return 0;
     const { graceSeconds, horizonHours } = this.#o.settings.sweep;
     const now = this.#now();
     const ids = await this.#o.store.unassessed(
