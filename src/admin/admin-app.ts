@@ -4,7 +4,9 @@ import { Gauge, Registry } from 'prom-client';
 import { tlsProtocolOptions } from '../config/listen-tls-schema.js';
 import { transportWarnings } from '../config/transport-warnings.js';
 import { processMetricsText } from '../metrics/service-metrics.js';
-import { sinkOverview } from '../presenters/sink-presenter.js';
+import { outboxDepths } from '../presenters/sink-presenter.js';
+import { alertsConfigured } from '../risk/alert/alert-lane.js';
+import { ALERT_DESTINATION } from '../storage/outbox-store.js';
 import { type AdminDeps, adminContext } from './admin-context.js';
 import { adminRoutes } from './admin-routes.js';
 import { answerRoutes } from './answer-routes.js';
@@ -175,35 +177,39 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
       }
     },
   });
-  // Queue depth per sink, read from the outbox at scrape time: the truth across processes.
-  let overview: Promise<Awaited<ReturnType<typeof sinkOverview>>> | undefined;
-  const sinksNow = () =>
-    (overview ??= sinkOverview(ctx.outbox, ctx.config.sinks).finally(() =>
-      setTimeout(() => (overview = undefined), 0),
+  // Queue depth per destination (each sink, and the cardholder alerts), read from the outbox at
+  // scrape time: the truth across processes.
+  const destinations = [
+    ...ctx.config.sinks.map((s) => s.name),
+    ...(alertsConfigured(ctx.config.risk) ? [ALERT_DESTINATION] : []),
+  ];
+  let depths: ReturnType<typeof outboxDepths> | undefined;
+  const depthsNow = () =>
+    (depths ??= outboxDepths(ctx.outbox, destinations).finally(() =>
+      setTimeout(() => (depths = undefined), 0),
     ));
   new Gauge({
     name: 'ctp_notify_outbox_pending',
-    help: 'Deliveries not yet delivered nor dead (pending or awaiting a retry), per sink',
+    help: 'Messages not yet delivered nor dead (pending or awaiting a retry), per sink; cardholder alerts as sink "alert:cardholder"',
     labelNames: ['sink'],
     registers: [scrapeRegistry],
     async collect() {
       this.reset();
-      for (const o of await sinksNow())
-        this.set({ sink: o.sink.name }, o.counts.pending + o.counts.failed);
+      for (const d of await depthsNow()) this.set({ sink: d.name }, d.open);
     },
   });
   new Gauge({
     name: 'ctp_notify_outbox_oldest_pending_seconds',
-    help: 'Age of the oldest delivery not yet delivered nor dead, per sink (0 when none)',
+    help: 'Age of the oldest message not yet delivered nor dead, per sink (0 when none)',
     labelNames: ['sink'],
     registers: [scrapeRegistry],
     async collect() {
       this.reset();
       const now = ctx.now();
-      for (const o of await sinksNow())
+      for (const d of await depthsNow())
         this.set(
-          { sink: o.sink.name },
-          o.oldestOpen === null ? 0 : Math.max(0, (now - o.oldestOpen) / 1000),
+          { sink: d.name },
+          d.oldestOpen === null ? 0 : Math.max(0, (now - d.oldestOpen) / 1000),
         );
     },
   });

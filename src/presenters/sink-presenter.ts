@@ -56,6 +56,25 @@ export async function sinkOverview(
 }
 
 /**
+ * Open messages (pending or awaiting a retry) and the oldest one's creation time, per
+ * destination of the outbox: the sinks' names and, for cardholder alerts, `alert:cardholder`.
+ * Every destination named gets a figure, 0 when nothing is open.
+ */
+export async function outboxDepths(outbox: OutboxStore, destinations: readonly string[]) {
+  const stats = await outbox.stats();
+  return destinations.map((name) => {
+    let open = 0;
+    let oldestOpen: number | null = null;
+    for (const r of stats)
+      if (r.sink === name && (r.status === 'pending' || r.status === 'failed')) {
+        open += r.count;
+        if (oldestOpen === null || r.oldestCreatedAt < oldestOpen) oldestOpen = r.oldestCreatedAt;
+      }
+    return { name, open, oldestOpen };
+  });
+}
+
+/**
  * Where a sink delivers, for operators: scheme, host, port and path; never credentials or query.
  */
 function targetOf(s: SinkConfig): string {

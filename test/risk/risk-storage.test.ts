@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { outboxDepths } from '../../src/presenters/sink-presenter.js';
 import { DataProtector } from '../../src/protect/data-protector.js';
 import { countEnrollers } from '../../src/risk/count-enrollers.js';
 import { openCardholder, sealCardholder } from '../../src/risk/directory/cardholder-codec.js';
@@ -278,6 +279,12 @@ for (const dialect of await dialects()) {
       };
       await outbox.fail(c1!.id, c1!.leaseToken, retry, c1!.alert!.id);
       await outbox.complete(c2!.id, c2!.leaseToken, c2!.alert!.id);
+      // The queue-depth gauges count alert messages under their destination, as a sink's.
+      const [alerts, core] = await outboxDepths(outbox, [ALERT_DESTINATION, 'core']);
+      assert.deepEqual(
+        [alerts?.name, alerts?.open, alerts?.oldestOpen !== null, core?.name, core?.open],
+        [ALERT_DESTINATION, 1, true, 'core', 0],
+      );
       assert.deepEqual(await claim(now + 1_000), [], 'not due yet');
       const again = await claim(now + 6_000);
       assert.deepEqual([again.length, again[0]?.attempt], [1, 2]);
