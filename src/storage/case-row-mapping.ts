@@ -2,9 +2,7 @@ import type { AlertStatus } from '../domain/alert-statuses.js';
 import type { CardholderAnswer, Disposition } from '../domain/case-codes.js';
 import type { RiskInputs, RiskLevel, RiskReason } from '../domain/risk-codes.js';
 import type { CaseAttempt, CaseNote, CaseSummary, LabelledAssessment } from './case-records.js';
-
-const str = (v: unknown): string | null => (v == null ? null : String(v));
-const num = (v: unknown): number | null => (v == null ? null : Number(v));
+import { num, str, toRisk } from './row-mapping.js';
 
 /** Columns of a case summary (table alias `c`). */
 export const CASE_COLUMNS =
@@ -33,7 +31,8 @@ export function toCaseSummary(r: Record<string, unknown>): CaseSummary {
 
 /** Columns of a case's attempts (aliases: ca, n, r, a). */
 export const CASE_ATTEMPT_COLUMNS =
-  'ca.notification_id, ca.added_at, n.received_at, n.pan_bin, n.pan_last4, r.score, r.level, r.reasons, ' +
+  'ca.notification_id, ca.added_at, n.received_at, n.pan_bin, n.pan_last4, ' +
+  'r.score AS risk_score, r.level AS risk_level, r.reasons AS risk_reasons, ' +
   'a.id AS alert_id, a.status AS alert_status, a.created_at AS alert_created_at, a.sent_at, a.answer, a.answered_at, a.answered_by';
 
 export function toCaseAttempt(r: Record<string, unknown>): CaseAttempt {
@@ -43,14 +42,7 @@ export function toCaseAttempt(r: Record<string, unknown>): CaseAttempt {
     addedAt: Number(r.added_at),
     panBin: str(r.pan_bin),
     panLast4: str(r.pan_last4),
-    risk:
-      r.level == null
-        ? null
-        : {
-            score: Number(r.score),
-            level: r.level as RiskLevel,
-            reasons: JSON.parse(String(r.reasons)) as RiskReason[],
-          },
+    risk: toRisk(r),
     alert:
       r.alert_id == null
         ? null

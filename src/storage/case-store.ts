@@ -19,6 +19,7 @@ import {
 } from './case-row-mapping.js';
 import { addCaseNote, assignCase, closeCase, recordAnswer } from './case-scripts.js';
 import type { SqlDriver } from './sql-driver.js';
+import { SqlFilter } from './sql-filter.js';
 
 export interface CaseStoreOptions {
   /** Configured sinks: a `not_recognised` answer queues one delivery per sink. */
@@ -49,25 +50,20 @@ export class CaseStore {
    * not them, then oldest first), then closed ones, most recently closed first.
    */
   async list(f: CaseFilter): Promise<CaseSummary[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, ...values: unknown[]) => {
-      where.push(clause);
-      params.push(...values);
-    };
-    if (f.status) add('c.status = ?', f.status);
-    if (f.level) add('c.level = ?', f.level);
-    if (f.assignee) add('c.assignee = ?', f.assignee);
-    if (f.overdue === true) add("c.status <> 'closed' AND c.opened_at <= ?", f.overdueAt);
-    if (f.overdue === false) add("(c.status = 'closed' OR c.opened_at > ?)", f.overdueAt);
+    const filter = new SqlFilter();
+    if (f.status) filter.add('c.status = ?', f.status);
+    if (f.level) filter.add('c.level = ?', f.level);
+    if (f.assignee) filter.add('c.assignee = ?', f.assignee);
+    if (f.overdue === true) filter.add("c.status <> 'closed' AND c.opened_at <= ?", f.overdueAt);
+    if (f.overdue === false) filter.add("(c.status = 'closed' OR c.opened_at > ?)", f.overdueAt);
     const rows = await this.#sql.all(
-      `SELECT ${CASE_COLUMNS} FROM cases c ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      `SELECT ${CASE_COLUMNS} FROM cases c ${filter.where}
        ORDER BY CASE WHEN c.status = 'closed' THEN 1 ELSE 0 END,
          CASE WHEN c.status <> 'closed' AND c.opened_at <= ? THEN 0 ELSE 1 END,
          CASE WHEN c.status <> 'closed' AND c.escalated_at IS NOT NULL THEN 0 ELSE 1 END,
          CASE WHEN c.status = 'closed' THEN -c.closed_at ELSE c.opened_at END, c.id
        LIMIT ? OFFSET ?`,
-      [...params, f.overdueAt, f.limit, f.offset],
+      filter.params(f.overdueAt, f.limit, f.offset),
     );
     return rows.map(toCaseSummary);
   }

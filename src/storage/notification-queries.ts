@@ -1,8 +1,15 @@
 import type { NotificationStatus } from '../domain/notification-statuses.js';
 import type { RiskLevel, RiskReason } from '../domain/risk-codes.js';
 import type { NotificationSummary, QuarantinedNotification } from './notification-record.js';
-import { QUARANTINED_COLUMNS, SUMMARY_COLUMNS, toQuarantined, toSummary } from './row-mapping.js';
+import {
+  QUARANTINED_COLUMNS,
+  SUMMARY_COLUMNS,
+  toQuarantined,
+  toRisk,
+  toSummary,
+} from './row-mapping.js';
 import type { SqlDriver } from './sql-driver.js';
+import { SqlFilter } from './sql-filter.js';
 
 /** Filters of the console's notification table; every one optional, all combined with AND. */
 export interface NotificationFilter {
@@ -59,19 +66,15 @@ const COLUMNS = `${SUMMARY_COLUMNS.split(', ')
 const FROM = 'notifications n LEFT JOIN risk_assessments r ON r.notification_id = n.id';
 
 function toRow(r: Record<string, unknown>): NotificationRow {
+  const risk = toRisk(r);
   return {
     ...toSummary(r),
-    risk:
-      r.risk_level == null
-        ? null
-        : {
-            score: Number(r.risk_score),
-            level: r.risk_level as RiskView['level'],
-            reasons: JSON.parse(String(r.risk_reasons)) as RiskView['reasons'],
-            shadow: JSON.parse(String(r.risk_shadow)) as RiskView['shadow'],
-            directory: String(r.risk_directory),
-            assessedAt: Number(r.risk_assessed_at),
-          },
+    risk: risk && {
+      ...risk,
+      shadow: JSON.parse(String(r.risk_shadow)) as RiskView['shadow'],
+      directory: String(r.risk_directory),
+      assessedAt: Number(r.risk_assessed_at),
+    },
   };
 }
 
@@ -80,31 +83,25 @@ export class NotificationQueries {
   constructor(private readonly sql: SqlDriver) {}
 
   async search(f: NotificationFilter): Promise<NotificationRow[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (clause: string, ...values: unknown[]) => {
-      where.push(clause);
-      params.push(...values);
-    };
-    if (f.from !== undefined) add('n.received_at >= ?', f.from);
-    if (f.to !== undefined) add('n.received_at < ?', f.to);
-    if (f.status) add('n.status = ?', f.status);
-    if (f.tokenRequestorId) add('n.token_requestor_id = ?', f.tokenRequestorId);
-    if (f.last4) add('n.pan_last4 = ?', f.last4);
-    if (f.fingerprint) add('n.pan_fingerprint = ?', f.fingerprint);
-    if (f.riskLevel) add('r.level = ?', f.riskLevel);
+    const filter = new SqlFilter();
+    if (f.from !== undefined) filter.add('n.received_at >= ?', f.from);
+    if (f.to !== undefined) filter.add('n.received_at < ?', f.to);
+    if (f.status) filter.add('n.status = ?', f.status);
+    if (f.tokenRequestorId) filter.add('n.token_requestor_id = ?', f.tokenRequestorId);
+    if (f.last4) filter.add('n.pan_last4 = ?', f.last4);
+    if (f.fingerprint) filter.add('n.pan_fingerprint = ?', f.fingerprint);
+    if (f.riskLevel) filter.add('r.level = ?', f.riskLevel);
     if (f.before)
-      add(
+      filter.add(
         '(n.received_at < ? OR (n.received_at = ? AND n.id < ?))',
         f.before.receivedAt,
         f.before.receivedAt,
         f.before.id,
       );
-    params.push(f.limit);
     const rows = await this.sql.all(
-      `SELECT ${COLUMNS} FROM ${FROM} ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      `SELECT ${COLUMNS} FROM ${FROM} ${filter.where}
        ORDER BY n.received_at DESC, n.id DESC LIMIT ?`,
-      params,
+      filter.params(f.limit),
     );
     return rows.map(toRow);
   }

@@ -2,8 +2,31 @@
 
 import type { NotificationStatus } from '../domain/notification-statuses.js';
 
+/**
+ * What a notification says of the enroller and the card, in the clear (the card number only as
+ * fingerprint, BIN and last four): declared once for the record, its listing row and what the
+ * risk assessment reads.
+ */
+export interface EnrollerFields {
+  firstName: string | null;
+  lastName: string | null;
+  contactEmail: string | null;
+  phoneNumber: string | null;
+  panFingerprint: string | null;
+  panBin: string | null;
+  panLast4: string | null;
+  panLuhnValid: boolean | null;
+}
+
+/** The card number as stored: encrypted, with AAD = the dedup key (see the pipeline). */
+export interface EncryptedPan {
+  /** Data key that encrypted `panCiphertext` (and the record's `payloadCiphertext`). */
+  dataKeyId: string | null;
+  panCiphertext: Buffer | null;
+}
+
 /** A notification as the pipeline hands it to storage. Card data arrive already protected. */
-export interface NotificationRecord {
+export interface NotificationRecord extends EnrollerFields, EncryptedPan {
   id: string;
   /** SHA-256 (base64url) of `encryptedData`: Visa retries the same value; a unique key decides. */
   dedupKey: string;
@@ -18,17 +41,6 @@ export interface NotificationRecord {
   jwsKid: string | null;
   jweKid: string | null;
   tsp: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  contactEmail: string | null;
-  phoneNumber: string | null;
-  panFingerprint: string | null;
-  panBin: string | null;
-  panLast4: string | null;
-  panLuhnValid: boolean | null;
-  /** Data key that encrypted `panCiphertext` and `payloadCiphertext`. */
-  dataKeyId: string | null;
-  panCiphertext: Buffer | null;
   /** The whole decrypted payload minus nothing, AES-256-GCM: unknown fields are kept. */
   payloadCiphertext: Buffer | null;
   /** As received: encrypted to the issuer, kept for audit and reprocessing. */
@@ -47,23 +59,19 @@ export interface RecordOutcome {
 }
 
 /** Row shape for listings (no ciphertexts, no raw data). */
-export interface NotificationSummary {
-  id: string;
-  receivedAt: number;
-  tokenRequestorId: string;
-  eventType: string;
-  status: NotificationStatus;
-  reason: string | null;
-  reasonFields: string[] | null;
-  tsp: string | null;
-  panBin: string | null;
-  panLast4: string | null;
-  panLuhnValid: boolean | null;
-  panFingerprint: string | null;
-  firstName: string | null;
-  lastName: string | null;
-  contactEmail: string | null;
-  phoneNumber: string | null;
+export interface NotificationSummary
+  extends EnrollerFields,
+    Pick<
+      NotificationRecord,
+      | 'id'
+      | 'receivedAt'
+      | 'tokenRequestorId'
+      | 'eventType'
+      | 'status'
+      | 'reason'
+      | 'reasonFields'
+      | 'tsp'
+    > {
   visaAttempts: number;
   /** When retention removed this row's personal data (ms since the epoch), else null. */
   purgedAt: number | null;
@@ -78,12 +86,7 @@ export interface ListQuery {
 }
 
 /** A quarantined row with what reprocessing needs. */
-export interface QuarantinedNotification {
-  id: string;
-  dedupKey: string;
-  receivedAt: number;
-  tokenRequestorId: string;
-  eventType: string;
-  reason: string | null;
-  encryptedData: string;
-}
+export type QuarantinedNotification = Pick<
+  NotificationRecord,
+  'id' | 'dedupKey' | 'receivedAt' | 'tokenRequestorId' | 'eventType' | 'reason' | 'encryptedData'
+>;

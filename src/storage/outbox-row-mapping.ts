@@ -1,6 +1,7 @@
 import type { AlertStatus } from '../domain/alert-statuses.js';
-import type { AnswerFacts, EventSource, Risk } from '../events/ctp-event.js';
+import type { AnswerFacts, EventSource } from '../events/ctp-event.js';
 import type { ClaimedDelivery, DeliverySummary, MessageKind } from './outbox-store.js';
+import { ENROLLER_WITH_PAN_COLUMNS, num, str, toEnrollerWithPan, toRisk } from './row-mapping.js';
 
 /**
  * Notification columns an event is built from (table alias `n`). A column added to the event
@@ -13,16 +14,7 @@ export const EVENT_SOURCE_COLUMNS = [
   'n.token_requestor_id',
   'n.event_type',
   'n.tsp',
-  'n.first_name',
-  'n.last_name',
-  'n.contact_email',
-  'n.phone_number',
-  'n.pan_fingerprint',
-  'n.pan_bin',
-  'n.pan_last4',
-  'n.pan_luhn_valid',
-  'n.data_key_id',
-  'n.pan_ciphertext',
+  ...ENROLLER_WITH_PAN_COLUMNS.map((c) => `n.${c}`),
   '(SELECT r.score FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_score',
   '(SELECT r.level FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_level',
   '(SELECT r.reasons FROM risk_assessments r WHERE r.notification_id = n.id) AS risk_reasons',
@@ -76,9 +68,6 @@ export function toClaimedDelivery(r: Record<string, unknown>, leaseToken: string
  */
 export const ANSWER_JOIN = (d: string) => `LEFT JOIN risk_alerts a ON a.id = ${d}.alert_id`;
 
-const str = (v: unknown): string | null => (v === null || v === undefined ? null : String(v));
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
-
 export function toEventSource(r: Record<string, unknown>): EventSource {
   return {
     notificationId: String(r.n_id),
@@ -87,25 +76,9 @@ export function toEventSource(r: Record<string, unknown>): EventSource {
     tokenRequestorId: String(r.token_requestor_id),
     eventType: String(r.event_type),
     tsp: str(r.tsp),
-    firstName: str(r.first_name),
-    lastName: str(r.last_name),
-    contactEmail: str(r.contact_email),
-    phoneNumber: str(r.phone_number),
-    panFingerprint: str(r.pan_fingerprint),
-    panBin: str(r.pan_bin),
-    panLast4: str(r.pan_last4),
-    panLuhnValid: r.pan_luhn_valid == null ? null : Boolean(r.pan_luhn_valid),
-    dataKeyId: str(r.data_key_id),
-    panCiphertext: r.pan_ciphertext == null ? null : Buffer.from(r.pan_ciphertext as Uint8Array),
+    ...toEnrollerWithPan(r),
     // Null until assessed (or when assessment is off): the event then says `"risk": null`.
-    risk:
-      r.risk_score == null
-        ? null
-        : {
-            score: Number(r.risk_score),
-            level: r.risk_level as Risk['level'],
-            reasons: JSON.parse(String(r.risk_reasons)) as Risk['reasons'],
-          },
+    risk: toRisk(r),
     // Set only on a `ctp.cardholder_answer` delivery (its row names the alert).
     ...(r.answer_alert_id == null || r.answer == null || r.kind === 'alert'
       ? {}

@@ -6,30 +6,22 @@ import type {
   AssessmentSubject,
   StoredAssessment,
 } from './risk-store.js';
+import { ENROLLER_WITH_PAN_COLUMNS, num, str, toEnrollerWithPan } from './row-mapping.js';
 
 /** Columns of notifications the assessment reads. */
-export const SUBJECT_COLUMNS =
-  'id, dedup_key, received_at, event_type, status, first_name, last_name, contact_email, phone_number, ' +
-  'pan_fingerprint, pan_bin, pan_last4, pan_luhn_valid, data_key_id, pan_ciphertext';
+export const SUBJECT_COLUMNS = [
+  'id, dedup_key, received_at, event_type, status',
+  ...ENROLLER_WITH_PAN_COLUMNS,
+].join(', ');
 
 export function toSubject(r: Record<string, unknown>): AssessmentSubject {
-  const str = (v: unknown) => (v == null ? null : String(v));
   return {
     id: String(r.id),
     dedupKey: String(r.dedup_key),
     receivedAt: Number(r.received_at),
     eventType: String(r.event_type),
     status: r.status as AssessmentSubject['status'],
-    firstName: str(r.first_name),
-    lastName: str(r.last_name),
-    contactEmail: str(r.contact_email),
-    phoneNumber: str(r.phone_number),
-    panFingerprint: str(r.pan_fingerprint),
-    panBin: str(r.pan_bin),
-    panLast4: str(r.pan_last4),
-    panLuhnValid: r.pan_luhn_valid == null ? null : Boolean(r.pan_luhn_valid),
-    dataKeyId: str(r.data_key_id),
-    panCiphertext: r.pan_ciphertext == null ? null : Buffer.from(r.pan_ciphertext as Uint8Array),
+    ...toEnrollerWithPan(r),
   };
 }
 
@@ -87,8 +79,8 @@ export function toAlertRow(r: Record<string, unknown>): AlertRow {
     status: r.status as AlertStatus,
     level: r.level as RiskLevel,
     attempts: Number(r.attempts),
-    lastError: r.last_error == null ? null : String(r.last_error),
+    lastError: str(r.last_error),
     createdAt: Number(r.created_at),
-    sentAt: r.sent_at == null ? null : Number(r.sent_at),
+    sentAt: num(r.sent_at),
   };
 }

@@ -7,6 +7,7 @@ import type {
   ShadowHit,
 } from '../domain/risk-codes.js';
 import type { CardholderStore } from './cardholder-store.js';
+import type { EncryptedPan, EnrollerFields, NotificationRecord } from './notification-record.js';
 
 /** The stores of the risk side, on the notification store's own connection or pool. */
 export interface RiskStores {
@@ -16,24 +17,9 @@ export interface RiskStores {
 }
 
 /** What the assessment reads of a stored notification. */
-export interface AssessmentSubject {
-  id: string;
-  dedupKey: string;
-  receivedAt: number;
-  eventType: string;
-  status: 'accepted' | 'quarantined';
-  firstName: string | null;
-  lastName: string | null;
-  contactEmail: string | null;
-  phoneNumber: string | null;
-  panFingerprint: string | null;
-  panBin: string | null;
-  panLast4: string | null;
-  panLuhnValid: boolean | null;
-  dataKeyId: string | null;
-  /** Encrypted with AAD = dedupKey (see the pipeline). */
-  panCiphertext: Buffer | null;
-}
+export type AssessmentSubject = EnrollerFields &
+  EncryptedPan &
+  Pick<NotificationRecord, 'id' | 'dedupKey' | 'receivedAt' | 'eventType' | 'status'>;
 
 export interface AssessmentRecord {
   notificationId: string;

@@ -1,8 +1,78 @@
+import type { RiskLevel, RiskReason, RiskSummary } from '../domain/risk-codes.js';
 import type {
+  EncryptedPan,
+  EnrollerFields,
   NotificationRecord,
   NotificationSummary,
   QuarantinedNotification,
 } from './notification-record.js';
+
+/** A nullable column as text (SQL NULL, or a column the row lacks, reads as null). */
+export const str = (v: unknown): string | null => (v == null ? null : String(v));
+/** A nullable column as a number (SQL NULL, or a column the row lacks, reads as null). */
+export const num = (v: unknown): number | null => (v == null ? null : Number(v));
+
+/** The notifications columns {@link toEnroller} reads. */
+const ENROLLER_COLUMNS = [
+  'first_name',
+  'last_name',
+  'contact_email',
+  'phone_number',
+  'pan_fingerprint',
+  'pan_bin',
+  'pan_last4',
+  'pan_luhn_valid',
+] as const;
+
+/** The notifications columns {@link toEnrollerWithPan} reads. */
+export const ENROLLER_WITH_PAN_COLUMNS = [
+  ...ENROLLER_COLUMNS,
+  'data_key_id',
+  'pan_ciphertext',
+] as const;
+
+/**
+ * The enroller and card columns of notifications, as every reader of them maps them (the
+ * listing, the event's source, the risk assessment's subject).
+ */
+function toEnroller(r: Record<string, unknown>): EnrollerFields {
+  return {
+    firstName: str(r.first_name),
+    lastName: str(r.last_name),
+    contactEmail: str(r.contact_email),
+    phoneNumber: str(r.phone_number),
+    panFingerprint: str(r.pan_fingerprint),
+    panBin: str(r.pan_bin),
+    panLast4: str(r.pan_last4),
+    panLuhnValid: r.pan_luhn_valid == null ? null : Boolean(r.pan_luhn_valid),
+  };
+}
+
+/**
+ * The enroller with the encrypted card number (bytea and BLOB both arrive as bytes): what the
+ * event's source and the risk assessment's subject read.
+ */
+export function toEnrollerWithPan(r: Record<string, unknown>): EnrollerFields & EncryptedPan {
+  return {
+    ...toEnroller(r),
+    dataKeyId: str(r.data_key_id),
+    panCiphertext: r.pan_ciphertext == null ? null : Buffer.from(r.pan_ciphertext as Uint8Array),
+  };
+}
+
+/**
+ * The assessment a query joined to its row as `risk_score`, `risk_level` and `risk_reasons`;
+ * null when there is none (not assessed yet, or assessment off): all three are NOT NULL.
+ */
+export function toRisk(r: Record<string, unknown>): RiskSummary | null {
+  return r.risk_level == null
+    ? null
+    : {
+        score: Number(r.risk_score),
+        level: r.risk_level as RiskLevel,
+        reasons: JSON.parse(String(r.risk_reasons)) as RiskReason[],
+      };
+}
 
 /** Column order shared by both dialects' INSERT statements. */
 export const RECORD_COLUMNS = [
@@ -18,16 +88,7 @@ export const RECORD_COLUMNS = [
   'jws_kid',
   'jwe_kid',
   'tsp',
-  'first_name',
-  'last_name',
-  'contact_email',
-  'phone_number',
-  'pan_fingerprint',
-  'pan_bin',
-  'pan_last4',
-  'pan_luhn_valid',
-  'data_key_id',
-  'pan_ciphertext',
+  ...ENROLLER_WITH_PAN_COLUMNS,
   'payload_ciphertext',
   'encrypted_data',
 ] as const;
@@ -108,14 +169,16 @@ export function toQuarantined(r: Record<string, unknown>): QuarantinedNotificati
     receivedAt: Number(r.received_at),
     tokenRequestorId: String(r.token_requestor_id),
     eventType: String(r.event_type),
-    reason: (r.reason as string | null) ?? null,
+    reason: str(r.reason),
     encryptedData: String(r.encrypted_data),
   };
 }
 
-export const SUMMARY_COLUMNS =
-  'id, received_at, token_requestor_id, event_type, status, reason, reason_fields, tsp, pan_bin, pan_last4, ' +
-  'pan_luhn_valid, pan_fingerprint, first_name, last_name, contact_email, phone_number, visa_attempts, purged_at';
+export const SUMMARY_COLUMNS = [
+  'id, received_at, token_requestor_id, event_type, status, reason, reason_fields, tsp',
+  ...ENROLLER_COLUMNS,
+  'visa_attempts, purged_at',
+].join(', ');
 
 export function toSummary(r: Record<string, unknown>): NotificationSummary {
   return {
@@ -124,19 +187,12 @@ export function toSummary(r: Record<string, unknown>): NotificationSummary {
     tokenRequestorId: String(r.token_requestor_id),
     eventType: String(r.event_type),
     status: r.status as NotificationSummary['status'],
-    reason: (r.reason as string | null) ?? null,
+    reason: str(r.reason),
     reasonFields:
       r.reason_fields == null ? null : (JSON.parse(String(r.reason_fields)) as string[]),
-    tsp: (r.tsp as string | null) ?? null,
-    panBin: (r.pan_bin as string | null) ?? null,
-    panLast4: (r.pan_last4 as string | null) ?? null,
-    panLuhnValid: r.pan_luhn_valid == null ? null : Boolean(r.pan_luhn_valid),
-    panFingerprint: (r.pan_fingerprint as string | null) ?? null,
-    firstName: (r.first_name as string | null) ?? null,
-    lastName: (r.last_name as string | null) ?? null,
-    contactEmail: (r.contact_email as string | null) ?? null,
-    phoneNumber: (r.phone_number as string | null) ?? null,
+    tsp: str(r.tsp),
+    ...toEnroller(r),
     visaAttempts: Number(r.visa_attempts),
-    purgedAt: r.purged_at == null ? null : Number(r.purged_at),
+    purgedAt: num(r.purged_at),
   };
 }

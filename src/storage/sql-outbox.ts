@@ -24,6 +24,7 @@ import type {
   SinkState,
 } from './outbox-store.js';
 import type { SqlDriver } from './sql-driver.js';
+import { SqlFilter } from './sql-filter.js';
 import { all, outboxQueued, run } from './sql-script.js';
 
 /**
@@ -187,22 +188,17 @@ export class SqlOutbox implements OutboxStore {
   }
 
   async list(q: DeliveryQuery): Promise<DeliverySummary[]> {
-    const where: string[] = [];
-    const params: unknown[] = [];
-    const add = (sql: string, ...v: unknown[]) => {
-      where.push(sql);
-      params.push(...v);
-    };
-    if (q.kind) add('d.kind = ?', q.kind);
-    if (q.status) add('d.status = ?', q.status);
-    if (q.sink) add('d.sink = ?', q.sink);
-    if (q.notificationId) add('d.notification_id = ?', q.notificationId);
+    const filter = new SqlFilter();
+    if (q.kind) filter.add('d.kind = ?', q.kind);
+    if (q.status) filter.add('d.status = ?', q.status);
+    if (q.sink) filter.add('d.sink = ?', q.sink);
+    if (q.notificationId) filter.add('d.notification_id = ?', q.notificationId);
     // A row value: PostgreSQL walks deliveries_created from the cursor on (SQLite has them too).
-    if (q.before) add('(d.created_at, d.id) < (?, ?)', q.before.createdAt, q.before.id);
+    if (q.before) filter.add('(d.created_at, d.id) < (?, ?)', q.before.createdAt, q.before.id);
     const rows = await this.#sql.all(
-      `SELECT ${SUMMARY_COLUMNS} FROM deliveries d ${where.length ? `WHERE ${where.join(' AND ')}` : ''}
+      `SELECT ${SUMMARY_COLUMNS} FROM deliveries d ${filter.where}
        ORDER BY d.created_at DESC, d.id DESC LIMIT ?`,
-      [...params, q.limit ?? 50],
+      filter.params(q.limit ?? 50),
     );
     return rows.map(toDeliverySummary);
   }

@@ -1,14 +1,7 @@
-import type { NotificationStatus } from '../domain/notification-statuses.js';
 import { type AdminStores, createAdminStores } from './admin-stores.js';
 import { SqlAlertStore } from './alert-store.js';
 import type { CardholderStore } from './cardholder-store.js';
-import type {
-  ListQuery,
-  NotificationRecord,
-  NotificationSummary,
-  QuarantinedNotification,
-  RecordOutcome,
-} from './notification-record.js';
+import type { ListQuery, NotificationRecord } from './notification-record.js';
 import type {
   BackupProgress,
   BackupResult,
@@ -64,33 +57,33 @@ export abstract class SqlStore implements NotificationStore {
     return this.#notifications;
   }
 
-  record(rec: NotificationRecord): Promise<RecordOutcome> {
+  // The notifications' own operations are SqlNotifications': these only forward, and restate no
+  // types (`implements NotificationStore` checks them against the interface).
+  record(rec: NotificationRecord) {
     return this.#n.record(rec);
   }
 
-  updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome> {
+  updateQuarantined(rec: NotificationRecord) {
     return this.#n.updateQuarantined(rec);
   }
 
-  purge(before: number, batchSize?: number, onBatch?: (purged: number) => void): Promise<number> {
+  purge(before: number, batchSize?: number, onBatch?: (purged: number) => void) {
     return this.#n.purge(before, batchSize, onBatch);
   }
 
-  findByDedupKey(
-    dedupKey: string,
-  ): Promise<{ id: string; status: NotificationStatus } | undefined> {
+  findByDedupKey(dedupKey: string) {
     return this.#n.findByDedupKey(dedupKey);
   }
 
-  countRetry(dedupKey: string): Promise<void> {
+  countRetry(dedupKey: string) {
     return this.#n.countRetry(dedupKey);
   }
 
-  list(query: ListQuery): Promise<NotificationSummary[]> {
+  list(query: ListQuery) {
     return this.#n.list(query);
   }
 
-  listQuarantined(limit: number, afterId?: string): Promise<QuarantinedNotification[]> {
+  listQuarantined(limit: number, afterId?: string) {
     return this.#n.listQuarantined(limit, afterId);
   }
 
