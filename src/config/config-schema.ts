@@ -137,6 +137,13 @@ export const ConfigSchema = Type.Object(
           default: 5000,
           description: 'PostgreSQL statement timeout.',
         }),
+        preparedStatements: Type.Boolean({
+          default: true,
+          description:
+            'PostgreSQL: each statement parsed once per connection (named prepared statements) rather than at every ' +
+            'execution. Set false behind a connection pooler in transaction mode that cannot carry them (PgBouncer ' +
+            'before 1.21, or without `max_prepared_statements`).',
+        }),
       },
       {
         additionalProperties: false,

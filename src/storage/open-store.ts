@@ -7,7 +7,7 @@ import { SqliteStore } from './sqlite/sqlite-store.js';
  * PostgreSQL's modules load only when asked for, so the embedded default never loads `pg`.
  */
 export async function openStore(
-  storage: Config['storage'],
+  storage: Omit<Config['storage'], 'preparedStatements'> & { preparedStatements?: boolean },
   options: StoreOptions = {},
 ): Promise<NotificationStore> {
   if (storage.url.startsWith('sqlite:'))

@@ -5,18 +5,52 @@ import type { SqlScript } from '../sql-script.js';
 import { OUTBOX_CHANNEL } from './postgres-outbox-dialect.js';
 import { inTransaction } from './postgres-transaction.js';
 
+/**
+ * Distinct statement texts given a name (a prepared statement, parsed once per connection);
+ * past this, texts run unnamed. The texts are this module's own, so the bound is only a guard
+ * against a statement built with a varying number of placeholders.
+ */
+const MAX_NAMED = 2000;
+const named = new Map<string, { name: string; text: string }>();
+const texts = new Map<string, string>();
+
+/**
+ * The query for `sql` (`?` placeholders): named when `prepared`, so that PostgreSQL parses it
+ * once per connection (the extended protocol's Parse, then Bind/Execute only) rather than at
+ * each execution, and plans it generically once it has seen it a few times.
+ */
+function statement(sql: string, values: readonly unknown[], prepared: boolean): pg.QueryConfig {
+  if (prepared) {
+    let s = named.get(sql);
+    if (s === undefined && named.size < MAX_NAMED) {
+      s = { name: `ctp_${named.size.toString(36)}`, text: numbered(sql) };
+      named.set(sql, s);
+    }
+    if (s !== undefined) return { name: s.name, text: s.text, values: values as unknown[] };
+  }
+  let text = texts.get(sql);
+  if (text === undefined) {
+    text = numbered(sql);
+    if (texts.size < MAX_NAMED) texts.set(sql, text);
+  }
+  return { text, values: values as unknown[] };
+}
+
+const NOTIFY = `SELECT pg_notify('${OUTBOX_CHANNEL}', '')`;
+
 /** Awaits each statement of a script on `client`; call it inside BEGIN … COMMIT. */
 export async function runPostgresScript<T>(
   client: pg.ClientBase,
   script: SqlScript<T>,
+  prepared = true,
 ): Promise<T> {
   let step = script.next();
   while (!step.done) {
     const s = step.value;
     let result: unknown;
-    if (s.op === 'outbox-queued') await client.query(`SELECT pg_notify('${OUTBOX_CHANNEL}', '')`);
+    if (s.op === 'outbox-queued') await client.query(statement(NOTIFY, [], prepared));
     else {
-      const r = await client.query(numbered(s.sql), s.params as unknown[]);
+      const r = await client.query(statement(s.sql, s.params, prepared));
       result = s.op === 'all' ? r.rows : (r.rowCount ?? 0);
     }
     step = script.next(result);
@@ -24,27 +58,33 @@ export async function runPostgresScript<T>(
   return step.value;
 }
 
-/** A {@link SqlDriver} on a PostgreSQL pool: `?` placeholders become `$1, $2, …`. */
-export function postgresSqlDriver(pool: pg.Pool): SqlDriver {
+/**
+ * A {@link SqlDriver} on a PostgreSQL pool: `?` placeholders become `$1, $2, …`; with
+ * `prepared` (default true) every statement is a named prepared statement.
+ */
+export function postgresSqlDriver(
+  pool: pg.Pool,
+  { prepared = true }: { prepared?: boolean } = {},
+): SqlDriver {
   return {
     dialect: 'postgres',
     async all<R>(sql: string, params: readonly unknown[] = []) {
       try {
-        return (await pool.query(numbered(sql), params as unknown[])).rows as R[];
+        return (await pool.query(statement(sql, params, prepared))).rows as R[];
       } catch (cause) {
         throw new StorageError('PostgreSQL query failed', { cause });
       }
     },
     async run(sql: string, params: readonly unknown[] = []) {
       try {
-        return (await pool.query(numbered(sql), params as unknown[])).rowCount ?? 0;
+        return (await pool.query(statement(sql, params, prepared))).rowCount ?? 0;
       } catch (cause) {
         throw new StorageError('PostgreSQL query failed', { cause });
       }
     },
     transaction<T>(script: () => SqlScript<T>) {
       return inTransaction(pool, 'PostgreSQL transaction failed', (client) =>
-        runPostgresScript(client, script()),
+        runPostgresScript(client, script(), prepared),
       );
     },
   };

@@ -25,9 +25,11 @@ export class PostgresStore extends SqlStore {
   readonly #pool: pg.Pool;
   readonly #clientConfig: pg.ClientConfig;
   readonly #now: () => number;
+  readonly #prepared: boolean;
 
+  /** `storage.preparedStatements` defaults to true here as in the config. */
   constructor(
-    storage: Config['storage'],
+    storage: Omit<Config['storage'], 'preparedStatements'> & { preparedStatements?: boolean },
     options: StoreOptions & { now?: () => number; schema?: string } = {},
   ) {
     super(options);
@@ -52,6 +54,7 @@ export class PostgresStore extends SqlStore {
     // (it is no longer queryable). Found by the storage-fault test, resetting mid-transaction.
     this.#pool.on('connect', (client) => client.on('error', () => {}));
     this.#now = options.now ?? Date.now;
+    this.#prepared = storage.preparedStatements ?? true;
   }
 
   /**
@@ -69,7 +72,7 @@ export class PostgresStore extends SqlStore {
   }
 
   protected sqlDriver(): SqlDriver {
-    return postgresSqlDriver(this.#pool);
+    return postgresSqlDriver(this.#pool, { prepared: this.#prepared });
   }
 
   protected readonly notificationsDialect = postgresNotificationsDialect;
