@@ -4,14 +4,17 @@ import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { StorageError } from '../../src/errors.js';
 import { DataProtector } from '../../src/protect/data-protector.js';
 import type { Cardholder } from '../../src/risk/directory/cardholder.js';
 import { openCardholder, sealCardholder } from '../../src/risk/directory/cardholder-codec.js';
 import { parseCsvRecord } from '../../src/risk/directory/cardholder-file.js';
 import { validateRow } from '../../src/risk/directory/cardholder-import.js';
 import { HttpDirectory } from '../../src/risk/directory/http-directory.js';
+import { LocalDirectory } from '../../src/risk/directory/local-directory.js';
 import { phoneOnFile } from '../../src/risk/risk-inputs.js';
 import type { AttemptContext } from '../../src/risk/rules/risk-rule.js';
+import type { CardholderStore } from '../../src/storage/cardholder-store.js';
 import { openStore } from '../../src/storage/open-store.js';
 import { runCli } from '../support/cli-process.js';
 import { assertNoPersonalData, registerSensitive, testPan } from '../support/personal-data.js';
@@ -335,5 +338,27 @@ describe('HTTP directory (a local test double of the bank API)', () => {
     });
     assert.deepEqual((await down.lookup('fp-known')).kind, 'unavailable');
     await down.close();
+  });
+});
+
+describe('the imported directory when the database fails', () => {
+  it('a storage error fails the lookup (the assessment is done again); a record that cannot be opened is unavailable', async () => {
+    const failing = {
+      get: async () => {
+        throw new StorageError('PostgreSQL query failed');
+      },
+    } as unknown as CardholderStore;
+    const dp = new DataProtector([{ id: 'k1', key: Buffer.alloc(32, 7) }], Buffer.alloc(32, 9));
+    await assert.rejects(new LocalDirectory(failing, dp).lookup('fp'), StorageError);
+    const garbage = {
+      get: async () => ({
+        fingerprint: 'fp',
+        status: 'active',
+        language: null,
+        dataKeyId: 'k1',
+        contactCiphertext: Buffer.from('not sealed'),
+      }),
+    } as unknown as CardholderStore;
+    assert.equal((await new LocalDirectory(garbage, dp).lookup('fp')).kind, 'unavailable');
   });
 });

@@ -26,7 +26,8 @@ export type DirectoryResult =
 /** Where the assessment learns who holds a card: the imported directory or the bank's API. */
 export interface CardholderDirectory {
   /**
-   * Never throws: a slow or failing directory answers `unavailable`.
+   * A slow or failing directory answers `unavailable`; only the imported directory throws, the
+   * service's own storage error, so that the assessment fails and is done again.
    * @param fingerprint keyed fingerprint of the card number
    * @param accountNumber the card number, given only to directories configured to receive it
    */

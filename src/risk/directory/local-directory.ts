@@ -1,3 +1,4 @@
+import { StorageError } from '../../errors.js';
 import type { DataProtector } from '../../protect/data-protector.js';
 import type { CardholderStore } from '../../storage/cardholder-store.js';
 import type { CardholderDirectory, DirectoryResult } from './cardholder.js';
@@ -26,7 +27,12 @@ export class LocalDirectory implements CardholderDirectory {
       return r === undefined
         ? { kind: 'unknown' }
         : { kind: 'found', cardholder: openCardholder(this.#dp, r) };
-    } catch {
+    } catch (error) {
+      // The service's own database failing (PostgreSQL restarting, say) fails the assessment as
+      // a whole: the sweep does it again, rather than it being saved as if the cardholder had no
+      // contact on file and the alert never sent. A record that cannot be opened stays
+      // `unavailable`.
+      if (error instanceof StorageError) throw error;
       return { kind: 'unavailable', reason: 'error', elapsedMs: performance.now() - started };
     }
   }
