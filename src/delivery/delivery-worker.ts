@@ -15,6 +15,8 @@ export interface WorkerLane {
   destination: Destination;
   retry: RetryPolicy;
   concurrency: number;
+  /** The longest one attempt may take (the sink's timeout); default 0. */
+  attemptMs?: number;
 }
 
 export interface DeliveryWorkerOptions {
@@ -49,6 +51,8 @@ export interface DeliveryOutcome {
 interface Lane extends WorkerLane {
   /** Claimed messages waiting for one of the lane's `concurrency` slots. */
   queue: { message: ClaimedDelivery; claimedAt: number }[];
+  /** Bumped by every 410: a claim that was running meanwhile gives back what it took. */
+  gone: number;
   inflight: Set<Promise<void>>;
   woken: boolean;
   wakeUp: (() => void) | undefined;
@@ -77,6 +81,12 @@ export const CLAIM_GATHER_MS = 25;
  */
 export const CLAIM_AHEAD = 4;
 const MAX_CLAIM = 256;
+/** Kept between a queued message's attempt ending and its lease ending. */
+const LEASE_MARGIN_MS = 1000;
+/** A message started within this of its claim was started by the claim's own turn. */
+const CLAIM_TURN_MS = 50;
+/** Before the one retry of a failed outcome write. */
+const RECORD_RETRY_MS = 250;
 
 /** How often a worker with the alert lane queues alerts written without a message. */
 const ADOPT_EVERY_MS = 60_000;
@@ -112,6 +122,7 @@ export class DeliveryWorker {
     this.#lanes = o.lanes.map((s) => ({
       ...s,
       queue: [],
+      gone: 0,
       inflight: new Set(),
       woken: false,
       wakeUp: undefined,
@@ -180,7 +191,11 @@ export class DeliveryWorker {
   }
 
   async #run(lane: Lane): Promise<void> {
-    const batch = Math.min(lane.concurrency * CLAIM_AHEAD, MAX_CLAIM);
+    // Claiming ahead only when a held message can wait and still end its attempt within its
+    // lease: with a lease barely longer than the sink's timeout, a claim takes what the free
+    // slots start at once, and nothing waits.
+    const ahead = this.#mayWaitMs(lane) >= this.#o.delivery.leaseMs / 2 ? CLAIM_AHEAD : 1;
+    const batch = Math.min(lane.concurrency * ahead, MAX_CLAIM);
     while (!this.#stopping) {
       const held = lane.queue.length + lane.inflight.size;
       // Claim again once half a batch is left, queued or being sent.
@@ -195,6 +210,9 @@ export class DeliveryWorker {
       // The outcomes waiting are written in the claim's turn: one group commit for both.
       this.#recordOutcomes();
       let claimed: ClaimedDelivery[];
+      // Before the claim: its lease starts when the claim runs, which may wait for a connection.
+      const claimedAt = Date.now();
+      const gone = lane.gone;
       try {
         claimed = await this.#o.outbox.claim({
           sink: lane.destination.name,
@@ -210,7 +228,12 @@ export class DeliveryWorker {
         await this.#idle(lane);
         continue;
       }
-      const claimedAt = Date.now();
+      if (lane.gone !== gone || lane.disabling) {
+        // A 410 arrived while this claim ran (on PostgreSQL it may have read the sink as
+        // enabled): nothing of it goes to the endpoint that said Gone.
+        this.#track(this.#release(claimed));
+        continue;
+      }
       for (const message of claimed) lane.queue.push({ message, claimedAt });
       this.#pump(lane);
       if (claimed.length < batch - held) await this.#idle(lane);
@@ -222,11 +245,13 @@ export class DeliveryWorker {
   }
 
   /**
-   * Sends queued messages while the lane has free slots. One claimed more than half a lease ago
-   * (a slow sink ahead of it) is given back rather than sent on a lease about to end.
+   * Sends queued messages while the lane has free slots. One whose lease could end before its
+   * attempt does (a slow sink ahead of it) is given back rather than sent: another worker could
+   * take it over and send it at the same time.
    */
   #pump(lane: Lane): void {
     const stale: ClaimedDelivery[] = [];
+    const mayWait = Math.max(this.#mayWaitMs(lane), 0);
     while (
       !this.#stopping &&
       lane.disabling === undefined &&
@@ -234,7 +259,9 @@ export class DeliveryWorker {
       lane.queue.length > 0
     ) {
       const { message, claimedAt } = lane.queue.shift()!;
-      if (Date.now() - claimedAt > this.#o.delivery.leaseMs / 2) {
+      // What a claim's turn starts at once never counts as waiting (see #run's `ahead`).
+      const waited = Date.now() - claimedAt;
+      if (waited > mayWait && waited > CLAIM_TURN_MS) {
         stale.push(message);
         continue;
       }
@@ -244,7 +271,18 @@ export class DeliveryWorker {
       });
       lane.inflight.add(p);
     }
-    if (stale.length > 0) void this.#release(stale);
+    if (stale.length > 0) this.#track(this.#release(stale));
+  }
+
+  /** How long a claimed message may wait for a slot and still end its attempt in its lease. */
+  #mayWaitMs(lane: Lane): number {
+    return this.#o.delivery.leaseMs - (lane.attemptMs ?? 0) - LEASE_MARGIN_MS;
+  }
+
+  /** A write `stop()` waits for. */
+  #track(write: Promise<void>): void {
+    const p = write.finally(() => this.#recording.delete(p));
+    this.#recording.add(p);
   }
 
   /** Gives back claimed messages not sent (stopping, sink disabled, stale): due again at once. */
@@ -314,6 +352,7 @@ export class DeliveryWorker {
     // A 410 disables the sink before the lane may claim again (see #run).
     if (!result.ok && result.disableSink) {
       const disabling = this.#disableSink(sent, result.error);
+      lane.gone++;
       lane.disabling = disabling;
       await disabling;
       // What the lane holds is for the endpoint that answered Gone: due again once enabled.
@@ -370,8 +409,15 @@ export class DeliveryWorker {
   /** Records sent messages' outcomes in one write; never throws (the leases cover a lost record). */
   async #record(list: Sent[]): Promise<void> {
     let kept: boolean[];
+    const outcomes = list.map((s) => s.outcome);
     try {
-      kept = await this.#o.outbox.record(list.map((s) => s.outcome));
+      kept = await this.#o.outbox.record(outcomes).catch(async () => {
+        // Once more, shortly: the first statement on a connection PostgreSQL dropped fails, and
+        // the outcomes of every lane would otherwise wait out their leases and be sent again.
+        // Fenced by lease, so recording twice changes nothing.
+        await new Promise((r) => setTimeout(r, RECORD_RETRY_MS));
+        return this.#o.outbox.record(outcomes);
+      });
     } catch (error) {
       return this.#recordFailed(list, error);
     }

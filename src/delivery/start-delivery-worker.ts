@@ -45,6 +45,7 @@ export async function startDeliveryWorker(
         destination: eventDestination(sink, rt.secrets.dataProtector),
         retry: config.sinks[i]!.retry,
         concurrency: config.sinks[i]!.concurrency,
+        attemptMs: config.sinks[i]!.timeoutMs,
       });
   }
   const alerts = rt.alertLane?.(log);

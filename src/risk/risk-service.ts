@@ -36,6 +36,9 @@ interface Loaded {
   phoneHash: string | null;
 }
 
+/** Sweeps skipped in a row while this process has a backlog of its own (see `sweep`). */
+const SWEEP_SKIPS_AT_MOST = 5;
+
 /**
  * Assesses accepted notifications after Visa has had its 200: `schedule(id)` queues one (the
  * pipeline calls it after commit), a sweep at start and every `risk.sweep.intervalSeconds`
@@ -56,6 +59,7 @@ export class RiskService {
   #draining: Promise<void> | undefined;
   #timer: NodeJS.Timeout | undefined;
   #stopped = false;
+  #sweepsSkipped = 0;
 
   constructor(o: RiskServiceOptions) {
     this.#o = o;
@@ -174,10 +178,16 @@ export class RiskService {
    * Queues accepted notifications of the sweep horizon that have no assessment; returns how many.
    */
   async sweep(): Promise<number> {
-    // With a backlog of its own this process has nothing to gain from a sweep: what it would
-    // find is mostly the backlog of other processes sharing the database, which they assess in
-    // the same order, so both would do the same work and one would throw it away.
-    if (this.#queue.length > 0) return 0;
+    // With a backlog of its own, a sweep mostly finds the backlog of other processes sharing
+    // the database, which they assess in the same order: both would do the same work and one
+    // throw it away. So it waits, but never more than SWEEP_SKIPS_AT_MOST ticks in a row: what
+    // only a sweep recovers (a crashed peer's notifications, this process's failed assessments)
+    // must not wait for the load to end.
+    if (this.#queue.length > 0 && this.#sweepsSkipped < SWEEP_SKIPS_AT_MOST) {
+      this.#sweepsSkipped++;
+      return 0;
+    }
+    this.#sweepsSkipped = 0;
     const { graceSeconds, horizonHours } = this.#o.settings.sweep;
     const now = this.#now();
     const ids = await this.#o.store.unassessed(

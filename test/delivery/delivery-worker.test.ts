@@ -54,7 +54,7 @@ for (const dialect of await dialects()) {
       await db.drop();
     });
 
-    const worker = (destination: Destination) =>
+    const worker = (destination: Destination, lease = { leaseMs: 60_000, attemptMs: 0 }) =>
       new DeliveryWorker({
         outbox,
         lanes: [
@@ -62,9 +62,10 @@ for (const dialect of await dialects()) {
             destination,
             retry: { initialDelayMs: 1000, maxDelayMs: 1000, maxAttempts: 3 },
             concurrency: CONCURRENCY,
+            attemptMs: lease.attemptMs,
           },
         ],
-        delivery: { runInServe: true, pollIntervalMs: 50, leaseMs: 60_000 },
+        delivery: { runInServe: true, pollIntervalMs: 50, leaseMs: lease.leaseMs },
         logger,
       });
 
@@ -134,6 +135,51 @@ for (const dialect of await dialects()) {
         assert.equal(r.attempts, 0, 'held for the endpoint that answered Gone, given back');
       assert.equal(to.sent.length, CONCURRENCY, 'nothing more sent to it');
       await outbox.enableSink(SINK);
+    });
+
+    it('a held message whose lease could end before its attempt is given back and claimed afresh', async () => {
+      const mine = new Set<string>();
+      for (let i = 0; i < 6; i++) {
+        const rec = acceptedRecord(dp, Date.now());
+        mine.add(rec.id);
+        await store.record(rec);
+      }
+      const to = new HeldDestination();
+      const tokens = new Map<string, string>();
+      const send = to.send.bind(to);
+      to.send = (m) => {
+        tokens.set(m.id, m.leaseToken);
+        return send(m);
+      };
+      // Lease 3,000 ms, attempts up to 400 ms, 1,000 ms kept: a held message may start within
+      // 1,600 ms of its claim (over half the lease, so the lane claims ahead).
+      const w = worker(to, { leaseMs: 3000, attemptMs: 400 });
+      await w.start();
+      await waitFor('the first sends', () => to.waiting.length === CONCURRENCY);
+      const first = new Set(to.sent);
+      const firstToken = tokens.get(to.sent[0]!);
+      await new Promise((r) => setTimeout(r, 1800));
+      await waitFor('all six sent, each once', async () => {
+        to.answerAll({ ok: true, httpStatus: 204 });
+        return (await open()).length === 0 && to.waiting.length === 0;
+      });
+      await w.stop();
+      assert.equal(new Set(to.sent).size, to.sent.length, 'each sent once');
+      for (const id of to.sent)
+        if (!first.has(id))
+          assert.notEqual(
+            tokens.get(id),
+            firstToken,
+            'sent under a fresh claim, not the stale one',
+          );
+      const rows = (await outbox.list({ sink: SINK, limit: 500 })).filter((r) =>
+        mine.has(r.notificationId),
+      );
+      assert.equal(rows.length, 6);
+      for (const r of rows) {
+        assert.equal(r.status, 'delivered');
+        assert.equal(r.attempts, 1, 'a message given back has no attempt counted');
+      }
     });
   });
 }

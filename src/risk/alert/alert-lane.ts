@@ -33,5 +33,7 @@ export function createAlertLane(
     destination: alertDestination(ALERT_DESTINATION, sink, alert, dataProtector),
     retry: alert.retry,
     concurrency: sink.concurrency,
+    // An SMTP send is a connection, a greeting and a transfer, each up to timeoutMs.
+    attemptMs: alert.sink.timeoutMs * (alert.sink.type === 'email' ? 3 : 1),
   };
 }

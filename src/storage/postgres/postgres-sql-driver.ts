@@ -12,6 +12,11 @@ import { inTransaction } from './postgres-transaction.js';
  */
 const MAX_NAMED = 2000;
 const named = new Map<string, { name: string; text: string }>();
+/**
+ * A text made for one batch's size (`IN (?, ?, …)`, several `VALUES` rows): run unnamed, since
+ * each length would be one more statement kept by every connection for its lifetime.
+ */
+const VARIABLE_LENGTH = /IN \(\?(, \?)+\)|\), \(\?/;
 const texts = new Map<string, string>();
 
 /**
@@ -20,7 +25,7 @@ const texts = new Map<string, string>();
  * each execution, and plans it generically once it has seen it a few times.
  */
 function statement(sql: string, values: readonly unknown[], prepared: boolean): pg.QueryConfig {
-  if (prepared) {
+  if (prepared && !VARIABLE_LENGTH.test(sql)) {
     let s = named.get(sql);
     if (s === undefined && named.size < MAX_NAMED) {
       s = { name: `ctp_${named.size.toString(36)}`, text: numbered(sql) };
