@@ -11,7 +11,7 @@ import { loadSecrets } from '../src/keys/load-secrets.js';
 import { importCardholders } from '../src/risk/directory/cardholder-import.js';
 import { openStore } from '../src/storage/open-store.js';
 import { encodeVisaMessage } from '../src/visa/visa-encoder.js';
-import { PG_ADMIN_URL, postgresDialect } from '../test/support/databases.js';
+import { PG_ADMIN_URL, postgresAnswers, postgresDialect } from '../test/support/databases.js';
 import { enrollmentPayload } from '../test/support/personal-data.js';
 import { writeServerConfig } from '../test/support/process-config.js';
 import { secretEnv } from '../test/support/secret-env.js';
@@ -317,19 +317,6 @@ async function analyze(dbUrl: string): Promise<void> {
   }
 }
 
-async function pgAnswers(): Promise<boolean> {
-  const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
-  try {
-    await c.connect();
-    await c.query('SELECT 1');
-    return true;
-  } catch {
-    return false;
-  } finally {
-    await c.end().catch(() => {});
-  }
-}
-
 /** `pg_ctlcluster` arguments for the machine's cluster, or undefined (not this machine's). */
 function clusterArgs(action: 'restart' | 'start'): string[] | undefined {
   const host = new URL(PG_ADMIN_URL).hostname;
@@ -347,7 +334,7 @@ function clusterArgs(action: 'restart' | 'start'): string[] | undefined {
 /** Whatever happened, PostgreSQL is answering again when this returns (or it throws). */
 async function ensurePostgresUp(log: (s: string) => void): Promise<void> {
   for (let i = 0; i < 60; i++) {
-    if (await pgAnswers()) return;
+    if (await postgresAnswers()) return;
     if (i === 5) {
       const args = clusterArgs('start');
       log('  PostgreSQL does not answer: starting it');

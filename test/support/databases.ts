@@ -60,20 +60,23 @@ const postgres: Dialect = {
 
 let pgAvailable: Promise<boolean> | undefined;
 
-/** Whether the machine's PostgreSQL answers. */
+/** Whether the machine's PostgreSQL answers now (not cached: for waiting on a restart). */
+export async function postgresAnswers(): Promise<boolean> {
+  const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.query('SELECT 1');
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await c.end().catch(() => {});
+  }
+}
+
+/** Whether the machine's PostgreSQL answers (asked once per process). */
 export function postgresAvailable(): Promise<boolean> {
-  pgAvailable ??= (async () => {
-    const c = new pg.Client({ connectionString: PG_ADMIN_URL, connectionTimeoutMillis: 2000 });
-    try {
-      await c.connect();
-      await c.query('SELECT 1');
-      return true;
-    } catch {
-      return false;
-    } finally {
-      await c.end().catch(() => {});
-    }
-  })();
+  pgAvailable ??= postgresAnswers();
   return pgAvailable;
 }
 

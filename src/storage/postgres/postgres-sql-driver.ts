@@ -25,17 +25,17 @@ const texts = new Map<string, string>();
  * each execution, and plans it generically once it has seen it a few times.
  */
 function statement(sql: string, values: readonly unknown[], prepared: boolean): pg.QueryConfig {
-  if (prepared && !VARIABLE_LENGTH.test(sql)) {
-    let s = named.get(sql);
-    if (s === undefined && named.size < MAX_NAMED) {
-      s = { name: `ctp_${named.size.toString(36)}`, text: numbered(sql) };
-      named.set(sql, s);
-    }
-    if (s !== undefined) return { name: s.name, text: s.text, values: values as unknown[] };
-  }
+  const s = prepared ? named.get(sql) : undefined;
+  if (s !== undefined) return { name: s.name, text: s.text, values: values as unknown[] };
   let text = texts.get(sql);
   if (text === undefined) {
+    // First sight of this text: decided once, not at every execution.
     text = numbered(sql);
+    if (prepared && named.size < MAX_NAMED && !VARIABLE_LENGTH.test(sql)) {
+      const n = { name: `ctp_${named.size.toString(36)}`, text };
+      named.set(sql, n);
+      return { name: n.name, text, values: values as unknown[] };
+    }
     if (texts.size < MAX_NAMED) texts.set(sql, text);
   }
   return { text, values: values as unknown[] };
