@@ -31,6 +31,8 @@ export interface AppDeps {
    * resumes on whichever worker its next connection lands. Default: Node's, one per process.
    */
   tlsTicketKeys?: Buffer | undefined;
+  /** Admission control of the Visa route; default one from `config.listen.admission`. */
+  admission?: Admission | undefined;
 }
 
 function unroutable(error: { code: string }, req: FastifyRequest, reply: FastifyReply): void {
@@ -104,7 +106,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     pipeline: deps.pipeline,
     basePath: deps.config.basePath,
     inspectClientCertificate: Boolean(tls?.clientCa),
-    admission: new Admission(listen.admission, metrics.inFlight),
+    admission: deps.admission ?? new Admission(listen.admission, metrics.inFlight),
   });
   await app.register(visaRoute, {
     exchange,

@@ -8,9 +8,12 @@ import type { Config } from './config/config-schema.js';
 import { transportWarnings } from './config/transport-warnings.js';
 import type { DeliveryWorker } from './delivery/delivery-worker.js';
 import { startDeliveryWorker } from './delivery/start-delivery-worker.js';
+import { Admission } from './http/admission.js';
+import { ConnectionIntake } from './http/connection-intake.js';
+import { SharedListener } from './http/shared-listener.js';
 import { loadSecrets } from './keys/load-secrets.js';
 import type { Logger } from './logger.js';
-import { answerMetricsRequests } from './metrics/service-metrics.js';
+import { answerMetricsRequests, serviceMetrics } from './metrics/service-metrics.js';
 import { scheduleRetention } from './retention/retention.js';
 import { alertsConfigured } from './risk/alert/alert-lane.js';
 import { createRuntime, type Runtime } from './runtime.js';
@@ -106,6 +109,8 @@ async function listen(
     ...(onDeliveriesQueued ? { onDeliveriesQueued } : {}),
   });
   if (!cluster.isWorker && deliveryInServe(config)) worker = await startOrClose(rt, logger);
+  const metrics = serviceMetrics();
+  const admission = new Admission(config.listen.admission, metrics.inFlight);
   const app = await buildApp({
     config,
     pipeline: rt.pipeline,
@@ -113,8 +118,20 @@ async function listen(
     logger,
     keysReady: () => rt.secrets.token?.healthy ?? true,
     tlsTicketKeys: takeTicketKeys(),
+    admission,
   });
-  await app.listen({ host: config.listen.host, port: config.listen.port });
+  // A cluster worker accepts on copies of the primary's listening socket (shared-listener.ts).
+  let intake: ConnectionIntake | undefined;
+  if (cluster.isWorker) {
+    await app.ready();
+    intake = new ConnectionIntake({
+      server: app.server,
+      admission,
+      tls: Boolean(config.listen.tls),
+      onRefused: () => metrics.connectionsRefused.inc(),
+    });
+    await intake.start();
+  } else await app.listen({ host: config.listen.host, port: config.listen.port });
   rt.startBackground();
   const retention = config.retention
     ? scheduleRetention(rt.store, config.retention, logger)
@@ -138,6 +155,9 @@ async function listen(
     // Stop accepting, let in-flight requests finish (and their commits), then close the store.
     retention?.stop();
     Promise.all([app.close(), admin?.close()])
+      // A worker's server never listened, so closing it waits for nothing: wait for what the
+      // primary handed over and this process admitted.
+      .then(() => intake?.drain(config.listen.requestTimeoutMs))
       .then(() => worker?.stop())
       .then(() => retention?.idle())
       .then(() => rt.close())
@@ -190,25 +210,32 @@ async function supervise(
 
   let stopping = false;
   let listening = 0;
-  // Each worker accepts its own connections from the shared socket, so a connection waits in
-  // the kernel's accept queue, not in the primary's: one the primary had accepted and not yet
-  // handed over would reach a worker only after its client may have given up, and its age would
-  // be invisible to the worker's admission control (src/http/admission.ts). The environment's
-  // NODE_CLUSTER_SCHED_POLICY, when set, decides instead.
-  if (process.env.NODE_CLUSTER_SCHED_POLICY === undefined)
-    cluster.schedulingPolicy = cluster.SCHED_NONE;
   // One set of TLS session ticket keys for all workers (RFC 5077 §5.5): a session resumes on
   // whichever worker the client's next connection lands. They live as long as this primary.
   const env = config.listen.tls
     ? { [TICKET_KEYS_ENV]: randomBytes(48).toString('base64') }
     : undefined;
+  // The primary binds the Visa listener and hands the workers copies (shared-listener.ts).
+  const listener = new SharedListener(count);
+  let port: number;
+  try {
+    port = await listener.open(config.listen.host, config.listen.port);
+  } catch (error) {
+    await Promise.all([delivery?.stop(), admin?.close()]);
+    await rt?.close();
+    throw error;
+  }
+  const host = config.listen.host;
+  const url = `${config.listen.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const workers = () => Object.values(cluster.workers ?? {}).filter((w) => w !== undefined);
   const fork = (): Worker => {
     const worker = cluster.fork({ ...workerEnv(config), ...env });
-    worker.on('message', (m: { type?: string; url?: string }) => {
+    listener.add(worker, workers);
+    worker.on('message', (m: { type?: string }) => {
       if (m.type === 'outbox') delivery?.wake();
       else if (m.type === 'listening' && ++listening === count) {
-        announce(logger, { url: m.url, workers: count });
-        options.onListening?.(m.url ?? '');
+        announce(logger, { url, workers: count });
+        options.onListening?.(url);
       }
     });
     return worker;
@@ -233,6 +260,7 @@ async function supervise(
     if (stopping) return;
     stopping = true;
     logger.info({ signal }, 'shutting down workers');
+    listener.close();
     for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGTERM');
     if (Object.keys(cluster.workers ?? {}).length === 0) finish();
   };

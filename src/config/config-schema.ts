@@ -77,7 +77,9 @@ export const ConfigSchema = Type.Object(
               default: 64,
               description:
                 'Visa requests one process holds at once, waiting or being worked on; one more is answered 500 ' +
-                'at once (Visa retries). Per process: `--workers` multiplies it.',
+                'at once (Visa retries). Per process: `--workers` multiplies it. In a cluster, a worker also ' +
+                'resets new connections at once past it, counting TLS handshakes under way and connections ' +
+                'whose request is not read yet.',
             }),
             maxWaitMs: Type.Integer({
               minimum: 0,

@@ -16,10 +16,13 @@ export interface AdmissionLimits {
 
 /**
  * Requests whose work starts in one turn of the event loop. Between turns the loop reads the
- * sockets again, so a request arriving behind a burst is refused at once rather than after the
- * burst; a turn's requests still share one group commit.
+ * sockets again and accepts new connections (connection-intake.ts), so a request arriving behind
+ * a burst is refused at once rather than after the burst; a turn's requests still share one group
+ * commit. Each start holds the loop about a millisecond (its RSA operations): at 16, turns of
+ * 20-40 ms let a storm of new connections fill the accept queue (`npm run bench -- --rows 5
+ * --overload-connection per-request`).
  */
-export const STARTS_PER_TURN = 16;
+export const STARTS_PER_TURN = 4;
 
 interface Waiting {
   arrivedAt: number;
@@ -71,6 +74,17 @@ export class Admission {
         setImmediate(this.#start);
       }
     });
+  }
+
+  /** How long the oldest request waiting for its turn has waited (0 when none waits), ms. */
+  waitingMs(now = performance.now()): number {
+    const w = this.#queue[this.#head];
+    return w === undefined ? 0 : now - w.arrivedAt;
+  }
+
+  /** The limits this admission applies. */
+  get limits(): AdmissionLimits {
+    return this.#limits;
   }
 
   release(): void {

@@ -33,6 +33,8 @@ export interface ServiceMetrics {
   shed: Counter<'reason'>;
   /** Visa requests admitted and not yet answered (summed over a cluster's workers). */
   inFlight: Gauge;
+  /** Connections the cluster primary reset because every worker was at its limit. */
+  connectionsRefused: Counter;
 }
 
 let metrics: ServiceMetrics | undefined;
@@ -80,6 +82,10 @@ export function serviceMetrics(): ServiceMetrics {
     inFlight: new Gauge({
       name: 'ctp_notify_requests_in_flight',
       help: 'Visa requests admitted and not yet answered (admission control counts these)',
+    }),
+    connectionsRefused: new Counter({
+      name: 'ctp_notify_connections_refused_total',
+      help: 'New Visa connections reset before any work because every worker was at its admission limit',
     }),
   };
   return metrics;
