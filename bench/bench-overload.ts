@@ -26,11 +26,23 @@ export const OVERLOAD_CONNECTIONS = 512;
 const PROBE_RATE = 20;
 const PROBE_SECONDS = 10;
 
+/**
+ * How row 5's client connects: a pool of keep-alive connections; a new plain connection per
+ * request; a new mutual-TLS connection per request with a full handshake, or resuming the
+ * session of an earlier one (RSA-2048 server certificate, as row 3).
+ */
+export const OVERLOAD_CONNECTION_KINDS = [
+  'keep-alive',
+  'per-request',
+  'mtls-full',
+  'mtls-resumed',
+] as const;
+export type OverloadConnection = (typeof OVERLOAD_CONNECTION_KINDS)[number];
+
 export interface OverloadResult {
   /** Times row 2's maximum. */
   factor: number;
-  /** How the client connects: keep-alive connections (a pool), or a new one per request. */
-  connection: 'keep-alive' | 'per-request';
+  connection: OverloadConnection;
   offeredRatePerSecond: number;
   seconds: number;
   /** Row 2's maximum (200s per second, closed loop) that the factor and goodput refer to. */
@@ -38,13 +50,35 @@ export interface OverloadResult {
   /** 200s per second of sending. */
   goodputPerSecond: number;
   goodputRatio: number;
-  answers: { ok: number; shed: number; other: number; timeouts: number; errors: number };
-  /** Every answer, and the 200s and 500s apart. */
-  latencyMs: { all: LatencySummary; ok: LatencySummary | null; shed: LatencySummary | null };
-  /** Stored after the overload: accepted ones whose answer came, and ones whose client gave up. */
-  stored: { answered: number; clientGone: number; shedButStored: number };
+  answers: {
+    ok: number;
+    shed: number;
+    other: number;
+    timeouts: number;
+    /** Connections reset or closed by the server before any answer. */
+    refused: number;
+    errors: number;
+  };
+  /** Every answer, and the 200s and 500s apart; when the client saw each refusal. */
+  latencyMs: {
+    all: LatencySummary;
+    ok: LatencySummary | null;
+    shed: LatencySummary | null;
+    refused: LatencySummary | null;
+  };
+  /**
+   * Stored after the overload: accepted ones whose answer came, ones whose client gave up (timed
+   * out), ones answered 500 and ones refused (both must be 0).
+   */
+  stored: { answered: number; clientGone: number; shedButStored: number; refusedButStored: number };
   /** The retries of everything not answered 200: all must be 200, and then each stored once. */
   retries: { sent: number; ok: number; storedAfter: number; distinct: number };
+  /**
+   * The load generator: its CPU, and requests it sent over 50 ms behind schedule. When more than
+   * 1 % were, it could not keep the offered rate on this machine, and the targets that depend on
+   * it are not judged.
+   */
+  client: { cpuSeconds: number; lateSends: number; keptRate: boolean };
   /** p99 of the probe before, and seconds after the load stopped until it was back to normal. */
   recovery: {
     normalP99Ms: number;
@@ -80,22 +114,28 @@ export async function runOverload(
   factor: number,
   maxThroughput: number,
   seconds: number,
-  connection: 'keep-alive' | 'per-request' = 'keep-alive',
+  connection: OverloadConnection = 'keep-alive',
 ): Promise<OverloadResult> {
+  const perRequest = connection !== 'keep-alive';
   const rate = Math.round(maxThroughput * factor);
   const count = rate * seconds;
   const probeCount = PROBE_RATE * PROBE_SECONDS;
   const rc = await startReceiver({
     ...base,
-    name: `overload-${factor}x`,
+    name: `overload-${factor}x-${connection}`,
     receiver: 'service',
-    service: BANK,
-    client: { connection, timeoutMs: OVERLOAD_CLIENT_TIMEOUT_MS, timelineMs: 1000 },
+    service: connection.startsWith('mtls') ? { ...BANK, tls: 'rsa' } : BANK,
+    client: {
+      connection: perRequest ? 'per-request' : 'keep-alive',
+      resume: connection === 'mtls-resumed',
+      timeoutMs: OVERLOAD_CLIENT_TIMEOUT_MS,
+      timelineMs: 1000,
+    },
     rate,
     count,
     // Over keep-alive, a pool large enough that the client is not what limits the offered rate
     // while answers are quick (a request waiting for a free connection counts against its 2 s).
-    concurrency: connection === 'keep-alive' ? OVERLOAD_CONNECTIONS : base.concurrency,
+    concurrency: perRequest ? base.concurrency : OVERLOAD_CONNECTIONS,
     memorySampleMs: 1000,
   });
   try {
@@ -142,10 +182,12 @@ export async function runOverload(
       const ok = indices((o) => o === OUTCOME.ok);
       const shed = indices((o) => o === OUTCOME.shed);
       const gone = indices((o) => o === OUTCOME.timeout || o === OUTCOME.error);
+      const refused = indices((o) => o === OUTCOME.refused);
       stored = {
         answered: await storedAt(ok),
         clientGone: await storedAt(gone),
         shedButStored: await storedAt(shed),
+        refusedButStored: await storedAt(refused),
       };
       const again = indices((o) => o !== OUTCOME.ok);
       base.log(`overload ${factor}x: sending ${again.length} retries`);
@@ -195,17 +237,24 @@ export async function runOverload(
       answers: {
         ok: r.statuses['200'] ?? 0,
         shed: r.statuses['500'] ?? 0,
-        other: r.sent - answered - r.timeouts - r.errors,
+        other: r.sent - answered - r.timeouts - r.refused - r.errors,
         timeouts: r.timeouts,
+        refused: r.refused,
         errors: r.errors,
       },
       latencyMs: {
         all: r.latencyMs,
         ok: byStatus['200'] ?? null,
         shed: byStatus['500'] ?? null,
+        refused: r.refusedLatencyMs,
       },
       stored,
       retries,
+      client: {
+        cpuSeconds: r.driverCpuSeconds,
+        lateSends: r.lateSends,
+        keptRate: r.lateSends <= 0.01 * r.sent,
+      },
       recovery: {
         normalP99Ms: normalP99,
         limitMs: limit,

@@ -467,7 +467,7 @@ export function phaseResult(
     stretches: stretches.length,
     accepted,
     statuses,
-    errors: sum(stretches.map((st) => st.drive.errors)),
+    errors: sum(stretches.map((st) => st.drive.errors + st.drive.refused)),
     timeouts: sum(stretches.map((st) => st.drive.timeouts)),
     firstError: stretches.find((st) => st.drive.firstError)?.drive.firstError ?? null,
     durationSeconds: round(duration, 3),

@@ -13,6 +13,7 @@ import { readNotificationBytes, readNotificationLinesAt } from './notification-s
 import {
   ClientTimeout,
   type ClientTls,
+  ConnectionRefused,
   postRequest,
   RawHttpConnection,
   SessionCache,
@@ -53,8 +54,19 @@ export interface DriveRequest {
 const OPEN = Buffer.from('{"encryptedData":"');
 const CLOSE = Buffer.from('"}');
 
+/** A send this much behind its schedule counts as late (see `DriveResult.lateSends`). */
+export const LATE_MS = 50;
+
 /** One request's fate, one character each in `outcomes`. */
-export const OUTCOME = { ok: 'A', shed: 'S', other: 'O', timeout: 'T', error: 'E' } as const;
+export const OUTCOME = {
+  ok: 'A',
+  shed: 'S',
+  other: 'O',
+  timeout: 'T',
+  /** Reset or closed by the server before any answer (refused before any work). */
+  refused: 'R',
+  error: 'E',
+} as const;
 
 export interface TimelineBucket {
   atSeconds: number;
@@ -63,6 +75,7 @@ export interface TimelineBucket {
   shed: number;
   other: number;
   timeouts: number;
+  refused: number;
   errors: number;
   /** p99 of the answers (any status) of requests sent in this bucket, ms. */
   p99Ms: number | null;
@@ -72,6 +85,10 @@ export interface DriveResult {
   statuses: Record<string, number>;
   errors: number;
   timeouts: number;
+  /** Requests whose connection the server reset or closed before any answer. */
+  refused: number;
+  /** How long after its scheduled time the client saw each refusal. */
+  refusedLatencyMs: LatencySummary | null;
   /** The first transport error, if any (connection refused, reset, unexpected framing). */
   firstError?: string | undefined;
   sent: number;
@@ -90,6 +107,12 @@ export interface DriveResult {
   resumed: number;
   /** CPU the load generator itself used while sending (it shares the machine with the server). */
   driverCpuSeconds: number;
+  /**
+   * Open loop: requests the load generator itself sent more than {@link LATE_MS} after their
+   * scheduled time (it could not keep the offered rate; its figures then say little of the
+   * server's).
+   */
+  lateSends: number;
 }
 
 async function drive(r: DriveRequest): Promise<DriveResult> {
@@ -128,6 +151,7 @@ async function drive(r: DriveRequest): Promise<DriveResult> {
   const statuses: Record<string, number> = {};
   let errors = 0;
   let timeouts = 0;
+  const refusedAfter: number[] = [];
   let handshakes = 0;
   let resumed = 0;
   let firstError: string | undefined;
@@ -141,6 +165,9 @@ async function drive(r: DriveRequest): Promise<DriveResult> {
     } else if (s instanceof ClientTimeout) {
       timeouts++;
       outcomes[i] = OUTCOME.timeout;
+    } else if (s instanceof ConnectionRefused) {
+      refusedAfter.push(performance.now() - startedAt);
+      outcomes[i] = OUTCOME.refused;
     } else {
       errors++;
       firstError ??= s.message;
@@ -185,10 +212,11 @@ async function drive(r: DriveRequest): Promise<DriveResult> {
 
   // The open loop's clock starts with every connection open: what it measures is the server's
   // answer to a steady offered rate, not the load generator's start-up.
-  if (r.mode === 'open') await Promise.all(connections.map((c) => c.connect()));
+  if (r.mode === 'open') await openPool(connections);
   if (r.startDelayMs) await new Promise((resolve) => setTimeout(resolve, r.startDelayMs));
   const t0 = performance.now();
   const c0 = process.cpuUsage();
+  let lateSends = 0;
   if (r.mode === 'closed') {
     let next = 0;
     await Promise.all(
@@ -202,8 +230,12 @@ async function drive(r: DriveRequest): Promise<DriveResult> {
     let sent = 0;
     await new Promise<void>((done) => {
       const tick = () => {
-        const due = Math.min(r.count, Math.floor((performance.now() - t0) / interval) + 1);
-        for (; sent < due; sent++) inflight.push(one(sent, t0 + sent * interval));
+        const now = performance.now();
+        const due = Math.min(r.count, Math.floor((now - t0) / interval) + 1);
+        for (; sent < due; sent++) {
+          if (now - (t0 + sent * interval) > LATE_MS) lateSends++;
+          inflight.push(one(sent, t0 + sent * interval));
+        }
         if (sent < r.count) setTimeout(tick, 1);
         else done();
       };
@@ -226,6 +258,8 @@ async function drive(r: DriveRequest): Promise<DriveResult> {
     statuses,
     errors,
     timeouts,
+    refused: refusedAfter.length,
+    refusedLatencyMs: refusedAfter.length > 0 ? summarise(Float64Array.from(refusedAfter)) : null,
     firstError,
     sent: r.count,
     durationSeconds,
@@ -239,7 +273,27 @@ async function drive(r: DriveRequest): Promise<DriveResult> {
     handshakes,
     resumed,
     driverCpuSeconds: (c.user + c.system) / 1e6,
+    lateSends,
   };
+}
+
+/**
+ * Opens a keep-alive pool a few connections at a time, as a pool that grows with its load does.
+ * The service counts a new connection as a request on its way for its first 100 ms
+ * (src/http/connection-intake.ts) and resets those past its limits: a pool opened all at once
+ * would be partly reset. A connection reset after its TCP handshake is opened again.
+ */
+async function openPool(pool: RawHttpConnection[]): Promise<void> {
+  const BATCH = 16;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const closed = pool.filter((c) => !c.isOpen);
+    if (closed.length === 0) return;
+    for (let i = 0; i < closed.length; i += BATCH) {
+      await Promise.all(closed.slice(i, i + BATCH).map((c) => c.connect().catch(() => {})));
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+  }
+  throw new Error('could not open the keep-alive pool');
 }
 
 /** Outcomes and answer p99 per bucket of scheduled send time. */
@@ -263,6 +317,7 @@ function timeline(
       shed: count(OUTCOME.shed),
       other: count(OUTCOME.other),
       timeouts: count(OUTCOME.timeout),
+      refused: count(OUTCOME.refused),
       errors: count(OUTCOME.error),
       p99Ms: answered.length > 0 ? summarise(answered).p99 : null,
     });

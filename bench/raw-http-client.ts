@@ -1,6 +1,11 @@
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { connect as connectTls, type TLSSocket } from 'node:tls';
+import {
+  connect as connectTls,
+  createSecureContext,
+  type SecureContext,
+  type TLSSocket,
+} from 'node:tls';
 
 const HEADER_END = Buffer.from('\r\n\r\n');
 
@@ -16,6 +21,21 @@ export interface ClientTls {
   sessions?: SessionCache;
 }
 
+const contexts = new WeakMap<ClientTls, SecureContext>();
+
+/**
+ * One TLS context per client, as a real client keeps: made per connection, parsing the key and
+ * certificates cost the load generator about a millisecond a connection.
+ */
+function secureContextFor(t: ClientTls): SecureContext {
+  let c = contexts.get(t);
+  if (c === undefined) {
+    c = createSecureContext({ ca: t.ca, cert: t.cert, key: t.key });
+    contexts.set(t, c);
+  }
+  return c;
+}
+
 /** The latest session ticket seen, shared by the connections of one client. */
 export class SessionCache {
   session: Buffer | undefined;
@@ -25,6 +45,16 @@ export class SessionCache {
 export class ClientTimeout extends Error {
   constructor() {
     super('client timeout');
+  }
+}
+
+/**
+ * The server closed or reset the connection before any byte of the answer (with TLS, possibly
+ * before the handshake ended): a request refused before any work, which the client may retry.
+ */
+export class ConnectionRefused extends Error {
+  constructor(cause: string) {
+    super(`connection refused by the server: ${cause}`);
   }
 }
 
@@ -44,6 +74,7 @@ export class RawHttpConnection {
   readonly #host: string;
   readonly #port: number;
   readonly #tls: ClientTls | undefined;
+  readonly #secureContext: SecureContext | undefined;
   #socket: Socket | undefined;
   #buffer: Buffer = Buffer.alloc(0);
   #lastUsed = 0;
@@ -61,6 +92,7 @@ export class RawHttpConnection {
     this.#host = host;
     this.#port = port;
     this.#tls = tls;
+    this.#secureContext = tls && secureContextFor(tls);
   }
 
   /**
@@ -97,6 +129,11 @@ export class RawHttpConnection {
     this.#lastUsed = performance.now();
   }
 
+  /** Connected, and not closed or reset since. */
+  get isOpen(): boolean {
+    return this.#socket !== undefined && this.#ready;
+  }
+
   close(): void {
     clearTimeout(this.#timer);
     this.#socket?.destroy();
@@ -109,9 +146,7 @@ export class RawHttpConnection {
       ? connectTls({
           host: this.#host,
           port: this.#port,
-          ca: t.ca,
-          cert: t.cert,
-          key: t.key,
+          secureContext: this.#secureContext!,
           ...(t.sessions?.session ? { session: t.sessions.session } : {}),
         })
       : connect({ host: this.#host, port: this.#port, noDelay: true });
@@ -137,7 +172,8 @@ export class RawHttpConnection {
       clearTimeout(this.#timer);
       const p = this.#pending;
       this.#pending = undefined;
-      p?.reject(e);
+      // Nothing of an answer yet: the server refused the request (reset, or closed).
+      p?.reject(this.#buffer.length === 0 ? new ConnectionRefused(e.message) : e);
     };
     s.on('error', fail);
     s.on('close', () => fail(new Error('connection closed')));

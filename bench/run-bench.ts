@@ -16,8 +16,11 @@
  *   --concurrency N         requests in flight in the closed loop (default 32)
  *   --overload-factors L    row 5's factors of row 2's maximum (default 2,4)
  *   --overload-seconds S    each (default 60)
- *   --overload-connection keep-alive|per-request   how row 5's client connects (default
- *                           keep-alive: a pool of 512 connections; per-request: a new one each)
+ *   --overload-connection L how row 5's client connects, a list of keep-alive (a pool of 512
+ *                           connections), per-request (a new plain connection each), mtls-full
+ *                           (a new mutual-TLS connection each, full handshake), mtls-resumed
+ *                           (the same, resuming the session); default all four (--quick:
+ *                           keep-alive,per-request)
  *   --max-throughput N      row 2's maximum, when row 5 runs without row 2
  *   --memory-seconds S      row 6's length (default 300), --memory-rate R its rate (default 100)
  *   --no-peer, --no-ceiling, --no-fixed-rate   skip those phases
@@ -35,7 +38,11 @@ import pg from 'pg';
 import { benchFixtures } from './bench-fixtures.js';
 import { benchKeys } from './bench-keys.js';
 import { type PhaseBase, runMax } from './bench-max.js';
-import { runOverload } from './bench-overload.js';
+import {
+  OVERLOAD_CONNECTION_KINDS,
+  type OverloadConnection,
+  runOverload,
+} from './bench-overload.js';
 import { round, runPhase } from './bench-phase.js';
 import { type BenchRun, machine, runRows, table, targets } from './bench-report.js';
 import { BANK } from './bench-rows.js';
@@ -46,7 +53,8 @@ import { scriptArgs } from './script-args.js';
 
 const USAGE = `usage: npm run bench -- [--quick] [--rows 1,2,3,4,5,6] [--notifications N] [--warmup N]
   [--storage sqlite|postgres://…] [--postgres URL] [--workers N] [--concurrency N]
-  [--overload-factors 2,4] [--overload-seconds S] [--overload-connection keep-alive|per-request]
+  [--overload-factors 2,4] [--overload-seconds S]
+  [--overload-connection keep-alive,per-request,mtls-full,mtls-resumed]
   [--max-throughput N]
   [--memory-seconds S] [--memory-rate R] [--no-peer] [--no-ceiling] [--no-fixed-rate] [--no-token] [--parts] [--profile DIR]
 (the options are explained at the top of bench/run-bench.ts)`;
@@ -63,7 +71,7 @@ const a = scriptArgs(USAGE, {
   concurrency: { type: 'string', default: '32' },
   'overload-factors': { type: 'string' },
   'overload-seconds': { type: 'string' },
-  'overload-connection': { type: 'string', default: 'keep-alive' },
+  'overload-connection': { type: 'string' },
   'max-throughput': { type: 'string' },
   'memory-seconds': { type: 'string', default: '300' },
   'memory-rate': { type: 'string', default: '100' },
@@ -85,9 +93,14 @@ const rows = list(a.rows ?? (quick ? '1,2,5' : '1,2,3,4,5,6'), 'rows');
 if (rows.some((r) => r > 6)) throw new Error('--rows are 1 to 6');
 const factors = list(a['overload-factors'] ?? (quick ? '2' : '2,4'), 'overload-factors');
 const overloadSeconds = int(a['overload-seconds'] ?? (quick ? '10' : '60'), 'overload-seconds');
-const overloadConnection = a['overload-connection'] as 'keep-alive' | 'per-request';
-if (!['keep-alive', 'per-request'].includes(overloadConnection))
-  throw new Error('--overload-connection is keep-alive or per-request');
+const overloadConnections = (
+  a['overload-connection'] ??
+  (quick ? 'keep-alive,per-request' : OVERLOAD_CONNECTION_KINDS.join(','))
+)
+  .split(',')
+  .map((x) => x.trim()) as OverloadConnection[];
+if (overloadConnections.some((c) => !OVERLOAD_CONNECTION_KINDS.includes(c)))
+  throw new Error(`--overload-connection takes a list of ${OVERLOAD_CONNECTION_KINDS.join(', ')}`);
 const memorySeconds = int(a['memory-seconds'], 'memory-seconds');
 const memoryRate = int(a['memory-rate'], 'memory-rate');
 const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
@@ -104,7 +117,13 @@ const fixtures = await benchFixtures(
   keys,
   cacheDir,
   a.storage,
-  { bank: rows.some((r) => r !== 1), tls: rows.includes(3), postgres },
+  {
+    bank: rows.some((r) => r !== 1),
+    tls:
+      rows.includes(3) ||
+      (rows.includes(5) && overloadConnections.some((c) => c.startsWith('mtls'))),
+    postgres,
+  },
   log,
 );
 const base: PhaseBase = {
@@ -163,11 +182,12 @@ try {
       ? int(a['max-throughput'], 'max-throughput')
       : run.max.get('bank')?.throughputPerSecond;
     if (maxTp === undefined) throw new Error('row 5 needs row 2, or --max-throughput');
-    for (const f of factors) {
-      const probes = 2 * 200;
-      await needs(warmup + probes + Math.round(maxTp * f) * overloadSeconds);
-      run.overload.push(await runOverload(base, f, maxTp, overloadSeconds, overloadConnection));
-    }
+    for (const connection of overloadConnections)
+      for (const f of factors) {
+        const probes = 2 * 200;
+        await needs(warmup + probes + Math.round(maxTp * f) * overloadSeconds);
+        run.overload.push(await runOverload(base, f, maxTp, overloadSeconds, connection));
+      }
   }
   if (rows.includes(6)) run.memory = await runSoak(base, memoryRate, memorySeconds);
 } finally {
