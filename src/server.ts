@@ -129,6 +129,11 @@ async function listen(
       admission,
       tls: Boolean(config.listen.tls),
       onRefused: () => metrics.connectionsRefused.inc(),
+      onError: (e) =>
+        logger.warn(
+          { code: 'LISTENER_ERROR', errCode: (e as NodeJS.ErrnoException).code },
+          'listener error',
+        ),
     });
     await intake.start();
   } else await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -154,9 +159,10 @@ async function listen(
     logger.info({ signal }, 'shutting down: finishing in-flight requests');
     // Stop accepting, let in-flight requests finish (and their commits), then close the store.
     retention?.stop();
+    // A worker stops accepting on its copies first. Its server never listened, so closing it
+    // closes the idle connections and waits for nothing: then wait for the open ones.
+    intake?.stop();
     Promise.all([app.close(), admin?.close()])
-      // A worker's server never listened, so closing it waits for nothing: wait for what the
-      // primary handed over and this process admitted.
       .then(() => intake?.drain(config.listen.requestTimeoutMs))
       .then(() => worker?.stop())
       .then(() => retention?.idle())
@@ -216,10 +222,21 @@ async function supervise(
     ? { [TICKET_KEYS_ENV]: randomBytes(48).toString('base64') }
     : undefined;
   // The primary binds the Visa listener and hands the workers copies (shared-listener.ts).
-  const listener = new SharedListener(count);
+  const refused = serviceMetrics().connectionsRefused;
+  const listener = new SharedListener({
+    host: config.listen.host,
+    port: config.listen.port,
+    initialWorkers: count,
+    onRefused: () => refused.inc(),
+    onError: (e) =>
+      logger.warn(
+        { code: 'LISTENER_ERROR', errCode: (e as NodeJS.ErrnoException).code },
+        'listener error',
+      ),
+  });
   let port: number;
   try {
-    port = await listener.open(config.listen.host, config.listen.port);
+    port = await listener.open();
   } catch (error) {
     await Promise.all([delivery?.stop(), admin?.close()]);
     await rt?.close();
@@ -233,10 +250,11 @@ async function supervise(
     listener.add(worker, workers);
     worker.on('message', (m: { type?: string }) => {
       if (m.type === 'outbox') delivery?.wake();
-      else if (m.type === 'listening' && ++listening === count) {
-        announce(logger, { url, workers: count });
-        options.onListening?.(url);
-      }
+      else if (m.type === 'listening' && ++listening === count)
+        void listener.handedOver.then(() => {
+          announce(logger, { url, workers: count });
+          options.onListening?.(url);
+        });
     });
     return worker;
   };

@@ -78,8 +78,8 @@ export const ConfigSchema = Type.Object(
               description:
                 'Visa requests one process holds at once, waiting or being worked on; one more is answered 500 ' +
                 'at once (Visa retries). Per process: `--workers` multiplies it. In a cluster, a worker also ' +
-                'resets new connections at once past it, counting TLS handshakes under way and connections ' +
-                'whose request is not read yet.',
+                'resets new connections at once when it is full, or half full with TLS handshakes and unread ' +
+                'new connections making up the rest.',
             }),
             maxWaitMs: Type.Integer({
               minimum: 0,

@@ -12,9 +12,10 @@ export const AWAITING_MS = 100;
 /**
  * How long a TLS handshake counts as work under way. Its CPU is spent when the ClientHello and
  * the client's certificate arrive, within milliseconds; one still unfinished after this waits
- * for its client, not for this process.
+ * for its client, not for this process (and a client that connects and sends nothing must not
+ * hold places for long).
  */
-export const HANDSHAKE_MS = 1000;
+export const HANDSHAKE_MS = 250;
 
 export interface ConnectionIntakeOptions {
   /** The Visa app's HTTP or HTTPS server; it never listens itself. */
@@ -25,6 +26,8 @@ export interface ConnectionIntakeOptions {
   tls: boolean;
   /** Called for each connection reset because the limit was reached. */
   onRefused?: () => void;
+  /** Called when a copy of the listening socket fails to accept (EMFILE and the like). */
+  onError?: (error: Error) => void;
 }
 
 /**
@@ -41,12 +44,15 @@ export class ConnectionIntake {
   readonly #listeners: NetServer[] = [];
   /** TLS connections accepted in the last {@link HANDSHAKE_MS} whose handshake has not ended. */
   readonly #handshaking = new Map<Socket, number>();
+  /** Connections handed to the server and not closed yet (what a shutdown waits for). */
+  readonly #open = new Set<Socket>();
   /**
    * Connections accepted (after TLS: handshaken) in the last {@link AWAITING_MS} whose first
    * request has not been read yet, with when: oldest first.
    */
   readonly #awaiting = new Map<Socket, number>();
   #ready: (() => void) | undefined;
+  #stopped = false;
   readonly #onMessage: (m: { type?: string } | null, handle: unknown) => void;
 
   constructor(o: ConnectionIntakeOptions) {
@@ -58,7 +64,12 @@ export class ConnectionIntake {
         if (copy) process.send?.({ type: LISTENER_MESSAGE }, copy);
       } else if (m?.type === LISTENER_MESSAGE && handle) {
         const listener = handle as NetServer;
+        if (this.#stopped) {
+          listener.close();
+          return;
+        }
         listener.on('connection', (socket: Socket) => this.#take(socket));
+        listener.on('error', (e: Error) => this.#o.onError?.(e));
         this.#listeners.push(listener);
         this.#ready?.();
       }
@@ -89,12 +100,18 @@ export class ConnectionIntake {
     return ready;
   }
 
-  /** Stops accepting; resolves when no admitted request is left (at most `ms`). */
-  async drain(ms: number): Promise<void> {
+  /** Stops accepting (closes this worker's copies of the listening socket). */
+  stop(): void {
+    this.#stopped = true;
     process.off('message', this.#onMessage);
     for (const l of this.#listeners.splice(0)) l.close();
+  }
+
+  /** Resolves when every connection handed to the server has closed (at most `ms`). */
+  async drain(ms: number): Promise<void> {
+    this.stop();
     const until = performance.now() + ms;
-    while (this.#o.admission.inFlight > 0 && performance.now() < until)
+    while (this.#open.size > 0 && performance.now() < until)
       await new Promise((r) => setTimeout(r, 20));
   }
 
@@ -118,23 +135,34 @@ export class ConnectionIntake {
   #take(socket: Socket): void {
     const a = this.#o.admission;
     const now = performance.now();
-    const held =
-      a.inFlight +
-      this.#recent(this.#handshaking, HANDSHAKE_MS, now) +
-      this.#recent(this.#awaiting, AWAITING_MS, now);
-    // Full, or requests already wait for their turn (more than an eighth of their deadline):
-    // this one would likely be a 500 after its read (and handshake) and its wait; a reset now
-    // costs nothing and tells the client at once.
-    if (held >= a.limits.maxInFlight || a.waitingMs(now) > a.limits.maxWaitMs / 8) {
+    const { maxInFlight, maxWaitMs } = a.limits;
+    const handshakes = this.#recent(this.#handshaking, HANDSHAKE_MS, now);
+    const busy = a.inFlight + handshakes;
+    const held = busy + this.#recent(this.#awaiting, AWAITING_MS, now);
+    // Refused: admission is full; or requests already wait for their turn (more than an eighth
+    // of their deadline); or this process is half busy with requests and TLS handshakes (whose
+    // CPU is the work before a request) and the connections on their way would fill it. Each
+    // would likely be a 500 after its read (and handshake) and its wait; a reset now costs
+    // nothing and tells the client at once. Plain connections that send nothing refuse nobody
+    // while the process has room for requests; TLS connections that send nothing hold a place
+    // 250 ms at most, less than what a real ClientHello costs this process to answer.
+    if (
+      a.inFlight >= maxInFlight ||
+      a.waitingMs(now) > Math.max(5, maxWaitMs / 8) ||
+      (busy >= maxInFlight / 2 && held >= maxInFlight)
+    ) {
       // RST, not FIN: the client sees a refused request at once, not an answer to wait for.
       socket.resetAndDestroy();
       this.#o.onRefused?.();
       return;
     }
-    if (this.#o.tls) {
-      this.#handshaking.set(socket, now);
-      socket.once('close', () => this.#handshaking.delete(socket));
-    } else this.#await(socket);
+    this.#open.add(socket);
+    socket.once('close', () => {
+      this.#open.delete(socket);
+      this.#handshaking.delete(socket);
+    });
+    if (this.#o.tls) this.#handshaking.set(socket, now);
+    else this.#await(socket);
     this.#o.server.emit('connection', socket);
   }
 }

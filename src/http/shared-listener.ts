@@ -18,74 +18,147 @@ export const LISTENER_MESSAGE = 'ctp:listener';
  */
 export const LISTENER_COPIES = 32;
 
+/** How long a worker waits for a copy relayed by another before the primary tries again. */
+const RELAY_RETRY_MS = 2000;
+
+export interface SharedListenerOptions {
+  host: string;
+  port: number;
+  /** Workers forked at start: the primary's own copy serves them, then is closed. */
+  initialWorkers: number;
+  /** Called for each connection the primary's own copy accepted and reset. */
+  onRefused?: () => void;
+  /** Called when a copy fails to accept (EMFILE and the like). */
+  onError?: (error: Error) => void;
+}
+
 /**
- * The cluster primary's side: binds the Visa listener once and hands every worker
- * {@link LISTENER_COPIES} copies. The primary does not accept on it: its own copy answers only
- * until the first workers have theirs (with a reset: the service is not up yet), and is then
- * closed; a worker started later gets its copies through the primary from a running worker.
+ * The cluster primary's side: binds the Visa listener and hands every worker
+ * {@link LISTENER_COPIES} copies. The primary does not serve on it: its own copy resets what it
+ * accepts (the service is not up yet) until the first workers hold theirs, and is then closed. A
+ * worker started later gets its copies through the primary from a worker that holds them (asked
+ * again every 2 s until one answers); when none does (every worker died, and with them the last
+ * descriptor), the primary binds again.
  */
 export class SharedListener {
+  readonly #o: SharedListenerOptions;
   #own: Server | undefined;
-  readonly #waiting: Worker[] = [];
+  #port: number;
+  readonly #waiting = new Set<Worker>();
+  /** Workers that hold their copies (they said 'listening'). */
+  readonly #holding = new Set<Worker>();
   #served = 0;
-  readonly #initialWorkers: number;
+  #retry: NodeJS.Timeout | undefined;
+  #closed = false;
+  #handedOver!: () => void;
+  /**
+   * Resolves once the first workers hold their copies and the primary's own is closed: from then
+   * on no connection is reset for want of a worker (announce the service only then).
+   */
+  readonly handedOver = new Promise<void>((resolve) => (this.#handedOver = resolve));
 
-  constructor(initialWorkers: number) {
-    this.#initialWorkers = initialWorkers;
+  constructor(o: SharedListenerOptions) {
+    this.#o = o;
+    this.#port = o.port;
   }
 
   /** Binds; resolves with the port (useful with port 0). */
-  open(host: string, port: number): Promise<number> {
-    const server = createServer((socket) => socket.resetAndDestroy());
-    this.#own = server;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ host, port }, () => {
-        server.off('error', reject);
-        const a = server.address();
-        resolve(typeof a === 'object' && a ? a.port : port);
-      });
-    });
+  async open(): Promise<number> {
+    this.#own = await this.#bind(this.#port);
+    const a = this.#own.address();
+    this.#port = typeof a === 'object' && a ? a.port : this.#port;
+    return this.#port;
   }
 
   /** Answers `worker`'s requests for copies, and its copies sent back for another worker. */
   add(worker: Worker, others: () => Worker[]): void {
     worker.on('message', (m: { type?: string } | null, handle: unknown) => {
-      if (m?.type === LISTENER_REQUEST) this.#serve(worker, others);
-      else if (m?.type === LISTENER_MESSAGE && handle) this.#relay(handle as Server);
+      if (m?.type === 'listening') this.#holding.add(worker);
+      else if (m?.type === LISTENER_REQUEST) {
+        this.#waiting.add(worker);
+        this.#serve(others);
+      } else if (m?.type === LISTENER_MESSAGE && handle) this.#relay(handle as Server);
     });
     worker.once('exit', () => {
-      const i = this.#waiting.indexOf(worker);
-      if (i >= 0) this.#waiting.splice(i, 1);
+      this.#waiting.delete(worker);
+      this.#holding.delete(worker);
     });
   }
 
-  /** Closes the primary's own copy, if it still has one. */
+  /** Closes the primary's own copy, if it still has one, and stops serving copies. */
   close(): void {
+    this.#closed = true;
+    this.#handedOver();
+    clearTimeout(this.#retry);
     this.#own?.close();
     this.#own = undefined;
   }
 
-  #serve(worker: Worker, others: () => Worker[]): void {
+  #serve(others: () => Worker[]): void {
+    clearTimeout(this.#retry);
+    if (this.#closed || this.#waiting.size === 0) return;
     const own = this.#own;
     if (own) {
-      const last = ++this.#served >= this.#initialWorkers;
-      if (last) this.#own = undefined;
-      void this.#give(worker, own).then(() => last && own.close());
+      for (const w of [...this.#waiting]) {
+        this.#waiting.delete(w);
+        const last = ++this.#served >= this.#o.initialWorkers;
+        if (last) this.#own = undefined;
+        void this.#give(w, own).then(() => {
+          if (!last) return;
+          own.close();
+          this.#handedOver();
+        });
+      }
       return;
     }
-    // Ask a running worker for a copy; it arrives as a LISTENER_MESSAGE.
-    this.#waiting.push(worker);
-    others()
-      .find((w) => w !== worker && w.isConnected())
-      ?.send({ type: LISTENER_REQUEST });
+    const holder = others().find(
+      (w) => this.#holding.has(w) && !this.#waiting.has(w) && w.isConnected(),
+    );
+    if (holder) holder.send({ type: LISTENER_REQUEST });
+    else {
+      // No worker holds a copy: the socket closed with the last one. Bind again.
+      this.#bind(this.#port).then(
+        (server) => {
+          this.#own = server;
+          this.#served = 0;
+          this.#serve(others);
+        },
+        (error: Error) => this.#o.onError?.(error),
+      );
+    }
+    // Asked worker gone, or not answering: ask again.
+    this.#retry = setTimeout(() => this.#serve(others), RELAY_RETRY_MS);
+    this.#retry.unref();
   }
 
   #relay(copy: Server): void {
     // Node listens on a server handle it receives: refuse what this copy accepts meanwhile.
-    copy.on('connection', (socket) => socket.resetAndDestroy());
-    const gifts = this.#waiting.splice(0).map((w) => this.#give(w, copy));
+    this.#guard(copy);
+    const gifts = [...this.#waiting].map((w) => this.#give(w, copy));
+    this.#waiting.clear();
+    clearTimeout(this.#retry);
     void Promise.all(gifts).then(() => copy.close());
+  }
+
+  #bind(port: number): Promise<Server> {
+    const server = this.#guard(createServer());
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: this.#o.host, port }, () => {
+        server.off('error', reject);
+        resolve(server);
+      });
+    });
+  }
+
+  /** A copy the primary holds resets what it accepts, and reports its errors. */
+  #guard(server: Server): Server {
+    server.on('connection', (socket) => {
+      socket.resetAndDestroy();
+      this.#o.onRefused?.();
+    });
+    server.on('error', (e: Error) => this.#o.onError?.(e));
+    return server;
   }
 
   /** Resolves once every copy has left (Node sends one handle at a time, each acknowledged). */

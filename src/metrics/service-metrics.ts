@@ -33,7 +33,7 @@ export interface ServiceMetrics {
   shed: Counter<'reason'>;
   /** Visa requests admitted and not yet answered (summed over a cluster's workers). */
   inFlight: Gauge;
-  /** Connections the cluster primary reset because every worker was at its limit. */
+  /** New connections reset before any work: the worker had no room (connection-intake.ts). */
   connectionsRefused: Counter;
 }
 
@@ -85,7 +85,7 @@ export function serviceMetrics(): ServiceMetrics {
     }),
     connectionsRefused: new Counter({
       name: 'ctp_notify_connections_refused_total',
-      help: 'New Visa connections reset before any work because every worker was at its admission limit',
+      help: 'New Visa connections reset before any work because the worker that accepted them had no room',
     }),
   };
   return metrics;
