@@ -121,7 +121,10 @@ describe('a storm of new connections', () => {
         );
         assert.equal(other.length, 0, `only 200, 500 or a refusal: ${JSON.stringify(other)}`);
         assert.ok(ok > 0, 'some accepted');
-        assert.ok(refused.length > 0, `some refused (limit ${MAX_IN_FLIGHT} per worker): ${ok} accepted, ${fates.filter((f) => f.kind === 'status' && f.status === 500).length} answered 500`);
+        assert.ok(
+          refused.length > 0,
+          `some refused (limit ${MAX_IN_FLIGHT} per worker): ${ok} accepted, ${fates.filter((f) => f.kind === 'status' && f.status === 500).length} answered 500`,
+        );
         assert.ok(
           refused.every((f) => f.kind === 'refused' && f.error !== 'client deadline'),
           'no request left waiting until the client gave up',
