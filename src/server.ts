@@ -129,11 +129,7 @@ async function listen(
       admission,
       tls: Boolean(config.listen.tls),
       onRefused: () => metrics.connectionsRefused.inc(),
-      onError: (e) =>
-        logger.warn(
-          { code: 'LISTENER_ERROR', errCode: (e as NodeJS.ErrnoException).code },
-          'listener error',
-        ),
+      onError: listenerError(logger),
     });
     await intake.start();
   } else await app.listen({ host: config.listen.host, port: config.listen.port });
@@ -228,11 +224,7 @@ async function supervise(
     port: config.listen.port,
     initialWorkers: count,
     onRefused: () => refused.inc(),
-    onError: (e) =>
-      logger.warn(
-        { code: 'LISTENER_ERROR', errCode: (e as NodeJS.ErrnoException).code },
-        'listener error',
-      ),
+    onError: listenerError(logger),
   });
   let port: number;
   try {
@@ -296,6 +288,15 @@ function takeTicketKeys(): Buffer | undefined {
   delete process.env[TICKET_KEYS_ENV];
   const keys = Buffer.from(v, 'base64');
   return cluster.isWorker && keys.length === 48 ? keys : undefined;
+}
+
+/** A copy of the Visa listener failed to accept (EMFILE and the like): its errno, nothing else. */
+function listenerError(logger: Logger): (e: Error) => void {
+  return (e) =>
+    logger.warn(
+      { code: 'LISTENER_ERROR', errCode: (e as NodeJS.ErrnoException).code },
+      'listener error',
+    );
 }
 
 /** The 'listening' line is written whatever the log level: operators and scripts wait for it. */

@@ -107,9 +107,8 @@ export class ConnectionIntake {
     for (const l of this.#listeners.splice(0)) l.close();
   }
 
-  /** Resolves when every connection handed to the server has closed (at most `ms`). */
+  /** After {@link stop}: resolves when every connection handed to the server has closed (at most `ms`). */
   async drain(ms: number): Promise<void> {
-    this.stop();
     const until = performance.now() + ms;
     while (this.#open.size > 0 && performance.now() < until)
       await new Promise((r) => setTimeout(r, 20));
