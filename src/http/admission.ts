@@ -29,11 +29,18 @@ interface Waiting {
   resolve: (shed: ShedReason | undefined) => void;
 }
 
+/** Weight of the newest turn in the running estimate of a busy turn's length. */
+const TURN_WEIGHT = 0.2;
+
 /**
  * Admission control for the Visa route, per process. A request waits in a queue (first in,
  * first out) for its work to start, the RSA operations first; at most `maxInFlight` are waiting
  * or being worked on. One past that limit is refused at once, and so is one that has waited
- * longer than `maxWaitMs` when its turn comes: refused before any RSA operation or write, so
+ * longer than `maxWaitMs` when its turn comes. One that arrives behind a backlog the process
+ * would not clear within `maxWaitMs` (at the rate busy turns have lately taken) is refused at
+ * once too, rather than after waiting that long for the same answer: the client sees its 500 in
+ * milliseconds and its retry goes elsewhere sooner. All are refused before any RSA operation or
+ * write, so
  * that under overload the process spends its CPU on requests it can still answer in time, not
  * on a queue of ones whose client has given up. Visa retries a 500. Times are
  * `performance.now()` milliseconds.
@@ -45,6 +52,10 @@ export class Admission {
   #head = 0;
   #inFlight = 0;
   #scheduled = false;
+  /** When the last busy turn (one that started STARTS_PER_TURN) ran; undefined after an idle one. */
+  #busySince: number | undefined;
+  /** Running estimate of how long a busy turn takes, ms; 0 until one was seen. */
+  #turnMs = 0;
 
   constructor(limits: AdmissionLimits, gauge?: InFlightGauge) {
     this.#limits = limits;
@@ -64,6 +75,13 @@ export class Admission {
   admit(): Promise<ShedReason | undefined> {
     const arrivedAt = performance.now();
     if (this.#inFlight >= this.#limits.maxInFlight) return Promise.resolve('in_flight');
+    const ahead = this.#queue.length - this.#head;
+    if (
+      ahead >= STARTS_PER_TURN &&
+      Math.ceil((ahead + 1) / STARTS_PER_TURN) * this.#turnMs > this.#limits.maxWaitMs
+    ) {
+      return Promise.resolve('deadline');
+    }
     this.#inFlight++;
     this.#gauge?.inc();
     return new Promise((resolve) => {
@@ -82,6 +100,11 @@ export class Admission {
     return w === undefined ? 0 : now - w.arrivedAt;
   }
 
+  /** Running estimate of how long a turn that starts STARTS_PER_TURN requests takes, ms. */
+  get turnMs(): number {
+    return this.#turnMs;
+  }
+
   /** The limits this admission applies. */
   get limits(): AdmissionLimits {
     return this.#limits;
@@ -96,6 +119,12 @@ export class Admission {
   readonly #start = (): void => {
     this.#scheduled = false;
     const now = performance.now();
+    if (this.#busySince !== undefined) {
+      // The previous turn started a full share and so did the work between then and now.
+      const sample = now - this.#busySince;
+      this.#turnMs =
+        this.#turnMs === 0 ? sample : this.#turnMs + TURN_WEIGHT * (sample - this.#turnMs);
+    }
     let started = 0;
     while (this.#head < this.#queue.length && started < STARTS_PER_TURN) {
       const w = this.#queue[this.#head++]!;
@@ -107,6 +136,10 @@ export class Admission {
         w.resolve(undefined);
       }
     }
+    // Only a turn with more waiting behind it is followed at once by the next: the gap between
+    // the two is the time a busy turn takes.
+    this.#busySince =
+      started === STARTS_PER_TURN && this.#head < this.#queue.length ? now : undefined;
     if (this.#head === this.#queue.length) {
       this.#queue.length = 0;
       this.#head = 0;

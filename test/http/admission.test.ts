@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { Admission } from '../../src/http/admission.js';
 import { serviceMetrics } from '../../src/metrics/service-metrics.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
@@ -104,5 +105,58 @@ describe('admission control: the in-flight limit', () => {
     const stored = await s.runtime.store.list({});
     assert.equal(stored.length, 1, 'only the admitted request was stored');
     assert.equal((await serviceMetrics().inFlight.get()).values[0]?.value, 0);
+  });
+});
+
+describe('admission control: a backlog it cannot clear in time', () => {
+  // Holds the event loop as a request's RSA operations would.
+  const busy = (ms: number) => {
+    const end = performance.now() + ms;
+    while (performance.now() < end);
+  };
+
+  it('refuses a late arrival at once, before the requests ahead of it start', async () => {
+    const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 60 });
+    const order: string[] = [];
+    const ahead = Array.from({ length: 40 }, (_, i) =>
+      admission.admit().then((shed) => {
+        order.push(`ahead-${i}`);
+        if (shed === undefined) {
+          busy(3);
+          admission.release();
+        }
+      }),
+    );
+    // Two busy turns (4 starts of 3 ms each) teach it how long a turn takes.
+    while (admission.turnMs === 0) await new Promise((r) => setImmediate(r));
+    const late = admission.admit().then((shed) => {
+      order.push(`late:${shed ?? 'started'}`);
+      if (shed === undefined) admission.release();
+    });
+    await Promise.all([...ahead, late]);
+    const refusedAt = order.indexOf('late:deadline');
+    assert.ok(refusedAt >= 0, `the late arrival was refused: ${order.join(' ')}`);
+    assert.ok(
+      refusedAt < order.indexOf('ahead-39'),
+      `it was refused before the last one ahead of it: ${order.join(' ')}`,
+    );
+    assert.equal(admission.inFlight, 0);
+  });
+
+  it('starts a request that arrives with no backlog, whatever the last busy spell taught it', async () => {
+    const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 1 });
+    const first = Array.from({ length: 12 }, () =>
+      admission.admit().then((shed) => {
+        if (shed === undefined) {
+          busy(3);
+          admission.release();
+        }
+      }),
+    );
+    await Promise.all(first);
+    assert.ok(admission.turnMs > 1, 'a busy turn took longer than the deadline');
+    const shed = await admission.admit();
+    assert.equal(shed, undefined);
+    admission.release();
   });
 });
