@@ -54,6 +54,19 @@ describe('alert templates', () => {
     assert.match(renderAlert('en', { ...facts, firstName: null, last4: null }).text, /^Hello,\n/);
   });
 
+  it('the time of each alert, also for alerts in the same minute and just after it', () => {
+    const at = (ms: number) =>
+      renderAlert('en', { ...facts, receivedAt: facts.receivedAt + ms }).text;
+    assert.match(at(59_999), /at 10:30/);
+    assert.match(at(60_000), /at 10:31/);
+    assert.match(at(0), /at 10:30/);
+    assert.match(at(-1), /at 10:29/);
+    assert.match(
+      renderAlert('en', { ...facts, timeZone: 'Asia/Kolkata' }).text,
+      /at 03:00\sPM GMT\+5:30/,
+    );
+  });
+
   it('Retry-After as seconds or a date', () => {
     assert.equal(parseRetryAfter('7', Date.now()), 7000);
     assert.equal(

@@ -102,14 +102,25 @@ export function alertLanguage(
     : fallback;
 }
 
-/** Formatters by language and time zone: making one costs more than the rest of an alert. */
-const formats = new Map<string, Intl.DateTimeFormat>();
+interface DateFormat {
+  format: Intl.DateTimeFormat;
+  /** The minute last formatted (ms since the epoch / 60,000) and its text. */
+  minute: number;
+  text: string;
+}
 
-function dateFormat(language: AlertLanguage, timeZone: string): Intl.DateTimeFormat {
+/**
+ * Formatters by language and time zone: making one costs more than the rest of an alert, and
+ * formatting costs about as much as the rest, so each keeps its last minute's text (alerts come
+ * in bursts, and the text shows minutes; every time zone in use is offset by whole minutes).
+ */
+const formats = new Map<string, DateFormat>();
+
+function formatMinute(language: AlertLanguage, timeZone: string, at: number): string {
   const key = `${language} ${timeZone}`;
   let f = formats.get(key);
   if (f === undefined) {
-    f = new Intl.DateTimeFormat(language, {
+    const format = new Intl.DateTimeFormat(language, {
       year: 'numeric',
       month: 'long',
       day: 'numeric',
@@ -118,9 +129,15 @@ function dateFormat(language: AlertLanguage, timeZone: string): Intl.DateTimeFor
       timeZoneName: 'short',
       timeZone,
     });
+    f = { format, minute: Number.NaN, text: '' };
     formats.set(key, f);
   }
-  return f;
+  const minute = Math.floor(at / 60_000);
+  if (minute !== f.minute) {
+    f.text = f.format.format(new Date(at));
+    f.minute = minute;
+  }
+  return f.text;
 }
 
 /**
@@ -129,7 +146,7 @@ function dateFormat(language: AlertLanguage, timeZone: string): Intl.DateTimeFor
  */
 export function renderAlert(language: AlertLanguage, f: AlertFacts): AlertMessage {
   const w = WORDING[language];
-  const when = dateFormat(language, f.timeZone).format(new Date(f.receivedAt));
+  const when = formatMinute(language, f.timeZone, f.receivedAt);
   const card = w.card(f.last4);
   const warn = f.level !== 'low';
   const subjectCard = f.last4 ? `•••• ${f.last4}` : 'Visa';
