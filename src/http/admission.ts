@@ -37,13 +37,12 @@ const TURN_WEIGHT = 0.2;
  * first out) for its work to start, the RSA operations first; at most `maxInFlight` are waiting
  * or being worked on. One past that limit is refused at once, and so is one that has waited
  * longer than `maxWaitMs` when its turn comes. One that arrives behind a backlog the process
- * would not clear within `maxWaitMs` (at the rate busy turns have lately taken) is refused at
- * once too, rather than after waiting that long for the same answer: the client sees its 500 in
- * milliseconds and its retry goes elsewhere sooner. All are refused before any RSA operation or
- * write, so
- * that under overload the process spends its CPU on requests it can still answer in time, not
- * on a queue of ones whose client has given up. Visa retries a 500. Times are
- * `performance.now()` milliseconds.
+ * would not clear within `maxWaitMs` (at the rate the current busy spell's turns take) is
+ * refused at once too, rather than after waiting that long for the same answer: the client sees
+ * its 500 in milliseconds and its retry goes elsewhere sooner. All are refused before any RSA
+ * operation or write, so that under overload the process spends its CPU on requests it can
+ * still answer in time, not on a queue of ones whose client has given up. Visa retries a 500.
+ * Times are `performance.now()` milliseconds.
  */
 export class Admission {
   readonly #limits: AdmissionLimits;
@@ -75,10 +74,12 @@ export class Admission {
   admit(): Promise<ShedReason | undefined> {
     const arrivedAt = performance.now();
     if (this.#inFlight >= this.#limits.maxInFlight) return Promise.resolve('in_flight');
-    const ahead = this.#queue.length - this.#head;
+    // Only while a busy spell lasts: each of its turns renews the estimate, whereas one kept
+    // from an earlier spell, if high, would refuse the very backlogs that could correct it.
     if (
-      ahead >= STARTS_PER_TURN &&
-      Math.ceil((ahead + 1) / STARTS_PER_TURN) * this.#turnMs > this.#limits.maxWaitMs
+      this.#busySince !== undefined &&
+      Math.floor((this.#queue.length - this.#head) / STARTS_PER_TURN) * this.#turnMs >
+        this.#limits.maxWaitMs
     ) {
       return Promise.resolve('deadline');
     }

@@ -114,11 +114,13 @@ describe('admission control: a backlog it cannot clear in time', () => {
     const end = performance.now() + ms;
     while (performance.now() < end);
   };
+  const turn = () => new Promise((r) => setImmediate(r));
 
   it('refuses a late arrival at once, before the requests ahead of it start', async () => {
-    const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 60 });
+    // A turn starts 4 requests of at least 3 ms each: behind 72, at least 18 turns of 12 ms.
+    const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 200 });
     const order: string[] = [];
-    const ahead = Array.from({ length: 40 }, (_, i) =>
+    const ahead = Array.from({ length: 80 }, (_, i) =>
       admission.admit().then((shed) => {
         order.push(`ahead-${i}`);
         if (shed === undefined) {
@@ -127,8 +129,8 @@ describe('admission control: a backlog it cannot clear in time', () => {
         }
       }),
     );
-    // Two busy turns (4 starts of 3 ms each) teach it how long a turn takes.
-    while (admission.turnMs === 0) await new Promise((r) => setImmediate(r));
+    for (let i = 0; i < 100 && admission.turnMs === 0; i++) await turn();
+    assert.ok(admission.turnMs > 0, 'a busy turn was measured');
     const late = admission.admit().then((shed) => {
       order.push(`late:${shed ?? 'started'}`);
       if (shed === undefined) admission.release();
@@ -137,26 +139,34 @@ describe('admission control: a backlog it cannot clear in time', () => {
     const refusedAt = order.indexOf('late:deadline');
     assert.ok(refusedAt >= 0, `the late arrival was refused: ${order.join(' ')}`);
     assert.ok(
-      refusedAt < order.indexOf('ahead-39'),
+      refusedAt < order.indexOf('ahead-79'),
       `it was refused before the last one ahead of it: ${order.join(' ')}`,
     );
     assert.equal(admission.inFlight, 0);
   });
 
-  it('starts a request that arrives with no backlog, whatever the last busy spell taught it', async () => {
-    const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 1 });
-    const first = Array.from({ length: 12 }, () =>
+  it('once the backlog is gone, starts what arrives, whatever the last busy spell taught it', async () => {
+    const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 50 });
+    const spell = Array.from({ length: 12 }, () =>
       admission.admit().then((shed) => {
         if (shed === undefined) {
-          busy(3);
+          busy(20);
           admission.release();
         }
       }),
     );
-    await Promise.all(first);
-    assert.ok(admission.turnMs > 1, 'a busy turn took longer than the deadline');
-    const shed = await admission.admit();
-    assert.equal(shed, undefined);
-    admission.release();
+    await Promise.all(spell);
+    assert.ok(admission.turnMs > 50, 'a busy turn took longer than the deadline');
+    // Arriving together, 8 form a backlog of two turns, each far shorter than the last spell's.
+    const burst = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        admission.admit().then((shed) => {
+          if (shed === undefined) admission.release();
+          return shed ?? 'started';
+        }),
+      ),
+    );
+    assert.deepEqual(burst, Array(8).fill('started'));
+    assert.equal(admission.inFlight, 0);
   });
 });
