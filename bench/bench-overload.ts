@@ -13,7 +13,7 @@ import {
 } from './bench-phase.js';
 import { BANK } from './bench-rows.js';
 import type { LatencySummary } from './latency-stats.js';
-import { type DriveResult, OUTCOME } from './load-driver.js';
+import { type AnswerCounts, type DriveResult, OUTCOME } from './load-driver.js';
 import { readNotificationLinesAt } from './notification-set.js';
 
 /** The client's own deadline in the overload (Visa's is not published; it retries timeouts). */
@@ -50,15 +50,7 @@ export interface OverloadResult {
   /** 200s per second of sending. */
   goodputPerSecond: number;
   goodputRatio: number;
-  answers: {
-    ok: number;
-    shed: number;
-    other: number;
-    timeouts: number;
-    /** Connections reset or closed by the server before any answer. */
-    refused: number;
-    errors: number;
-  };
+  answers: AnswerCounts;
   /** Every answer, and the 200s and 500s apart; when the client saw each refusal. */
   latencyMs: {
     all: LatencySummary;

@@ -68,15 +68,20 @@ export const OUTCOME = {
   error: 'E',
 } as const;
 
-export interface TimelineBucket {
-  atSeconds: number;
-  sent: number;
+/** Answers of a run or of a part of it, by kind. */
+export interface AnswerCounts {
   ok: number;
   shed: number;
   other: number;
   timeouts: number;
+  /** Connections reset or closed by the server before any answer. */
   refused: number;
   errors: number;
+}
+
+export interface TimelineBucket extends AnswerCounts {
+  atSeconds: number;
+  sent: number;
   /** p99 of the answers (any status) of requests sent in this bucket, ms. */
   p99Ms: number | null;
 }

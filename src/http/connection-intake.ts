@@ -34,8 +34,8 @@ export interface ConnectionIntakeOptions {
  * A cluster worker's accepting side (see shared-listener.ts): it asks the primary for copies of
  * the listening socket, accepts on each, and hands each connection to the Visa app's server.
  * When the requests admitted, the connections whose first request is not read yet and the TLS
- * handshakes under way reach the limit, a new connection
- * is reset at once instead, before any work (before the TLS handshake above all): the client
+ * handshakes under way reach the limit, a new connection is reset at once instead, before any
+ * work (before the TLS handshake above all): the client
  * learns at once that it must retry, where a connection left in the accept queue would have
  * timed out after its request was perhaps stored.
  */
