@@ -9,7 +9,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadConfig } from '../src/config/load-config.js';
-import { loadSecrets } from '../src/keys/load-secrets.js';
+import { loadSecrets, soleIssuerKeys } from '../src/keys/load-secrets.js';
 import { importCardholders } from '../src/risk/directory/cardholder-import.js';
 import { openStore } from '../src/storage/open-store.js';
 import type { BenchKeys } from './bench-keys.js';
@@ -88,7 +88,7 @@ async function importInto(storageUrl: string, keys: BenchKeys, size: number): Pr
       const report = await importCardholders(
         csv,
         store.openRiskStores().cardholders,
-        loadSecrets(config).dataProtector,
+        soleIssuerKeys(loadSecrets(config)).dataProtector,
         { defaultCountry: 'GB', batchSize: 2000 },
       );
       if (report.skipped > 0)

@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load-config.js';
 import { decryptCompactJwe } from '../src/jose/compact-jwe.js';
 import { verifyCompactJws } from '../src/jose/compact-jws.js';
-import { loadSecrets } from '../src/keys/load-secrets.js';
+import { loadSecrets, soleIssuerKeys } from '../src/keys/load-secrets.js';
 import {
   type InboundNotification,
   NotificationPipeline,
@@ -64,7 +64,9 @@ const workDir = mkdtempSync(join(tmpdir(), 'ctp-stages-'));
 const config = loadConfig(
   writeServiceConfig(workDir, keys, 'sqlite:unused.sqlite', 0, { risk: false }),
 );
-const { verificationKeys, decryptionKeys, dataProtector: dp } = loadSecrets(config);
+const secrets = loadSecrets(config);
+const { verificationKeys } = secrets;
+const { decryptionKeys, dataProtector: dp } = soleIssuerKeys(secrets);
 const issuerKey = issuerPrivateKey(keys);
 const jose = config.jose;
 const jweAllow = {
@@ -179,6 +181,7 @@ const records: NotificationRecord[] = [];
     },
   } as unknown as NotificationStore;
   const p = new NotificationPipeline({
+    issuer: 'default',
     store: capture,
     verificationKeys,
     decryptionKeys,
@@ -211,6 +214,7 @@ async function intoStore(from: number, to: number, inFlight: number): Promise<vo
 async function throughPipeline(from: number, to: number): Promise<void> {
   const store = await freshStore();
   const pipeline = new NotificationPipeline({
+    issuer: 'default',
     store,
     verificationKeys,
     decryptionKeys,
@@ -233,6 +237,7 @@ async function throughPipeline(from: number, to: number): Promise<void> {
 /** The store every notification is in once, for the retries. */
 const retryStore = await freshStore();
 const retryPipeline = new NotificationPipeline({
+  issuer: 'default',
   store: retryStore,
   verificationKeys,
   decryptionKeys,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import { Agent } from 'undici';
-import { loadSecrets } from '../src/keys/load-secrets.js';
+import { loadSecrets, soleIssuerKeys } from '../src/keys/load-secrets.js';
 import { importCardholders } from '../src/risk/directory/cardholder-import.js';
 import { openStore } from '../src/storage/open-store.js';
 import { encodeVisaMessage } from '../src/visa/visa-encoder.js';
@@ -435,7 +435,7 @@ export async function pgTwoInstances(
     const report = await importCardholders(
       holdersFile,
       store.openRiskStores().cardholders,
-      loadSecrets(config).dataProtector,
+      soleIssuerKeys(loadSecrets(config)).dataProtector,
       { defaultCountry: 'GB', batchSize: 2000 },
     );
     assert.equal(report.skipped, 0, `directory rows skipped: ${JSON.stringify(report.errors)}`);

@@ -15,13 +15,14 @@ import { visaExchange, visaRequestAnswered } from './http/visa-exchange.js';
 import { visaRoute } from './http/visa-route.js';
 import type { Logger } from './logger.js';
 import { serviceMetrics } from './metrics/service-metrics.js';
-import type { NotificationPipeline } from './pipeline/notification-pipeline.js';
+import type { IssuerPipelines } from './pipeline/issuer-pipelines.js';
 import { crlBlocks } from './pki/crl.js';
 import type { NotificationStore } from './storage/notification-store.js';
 
 export interface AppDeps {
   config: Config;
-  pipeline: NotificationPipeline;
+  /** Each issuer's pipeline, by the base path of its endpoint. */
+  pipelines: IssuerPipelines;
   store: NotificationStore;
   logger: Logger;
   /** False while a token holding decryption keys is unavailable (/readyz answers 503). */
@@ -103,7 +104,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
   const metrics = serviceMetrics();
   const exchange = visaExchange({
-    pipeline: deps.pipeline,
+    pipelines: deps.pipelines,
     basePath: deps.config.basePath,
     inspectClientCertificate: Boolean(tls?.clientCa),
     admission: deps.admission ?? new Admission(listen.admission, metrics.inFlight),

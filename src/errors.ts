@@ -34,7 +34,9 @@ export type QuarantineCode =
   | 'JWE_KID_UNKNOWN'
   | 'JWE_DECRYPTION_FAILED'
   | 'PAYLOAD_NOT_JSON'
-  | 'PAYLOAD_INVALID';
+  | 'PAYLOAD_INVALID'
+  // The card number is outside the ranges of the issuer whose endpoint was called.
+  | 'BIN_NOT_ISSUER';
 
 export type ErrorCode =
   | RejectCode

@@ -1,11 +1,12 @@
 import type { Config } from './config/config-schema.js';
 import type { WorkerLane } from './delivery/delivery-worker.js';
 import { TokenDecryptionKey } from './hsm/token-decryption-key.js';
-import { loadSecrets, type Secrets } from './keys/load-secrets.js';
+import { type IssuerKeys, loadSecrets, type Secrets, soleIssuerKeys } from './keys/load-secrets.js';
 import { logSecretWarnings, secretContext } from './keys/resolve-secret.js';
 import type { Logger } from './logger.js';
 import { serviceMetrics } from './metrics/service-metrics.js';
 import type { ClientCertificatePin } from './pipeline/authenticate.js';
+import { IssuerPipelines } from './pipeline/issuer-pipelines.js';
 import { NotificationPipeline } from './pipeline/notification-pipeline.js';
 import { createAlertLane } from './risk/alert/alert-lane.js';
 import { createRisk, type RiskRuntime } from './risk/create-risk.js';
@@ -19,7 +20,8 @@ export interface Runtime {
   store: NotificationStore;
   /** The delivery queue, on the store's connection. */
   outbox: OutboxStore;
-  pipeline: NotificationPipeline;
+  /** Each issuer's pipeline, by base path and by issuer. */
+  pipelines: IssuerPipelines;
   /** Fraud assessment and alerts; undefined when `risk.enabled` is false. */
   risk: RiskRuntime | undefined;
   /**
@@ -79,7 +81,8 @@ export async function createRuntime(
     risk = await createRisk(
       { risk: config.risk, directory: config.directory },
       secretContext(config),
-      secrets.dataProtector,
+      // Risk runs for one issuer only (checked at start): the first is the only one then.
+      soleIssuerKeys(secrets).dataProtector,
       store,
       logger,
       options.onDeliveriesQueued ? { onAssessed: options.onDeliveriesQueued } : {},
@@ -89,32 +92,49 @@ export async function createRuntime(
     secrets.close();
     throw e;
   }
-  const pipeline = new NotificationPipeline({
-    store,
-    verificationKeys: secrets.verificationKeys,
-    decryptionKeys: secrets.decryptionKeys,
-    dataProtector: secrets.dataProtector,
-    jose: config.jose,
-    tokenRequestorIds: config.tokenRequestorIds ? new Set(config.tokenRequestorIds) : undefined,
-    requireClientCertificate: Boolean(config.listen.tls?.clientCa),
-    clientCertificatePin: pinOf(config.listen.tls?.clientCertificate),
-    xPayToken: secrets.xPayTokenSecret
-      ? {
-          secret: secrets.xPayTokenSecret,
-          skewSeconds: config.auth.xPayToken?.clockSkewSeconds ?? 300,
-        }
-      : undefined,
-    onAccepted: risk ? (id) => risk.service.schedule(id) : undefined,
-  });
+  const pipelines = new IssuerPipelines(
+    config.issuers.map((issuer) => {
+      const keys = secrets.issuers.get(issuer.id) as IssuerKeys;
+      const xpt = issuer.auth.xPayToken;
+      return {
+        issuer: issuer.id,
+        basePath: issuer.basePath,
+        pipeline: new NotificationPipeline({
+          issuer: issuer.id,
+          binRanges: issuer.binRanges,
+          store,
+          verificationKeys: secrets.verificationKeys,
+          decryptionKeys: keys.decryptionKeys,
+          dataProtector: keys.dataProtector,
+          jose: config.jose,
+          tokenRequestorIds: issuer.tokenRequestorIds
+            ? new Set(issuer.tokenRequestorIds)
+            : undefined,
+          requireClientCertificate: Boolean(config.listen.tls?.clientCa),
+          clientCertificatePin: pinOf(config.listen.tls?.clientCertificate),
+          xPayToken:
+            keys.xPayTokenSecret && xpt
+              ? { secret: keys.xPayTokenSecret, skewSeconds: xpt.clockSkewSeconds }
+              : undefined,
+          onAccepted: risk ? (id) => risk.service.schedule(id) : undefined,
+        }),
+      };
+    }),
+  );
   return {
     config,
     secrets,
     store,
     outbox,
-    pipeline,
+    pipelines,
     risk,
     alertLane: (log) =>
-      createAlertLane(config.risk, secretContext(config), secrets.dataProtector, log),
+      createAlertLane(
+        config.risk,
+        secretContext(config),
+        soleIssuerKeys(secrets).dataProtector,
+        log,
+      ),
     startBackground: () => risk?.start(),
     async close() {
       try {
@@ -140,16 +160,18 @@ function pinOf(
 
 /** One line per token key at start: where it is and the mechanism the self-test settled on. */
 function logTokenKeys(logger: Logger, secrets: Secrets): void {
-  for (const [kid, key] of secrets.decryptionKeys) {
-    if (key instanceof TokenDecryptionKey)
-      logger.info(
-        {
-          kid,
-          token: secrets.token?.description.token,
-          label: key.label,
-          mechanism: key.mechanism,
-        },
-        'token key ready',
-      );
-  }
+  for (const [issuer, keys] of secrets.issuers)
+    for (const [kid, key] of keys.decryptionKeys) {
+      if (key instanceof TokenDecryptionKey)
+        logger.info(
+          {
+            issuer,
+            kid,
+            token: secrets.token?.description.token,
+            label: key.label,
+            mechanism: key.mechanism,
+          },
+          'token key ready',
+        );
+    }
 }

@@ -52,7 +52,7 @@ async function listenAdmin(
     secrets: rt.secrets,
     store: rt.store,
     outbox: rt.outbox,
-    pipeline: rt.pipeline,
+    pipelines: rt.pipelines,
     logger,
   });
   await admin.listen({ host: config.admin.host, port: config.admin.port });
@@ -113,7 +113,7 @@ async function listen(
   const admission = new Admission(config.listen.admission, metrics.inFlight);
   const app = await buildApp({
     config,
-    pipeline: rt.pipeline,
+    pipelines: rt.pipelines,
     store: rt.store,
     logger,
     keysReady: () => rt.secrets.token?.healthy ?? true,

@@ -2,7 +2,7 @@ import { Value } from '@sinclair/typebox/value';
 import { type Config, ConfigSchema } from '../config/config-schema.js';
 import type { Secrets } from '../keys/load-secrets.js';
 import type { Logger } from '../logger.js';
-import type { NotificationPipeline } from '../pipeline/notification-pipeline.js';
+import type { IssuerPipelines } from '../pipeline/issuer-pipelines.js';
 import type { AuditLog } from '../storage/audit-log.js';
 import type { CaseStore } from '../storage/case-store.js';
 import type { NotificationQueries } from '../storage/notification-queries.js';
@@ -30,7 +30,8 @@ export interface AdminContext {
   secrets: Secrets;
   store: NotificationStore;
   outbox: OutboxStore;
-  pipeline: NotificationPipeline;
+  /** Each issuer's pipeline (reprocessing a quarantined row with its issuer's keys). */
+  pipelines: IssuerPipelines;
   logger: Logger;
   operators: OperatorStore;
   audit: AuditLog;
@@ -45,7 +46,8 @@ export interface AdminDeps {
   secrets: Secrets;
   store: NotificationStore;
   outbox: OutboxStore;
-  pipeline: NotificationPipeline;
+  /** Each issuer's pipeline (reprocessing a quarantined row with its issuer's keys). */
+  pipelines: IssuerPipelines;
   logger: Logger;
   now?: () => number;
 }

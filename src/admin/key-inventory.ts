@@ -1,12 +1,14 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Config } from '../config/config-schema.js';
+import type { Config, IssuerSettings } from '../config/config-schema.js';
 import type { SecretRef } from '../config/secret-ref.js';
 import { TokenDecryptionKey } from '../hsm/token-decryption-key.js';
-import type { Secrets } from '../keys/load-secrets.js';
+import type { IssuerKeys, Secrets } from '../keys/load-secrets.js';
 
 export interface KeyEntry {
   id: string;
+  /** The issuer the key is for; null for the deployment's (Visa's certificates, TLS). */
+  issuer: string | null;
   use:
     | 'decryption'
     | 'verification'
@@ -50,29 +52,11 @@ function certificateInfo(path: string): { subject: string; notAfter: Date } | un
 export function keyInventory(config: Config, secrets: Secrets): KeyEntry[] {
   const out: KeyEntry[] = [];
   const tokenName = secrets.token?.description.token ?? config.hsm?.token ?? '';
-  for (const k of config.keys.decryption) {
-    const cert = k.certificate ? certificateInfo(k.certificate) : undefined;
-    const key = secrets.decryptionKeys.get(k.kid);
-    out.push({
-      id: k.kid,
-      use: 'decryption',
-      subject: cert?.subject ?? null,
-      notAfter: secrets.decryptionCertificateExpiry.get(k.kid) ?? null,
-      note: k.certificate
-        ? null
-        : 'no certificate configured beside this key (keys.decryption[].certificate): expiry unknown',
-      ...(k.hsm
-        ? {
-            location: 'token' as const,
-            where: `token "${tokenName}", label "${k.hsm.label}" (${key instanceof TokenDecryptionKey ? key.mechanism : k.hsm.mechanism})`,
-          }
-        : { location: 'file' as const, where: k.privateKey ?? '' }),
-    });
-  }
   for (const k of config.keys.verification) {
     const notAfter = secrets.certificateExpiry.get(k.kid) ?? null;
     out.push({
       id: k.kid,
+      issuer: null,
       use: 'verification',
       subject: notAfter ? (certificateInfo(k.certificate)?.subject ?? null) : null,
       notAfter,
@@ -81,27 +65,12 @@ export function keyInventory(config: Config, secrets: Secrets): KeyEntry[] {
       where: k.certificate,
     });
   }
-  for (const [i, k] of config.dataProtection.keys.entries())
-    out.push({
-      id: k.id,
-      use: 'data',
-      subject: null,
-      notAfter: null,
-      note: i === 0 ? 'active: encrypts new rows' : 'decrypts older rows',
-      ...secretLocation(k, tokenName),
-    });
-  out.push({
-    id: 'fingerprint',
-    use: 'fingerprint',
-    subject: null,
-    notAfter: null,
-    note: 'HMAC key for card fingerprints',
-    ...secretLocation(config.dataProtection.fingerprintKey, tokenName),
-  });
+  for (const issuer of config.issuers) issuerKeys(issuer, secrets, tokenName, out);
   const tlsCert = (id: string, use: KeyEntry['use'], path: string) => {
     const c = certificateInfo(path);
     out.push({
       id,
+      issuer: null,
       use,
       subject: c?.subject ?? null,
       notAfter: c?.notAfter ?? null,
@@ -147,5 +116,54 @@ export function withStatus(
       daysLeft,
       status: daysLeft < 0 ? 'expired' : daysLeft <= warnDays ? 'expiring' : 'ok',
     };
+  });
+}
+
+/** One issuer's decryption, data and fingerprint keys. */
+function issuerKeys(
+  issuer: IssuerSettings,
+  secrets: Secrets,
+  tokenName: string,
+  out: KeyEntry[],
+): void {
+  const keys = secrets.issuers.get(issuer.id) as IssuerKeys;
+  for (const k of issuer.keys.decryption) {
+    const cert = k.certificate ? certificateInfo(k.certificate) : undefined;
+    const key = keys.decryptionKeys.get(k.kid);
+    out.push({
+      id: k.kid,
+      issuer: issuer.id,
+      use: 'decryption',
+      subject: cert?.subject ?? null,
+      notAfter: keys.decryptionCertificateExpiry.get(k.kid) ?? null,
+      note: k.certificate
+        ? null
+        : 'no certificate configured beside this key (keys.decryption[].certificate): expiry unknown',
+      ...(k.hsm
+        ? {
+            location: 'token' as const,
+            where: `token "${tokenName}", label "${k.hsm.label}" (${key instanceof TokenDecryptionKey ? key.mechanism : k.hsm.mechanism})`,
+          }
+        : { location: 'file' as const, where: k.privateKey ?? '' }),
+    });
+  }
+  for (const [i, k] of issuer.dataProtection.keys.entries())
+    out.push({
+      id: k.id,
+      issuer: issuer.id,
+      use: 'data',
+      subject: null,
+      notAfter: null,
+      note: i === 0 ? 'active: encrypts new rows' : 'decrypts older rows',
+      ...secretLocation(k, tokenName),
+    });
+  out.push({
+    id: 'fingerprint',
+    issuer: issuer.id,
+    use: 'fingerprint',
+    subject: null,
+    notAfter: null,
+    note: 'HMAC key for card fingerprints',
+    ...secretLocation(issuer.dataProtection.fingerprintKey, tokenName),
   });
 }

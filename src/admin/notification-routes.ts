@@ -124,7 +124,10 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
         return reply.code(400).send(errorBody('PAN_INVALID', 'a card number has 12 to 19 digits'));
       const f = toFilter(rest);
       if (typeof f === 'string') return reply.code(400).send(errorBody('BAD_CURSOR', f));
-      f.fingerprint = ctx.secrets.dataProtector.fingerprint(digits);
+      f.fingerprints = [...ctx.secrets.issuers].map(([issuer, keys]) => ({
+        issuer,
+        fingerprint: keys.dataProtector.fingerprint(digits),
+      }));
       // PCI DSS v4 10.2.1.1: every look-up by card number is logged, each page of it included:
       // a cursor is the client's to send, so it cannot stand for an audited first page.
       const p = await page(f);
@@ -192,7 +195,7 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
               )
           : reply.code(404).send(errorBody('NOT_FOUND', 'no such notification'));
       }
-      const outcome = await ctx.pipeline.reprocess(row);
+      const outcome = await ctx.pipelines.reprocess(row);
       const result =
         outcome.kind === 'accepted'
           ? { status: 'accepted', reason: null }

@@ -29,6 +29,7 @@ export const ErrorBody = Type.Object(
 export const NotificationItem = Type.Object(
   {
     id: Type.String(),
+    issuer: Type.String({ description: 'The issuer whose endpoint received it' }),
     receivedAt: Type.String({ format: 'date-time' }),
     tokenRequestorId: Type.String(),
     eventType: Type.String(),
@@ -136,6 +137,12 @@ export const AuditItem = Type.Object(
 export const KeyItem = Type.Object(
   {
     id: Type.String({ description: 'kid, or the config field for TLS certificates' }),
+    issuer: Nullable(
+      Type.String({
+        description:
+          "The issuer the key is for; null for the deployment's (Visa's certificates, TLS)",
+      }),
+    ),
     use: Type.String({
       description:
         'decryption | verification | data | fingerprint | tls-server | tls-client-ca | admin-tls',

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { loadSecrets } from '../keys/load-secrets.js';
+import { loadSecrets, soleIssuerKeys } from '../keys/load-secrets.js';
 import { logSecretWarnings } from '../keys/resolve-secret.js';
 import { ImportFileError } from '../risk/directory/cardholder-file.js';
 import { importCardholders } from '../risk/directory/cardholder-import.js';
@@ -29,6 +29,11 @@ export async function cardholdersCommand(argv: string[]): Promise<number> {
   if (!f.file) throw new UsageError('--file is required');
   if (!existsSync(f.file)) throw new UsageError(`cannot read ${f.file}`);
   const { config } = loadConfigFrom(f.config);
+  // The directory belongs to the one issuer risk assessment runs for (checked at start).
+  if (config.issuers.length > 1)
+    throw new UsageError(
+      'the cardholder directory serves one issuer: this configuration has several',
+    );
   const secrets = loadSecrets(config);
   logSecretWarnings(cliLogger(), secrets.warnings);
   const store = await openStore(config.storage).catch((e: unknown) => {
@@ -42,10 +47,15 @@ export async function cardholdersCommand(argv: string[]): Promise<number> {
     try {
       const bar = progress('import', { quiet: f.quiet === true, unit: ' rows' });
       try {
-        report = await importCardholders(f.file, cardholders, secrets.dataProtector, {
-          defaultCountry: config.risk.defaultCountry,
-          onProgress: (rows) => bar.update(rows),
-        });
+        report = await importCardholders(
+          f.file,
+          cardholders,
+          soleIssuerKeys(secrets).dataProtector,
+          {
+            defaultCountry: config.risk.defaultCountry,
+            onProgress: (rows) => bar.update(rows),
+          },
+        );
       } finally {
         bar.end();
       }

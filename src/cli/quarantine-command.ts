@@ -22,7 +22,7 @@ export async function quarantineCommand(argv: string[]): Promise<number> {
       for (const row of batch) {
         after = row.id;
         counts.examined++;
-        const outcome = await rt.pipeline.reprocess(row);
+        const outcome = await rt.pipelines.reprocess(row);
         if (outcome.kind === 'accepted') counts.accepted++;
         else if (outcome.kind === 'quarantined' || outcome.kind === 'rejected')
           counts.stillQuarantined++;

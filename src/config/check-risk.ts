@@ -3,11 +3,17 @@ import type { Config } from './config-schema.js';
 
 /**
  * Checks of `risk` the schema cannot express (level order, BIN range bounds, a real time zone),
- * and that the directory gets full card numbers only over TLS.
+ * that the directory gets full card numbers only over TLS, and one issuer when it is on.
  * @throws ConfigError naming the field.
  */
 export function checkRisk(config: Config): void {
   checkRiskSettings(config.risk, '/risk');
+  // The assessment reads one directory with one fingerprint key: one issuer's (decision 0053).
+  if (config.risk.enabled && config.issuers.length > 1)
+    throw new ConfigError(
+      '/risk/enabled',
+      'risk assessment serves one issuer: with several `issuers`, set it to false',
+    );
   const d = config.directory;
   // PCI DSS 4.2.1: a full card number crosses a network only under strong cryptography.
   if (d.type === 'http' && d.sendCardNumber && !d.url.startsWith('https://'))

@@ -5,22 +5,19 @@ import {
   SIGNATURE_ALGORITHMS,
 } from '../domain/jose-algorithms.js';
 import { literalUnion } from '../util/literal-union.js';
-import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 import { DeliverySchema, SinksSchema } from './delivery-schema.js';
 import { FilePath } from './file-path.js';
-import { HsmConfig, TokenKeyRef } from './hsm-schema.js';
+import { HsmConfig } from './hsm-schema.js';
+import {
+  AuthSchema,
+  DataProtectionSchema,
+  DecryptionKeysSchema,
+  type IssuerConfig,
+  IssuerSchema,
+  TokenRequestorIdsSchema,
+} from './issuer-schema.js';
 import { AdminTlsSchema, ListenTlsSchema } from './listen-tls-schema.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
-import { SecretRef, secretRefWith } from './secret-ref.js';
-
-/** A data key kept wrapped (RSA-OAEP-256) by a key-encrypting key in the token. */
-const WrappedBy = () =>
-  Type.Object(TokenKeyRef.properties, {
-    additionalProperties: false,
-    description:
-      'The secret is this data key wrapped (RSA-OAEP-256, base64) by the named key in the `hsm` token, ' +
-      'as `ctp-notify keys wrap-data-key` writes it; unwrapped into memory at start. Absent: the key in clear.',
-  });
 
 /**
  * The one configuration schema. Types are derived from it (`Config`), defaults live in it, and
@@ -109,7 +106,8 @@ export const ConfigSchema = Type.Object(
       pattern: '^(/[A-Za-z0-9._~-]+)*$',
       default: '',
       description:
-        'Path prefix in front of `/vtis/v1/...` when the issuer endpoint is not at the root.',
+        "Path prefix in front of `/vtis/v1/...` (and in front of each issuer's `basePath`) when the endpoints " +
+        'are not at the root.',
     }),
     workers: Type.Optional(
       Type.Integer({
@@ -154,43 +152,11 @@ export const ConfigSchema = Type.Object(
     ),
     keys: Type.Object(
       {
-        decryption: Type.Array(
-          Type.Object(
-            {
-              kid: Type.String({
-                minLength: 1,
-                description: "The key's id, matched against the JWE `kid`.",
-              }),
-              privateKey: Type.Optional(
-                FilePath({
-                  description:
-                    'Issuer private key: PKCS#8 or PKCS#1 PEM, RSA of at least 2048 bits. Give this or `hsm`.',
-                }),
-              ),
-              hsm: Type.Optional(
-                Type.Object(TokenKeyRef.properties, {
-                  additionalProperties: false,
-                  description:
-                    'The key in the token named by the top-level `hsm`, instead of `privateKey`: it never leaves the token.',
-                }),
-              ),
-              certificate: Type.Optional(
-                FilePath({
-                  description:
-                    'The certificate given to Visa for this key, if kept beside it: its expiry is then reported ' +
-                    '(`/api/keys`, metrics); without it the expiry is "unknown".',
-                }),
-              ),
-            },
-            { additionalProperties: false },
-          ),
-          {
-            minItems: 1,
-            description:
-              'Issuer decryption keys, chosen by the JWE `kid`; several for rotation, files and token keys mixed. ' +
-              'Ids are unique.',
-          },
-        ),
+        decryption: Type.Optional({
+          ...DecryptionKeysSchema,
+          description:
+            'Issuer decryption keys of a configuration without `issuers` (with `issuers`, each issuer has its own).',
+        }),
         verification: Type.Array(
           Type.Object(
             {
@@ -239,72 +205,29 @@ export const ConfigSchema = Type.Object(
         description: 'Algorithm allow-lists. `none`, HS*, RSA1_5 cannot be configured.',
       },
     ),
-    auth: Type.Object(
-      {
-        xPayToken: Type.Optional(
-          Type.Object(
-            {
-              sharedSecret: SecretRef({ description: "Visa's shared secret, at least 16 bytes." }),
-              clockSkewSeconds: Type.Integer({
-                minimum: 0,
-                maximum: 3600,
-                default: 300,
-                description:
-                  "Largest accepted difference between the token's timestamp and this clock.",
-              }),
-            },
-            {
-              additionalProperties: false,
-              description: "Visa's X-Pay-Token on each request. Absent: not checked.",
-            },
-          ),
-        ),
-      },
-      {
-        additionalProperties: false,
-        default: {},
-        description: "Application-level checks of Visa's requests.",
-      },
-    ),
-    tokenRequestorIds: Type.Optional(
-      Type.Array(Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN }), {
+    auth: {
+      ...AuthSchema,
+      description:
+        "Application-level checks of Visa's requests, without `issuers` (with them, each issuer's `auth`).",
+    },
+    tokenRequestorIds: Type.Optional(TokenRequestorIdsSchema),
+    hsm: Type.Optional(HsmConfig),
+    dataProtection: Type.Optional(DataProtectionSchema),
+    issuers: Type.Optional(
+      Type.Array(IssuerSchema, {
         minItems: 1,
+        maxItems: 1000,
         description:
-          'Allow-list of 11-digit tokenRequestorIDs; others get 404. Absent: any 11-digit ID.',
+          'The issuers this deployment serves, each with its own endpoint, keys and data. Absent: one issuer, ' +
+          '`default`, from the top-level `keys.decryption`, `auth`, `tokenRequestorIds` and `dataProtection`.',
       }),
     ),
-    hsm: Type.Optional(HsmConfig),
-    dataProtection: Type.Object(
-      {
-        keys: Type.Array(
-          secretRefWith({
-            id: Type.String({
-              pattern: '^[A-Za-z0-9._-]{1,32}$',
-              description: 'Key id, stored with each ciphertext; unique.',
-            }),
-            wrappedBy: Type.Optional(WrappedBy()),
-          }),
-          {
-            minItems: 1,
-            description:
-              'AES-256 data keys (32 bytes, base64) for card numbers and payloads: the first encrypts, all decrypt, ' +
-              'so keys rotate without rewriting rows.',
-          },
-        ),
-        fingerprintKey: secretRefWith(
-          { wrappedBy: Type.Optional(WrappedBy()) },
-          {
-            description:
-              'HMAC-SHA-256 key for card-number fingerprints; the same on every instance, never rotated casually ' +
-              '(fingerprints are look-up keys).',
-          },
-        ),
-      },
-      {
-        additionalProperties: false,
+    issuersDir: Type.Optional(
+      FilePath({
         description:
-          'Keys protecting card numbers and payloads at rest; every instance needs the same ones.',
-      },
+          'A folder of issuer files (`*.json`, one issuer each, as an item of `issuers`), read after `issuers`; ' +
+          'paths in them resolve against the configuration file, like every path.',
+      }),
     ),
     log: Type.Object(
       {
@@ -419,4 +342,26 @@ export const ConfigSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export type Config = Static<typeof ConfigSchema>;
+/** A configuration file as validated, defaults filled, before its issuers are settled. */
+export type ConfigInput = Static<typeof ConfigSchema>;
+
+/**
+ * The configuration the service runs on: `parseConfig` moves everything issuer-specific into
+ * `issuers` (a configuration without them gets the one issuer `default`), so no code reads an
+ * issuer's keys or credentials from the top.
+ */
+export type Config = Omit<
+  ConfigInput,
+  'issuers' | 'issuersDir' | 'keys' | 'auth' | 'tokenRequestorIds' | 'dataProtection'
+> & {
+  keys: Pick<ConfigInput['keys'], 'verification'>;
+  /** Every issuer, in configuration order; at least one. */
+  issuers: IssuerSettings[];
+};
+
+/**
+ * One issuer, settled: `at` is the JSON pointer its fields are named under in error messages
+ * (`""` for the top-level fields of a configuration without `issuers`, `/issuers/0`, or the
+ * issuer file's name).
+ */
+export type IssuerSettings = IssuerConfig & { name: string; at: string };

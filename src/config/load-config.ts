@@ -7,10 +7,11 @@ import { ConfigError } from '../errors.js';
 import { checkListenTls } from './check-listen-tls.js';
 import { checkRisk } from './check-risk.js';
 import { checkSinks } from './check-sinks.js';
-import { type Config, ConfigSchema } from './config-schema.js';
+import { type Config, type ConfigInput, ConfigSchema } from './config-schema.js';
 import { resolveFilePaths } from './file-path.js';
 import { checkRenamedSecrets } from './renamed-secrets.js';
 import { isSecretRefSchema, SECRET_REF_HINT } from './secret-ref.js';
+import { asConfigFile, settleIssuers } from './settle-issuers.js';
 
 /**
  * Validates a parsed configuration object against {@link ConfigSchema}, fills defaults, and
@@ -35,28 +36,43 @@ export function parseConfig(input: unknown, baseDir: string): Config {
     const more = rest.map(([p, m]) => `; config ${p || '/'}: ${m}`).join('');
     throw new ConfigError(first![0], `${first![1]}${more}`);
   }
-  const config = value as Config;
+  const checked = value as ConfigInput;
 
-  if ((config.listen.headersTimeoutMs ?? 0) > config.listen.requestTimeoutMs) {
+  if ((checked.listen.headersTimeoutMs ?? 0) > checked.listen.requestTimeoutMs) {
     throw new ConfigError('/listen/headersTimeoutMs', 'must not exceed /listen/requestTimeoutMs');
   }
-  const ids = new Set<string>();
-  config.dataProtection.keys.forEach((k, i) => {
-    if (ids.has(k.id))
-      throw new ConfigError(`/dataProtection/keys/${i}/id`, 'duplicate data key id');
-    ids.add(k.id);
-  });
-  uniqueKids(config.keys.decryption, '/keys/decryption');
-  uniqueKids(config.keys.verification, '/keys/verification');
-  checkTokenKeys(config);
-
-  if (config.admin && config.admin.port !== 0 && config.admin.port === config.listen.port) {
+  uniqueKids(checked.keys.verification, '/keys/verification');
+  if (checked.hsm) {
+    const byLabel = checked.hsm.token !== undefined;
+    const bySlot = checked.hsm.slot !== undefined;
+    if (byLabel === bySlot)
+      throw new ConfigError('/hsm', 'give exactly one of "token" (its label) or "slot"');
+  }
+  if (checked.admin && checked.admin.port !== 0 && checked.admin.port === checked.listen.port) {
     throw new ConfigError('/admin/port', "the admin listener must not share Visa's listener");
   }
+  resolveFilePaths(ConfigSchema, checked, baseDir);
+  const {
+    issuers: _issuers,
+    issuersDir: _dir,
+    auth: _auth,
+    tokenRequestorIds: _trids,
+    dataProtection: _dp,
+    keys,
+    ...rest
+  } = checked;
+  const config: Config = {
+    ...rest,
+    keys: { verification: keys.verification },
+    issuers: settleIssuers(checked, baseDir),
+  };
+  Object.defineProperty(config, 'toJSON', {
+    value: () => asConfigFile(config),
+    enumerable: false,
+  });
   checkListenTls(config);
   checkSinks(config);
   checkRisk(config);
-  resolveFilePaths(ConfigSchema, config, baseDir);
   // A URL, not a path field, so not marked FilePath: its sqlite: path is resolved here.
   if (config.storage.url.startsWith('sqlite:')) {
     const path = config.storage.url.slice('sqlite:'.length);
@@ -125,27 +141,4 @@ function uniqueKids(list: readonly { kid: string }[], field: string): void {
     if (seen.has(k.kid)) throw new ConfigError(`${field}/${i}/kid`, 'duplicate kid');
     seen.add(k.kid);
   });
-}
-
-/** Each decryption key is a file or a token key; token keys and wrapped keys need `hsm`. */
-function checkTokenKeys(config: Config): void {
-  let needsToken: string | undefined;
-  config.keys.decryption.forEach((k, i) => {
-    if ((k.privateKey === undefined) === (k.hsm === undefined))
-      throw new ConfigError(`/keys/decryption/${i}`, 'give exactly one of "privateKey" or "hsm"');
-    if (k.hsm) needsToken ??= `/keys/decryption/${i}/hsm`;
-  });
-  config.dataProtection.keys.forEach((k, i) => {
-    if (k.wrappedBy) needsToken ??= `/dataProtection/keys/${i}/wrappedBy`;
-  });
-  if (config.dataProtection.fingerprintKey.wrappedBy)
-    needsToken ??= '/dataProtection/fingerprintKey/wrappedBy';
-  if (needsToken !== undefined && config.hsm === undefined)
-    throw new ConfigError(needsToken, 'a key in the token needs the top-level "hsm" block');
-  if (config.hsm) {
-    const byLabel = config.hsm.token !== undefined;
-    const bySlot = config.hsm.slot !== undefined;
-    if (byLabel === bySlot)
-      throw new ConfigError('/hsm', 'give exactly one of "token" (its label) or "slot"');
-  }
 }

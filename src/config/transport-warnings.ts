@@ -14,7 +14,8 @@ export interface ConfigWarning {
 /**
  * The warnings about how Visa's requests are authenticated, as of `now`.
  *
- * With neither mutual TLS (`listen.tls.clientCa`) nor X-Pay-Token (`auth.xPayToken`), any client
+ * With neither mutual TLS (`listen.tls.clientCa`) nor X-Pay-Token (`auth.xPayToken`, of every
+ * issuer), any client
  * that reaches the listener has its body parsed as JOSE, and the JWS signature is the only
  * check. That is the expected layout behind a proxy that ends mutual TLS with Visa (the service
  * cannot see the certificate there), so it is a warning, not an error.
@@ -29,7 +30,10 @@ export function transportWarnings(
   o: { clientCrlNextUpdate?: Date | undefined; now?: number } = {},
 ): ConfigWarning[] {
   const warnings: ConfigWarning[] = [];
-  if (config.listen.tls?.clientCa === undefined && config.auth.xPayToken === undefined)
+  if (
+    config.listen.tls?.clientCa === undefined &&
+    config.issuers.some((issuer) => issuer.auth.xPayToken === undefined)
+  )
     warnings.push({
       code: 'VISA_CALLER_NOT_AUTHENTICATED',
       message:

@@ -1,6 +1,6 @@
 import { buildAnswerEvent } from '../events/answer-event.js';
 import { buildEvent } from '../events/ctp-event.js';
-import type { DataProtector } from '../protect/data-protector.js';
+import type { DataDecrypter } from '../protect/data-protector.js';
 import type { Destination, SendResult } from './destination.js';
 import type { Sink } from './sink.js';
 
@@ -10,7 +10,7 @@ import type { Sink } from './sink.js';
  * serialised once per attempt. `dataProtector` decrypts the card number for sinks with
  * `includePan`.
  */
-export function eventDestination(sink: Sink, dataProtector: DataProtector): Destination {
+export function eventDestination(sink: Sink, dataProtector: DataDecrypter): Destination {
   const options = { includePan: sink.includePan, dataProtector };
   return {
     name: sink.name,

@@ -1,7 +1,7 @@
 import type { Config } from '../config/config-schema.js';
 import type { Logger } from '../logger.js';
 import { serviceMetrics } from '../metrics/service-metrics.js';
-import type { DataProtector } from '../protect/data-protector.js';
+import type { DataDecrypter } from '../protect/data-protector.js';
 import type { OutboxStore } from '../storage/outbox-store.js';
 import { createSinks } from './create-sinks.js';
 import { type DeliveryOutcome, DeliveryWorker, type WorkerLane } from './delivery-worker.js';
@@ -14,7 +14,8 @@ import { eventDestination } from './event-destination.js';
 export interface DeliveryRuntime {
   config: Config;
   outbox: OutboxStore;
-  secrets: { dataProtector: DataProtector };
+  /** Reads the card number of any issuer's row, for sinks given it (`includePan`). */
+  secrets: { dataKeyring: DataDecrypter };
   /** The cardholder alert channel's lane, when alerts are on (built by the risk side). */
   alertLane?(logger: Logger): WorkerLane | undefined;
 }
@@ -42,7 +43,7 @@ export async function startDeliveryWorker(
     const sinks = createSinks(config, log);
     for (const [i, sink] of sinks.entries())
       lanes.push({
-        destination: eventDestination(sink, rt.secrets.dataProtector),
+        destination: eventDestination(sink, rt.secrets.dataKeyring),
         retry: config.sinks[i]!.retry,
         concurrency: config.sinks[i]!.concurrency,
         attemptMs: config.sinks[i]!.timeoutMs,

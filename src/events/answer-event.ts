@@ -1,6 +1,6 @@
 import { type Static, Type } from '@sinclair/typebox';
 import { CARDHOLDER_ANSWERS } from '../domain/case-codes.js';
-import type { DataProtector } from '../protect/data-protector.js';
+import type { DataDecrypter } from '../protect/data-protector.js';
 import { literalUnion } from '../util/literal-union.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 import { CtpEventSchema, type EventSource, eventCard, eventId, RiskSchema } from './ctp-event.js';
@@ -56,7 +56,7 @@ export type AnswerEvent = Static<typeof AnswerEventSchema>;
  */
 export function buildAnswerEvent(
   src: EventSource,
-  options: { includePan: boolean; dataProtector?: DataProtector | undefined },
+  options: { includePan: boolean; dataProtector?: DataDecrypter | undefined },
 ): AnswerEvent {
   const a = src.answer;
   if (a === undefined) throw new Error('not an answer delivery');

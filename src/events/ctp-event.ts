@@ -1,7 +1,7 @@
 import { type Static, Type } from '@sinclair/typebox';
 import type { CardholderAnswer } from '../domain/case-codes.js';
 import { RISK_LEVELS } from '../domain/risk-codes.js';
-import type { DataProtector } from '../protect/data-protector.js';
+import type { DataDecrypter } from '../protect/data-protector.js';
 import { literalUnion } from '../util/literal-union.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
@@ -151,7 +151,7 @@ export function eventTypeName(visaEventType: string): string {
  */
 export function buildEvent(
   src: EventSource,
-  options: { includePan: boolean; dataProtector?: DataProtector | undefined },
+  options: { includePan: boolean; dataProtector?: DataDecrypter | undefined },
 ): CtpEvent {
   const event: CtpEvent = {
     version: 1,
@@ -181,7 +181,7 @@ export function buildEvent(
  */
 export function eventCard(
   src: EventSource,
-  options: { includePan: boolean; dataProtector?: DataProtector | undefined },
+  options: { includePan: boolean; dataProtector?: DataDecrypter | undefined },
 ): CtpEvent['card'] {
   let card: CtpEvent['card'] = null;
   if (src.panBin !== null && src.panLast4 !== null && src.panFingerprint !== null) {

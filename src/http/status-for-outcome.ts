@@ -30,6 +30,8 @@ const STATUS: Record<ErrorCode, 400 | 401 | 404 | 500> = {
   JWE_DECRYPTION_FAILED: 400,
   PAYLOAD_NOT_JSON: 400,
   PAYLOAD_INVALID: 400,
+  // Not this issuer's card: kept for an operator, no retry to ask for.
+  BIN_NOT_ISSUER: 400,
   // Admission control: answered at once, nothing stored; Visa retries 500.
   OVERLOADED: 500,
   STORAGE_UNAVAILABLE: 500,

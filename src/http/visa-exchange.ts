@@ -4,7 +4,8 @@ import type { TLSSocket } from 'node:tls';
 import type { ErrorCode } from '../errors.js';
 import { observeVisaRequest, type ServiceMetrics } from '../metrics/service-metrics.js';
 import type { ClientCertificateState } from '../pipeline/authenticate.js';
-import type { NotificationPipeline, PipelineOutcome } from '../pipeline/notification-pipeline.js';
+import type { IssuerEndpoint, IssuerPipelines } from '../pipeline/issuer-pipelines.js';
+import type { PipelineOutcome } from '../pipeline/notification-pipeline.js';
 import { isEventType } from '../visa/event-type.js';
 import { isTokenRequestorId } from '../visa/token-requestor-id.js';
 import type { Admission } from './admission.js';
@@ -26,6 +27,8 @@ export const NOTIFICATION_PATH =
 export interface VisaRequestSummary {
   code: ErrorCode | null;
   outcome: string;
+  /** The issuer whose endpoint was called; undefined when no issuer's route matched. */
+  issuer?: string | undefined;
   notificationId?: string | undefined;
   result?: string | undefined;
   eventType?: string | undefined;
@@ -38,6 +41,8 @@ export interface VisaRequestParts {
   url: string;
   /** The path parameter, as routed (not yet checked). */
   tokenRequestorId: string;
+  /** The issuer's base path as routed: `""` or `/segment` (after the deployment's). */
+  issuerPath: string;
   headers: IncomingHttpHeaders;
   socket: Socket;
   /** The exact body bytes (the X-Pay-Token HMAC covers them). */
@@ -56,7 +61,9 @@ export interface FailureLog {
 }
 
 export interface VisaExchangeOptions {
-  pipeline: NotificationPipeline;
+  /** Each issuer's pipeline, found by the base path the request was routed under. */
+  pipelines: IssuerPipelines;
+  /** The deployment's `basePath`, before the issuer's. */
   basePath: string;
   /** Read the TLS client certificate (only when mutual TLS is required). */
   inspectClientCertificate: boolean;
@@ -75,9 +82,15 @@ export type VisaExchangeHandler = (parts: VisaRequestParts, log: FailureLog) => 
  * INTERNAL outcome (500, which Visa retries).
  */
 export function visaExchange(o: VisaExchangeOptions): VisaExchangeHandler {
-  const pathStart = o.basePath.length + 1;
   const admission = o.admission;
   return async (parts, log) => {
+    // An unknown issuer is an unknown route: no work, no admission slot.
+    const endpoint = o.pipelines.atBasePath(parts.issuerPath);
+    if (endpoint === undefined)
+      return {
+        status: statusForCode('ROUTE_NOT_FOUND'),
+        summary: { code: 'ROUTE_NOT_FOUND', outcome: 'rejected' },
+      };
     // Before anything else, above all before any RSA operation or write: a refused request
     // costs this process next to nothing, and Visa retries the 500.
     const shed = admission && (await admission.admit());
@@ -87,7 +100,7 @@ export function visaExchange(o: VisaExchangeOptions): VisaExchangeHandler {
         summary: { code: 'OVERLOADED', outcome: 'shed', result: shed },
       };
     try {
-      return await answer(o, pathStart, parts, log);
+      return await answer(o, endpoint, parts, log);
     } finally {
       admission?.release();
     }
@@ -97,16 +110,18 @@ export function visaExchange(o: VisaExchangeOptions): VisaExchangeHandler {
 /** An admitted request: the pipeline's input from its parts, the pipeline, the answer. */
 async function answer(
   o: VisaExchangeOptions,
-  pathStart: number,
+  endpoint: IssuerEndpoint,
   parts: VisaRequestParts,
   log: FailureLog,
 ): Promise<VisaAnswer> {
+  // X-Pay-Token's resourcePath is the path after the base paths, as Visa sent it.
+  const pathStart = o.basePath.length + endpoint.basePath.length + 1;
   const q = parts.url.indexOf('?');
   const queryString = q < 0 ? '' : parts.url.slice(q + 1);
   const eventTypes = eventTypesOf(queryString);
   let outcome: PipelineOutcome;
   try {
-    outcome = await o.pipeline.handle({
+    outcome = await endpoint.pipeline.handle({
       tokenRequestorId: parts.tokenRequestorId,
       eventType: eventTypes.length === 1 ? eventTypes[0] : undefined,
       resourcePath: (q < 0 ? parts.url : parts.url.slice(0, q)).slice(pathStart),
@@ -122,7 +137,7 @@ async function answer(
   if (outcome.kind === 'failed') logFailure(log, outcome);
   return {
     status: statusForOutcome(outcome),
-    summary: describe(outcome, parts.tokenRequestorId, eventTypes[0]),
+    summary: describe(outcome, endpoint.issuer, parts.tokenRequestorId, eventTypes[0]),
   };
 }
 
@@ -136,6 +151,7 @@ function requestLogFields(
   return {
     method,
     status,
+    issuer: c.issuer,
     outcome: c.outcome,
     code: c.code,
     tokenRequestorId: c.tokenRequestorId,
@@ -165,11 +181,13 @@ function eventTypesOf(queryString: string): string[] {
 
 function describe(
   outcome: PipelineOutcome,
+  issuer: string,
   trid: string,
   eventType: string | undefined,
 ): VisaRequestSummary {
   return {
     outcome: outcome.kind,
+    issuer,
     code: outcome.kind === 'accepted' ? null : outcome.code,
     notificationId: 'id' in outcome ? outcome.id : undefined,
     result: 'result' in outcome ? outcome.result : undefined,

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ErrorCode } from '../errors.js';
 import { statusForCode } from './status-for-outcome.js';
 import {
@@ -51,13 +51,17 @@ export async function visaRoute(app: FastifyInstance, o: VisaRouteOptions): Prom
     void reply.code(statusForCode(code)).send();
   });
 
-  app.post<{ Params: { tokenRequestorId: string } }>(
-    `${o.basePath}${NOTIFICATION_PATH}`,
-    async (req, reply) => {
+  const handler =
+    (issuerPathOf: (params: Record<string, string>) => string) =>
+    async (
+      req: FastifyRequest<{ Params: Record<string, string> }>,
+      reply: FastifyReply,
+    ): Promise<FastifyReply> => {
       const answer = await o.exchange(
         {
           url: req.raw.url ?? '',
-          tokenRequestorId: req.params.tokenRequestorId,
+          tokenRequestorId: req.params.tokenRequestorId ?? '',
+          issuerPath: issuerPathOf(req.params),
           headers: req.headers,
           socket: req.raw.socket,
           body: req.body as Buffer | undefined,
@@ -66,6 +70,15 @@ export async function visaRoute(app: FastifyInstance, o: VisaRouteOptions): Prom
       );
       req.ctp = answer.summary;
       return reply.code(answer.status).send();
-    },
+    };
+  // The endpoint without an issuer segment, and each issuer's under its one segment: both are
+  // matched routes, and the exchange finds the issuer (or answers 404) from the segment.
+  app.post(
+    `${o.basePath}${NOTIFICATION_PATH}`,
+    handler(() => ''),
+  );
+  app.post(
+    `${o.basePath}/:issuerPath${NOTIFICATION_PATH}`,
+    handler((p) => `/${p.issuerPath ?? ''}`),
   );
 }

@@ -1,6 +1,6 @@
 import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import type { Config } from '../config/config-schema.js';
+import type { Config, IssuerSettings } from '../config/config-schema.js';
 import type { TokenKeyRef } from '../config/hsm-schema.js';
 import type { SecretRef } from '../config/secret-ref.js';
 import { ConfigError } from '../errors.js';
@@ -8,6 +8,7 @@ import { HsmToken } from '../hsm/hsm-token.js';
 import { openTokenKey, type TokenDecryptionKey } from '../hsm/token-decryption-key.js';
 import { type DecryptionKey, fileDecryptionKey } from '../jose/decryption-key.js';
 import { readClientCrls } from '../pki/crl.js';
+import { DataKeyring } from '../protect/data-keyring.js';
 import { type DataKey, DataProtector } from '../protect/data-protector.js';
 import {
   readSecretFile,
@@ -17,19 +18,28 @@ import {
   secretField,
 } from './resolve-secret.js';
 
-/** Key material loaded once at start, never per request. */
-export interface Secrets {
-  verificationKeys: Map<string, KeyObject>;
+/** One issuer's keys and credentials. */
+export interface IssuerKeys {
   /** By kid: keys read from files, and keys in the token (`hsm`). */
   decryptionKeys: Map<string, DecryptionKey>;
-  /** Expiry of each verification certificate given, for operators (`kid` → notAfter). */
-  certificateExpiry: Map<string, Date>;
   /**
    * Expiry of the certificate configured beside a decryption key (`kid` → notAfter), when given.
    */
   decryptionCertificateExpiry: Map<string, Date>;
+  /** Encrypts and fingerprints this issuer's card numbers and personal data. */
   dataProtector: DataProtector;
   xPayTokenSecret: Buffer | undefined;
+}
+
+/** Key material loaded once at start, never per request. */
+export interface Secrets {
+  verificationKeys: Map<string, KeyObject>;
+  /** Expiry of each verification certificate given, for operators (`kid` → notAfter). */
+  certificateExpiry: Map<string, Date>;
+  /** Each issuer's keys, by issuer id, in configuration order. */
+  issuers: ReadonlyMap<string, IssuerKeys>;
+  /** Decrypts a row of any issuer by the data key id stored beside it (ids are unique). */
+  dataKeyring: DataKeyring;
   /** Warnings to log at start (e.g. permissive key files allowed by flag). */
   warnings: string[];
   /**
@@ -41,6 +51,14 @@ export interface Secrets {
   token: HsmToken | undefined;
   /** Closes the token's sessions (nothing to do without one). */
   close(): void;
+}
+
+/**
+ * The first issuer's keys: those of the one issuer where only one may be configured (risk
+ * assessment, its alerts, the directory import).
+ */
+export function soleIssuerKeys(secrets: Secrets): IssuerKeys {
+  return secrets.issuers.values().next().value as IssuerKeys;
 }
 
 /** What the process wants to hear from its token. */
@@ -123,48 +141,6 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
 
   const clientCrlNextUpdate = readCrl(config.listen.tls, readPublicFile);
 
-  const decryptionKeys = new Map<string, DecryptionKey>();
-  const decryptionCertificateExpiry = new Map<string, Date>();
-  config.keys.decryption.forEach((k, i) => {
-    const certField = `/keys/decryption/${i}/certificate`;
-    let cert: X509Certificate | undefined;
-    if (k.certificate !== undefined) {
-      try {
-        cert = new X509Certificate(readPublicFile(k.certificate, certField));
-      } catch (e) {
-        if (e instanceof ConfigError) throw e;
-        throw new ConfigError(certField, 'not an X.509 certificate PEM');
-      }
-      decryptionCertificateExpiry.set(k.kid, new Date(cert.validTo));
-    }
-    if (k.hsm !== undefined) {
-      // parseConfig guarantees the token when a key names it.
-      decryptionKeys.set(
-        k.kid,
-        openTokenKey(
-          token as HsmToken,
-          k.hsm,
-          `/keys/decryption/${i}/hsm`,
-          cert ? { key: cert.publicKey, field: certField } : undefined,
-        ),
-      );
-      return;
-    }
-    const field = `/keys/decryption/${i}/privateKey`;
-    let key: KeyObject;
-    try {
-      key = createPrivateKey(readSecretFile(k.privateKey as string, field, ctx));
-    } catch (e) {
-      if (e instanceof ConfigError) throw e;
-      throw new ConfigError(field, 'not a PEM private key');
-    }
-    requireRsa(key, field);
-    // A certificate for another key would report a wrong expiry: refuse it at start.
-    if (cert && !cert.checkPrivateKey(key))
-      throw new ConfigError(certField, 'certificate does not match the private key');
-    decryptionKeys.set(k.kid, fileDecryptionKey(key));
-  });
-
   const verificationKeys = new Map<string, KeyObject>();
   const certificateExpiry = new Map<string, Date>();
   config.keys.verification.forEach((k, i) => {
@@ -187,44 +163,105 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
   });
 
   const keks = new Map<string, TokenDecryptionKey>();
-  const dataKeys: DataKey[] = config.dataProtection.keys.map((k, i) => ({
+  const issuers = new Map<string, IssuerKeys>();
+  for (const issuer of config.issuers)
+    issuers.set(issuer.id, readIssuerKeys(issuer, ctx, token, keks, readPublicFile));
+
+  return {
+    verificationKeys,
+    certificateExpiry,
+    issuers,
+    dataKeyring: new DataKeyring([...issuers.values()].map((k) => k.dataProtector)),
+    clientCrlNextUpdate,
+    warnings: ctx.warnings,
+    token,
+    close: () => token?.close(),
+  };
+}
+
+/** One issuer's decryption keys, data keys and X-Pay-Token secret; fields named under its `at`. */
+function readIssuerKeys(
+  issuer: IssuerSettings,
+  ctx: SecretContext,
+  token: HsmToken | undefined,
+  keks: Map<string, TokenDecryptionKey>,
+  readPublicFile: (path: string, field: string) => string,
+): IssuerKeys {
+  const at = issuer.at;
+  const decryptionKeys = new Map<string, DecryptionKey>();
+  const decryptionCertificateExpiry = new Map<string, Date>();
+  issuer.keys.decryption.forEach((k, i) => {
+    const certField = `${at}/keys/decryption/${i}/certificate`;
+    let cert: X509Certificate | undefined;
+    if (k.certificate !== undefined) {
+      try {
+        cert = new X509Certificate(readPublicFile(k.certificate, certField));
+      } catch (e) {
+        if (e instanceof ConfigError) throw e;
+        throw new ConfigError(certField, 'not an X.509 certificate PEM');
+      }
+      decryptionCertificateExpiry.set(k.kid, new Date(cert.validTo));
+    }
+    if (k.hsm !== undefined) {
+      // parseConfig guarantees the token when a key names it.
+      decryptionKeys.set(
+        k.kid,
+        openTokenKey(
+          token as HsmToken,
+          k.hsm,
+          `${at}/keys/decryption/${i}/hsm`,
+          cert ? { key: cert.publicKey, field: certField } : undefined,
+        ),
+      );
+      return;
+    }
+    const field = `${at}/keys/decryption/${i}/privateKey`;
+    let key: KeyObject;
+    try {
+      key = createPrivateKey(readSecretFile(k.privateKey as string, field, ctx));
+    } catch (e) {
+      if (e instanceof ConfigError) throw e;
+      throw new ConfigError(field, 'not a PEM private key');
+    }
+    requireRsa(key, field);
+    // A certificate for another key would report a wrong expiry: refuse it at start.
+    if (cert && !cert.checkPrivateKey(key))
+      throw new ConfigError(certField, 'certificate does not match the private key');
+    decryptionKeys.set(k.kid, fileDecryptionKey(key));
+  });
+
+  const dataKeys: DataKey[] = issuer.dataProtection.keys.map((k, i) => ({
     id: k.id,
-    key: readKey(k, `/dataProtection/keys/${i}`, ctx, token, keks),
+    key: readKey(k, `${at}/dataProtection/keys/${i}`, ctx, token, keks),
   }));
   const fingerprintKey = readKey(
-    config.dataProtection.fingerprintKey,
-    '/dataProtection/fingerprintKey',
+    issuer.dataProtection.fingerprintKey,
+    `${at}/dataProtection/fingerprintKey`,
     ctx,
     token,
     keks,
   );
 
   let xPayTokenSecret: Buffer | undefined;
-  const xpt = config.auth.xPayToken;
+  const xpt = issuer.auth.xPayToken;
   if (xpt) {
     xPayTokenSecret = Buffer.from(
-      resolveSecret(xpt.sharedSecret, '/auth/xPayToken/sharedSecret', ctx),
+      resolveSecret(xpt.sharedSecret, `${at}/auth/xPayToken/sharedSecret`, ctx),
       'utf8',
     );
     if (xPayTokenSecret.length < 16) {
       throw new ConfigError(
-        secretField(xpt.sharedSecret, '/auth/xPayToken/sharedSecret'),
+        secretField(xpt.sharedSecret, `${at}/auth/xPayToken/sharedSecret`),
         'shared secret shorter than 16 bytes',
       );
     }
   }
 
   return {
-    verificationKeys,
     decryptionKeys,
-    certificateExpiry,
     decryptionCertificateExpiry,
     dataProtector: new DataProtector(dataKeys, fingerprintKey),
     xPayTokenSecret,
-    clientCrlNextUpdate,
-    warnings: ctx.warnings,
-    token,
-    close: () => token?.close(),
   };
 }
 

@@ -1,5 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Config } from '../config/config-schema.js';
+import { DEFAULT_ISSUER_ID } from '../config/issuer-schema.js';
 import type { SignatureAlgorithm } from '../domain/jose-algorithms.js';
 import {
   KeyUnavailableError,
@@ -20,6 +21,7 @@ import type {
 } from '../storage/notification-record.js';
 import type { NotificationStore } from '../storage/notification-store.js';
 import { uuidV7 } from '../util/uuid-v7.js';
+import { binInRanges } from '../visa/bin-in-ranges.js';
 import { isEventType } from '../visa/event-type.js';
 import { isTokenRequestorId } from '../visa/token-requestor-id.js';
 import {
@@ -65,6 +67,10 @@ function failureCode(error: unknown): FailureCode {
 }
 
 export interface PipelineOptions {
+  /** The issuer whose endpoint this pipeline serves: every record it makes is this issuer's. */
+  issuer: string;
+  /** The issuer's card ranges (`binRanges`); undefined: not checked. */
+  binRanges?: readonly string[] | undefined;
   store: NotificationStore;
   verificationKeys: ReadonlyMap<string, KeyObject>;
   decryptionKeys: ReadonlyMap<string, DecryptionKey>;
@@ -121,7 +127,7 @@ export class NotificationPipeline {
     }
 
     try {
-      const dedupKey = createHash('sha256').update(encryptedData).digest('base64url');
+      const dedupKey = this.#dedupKey(encryptedData);
       // A retry of something already accepted needs no RSA operation.
       const existing = await this.#o.store.findByDedupKey(dedupKey);
       if (existing?.status === 'accepted') {
@@ -140,6 +146,18 @@ export class NotificationPipeline {
     } catch (error) {
       return { kind: 'failed', code: failureCode(error), error };
     }
+  }
+
+  /**
+   * What makes a retry the same notification: the envelope, within its issuer. The `default`
+   * issuer's keys are the envelope's hash alone, as before issuers, so stored rows still match;
+   * another issuer's hash starts with its id, so the same envelope sent to two issuers' endpoints
+   * is two notifications, each under its own issuer.
+   */
+  #dedupKey(encryptedData: string): string {
+    const h = createHash('sha256');
+    if (this.#o.issuer !== DEFAULT_ISSUER_ID) h.update(`${this.#o.issuer}\u0000`, 'utf8');
+    return h.update(encryptedData).digest('base64url');
   }
 
   #accepted(outcome: PipelineOutcome): PipelineOutcome {
@@ -211,10 +229,18 @@ export class NotificationPipeline {
       const jwe = await decryptCompactJwe(jws.jwe, this.#o.decryptionKeys, this.#jweAllow);
       jweKid = jwe.kid;
       const { fields } = validatePayload(base.eventType, jwe.plaintext);
+      const ranges = this.#o.binRanges;
+      if (
+        ranges !== undefined &&
+        fields.accountNumber !== null &&
+        !binInRanges(fields.accountNumber, ranges)
+      )
+        throw new QuarantineError('BIN_NOT_ISSUER', "card number outside the issuer's ranges");
       const dp = this.#o.dataProtector;
       const pan =
         fields.accountNumber === null ? null : dp.protectPan(fields.accountNumber, base.dedupKey);
       return makeRecord(
+        this.#o.issuer,
         base,
         jws.kid,
         jweKid,
@@ -226,7 +252,17 @@ export class NotificationPipeline {
       );
     } catch (error) {
       if (!(error instanceof QuarantineError)) throw error;
-      return makeRecord(base, jws.kid, jweKid, EMPTY_FIELDS, null, null, null, error);
+      return makeRecord(
+        this.#o.issuer,
+        base,
+        jws.kid,
+        jweKid,
+        EMPTY_FIELDS,
+        null,
+        null,
+        null,
+        error,
+      );
     }
   }
 }
@@ -250,6 +286,7 @@ const EMPTY_FIELDS: PayloadFields = {
  * all of them, where spreading and patching a draft made V8 migrate object shapes per request.
  */
 function makeRecord(
+  issuer: string,
   base: RecordBase,
   jwsKid: string,
   jweKid: string | null,
@@ -261,6 +298,7 @@ function makeRecord(
 ): NotificationRecord {
   return {
     id: base.id,
+    issuer,
     dedupKey: base.dedupKey,
     receivedAt: base.receivedAt,
     tokenRequestorId: base.tokenRequestorId,

@@ -24,6 +24,7 @@ export function maskedPan(n: Pick<NotificationSummary, 'panBin' | 'panLast4'>): 
 export function presentNotification(n: NotificationRow): Static<typeof NotificationItem> {
   return {
     id: n.id,
+    issuer: n.issuer,
     receivedAt: iso(n.receivedAt),
     tokenRequestorId: n.tokenRequestorId,
     eventType: n.eventType,
@@ -69,6 +70,7 @@ export function presentNotificationListItem(n: NotificationRow) {
     : null;
   return {
     id: n.id,
+    issuer: n.issuer,
     receivedAt: iso(n.receivedAt),
     tokenRequestorId: n.tokenRequestorId,
     eventType: n.eventType,

@@ -23,6 +23,12 @@ export interface DataKey {
   key: Buffer;
 }
 
+/** What reads protected data back: a {@link DataProtector}, or every issuer's (`DataKeyring`). */
+export interface DataDecrypter {
+  /** @throws Error if the key id is not configured or the ciphertext or context does not match. */
+  decrypt(keyId: string, blob: Buffer, context: string): Buffer;
+}
+
 /** What is kept of a card number: never the number itself in clear. */
 export interface ProtectedPan {
   /** Keyed HMAC-SHA-256 of the digits, base64url: look-ups and duplicate detection. */
@@ -43,7 +49,7 @@ export interface ProtectedPan {
  * Rotation: new rows use `keys[0]`; old rows name their key id and stay readable while that
  * key is configured.
  */
-export class DataProtector {
+export class DataProtector implements DataDecrypter {
   readonly #keys: Map<string, Buffer>;
   readonly #active: DataKey;
   readonly #fingerprintKey: Buffer;
@@ -58,6 +64,11 @@ export class DataProtector {
 
   get activeKeyId(): string {
     return this.#active.id;
+  }
+
+  /** Every data key id this protector decrypts with. */
+  get keyIds(): string[] {
+    return [...this.#keys.keys()];
   }
 
   /** Keyed fingerprint of a card number (digits only). */

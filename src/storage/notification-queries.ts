@@ -20,8 +20,13 @@ export interface NotificationFilter {
   status?: NotificationStatus | undefined;
   tokenRequestorId?: string | undefined;
   last4?: string | undefined;
-  /** Keyed card fingerprint (computed server-side from a typed card number). */
+  /** Keyed card fingerprint (as listings show it). */
   fingerprint?: string | undefined;
+  /**
+   * A typed card number's keyed fingerprint under each issuer's key (computed server-side):
+   * a row matches its own issuer's.
+   */
+  fingerprints?: readonly { issuer: string; fingerprint: string }[] | undefined;
   /** Risk level of the assessment; notifications not (yet) assessed never match. */
   riskLevel?: 'low' | 'medium' | 'high' | undefined;
   /** Exclusive upper bound on (receivedAt, id): newest-first paging. */
@@ -90,6 +95,11 @@ export class NotificationQueries {
     if (f.tokenRequestorId) filter.add('n.token_requestor_id = ?', f.tokenRequestorId);
     if (f.last4) filter.add('n.pan_last4 = ?', f.last4);
     if (f.fingerprint) filter.add('n.pan_fingerprint = ?', f.fingerprint);
+    if (f.fingerprints && f.fingerprints.length > 0)
+      filter.add(
+        `(${f.fingerprints.map(() => '(n.issuer = ? AND n.pan_fingerprint = ?)').join(' OR ')})`,
+        ...f.fingerprints.flatMap((p) => [p.issuer, p.fingerprint]),
+      );
     if (f.riskLevel) filter.add('r.level = ?', f.riskLevel);
     if (f.before)
       filter.add(

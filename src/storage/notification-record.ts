@@ -28,6 +28,8 @@ export interface EncryptedPan {
 /** A notification as the pipeline hands it to storage. Card data arrive already protected. */
 export interface NotificationRecord extends EnrollerFields, EncryptedPan {
   id: string;
+  /** The issuer whose endpoint received it (`default` without `issuers`). */
+  issuer: string;
   /** SHA-256 (base64url) of `encryptedData`: Visa retries the same value; a unique key decides. */
   dedupKey: string;
   receivedAt: number;
@@ -64,6 +66,7 @@ export interface NotificationSummary
     Pick<
       NotificationRecord,
       | 'id'
+      | 'issuer'
       | 'receivedAt'
       | 'tokenRequestorId'
       | 'eventType'
@@ -88,5 +91,12 @@ export interface ListQuery {
 /** A quarantined row with what reprocessing needs. */
 export type QuarantinedNotification = Pick<
   NotificationRecord,
-  'id' | 'dedupKey' | 'receivedAt' | 'tokenRequestorId' | 'eventType' | 'reason' | 'encryptedData'
+  | 'id'
+  | 'issuer'
+  | 'dedupKey'
+  | 'receivedAt'
+  | 'tokenRequestorId'
+  | 'eventType'
+  | 'reason'
+  | 'encryptedData'
 >;

@@ -77,6 +77,7 @@ export function toRisk(r: Record<string, unknown>): RiskSummary | null {
 /** Column order shared by both dialects' INSERT statements. */
 export const RECORD_COLUMNS = [
   'id',
+  'issuer',
   'dedup_key',
   'received_at',
   'updated_at',
@@ -99,7 +100,12 @@ export const RECORD_COLUMNS = [
  * whose envelope retention purged, which a Visa retry then restores.
  */
 export const UPDATABLE_COLUMNS = RECORD_COLUMNS.filter(
-  (c) => c !== 'id' && c !== 'dedup_key' && c !== 'received_at' && c !== 'token_requestor_id',
+  (c) =>
+    c !== 'id' &&
+    c !== 'issuer' &&
+    c !== 'dedup_key' &&
+    c !== 'received_at' &&
+    c !== 'token_requestor_id',
 );
 
 /**
@@ -132,6 +138,7 @@ export function recordValues(
 ): unknown[] {
   return [
     rec.id,
+    rec.issuer,
     rec.dedupKey,
     rec.receivedAt,
     now,
@@ -160,11 +167,12 @@ export function recordValues(
 
 /** What reprocessing a quarantined notification needs (see {@link toQuarantined}). */
 export const QUARANTINED_COLUMNS =
-  'id, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data';
+  'id, issuer, dedup_key, received_at, token_requestor_id, event_type, reason, encrypted_data';
 
 export function toQuarantined(r: Record<string, unknown>): QuarantinedNotification {
   return {
     id: String(r.id),
+    issuer: String(r.issuer),
     dedupKey: String(r.dedup_key),
     receivedAt: Number(r.received_at),
     tokenRequestorId: String(r.token_requestor_id),
@@ -175,7 +183,7 @@ export function toQuarantined(r: Record<string, unknown>): QuarantinedNotificati
 }
 
 export const SUMMARY_COLUMNS = [
-  'id, received_at, token_requestor_id, event_type, status, reason, reason_fields, tsp',
+  'id, issuer, received_at, token_requestor_id, event_type, status, reason, reason_fields, tsp',
   ...ENROLLER_COLUMNS,
   'visa_attempts, purged_at',
 ].join(', ');
@@ -183,6 +191,7 @@ export const SUMMARY_COLUMNS = [
 export function toSummary(r: Record<string, unknown>): NotificationSummary {
   return {
     id: String(r.id),
+    issuer: String(r.issuer),
     receivedAt: Number(r.received_at),
     tokenRequestorId: String(r.token_requestor_id),
     eventType: String(r.event_type),

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
 import type { Config } from '../../src/config/config-schema.js';
+import { soleIssuerKeys } from '../../src/keys/load-secrets.js';
 import { NotificationPipeline } from '../../src/pipeline/notification-pipeline.js';
 import { luhnValid } from '../../src/protect/data-protector.js';
 import { sealCardholder } from '../../src/risk/directory/cardholder-codec.js';
@@ -41,7 +42,7 @@ const pans: string[] = [];
 async function seed(env: AdminTestEnv): Promise<void> {
   const rt = env.visa.runtime;
   const risk = rt.risk!;
-  const dp = rt.secrets.dataProtector;
+  const dp = soleIssuerKeys(rt.secrets).dataProtector;
   const cfg: Config = env.visa.config;
   const now = Date.now();
   const accepted: string[] = [];
@@ -88,9 +89,10 @@ async function seed(env: AdminTestEnv): Promise<void> {
       const quarantine = i % 13 === 5;
       const at = now - h * 3_600_000 - k * 97_000;
       const pipeline = new NotificationPipeline({
+        issuer: 'default',
         store: rt.store,
         verificationKeys: rt.secrets.verificationKeys,
-        decryptionKeys: rt.secrets.decryptionKeys,
+        decryptionKeys: soleIssuerKeys(rt.secrets).decryptionKeys,
         dataProtector: dp,
         jose: cfg.jose,
         requireClientCertificate: false,

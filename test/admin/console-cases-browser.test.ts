@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { soleIssuerKeys } from '../../src/keys/load-secrets.js';
 import { luhnValid } from '../../src/protect/data-protector.js';
 import { uuidV7 } from '../../src/util/uuid-v7.js';
 import { type AdminTestEnv, startAdminEnv } from '../support/admin-harness.js';
@@ -103,7 +104,7 @@ describe('the case flow in the console, in chromium', { skip: browser === undefi
     // A stranger on the first card: a high-risk case, fresh.
     await send(holders[0]!, true);
     // A case opened 30 hours ago: overdue (risk.cases.slaHours is 24).
-    const dp = env.visa.runtime.secrets.dataProtector;
+    const dp = soleIssuerKeys(env.visa.runtime.secrets).dataProtector;
     const old = acceptedRecord(dp, Date.now() - 30 * HOUR);
     pans.push(old.pan);
     await env.visa.runtime.store.record(old);

@@ -19,8 +19,8 @@ describe('config', () => {
     assert.deepEqual(c.jose.signatureAlgorithms, ['PS256']);
     assert.deepEqual(c.jose.contentEncryptionAlgorithms, ['A256GCM', 'A128GCM']);
     assert.equal(c.storage.url, 'sqlite:/etc/ctp/data/ctp.sqlite');
-    assert.equal(c.keys.decryption[0]?.privateKey, '/etc/ctp/e.pem');
-    assert.deepEqual(c.dataProtection.keys[0], { id: 'k1', file: '/etc/ctp/k1' });
+    assert.equal(c.issuers[0]?.keys.decryption[0]?.privateKey, '/etc/ctp/e.pem');
+    assert.deepEqual(c.issuers[0]?.dataProtection.keys[0], { id: 'k1', file: '/etc/ctp/k1' });
     assert.equal(c.log.level, 'info');
   });
 

@@ -38,7 +38,7 @@ function fields(pki: TestPki): [string, (c: Config, mode: number) => void][] {
   return [
     [
       '/keys/decryption/0/privateKey',
-      (c, m) => (c.keys.decryption[0]!.privateKey = loose(pki.files.issuerKey, m)),
+      (c, m) => (c.issuers[0]!.keys.decryption[0]!.privateKey = loose(pki.files.issuerKey, m)),
     ],
     [
       '/listen/tls/key',
@@ -62,16 +62,20 @@ function fields(pki: TestPki): [string, (c: Config, mode: number) => void][] {
     ],
     [
       '/dataProtection/keys/0/file',
-      (c, m) => (c.dataProtection.keys[0] = { id: 'k1', file: loose(pki.files.dataKey, m) }),
+      (c, m) =>
+        (c.issuers[0]!.dataProtection.keys[0] = { id: 'k1', file: loose(pki.files.dataKey, m) }),
     ],
     [
       '/dataProtection/fingerprintKey/file',
-      (c, m) => (c.dataProtection.fingerprintKey = { file: loose(pki.files.fingerprintKey, m) }),
+      (c, m) =>
+        (c.issuers[0]!.dataProtection.fingerprintKey = {
+          file: loose(pki.files.fingerprintKey, m),
+        }),
     ],
     [
       '/auth/xPayToken/sharedSecret/file',
       (c, m) =>
-        (c.auth.xPayToken = {
+        (c.issuers[0]!.auth.xPayToken = {
           sharedSecret: { file: secretFile('a-shared-secret-of-some-length', m) },
           clockSkewSeconds: 300,
         }),

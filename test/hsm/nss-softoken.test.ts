@@ -12,7 +12,7 @@ import { after, before, describe, it } from 'node:test';
 import { HsmToken } from '../../src/hsm/hsm-token.js';
 import { pkcs11js, tokenCodeOf } from '../../src/hsm/pkcs11-binding.js';
 import type { TokenDecryptionKey } from '../../src/hsm/token-decryption-key.js';
-import { loadSecrets } from '../../src/keys/load-secrets.js';
+import { loadSecrets, soleIssuerKeys } from '../../src/keys/load-secrets.js';
 import { encodeVisaMessage } from '../../src/visa/visa-encoder.js';
 import { runCli } from '../support/cli-process.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
@@ -172,7 +172,7 @@ describe('NSS softoken: the key ceremony and rsa-oaep-sha256 in the token', {
         configFor(pki, { storageUrl: db.url, extra: extra(mechanism, true) }),
       );
       try {
-        const key = secrets.decryptionKeys.get(KID) as TokenDecryptionKey;
+        const key = soleIssuerKeys(secrets).decryptionKeys.get(KID) as TokenDecryptionKey;
         assert.equal(key.location, 'hsm');
         assert.equal(key.mechanism, resolved, mechanism);
       } finally {
@@ -210,7 +210,7 @@ describe('NSS softoken: the key ceremony and rsa-oaep-sha256 in the token', {
     });
 
     it('answers every bad Encrypted Key with the one failure shape, the token staying healthy', async () => {
-      const key = s.runtime.secrets.decryptionKeys.get(KID) as TokenDecryptionKey;
+      const key = soleIssuerKeys(s.runtime.secrets).decryptionKeys.get(KID) as TokenDecryptionKey;
       assert.equal(key.mechanism, 'rsa-oaep-sha256');
       const value = randomBytes(32);
       const good = publicEncrypt({ key: certificateKey, ...OAEP }, value);

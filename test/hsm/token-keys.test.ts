@@ -10,7 +10,7 @@ import type { Config } from '../../src/config/config-schema.js';
 import { parseConfig } from '../../src/config/load-config.js';
 import { ConfigError } from '../../src/errors.js';
 import { HsmToken } from '../../src/hsm/hsm-token.js';
-import { loadSecrets } from '../../src/keys/load-secrets.js';
+import { loadSecrets, soleIssuerKeys } from '../../src/keys/load-secrets.js';
 import { processOutput, runCli } from '../support/cli-process.js';
 import { configFor } from '../support/server-harness.js';
 import { softHsmMissing, testToken } from '../support/softhsm.js';
@@ -131,9 +131,13 @@ describe('keys in a PKCS#11 token (SoftHSM2)', { skip }, async () => {
     });
     const secrets = loadSecrets(config);
     try {
-      assert.equal(secrets.decryptionKeys.get('issuer-enc-2027')?.location, 'hsm');
-      assert.equal(secrets.decryptionKeys.get(pki.issuerKid)?.location, 'file', 'mixed list');
-      assert.ok(secrets.decryptionCertificateExpiry.has('issuer-enc-2027'));
+      assert.equal(soleIssuerKeys(secrets).decryptionKeys.get('issuer-enc-2027')?.location, 'hsm');
+      assert.equal(
+        soleIssuerKeys(secrets).decryptionKeys.get(pki.issuerKid)?.location,
+        'file',
+        'mixed list',
+      );
+      assert.ok(soleIssuerKeys(secrets).decryptionCertificateExpiry.has('issuer-enc-2027'));
     } finally {
       secrets.close();
     }
@@ -225,7 +229,7 @@ describe('keys in a PKCS#11 token (SoftHSM2)', { skip }, async () => {
     const secrets = loadSecrets(withToken(tokenKey({ mechanism: 'auto' })));
     try {
       assert.equal(
-        (secrets.decryptionKeys.get('k') as { mechanism?: string }).mechanism,
+        (soleIssuerKeys(secrets).decryptionKeys.get('k') as { mechanism?: string }).mechanism,
         'rsa-raw',
       );
     } finally {
@@ -316,13 +320,16 @@ describe('keys in a PKCS#11 token (SoftHSM2)', { skip }, async () => {
     try {
       const pan = '4111111111111111';
       assert.equal(
-        wrapped.dataProtector.protectPan(pan, 'a').fingerprint,
-        clear.dataProtector.protectPan(pan, 'a').fingerprint,
+        soleIssuerKeys(wrapped).dataProtector.protectPan(pan, 'a').fingerprint,
+        soleIssuerKeys(clear).dataProtector.protectPan(pan, 'a').fingerprint,
         'the unwrapped fingerprint key is the original',
       );
       // The first (active) key wraps the original data key: old rows stay readable.
-      const ct = clear.dataProtector.encrypt(Buffer.from('payload'), 'row-1');
-      assert.equal(wrapped.dataProtector.decrypt('k1', ct, 'row-1').toString(), 'payload');
+      const ct = soleIssuerKeys(clear).dataProtector.encrypt(Buffer.from('payload'), 'row-1');
+      assert.equal(
+        soleIssuerKeys(wrapped).dataProtector.decrypt('k1', ct, 'row-1').toString(),
+        'payload',
+      );
     } finally {
       wrapped.close();
       clear.close();

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { DecryptionKey } from '../../src/jose/decryption-key.js';
+import { soleIssuerKeys } from '../../src/keys/load-secrets.js';
 import { signAsVisa } from '../../src/visa/visa-encoder.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import { buildJwe, headerBytes, type JweBuild } from '../support/jose-token-builders.js';
@@ -45,7 +46,7 @@ describe('JWE key management: RSA1_5 refused on its header, the private key unto
     s = await startTestServer(pki, { storageUrl: db.url });
     // The pipeline reads its keys from this map at each request: the spy stands in the real
     // key's place, so whatever the pipeline does with the key goes through it.
-    const keys = s.runtime.secrets.decryptionKeys;
+    const keys = soleIssuerKeys(s.runtime.secrets).decryptionKeys;
     key = countingKey(keys.get(pki.issuerKid)!);
     keys.set(pki.issuerKid, key);
   });

@@ -86,7 +86,7 @@ for (const dialect of await dialects()) {
       const { buildApp } = await import('../../src/app.js');
       const app = await buildApp({
         config: s.config,
-        pipeline: quiet.pipeline,
+        pipelines: quiet.pipelines,
         store: quiet.store,
         logger: createLogger('silent'),
       });

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { labelPopulation } from '../../eval/risk-labelling.js';
 import { EVAL_BIN, type Holder, PopulationBuilder } from '../../eval/risk-population.js';
+import { soleIssuerKeys } from '../../src/keys/load-secrets.js';
 import { importCardholders } from '../../src/risk/directory/cardholder-import.js';
 import { type AdminTestEnv, startAdminEnv } from '../support/admin-harness.js';
 import { attemptPayload } from '../support/cardholder-fixtures.js';
@@ -93,7 +94,7 @@ for (const dialect of await dialects()) {
       const imported = await importCardholders(
         file,
         env.visa.runtime.risk!.stores.cardholders,
-        env.visa.runtime.secrets.dataProtector,
+        soleIssuerKeys(env.visa.runtime.secrets).dataProtector,
         { defaultCountry: 'GB' },
       );
       assert.equal(imported.skipped, 0);

@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import { RISK_CODES } from '../../src/domain/risk-codes.js';
 import { DEFAULT_WEIGHTS } from '../../src/risk/default-weights.js';
 import { assessRisk, RULES } from '../../src/risk/risk-engine.js';
-import { binInRanges, binRangeRule, luhnRule } from '../../src/risk/rules/card-number-rules.js';
+import { binRangeRule, luhnRule } from '../../src/risk/rules/card-number-rules.js';
 import { cardStatusRule } from '../../src/risk/rules/card-status-rule.js';
 import { contactRule, emailRule, phoneRule } from '../../src/risk/rules/contact-rules.js';
 import {
@@ -17,6 +17,7 @@ import {
   velocity7dRule,
   velocity24hRule,
 } from '../../src/risk/rules/velocity-rules.js';
+import { binInRanges } from '../../src/visa/bin-in-ranges.js';
 import { context, holder } from '../support/risk-context.js';
 
 const codes = (hits: { code: string }[]) => hits.map((h) => h.code);

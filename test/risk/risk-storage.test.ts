@@ -30,6 +30,7 @@ function notification(o: {
   const id = uuidV7(o.receivedAt);
   return {
     id,
+    issuer: 'default',
     dedupKey: `d-${id}`,
     receivedAt: o.receivedAt,
     tokenRequestorId: '40010030273',

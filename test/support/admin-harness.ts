@@ -72,7 +72,7 @@ export async function startAdminEnv(
       ...o.extra,
     },
   });
-  config.keys.decryption[0]!.certificate = pki.files.issuerCert;
+  config.issuers[0]!.keys.decryption[0]!.certificate = pki.files.issuerCert;
   const adminLogs: string[] = [];
   const logger = createLogger('info', {
     write(line: string) {
@@ -86,7 +86,7 @@ export async function startAdminEnv(
     secrets: adminRuntime.secrets,
     store: adminRuntime.store,
     outbox: adminRuntime.outbox,
-    pipeline: adminRuntime.pipeline,
+    pipelines: adminRuntime.pipelines,
     logger,
     ...(o.now ? { now: o.now } : {}),
   });

@@ -1,5 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { soleIssuerKeys } from '../../src/keys/load-secrets.js';
 import { importCardholders } from '../../src/risk/directory/cardholder-import.js';
 import { registerSensitive, testPan } from './personal-data.js';
 import type { TestServer } from './server-harness.js';
@@ -56,7 +57,7 @@ export async function importHolders(s: TestServer, holders: FixtureHolder[]): Pr
   const r = await importCardholders(
     file,
     s.runtime.risk!.stores.cardholders,
-    s.runtime.secrets.dataProtector,
+    soleIssuerKeys(s.runtime.secrets).dataProtector,
     { defaultCountry: s.config.risk.defaultCountry },
   );
   if (r.skipped > 0) throw new Error(`fixture rows skipped: ${JSON.stringify(r.errors)}`);

@@ -27,6 +27,7 @@ export function acceptedRecord(
   const p = dp.protectPan(pan, dedupKey);
   const rec = {
     id: uuidV7(receivedAt),
+    issuer: 'default',
     dedupKey,
     receivedAt,
     tokenRequestorId: '40010030273',

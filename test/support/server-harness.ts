@@ -39,6 +39,11 @@ export interface HarnessOptions {
   extra?: Record<string, unknown>;
   /** Run the delivery worker in-process as `serve` does (needs `sinks` in `extra`). */
   delivery?: boolean;
+  /**
+   * Several issuers (`issuers` of the config): the top-level issuer fields (decryption keys,
+   * X-Pay-Token, token requestor ids, data protection) are then left out.
+   */
+  issuers?: Record<string, unknown>[];
 }
 
 export interface PostOptions {
@@ -103,12 +108,14 @@ export function configFor(pki: TestPki, o: HarnessOptions): Config {
     },
     storage: { url: o.storageUrl, poolSize: 4 },
     keys: {
-      decryption: kids.map((k) => {
-        const kid = k === 'first' ? pki.issuerKid : pki.issuerKid2;
-        if (o.hsm?.kids.includes(k))
-          return { kid, hsm: { label: kid, mechanism: o.hsm.mechanism ?? 'rsa-raw' } };
-        return { kid, privateKey: k === 'first' ? pki.files.issuerKey : pki.files.issuerKey2 };
-      }),
+      decryption: o.issuers
+        ? undefined
+        : kids.map((k) => {
+            const kid = k === 'first' ? pki.issuerKid : pki.issuerKid2;
+            if (o.hsm?.kids.includes(k))
+              return { kid, hsm: { label: kid, mechanism: o.hsm.mechanism ?? 'rsa-raw' } };
+            return { kid, privateKey: k === 'first' ? pki.files.issuerKey : pki.files.issuerKey2 };
+          }),
       verification: [
         {
           kid: pki.visaKid,
@@ -116,7 +123,7 @@ export function configFor(pki: TestPki, o: HarnessOptions): Config {
         },
       ],
     },
-    ...(o.xPayTokenSecret
+    ...(o.xPayTokenSecret && !o.issuers
       ? {
           auth: {
             xPayToken: { sharedSecret: secretEnv(o.xPayTokenSecret), clockSkewSeconds: 120 },
@@ -125,10 +132,14 @@ export function configFor(pki: TestPki, o: HarnessOptions): Config {
       : {}),
     ...(o.tokenRequestorIds ? { tokenRequestorIds: o.tokenRequestorIds } : {}),
     ...(o.basePath ? { basePath: o.basePath } : {}),
-    dataProtection: {
-      keys: [{ id: 'k1', file: pki.files.dataKey }],
-      fingerprintKey: { file: pki.files.fingerprintKey },
-    },
+    ...(o.issuers
+      ? { issuers: o.issuers }
+      : {
+          dataProtection: {
+            keys: [{ id: 'k1', file: pki.files.dataKey }],
+            fingerprintKey: { file: pki.files.fingerprintKey },
+          },
+        }),
     log: { level: 'info' },
     ...(o.hsm ? { hsm: o.hsm.token.hsmConfig() } : {}),
     ...o.extra,
@@ -161,7 +172,7 @@ export async function startTestServer(pki: TestPki, o: HarnessOptions): Promise<
     });
   const app = await buildApp({
     config,
-    pipeline: runtime.pipeline,
+    pipelines: runtime.pipelines,
     store: runtime.store,
     logger,
     keysReady: () => runtime.secrets.token?.healthy ?? true,

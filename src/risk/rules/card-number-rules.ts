@@ -1,3 +1,4 @@
+import { binInRanges } from '../../visa/bin-in-ranges.js';
 import type { RiskRule } from './risk-rule.js';
 
 /**
@@ -10,16 +11,6 @@ export const luhnRule: RiskRule = {
     return inputs.luhnValid === false ? [{ code: 'LUHN_INVALID', detail: 'luhn=0' }] : [];
   },
 };
-
-/** True when `bin` falls in one of the bank's ranges ("412345" prefix or "41234500-41234599"). */
-export function binInRanges(digits: string, ranges: readonly string[]): boolean {
-  return ranges.some((r) => {
-    const [lo, hi] = r.split('-') as [string, string | undefined];
-    if (hi === undefined) return digits.startsWith(lo);
-    const head = digits.slice(0, lo.length);
-    return head.length === lo.length && head >= lo && head <= hi;
-  });
-}
 
 /**
  * The card's BIN is outside `risk.binRanges` (off when none are configured). Compared on the

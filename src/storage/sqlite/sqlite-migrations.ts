@@ -272,4 +272,15 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       UPDATE risk_alerts SET lease_until = 8000000000000000 WHERE status = 'pending';
     `,
   },
+  {
+    // Several issuers in one deployment: every notification names the issuer whose endpoint
+    // received it. Rows stored before are the one issuer's a configuration without `issuers`
+    // has, `default`.
+    version: 8,
+    name: 'issuers: every notification names its issuer',
+    sql: `
+      ALTER TABLE notifications ADD COLUMN issuer TEXT NOT NULL DEFAULT 'default';
+      CREATE INDEX notifications_issuer ON notifications (issuer, received_at DESC, id DESC);
+    `,
+  },
 ];

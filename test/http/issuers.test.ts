@@ -1,0 +1,308 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { parseConfig } from '../../src/config/load-config.js';
+import { ConfigError } from '../../src/errors.js';
+import { type Dialect, dialects } from '../support/databases.js';
+import { enrollmentPayload } from '../support/personal-data.js';
+import { rawSql } from '../support/raw-sql.js';
+import { NOTIFICATION_PATH, startTestServer, type TestServer } from '../support/server-harness.js';
+import { processTempDir } from '../support/temp-dir.js';
+import { type TestPki, testPki } from '../support/test-pki.js';
+
+const SECRET_A = 'bank-a-shared-secret-0123456789';
+const SECRET_B = 'bank-b-shared-secret-9876543210';
+
+/** A 32-byte data or fingerprint key in a 0600 file. */
+function keyFile(dir: string, name: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return p;
+}
+
+function secretFile(dir: string, name: string, text: string): string {
+  const p = join(dir, name);
+  writeFileSync(p, text, { mode: 0o600 });
+  return p;
+}
+
+/** Two issuers with their own decryption key, data keys and X-Pay-Token secret. */
+function twoIssuers(pki: TestPki, dir: string, bRanges?: string[]): Record<string, unknown>[] {
+  return [
+    {
+      id: 'bank-a',
+      name: 'Bank A',
+      basePath: '/bank-a',
+      keys: { decryption: [{ kid: pki.issuerKid, privateKey: pki.files.issuerKey }] },
+      auth: { xPayToken: { sharedSecret: { file: secretFile(dir, 'a.secret', SECRET_A) } } },
+      dataProtection: {
+        keys: [{ id: 'a1', file: keyFile(dir, 'a1.key') }],
+        fingerprintKey: { file: keyFile(dir, 'a-fp.key') },
+      },
+    },
+    {
+      id: 'bank-b',
+      basePath: '/bank-b',
+      ...(bRanges ? { binRanges: bRanges } : {}),
+      keys: { decryption: [{ kid: pki.issuerKid2, privateKey: pki.files.issuerKey2 }] },
+      auth: { xPayToken: { sharedSecret: { file: secretFile(dir, 'b.secret', SECRET_B) } } },
+      dataProtection: {
+        keys: [{ id: 'b1', file: keyFile(dir, 'b1.key') }],
+        fingerprintKey: { file: keyFile(dir, 'b-fp.key') },
+      },
+    },
+  ];
+}
+
+const pathOf = (base: string) => `${base}${NOTIFICATION_PATH}`;
+
+for (const dialect of await dialects()) {
+  describe(`several issuers in one deployment (${dialect.name})`, () => {
+    let pki: TestPki;
+    let server: TestServer;
+    let drop: () => Promise<void>;
+
+    before(async () => {
+      pki = await testPki();
+      const dir = processTempDir('ctp-issuers-');
+      const db = await (dialect as Dialect).create();
+      drop = db.drop;
+      server = await startTestServer(pki, {
+        storageUrl: db.url,
+        issuers: twoIssuers(pki, dir),
+        extra: { risk: { enabled: false } },
+      });
+    });
+    after(async () => {
+      await server?.close();
+      await drop?.();
+    });
+
+    const send = async (base: string, encryptTo: 'first' | 'second', secret: string) => {
+      const encryptedData = await server.encode(enrollmentPayload(), { encryptTo });
+      const res = await server.post(
+        { encryptedData },
+        { rawPath: pathOf(base), xPayToken: { secret } },
+      );
+      return { status: res.status, encryptedData };
+    };
+
+    const rowsOf = (encryptedData: string) =>
+      rawSql(server.runtime.store).all(
+        'SELECT issuer, status, reason, data_key_id FROM notifications WHERE encrypted_data = ? ORDER BY issuer',
+        [encryptedData],
+      );
+
+    it("each issuer's endpoint opens only its own issuer's messages, stored under that issuer with its data key", async () => {
+      const a = await send('/bank-a', 'first', SECRET_A);
+      assert.equal(a.status, 200);
+      assert.deepEqual(await rowsOf(a.encryptedData), [
+        { issuer: 'bank-a', status: 'accepted', reason: null, data_key_id: 'a1' },
+      ]);
+      const b = await send('/bank-b', 'second', SECRET_B);
+      assert.equal(b.status, 200);
+      assert.deepEqual(await rowsOf(b.encryptedData), [
+        { issuer: 'bank-b', status: 'accepted', reason: null, data_key_id: 'b1' },
+      ]);
+    });
+
+    it("a message for bank-a's key sent to bank-b's endpoint is an unknown kid there, and stays bank-b's", async () => {
+      const encryptedData = await server.encode(enrollmentPayload(), { encryptTo: 'first' });
+      const atB = await server.post(
+        { encryptedData },
+        { rawPath: pathOf('/bank-b'), xPayToken: { secret: SECRET_B } },
+      );
+      assert.equal(atB.status, 500, 'JWE_KID_UNKNOWN: Visa retries');
+      assert.deepEqual(await rowsOf(encryptedData), [
+        { issuer: 'bank-b', status: 'quarantined', reason: 'JWE_KID_UNKNOWN', data_key_id: null },
+      ]);
+      // The same envelope at its own issuer's endpoint is a notification of that issuer.
+      const atA = await server.post(
+        { encryptedData },
+        { rawPath: pathOf('/bank-a'), xPayToken: { secret: SECRET_A } },
+      );
+      assert.equal(atA.status, 200);
+      assert.deepEqual(await rowsOf(encryptedData), [
+        { issuer: 'bank-a', status: 'accepted', reason: null, data_key_id: 'a1' },
+        { issuer: 'bank-b', status: 'quarantined', reason: 'JWE_KID_UNKNOWN', data_key_id: null },
+      ]);
+    });
+
+    it("bank-a's X-Pay-Token fails on bank-b's endpoint, and nothing is stored", async () => {
+      const r = await send('/bank-b', 'second', SECRET_A);
+      assert.equal(r.status, 401);
+      assert.deepEqual(await rowsOf(r.encryptedData), []);
+    });
+
+    it('an unknown base path, or none where no issuer has the empty one, is 404 with nothing stored', async () => {
+      for (const base of ['/bank-c', '', '/BANK-A', '/bank-a/bank-b']) {
+        const r = await send(base, 'first', SECRET_A);
+        assert.equal(r.status, 404, base || '(none)');
+        assert.equal(r.status, 404);
+        assert.deepEqual(await rowsOf(r.encryptedData), [], base);
+      }
+    });
+
+    it('the one log line per request names the issuer', async () => {
+      await send('/bank-b', 'second', SECRET_B);
+      const line = server.logs
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.msg === 'visa request')
+        .at(-1);
+      assert.equal(line?.issuer, 'bank-b');
+      assert.equal(line?.status, 200);
+    });
+  });
+}
+
+describe('an issuer with card ranges', () => {
+  it('quarantines a card outside them (400, BIN_NOT_ISSUER), keeping no card data', async () => {
+    const pki = await testPki();
+    const dir = processTempDir('ctp-issuers-bin-');
+    const db = await (await dialects())[0]!.create();
+    let server: TestServer | undefined;
+    try {
+      server = await startTestServer(pki, {
+        storageUrl: db.url,
+        issuers: twoIssuers(pki, dir, ['510000-519999']),
+        extra: { risk: { enabled: false } },
+      });
+      const encryptedData = await server.encode(enrollmentPayload(), { encryptTo: 'second' });
+      const r = await server.post(
+        { encryptedData },
+        { rawPath: pathOf('/bank-b'), xPayToken: { secret: SECRET_B } },
+      );
+      assert.equal(r.status, 400);
+      assert.deepEqual(
+        await rawSql(server.runtime.store).all(
+          'SELECT issuer, status, reason, pan_fingerprint, pan_ciphertext, first_name FROM notifications WHERE encrypted_data = ?',
+          [encryptedData],
+        ),
+        [
+          {
+            issuer: 'bank-b',
+            status: 'quarantined',
+            reason: 'BIN_NOT_ISSUER',
+            pan_fingerprint: null,
+            pan_ciphertext: null,
+            first_name: null,
+          },
+        ],
+      );
+    } finally {
+      await server?.close();
+      await db.drop();
+    }
+  });
+});
+
+describe('issuers in the configuration', () => {
+  const base = (extra: Record<string, unknown>) => ({
+    storage: { url: 'sqlite::memory:' },
+    risk: { enabled: false },
+    keys: { verification: [{ kid: 'v', certificate: '/etc/ctp/visa.pem' }] },
+    ...extra,
+  });
+  const issuer = (id: string, basePath: string, dataKeyId = `${id}-k`) => ({
+    id,
+    basePath,
+    keys: { decryption: [{ kid: `${id}-enc`, privateKey: `${id}.pem` }] },
+    dataProtection: {
+      keys: [{ id: dataKeyId, file: `${id}.key` }],
+      fingerprintKey: { file: `${id}.fp` },
+    },
+  });
+  const refused = (input: unknown, field: string | RegExp) =>
+    assert.throws(
+      () => parseConfig(input, '/etc/ctp'),
+      (e: unknown) =>
+        e instanceof ConfigError &&
+        (typeof field === 'string' ? e.field === field : field.test(e.field)),
+      String(field),
+    );
+
+  it('a configuration without issuers is the one issuer `default`, at the endpoint without a segment', () => {
+    const c = parseConfig(
+      base({
+        keys: {
+          decryption: [{ kid: 'e', privateKey: 'e.pem' }],
+          verification: [{ kid: 'v', certificate: 'v.pem' }],
+        },
+        dataProtection: { keys: [{ id: 'k1', file: 'k1' }], fingerprintKey: { file: 'fp' } },
+        tokenRequestorIds: ['40010030273'],
+      }),
+      '/etc/ctp',
+    );
+    assert.equal(c.issuers.length, 1);
+    const [only] = c.issuers;
+    assert.equal(only?.id, 'default');
+    assert.equal(only?.basePath, '');
+    assert.equal(only?.at, '');
+    assert.deepEqual(only?.tokenRequestorIds, ['40010030273']);
+    assert.equal(only?.keys.decryption[0]?.privateKey, '/etc/ctp/e.pem');
+  });
+
+  it('issuers come from the list and from issuersDir, paths resolved against the config file', () => {
+    const tmp = processTempDir('ctp-issuers-dir-');
+    {
+      mkdirSync(join(tmp, 'issuers.d'));
+      writeFileSync(
+        join(tmp, 'issuers.d', 'bank-b.json'),
+        JSON.stringify(issuer('bank-b', '/bank-b')),
+      );
+      writeFileSync(join(tmp, 'issuers.d', 'notes.txt'), 'not an issuer');
+      const c = parseConfig(
+        base({
+          issuers: [issuer('bank-a', '/bank-a')],
+          issuersDir: 'issuers.d',
+          risk: { enabled: false },
+        }),
+        tmp,
+      );
+      assert.deepEqual(
+        c.issuers.map((i) => [i.id, i.name, i.basePath]),
+        [
+          ['bank-a', 'bank-a', '/bank-a'],
+          ['bank-b', 'bank-b', '/bank-b'],
+        ],
+      );
+      assert.equal(
+        c.issuers[1]?.keys.decryption[0]?.privateKey,
+        join(tmp, 'bank-b.pem'),
+        "an issuer file's paths resolve like the config's",
+      );
+      writeFileSync(
+        join(tmp, 'issuers.d', 'bank-c.json'),
+        JSON.stringify({ ...issuer('bank-c', '/bank-c'), id: 'Bank C' }),
+      );
+      refused(
+        base({ issuersDir: join(tmp, 'issuers.d') }),
+        `${join(tmp, 'issuers.d', 'bank-c.json')}#/id`,
+      );
+    }
+  });
+
+  it('refuses what would mix issuers up, naming the field', () => {
+    const a = issuer('bank-a', '/bank-a');
+    refused(
+      base({ issuers: [a, { ...issuer('bank-b', '/bank-b'), id: 'bank-a' }] }),
+      '/issuers/1/id',
+    );
+    refused(base({ issuers: [a, issuer('bank-b', '/bank-a')] }), '/issuers/1/basePath');
+    refused(
+      base({ issuers: [a, issuer('bank-b', '/bank-b', 'bank-a-k')] }),
+      '/issuers/1/dataProtection/keys/0/id',
+    );
+    refused(base({ issuers: [a], tokenRequestorIds: ['40010030273'] }), '/tokenRequestorIds');
+    refused(base({ issuers: [a], dataProtection: a.dataProtection }), '/dataProtection');
+    refused(base({ issuers: [{ ...a, basePath: '/two/segments' }] }), '/issuers/0/basePath');
+    refused(base({ issuers: [{ ...a, id: 'x'.repeat(33) }] }), '/issuers/0/id');
+    refused(
+      base({ issuers: [a, issuer('bank-b', '/bank-b')], risk: { enabled: true } }),
+      '/risk/enabled',
+    );
+    refused(base({}), '/keys/decryption');
+  });
+});
