@@ -53,6 +53,8 @@ export interface ServiceSetup {
 
 /** How the load generator connects. */
 export interface ClientSetup {
+  /** Path in front of `/vtis/v1/…` (an issuer's endpoint); default none. */
+  basePath?: string;
   /** Default keep-alive. */
   connection?: 'keep-alive' | 'per-request';
   /** With TLS and a connection per request: offer the last session ticket (resumption). */
@@ -307,7 +309,7 @@ export async function startReceiver(o: PhaseOptions): Promise<Receiver> {
       drop: stopAndDrop,
       target: {
         origins: servers.map((s) => s.origin),
-        path: NOTIFICATION_PATH,
+        path: `${o.client?.basePath ?? ''}${NOTIFICATION_PATH}`,
         file: o.file,
         connection: o.client?.connection ?? 'keep-alive',
         tls: tls

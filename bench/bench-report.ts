@@ -65,6 +65,13 @@ export function targets(run: BenchRun): Record<string, Target> {
     '>= 0.45',
     (v) => v >= 0.45,
   );
+  // A hundred issuers' routes and keys are looked up by map: they cost what one does, within
+  // the run's noise.
+  t.manyIssuersVsOne = at(
+    ratio(m.get('receive-100-issuers'), m.get('receive')),
+    '>= 0.95',
+    (v) => v >= 0.95,
+  );
   t.receiveVsPeer = at(ratio(m.get('receive'), m.get('peer')), '>= 1.3', (v) => v >= 1.3);
   // Not a target: what keeping the key in a (software) token costs beside a file key.
   t.tokenKeyVsFileKey = {

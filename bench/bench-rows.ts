@@ -19,6 +19,33 @@ export interface BenchRow {
 
 const bank: ServiceSetup = { risk: true, bank: true };
 
+/** Issuers configured in the row that measures what many issuers cost. */
+export const MANY_ISSUERS = 100;
+
+/**
+ * Rewrites the bench's one-issuer config into {@link MANY_ISSUERS} issuers, `/bank-1` to
+ * `/bank-100`, each with the bench's decryption key and data keys under ids of its own (each
+ * issuer's keys are loaded once, at start, as a processor's would be).
+ */
+function manyIssuers(config: Record<string, unknown>): void {
+  const keys = config.keys as { decryption: unknown; verification: unknown };
+  const dp = config.dataProtection as {
+    keys: { id: string; file: string }[];
+    fingerprintKey: unknown;
+  };
+  config.issuers = Array.from({ length: MANY_ISSUERS }, (_, i) => ({
+    id: `bank-${i + 1}`,
+    basePath: `/bank-${i + 1}`,
+    keys: { decryption: keys.decryption },
+    dataProtection: {
+      keys: dp.keys.map((k) => ({ ...k, id: `${k.id}-${i + 1}` })),
+      fingerprintKey: dp.fingerprintKey,
+    },
+  }));
+  config.keys = { verification: keys.verification };
+  delete config.dataProtection;
+}
+
 export const MAX_ROWS: readonly BenchRow[] = [
   {
     key: 'receive',
@@ -26,6 +53,14 @@ export const MAX_ROWS: readonly BenchRow[] = [
     label: 'receive path (risk off, no sinks)',
     receiver: 'service',
     service: { risk: false, bank: false },
+  },
+  {
+    key: 'receive-100-issuers',
+    row: 1,
+    label: `receive path with ${MANY_ISSUERS} issuers configured, traffic to the last`,
+    receiver: 'service',
+    service: { risk: false, bank: false, configure: manyIssuers },
+    client: { basePath: `/bank-${MANY_ISSUERS}` },
   },
   {
     key: 'bank',
