@@ -388,41 +388,55 @@ export async function pgTwoInstances(
   const receiver = await new CountingReceiver().start();
   const secret = secretEnv(`whsec_${randomBytes(32).toString('base64')}`);
   const retry = { initialDelayMs: 200, maxDelayMs: 2000 };
-  const { file, config } = writeServerConfig(pki, { storageUrl: db.url }, (c) => {
-    c.log.level = 'info';
-    // The shipped pool (10), not the test harness's 4: on PostgreSQL the risk assessments run
-    // poolSize / 10 at a time, and the harness's pool leaves the Visa route waiting for one.
-    c.storage.poolSize = 10;
-    c.directory = { type: 'local' };
-    c.risk.defaultCountry = 'GB';
-    c.risk.alert = {
-      minLevel: 'low',
-      windowSeconds: 3600,
-      bankName: 'Example Bank',
-      helpContact: 'the number on the back of your card',
-      timeZone: 'UTC',
-      defaultLanguage: 'en',
-      answerWindowHours: 168,
-      sink: { type: 'webhook', url: `${receiver.url}/alerts`, secrets: [secret], timeoutMs: 2000 },
-      retry: { ...retry, maxAttempts: 100 },
-    };
-    c.sinks = [
-      {
-        name: 'bank',
-        type: 'webhook',
-        url: `${receiver.url}/events`,
-        secrets: [secret],
-        includePan: false,
-        concurrency: 8,
-        timeoutMs: 2000,
-        retry: { ...retry, maxAttempts: 1000 },
+  const { file, config } = writeServerConfig(
+    pki,
+    // Sinks as the file gives them: the process settles them at start.
+    {
+      storageUrl: db.url,
+      extra: {
+        sinks: [
+          {
+            name: 'bank',
+            type: 'webhook',
+            url: `${receiver.url}/events`,
+            secrets: [secret],
+            includePan: false,
+            concurrency: 8,
+            timeoutMs: 2000,
+            retry: { ...retry, maxAttempts: 1000 },
+          },
+        ],
       },
-    ];
-    // The poll interval as shipped (500 ms): the LISTEN/NOTIFY wake-ups are what is measured.
-    // The lease short enough that a delivery whose outcome the restart lost is sent again
-    // within the drain bound (the default 60 s would only lengthen the wait).
-    c.delivery = { runInServe: true, pollIntervalMs: 500, leaseMs: 5000 };
-  });
+    },
+    (c) => {
+      c.log.level = 'info';
+      // The shipped pool (10), not the test harness's 4: on PostgreSQL the risk assessments run
+      // poolSize / 10 at a time, and the harness's pool leaves the Visa route waiting for one.
+      c.storage.poolSize = 10;
+      c.directory = { type: 'local' };
+      c.risk.defaultCountry = 'GB';
+      c.risk.alert = {
+        minLevel: 'low',
+        windowSeconds: 3600,
+        bankName: 'Example Bank',
+        helpContact: 'the number on the back of your card',
+        timeZone: 'UTC',
+        defaultLanguage: 'en',
+        answerWindowHours: 168,
+        sink: {
+          type: 'webhook',
+          url: `${receiver.url}/alerts`,
+          secrets: [secret],
+          timeoutMs: 2000,
+        },
+        retry: { ...retry, maxAttempts: 100 },
+      };
+      // The poll interval as shipped (500 ms): the LISTEN/NOTIFY wake-ups are what is measured.
+      // The lease short enough that a delivery whose outcome the restart lost is sent again
+      // within the drain bound (the default 60 s would only lengthen the wait).
+      c.delivery = { runInServe: true, pollIntervalMs: 500, leaseMs: 5000 };
+    },
+  );
 
   // The directory, imported as `ctp-notify cardholders import` does (migrating first, so the two
   // instances start on a migrated schema).

@@ -211,22 +211,31 @@ export function soakConfig(
   sinkUrl: string,
   maxDelayMs: number,
 ): { file: string; config: Config } {
-  return writeServerConfig(pki, { storageUrl: db.url }, (c) => {
-    c.log.level = 'info';
-    c.sinks = [
-      {
-        name: 'soak',
-        type: 'webhook',
-        url: sinkUrl,
-        secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)],
-        includePan: false,
-        concurrency: 8,
-        timeoutMs: 1000,
-        retry: { initialDelayMs: 200, maxDelayMs, maxAttempts: 1000 },
+  return writeServerConfig(
+    pki,
+    // Sinks as the file gives them: the process settles them at start.
+    {
+      storageUrl: db.url,
+      extra: {
+        sinks: [
+          {
+            name: 'soak',
+            type: 'webhook',
+            url: sinkUrl,
+            secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)],
+            includePan: false,
+            concurrency: 8,
+            timeoutMs: 1000,
+            retry: { initialDelayMs: 200, maxDelayMs, maxAttempts: 1000 },
+          },
+        ],
       },
-    ];
-    c.delivery = { runInServe: true, pollIntervalMs: 100, leaseMs: 2000 };
-  });
+    },
+    (c) => {
+      c.log.level = 'info';
+      c.delivery = { runInServe: true, pollIntervalMs: 100, leaseMs: 2000 };
+    },
+  );
 }
 
 export type { Dialect };

@@ -1,12 +1,19 @@
 import type { Config } from './config/config-schema.js';
 import type { WorkerLane } from './delivery/delivery-worker.js';
+import { ConfigError } from './errors.js';
 import { TokenDecryptionKey } from './hsm/token-decryption-key.js';
-import { type IssuerKeys, loadSecrets, type Secrets, soleIssuerKeys } from './keys/load-secrets.js';
+import {
+  type IssuerKeys,
+  loadIssuerKeys,
+  loadSecrets,
+  type Secrets,
+  soleIssuerKeys,
+} from './keys/load-secrets.js';
 import { logSecretWarnings, secretContext } from './keys/resolve-secret.js';
 import type { Logger } from './logger.js';
 import { serviceMetrics } from './metrics/service-metrics.js';
 import type { ClientCertificatePin } from './pipeline/authenticate.js';
-import { IssuerPipelines } from './pipeline/issuer-pipelines.js';
+import { type IssuerEndpoint, IssuerPipelines } from './pipeline/issuer-pipelines.js';
 import { NotificationPipeline } from './pipeline/notification-pipeline.js';
 import { createAlertLane } from './risk/alert/alert-lane.js';
 import { createRisk, type RiskRuntime } from './risk/create-risk.js';
@@ -29,6 +36,14 @@ export interface Runtime {
    * worker starts; undefined when alerts are off.
    */
   alertLane(logger: Logger): WorkerLane | undefined;
+  /**
+   * Serves the issuers of `next` (the configuration file read again) from now on: their keys
+   * loaded and checked, their pipelines swapped in; requests in flight finish under the old
+   * list. Nothing changes when it throws.
+   * @throws ConfigError naming the field: a key that does not load, or a change a reload cannot
+   * make (sinks, the token).
+   */
+  reloadIssuers(next: Config): { issuers: string[]; added: string[]; removed: string[] };
   /** Starts background work (the risk sweep). `serve` calls it; one-shot commands need not. */
   startBackground(): void;
   /** Finishes queued background work, then closes the store. */
@@ -56,7 +71,8 @@ export async function createRuntime(
   let store: NotificationStore;
   try {
     store = await openStore(config.storage, {
-      sinks: config.sinks.map((s) => s.name),
+      sinks: config.sinks.filter((s) => s.issuer === undefined).map((s) => s.name),
+      issuerSinks: new Map(config.issuers.map((i) => [i.id, i.sinks.map((s) => s.name)])),
       // Deliveries wait for the assessment (so the event carries it), which releases them.
       deliveryHoldMs: config.risk.enabled ? config.risk.deliveryWaitSeconds * 1000 : 0,
       ...(options.onDeliveriesQueued ? { onDeliveriesQueued: options.onDeliveriesQueued } : {}),
@@ -92,35 +108,9 @@ export async function createRuntime(
     secrets.close();
     throw e;
   }
-  const pipelines = new IssuerPipelines(
-    config.issuers.map((issuer) => {
-      const keys = secrets.issuers.get(issuer.id) as IssuerKeys;
-      const xpt = issuer.auth.xPayToken;
-      return {
-        issuer: issuer.id,
-        basePath: issuer.basePath,
-        pipeline: new NotificationPipeline({
-          issuer: issuer.id,
-          binRanges: issuer.binRanges,
-          store,
-          verificationKeys: secrets.verificationKeys,
-          decryptionKeys: keys.decryptionKeys,
-          dataProtector: keys.dataProtector,
-          jose: config.jose,
-          tokenRequestorIds: issuer.tokenRequestorIds
-            ? new Set(issuer.tokenRequestorIds)
-            : undefined,
-          requireClientCertificate: Boolean(config.listen.tls?.clientCa),
-          clientCertificatePin: pinOf(config.listen.tls?.clientCertificate),
-          xPayToken:
-            keys.xPayTokenSecret && xpt
-              ? { secret: keys.xPayTokenSecret, skewSeconds: xpt.clockSkewSeconds }
-              : undefined,
-          onAccepted: risk ? (id) => risk.service.schedule(id) : undefined,
-        }),
-      };
-    }),
-  );
+  const endpointsOf = (c: Config, keys: ReadonlyMap<string, IssuerKeys>) =>
+    issuerEndpoints(c, keys, secrets, store, risk);
+  const pipelines = new IssuerPipelines(endpointsOf(config, secrets.issuers));
   return {
     config,
     secrets,
@@ -135,6 +125,23 @@ export async function createRuntime(
         soleIssuerKeys(secrets).dataProtector,
         log,
       ),
+    reloadIssuers(next) {
+      checkReloadable(config, next);
+      const loaded = loadIssuerKeys(next, secrets.token);
+      logSecretWarnings(logger, loaded.warnings);
+      const before = new Set(pipelines.issuers);
+      pipelines.replace(endpointsOf(next, loaded.issuers));
+      secrets.issuers.clear();
+      for (const [id, keys] of loaded.issuers) secrets.issuers.set(id, keys);
+      secrets.dataKeyring.add([...loaded.issuers.values()].map((k) => k.dataProtector));
+      config.issuers = next.issuers;
+      const after = new Set(pipelines.issuers);
+      return {
+        issuers: [...after],
+        added: [...after].filter((id) => !before.has(id)),
+        removed: [...before].filter((id) => !after.has(id)),
+      };
+    },
     startBackground: () => risk?.start(),
     async close() {
       try {
@@ -174,4 +181,59 @@ function logTokenKeys(logger: Logger, secrets: Secrets): void {
           'token key ready',
         );
     }
+}
+
+/** Each issuer's endpoint: its pipeline with its keys, over the shared store and Visa's keys. */
+function issuerEndpoints(
+  config: Config,
+  keysByIssuer: ReadonlyMap<string, IssuerKeys>,
+  secrets: Secrets,
+  store: NotificationStore,
+  risk: RiskRuntime | undefined,
+): IssuerEndpoint[] {
+  return config.issuers.map((issuer) => {
+    const keys = keysByIssuer.get(issuer.id) as IssuerKeys;
+    const xpt = issuer.auth.xPayToken;
+    return {
+      issuer: issuer.id,
+      basePath: issuer.basePath,
+      pipeline: new NotificationPipeline({
+        issuer: issuer.id,
+        binRanges: issuer.binRanges,
+        store,
+        verificationKeys: secrets.verificationKeys,
+        decryptionKeys: keys.decryptionKeys,
+        dataProtector: keys.dataProtector,
+        jose: config.jose,
+        tokenRequestorIds: issuer.tokenRequestorIds ? new Set(issuer.tokenRequestorIds) : undefined,
+        requireClientCertificate: Boolean(config.listen.tls?.clientCa),
+        clientCertificatePin: pinOf(config.listen.tls?.clientCertificate),
+        xPayToken:
+          keys.xPayTokenSecret && xpt
+            ? { secret: keys.xPayTokenSecret, skewSeconds: xpt.clockSkewSeconds }
+            : undefined,
+        onAccepted: risk ? (id) => risk.service.schedule(id) : undefined,
+      }),
+    };
+  });
+}
+
+/**
+ * What a reload of the issuers cannot change while the process runs: the sinks (the outbox
+ * worker's lanes are made at start) and the token. Everything else outside `issuers` is read
+ * at start only.
+ * @throws ConfigError naming the field.
+ */
+function checkReloadable(running: Config, next: Config): void {
+  const names = (c: Config) => JSON.stringify(c.sinks.map((s) => [s.issuer ?? '', s.name]).sort());
+  const changed = next.sinks.find(
+    (s) => !running.sinks.some((r) => r.name === s.name && r.issuer === s.issuer),
+  );
+  if (names(running) !== names(next))
+    throw new ConfigError(
+      changed ? `${changed.at}/name` : '/sinks',
+      'sinks changed: a restart applies them (a reload changes issuers, not sinks)',
+    );
+  if (JSON.stringify(running.hsm) !== JSON.stringify(next.hsm))
+    throw new ConfigError('/hsm', 'the token changed: a restart applies it');
 }

@@ -5,9 +5,11 @@ import type { FastifyInstance } from 'fastify';
 import { buildAdminApp } from './admin/admin-app.js';
 import { buildApp } from './app.js';
 import type { Config } from './config/config-schema.js';
+import { loadConfig } from './config/load-config.js';
 import { transportWarnings } from './config/transport-warnings.js';
 import type { DeliveryWorker } from './delivery/delivery-worker.js';
 import { startDeliveryWorker } from './delivery/start-delivery-worker.js';
+import { ConfigError } from './errors.js';
 import { Admission } from './http/admission.js';
 import { ConnectionIntake } from './http/connection-intake.js';
 import { SharedListener } from './http/shared-listener.js';
@@ -28,6 +30,11 @@ export interface ServeOptions {
    * Called once the admin listener (console, admin API, metrics) is up, when `config.admin` is set.
    */
   onAdminListening?: (url: string) => void;
+  /**
+   * The configuration file: on SIGHUP (`systemctl reload`) every process reads it again and
+   * serves its issuers (`Runtime.reloadIssuers`). Absent: SIGHUP is ignored.
+   */
+  configFile?: string;
 }
 
 function urlOf(app: FastifyInstance, host: string, fallbackPort: number, tls: boolean): string {
@@ -108,6 +115,7 @@ async function listen(
     migrate,
     ...(onDeliveriesQueued ? { onDeliveriesQueued } : {}),
   });
+  onReload(logger, options, () => rt);
   if (!cluster.isWorker && deliveryInServe(config)) worker = await startOrClose(rt, logger);
   const metrics = serviceMetrics();
   const admission = new Admission(config.listen.admission, metrics.inFlight);
@@ -201,6 +209,15 @@ async function supervise(
     }
   }
   const admin = rt ? await listenAdmin(config, logger, rt, options) : undefined;
+  // The primary reloads its own runtime (the console's reprocessing) and tells every worker.
+  onReload(
+    logger,
+    options,
+    () => rt,
+    () => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+    },
+  );
   const finish = () => {
     Promise.all([delivery?.stop(), admin?.close()])
       .then(() => rt?.close())
@@ -276,6 +293,50 @@ async function supervise(
   };
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
+}
+
+/**
+ * On SIGHUP: read the configuration file again and serve its issuers. Without a file, or before
+ * the runtime is up, the signal is logged and ignored (Node's default would end the process).
+ */
+function onReload(
+  logger: Logger,
+  options: ServeOptions,
+  runtime: () => Runtime | undefined,
+  alsoTell?: () => void,
+): void {
+  process.on('SIGHUP', () => {
+    alsoTell?.();
+    const rt = runtime();
+    if (options.configFile === undefined || rt === undefined) {
+      if (alsoTell === undefined)
+        logger.warn({ signal: 'SIGHUP' }, 'no configuration file to reload: ignored');
+      return;
+    }
+    reloadIssuers(rt, options.configFile, logger);
+  });
+}
+
+/** One reload of the issuers; a refused one leaves the running issuers as they were. */
+function reloadIssuers(rt: Runtime, file: string, logger: Logger): void {
+  const m = serviceMetrics();
+  try {
+    const r = rt.reloadIssuers(loadConfig(file));
+    m.reloadFailed.set(0);
+    m.reloads.inc({ result: 'ok' });
+    logger
+      .child({}, { level: 'info' })
+      .info({ issuers: r.issuers.length, added: r.added, removed: r.removed }, 'issuers reloaded');
+  } catch (error) {
+    m.reloadFailed.set(1);
+    m.reloads.inc({ result: 'refused' });
+    logger.error(
+      error instanceof ConfigError
+        ? { code: 'CONFIG_INVALID', field: error.field, reason: error.message }
+        : { code: 'INTERNAL', errType: error instanceof Error ? error.name : typeof error },
+      'reload refused: the issuers stay as they were',
+    );
+  }
 }
 
 /** How the primary hands its TLS session ticket keys to the workers it forks. */

@@ -168,12 +168,13 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   new Gauge({
     name: 'ctp_notify_key_expiry_days',
     help: 'Days until a certificate expires (negative: expired); keys without a known expiry are not listed',
-    labelNames: ['kid', 'use'],
+    labelNames: ['kid', 'use', 'issuer'],
     registers: [scrapeRegistry],
     collect() {
       this.reset();
       for (const k of withStatus(inventory, ctx.now(), ctx.settings.keyExpiryWarningDays)) {
-        if (k.daysLeft !== null) this.set({ kid: k.id, use: k.use }, k.daysLeft);
+        if (k.daysLeft !== null)
+          this.set({ kid: k.id, use: k.use, issuer: k.issuer ?? '' }, k.daysLeft);
       }
     },
   });

@@ -51,6 +51,7 @@ function toFilter(q: Filters): NotificationFilter | string {
     to: q.to ? Date.parse(q.to) : undefined,
     status: q.status,
     tokenRequestorId: q.tokenRequestorId,
+    issuer: q.issuer,
     last4: q.last4,
     fingerprint: q.fingerprint,
     riskLevel: q.risk,

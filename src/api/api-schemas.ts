@@ -7,6 +7,7 @@ import {
   DISPOSITIONS,
 } from '../domain/case-codes.js';
 import { DELIVERY_EVENTS, DELIVERY_STATUSES, MESSAGE_KINDS } from '../domain/delivery-codes.js';
+import { ISSUER_ID_PATTERN } from '../domain/issuer-ids.js';
 import { NOTIFICATION_STATUSES } from '../domain/notification-statuses.js';
 import { RISK_LEVELS } from '../domain/risk-codes.js';
 import { literalUnion } from '../util/literal-union.js';
@@ -103,6 +104,9 @@ export const NotificationFilters = {
   to: Type.Optional(Type.String({ format: 'date-time', description: 'Received before' })),
   status: Type.Optional(literalUnion(NOTIFICATION_STATUSES)),
   tokenRequestorId: Type.Optional(Type.String({ pattern: TOKEN_REQUESTOR_ID_PATTERN })),
+  issuer: Type.Optional(
+    Type.String({ pattern: ISSUER_ID_PATTERN, description: "One issuer's notifications" }),
+  ),
   last4: Type.Optional(Type.String({ pattern: '^[0-9]{4}$' })),
   fingerprint: Type.Optional(
     Type.String({

@@ -61,6 +61,21 @@ export function cliLogger(): Logger {
   });
 }
 
+/**
+ * The issuer a command acts for: `--issuer ID`, one of the configured issuers; required when
+ * there are several, else the one.
+ * @throws UsageError naming the choices.
+ */
+export function issuerFlag(config: Config, flag: string | undefined): string {
+  const ids = config.issuers.map((i) => i.id);
+  if (flag === undefined) {
+    if (ids.length === 1) return ids[0] as string;
+    throw new UsageError(`--issuer is required: one of ${ids.join(', ')}`);
+  }
+  if (!ids.includes(flag)) throw new UsageError(`--issuer must be one of ${ids.join(', ')}`);
+  return flag;
+}
+
 export function intFlag(v: string | undefined, name: string, fallback: number, min = 1): number {
   if (v === undefined) return fallback;
   const n = Number(v);

@@ -3,6 +3,7 @@ import { maskedPan, presentNotificationListItem } from '../presenters/notificati
 import { openStore } from '../storage/open-store.js';
 import {
   intFlag,
+  issuerFlag,
   loadConfigFrom,
   parse,
   printTable,
@@ -10,8 +11,9 @@ import {
   UsageError,
 } from './cli-support.js';
 
-export const notificationsHelp = `ctp-notify notifications list [--config FILE] [--format json|table] [--limit N] [--status accepted|quarantined]
-  Newest first. Card numbers appear only as BIN and last four. Each accepted notification shows its
+export const notificationsHelp = `ctp-notify notifications list [--config FILE] [--issuer ID] [--format json|table] [--limit N] [--status accepted|quarantined]
+  Newest first. --issuer names one of the configured issuers; required when there are several.
+  Card numbers appear only as BIN and last four. Each accepted notification shows its
   fraud assessment: risk {score 0-100, level low|medium|high, reasons [{code, detail}]}.`;
 
 export async function notificationsCommand(argv: string[]): Promise<number> {
@@ -22,6 +24,7 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
     format: { type: 'string', default: 'table' },
     limit: { type: 'string' },
     status: { type: 'string' },
+    issuer: { type: 'string' },
   });
   if (f.format !== 'json' && f.format !== 'table')
     throw new UsageError('--format must be json or table');
@@ -29,12 +32,14 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
   if (status !== undefined && !NOTIFICATION_STATUSES.includes(status))
     throw new UsageError(`--status must be ${NOTIFICATION_STATUSES.join(' or ')}`);
   const { config } = loadConfigFrom(f.config);
+  const issuer = issuerFlag(config, f.issuer);
   const store = await openStore(config.storage);
   try {
     await store.migrate();
     // The console's listing: notifications with their assessments, newest first.
     const rows = await store.openAdminStores().notifications.search({
       limit: intFlag(f.limit, 'limit', 50),
+      issuer,
       ...(status ? { status } : {}),
     });
     const items = rows.map(presentNotificationListItem);

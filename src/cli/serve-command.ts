@@ -49,6 +49,7 @@ export async function serveCommand(argv: string[]): Promise<number> {
   }
   const logger = createLogger(config.log.level);
   await serve(config, logger, {
+    configFile: configPath,
     workers: flags.workers === undefined ? undefined : intFlag(flags.workers, 'workers', 1),
     onAdminListening: (url) =>
       process.stderr.write(

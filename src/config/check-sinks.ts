@@ -23,8 +23,8 @@ export function checkSinks(config: Config): void {
       );
   }
   const names = new Set<string>();
-  config.sinks.forEach((sink, i) => {
-    const at = `/sinks/${i}`;
+  for (const sink of config.sinks) {
+    const at = sink.at;
     if (names.has(sink.name)) throw new ConfigError(`${at}/name`, 'duplicate sink name');
     names.add(sink.name);
     if (sink.timeoutMs >= config.delivery.leaseMs) {
@@ -44,5 +44,5 @@ export function checkSinks(config: Config): void {
         'a sink with includePan gets full card numbers: its URL must be https:// or amqps:// (PCI DSS 4.2.1)',
       );
     }
-  });
+  }
 }

@@ -5,7 +5,7 @@ import {
   SIGNATURE_ALGORITHMS,
 } from '../domain/jose-algorithms.js';
 import { literalUnion } from '../util/literal-union.js';
-import { DeliverySchema, SinksSchema } from './delivery-schema.js';
+import { DeliverySchema, type SinkConfig, SinksSchema } from './delivery-schema.js';
 import { FilePath } from './file-path.js';
 import { HsmConfig } from './hsm-schema.js';
 import {
@@ -352,12 +352,20 @@ export type ConfigInput = Static<typeof ConfigSchema>;
  */
 export type Config = Omit<
   ConfigInput,
-  'issuers' | 'issuersDir' | 'keys' | 'auth' | 'tokenRequestorIds' | 'dataProtection'
+  'issuers' | 'issuersDir' | 'keys' | 'auth' | 'tokenRequestorIds' | 'dataProtection' | 'sinks'
 > & {
   keys: Pick<ConfigInput['keys'], 'verification'>;
   /** Every issuer, in configuration order; at least one. */
   issuers: IssuerSettings[];
+  /** Every sink: the top-level ones (every issuer's events), then each issuer's own. */
+  sinks: SettledSink[];
 };
+
+/**
+ * A sink, settled: `issuer` is the issuer whose events alone it gets (absent: every issuer's),
+ * `at` the JSON pointer its fields are named under (`/sinks/0`, `/issuers/1/sinks/0`).
+ */
+export type SettledSink = SinkConfig & { issuer?: string; at: string };
 
 /**
  * One issuer, settled: `at` is the JSON pointer its fields are named under in error messages

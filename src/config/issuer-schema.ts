@@ -1,14 +1,10 @@
 import { type Static, Type } from '@sinclair/typebox';
+import { ISSUER_ID_PATTERN } from '../domain/issuer-ids.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
+import { SinksSchema } from './delivery-schema.js';
 import { FilePath } from './file-path.js';
 import { TokenKeyRef } from './hsm-schema.js';
 import { SecretRef, secretRefWith } from './secret-ref.js';
-
-/** An issuer's id: lower-case letters, digits and hyphens, 1 to 32, not a hyphen first. */
-export const ISSUER_ID_PATTERN = '^[a-z0-9][a-z0-9-]{0,31}$';
-
-/** The issuer of a configuration without `issuers`: its rows, its endpoint, its keys. */
-export const DEFAULT_ISSUER_ID = 'default';
 
 /** A data key kept wrapped (RSA-OAEP-256) by a key-encrypting key in the token. */
 const WrappedBy = () =>
@@ -168,6 +164,12 @@ export const IssuerSchema = Type.Object(
     ),
     auth: AuthSchema,
     dataProtection: DataProtectionSchema,
+    sinks: {
+      ...SinksSchema,
+      description:
+        "Where this issuer's accepted notifications are delivered, besides the top-level `sinks` (which " +
+        "get every issuer's). Sink names are unique across the deployment.",
+    },
   },
   { additionalProperties: false },
 );

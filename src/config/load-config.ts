@@ -11,7 +11,7 @@ import { type Config, type ConfigInput, ConfigSchema } from './config-schema.js'
 import { resolveFilePaths } from './file-path.js';
 import { checkRenamedSecrets } from './renamed-secrets.js';
 import { isSecretRefSchema, SECRET_REF_HINT } from './secret-ref.js';
-import { asConfigFile, settleIssuers } from './settle-issuers.js';
+import { asConfigFile, settleIssuers, settleSinks } from './settle-issuers.js';
 
 /**
  * Validates a parsed configuration object against {@link ConfigSchema}, fills defaults, and
@@ -61,10 +61,12 @@ export function parseConfig(input: unknown, baseDir: string): Config {
     keys,
     ...rest
   } = checked;
+  const issuers = settleIssuers(checked, baseDir);
   const config: Config = {
     ...rest,
     keys: { verification: keys.verification },
-    issuers: settleIssuers(checked, baseDir),
+    issuers,
+    sinks: settleSinks(checked.sinks, issuers),
   };
   Object.defineProperty(config, 'toJSON', {
     value: () => asConfigFile(config),

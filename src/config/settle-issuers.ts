@@ -1,10 +1,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
+import { DEFAULT_ISSUER_ID } from '../domain/issuer-ids.js';
 import { ConfigError } from '../errors.js';
-import type { Config, ConfigInput, IssuerSettings } from './config-schema.js';
+import type { Config, ConfigInput, IssuerSettings, SettledSink } from './config-schema.js';
+import type { SinkConfig } from './delivery-schema.js';
 import { resolveFilePaths } from './file-path.js';
-import { DEFAULT_ISSUER_ID, type IssuerConfig, IssuerSchema } from './issuer-schema.js';
+import { type IssuerConfig, IssuerSchema } from './issuer-schema.js';
 
 /** The fields that belong to an issuer, at the top of a configuration without `issuers`. */
 const ISSUER_FIELDS_AT_TOP = [
@@ -42,6 +44,7 @@ export function settleIssuers(input: ConfigInput, baseDir: string): IssuerSettin
     const only: IssuerConfig = {
       id: DEFAULT_ISSUER_ID,
       basePath: '',
+      sinks: [],
       keys: { decryption: input.keys.decryption },
       auth: input.auth,
       dataProtection: input.dataProtection,
@@ -61,23 +64,47 @@ function settled(issuer: IssuerConfig, at: string): IssuerSettings {
 }
 
 /**
+ * Every sink of the deployment: the top-level ones, then each issuer's own (marked with its
+ * issuer), each knowing the field its settings are named under.
+ */
+export function settleSinks(
+  top: readonly SinkConfig[],
+  issuers: readonly IssuerSettings[],
+): SettledSink[] {
+  const settledSink = (sink: SinkConfig, at: string, issuer?: string): SettledSink => {
+    const s = { ...sink, ...(issuer === undefined ? {} : { issuer }) } as SettledSink;
+    Object.defineProperty(s, 'at', { value: at, enumerable: false });
+    return s;
+  };
+  return [
+    ...top.map((sink, i) => settledSink(sink, `/sinks/${i}`)),
+    ...issuers.flatMap((issuer) =>
+      issuer.sinks.map((sink, i) => settledSink(sink, `${issuer.at}/sinks/${i}`, issuer.id)),
+    ),
+  ];
+}
+
+/**
  * The configuration file a settled configuration came from, for `JSON.stringify` (a copy
  * written for another process, a file a command writes): the `default` issuer's fields back at
  * the top, as they were given, so that field names in messages stay the same.
  */
 export function asConfigFile(config: Config): Record<string, unknown> {
-  const { issuers, keys, ...rest } = config;
+  const { issuers, keys, sinks: all, ...rest } = config;
+  // An issuer's sinks are written with it.
+  const sinks = all.filter((s) => s.issuer === undefined);
   const only = issuers[0];
   if (issuers.length === 1 && only !== undefined && only.at === '') {
     return {
       ...rest,
+      sinks,
       keys: { ...keys, decryption: only.keys.decryption },
       auth: only.auth,
       dataProtection: only.dataProtection,
       ...(only.tokenRequestorIds ? { tokenRequestorIds: only.tokenRequestorIds } : {}),
     };
   }
-  return { ...rest, keys, issuers };
+  return { ...rest, sinks, keys, issuers };
 }
 
 /** One issuer per `*.json` file, validated like an item of `issuers`. */

@@ -28,8 +28,8 @@ export function createSinks(
   env: NodeJS.ProcessEnv = process.env,
 ): Sink[] {
   const ctx = secretContext(config, env);
-  const sinks = config.sinks.map((s, i): Sink => {
-    const at = `/sinks/${i}`;
+  const sinks = config.sinks.map((s): Sink => {
+    const at = s.at;
     if (s.type === 'webhook') return webhookSink(s, at, ctx);
     return rabbitMqSink(s, at, ctx, logger);
   });

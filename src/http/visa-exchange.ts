@@ -97,7 +97,7 @@ export function visaExchange(o: VisaExchangeOptions): VisaExchangeHandler {
     if (shed)
       return {
         status: statusForCode('OVERLOADED'),
-        summary: { code: 'OVERLOADED', outcome: 'shed', result: shed },
+        summary: { code: 'OVERLOADED', outcome: 'shed', issuer: endpoint.issuer, result: shed },
       };
     try {
       return await answer(o, endpoint, parts, log);

@@ -37,7 +37,7 @@ export interface Secrets {
   /** Expiry of each verification certificate given, for operators (`kid` → notAfter). */
   certificateExpiry: Map<string, Date>;
   /** Each issuer's keys, by issuer id, in configuration order. */
-  issuers: ReadonlyMap<string, IssuerKeys>;
+  issuers: Map<string, IssuerKeys>;
   /** Decrypts a row of any issuer by the data key id stored beside it (ids are unique). */
   dataKeyring: DataKeyring;
   /** Warnings to log at start (e.g. permissive key files allowed by flag). */
@@ -125,14 +125,6 @@ function openToken(
 }
 
 function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined): Secrets {
-  const readPublicFile = (path: string, field: string): string => {
-    try {
-      return readFileSync(path, 'utf8');
-    } catch {
-      throw new ConfigError(field, `cannot read ${path}`);
-    }
-  };
-
   // The TLS server keys are read by the listeners (app.ts, admin-app.ts); their permissions are
   // checked here, with every other private key, so that a loose one stops the process before
   // anything listens.
@@ -177,6 +169,34 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
     token,
     close: () => token?.close(),
   };
+}
+
+function readPublicFile(path: string, field: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError(field, `cannot read ${path}`);
+  }
+}
+
+/**
+ * The keys of a configuration's issuers, read again (a reload of the issuers) with the token the
+ * process opened at start: every key checked as at start, fields named the same way.
+ * @throws ConfigError naming the field; `/hsm` when a key needs a token the process has not open.
+ */
+export function loadIssuerKeys(
+  config: Config,
+  token: HsmToken | undefined,
+  env: NodeJS.ProcessEnv = process.env,
+): { issuers: Map<string, IssuerKeys>; warnings: string[] } {
+  if (config.hsm !== undefined && token === undefined)
+    throw new ConfigError('/hsm', 'a token configured after start needs a restart');
+  const ctx = secretContext(config, env);
+  const keks = new Map<string, TokenDecryptionKey>();
+  const issuers = new Map<string, IssuerKeys>();
+  for (const issuer of config.issuers)
+    issuers.set(issuer.id, readIssuerKeys(issuer, ctx, token, keks, readPublicFile));
+  return { issuers, warnings: ctx.warnings };
 }
 
 /** One issuer's decryption keys, data keys and X-Pay-Token secret; fields named under its `at`. */

@@ -19,10 +19,10 @@ export interface ServiceMetrics {
   /**
    * Visa requests by pipeline outcome (accepted, quarantined, rejected, failed) and HTTP status.
    */
-  requests: Counter<'outcome' | 'status'>;
-  requestDuration: Histogram<'outcome'>;
+  requests: Counter<'outcome' | 'status' | 'issuer'>;
+  requestDuration: Histogram<'outcome' | 'issuer'>;
   /** Notifications newly quarantined (retries of one already quarantined are not counted). */
-  quarantined: Counter;
+  quarantined: Counter<'issuer'>;
   /** Delivery attempts by sink and result (delivered, retry, dead, sink-disabled). */
   deliveries: Counter<'sink' | 'result'>;
   /** Risk assessments by level. */
@@ -35,6 +35,10 @@ export interface ServiceMetrics {
   inFlight: Gauge;
   /** New connections reset before any work: the worker had no room (connection-intake.ts). */
   connectionsRefused: Counter;
+  /** 1 while this process's last reload of the issuers was refused (summed over processes). */
+  reloadFailed: Gauge;
+  /** Reloads of the issuers by result. */
+  reloads: Counter<'result'>;
 }
 
 let metrics: ServiceMetrics | undefined;
@@ -46,18 +50,19 @@ export function serviceMetrics(): ServiceMetrics {
   metrics = {
     requests: new Counter({
       name: 'ctp_notify_requests_total',
-      help: 'Visa requests by outcome and HTTP status',
-      labelNames: ['outcome', 'status'],
+      help: 'Visa requests by outcome and HTTP status, per issuer ("" when no issuer\'s route matched)',
+      labelNames: ['outcome', 'status', 'issuer'],
     }),
     requestDuration: new Histogram({
       name: 'ctp_notify_request_duration_seconds',
-      help: 'Time from request to response on the Visa listener',
-      labelNames: ['outcome'],
+      help: 'Time from request to response on the Visa listener, per issuer',
+      labelNames: ['outcome', 'issuer'],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     }),
     quarantined: new Counter({
       name: 'ctp_notify_quarantined_total',
-      help: 'Notifications newly quarantined',
+      help: 'Notifications newly quarantined, per issuer',
+      labelNames: ['issuer'],
     }),
     deliveries: new Counter({
       name: 'ctp_notify_deliveries_total',
@@ -87,6 +92,15 @@ export function serviceMetrics(): ServiceMetrics {
       name: 'ctp_notify_connections_refused_total',
       help: 'New Visa connections reset before any work because the worker that accepted them had no room',
     }),
+    reloadFailed: new Gauge({
+      name: 'ctp_notify_config_reload_failed',
+      help: 'Processes whose last reload of the issuers (SIGHUP) was refused; they serve the issuers they had',
+    }),
+    reloads: new Counter({
+      name: 'ctp_notify_config_reloads_total',
+      help: 'Reloads of the issuers (SIGHUP), by result (ok, refused)',
+      labelNames: ['result'],
+    }),
   };
   return metrics;
 }
@@ -94,14 +108,16 @@ export function serviceMetrics(): ServiceMetrics {
 /** Counts one answered Visa request (either way into the route). */
 export function observeVisaRequest(
   m: ServiceMetrics,
-  summary: { outcome: string; result?: string | undefined },
+  summary: { outcome: string; result?: string | undefined; issuer?: string | undefined },
   status: number,
   elapsedMs: number,
 ): void {
   const outcome = summary.outcome;
-  m.requests.inc({ outcome, status: String(status) });
-  m.requestDuration.observe({ outcome }, elapsedMs / 1000);
-  if (outcome === 'quarantined' && summary.result === 'inserted') m.quarantined.inc();
+  // Only a configured issuer's id (the matched route's), so the label set stays bounded.
+  const issuer = summary.issuer ?? '';
+  m.requests.inc({ outcome, status: String(status), issuer });
+  m.requestDuration.observe({ outcome, issuer }, elapsedMs / 1000);
+  if (outcome === 'quarantined' && summary.result === 'inserted') m.quarantined.inc({ issuer });
   else if (outcome === 'shed') m.shed.inc({ reason: summary.result ?? 'unknown' });
 }
 

@@ -19,10 +19,25 @@ export class IssuerPipelines {
   readonly #byIssuer = new Map<string, IssuerEndpoint>();
 
   constructor(endpoints: readonly IssuerEndpoint[]) {
+    this.replace(endpoints);
+  }
+
+  /**
+   * Serves `endpoints` from now on (a reload of the issuers). A request already routed keeps
+   * the endpoint it was given: requests in flight finish under the list they started with.
+   */
+  replace(endpoints: readonly IssuerEndpoint[]): void {
+    this.#byBasePath.clear();
+    this.#byIssuer.clear();
     for (const e of endpoints) {
       this.#byBasePath.set(e.basePath, e);
       this.#byIssuer.set(e.issuer, e);
     }
+  }
+
+  /** The issuers served, in configuration order. */
+  get issuers(): string[] {
+    return [...this.#byIssuer.keys()];
   }
 
   /** The endpoint at `basePath` (`""` or `/segment`, as routed); undefined: 404. */

@@ -1,6 +1,6 @@
 import { createHash, type KeyObject } from 'node:crypto';
 import type { Config } from '../config/config-schema.js';
-import { DEFAULT_ISSUER_ID } from '../config/issuer-schema.js';
+import { DEFAULT_ISSUER_ID } from '../domain/issuer-ids.js';
 import type { SignatureAlgorithm } from '../domain/jose-algorithms.js';
 import {
   KeyUnavailableError,

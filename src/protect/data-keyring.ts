@@ -10,6 +10,14 @@ export class DataKeyring implements DataDecrypter {
   readonly #byKeyId = new Map<string, DataProtector>();
 
   constructor(protectors: readonly DataProtector[]) {
+    this.add(protectors);
+  }
+
+  /**
+   * Adds the keys of issuers configured by a reload. Keys are never taken out: rows of an issuer
+   * removed from the configuration may still have events to deliver.
+   */
+  add(protectors: readonly DataProtector[]): void {
     for (const p of protectors) for (const id of p.keyIds) this.#byKeyId.set(id, p);
   }
 

@@ -19,6 +19,8 @@ export interface NotificationFilter {
   to?: number | undefined;
   status?: NotificationStatus | undefined;
   tokenRequestorId?: string | undefined;
+  /** One issuer's notifications. */
+  issuer?: string | undefined;
   last4?: string | undefined;
   /** Keyed card fingerprint (as listings show it). */
   fingerprint?: string | undefined;
@@ -93,6 +95,7 @@ export class NotificationQueries {
     if (f.to !== undefined) filter.add('n.received_at < ?', f.to);
     if (f.status) filter.add('n.status = ?', f.status);
     if (f.tokenRequestorId) filter.add('n.token_requestor_id = ?', f.tokenRequestorId);
+    if (f.issuer) filter.add('n.issuer = ?', f.issuer);
     if (f.last4) filter.add('n.pan_last4 = ?', f.last4);
     if (f.fingerprint) filter.add('n.pan_fingerprint = ?', f.fingerprint);
     if (f.fingerprints && f.fingerprints.length > 0)

@@ -24,6 +24,11 @@ export interface StoreOptions {
    */
   sinks?: readonly string[];
   /**
+   * Sink names of one issuer only, by issuer id: its notifications also get one outbox row per
+   * sink named here. Default none.
+   */
+  issuerSinks?: ReadonlyMap<string, readonly string[]>;
+  /**
    * How long new deliveries wait for the notification's risk assessment (`risk.deliveryWaitSeconds`
    * when risk is on): they are written due that much later, and saving the assessment makes them
    * due at once. Default 0.

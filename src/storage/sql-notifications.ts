@@ -54,7 +54,10 @@ export interface NotificationsDialect {
 
 /** Options of {@link SqlNotifications}, from the store's. */
 export interface SqlNotificationsOptions {
+  /** Every issuer's sinks. */
   sinks: readonly string[];
+  /** Each issuer's own sinks, by issuer id. */
+  issuerSinks: ReadonlyMap<string, readonly string[]>;
   holdMs: number;
   now: () => number;
   onDeliveriesQueued: (() => void) | undefined;
@@ -78,7 +81,7 @@ export class SqlNotifications {
       this.sql.transaction(function* (): SqlScript<RecordOutcome> {
         const now = self.o.now();
         if ((yield* run(INSERT, recordValues(rec, now, Boolean))) === 1) {
-          if (rec.status === 'accepted') yield* self.#enqueue(rec.id, now);
+          if (rec.status === 'accepted') yield* self.#enqueue(rec.id, rec.issuer, now);
           return { id: rec.id, status: rec.status, result: 'inserted' };
         }
         const [existing] = yield* all<{ id: string; status: NotificationStatus }>(BUMP_RETURNING, [
@@ -92,6 +95,7 @@ export class SqlNotifications {
         }
         return { id: existing.id, status: existing.status, result: 'duplicate' };
       }),
+      rec.issuer,
     );
   }
 
@@ -103,6 +107,7 @@ export class SqlNotifications {
         if (outcome === undefined) throw new StorageError('notification is not quarantined');
         return outcome;
       }),
+      rec.issuer,
     );
   }
 
@@ -155,9 +160,15 @@ export class SqlNotifications {
     return rows.map(toQuarantined);
   }
 
-  *#enqueue(id: string, now: number): SqlScript<void> {
-    if (this.o.sinks.length > 0)
-      yield* this.dialect.enqueueDeliveries(id, this.o.sinks, now, this.o.holdMs);
+  /** One outbox row per sink of the notification's issuer: every issuer's, then its own. */
+  *#enqueue(id: string, issuer: string, now: number): SqlScript<void> {
+    const sinks = this.#sinksOf(issuer);
+    if (sinks.length > 0) yield* this.dialect.enqueueDeliveries(id, sinks, now, this.o.holdMs);
+  }
+
+  #sinksOf(issuer: string): readonly string[] {
+    const own = this.o.issuerSinks.get(issuer);
+    return own === undefined || own.length === 0 ? this.o.sinks : [...this.o.sinks, ...own];
   }
 
   *#updateQuarantined(rec: NotificationRecord, now: number): SqlScript<RecordOutcome | undefined> {
@@ -168,7 +179,7 @@ export class SqlNotifications {
       rec.id,
     ]);
     if (row === undefined) return undefined;
-    if (row.status === 'accepted') yield* this.#enqueue(row.id, now);
+    if (row.status === 'accepted') yield* this.#enqueue(row.id, rec.issuer, now);
     return {
       id: row.id,
       status: row.status,
@@ -177,12 +188,12 @@ export class SqlNotifications {
   }
 
   /** Tells an in-process worker that deliveries were committed, so it need not wait for its poll. */
-  async #afterCommit(write: Promise<RecordOutcome>): Promise<RecordOutcome> {
+  async #afterCommit(write: Promise<RecordOutcome>, issuer: string): Promise<RecordOutcome> {
     const outcome = await write;
     if (
       (outcome.result === 'inserted' || outcome.result === 'promoted') &&
       outcome.status === 'accepted' &&
-      this.o.sinks.length > 0
+      this.#sinksOf(issuer).length > 0
     )
       this.o.onDeliveriesQueued?.();
     return outcome;

@@ -50,6 +50,7 @@ export abstract class SqlStore implements NotificationStore {
   get #n(): SqlNotifications {
     this.#notifications ??= new SqlNotifications(this.sqlDriver(), this.notificationsDialect, {
       sinks: this.#options.sinks ?? [],
+      issuerSinks: this.#options.issuerSinks ?? new Map(),
       holdMs: this.#options.deliveryHoldMs ?? 0,
       now: this.#options.now,
       onDeliveriesQueued: this.#options.onDeliveriesQueued,
@@ -104,7 +105,12 @@ export abstract class SqlStore implements NotificationStore {
 
   openAdminStores(now?: () => number): AdminStores {
     return createAdminStores(this.sqlDriver(), now, {
-      sinks: this.#options.sinks ?? [],
+      // A cardholder's answer is about a card of the one issuer risk runs for (several issuers
+      // need risk off): its sinks are every issuer's and that issuer's own.
+      sinks: [
+        ...(this.#options.sinks ?? []),
+        ...[...(this.#options.issuerSinks ?? new Map<string, string[]>()).values()].flat(),
+      ],
       onDeliveriesQueued: this.#options.onDeliveriesQueued,
     });
   }

@@ -487,7 +487,7 @@ for (const dialect of await dialects()) {
       }
       assert.match(
         metrics.text,
-        /ctp_notify_requests_total\{outcome="quarantined",status="500"\} [1-9]/,
+        /ctp_notify_requests_total\{outcome="quarantined",status="500",issuer="default"\} [1-9]/,
       );
       const doc = await env.call('GET', '/api/openapi.json');
       assert.equal(doc.json.openapi, '3.1.0');

@@ -119,15 +119,15 @@ describe('admin listener under `serve --workers 2`', () => {
       const metrics = await get('/metrics');
       assert.match(
         metrics.text,
-        /^ctp_notify_requests_total\{outcome="accepted",status="200"\} 4$/m,
+        /^ctp_notify_requests_total\{outcome="accepted",status="200",issuer="default"\} 4$/m,
       );
       assert.match(
         metrics.text,
-        /^ctp_notify_request_duration_seconds_count\{outcome="accepted"\} 4$/m,
+        /^ctp_notify_request_duration_seconds_count\{outcome="accepted",issuer="default"\} 4$/m,
       );
       assert.match(
         metrics.text,
-        /^ctp_notify_key_expiry_days\{kid="issuer-enc-2026",use="decryption"\} \d+/m,
+        /^ctp_notify_key_expiry_days\{kid="issuer-enc-2026",use="decryption",issuer="default"\} \d+/m,
       );
       assert.match(metrics.text, /^process_resident_memory_bytes \d+/m);
       assert.equal(await server.stop(), 0);

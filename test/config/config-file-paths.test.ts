@@ -138,6 +138,7 @@ const { dataProtection: _dp, auth: _auth, ...deployment } = common;
         keys: [{ id: 'a1', file: 'secrets/a1' }],
         fingerprintKey: { file: 'secrets/a-fp' },
       },
+      sinks: common.sinks.map((sink) => ({ ...sink, name: `a-${sink.name}` })),
     },
   ],
 });

@@ -3,14 +3,19 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { register } from 'prom-client';
 import { parseConfig } from '../../src/config/load-config.js';
 import { ConfigError } from '../../src/errors.js';
+import { runCli } from '../support/cli-process.js';
 import { type Dialect, dialects } from '../support/databases.js';
+import { eventually } from '../support/eventually.js';
 import { enrollmentPayload } from '../support/personal-data.js';
 import { rawSql } from '../support/raw-sql.js';
+import { secretEnv } from '../support/secret-env.js';
 import { NOTIFICATION_PATH, startTestServer, type TestServer } from '../support/server-harness.js';
 import { processTempDir } from '../support/temp-dir.js';
 import { type TestPki, testPki } from '../support/test-pki.js';
+import { WebhookReceiver } from '../support/webhook-receiver.js';
 
 const SECRET_A = 'bank-a-shared-secret-0123456789';
 const SECRET_B = 'bank-b-shared-secret-9876543210';
@@ -145,6 +150,45 @@ for (const dialect of await dialects()) {
       }
     });
 
+    it('notifications list takes --issuer (required with several) and lists that issuer only', async () => {
+      const file = join(processTempDir('ctp-issuers-cli-'), 'config.json');
+      writeFileSync(file, JSON.stringify(server.config));
+      const none = runCli(['notifications', 'list', '--config', file]);
+      assert.equal(none.status, 2);
+      assert.match(none.stderr, /--issuer is required: one of bank-a, bank-b/);
+      assert.equal(
+        runCli(['notifications', 'list', '--config', file, '--issuer', 'bank-c']).status,
+        2,
+      );
+      const listed = runCli([
+        'notifications',
+        'list',
+        '--config',
+        file,
+        '--issuer',
+        'bank-b',
+        '--format',
+        'json',
+      ]);
+      assert.equal(listed.status, 0, listed.stderr);
+      const items = JSON.parse(listed.stdout) as { issuer: string }[];
+      assert.ok(items.length > 0);
+      assert.deepEqual([...new Set(items.map((i) => i.issuer))], ['bank-b']);
+      const viaFilter = await server.runtime.store
+        .openAdminStores()
+        .notifications.search({ issuer: 'bank-a', limit: 200 });
+      assert.ok(viaFilter.length > 0);
+      assert.ok(viaFilter.every((n) => n.issuer === 'bank-a'));
+    });
+
+    it('request metrics are labelled by issuer, and by none when no issuer matched', async () => {
+      const text = await register.getSingleMetricAsString('ctp_notify_requests_total');
+      assert.match(text, /\{outcome="accepted",status="200",issuer="bank-a"\} [1-9]/);
+      assert.match(text, /\{outcome="accepted",status="200",issuer="bank-b"\} [1-9]/);
+      assert.match(text, /\{outcome="rejected",status="401",issuer="bank-b"\} [1-9]/);
+      assert.match(text, /\{outcome="rejected",status="404",issuer=""\} [1-9]/);
+    });
+
     it('the one log line per request names the issuer', async () => {
       await send('/bank-b', 'second', SECRET_B);
       const line = server.logs
@@ -156,6 +200,107 @@ for (const dialect of await dialects()) {
     });
   });
 }
+
+describe("each issuer's sinks", () => {
+  it("get that issuer's events only; a top-level sink gets every issuer's", async () => {
+    const pki = await testPki();
+    const dir = processTempDir('ctp-issuers-sinks-');
+    const rx = await new WebhookReceiver().start();
+    const db = await (await dialects())[0]!.create();
+    const hook = (name: string, path: string) => ({
+      name,
+      type: 'webhook',
+      url: `${rx.url}${path}`,
+      secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)],
+      timeoutMs: 2000,
+    });
+    const [a, b] = twoIssuers(pki, dir);
+    let server: TestServer | undefined;
+    try {
+      server = await startTestServer(pki, {
+        storageUrl: db.url,
+        issuers: [
+          { ...a, sinks: [hook('a-core', '/a')] },
+          { ...b, sinks: [hook('b-core', '/b')] },
+        ],
+        delivery: true,
+        extra: {
+          risk: { enabled: false },
+          sinks: [hook('processor', '/all')],
+          delivery: { pollIntervalMs: 20, leaseMs: 5000 },
+        },
+      });
+      const sent = { a: [] as string[], b: [] as string[] };
+      for (let i = 0; i < 3; i++)
+        for (const [k, base, to, secret] of [
+          ['a', '/bank-a', 'first', SECRET_A],
+          ['b', '/bank-b', 'second', SECRET_B],
+        ] as const) {
+          const encryptedData = await server.encode(enrollmentPayload(), { encryptTo: to });
+          const r = await server.post(
+            { encryptedData },
+            { rawPath: pathOf(base), xPayToken: { secret } },
+          );
+          assert.equal(r.status, 200);
+          const [row] = await rawSql(server.runtime.store).all<{ id: string }>(
+            'SELECT id FROM notifications WHERE encrypted_data = ?',
+            [encryptedData],
+          );
+          sent[k].push(`evt_${row!.id}`);
+        }
+      const ids = (path: string) =>
+        rx
+          .answered(path)
+          .map((r) => (JSON.parse(r.body) as { id: string }).id)
+          .sort();
+      await eventually(
+        async () => (ids('/all').length === 6 ? true : undefined),
+        "every issuer's events at the top-level sink",
+      );
+      await eventually(
+        async () => (ids('/a').length === 3 && ids('/b').length === 3 ? true : undefined),
+        "each issuer's events at its own sink",
+      );
+      assert.deepEqual(ids('/a'), [...sent.a].sort());
+      assert.deepEqual(ids('/b'), [...sent.b].sort());
+      assert.deepEqual(ids('/all'), [...sent.a, ...sent.b].sort());
+    } finally {
+      await server?.close();
+      await rx.close();
+      await db.drop();
+    }
+  });
+
+  it('sink names are unique across the deployment, named under the issuer', () => {
+    const pki = {
+      issuerKid: 'a',
+      issuerKid2: 'b',
+      files: { issuerKey: '/k/a.pem', issuerKey2: '/k/b.pem' },
+    };
+    const dir = processTempDir('ctp-issuers-sink-names-');
+    const [a, b] = twoIssuers(pki as unknown as TestPki, dir);
+    const hook = {
+      name: 'core',
+      type: 'webhook',
+      url: 'https://core.example/h',
+      secrets: [{ env: 'X' }],
+    };
+    assert.throws(
+      () =>
+        parseConfig(
+          {
+            storage: { url: 'sqlite::memory:' },
+            keys: { verification: [{ kid: 'v', certificate: '/v.pem' }] },
+            risk: { enabled: false },
+            sinks: [hook],
+            issuers: [a, { ...b, sinks: [hook] }],
+          },
+          '/etc/ctp',
+        ),
+      (e: unknown) => e instanceof ConfigError && e.field === '/issuers/1/sinks/0/name',
+    );
+  });
+});
 
 describe('an issuer with card ranges', () => {
   it('quarantines a card outside them (400, BIN_NOT_ISSUER), keeping no card data', async () => {
