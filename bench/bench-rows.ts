@@ -1,3 +1,4 @@
+import { chmodSync, copyFileSync } from 'node:fs';
 import type { ClientSetup, PhaseOptions, ServiceSetup } from './bench-phase.js';
 
 /**
@@ -27,16 +28,26 @@ export const MANY_ISSUERS = 100;
  * `/bank-100`, each with the bench's decryption key and data keys under ids of its own (each
  * issuer's keys are loaded once, at start, as a processor's would be).
  */
+function copyOf(file: string, suffix: string): string {
+  const copy = `${file}.${suffix}`;
+  copyFileSync(file, copy);
+  chmodSync(copy, 0o600);
+  return copy;
+}
+
 function manyIssuers(config: Record<string, unknown>): void {
   const keys = config.keys as { decryption: unknown; verification: unknown };
   const dp = config.dataProtection as {
     keys: { id: string; file: string }[];
     fingerprintKey: unknown;
   };
+  // Each issuer keeps its decryption key in a file of its own (one file for two issuers is
+  // refused): copies of the bench's key.
+  const [key] = keys.decryption as { kid: string; privateKey: string }[];
   config.issuers = Array.from({ length: MANY_ISSUERS }, (_, i) => ({
     id: `bank-${i + 1}`,
     basePath: `/bank-${i + 1}`,
-    keys: { decryption: keys.decryption },
+    keys: { decryption: [{ ...key, privateKey: copyOf(key!.privateKey, `bank-${i + 1}`) }] },
     dataProtection: {
       keys: dp.keys.map((k) => ({ ...k, id: `${k.id}-${i + 1}` })),
       fingerprintKey: dp.fingerprintKey,

@@ -1,11 +1,11 @@
 import type { Config } from './config/config-schema.js';
 import type { WorkerLane } from './delivery/delivery-worker.js';
-import { ConfigError } from './errors.js';
 import { TokenDecryptionKey } from './hsm/token-decryption-key.js';
 import {
   type IssuerKeys,
   loadIssuerKeys,
   loadSecrets,
+  protectorsOf,
   type Secrets,
   soleIssuerKeys,
 } from './keys/load-secrets.js';
@@ -15,6 +15,7 @@ import { serviceMetrics } from './metrics/service-metrics.js';
 import type { ClientCertificatePin } from './pipeline/authenticate.js';
 import { type IssuerEndpoint, IssuerPipelines } from './pipeline/issuer-pipelines.js';
 import { NotificationPipeline } from './pipeline/notification-pipeline.js';
+import { checkKeyBindings, checkReloadable } from './reload-issuers.js';
 import { createAlertLane } from './risk/alert/alert-lane.js';
 import { createRisk, type RiskRuntime } from './risk/create-risk.js';
 import type { NotificationStore } from './storage/notification-store.js';
@@ -126,14 +127,16 @@ export async function createRuntime(
         log,
       ),
     reloadIssuers(next) {
+      // Everything is checked and loaded first; then applied in one synchronous step.
       checkReloadable(config, next);
       const loaded = loadIssuerKeys(next, secrets.token);
+      checkKeyBindings(next, loaded.issuers, secrets);
       logSecretWarnings(logger, loaded.warnings);
       const before = new Set(pipelines.issuers);
       pipelines.replace(endpointsOf(next, loaded.issuers));
       secrets.issuers.clear();
       for (const [id, keys] of loaded.issuers) secrets.issuers.set(id, keys);
-      secrets.dataKeyring.add([...loaded.issuers.values()].map((k) => k.dataProtector));
+      secrets.dataKeyring.add(protectorsOf(loaded.issuers));
       config.issuers = next.issuers;
       const after = new Set(pipelines.issuers);
       return {
@@ -216,24 +219,4 @@ function issuerEndpoints(
       }),
     };
   });
-}
-
-/**
- * What a reload of the issuers cannot change while the process runs: the sinks (the outbox
- * worker's lanes are made at start) and the token. Everything else outside `issuers` is read
- * at start only.
- * @throws ConfigError naming the field.
- */
-function checkReloadable(running: Config, next: Config): void {
-  const names = (c: Config) => JSON.stringify(c.sinks.map((s) => [s.issuer ?? '', s.name]).sort());
-  const changed = next.sinks.find(
-    (s) => !running.sinks.some((r) => r.name === s.name && r.issuer === s.issuer),
-  );
-  if (names(running) !== names(next))
-    throw new ConfigError(
-      changed ? `${changed.at}/name` : '/sinks',
-      'sinks changed: a restart applies them (a reload changes issuers, not sinks)',
-    );
-  if (JSON.stringify(running.hsm) !== JSON.stringify(next.hsm))
-    throw new ConfigError('/hsm', 'the token changed: a restart applies it');
 }

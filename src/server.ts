@@ -83,6 +83,7 @@ export async function serve(
   logger: Logger,
   options: ServeOptions = {},
 ): Promise<void> {
+  catchReloadSignal();
   const workers = options.workers ?? config.workers ?? availableParallelism();
   // Once per serve: in the single process or the cluster primary, not in every worker.
   if (cluster.isPrimary)
@@ -115,7 +116,11 @@ async function listen(
     migrate,
     ...(onDeliveriesQueued ? { onDeliveriesQueued } : {}),
   });
-  onReload(logger, options, () => rt);
+  onReload(() => {
+    if (options.configFile === undefined)
+      logger.warn({ signal: 'SIGHUP' }, 'no configuration file to reload: ignored');
+    else reloadIssuers(rt, options.configFile, logger);
+  });
   if (!cluster.isWorker && deliveryInServe(config)) worker = await startOrClose(rt, logger);
   const metrics = serviceMetrics();
   const admission = new Admission(config.listen.admission, metrics.inFlight);
@@ -209,15 +214,18 @@ async function supervise(
     }
   }
   const admin = rt ? await listenAdmin(config, logger, rt, options) : undefined;
-  // The primary reloads its own runtime (the console's reprocessing) and tells every worker.
-  onReload(
-    logger,
-    options,
-    () => rt,
-    () => {
-      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
-    },
-  );
+  // The primary reloads its own runtime first (the console's reprocessing, the delivery
+  // worker's keyring) and passes the signal on only when that worked, so that workers never
+  // serve issuers the primary refused.
+  onReload(() => {
+    const file = options.configFile;
+    if (file === undefined) {
+      logger.warn({ signal: 'SIGHUP' }, 'no configuration file to reload: ignored');
+      return;
+    }
+    if (rt !== undefined && !reloadIssuers(rt, file, logger)) return;
+    for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+  });
   const finish = () => {
     Promise.all([delivery?.stop(), admin?.close()])
       .then(() => rt?.close())
@@ -295,30 +303,39 @@ async function supervise(
   process.once('SIGINT', () => stop('SIGINT'));
 }
 
+let reloadTarget: (() => void) | undefined;
+let reloadPending = false;
+let reloadCaught = false;
+
 /**
- * On SIGHUP: read the configuration file again and serve its issuers. Without a file, or before
- * the runtime is up, the signal is logged and ignored (Node's default would end the process).
+ * Takes SIGHUP from now on (Node's default would end the process): a signal that arrives before
+ * the process can reload (still starting) is kept and acted on once it can. `serve` calls it
+ * first thing, in every process of a cluster.
  */
-function onReload(
-  logger: Logger,
-  options: ServeOptions,
-  runtime: () => Runtime | undefined,
-  alsoTell?: () => void,
-): void {
+export function catchReloadSignal(): void {
+  if (reloadCaught) return;
+  reloadCaught = true;
   process.on('SIGHUP', () => {
-    alsoTell?.();
-    const rt = runtime();
-    if (options.configFile === undefined || rt === undefined) {
-      if (alsoTell === undefined)
-        logger.warn({ signal: 'SIGHUP' }, 'no configuration file to reload: ignored');
-      return;
-    }
-    reloadIssuers(rt, options.configFile, logger);
+    if (reloadTarget) reloadTarget();
+    else reloadPending = true;
   });
 }
 
-/** One reload of the issuers; a refused one leaves the running issuers as they were. */
-function reloadIssuers(rt: Runtime, file: string, logger: Logger): void {
+/** What SIGHUP does once the process is up; a signal kept while it started is acted on now. */
+function onReload(target: () => void): void {
+  catchReloadSignal();
+  reloadTarget = target;
+  if (reloadPending) {
+    reloadPending = false;
+    target();
+  }
+}
+
+/**
+ * One reload of the issuers; a refused one leaves the running issuers as they were.
+ * @returns whether it was applied.
+ */
+function reloadIssuers(rt: Runtime, file: string, logger: Logger): boolean {
   const m = serviceMetrics();
   try {
     const r = rt.reloadIssuers(loadConfig(file));
@@ -327,6 +344,7 @@ function reloadIssuers(rt: Runtime, file: string, logger: Logger): void {
     logger
       .child({}, { level: 'info' })
       .info({ issuers: r.issuers.length, added: r.added, removed: r.removed }, 'issuers reloaded');
+    return true;
   } catch (error) {
     m.reloadFailed.set(1);
     m.reloads.inc({ result: 'refused' });
@@ -336,6 +354,7 @@ function reloadIssuers(rt: Runtime, file: string, logger: Logger): void {
         : { code: 'INTERNAL', errType: error instanceof Error ? error.name : typeof error },
       'reload refused: the issuers stay as they were',
     );
+    return false;
   }
 }
 

@@ -2,7 +2,7 @@ import cluster from 'node:cluster';
 import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/load-config.js';
 import { createLogger } from '../logger.js';
-import { serve } from '../server.js';
+import { catchReloadSignal, serve } from '../server.js';
 import { explicitConfigPath, intFlag, parse } from './cli-support.js';
 import { devHome, ensureDevOperator, ensureDevSetup } from './dev-setup.js';
 
@@ -12,6 +12,8 @@ export const serveHelp = `ctp-notify serve [--config FILE] [--workers N]
   development setup in $CTP_NOTIFY_HOME (default ./.ctp-notify).`;
 
 export async function serveCommand(argv: string[]): Promise<number> {
+  // Before anything slow: a `systemctl reload` while starting must not end the process.
+  catchReloadSignal();
   const flags = parse(argv, { config: { type: 'string' }, workers: { type: 'string' } });
   const explicit = explicitConfigPath(flags.config);
   let configPath = explicit;

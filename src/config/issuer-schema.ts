@@ -154,7 +154,7 @@ export const IssuerSchema = Type.Object(
         maxItems: 10000,
         description:
           "This issuer's card ranges: `LOW-HIGH` (both of one length, 6 to 11 digits) or one prefix. A " +
-          'decrypted card number in none of them is quarantined (`BIN_OUT_OF_RANGE`), never assessed or ' +
+          'decrypted card number in none of them is quarantined (`BIN_NOT_ISSUER`), never assessed or ' +
           'delivered. Absent: not checked.',
       }),
     ),

@@ -138,6 +138,8 @@ function checkAcross(issuers: readonly IssuerSettings[], hasToken: boolean): voi
   const ids = new Map<string, string>();
   const paths = new Map<string, string>();
   const dataKeyIds = new Set<string>();
+  // One issuer's private key at another's endpoint would open the other's messages there.
+  const decryptionKeys = new Set<string>();
   for (const issuer of issuers) {
     const at = issuer.at;
     if (ids.has(issuer.id)) throw new ConfigError(`${at}/id`, 'duplicate issuer id');
@@ -158,7 +160,13 @@ function checkAcross(issuers: readonly IssuerSettings[], hasToken: boolean): voi
     issuer.keys.decryption.forEach((k, i) => {
       if (kids.has(k.kid)) throw new ConfigError(`${at}/keys/decryption/${i}/kid`, 'duplicate kid');
       kids.add(k.kid);
+      if (decryptionKeys.has(keyLocation(k)))
+        throw new ConfigError(
+          `${at}/keys/decryption/${i}`,
+          "another issuer's decryption key: each issuer has its own",
+        );
     });
+    for (const k of issuer.keys.decryption) decryptionKeys.add(keyLocation(k));
     issuer.binRanges?.forEach((r, i) => {
       const [lo, hi] = r.split('-');
       if (hi !== undefined && (lo!.length !== hi.length || lo! > hi))
@@ -166,6 +174,11 @@ function checkAcross(issuers: readonly IssuerSettings[], hasToken: boolean): voi
     });
     checkTokenKeys(issuer, hasToken);
   }
+}
+
+/** Where a decryption key is kept: its file, or its label in the token. */
+function keyLocation(k: IssuerConfig['keys']['decryption'][number]): string {
+  return k.privateKey !== undefined ? `file ${k.privateKey}` : `token ${k.hsm?.label ?? ''}`;
 }
 
 /** Each decryption key is a file or a token key; token keys and wrapped keys need `hsm`. */

@@ -84,13 +84,20 @@ export type VisaExchangeHandler = (parts: VisaRequestParts, log: FailureLog) => 
 export function visaExchange(o: VisaExchangeOptions): VisaExchangeHandler {
   const admission = o.admission;
   return async (parts, log) => {
-    // An unknown issuer is an unknown route: no work, no admission slot.
+    // An unknown issuer is an unknown route: no work, no admission slot. Under mutual TLS a
+    // caller without a certificate of Visa's CA gets the 401 a known endpoint would give, so
+    // that it cannot list the issuers served here by their segments.
     const endpoint = o.pipelines.atBasePath(parts.issuerPath);
-    if (endpoint === undefined)
-      return {
-        status: statusForCode('ROUTE_NOT_FOUND'),
-        summary: { code: 'ROUTE_NOT_FOUND', outcome: 'rejected' },
-      };
+    if (endpoint === undefined) {
+      const cert = o.inspectClientCertificate ? clientCertificateOf(parts.socket) : undefined;
+      const code: ErrorCode =
+        cert === undefined || cert.authorized
+          ? 'ROUTE_NOT_FOUND'
+          : cert.presented
+            ? 'CLIENT_CERT_UNTRUSTED'
+            : 'CLIENT_CERT_MISSING';
+      return { status: statusForCode(code), summary: { code, outcome: 'rejected' } };
+    }
     // Before anything else, above all before any RSA operation or write: a refused request
     // costs this process next to nothing, and Visa retries the 500.
     const shed = admission && (await admission.admit());

@@ -1,4 +1,10 @@
-import { createPrivateKey, createPublicKey, type KeyObject, X509Certificate } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  type KeyObject,
+  timingSafeEqual,
+  X509Certificate,
+} from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Config, IssuerSettings } from '../config/config-schema.js';
 import type { TokenKeyRef } from '../config/hsm-schema.js';
@@ -51,6 +57,11 @@ export interface Secrets {
   token: HsmToken | undefined;
   /** Closes the token's sessions (nothing to do without one). */
   close(): void;
+}
+
+/** Each issuer's data protector, by issuer id. */
+export function protectorsOf(issuers: ReadonlyMap<string, IssuerKeys>): Map<string, DataProtector> {
+  return new Map([...issuers].map(([id, k]) => [id, k.dataProtector]));
 }
 
 /**
@@ -158,12 +169,13 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
   const issuers = new Map<string, IssuerKeys>();
   for (const issuer of config.issuers)
     issuers.set(issuer.id, readIssuerKeys(issuer, ctx, token, keks, readPublicFile));
+  separateSecrets(config.issuers, issuers);
 
   return {
     verificationKeys,
     certificateExpiry,
     issuers,
-    dataKeyring: new DataKeyring([...issuers.values()].map((k) => k.dataProtector)),
+    dataKeyring: new DataKeyring(protectorsOf(issuers)),
     clientCrlNextUpdate,
     warnings: ctx.warnings,
     token,
@@ -196,7 +208,32 @@ export function loadIssuerKeys(
   const issuers = new Map<string, IssuerKeys>();
   for (const issuer of config.issuers)
     issuers.set(issuer.id, readIssuerKeys(issuer, ctx, token, keks, readPublicFile));
+  separateSecrets(config.issuers, issuers);
   return { issuers, warnings: ctx.warnings };
+}
+
+/**
+ * Each issuer's X-Pay-Token secret is its own: with one secret for two issuers, a request made
+ * for one would pass at the other's endpoint (the token's resource path does not name the
+ * issuer's segment, Visa's page).
+ * @throws ConfigError naming the second issuer's secret.
+ */
+function separateSecrets(
+  settings: readonly IssuerSettings[],
+  keys: ReadonlyMap<string, IssuerKeys>,
+): void {
+  const seen: Buffer[] = [];
+  for (const issuer of settings) {
+    const secret = keys.get(issuer.id)?.xPayTokenSecret;
+    if (secret === undefined) continue;
+    const ref = issuer.auth.xPayToken?.sharedSecret;
+    if (ref && seen.some((s) => s.length === secret.length && timingSafeEqual(s, secret)))
+      throw new ConfigError(
+        secretField(ref, `${issuer.at}/auth/xPayToken/sharedSecret`),
+        "another issuer's X-Pay-Token secret: each issuer has its own",
+      );
+    seen.push(secret);
+  }
 }
 
 /** One issuer's decryption keys, data keys and X-Pay-Token secret; fields named under its `at`. */

@@ -1,4 +1,10 @@
-import { createCipheriv, createDecipheriv, createHmac, randomFillSync } from 'node:crypto';
+import {
+  createCipheriv,
+  createDecipheriv,
+  createHmac,
+  randomFillSync,
+  timingSafeEqual,
+} from 'node:crypto';
 
 // Random 96-bit GCM IVs (NIST SP 800-38D §8.2.2), drawn from a pool the CSPRNG refills: one
 // randomFillSync per 512 IVs instead of one per encryption (each call costs a native job
@@ -64,6 +70,18 @@ export class DataProtector implements DataDecrypter {
 
   get activeKeyId(): string {
     return this.#active.id;
+  }
+
+  /** True when `other` holds the same key under `id` (compared in constant time). */
+  sameKey(id: string, other: DataProtector): boolean {
+    const a = this.#keys.get(id);
+    const b = other.#keys.get(id);
+    return a !== undefined && b !== undefined && timingSafeEqual(a, b);
+  }
+
+  /** True when `other` fingerprints with the same key. */
+  sameFingerprintKey(other: DataProtector): boolean {
+    return timingSafeEqual(this.#fingerprintKey, other.#fingerprintKey);
   }
 
   /** Every data key id this protector decrypts with. */
