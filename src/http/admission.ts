@@ -38,8 +38,9 @@ const TURN_WEIGHT = 0.2;
  * or being worked on. One past that limit is refused at once, and so is one that has waited
  * longer than `maxWaitMs` when its turn comes. One that arrives behind a backlog the process
  * would not clear within `maxWaitMs` (at the rate the current busy spell's turns take) is
- * refused at once too, rather than after waiting that long for the same answer: the client sees
- * its 500 in milliseconds and its retry goes elsewhere sooner. All are refused before any RSA
+ * refused at once too, rather than after waiting that long for the same answer, and so is one
+ * already waiting once the spell's pace says it would not start in time: the client sees its
+ * 500 in milliseconds and its retry goes elsewhere sooner. All are refused before any RSA
  * operation or write, so that under overload the process spends its CPU on requests it can
  * still answer in time, not on a queue of ones whose client has given up. Visa retries a 500.
  * Times are `performance.now()` milliseconds.
@@ -53,7 +54,7 @@ export class Admission {
   #scheduled = false;
   /** When the last busy turn (one that started STARTS_PER_TURN) ran; undefined after an idle one. */
   #busySince: number | undefined;
-  /** Running estimate of how long a busy turn takes, ms; 0 until one was seen. */
+  /** Running estimate of how long a turn of the current busy spell takes, ms; 0 outside one. */
   #turnMs = 0;
 
   constructor(limits: AdmissionLimits, gauge?: InFlightGauge) {
@@ -74,8 +75,7 @@ export class Admission {
   admit(): Promise<ShedReason | undefined> {
     const arrivedAt = performance.now();
     if (this.#inFlight >= this.#limits.maxInFlight) return Promise.resolve('in_flight');
-    // Only while a busy spell lasts: each of its turns renews the estimate, whereas one kept
-    // from an earlier spell, if high, would refuse the very backlogs that could correct it.
+    // Only while a busy spell lasts, on its own turns' pace (0 until one was measured).
     if (
       this.#busySince !== undefined &&
       Math.floor((this.#queue.length - this.#head) / STARTS_PER_TURN) * this.#turnMs >
@@ -116,10 +116,30 @@ export class Admission {
     this.#gauge?.dec();
   }
 
+  /**
+   * Refuses now each waiting request that, at the pace of this busy spell's turns, would pass
+   * its deadline before its turn: it would get the same 500, only later (a request admitted
+   * when the queue looked short, whose turns then grew long). The first of those still waiting
+   * starts in the next turn, one turn from now.
+   */
+  #refuseHopeless(now: number): void {
+    const kept: Waiting[] = [];
+    for (let i = this.#head; i < this.#queue.length; i++) {
+      const w = this.#queue[i]!;
+      const turns = Math.floor(kept.length / STARTS_PER_TURN) + 1;
+      if (now - w.arrivedAt + turns * this.#turnMs > this.#limits.maxWaitMs) {
+        this.release();
+        w.resolve('deadline');
+      } else kept.push(w);
+    }
+    this.#queue.splice(this.#head, this.#queue.length - this.#head, ...kept);
+  }
+
   /** Starts up to STARTS_PER_TURN waiting requests; refuses those past their deadline. */
   readonly #start = (): void => {
     this.#scheduled = false;
     const now = performance.now();
+    const sampled = this.#busySince !== undefined;
     if (this.#busySince !== undefined) {
       // The previous turn started a full share and so did the work between then and now.
       const sample = now - this.#busySince;
@@ -141,6 +161,15 @@ export class Admission {
     // the two is the time a busy turn takes.
     this.#busySince =
       started === STARTS_PER_TURN && this.#head < this.#queue.length ? now : undefined;
+    // The pace is this busy spell's own: measured by one of its turns at least.
+    if (sampled && this.#busySince !== undefined) {
+      this.#refuseHopeless(now);
+      // Nothing left behind this turn: the next one is not its follower.
+      if (this.#head === this.#queue.length) this.#busySince = undefined;
+    }
+    // A spell over, its pace is forgotten: an estimate kept from it, if high, would refuse the
+    // very backlogs of the next spell that could correct it.
+    if (this.#busySince === undefined) this.#turnMs = 0;
     if (this.#head === this.#queue.length) {
       this.#queue.length = 0;
       this.#head = 0;

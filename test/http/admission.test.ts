@@ -114,49 +114,88 @@ describe('admission control: a backlog it cannot clear in time', () => {
     const end = performance.now() + ms;
     while (performance.now() < end);
   };
-  const turn = () => new Promise((r) => setImmediate(r));
 
-  it('refuses a late arrival at once, before the requests ahead of it start', async () => {
-    // A turn starts 4 requests of at least 3 ms each: behind 72, at least 18 turns of 12 ms.
-    const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 200 });
+  it('refuses at once what arrives behind a backlog the busy spell will not clear in time', async () => {
+    // A spell of turns of 4 starts of 1 ms each (4 ms a turn, longer on a busy machine). From
+    // within one of its measured turns 200 more arrive: the last of them, behind 50 turns or
+    // more (200 ms and more), cannot start within 100 ms, and are refused as they arrive,
+    // before any of the 200 starts.
+    const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 100 });
     const order: string[] = [];
-    const ahead = Array.from({ length: 80 }, (_, i) =>
+    let burst: Promise<void>[] = [];
+    const arrive = () =>
+      Array.from({ length: 200 }, (_, j) =>
+        admission.admit().then((shed) => {
+          order.push(`${shed ?? 'started'}-${j}`);
+          if (shed === undefined) {
+            busy(1);
+            admission.release();
+          }
+        }),
+      );
+    const spell = Array.from({ length: 40 }, () =>
       admission.admit().then((shed) => {
-        order.push(`ahead-${i}`);
-        if (shed === undefined) {
-          busy(3);
-          admission.release();
-        }
+        if (shed !== undefined) return;
+        busy(1);
+        if (burst.length === 0 && admission.turnMs > 0) burst = arrive();
+        admission.release();
       }),
     );
-    for (let i = 0; i < 100 && admission.turnMs === 0; i++) await turn();
-    assert.ok(admission.turnMs > 0, 'a busy turn was measured');
-    const late = admission.admit().then((shed) => {
-      order.push(`late:${shed ?? 'started'}`);
-      if (shed === undefined) admission.release();
-    });
-    await Promise.all([...ahead, late]);
-    const refusedAt = order.indexOf('late:deadline');
-    assert.ok(refusedAt >= 0, `the late arrival was refused: ${order.join(' ')}`);
+    await Promise.all(spell);
+    assert.ok(burst.length > 0, 'the burst arrived within a measured busy turn');
+    await Promise.all(burst);
+    const firstStarted = order.findIndex((o) => o.startsWith('started'));
+    const lastRefused = order.indexOf('deadline-199');
+    assert.ok(lastRefused >= 0, `the last of the burst was refused: ${order.join(' ')}`);
     assert.ok(
-      refusedAt < order.indexOf('ahead-79'),
-      `it was refused before the last one ahead of it: ${order.join(' ')}`,
+      firstStarted < 0 || lastRefused < firstStarted,
+      `refused as it arrived, before any of the burst started: ${order.join(' ')}`,
+    );
+    assert.equal(admission.inFlight, 0);
+  });
+
+  it('refuses a waiting request as soon as the pace says it will not start in time, not at its deadline', async () => {
+    // 40 arrive together, before any busy turn was seen, so all wait. Each start holds the loop
+    // 10 ms: turns of at least 40 ms, so from the second turn on, those behind the next four
+    // cannot start within 100 ms. Waiting for the deadline, they were refused only after those
+    // four had started.
+    const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 100 });
+    const order: string[] = [];
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        admission.admit().then((shed) => {
+          order.push(`${shed ?? 'started'}-${i}`);
+          if (shed === undefined) {
+            busy(10);
+            admission.release();
+          }
+        }),
+      ),
+    );
+    const lastRefused = order.indexOf('deadline-39');
+    assert.ok(lastRefused >= 0, `the last was refused: ${order.join(' ')}`);
+    assert.ok(order.indexOf('started-4') >= 0, `the second turn started: ${order.join(' ')}`);
+    assert.ok(
+      lastRefused < order.indexOf('started-8') || order.indexOf('started-8') < 0,
+      `refused before the third turn started: ${order.join(' ')}`,
     );
     assert.equal(admission.inFlight, 0);
   });
 
   it('once the backlog is gone, starts what arrives, whatever the last busy spell taught it', async () => {
     const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 50 });
-    const spell = Array.from({ length: 12 }, () =>
-      admission.admit().then((shed) => {
-        if (shed === undefined) {
-          busy(20);
-          admission.release();
-        }
-      }),
+    const spell = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        admission.admit().then((shed) => {
+          if (shed === undefined) {
+            busy(20);
+            admission.release();
+          }
+          return shed ?? 'started';
+        }),
+      ),
     );
-    await Promise.all(spell);
-    assert.ok(admission.turnMs > 50, 'a busy turn took longer than the deadline');
+    assert.ok(spell.includes('deadline'), "the spell's turns took longer than the deadline");
     // Arriving together, 8 form a backlog of two turns, each far shorter than the last spell's.
     const burst = await Promise.all(
       Array.from({ length: 8 }, () =>
