@@ -1,4 +1,5 @@
 import { ConfigError } from '../errors.js';
+import { checkBinRanges } from './check-bin-ranges.js';
 import type { Config } from './config-schema.js';
 
 /**
@@ -29,11 +30,7 @@ export function checkRiskSettings(risk: Config['risk'], at: string): void {
     throw new ConfigError(`${at}/levels`, 'medium must be below high');
   if (risk.name.weakAt > risk.name.matchAt)
     throw new ConfigError(`${at}/name`, 'weakAt must not exceed matchAt');
-  risk.binRanges?.forEach((r, i) => {
-    const [lo, hi] = r.split('-');
-    if (hi !== undefined && (lo!.length !== hi.length || lo! > hi))
-      throw new ConfigError(`${at}/binRanges/${i}`, 'bounds must have equal length, low first');
-  });
+  checkBinRanges(risk.binRanges, at);
   if (risk.alert) {
     try {
       new Intl.DateTimeFormat('en', { timeZone: risk.alert.timeZone });

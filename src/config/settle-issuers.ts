@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Value } from '@sinclair/typebox/value';
 import { DEFAULT_ISSUER_ID } from '../domain/issuer-ids.js';
 import { ConfigError } from '../errors.js';
+import { checkBinRanges } from './check-bin-ranges.js';
 import type { Config, ConfigInput, IssuerSettings, SettledSink } from './config-schema.js';
 import type { SinkConfig } from './delivery-schema.js';
 import { resolveFilePaths } from './file-path.js';
@@ -167,11 +168,7 @@ function checkAcross(issuers: readonly IssuerSettings[], hasToken: boolean): voi
         );
     });
     for (const k of issuer.keys.decryption) decryptionKeys.add(keyLocation(k));
-    issuer.binRanges?.forEach((r, i) => {
-      const [lo, hi] = r.split('-');
-      if (hi !== undefined && (lo!.length !== hi.length || lo! > hi))
-        throw new ConfigError(`${at}/binRanges/${i}`, 'bounds must have equal length, low first');
-    });
+    checkBinRanges(issuer.binRanges, at);
     checkTokenKeys(issuer, hasToken);
   }
 }

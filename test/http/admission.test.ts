@@ -114,6 +114,17 @@ describe('admission control: a backlog it cannot clear in time', () => {
     const end = performance.now() + ms;
     while (performance.now() < end);
   };
+  /** `count` requests arriving now; each started one holds the loop `holdMs`; outcomes in `order`. */
+  const arrivals = (admission: Admission, order: string[], count: number, holdMs: number) =>
+    Array.from({ length: count }, (_, i) =>
+      admission.admit().then((shed) => {
+        order.push(`${shed ?? 'started'}-${i}`);
+        if (shed === undefined) {
+          busy(holdMs);
+          admission.release();
+        }
+      }),
+    );
 
   it('refuses at once what arrives behind a backlog the busy spell will not clear in time', async () => {
     // A spell of turns of 4 starts of 1 ms each (4 ms a turn, longer on a busy machine). From
@@ -123,21 +134,11 @@ describe('admission control: a backlog it cannot clear in time', () => {
     const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 100 });
     const order: string[] = [];
     let burst: Promise<void>[] = [];
-    const arrive = () =>
-      Array.from({ length: 200 }, (_, j) =>
-        admission.admit().then((shed) => {
-          order.push(`${shed ?? 'started'}-${j}`);
-          if (shed === undefined) {
-            busy(1);
-            admission.release();
-          }
-        }),
-      );
     const spell = Array.from({ length: 40 }, () =>
       admission.admit().then((shed) => {
         if (shed !== undefined) return;
         busy(1);
-        if (burst.length === 0 && admission.turnMs > 0) burst = arrive();
+        if (burst.length === 0 && admission.turnMs > 0) burst = arrivals(admission, order, 200, 1);
         admission.release();
       }),
     );
@@ -161,17 +162,7 @@ describe('admission control: a backlog it cannot clear in time', () => {
     // four had started.
     const admission = new Admission({ maxInFlight: 1000, maxWaitMs: 100 });
     const order: string[] = [];
-    await Promise.all(
-      Array.from({ length: 40 }, (_, i) =>
-        admission.admit().then((shed) => {
-          order.push(`${shed ?? 'started'}-${i}`);
-          if (shed === undefined) {
-            busy(10);
-            admission.release();
-          }
-        }),
-      ),
-    );
+    await Promise.all(arrivals(admission, order, 40, 10));
     const lastRefused = order.indexOf('deadline-39');
     assert.ok(lastRefused >= 0, `the last was refused: ${order.join(' ')}`);
     assert.ok(order.indexOf('started-4') >= 0, `the second turn started: ${order.join(' ')}`);
