@@ -48,6 +48,7 @@ export async function answerRoutes(app: FastifyInstance, ctx: AdminContext): Pro
       const hours = ctx.config.risk.alert?.answerWindowHours ?? 168;
       const out = await ctx.cases.answer({
         alertId: req.params.id,
+        scope: req.operator!.scope,
         answer: req.body.answer,
         at: now,
         by: req.operator!.name,

@@ -86,8 +86,15 @@ export function errorBody(code: string, message: string) {
 export function audit(
   ctx: AdminContext,
   req: FastifyRequest,
-  e: Pick<AuditEntry, 'action' | 'target' | 'outcome'> & { detail?: AuditEntry['detail'] },
+  e: Pick<AuditEntry, 'action' | 'target' | 'outcome'> & {
+    detail?: AuditEntry['detail'];
+    /** The resource's issuer; by default the operator's, when they have exactly one. */
+    issuer?: string | null;
+  },
 ) {
+  const scope = req.operator?.scope;
+  const soleIssuer =
+    scope && !('all' in scope) && scope.issuers.length === 1 ? scope.issuers[0] : null;
   return ctx.audit.append({
     actor: req.operator?.name ?? '(anonymous)',
     actorRole: req.operator?.role ?? null,
@@ -96,6 +103,7 @@ export function audit(
     outcome: e.outcome,
     address: req.ip,
     detail: e.detail ?? null,
+    issuer: e.issuer !== undefined ? e.issuer : (soleIssuer ?? null),
   });
 }
 

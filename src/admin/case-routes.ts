@@ -9,12 +9,14 @@ import {
   IdParams,
   Page,
 } from '../api/api-schemas.js';
+import { ISSUER_ID_PATTERN } from '../domain/issuer-ids.js';
 import { RISK_LEVELS } from '../domain/risk-codes.js';
 import { presentCase, presentCaseDetail } from '../presenters/case-presenter.js';
 import type { CaseOutcome, CaseRefusal } from '../storage/case-records.js';
 import { literalUnion } from '../util/literal-union.js';
 import type { AdminContext } from './admin-context.js';
 import { audit, errorBody } from './auth.js';
+import { requestScope } from './request-scope.js';
 
 const CaseQuery = Type.Object(
   {
@@ -23,6 +25,9 @@ const CaseQuery = Type.Object(
     assignee: Type.Optional(Type.String({ maxLength: 64, description: 'Operator name' })),
     overdue: Type.Optional(
       Type.Boolean({ description: 'true: open past risk.cases.slaHours; false: the others' }),
+    ),
+    issuer: Type.Optional(
+      Type.String({ pattern: ISSUER_ID_PATTERN, description: "One issuer's cases" }),
     ),
     cursor: Type.Optional(Type.String({ pattern: '^[0-9]{1,9}$' })),
     limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 100 })),
@@ -73,13 +78,16 @@ export async function caseRoutes(app: FastifyInstance, ctx: AdminContext): Promi
         summary: 'Fraud cases: open ones first (overdue, then escalated, then oldest), then closed',
         tags: ['cases'],
         querystring: CaseQuery,
-        response: { 200: Page(CaseItem, 'CasePage'), 400: ErrorBody },
+        response: { 200: Page(CaseItem, 'CasePage'), 400: ErrorBody, 404: ErrorBody },
       },
     },
-    async (req) => {
+    async (req, reply) => {
+      const scope = requestScope(req, req.query.issuer);
+      if (!scope) return reply.code(404).send(errorBody('NOT_FOUND', 'no such issuer'));
       const limit = req.query.limit ?? 100;
       const offset = Number(req.query.cursor ?? 0);
       const rows = await ctx.cases.list({
+        scope,
         status: req.query.status,
         level: req.query.level,
         assignee: req.query.assignee,
@@ -108,9 +116,9 @@ export async function caseRoutes(app: FastifyInstance, ctx: AdminContext): Promi
       },
     },
     async (req, reply) => {
-      const c = await ctx.cases.detail(req.params.id);
+      const c = await ctx.cases.detail(req.params.id, req.operator!.scope);
       if (!c) return reply.code(404).send(errorBody('NOT_FOUND', 'no such case'));
-      await audit(ctx, req, { action: 'case.view', target: c.id, outcome: 'ok' });
+      await audit(ctx, req, { action: 'case.view', target: c.id, outcome: 'ok', issuer: c.issuer });
       return presentCaseDetail(c, ctx.now(), sla);
     },
   );
@@ -128,7 +136,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: AdminContext): Promi
       await audit(ctx, req, { action, target, outcome: 'denied', detail: { code: out.code } });
       return reply.code(STATUS[out.code]).send(errorBody(out.code, MESSAGE[out.code]));
     }
-    await audit(ctx, req, { action, target, outcome: 'ok', detail });
+    await audit(ctx, req, { action, target, outcome: 'ok', detail, issuer: out.case.issuer });
     return presentCase(out.case, ctx.now(), sla);
   };
 
@@ -162,7 +170,13 @@ export async function caseRoutes(app: FastifyInstance, ctx: AdminContext): Promi
             );
         }
       }
-      const out = await ctx.cases.assign(req.params.id, name, ctx.now(), req.operator!.name);
+      const out = await ctx.cases.assign(
+        req.params.id,
+        req.operator!.scope,
+        name,
+        ctx.now(),
+        req.operator!.name,
+      );
       return respond(req, reply, 'case.assign', out, { assignee: name });
     },
   );
@@ -182,6 +196,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: AdminContext): Promi
     async (req, reply) => {
       const out = await ctx.cases.addNote(
         req.params.id,
+        req.operator!.scope,
         req.body.text,
         ctx.now(),
         req.operator!.name,
@@ -207,6 +222,7 @@ export async function caseRoutes(app: FastifyInstance, ctx: AdminContext): Promi
     async (req, reply) => {
       const out = await ctx.cases.close(
         req.params.id,
+        req.operator!.scope,
         req.body.disposition,
         req.body.note,
         ctx.now(),

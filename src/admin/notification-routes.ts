@@ -8,6 +8,7 @@ import {
   NotificationItem,
   Page,
 } from '../api/api-schemas.js';
+import type { IssuerScope } from '../domain/issuer-scope.js';
 import {
   presentNotification,
   presentNotificationDetail,
@@ -15,6 +16,7 @@ import {
 import type { NotificationFilter, NotificationRow } from '../storage/notification-queries.js';
 import type { AdminContext } from './admin-context.js';
 import { audit, errorBody } from './auth.js';
+import { requestScope } from './request-scope.js';
 
 const ListQuery = Type.Object(NotificationFilters, { additionalProperties: false });
 const SearchBody = Type.Object(
@@ -28,6 +30,7 @@ const SearchBody = Type.Object(
   { additionalProperties: false },
 );
 const NotificationPage = Page(NotificationItem, 'NotificationPage');
+const NO_SUCH_ISSUER = errorBody('NOT_FOUND', 'no such issuer');
 
 const encodeCursor = (n: NotificationRow) =>
   Buffer.from(JSON.stringify([n.receivedAt, n.id])).toString('base64url');
@@ -43,15 +46,15 @@ function decodeCursor(c: string): { receivedAt: number; id: string } | undefined
 
 type Filters = Static<typeof ListQuery>;
 
-function toFilter(q: Filters): NotificationFilter | string {
+function toFilter(q: Filters, scope: IssuerScope): NotificationFilter | string {
   const before = q.cursor === undefined ? undefined : decodeCursor(q.cursor);
   if (q.cursor !== undefined && before === undefined) return 'cursor is not one this API returned';
   return {
+    scope,
     from: q.from ? Date.parse(q.from) : undefined,
     to: q.to ? Date.parse(q.to) : undefined,
     status: q.status,
     tokenRequestorId: q.tokenRequestorId,
-    issuer: q.issuer,
     last4: q.last4,
     fingerprint: q.fingerprint,
     riskLevel: q.risk,
@@ -77,11 +80,13 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
         summary: 'Notifications, newest first, with filters; cursor-paged',
         tags: ['notifications'],
         querystring: ListQuery,
-        response: { 200: NotificationPage, 400: ErrorBody },
+        response: { 200: NotificationPage, 400: ErrorBody, 404: ErrorBody },
       },
     },
     async (req, reply) => {
-      const f = toFilter(req.query);
+      const scope = requestScope(req, req.query.issuer);
+      if (!scope) return reply.code(404).send(NO_SUCH_ISSUER);
+      const f = toFilter(req.query, scope);
       if (typeof f === 'string') return reply.code(400).send(errorBody('BAD_CURSOR', f));
       const p = await page(f);
       // PCI DSS v4 10.2.1.1: each page shows enrollers' names and contacts, so each is logged,
@@ -115,7 +120,7 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
           "The number is fingerprinted with the service's keyed HMAC and discarded; the response is a page like GET /api/notifications. Page on by sending `cursor` with the same body.",
         tags: ['notifications'],
         body: SearchBody,
-        response: { 200: NotificationPage, 400: ErrorBody },
+        response: { 200: NotificationPage, 400: ErrorBody, 404: ErrorBody },
       },
     },
     async (req, reply) => {
@@ -123,12 +128,15 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
       const digits = pan.replace(/[ -]/g, '');
       if (!/^[0-9]{12,19}$/.test(digits))
         return reply.code(400).send(errorBody('PAN_INVALID', 'a card number has 12 to 19 digits'));
-      const f = toFilter(rest);
+      const scope = requestScope(req, rest.issuer);
+      if (!scope) return reply.code(404).send(NO_SUCH_ISSUER);
+      const f = toFilter(rest, scope);
       if (typeof f === 'string') return reply.code(400).send(errorBody('BAD_CURSOR', f));
-      f.fingerprints = [...ctx.secrets.issuers].map(([issuer, keys]) => ({
-        issuer,
-        fingerprint: keys.dataProtector.fingerprint(digits),
-      }));
+      // Fingerprinted only under the keys of the issuers the operator may see.
+      f.fingerprints = [...ctx.secrets.issuers]
+        .filter(([issuer]) => 'all' in scope || scope.issuers.includes(issuer))
+        .map(([issuer, keys]) => ({ issuer, fingerprint: keys.dataProtector.fingerprint(digits) }));
+      if (f.fingerprints.length === 0) return { items: [], next: null };
       // PCI DSS v4 10.2.1.1: every look-up by card number is logged, each page of it included:
       // a cursor is the client's to send, so it cannot stand for an audited first page.
       const p = await page(f);
@@ -157,10 +165,15 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
       },
     },
     async (req, reply) => {
-      const n = await ctx.notifications.detail(req.params.id);
+      const n = await ctx.notifications.detail(req.params.id, req.operator!.scope);
       if (!n) return reply.code(404).send(errorBody('NOT_FOUND', 'no such notification'));
       // PCI DSS v4 10.2.1.1: individual access to cardholder data is logged.
-      await audit(ctx, req, { action: 'notification.view', target: n.id, outcome: 'ok' });
+      await audit(ctx, req, {
+        action: 'notification.view',
+        target: n.id,
+        outcome: 'ok',
+        issuer: n.issuer,
+      });
       return presentNotificationDetail(n);
     },
   );
@@ -185,9 +198,10 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
       },
     },
     async (req, reply) => {
-      const row = await ctx.notifications.quarantined(req.params.id);
+      const scope = req.operator!.scope;
+      const row = await ctx.notifications.quarantined(req.params.id, scope);
       if (!row) {
-        const exists = await ctx.notifications.detail(req.params.id);
+        const exists = await ctx.notifications.detail(req.params.id, scope);
         return exists
           ? reply
               .code(409)
@@ -206,6 +220,7 @@ export async function notificationRoutes(app: FastifyInstance, ctx: AdminContext
       await audit(ctx, req, {
         action: 'notification.reprocess',
         target: row.id,
+        issuer: row.issuer,
         outcome: outcome.kind === 'failed' ? 'failed' : 'ok',
         detail: { before: row.reason, after: result.status, reason: result.reason },
       });

@@ -1,3 +1,4 @@
+import type { IssuerScope } from '../domain/issuer-scope.js';
 import { ROLES, type Role } from '../domain/roles.js';
 import type { OperatorStore } from '../storage/operator-store.js';
 import { uuidV7 } from '../util/uuid-v7.js';
@@ -7,6 +8,7 @@ import { generateApiToken, generatePassword, hashPassword, sha256 } from './cred
 export interface IssuedCredentials {
   name: string;
   role: Role;
+  scope: IssuerScope;
   password: string;
   apiToken: string;
 }
@@ -24,13 +26,15 @@ export function isRole(v: unknown): v is Role {
 }
 
 /**
- * Creates an operator with a generated password and API token, returned once.
+ * Creates an operator of the issuers in `scope` with a generated password and API token,
+ * returned once.
  * @throws OperatorExistsError when the name is taken.
  */
 export async function addOperator(
   store: OperatorStore,
   name: string,
   role: Role,
+  scope: IssuerScope,
   now = Date.now(),
 ): Promise<IssuedCredentials> {
   if (!OPERATOR_NAME.test(name))
@@ -41,10 +45,11 @@ export async function addOperator(
     id: uuidV7(now),
     name,
     role,
+    scope,
     passwordHash: await hashPassword(password),
     tokenHash: sha256(apiToken),
     createdAt: now,
   });
   if (!created) throw new OperatorExistsError();
-  return { name, role, password, apiToken };
+  return { name, role, scope, password, apiToken };
 }

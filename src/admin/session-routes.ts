@@ -1,4 +1,6 @@
 import type { FastifyInstance } from 'fastify';
+import { scopeAllows } from '../domain/issuer-scope.js';
+import { presentScope } from '../presenters/operator-presenter.js';
 import { constantTimeEqual } from '../util/constant-time.js';
 import type { AdminContext } from './admin-context.js';
 import { audit, errorBody, readCookie, sameOrigin, sessionCookieName } from './auth.js';
@@ -144,6 +146,11 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
       return reply.header('cache-control', 'no-store').send({
         name: op.name,
         role: op.role,
+        ...presentScope(op.scope),
+        // The issuers the console may switch between: the configured ones the operator sees.
+        issuerChoices: ctx.config.issuers
+          .filter((i) => scopeAllows(op.scope, i.id))
+          .map((i) => ({ id: i.id, name: i.name })),
         csrfToken: req.session?.csrfToken ?? null,
         sessionExpiresAt: req.session ? new Date(req.session.expiresAt).toISOString() : null,
       });

@@ -129,6 +129,12 @@ export const AuditItem = Type.Object(
     at: Type.String({ format: 'date-time' }),
     actor: Type.String(),
     actorRole: Nullable(Type.String()),
+    issuer: Nullable(
+      Type.String({
+        description:
+          "The issuer of what was acted on; null for the deployment's (sign-in, operators)",
+      }),
+    ),
     action: Type.String(),
     target: Nullable(Type.String()),
     outcome: Type.String(),
@@ -185,6 +191,10 @@ export const OperatorItem = Type.Object(
   {
     name: Type.String(),
     role: Type.String(),
+    allIssuers: Type.Boolean({ description: "Sees every issuer's resources (processor staff)" }),
+    issuers: Type.Array(Type.String(), {
+      description: 'The issuers whose resources the operator sees (empty with allIssuers)',
+    }),
     createdAt: Type.String({ format: 'date-time' }),
     disabledAt: Nullable(Type.String({ format: 'date-time' })),
     lastLoginAt: Nullable(Type.String({ format: 'date-time' })),
@@ -197,6 +207,7 @@ export const DeliveryStatusSchema = literalUnion(DELIVERY_STATUSES);
 export const DeliveryItem = Type.Object(
   {
     id: Type.String(),
+    issuer: Type.String({ description: "Its notification's issuer" }),
     kind: literalUnion(MESSAGE_KINDS, {
       description:
         "event: for a sink (the enrollment attempt, or the cardholder's answer); alert: the cardholder's " +
@@ -283,6 +294,7 @@ export const DispositionSchema = literalUnion(DISPOSITIONS);
 export const CaseItem = Type.Object(
   {
     id: Type.String(),
+    issuer: Nullable(Type.String({ description: "Its attempts' issuer" })),
     status: CaseStatusSchema,
     level: literalUnion(RISK_LEVELS, {
       description: 'The highest assessed level of its attempts',

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import type { Config } from '../config/config-schema.js';
 import { loadConfig } from '../config/load-config.js';
+import { ALL_ISSUERS, type IssuerScope, onlyIssuers } from '../domain/issuer-scope.js';
 import { createLogger, type Logger } from '../logger.js';
 import { DEV, devHome } from './dev-setup.js';
 
@@ -74,6 +75,23 @@ export function issuerFlag(config: Config, flag: string | undefined): string {
   }
   if (!ids.includes(flag)) throw new UsageError(`--issuer must be one of ${ids.join(', ')}`);
   return flag;
+}
+
+/**
+ * The issuers a command acts on: `--issuer ID` (see {@link issuerFlag}), or every configured
+ * issuer's with `--all-issuers` (processor staff).
+ * @throws UsageError when both are given, or neither with several issuers.
+ */
+export function scopeFlag(
+  config: Config,
+  issuer: string | undefined,
+  allIssuers: boolean | undefined,
+): IssuerScope {
+  if (allIssuers) {
+    if (issuer !== undefined) throw new UsageError('--issuer and --all-issuers exclude each other');
+    return ALL_ISSUERS;
+  }
+  return onlyIssuers([issuerFlag(config, issuer)]);
 }
 
 export function intFlag(v: string | undefined, name: string, fallback: number, min = 1): number {

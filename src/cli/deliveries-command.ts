@@ -1,25 +1,29 @@
 import { type DeliveryStatus, MESSAGE_KINDS, type MessageKind } from '../domain/delivery-codes.js';
+import { onlyIssuers } from '../domain/issuer-scope.js';
 import { presentDelivery } from '../presenters/delivery-presenter.js';
 import {
   intFlag,
   loadConfigFrom,
   parse,
   printTable,
+  scopeFlag,
   subcommandMessage,
   UsageError,
 } from './cli-support.js';
 import { withOutbox } from './delivery-cli-support.js';
 
 export const deliveriesHelp = `ctp-notify deliveries list [--config FILE] [--kind event|alert] [--status pending|failed|dead|delivered]
-    [--sink NAME] [--limit N] [--format table|json]
+    [--sink NAME] [--issuer ID | --all-issuers] [--limit N] [--format table|json]
 ctp-notify deliveries retry [--config FILE] (--id ID | --dead [--sink NAME] [--kind event|alert])
-ctp-notify deliveries replay [--config FILE] --sink NAME --since ISO-TIME
+    [--issuer ID | --all-issuers]
+ctp-notify deliveries replay [--config FILE] --sink NAME --since ISO-TIME [--issuer ID | --all-issuers]
   The outbox: everything that leaves, one delivery per accepted notification and sink (kind
   event) and one per cardholder alert (kind alert). list: newest first (failed = waiting for its
   next attempt; dead = gave up after the last). retry: a failed or dead delivery (or every dead
   one of a kind: events unless --kind alert) is due now with a fresh attempt budget. replay:
   every notification accepted since ISO-TIME is delivered to the sink again, with the same
-  event ids.`;
+  event ids (an issuer's own sink: that issuer's notifications only). --issuer names one of the
+  configured issuers, --all-issuers every one; one of them is required when there are several.`;
 
 const STATUSES: readonly DeliveryStatus[] = ['pending', 'failed', 'dead', 'delivered'];
 
@@ -43,6 +47,8 @@ async function list(argv: string[]): Promise<number> {
     kind: { type: 'string' },
     status: { type: 'string' },
     sink: { type: 'string' },
+    issuer: { type: 'string' },
+    'all-issuers': { type: 'boolean' },
     limit: { type: 'string' },
     format: { type: 'string', default: 'table' },
   });
@@ -53,8 +59,10 @@ async function list(argv: string[]): Promise<number> {
     throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
   const kind = kindFlag(f.kind);
   const { config } = loadConfigFrom(f.config);
+  const scope = scopeFlag(config, f.issuer, f['all-issuers']);
   const rows = await withOutbox(config, (o) =>
     o.list({
+      scope,
       limit: intFlag(f.limit, 'limit', 50),
       ...(kind ? { kind } : {}),
       ...(status ? { status } : {}),
@@ -102,6 +110,8 @@ async function retry(argv: string[]): Promise<number> {
     dead: { type: 'boolean' },
     sink: { type: 'string' },
     kind: { type: 'string' },
+    issuer: { type: 'string' },
+    'all-issuers': { type: 'boolean' },
   });
   if ((f.id === undefined) === (f.dead !== true))
     throw new UsageError('give exactly one of --id ID, --dead');
@@ -109,11 +119,17 @@ async function retry(argv: string[]): Promise<number> {
     throw new UsageError('--sink and --kind go with --dead');
   const kind = kindFlag(f.kind);
   const { config } = loadConfigFrom(f.config);
+  const scope = scopeFlag(config, f.issuer, f['all-issuers']);
   const retried = await withOutbox(config, (o) =>
     o.retry(
       f.id !== undefined
-        ? { id: f.id }
-        : { dead: true, ...(f.sink ? { sink: f.sink } : {}), ...(kind ? { kind } : {}) },
+        ? { scope, id: f.id }
+        : {
+            scope,
+            dead: true,
+            ...(f.sink ? { sink: f.sink } : {}),
+            ...(kind ? { kind } : {}),
+          },
     ),
   );
   process.stdout.write(`${JSON.stringify({ retried })}\n`);
@@ -131,6 +147,8 @@ async function replay(argv: string[]): Promise<number> {
     config: { type: 'string' },
     sink: { type: 'string' },
     since: { type: 'string' },
+    issuer: { type: 'string' },
+    'all-issuers': { type: 'boolean' },
   });
   if (f.sink === undefined || f.since === undefined)
     throw new UsageError('--sink NAME and --since ISO-TIME are required');
@@ -144,10 +162,15 @@ async function replay(argv: string[]): Promise<number> {
     );
   }
   const { config } = loadConfigFrom(f.config);
-  if (!config.sinks.some((s) => s.name === f.sink))
-    throw new UsageError(`no sink named "${f.sink}" in the config`);
+  const sink = config.sinks.find((s) => s.name === f.sink);
+  if (!sink) throw new UsageError(`no sink named "${f.sink}" in the config`);
+  // An issuer's sink gets its issuer's events only, whatever the flags say.
+  const scope =
+    sink.issuer !== undefined
+      ? onlyIssuers([sink.issuer])
+      : scopeFlag(config, f.issuer, f['all-issuers']);
   const queued = await withOutbox(config, (o) =>
-    o.replay(f.sink as string, Date.parse(f.since as string)),
+    o.replay(sink.name, Date.parse(f.since as string), scope),
   );
   process.stdout.write(`${JSON.stringify({ queued })}\n`);
   return 0;

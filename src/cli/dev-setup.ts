@@ -3,6 +3,7 @@ import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { addOperator, type IssuedCredentials } from '../admin/operators.js';
 import type { Config } from '../config/config-schema.js';
+import { ALL_ISSUERS } from '../domain/issuer-scope.js';
 import { createCertificate, generateRsaKeyPair } from '../pki/certificates.js';
 import { openStore } from '../storage/open-store.js';
 
@@ -44,7 +45,7 @@ export async function ensureDevOperator(config: Config): Promise<IssuedCredentia
     await store.migrate();
     const operators = store.openAdminStores().operators;
     if ((await operators.list()).length > 0) return undefined;
-    return await addOperator(operators, DEV.adminOperator, 'admin');
+    return await addOperator(operators, DEV.adminOperator, 'admin', ALL_ISSUERS);
   } finally {
     await store.close();
   }

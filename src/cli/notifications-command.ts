@@ -3,16 +3,17 @@ import { maskedPan, presentNotificationListItem } from '../presenters/notificati
 import { openStore } from '../storage/open-store.js';
 import {
   intFlag,
-  issuerFlag,
   loadConfigFrom,
   parse,
   printTable,
+  scopeFlag,
   subcommandMessage,
   UsageError,
 } from './cli-support.js';
 
-export const notificationsHelp = `ctp-notify notifications list [--config FILE] [--issuer ID] [--format json|table] [--limit N] [--status accepted|quarantined]
-  Newest first. --issuer names one of the configured issuers; required when there are several.
+export const notificationsHelp = `ctp-notify notifications list [--config FILE] [--issuer ID | --all-issuers] [--format json|table] [--limit N] [--status accepted|quarantined]
+  Newest first. --issuer names one of the configured issuers, --all-issuers every one; one of them is
+  required when there are several.
   Card numbers appear only as BIN and last four. Each accepted notification shows its
   fraud assessment: risk {score 0-100, level low|medium|high, reasons [{code, detail}]}.`;
 
@@ -25,6 +26,7 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
     limit: { type: 'string' },
     status: { type: 'string' },
     issuer: { type: 'string' },
+    'all-issuers': { type: 'boolean' },
   });
   if (f.format !== 'json' && f.format !== 'table')
     throw new UsageError('--format must be json or table');
@@ -32,14 +34,14 @@ export async function notificationsCommand(argv: string[]): Promise<number> {
   if (status !== undefined && !NOTIFICATION_STATUSES.includes(status))
     throw new UsageError(`--status must be ${NOTIFICATION_STATUSES.join(' or ')}`);
   const { config } = loadConfigFrom(f.config);
-  const issuer = issuerFlag(config, f.issuer);
+  const scope = scopeFlag(config, f.issuer, f['all-issuers']);
   const store = await openStore(config.storage);
   try {
     await store.migrate();
     // The console's listing: notifications with their assessments, newest first.
     const rows = await store.openAdminStores().notifications.search({
+      scope,
       limit: intFlag(f.limit, 'limit', 50),
-      issuer,
       ...(status ? { status } : {}),
     });
     const items = rows.map(presentNotificationListItem);

@@ -1,16 +1,22 @@
 import { addOperator, isRole, OperatorExistsError } from '../admin/operators.js';
+import type { Config } from '../config/config-schema.js';
+import { ALL_ISSUERS, type IssuerScope, onlyIssuers } from '../domain/issuer-scope.js';
 import type { Role } from '../domain/roles.js';
-import { presentOperator } from '../presenters/operator-presenter.js';
+import { presentOperator, presentScope } from '../presenters/operator-presenter.js';
 import { openStore } from '../storage/open-store.js';
 import { loadConfigFrom, parse, subcommandMessage, UsageError } from './cli-support.js';
 
-export const operatorsHelp = `ctp-notify operators add --config FILE --name NAME --role viewer|analyst|admin|channel [--format json|text]
+export const operatorsHelp = `ctp-notify operators add --config FILE --name NAME --role viewer|analyst|admin|channel
+    [--issuer ID]... | [--all-issuers] [--format json|text]
 ctp-notify operators list [--config FILE] [--format json|text]
 ctp-notify operators disable|enable [--config FILE] --name NAME
   Operators of the console and admin API. "add" prints a generated password and API token once;
   only their hashes are stored. Roles: viewer reads; analyst also reprocesses, retries, replays
   and works fraud cases; admin also manages sinks and operators; channel (the bank's app or
-  messaging system) only posts cardholders' answers to alerts, with its API token.`;
+  messaging system) only posts cardholders' answers to alerts, with its API token. An operator
+  sees the resources of the issuers given with --issuer (repeat it for several), or of every
+  issuer with --all-issuers (processor staff); one of them is required when several issuers are
+  configured, and with one the operator sees every issuer.`;
 
 export async function operatorsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -20,6 +26,8 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
     config: { type: 'string' },
     name: { type: 'string' },
     role: { type: 'string' },
+    issuer: { type: 'string', multiple: true },
+    'all-issuers': { type: 'boolean' },
     format: { type: 'string', default: 'text' },
   });
   if (f.format !== 'json' && f.format !== 'text')
@@ -28,6 +36,7 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
   if (sub === 'add' && !isRole(f.role))
     throw new UsageError('--role must be viewer, analyst, admin or channel');
   const { config } = loadConfigFrom(f.config);
+  const scope = sub === 'add' ? operatorScope(config, f.issuer, f['all-issuers']) : ALL_ISSUERS;
   const store = await openStore(config.storage);
   try {
     await store.migrate();
@@ -38,13 +47,15 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
       if (f.format === 'json') process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);
       else
         for (const o of items)
-          process.stdout.write(`${o.name}\t${o.role}${o.disabledAt ? '\tdisabled' : ''}\n`);
+          process.stdout.write(
+            `${o.name}\t${o.role}\t${o.allIssuers ? '(all issuers)' : o.issuers.join(',')}${o.disabledAt ? '\tdisabled' : ''}\n`,
+          );
       return 0;
     }
     if (sub === 'add') {
       let issued: Awaited<ReturnType<typeof addOperator>>;
       try {
-        issued = await addOperator(operators, f.name!, f.role as Role);
+        issued = await addOperator(operators, f.name!, f.role as Role, scope);
       } catch (e) {
         if (e instanceof OperatorExistsError)
           throw new UsageError(`an operator named "${f.name}" exists`);
@@ -58,9 +69,11 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
         target: issued.name,
         outcome: 'ok',
         address: 'cli',
-        detail: { role: issued.role },
+        detail: { role: issued.role, ...presentScope(scope) },
       });
-      if (f.format === 'json') process.stdout.write(`${JSON.stringify(issued)}\n`);
+      const { scope: _, ...shown } = issued;
+      if (f.format === 'json')
+        process.stdout.write(`${JSON.stringify({ ...shown, ...presentScope(scope) })}\n`);
       else {
         process.stdout.write(
           `Operator "${issued.name}" (${issued.role}) created. Shown once; store them now:\n` +
@@ -85,4 +98,28 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
   } finally {
     await store.close();
   }
+}
+
+/**
+ * An operator's issuers from `--issuer` (repeated) or `--all-issuers`: one of them with several
+ * issuers configured; with one, every issuer.
+ */
+function operatorScope(
+  config: Config,
+  issuers: string[] | undefined,
+  all: boolean | undefined,
+): IssuerScope {
+  const ids = config.issuers.map((i) => i.id);
+  if (all) {
+    if (issuers !== undefined)
+      throw new UsageError('--issuer and --all-issuers exclude each other');
+    return ALL_ISSUERS;
+  }
+  if (issuers === undefined) {
+    if (ids.length === 1) return ALL_ISSUERS;
+    throw new UsageError(`--issuer ID (one of ${ids.join(', ')}) or --all-issuers is required`);
+  }
+  const unknown = issuers.filter((i) => !ids.includes(i));
+  if (unknown.length > 0) throw new UsageError(`--issuer must be one of ${ids.join(', ')}`);
+  return onlyIssuers(issuers);
 }

@@ -1,3 +1,4 @@
+import { ALL_ISSUERS } from '../domain/issuer-scope.js';
 import { presentSinkListItem, sinkOverview } from '../presenters/sink-presenter.js';
 import { loadConfigFrom, printTable, subcommandMessage, UsageError } from './cli-support.js';
 import { parseWithPositionals, withOutbox } from './delivery-cli-support.js';
@@ -19,7 +20,7 @@ export async function sinksCommand(argv: string[]): Promise<number> {
   const { config } = loadConfigFrom(f.config);
   if (sub === 'list') {
     if (positionals.length > 0) throw new UsageError('sinks list takes no names');
-    const items = (await withOutbox(config, (o) => sinkOverview(o, config.sinks))).map(
+    const items = (await withOutbox(config, (o) => sinkOverview(o, config.sinks, ALL_ISSUERS))).map(
       presentSinkListItem,
     );
     if (f.format === 'json') process.stdout.write(`${JSON.stringify(items, null, 2)}\n`);

@@ -21,6 +21,7 @@ export function presentCase(
   const dueAt = c.openedAt + slaHours * 3_600_000;
   return {
     id: c.id,
+    issuer: c.issuer,
     status: c.status,
     level: c.level,
     openedBy: c.openedBy,

@@ -13,6 +13,7 @@ import { iso } from './iso-time.js';
 export function presentDelivery(d: DeliverySummary, now: number): Static<typeof DeliveryItem> {
   return {
     id: d.id,
+    issuer: d.issuer,
     kind: d.kind,
     notificationId: d.notificationId,
     eventId:

@@ -1,6 +1,7 @@
 import type { Static } from '@sinclair/typebox';
 import type { SinkItem } from '../api/api-schemas.js';
 import type { SinkConfig } from '../config/delivery-schema.js';
+import { ALL_ISSUERS, type IssuerScope } from '../domain/issuer-scope.js';
 import type { OutboxStore } from '../storage/outbox-store.js';
 import { iso } from './iso-time.js';
 
@@ -16,17 +17,18 @@ export type SinkOverview = Awaited<ReturnType<typeof sinkOverview>>[number];
 /**
  * Open deliveries per sink, for the metrics gauges and the console. The outbox's stats leave out
  * delivered rows (they only grow); with `delivered24h`, those of the last 24 hours are counted
- * (on the created_at index).
+ * (on the created_at index). Counts are of the deliveries of the scope's issuers.
  */
 export async function sinkOverview(
   outbox: OutboxStore,
   sinks: readonly SinkConfig[],
+  scope: IssuerScope,
   delivered24h?: { now: number },
 ) {
   const [stats, states, delivered] = await Promise.all([
-    outbox.stats(),
+    outbox.stats(scope),
     outbox.sinkStates(),
-    delivered24h ? outbox.deliveredSince(delivered24h.now - 86_400_000) : [],
+    delivered24h ? outbox.deliveredSince(delivered24h.now - 86_400_000, scope) : [],
   ]);
   return sinks.map((s) => {
     const counts = {
@@ -61,7 +63,7 @@ export async function sinkOverview(
  * Every destination named gets a figure, 0 when nothing is open.
  */
 export async function outboxDepths(outbox: OutboxStore, destinations: readonly string[]) {
-  const stats = await outbox.stats();
+  const stats = await outbox.stats(ALL_ISSUERS);
   return destinations.map((name) => {
     let open = 0;
     let oldestOpen: number | null = null;

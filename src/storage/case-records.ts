@@ -5,11 +5,14 @@ import type {
   CaseStatus,
   Disposition,
 } from '../domain/case-codes.js';
+import type { IssuerScope } from '../domain/issuer-scope.js';
 import type { RiskInputs, RiskLevel, RiskReason } from '../domain/risk-codes.js';
 
 /** One fraud case: the attempts on one card while it was open. */
 export interface CaseSummary {
   id: string;
+  /** Its attempts' issuer (null only for a case without attempts). */
+  issuer: string | null;
   cardFingerprint: string | null;
   panLast4: string | null;
   status: CaseStatus;
@@ -68,6 +71,8 @@ export interface CaseDetail extends CaseSummary {
 
 /** Filters of the case queue; all optional, combined with AND. */
 export interface CaseFilter {
+  /** The issuers whose cases may match (required). */
+  scope: IssuerScope;
   status?: CaseStatus | undefined;
   level?: RiskLevel | undefined;
   assignee?: string | undefined;
@@ -81,6 +86,8 @@ export interface CaseFilter {
 
 export interface AnswerRequest {
   alertId: string;
+  /** The channel's issuers: an alert of another issuer is ALERT_NOT_FOUND. */
+  scope: IssuerScope;
   answer: CardholderAnswer;
   /** ms since the epoch. */
   at: number;

@@ -5,7 +5,16 @@ import type { CaseAttempt, CaseNote, CaseSummary, LabelledAssessment } from './c
 import { num, str, toRisk } from './row-mapping.js';
 
 /** Columns of a case summary (table alias `c`). */
+/**
+ * A case's issuer: that of its first attempt's notification (a card's fingerprint, and so its
+ * case, is one issuer's).
+ */
+export const CASE_ISSUER =
+  '(SELECT n.issuer FROM case_attempts ca JOIN notifications n ON n.id = ca.notification_id ' +
+  'WHERE ca.case_id = c.id ORDER BY ca.added_at, ca.notification_id LIMIT 1)';
+
 export const CASE_COLUMNS =
+  `${CASE_ISSUER} AS issuer, ` +
   'c.id, c.card_fingerprint, c.pan_last4, c.status, c.level, c.opened_by, c.opened_at, c.updated_at, c.assignee, ' +
   'c.escalated_at, c.closed_at, c.closed_by, c.disposition, ' +
   '(SELECT COUNT(*) FROM case_attempts ca WHERE ca.case_id = c.id) AS attempt_count';
@@ -13,6 +22,7 @@ export const CASE_COLUMNS =
 export function toCaseSummary(r: Record<string, unknown>): CaseSummary {
   return {
     id: String(r.id),
+    issuer: str(r.issuer),
     cardFingerprint: str(r.card_fingerprint),
     panLast4: str(r.pan_last4),
     status: r.status as CaseSummary['status'],

@@ -1,9 +1,11 @@
 import type { CaseNoteKind, CaseStatus, Disposition } from '../domain/case-codes.js';
+import type { IssuerScope } from '../domain/issuer-scope.js';
 import type { RiskLevel } from '../domain/risk-codes.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import type { AnswerOutcome, AnswerRequest, CaseOutcome } from './case-records.js';
-import { CASE_COLUMNS, toCaseSummary } from './case-row-mapping.js';
+import { CASE_COLUMNS, CASE_ISSUER, toCaseSummary } from './case-row-mapping.js';
 import type { AssessmentRecord, CaseDraft } from './risk-store.js';
+import { SqlFilter } from './sql-filter.js';
 import { all, outboxQueued, run, type SqlScript } from './sql-script.js';
 
 /**
@@ -330,4 +332,24 @@ export function* closeCase(
   if (!c) return { ok: false, code: 'NOT_FOUND' };
   if (!(yield* closeWith(id, disposition, text, at, by))) return { ok: false, code: 'CASE_CLOSED' };
   return yield* summary(id);
+}
+
+/** Whether the case exists and is one of the scope's issuers'. */
+export function* caseInScope(id: string, scope: IssuerScope): SqlScript<boolean> {
+  const filter = new SqlFilter();
+  filter.add('c.id = ?', id);
+  filter.scope(CASE_ISSUER, scope);
+  return (yield* all(`SELECT 1 FROM cases c ${filter.where}`, filter.params())).length > 0;
+}
+
+/** Whether the alert exists and its notification is one of the scope's issuers'. */
+export function* alertInScope(id: string, scope: IssuerScope): SqlScript<boolean> {
+  const filter = new SqlFilter();
+  filter.add('a.id = ?', id);
+  filter.scope('n.issuer', scope);
+  const rows = yield* all(
+    `SELECT 1 FROM risk_alerts a JOIN notifications n ON n.id = a.notification_id ${filter.where}`,
+    filter.params(),
+  );
+  return rows.length > 0;
 }

@@ -1,4 +1,5 @@
 import type { Disposition } from '../domain/case-codes.js';
+import type { IssuerScope } from '../domain/issuer-scope.js';
 import type {
   AnswerOutcome,
   AnswerRequest,
@@ -11,15 +12,24 @@ import type {
 import {
   CASE_ATTEMPT_COLUMNS,
   CASE_COLUMNS,
+  CASE_ISSUER,
   LABELLED_COLUMNS,
   toCaseAttempt,
   toCaseNote,
   toCaseSummary,
   toLabelled,
 } from './case-row-mapping.js';
-import { addCaseNote, assignCase, closeCase, recordAnswer } from './case-scripts.js';
+import {
+  addCaseNote,
+  alertInScope,
+  assignCase,
+  caseInScope,
+  closeCase,
+  recordAnswer,
+} from './case-scripts.js';
 import type { SqlDriver } from './sql-driver.js';
 import { SqlFilter } from './sql-filter.js';
+import type { SqlScript } from './sql-script.js';
 
 export interface CaseStoreOptions {
   /** Configured sinks: a `not_recognised` answer queues one delivery per sink. */
@@ -51,6 +61,7 @@ export class CaseStore {
    */
   async list(f: CaseFilter): Promise<CaseSummary[]> {
     const filter = new SqlFilter();
+    filter.scope(CASE_ISSUER, f.scope);
     if (f.status) filter.add('c.status = ?', f.status);
     if (f.level) filter.add('c.level = ?', f.level);
     if (f.assignee) filter.add('c.assignee = ?', f.assignee);
@@ -68,8 +79,14 @@ export class CaseStore {
     return rows.map(toCaseSummary);
   }
 
-  async detail(id: string): Promise<CaseDetail | undefined> {
-    const [r] = await this.#sql.all(`SELECT ${CASE_COLUMNS} FROM cases c WHERE c.id = ?`, [id]);
+  async detail(id: string, scope: IssuerScope): Promise<CaseDetail | undefined> {
+    const filter = new SqlFilter();
+    filter.add('c.id = ?', id);
+    filter.scope(CASE_ISSUER, scope);
+    const [r] = await this.#sql.all(
+      `SELECT ${CASE_COLUMNS} FROM cases c ${filter.where}`,
+      filter.params(),
+    );
     if (!r) return undefined;
     const attempts = await this.#sql.all(
       `SELECT ${CASE_ATTEMPT_COLUMNS} FROM case_attempts ca
@@ -99,27 +116,47 @@ export class CaseStore {
     return r?.case_id;
   }
 
-  assign(id: string, assignee: string | null, at: number, by: string): Promise<CaseOutcome> {
-    return this.#sql.transaction(() => assignCase(id, assignee, at, by));
+  assign(
+    id: string,
+    scope: IssuerScope,
+    assignee: string | null,
+    at: number,
+    by: string,
+  ): Promise<CaseOutcome> {
+    return this.#sql.transaction(() => inScope(id, scope, assignCase(id, assignee, at, by)));
   }
 
-  addNote(id: string, text: string, at: number, by: string): Promise<CaseOutcome> {
-    return this.#sql.transaction(() => addCaseNote(id, text, at, by));
+  addNote(
+    id: string,
+    scope: IssuerScope,
+    text: string,
+    at: number,
+    by: string,
+  ): Promise<CaseOutcome> {
+    return this.#sql.transaction(() => inScope(id, scope, addCaseNote(id, text, at, by)));
   }
 
   close(
     id: string,
+    scope: IssuerScope,
     disposition: Disposition,
     note: string,
     at: number,
     by: string,
   ): Promise<CaseOutcome> {
-    return this.#sql.transaction(() => closeCase(id, disposition, note, at, by));
+    return this.#sql.transaction(() =>
+      inScope(id, scope, closeCase(id, disposition, note, at, by)),
+    );
   }
 
   /** Records a cardholder's answer once (see `recordAnswer`); wakes the delivery worker. */
   async answer(req: AnswerRequest): Promise<AnswerOutcome> {
-    const out = await this.#sql.transaction(() => recordAnswer(req, this.#sinks));
+    const sinks = this.#sinks;
+    const out = await this.#sql.transaction(function* (): SqlScript<AnswerOutcome> {
+      if (!(yield* alertInScope(req.alertId, req.scope)))
+        return { ok: false, code: 'ALERT_NOT_FOUND' };
+      return yield* recordAnswer(req, sinks);
+    });
     if (out.ok && out.events > 0) this.#onQueued?.();
     return out;
   }
@@ -144,4 +181,14 @@ export class CaseStore {
     );
     return rows.map(toLabelled);
   }
+}
+
+/** Runs a change of a case only when the case is one of the scope's issuers'. */
+function* inScope(
+  id: string,
+  scope: IssuerScope,
+  change: SqlScript<CaseOutcome>,
+): SqlScript<CaseOutcome> {
+  if (!(yield* caseInScope(id, scope))) return { ok: false, code: 'NOT_FOUND' };
+  return yield* change;
 }

@@ -1,3 +1,4 @@
+import type { IssuerScope } from '../domain/issuer-scope.js';
 import type { NotificationStatus } from '../domain/notification-statuses.js';
 import type { RiskLevel, RiskReason } from '../domain/risk-codes.js';
 import type { NotificationSummary, QuarantinedNotification } from './notification-record.js';
@@ -13,14 +14,14 @@ import { SqlFilter } from './sql-filter.js';
 
 /** Filters of the console's notification table; every one optional, all combined with AND. */
 export interface NotificationFilter {
+  /** The issuers whose rows may match (required: the caller's, never forgotten). */
+  scope: IssuerScope;
   /** receivedAt ≥ from (ms). */
   from?: number | undefined;
   /** receivedAt < to (ms). */
   to?: number | undefined;
   status?: NotificationStatus | undefined;
   tokenRequestorId?: string | undefined;
-  /** One issuer's notifications. */
-  issuer?: string | undefined;
   last4?: string | undefined;
   /** Keyed card fingerprint (as listings show it). */
   fingerprint?: string | undefined;
@@ -91,11 +92,11 @@ export class NotificationQueries {
 
   async search(f: NotificationFilter): Promise<NotificationRow[]> {
     const filter = new SqlFilter();
+    filter.scope('n.issuer', f.scope);
     if (f.from !== undefined) filter.add('n.received_at >= ?', f.from);
     if (f.to !== undefined) filter.add('n.received_at < ?', f.to);
     if (f.status) filter.add('n.status = ?', f.status);
     if (f.tokenRequestorId) filter.add('n.token_requestor_id = ?', f.tokenRequestorId);
-    if (f.issuer) filter.add('n.issuer = ?', f.issuer);
     if (f.last4) filter.add('n.pan_last4 = ?', f.last4);
     if (f.fingerprint) filter.add('n.pan_fingerprint = ?', f.fingerprint);
     if (f.fingerprints && f.fingerprints.length > 0)
@@ -119,10 +120,13 @@ export class NotificationQueries {
     return rows.map(toRow);
   }
 
-  async detail(id: string): Promise<NotificationDetail | undefined> {
+  async detail(id: string, scope: IssuerScope): Promise<NotificationDetail | undefined> {
+    const filter = new SqlFilter();
+    filter.add('n.id = ?', id);
+    filter.scope('n.issuer', scope);
     const [r] = await this.sql.all(
-      `SELECT ${COLUMNS}, n.jws_kid, n.jwe_kid, n.updated_at FROM ${FROM} WHERE n.id = ?`,
-      [id],
+      `SELECT ${COLUMNS}, n.jws_kid, n.jwe_kid, n.updated_at FROM ${FROM} ${filter.where}`,
+      filter.params(),
     );
     if (!r) return undefined;
     return {
@@ -133,20 +137,26 @@ export class NotificationQueries {
     };
   }
 
-  async quarantined(id: string): Promise<QuarantinedNotification | undefined> {
+  async quarantined(id: string, scope: IssuerScope): Promise<QuarantinedNotification | undefined> {
+    const filter = new SqlFilter();
+    filter.add("id = ? AND status = 'quarantined'", id);
+    filter.scope('issuer', scope);
     const [r] = await this.sql.all(
-      `SELECT ${QUARANTINED_COLUMNS} FROM notifications WHERE id = ? AND status = 'quarantined'`,
-      [id],
+      `SELECT ${QUARANTINED_COLUMNS} FROM notifications ${filter.where}`,
+      filter.params(),
     );
     return r === undefined ? undefined : toQuarantined(r);
   }
 
   /** Arrivals per hour and status since `since` (ms). */
-  async perHour(since: number): Promise<HourCount[]> {
+  async perHour(since: number, scope: IssuerScope): Promise<HourCount[]> {
+    const filter = new SqlFilter();
+    filter.add('received_at >= ?', since);
+    filter.scope('issuer', scope);
     const rows = await this.sql.all(
       `SELECT received_at / 3600000 AS h, status, COUNT(*) AS n FROM notifications
-       WHERE received_at >= ? GROUP BY received_at / 3600000, status ORDER BY h`,
-      [since],
+       ${filter.where} GROUP BY received_at / 3600000, status ORDER BY h`,
+      filter.params(),
     );
     return rows.map((r) => ({
       hour: Number(r.h) * 3_600_000,
@@ -156,10 +166,21 @@ export class NotificationQueries {
   }
 
   /** Assessments by level of notifications received since `since` (ms). */
-  async riskMix(since: number): Promise<Record<'low' | 'medium' | 'high', number>> {
+  async riskMix(
+    since: number,
+    scope: IssuerScope,
+  ): Promise<Record<'low' | 'medium' | 'high', number>> {
+    const filter = new SqlFilter();
+    filter.add('r.received_at >= ?', since);
+    if (!('all' in scope)) {
+      // An assessment is its notification's issuer's.
+      filter.scope('n.issuer', scope);
+    }
     const rows = await this.sql.all(
-      'SELECT level, COUNT(*) AS n FROM risk_assessments WHERE received_at >= ? GROUP BY level',
-      [since],
+      `SELECT r.level, COUNT(*) AS n FROM risk_assessments r
+       ${'all' in scope ? '' : 'JOIN notifications n ON n.id = r.notification_id'}
+       ${filter.where} GROUP BY r.level`,
+      filter.params(),
     );
     const mix = { low: 0, medium: 0, high: 0 };
     for (const r of rows)
@@ -169,10 +190,14 @@ export class NotificationQueries {
   }
 
   /** Quarantined notifications by reason code (the whole queue, not a time window). */
-  async quarantineByReason(): Promise<{ reason: string; count: number }[]> {
+  async quarantineByReason(scope: IssuerScope): Promise<{ reason: string; count: number }[]> {
+    const filter = new SqlFilter();
+    filter.add("status = 'quarantined'");
+    filter.scope('issuer', scope);
     const rows = await this.sql.all(
-      `SELECT COALESCE(reason, 'UNKNOWN') AS reason, COUNT(*) AS n FROM notifications WHERE status = 'quarantined'
+      `SELECT COALESCE(reason, 'UNKNOWN') AS reason, COUNT(*) AS n FROM notifications ${filter.where}
        GROUP BY COALESCE(reason, 'UNKNOWN') ORDER BY n DESC`,
+      filter.params(),
     );
     return rows.map((r) => ({ reason: String(r.reason), count: Number(r.n) }));
   }

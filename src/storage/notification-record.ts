@@ -1,3 +1,4 @@
+import type { IssuerScope } from '../domain/issuer-scope.js';
 /** The shapes a notification takes in and out of storage (see `notification-store.ts`). */
 
 import type { NotificationStatus } from '../domain/notification-statuses.js';
@@ -81,6 +82,8 @@ export interface NotificationSummary
 }
 
 export interface ListQuery {
+  /** The issuers whose rows may match (required). */
+  scope: IssuerScope;
   /** Default 50. */
   limit?: number;
   status?: NotificationStatus;

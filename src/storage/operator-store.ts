@@ -1,3 +1,4 @@
+import { formatScope, type IssuerScope, parseScope } from '../domain/issuer-scope.js';
 import type { Role } from '../domain/roles.js';
 import type { SqlDriver } from './sql-driver.js';
 
@@ -6,6 +7,8 @@ export interface Operator {
   id: string;
   name: string;
   role: Role;
+  /** The issuers whose rows this operator sees and acts on. */
+  scope: IssuerScope;
   createdAt: number;
   disabledAt: number | null;
   lastLoginAt: number | null;
@@ -15,6 +18,7 @@ export interface NewOperator {
   id: string;
   name: string;
   role: Role;
+  scope: IssuerScope;
   passwordHash: string;
   tokenHash: string;
   createdAt: number;
@@ -29,13 +33,15 @@ export interface Session {
   expiresAt: number;
 }
 
-const OPERATOR_COLUMNS = 'o.id, o.name, o.role, o.created_at, o.disabled_at, o.last_login_at';
+const OPERATOR_COLUMNS =
+  'o.id, o.name, o.role, o.issuers, o.created_at, o.disabled_at, o.last_login_at';
 
 function toOperator(r: Record<string, unknown>): Operator {
   return {
     id: String(r.id),
     name: String(r.name),
     role: r.role as Role,
+    scope: parseScope(String(r.issuers)),
     createdAt: Number(r.created_at),
     disabledAt: r.disabled_at == null ? null : Number(r.disabled_at),
     lastLoginAt: r.last_login_at == null ? null : Number(r.last_login_at),
@@ -51,8 +57,8 @@ export class OperatorStore {
     const taken = await this.sql.all('SELECT 1 FROM operators WHERE name = ?', [op.name]);
     if (taken.length > 0) return false;
     await this.sql.run(
-      'INSERT INTO operators (id, name, role, password_hash, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-      [op.id, op.name, op.role, op.passwordHash, op.tokenHash, op.createdAt],
+      'INSERT INTO operators (id, name, role, issuers, password_hash, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      [op.id, op.name, op.role, formatScope(op.scope), op.passwordHash, op.tokenHash, op.createdAt],
     );
     return true;
   }

@@ -100,6 +100,7 @@ export const SUMMARY_COLUMNS =
 export function toDeliverySummary(r: Record<string, unknown>): DeliverySummary {
   return {
     id: String(r.id),
+    issuer: String(r.issuer),
     kind: (r.kind ?? 'event') as MessageKind,
     notificationId: String(r.notification_id),
     sink: String(r.sink),

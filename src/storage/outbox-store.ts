@@ -1,5 +1,6 @@
 import type { AlertStatus } from '../domain/alert-statuses.js';
 import type { DeliveryStatus, MessageKind } from '../domain/delivery-codes.js';
+import type { IssuerScope } from '../domain/issuer-scope.js';
 import type { EventSource } from '../events/ctp-event.js';
 
 /**
@@ -77,6 +78,8 @@ export interface DeliverySummary {
   lastStatus: number | null;
   /** A worker holds it until then (it is being delivered now, or its worker died). */
   leaseUntil: number | null;
+  /** Its notification's issuer. */
+  issuer: string;
   /** Which event it carries: the enrollment attempt, or the cardholder's answer to its alert. */
   event: 'enrollment' | 'cardholder_answer';
   /** The answered alert (`cardholder_answer`), or the alert it sends (kind `alert`). */
@@ -84,6 +87,10 @@ export interface DeliverySummary {
 }
 
 export interface DeliveryQuery {
+  /** The issuers whose deliveries (by their notification) may match (required). */
+  scope: IssuerScope;
+  /** One delivery. */
+  id?: string;
   kind?: MessageKind;
   status?: DeliveryStatus;
   sink?: string;
@@ -137,7 +144,11 @@ export interface OutboxOutcome {
 }
 
 /** One delivery by id, or every dead one of a kind (default `event`), optionally of one sink. */
-export type RetryTarget = { id: string } | { dead: true; sink?: string; kind?: MessageKind };
+/** What to retry, among the deliveries of the scope's issuers. */
+export type RetryTarget = { scope: IssuerScope } & (
+  | { id: string }
+  | { dead: true; sink?: string; kind?: MessageKind }
+);
 
 export interface OutboxStore {
   /**
@@ -171,11 +182,11 @@ export interface OutboxStore {
    */
   retry(target: RetryTarget): Promise<number>;
   /**
-   * Queues the enrollment events of every accepted notification received at or after `since`
-   * for `sink` again (same event ids), except those with an open delivery of that event to it
+   * Queues the enrollment events of every accepted notification of the scope's issuers received
+   * at or after `since` for `sink` again (same event ids), except those with an open delivery of that event to it
    * already. Cardholder answers are not replayed. Returns how many.
    */
-  replay(sink: string, since: number): Promise<number>;
+  replay(sink: string, since: number, scope: IssuerScope): Promise<number>;
   /**
    * Queues every pending cardholder alert that has no message yet (written by an instance of the
    * release before the one outbox, during a rolling upgrade). Returns how many.
@@ -186,11 +197,11 @@ export interface OutboxStore {
   enableSink(name: string): Promise<boolean>;
   sinkStates(): Promise<SinkState[]>;
   /** Count and age per sink and status, for operators and metrics. */
-  stats(): Promise<OutboxStats[]>;
+  stats(scope: IssuerScope): Promise<OutboxStats[]>;
   /**
    * Deliveries created at or after `since` (ms) and delivered, per sink (on the created_at index).
    */
-  deliveredSince(since: number): Promise<DeliveredCount[]>;
+  deliveredSince(since: number, scope: IssuerScope): Promise<DeliveredCount[]>;
   /**
    * Calls `onQueued` when another process may have queued deliveries (PostgreSQL: LISTEN on
    * the channel the store notifies at commit). SQLite has no such signal: resolves to a no-op

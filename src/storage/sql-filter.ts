@@ -1,3 +1,5 @@
+import type { IssuerScope } from '../domain/issuer-scope.js';
+
 /**
  * The WHERE clause of a listing whose filters are all optional: each condition is added with
  * the values of its `?` placeholders, so clauses and parameters cannot drift apart.
@@ -10,6 +12,16 @@ export class SqlFilter {
   add(clause: string, ...values: unknown[]): void {
     this.#clauses.push(clause);
     this.#params.push(...values);
+  }
+
+  /**
+   * Keeps the rows of the scope's issuers (`column` names the issuer); an empty list of issuers
+   * keeps none.
+   */
+  scope(column: string, scope: IssuerScope): void {
+    if ('all' in scope) return;
+    if (scope.issuers.length === 0) this.add('1 = 0');
+    else this.add(`${column} IN (${scope.issuers.map(() => '?').join(', ')})`, ...scope.issuers);
   }
 
   /** `WHERE … AND …`, or '' when no filter was set. */

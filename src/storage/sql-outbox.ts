@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import type { IssuerScope } from '../domain/issuer-scope.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import {
   ADOPT_PENDING_ALERTS,
@@ -64,11 +65,21 @@ const ALERTS_RETRIED = `UPDATE risk_alerts SET status = 'pending', lease_until =
     WHERE d.alert_id = risk_alerts.id AND d.kind = 'alert' AND d.status = 'pending')`;
 const RETRY = `UPDATE deliveries AS d SET status = 'pending', attempts = 0, next_attempt_at = ?, updated_at = ?,
     lease_until = NULL, lease_owner = NULL`;
-const REPLAYABLE = `SELECT n.id FROM notifications n
-  WHERE n.status = 'accepted' AND n.received_at >= ?
-    AND NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.notification_id = n.id AND o.sink = ? AND o.event = 'enrollment'
-                    AND o.status IN ('pending', 'failed'))
-  ORDER BY n.received_at, n.id`;
+/** Accepted notifications of the scope since a time without an open delivery to the sink. */
+function replayable(sink: string, since: number, scope: IssuerScope): [string, unknown[]] {
+  const filter = new SqlFilter();
+  filter.add("n.status = 'accepted' AND n.received_at >= ?", since);
+  filter.add(
+    `NOT EXISTS (SELECT 1 FROM deliveries o WHERE o.notification_id = n.id AND o.sink = ? AND o.event = 'enrollment'
+                 AND o.status IN ('pending', 'failed'))`,
+    sink,
+  );
+  filter.scope('n.issuer', scope);
+  return [
+    `SELECT n.id FROM notifications n ${filter.where} ORDER BY n.received_at, n.id`,
+    filter.params(),
+  ];
+}
 /** Rows per INSERT of a replay: 9 values each, well under either dialect's parameter limit. */
 const REPLAY_CHUNK = 500;
 
@@ -189,6 +200,9 @@ export class SqlOutbox implements OutboxStore {
 
   async list(q: DeliveryQuery): Promise<DeliverySummary[]> {
     const filter = new SqlFilter();
+    // A delivery is its notification's issuer's.
+    filter.scope('n.issuer', q.scope);
+    if (q.id) filter.add('d.id = ?', q.id);
     if (q.kind) filter.add('d.kind = ?', q.kind);
     if (q.status) filter.add('d.status = ?', q.status);
     if (q.sink) filter.add('d.sink = ?', q.sink);
@@ -196,7 +210,8 @@ export class SqlOutbox implements OutboxStore {
     // A row value: PostgreSQL walks deliveries_created from the cursor on (SQLite has them too).
     if (q.before) filter.add('(d.created_at, d.id) < (?, ?)', q.before.createdAt, q.before.id);
     const rows = await this.#sql.all(
-      `SELECT ${SUMMARY_COLUMNS} FROM deliveries d ${filter.where}
+      `SELECT ${SUMMARY_COLUMNS}, n.issuer FROM deliveries d
+       JOIN notifications n ON n.id = d.notification_id ${filter.where}
        ORDER BY d.created_at DESC, d.id DESC LIMIT ?`,
       filter.params(q.limit ?? 50),
     );
@@ -219,6 +234,12 @@ export class SqlOutbox implements OutboxStore {
       params.push(target.kind ?? 'event');
       if (target.sink !== undefined) where.push('d.sink = ?') && params.push(target.sink);
     }
+    const scoped = new SqlFilter();
+    scoped.scope('issuer', target.scope);
+    if (scoped.where !== '') {
+      where.push(`d.notification_id IN (SELECT id FROM notifications ${scoped.where})`);
+      params.push(...scoped.params());
+    }
     const update = `${RETRY} WHERE ${where.join(' AND ')} AND ${NO_OPEN_SIBLING}`;
     return this.#sql.transaction(function* () {
       const n = yield* run(update, [now, now, ...params]);
@@ -230,10 +251,11 @@ export class SqlOutbox implements OutboxStore {
     });
   }
 
-  replay(sink: string, since: number): Promise<number> {
+  replay(sink: string, since: number, scope: IssuerScope): Promise<number> {
     const now = this.#now();
+    const [select, params] = replayable(sink, since, scope);
     return this.#sql.transaction(function* () {
-      const ids = (yield* all<{ id: string }>(REPLAYABLE, [since, sink])).map((r) => r.id);
+      const ids = (yield* all<{ id: string }>(select, params)).map((r) => r.id);
       for (let i = 0; i < ids.length; i += REPLAY_CHUNK) {
         const chunk = ids.slice(i, i + REPLAY_CHUNK);
         yield* run(
@@ -292,10 +314,15 @@ export class SqlOutbox implements OutboxStore {
     }));
   }
 
-  async stats(): Promise<OutboxStats[]> {
+  async stats(scope: IssuerScope): Promise<OutboxStats[]> {
+    const filter = new SqlFilter();
+    filter.add("d.status IN ('pending', 'failed', 'dead')");
+    filter.scope('n.issuer', scope);
     const rows = await this.#sql.all(
-      `SELECT sink, status, count(*) AS count, min(created_at) AS oldest FROM deliveries
-       WHERE status IN ('pending', 'failed', 'dead') GROUP BY sink, status ORDER BY sink, status`,
+      `SELECT d.sink, d.status, count(*) AS count, min(d.created_at) AS oldest FROM deliveries d
+       ${'all' in scope ? '' : 'JOIN notifications n ON n.id = d.notification_id'}
+       ${filter.where} GROUP BY d.sink, d.status ORDER BY d.sink, d.status`,
+      filter.params(),
     );
     return rows.map((r) => ({
       sink: String(r.sink),
@@ -305,10 +332,15 @@ export class SqlOutbox implements OutboxStore {
     }));
   }
 
-  async deliveredSince(since: number): Promise<DeliveredCount[]> {
+  async deliveredSince(since: number, scope: IssuerScope): Promise<DeliveredCount[]> {
+    const filter = new SqlFilter();
+    filter.add("d.created_at >= ? AND d.status = 'delivered'", since);
+    filter.scope('n.issuer', scope);
     const rows = await this.#sql.all(
-      "SELECT sink, count(*) AS count FROM deliveries WHERE created_at >= ? AND status = 'delivered' GROUP BY sink",
-      [since],
+      `SELECT d.sink, count(*) AS count FROM deliveries d
+       ${'all' in scope ? '' : 'JOIN notifications n ON n.id = d.notification_id'}
+       ${filter.where} GROUP BY d.sink`,
+      filter.params(),
     );
     return rows.map((r) => ({ sink: String(r.sink), count: Number(r.count) }));
   }

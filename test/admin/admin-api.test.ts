@@ -380,7 +380,14 @@ for (const dialect of await dialects()) {
         body: { name: 'temp.viewer', role: 'viewer' },
       });
       assert.equal(made.status, 201);
-      assert.deepEqual(Object.keys(made.json).sort(), ['apiToken', 'name', 'password', 'role']);
+      assert.deepEqual(Object.keys(made.json).sort(), [
+        'allIssuers',
+        'apiToken',
+        'issuers',
+        'name',
+        'password',
+        'role',
+      ]);
       assert.equal((await env.call('GET', '/api/keys', { token: made.json.apiToken })).status, 200);
       assert.equal(
         (

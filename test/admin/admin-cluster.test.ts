@@ -53,7 +53,14 @@ describe('admin listener under `serve --workers 2`', () => {
     ]);
     assert.equal(add.status, 0, add.stderr);
     const issued = JSON.parse(add.stdout) as Record<string, string>;
-    assert.deepEqual(Object.keys(issued), ['name', 'role', 'password', 'apiToken']);
+    assert.deepEqual(Object.keys(issued), [
+      'name',
+      'role',
+      'password',
+      'apiToken',
+      'allIssuers',
+      'issuers',
+    ]);
     assert.equal(issued.role, 'viewer');
     assert.equal(
       runCli([

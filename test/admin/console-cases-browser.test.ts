@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import type { Browser, Page } from 'playwright-core';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { soleIssuerKeys } from '../../src/keys/load-secrets.js';
 import { luhnValid } from '../../src/protect/data-protector.js';
 import { uuidV7 } from '../../src/util/uuid-v7.js';
@@ -60,7 +61,7 @@ describe('the case flow in the console, in chromium', { skip: browser === undefi
       : { firstName: h.firstName, lastName: h.lastName, email: h.email, phone: h.phone };
     const body = { encryptedData: await env.visa.encode(attemptPayload(h.pan, who)) };
     assert.equal((await env.visa.post(body)).status, 200);
-    const [n] = await env.visa.runtime.store.list({ limit: 1 });
+    const [n] = await env.visa.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 });
     await waitFor('the assessment', () => env.visa.runtime.risk!.stores.risk.isAssessed(n!.id));
     return n!.id;
   };

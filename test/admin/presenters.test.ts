@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { DeliveryItem, OperatorItem } from '../../src/api/api-schemas.js';
+import { onlyIssuers } from '../../src/domain/issuer-scope.js';
 import { presentDelivery } from '../../src/presenters/delivery-presenter.js';
 import { iso } from '../../src/presenters/iso-time.js';
 import { presentOperator } from '../../src/presenters/operator-presenter.js';
@@ -14,6 +15,7 @@ describe('presenters (one JSON per resource for the CLI and the admin API)', () 
   const t = Date.parse('2026-03-01T10:00:00Z');
   const row = {
     id: '0195a1b2-0000-7000-8000-000000000001',
+    issuer: 'bank-a',
     kind: 'event' as const,
     notificationId: '0195a1b2-0000-7000-8000-0000000000aa',
     sink: 'fraud-ops',
@@ -50,6 +52,7 @@ describe('presenters (one JSON per resource for the CLI and the admin API)', () 
       id: 'x',
       name: 'ada',
       role: 'admin',
+      scope: onlyIssuers(['bank-b', 'bank-a']),
       createdAt: t,
       disabledAt: null,
       lastLoginAt: t + 1,
@@ -58,6 +61,8 @@ describe('presenters (one JSON per resource for the CLI and the admin API)', () 
     assert.deepEqual(o, {
       name: 'ada',
       role: 'admin',
+      allIssuers: false,
+      issuers: ['bank-a', 'bank-b'],
       createdAt: '2026-03-01T10:00:00.000Z',
       disabledAt: null,
       lastLoginAt: '2026-03-01T10:00:00.001Z',

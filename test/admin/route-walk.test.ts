@@ -6,6 +6,7 @@ import type { Role } from '../../src/domain/roles.js';
 import { type AdminTestEnv, startAdminEnv } from '../support/admin-harness.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import { spellings } from '../support/path-spellings.js';
+import { PUBLIC_ADMIN_ROUTES } from '../support/public-admin-routes.js';
 import { routerRoutes } from '../support/router-routes.js';
 
 /**
@@ -14,18 +15,7 @@ import { routerRoutes } from '../support/router-routes.js';
  * from the OpenAPI document (`x-min-role`), which must list every `/api` route the router has.
  */
 
-/** Routes served without an operator, by design; everything else needs one. */
-const PUBLIC = new Set([
-  'GET /',
-  'GET /login',
-  'POST /login',
-  'POST /logout',
-  'GET /healthz',
-  'GET /readyz',
-  'GET /metrics',
-  'GET /assets/:name',
-  'GET /api/openapi.json',
-]);
+const PUBLIC = PUBLIC_ADMIN_ROUTES;
 
 /**
  * The role each API route needs, written here and not read from the routes: a route that loses

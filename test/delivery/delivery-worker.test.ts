@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
 import { CLAIM_AHEAD, DeliveryWorker } from '../../src/delivery/delivery-worker.js';
 import type { Destination, SendResult } from '../../src/delivery/destination.js';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
 import type { ClaimedDelivery, OutboxStore } from '../../src/storage/outbox-store.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
@@ -70,7 +71,9 @@ for (const dialect of await dialects()) {
       });
 
     const open = async () =>
-      (await outbox.list({ sink: SINK, limit: 500 })).filter((r) => r.status === 'pending');
+      (await outbox.list({ scope: ALL_ISSUERS, sink: SINK, limit: 500 })).filter(
+        (r) => r.status === 'pending',
+      );
 
     it('claims ahead of its slots, sends `concurrency` at once, and gives back what it holds when stopped', async () => {
       for (let i = 0; i < 20; i++) await store.record(acceptedRecord(dp, Date.now()));
@@ -93,7 +96,7 @@ for (const dialect of await dialects()) {
       const stopped = w.stop();
       to.answerAll({ ok: true, httpStatus: 204 });
       await stopped;
-      const rows = await outbox.list({ sink: SINK, limit: 500 });
+      const rows = await outbox.list({ scope: ALL_ISSUERS, sink: SINK, limit: 500 });
       const delivered = rows.filter((r) => r.status === 'delivered');
       assert.deepEqual(delivered.map((r) => r.id).sort(), [...to.sent].sort());
       const pending = rows.filter((r) => r.status === 'pending');
@@ -172,7 +175,7 @@ for (const dialect of await dialects()) {
             firstToken,
             'sent under a fresh claim, not the stale one',
           );
-      const rows = (await outbox.list({ sink: SINK, limit: 500 })).filter((r) =>
+      const rows = (await outbox.list({ scope: ALL_ISSUERS, sink: SINK, limit: 500 })).filter((r) =>
         mine.has(r.notificationId),
       );
       assert.equal(rows.length, 6);

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import type { CtpEvent } from '../../src/events/ctp-event.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import { assertNoPersonalData, enrollmentPayload } from '../support/personal-data.js';
@@ -106,7 +107,9 @@ describe('RabbitMQ delivery', { skip: !available }, () => {
       );
   };
   const eventIds = async () =>
-    new Set((await s.runtime.store.list({ limit: 1000 })).map((n) => `evt_${n.id}`));
+    new Set(
+      (await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1000 })).map((n) => `evt_${n.id}`),
+    );
   const receivedIds = () => new Set(received.map((m) => String(m.properties.messageId)));
 
   it('publishes each event as a persistent message to the durable topic exchange, routing key = event type', async () => {
@@ -142,8 +145,14 @@ describe('RabbitMQ delivery', { skip: !available }, () => {
     await sending;
     await send(3);
     await new Promise((r) => setTimeout(r, 300));
-    const failures = (await s.runtime.outbox.list({ sink: 'core', status: 'failed', limit: 100 }))
-      .length;
+    const failures = (
+      await s.runtime.outbox.list({
+        scope: ALL_ISSUERS,
+        sink: 'core',
+        status: 'failed',
+        limit: 100,
+      })
+    ).length;
     assert.ok(failures > 0, 'deliveries failed while the broker was away');
     proxy.refuse(false);
     const expected = await eventIds();
@@ -158,8 +167,14 @@ describe('RabbitMQ delivery', { skip: !available }, () => {
     await waitFor(
       'every core delivery recorded as delivered',
       async () =>
-        (await s.runtime.outbox.list({ sink: 'core', status: 'delivered', limit: 100 })).length ===
-        12,
+        (
+          await s.runtime.outbox.list({
+            scope: ALL_ISSUERS,
+            sink: 'core',
+            status: 'delivered',
+            limit: 100,
+          })
+        ).length === 12,
     );
     assertNoPersonalData(s.logs.join('\n'));
   });
@@ -168,10 +183,21 @@ describe('RabbitMQ delivery', { skip: !available }, () => {
     await waitFor(
       'the unroutable deliveries to be dead',
       async () =>
-        (await s.runtime.outbox.list({ sink: 'nowhere', status: 'dead', limit: 100 })).length ===
-        12,
+        (
+          await s.runtime.outbox.list({
+            scope: ALL_ISSUERS,
+            sink: 'nowhere',
+            status: 'dead',
+            limit: 100,
+          })
+        ).length === 12,
     );
-    const dead = await s.runtime.outbox.list({ sink: 'nowhere', status: 'dead', limit: 100 });
+    const dead = await s.runtime.outbox.list({
+      scope: ALL_ISSUERS,
+      sink: 'nowhere',
+      status: 'dead',
+      limit: 100,
+    });
     assert.ok(dead.every((d) => d.lastError === 'AMQP_UNROUTABLE' && d.attempts === 2));
   });
 });

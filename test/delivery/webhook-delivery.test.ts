@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { Webhook } from 'standardwebhooks';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { type CtpEvent, CtpEventSchema } from '../../src/events/ctp-event.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
 import { assertNoPersonalData, enrollmentPayload } from '../support/personal-data.js';
@@ -97,7 +98,7 @@ for (const dialect of await dialects()) {
       });
       for (const p of payloads)
         assert.equal((await s.post({ encryptedData: await s.encode(p) })).status, 200);
-      const stored = await s.runtime.store.list({ limit: 10 });
+      const stored = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 10 });
       eventIds = stored.map((n) => `evt_${n.id}`).reverse();
     });
     after(async () => {
@@ -140,7 +141,8 @@ for (const dialect of await dialects()) {
       await waitFor(
         'flaky recorded as delivered',
         async () =>
-          (await s.runtime.outbox.list({ sink: 'flaky', status: 'delivered' })).length === 2,
+          (await s.runtime.outbox.list({ scope: ALL_ISSUERS, sink: 'flaky', status: 'delivered' }))
+            .length === 2,
       );
       for (const r of rx.requests.filter((x) => x.path === '/flaky')) verify(r, [s1, s2]);
       assert.ok(pciRx.url.startsWith('https://'));
@@ -182,7 +184,7 @@ for (const dialect of await dialects()) {
         '3:delivered:',
         '3:delivered:',
       ]);
-      const flaky = await s.runtime.outbox.list({ sink: 'flaky' });
+      const flaky = await s.runtime.outbox.list({ scope: ALL_ISSUERS, sink: 'flaky' });
       assert.deepEqual(
         flaky.map((d) => [d.status, d.attempts, d.lastError]),
         [
@@ -201,7 +203,7 @@ for (const dialect of await dialects()) {
       // flaky took over a second: plenty of time for the gone lane to try the second event had it
       // not stopped.
       assert.equal(rx.requests.filter((r) => r.path === '/gone').length, 1);
-      const waiting = await s.runtime.outbox.list({ sink: 'gone' });
+      const waiting = await s.runtime.outbox.list({ scope: ALL_ISSUERS, sink: 'gone' });
       assert.equal(waiting.length, 2);
       assert.ok(waiting.every((d) => d.status !== 'delivered' && d.status !== 'dead'));
 
@@ -218,7 +220,9 @@ for (const dialect of await dialects()) {
     it('dead-letters after maxAttempts; retrying the dead delivers them', async () => {
       await waitFor(
         'both down deliveries to be dead',
-        async () => (await s.runtime.outbox.list({ sink: 'down', status: 'dead' })).length === 2,
+        async () =>
+          (await s.runtime.outbox.list({ scope: ALL_ISSUERS, sink: 'down', status: 'dead' }))
+            .length === 2,
       );
       assert.equal(
         rx.requests.filter((r) => r.path === '/down').length,
@@ -226,14 +230,22 @@ for (const dialect of await dialects()) {
         'three attempts each, then no more',
       );
       downAnswers503 = false;
-      assert.equal(await s.runtime.outbox.retry({ dead: true, sink: 'down' }), 2);
+      assert.equal(
+        await s.runtime.outbox.retry({ scope: ALL_ISSUERS, dead: true, sink: 'down' }),
+        2,
+      );
       await waitFor(
         'down recorded as delivered',
         async () =>
-          (await s.runtime.outbox.list({ sink: 'down', status: 'delivered' })).length === 2,
+          (await s.runtime.outbox.list({ scope: ALL_ISSUERS, sink: 'down', status: 'delivered' }))
+            .length === 2,
       );
       assert.equal(rx.answered('/down').length, 2);
-      const delivered = await s.runtime.outbox.list({ sink: 'down', status: 'delivered' });
+      const delivered = await s.runtime.outbox.list({
+        scope: ALL_ISSUERS,
+        sink: 'down',
+        status: 'delivered',
+      });
       assert.equal(delivered.length, 2);
     });
 

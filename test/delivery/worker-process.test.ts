@@ -5,6 +5,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
 import { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
@@ -138,7 +139,7 @@ describe('a worker killed mid-delivery (kill -9, SQLite)', () => {
     assert.equal((await first.exited).signal, 'SIGKILL');
     const inFlightId = String(rx.requests[0]!.headers['webhook-id']);
     const outbox = store.openOutbox();
-    const [leased] = (await outbox.list({ sink: 'hook', limit: 10 })).filter(
+    const [leased] = (await outbox.list({ scope: ALL_ISSUERS, sink: 'hook', limit: 10 })).filter(
       (d) => `evt_${d.notificationId}` === inFlightId,
     );
     assert.equal(leased?.status, 'pending', 'not marked delivered: the receiver never answered');
@@ -152,7 +153,7 @@ describe('a worker killed mid-delivery (kill -9, SQLite)', () => {
       ids.every((id) => rx.answered('/hook').some((r) => r.headers['webhook-id'] === id)),
     );
     const rows = await waitFor('all three recorded as delivered', async () => {
-      const r = await outbox.list({ sink: 'hook', limit: 10 });
+      const r = await outbox.list({ scope: ALL_ISSUERS, sink: 'hook', limit: 10 });
       return r.every((d) => d.status === 'delivered') ? r : undefined;
     });
     assert.equal(
@@ -213,7 +214,7 @@ describe('a worker killed mid-delivery (kill -9, SQLite)', () => {
       cli('deliveries', 'replay', '--sink', 'hook', '--since', 'yesterday'),
     ]);
     assert.deepEqual(JSON.parse(retried.out), { retried: 1 });
-    assert.equal((await outbox.list({ status: 'pending' })).length, 1);
+    assert.equal((await outbox.list({ scope: ALL_ISSUERS, status: 'pending' })).length, 1);
     assert.deepEqual([noSuchId.code, badSink.code, badTime.code], [1, 2, 2]);
 
     // Kinds, as operators name them: events for the sinks, cardholders' alerts (none here).
@@ -309,7 +310,9 @@ describe('two workers on one PostgreSQL', { skip: !(await postgresAvailable()) }
       'both workers to log their deliveries',
       () => workers[0]!.delivered() + workers[1]!.delivered() === 200,
     );
-    const rows = await (store as PostgresStore).openOutbox().list({ limit: 500 });
+    const rows = await (store as PostgresStore)
+      .openOutbox()
+      .list({ scope: ALL_ISSUERS, limit: 500 });
     assert.ok(rows.every((d) => d.status === 'delivered' && d.attempts === 1));
     assert.ok(
       workers[0]!.delivered() > 0 && workers[1]!.delivered() > 0,

@@ -9,6 +9,7 @@ import {
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { HsmToken } from '../../src/hsm/hsm-token.js';
 import { pkcs11js, tokenCodeOf } from '../../src/hsm/pkcs11-binding.js';
 import type { TokenDecryptionKey } from '../../src/hsm/token-decryption-key.js';
@@ -200,7 +201,7 @@ describe('NSS softoken: the key ceremony and rsa-oaep-sha256 in the token', {
       });
       const res = await s.post({ encryptedData });
       assert.equal(res.status, 200, res.body);
-      const rows = await s.runtime.store.list({ limit: 10 });
+      const rows = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 10 });
       assert.equal(rows.length, 1);
       assert.equal(rows[0]?.status, 'accepted');
       const pan = (payload.enrollment as { paymentInstrument: { accountNumber: string } })

@@ -7,6 +7,7 @@ import type * as Pkcs11 from 'pkcs11js';
 import { register } from 'prom-client';
 import { request } from 'undici';
 import { keyInventory } from '../../src/admin/key-inventory.js';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
 import { enrollmentPayload } from '../support/personal-data.js';
@@ -44,7 +45,7 @@ describe('serving with a key in the token', { skip }, async () => {
     await db.drop();
   });
 
-  const rows = async () => (await s.runtime.store.list({ limit: 1000 })).length;
+  const rows = async () => (await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1000 })).length;
   const ready = async () => (await request(`${s.url}/readyz`)).statusCode;
   const tokenErrors = async () => {
     const m = await register.getSingleMetric('ctp_notify_hsm_errors_total')?.get();

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { Admission } from '../../src/http/admission.js';
 import { serviceMetrics } from '../../src/metrics/service-metrics.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
@@ -42,7 +43,7 @@ describe('admission control: the wait deadline', () => {
     const res = await s.post(body);
     assert.equal(res.status, 500);
     assert.equal(res.body, '');
-    assert.deepEqual(await s.runtime.store.list({}), [], 'nothing stored');
+    assert.deepEqual(await s.runtime.store.list({ scope: ALL_ISSUERS }), [], 'nothing stored');
     assert.equal(await shedCount('deadline'), before + 1);
     const line = s.logs.map((l) => JSON.parse(l)).find((l) => l.msg === 'visa request');
     assert.equal(line.outcome, 'shed');
@@ -57,7 +58,7 @@ describe('admission control: the wait deadline', () => {
     const roomy = await startTestServer(await testPki(), { storageUrl: db2.url });
     try {
       assert.equal((await roomy.post(body)).status, 200);
-      assert.equal((await roomy.runtime.store.list({})).length, 1);
+      assert.equal((await roomy.runtime.store.list({ scope: ALL_ISSUERS })).length, 1);
     } finally {
       await roomy.close();
       await db2.drop();
@@ -102,7 +103,7 @@ describe('admission control: the in-flight limit', () => {
       blocker.close();
     }
     assert.equal((await held).status, 200, 'the held request completes once the lock is free');
-    const stored = await s.runtime.store.list({});
+    const stored = await s.runtime.store.list({ scope: ALL_ISSUERS });
     assert.equal(stored.length, 1, 'only the admitted request was stored');
     assert.equal((await serviceMetrics().inFlight.get()).values[0]?.value, 0);
   });

@@ -3,6 +3,7 @@ import { constants, createHmac, createPrivateKey, generateKeyPairSync, sign } fr
 import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { CompactEncrypt, CompactSign } from 'jose';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { signAsVisa } from '../../src/visa/visa-encoder.js';
 import { type Dialect, dialects, sqliteDialect, type TestDatabase } from '../support/databases.js';
 import {
@@ -59,7 +60,7 @@ for (const { dialect, keys, label } of variants) {
     });
 
     const stored = async (status?: 'accepted' | 'quarantined') =>
-      s.runtime.store.list({ limit: 1000, ...(status ? { status } : {}) });
+      s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1000, ...(status ? { status } : {}) });
 
     it('200 with an empty body for an authentic, valid notification, stored with the card protected', async () => {
       const payload = enrollmentPayload();
@@ -385,7 +386,7 @@ for (const { dialect, keys, label } of variants) {
       });
       try {
         assert.equal((await rotated.post({ encryptedData })).status, 200);
-        const rows = await rotated.runtime.store.list({ limit: 1000 });
+        const rows = await rotated.runtime.store.list({ scope: ALL_ISSUERS, limit: 1000 });
         const same = rows.filter((r) => r.id === row?.id);
         assert.equal(same.length, 1);
         assert.equal(same[0]?.status, 'accepted', 'promoted in place');
@@ -410,7 +411,11 @@ for (const { dialect, keys, label } of variants) {
           outcomes.push((await rotated.runtime.pipelines.reprocess(q)).kind);
         assert.ok(outcomes.includes('accepted'));
         assert.ok(outcomes.includes('quarantined'), 'undecryptable ones stay quarantined');
-        const rows = await rotated.runtime.store.list({ limit: 1000, status: 'quarantined' });
+        const rows = await rotated.runtime.store.list({
+          scope: ALL_ISSUERS,
+          limit: 1000,
+          status: 'quarantined',
+        });
         assert.ok(rows.every((r) => r.reason !== 'JWE_KID_UNKNOWN'));
       } finally {
         await rotated.close();
@@ -449,11 +454,11 @@ for (const { dialect, keys, label } of variants) {
         storageUrl: other.url,
       });
       try {
-        const rows = await t.runtime.store.list({});
+        const rows = await t.runtime.store.list({ scope: ALL_ISSUERS });
         assert.equal(rows.length, 1);
         assert.equal((await t.post(enc)).status, 200);
         assert.equal(
-          (await t.runtime.store.list({})).length,
+          (await t.runtime.store.list({ scope: ALL_ISSUERS })).length,
           1,
           'retry after restart still deduplicated',
         );

@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { register } from 'prom-client';
 import { parseConfig } from '../../src/config/load-config.js';
+import { onlyIssuers } from '../../src/domain/issuer-scope.js';
 import { ConfigError } from '../../src/errors.js';
 import { loadSecrets } from '../../src/keys/load-secrets.js';
 import { runCli } from '../support/cli-process.js';
@@ -12,7 +12,6 @@ import { type Dialect, dialects } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
 import { enrollmentPayload } from '../support/personal-data.js';
 import { rawSql } from '../support/raw-sql.js';
-import { secretEnv } from '../support/secret-env.js';
 import {
   configFor,
   NOTIFICATION_PATH,
@@ -21,51 +20,13 @@ import {
 } from '../support/server-harness.js';
 import { processTempDir } from '../support/temp-dir.js';
 import { type TestPki, testPki } from '../support/test-pki.js';
+import {
+  SECRET_A,
+  SECRET_B,
+  startTwoIssuersWithSinks,
+  twoIssuers,
+} from '../support/two-issuers.js';
 import { WebhookReceiver } from '../support/webhook-receiver.js';
-
-const SECRET_A = 'bank-a-shared-secret-0123456789';
-const SECRET_B = 'bank-b-shared-secret-9876543210';
-
-/** A 32-byte data or fingerprint key in a 0600 file. */
-function keyFile(dir: string, name: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, randomBytes(32).toString('base64'), { mode: 0o600 });
-  return p;
-}
-
-function secretFile(dir: string, name: string, text: string): string {
-  const p = join(dir, name);
-  writeFileSync(p, text, { mode: 0o600 });
-  return p;
-}
-
-/** Two issuers with their own decryption key, data keys and X-Pay-Token secret. */
-function twoIssuers(pki: TestPki, dir: string, bRanges?: string[]): Record<string, unknown>[] {
-  return [
-    {
-      id: 'bank-a',
-      name: 'Bank A',
-      basePath: '/bank-a',
-      keys: { decryption: [{ kid: pki.issuerKid, privateKey: pki.files.issuerKey }] },
-      auth: { xPayToken: { sharedSecret: { file: secretFile(dir, 'a.secret', SECRET_A) } } },
-      dataProtection: {
-        keys: [{ id: 'a1', file: keyFile(dir, 'a1.key') }],
-        fingerprintKey: { file: keyFile(dir, 'a-fp.key') },
-      },
-    },
-    {
-      id: 'bank-b',
-      basePath: '/bank-b',
-      ...(bRanges ? { binRanges: bRanges } : {}),
-      keys: { decryption: [{ kid: pki.issuerKid2, privateKey: pki.files.issuerKey2 }] },
-      auth: { xPayToken: { sharedSecret: { file: secretFile(dir, 'b.secret', SECRET_B) } } },
-      dataProtection: {
-        keys: [{ id: 'b1', file: keyFile(dir, 'b1.key') }],
-        fingerprintKey: { file: keyFile(dir, 'b-fp.key') },
-      },
-    },
-  ];
-}
 
 const pathOf = (base: string) => `${base}${NOTIFICATION_PATH}`;
 
@@ -202,7 +163,7 @@ for (const dialect of await dialects()) {
       assert.deepEqual([...new Set(items.map((i) => i.issuer))], ['bank-b']);
       const viaFilter = await server.runtime.store
         .openAdminStores()
-        .notifications.search({ issuer: 'bank-a', limit: 200 });
+        .notifications.search({ scope: onlyIssuers(['bank-a']), limit: 200 });
       assert.ok(viaFilter.length > 0);
       assert.ok(viaFilter.every((n) => n.issuer === 'bank-a'));
     });
@@ -264,29 +225,9 @@ describe("each issuer's sinks", () => {
     const dir = processTempDir('ctp-issuers-sinks-');
     const rx = await new WebhookReceiver().start();
     const db = await (await dialects())[0]!.create();
-    const hook = (name: string, path: string) => ({
-      name,
-      type: 'webhook',
-      url: `${rx.url}${path}`,
-      secrets: [secretEnv(`whsec_${randomBytes(32).toString('base64')}`)],
-      timeoutMs: 2000,
-    });
-    const [a, b] = twoIssuers(pki, dir);
     let server: TestServer | undefined;
     try {
-      server = await startTestServer(pki, {
-        storageUrl: db.url,
-        issuers: [
-          { ...a, sinks: [hook('a-core', '/a')] },
-          { ...b, sinks: [hook('b-core', '/b')] },
-        ],
-        delivery: true,
-        extra: {
-          risk: { enabled: false },
-          sinks: [hook('processor', '/all')],
-          delivery: { pollIntervalMs: 20, leaseMs: 5000 },
-        },
-      });
+      server = await startTwoIssuersWithSinks(pki, dir, db.url, rx.url);
       const sent = { a: [] as string[], b: [] as string[] };
       for (let i = 0; i < 3; i++)
         for (const [k, base, to, secret] of [

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import { enrollmentPayload } from '../support/personal-data.js';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
@@ -43,7 +44,7 @@ describe('mutual TLS', () => {
     assert.equal(res.status, 401);
     assert.equal(res.body, '');
     assert.equal(
-      (await s.runtime.store.list({})).length,
+      (await s.runtime.store.list({ scope: ALL_ISSUERS })).length,
       1,
       'only the authenticated request was stored',
     );
@@ -108,7 +109,7 @@ describe('X-Pay-Token', () => {
     const other = { encryptedData: await s.encode(enrollmentPayload()) };
     const good = await s.post(other);
     assert.equal(good.status, 200);
-    assert.equal((await s.runtime.store.list({})).length, 2);
+    assert.equal((await s.runtime.store.list({ scope: ALL_ISSUERS })).length, 2);
   });
 
   it('401 when the timestamp is outside the allowed skew, either way', async () => {

@@ -3,6 +3,7 @@ import { createHash, generateKeyPairSync } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { CompactEncrypt } from 'jose';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import {
   assertContract,
@@ -364,7 +365,7 @@ describe('hostile JOSE input against the running server', () => {
   });
 
   it('after all that: nothing unauthenticated stored, nothing fetched, memory bounded', async () => {
-    const rows = await s.runtime.store.list({ limit: 100_000 });
+    const rows = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 100_000 });
     assert.equal(
       rows.length,
       visaSigned.size,

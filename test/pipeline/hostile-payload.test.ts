@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
 import { assertContract, InputCounter, runs } from '../support/hostile-checks.js';
 import { registerSensitive, testPan } from '../support/personal-data.js';
@@ -370,7 +371,9 @@ for (const dialect of await dialects()) {
             seen.add(key);
             const stored = await s.runtime.store.findByDedupKey(key);
             assert.ok(stored, 'signed by Visa: always kept, accepted or quarantined');
-            const row = (await s.runtime.store.list({ limit: 20 })).find((r) => r.id === stored.id);
+            const row = (await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 20 })).find(
+              (r) => r.id === stored.id,
+            );
             assert.ok(row);
             if (want.status === 400) {
               assert.deepEqual(
@@ -397,7 +400,7 @@ for (const dialect of await dialects()) {
         ),
         { numRuns: runs(400) },
       );
-      const rows = await s.runtime.store.list({ limit: 100_000 });
+      const rows = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 100_000 });
       assert.equal(rows.length, seen.size);
       process.stdout.write(`# hostile payloads: ${count}; ${JSON.stringify([...verdicts])}\n`);
       // Both verdicts on both kinds of event, often enough that a rule moved either way shows.

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import type { DecryptionKey } from '../../src/jose/decryption-key.js';
 import { soleIssuerKeys } from '../../src/keys/load-secrets.js';
 import { signAsVisa } from '../../src/visa/visa-encoder.js';
@@ -79,7 +80,9 @@ describe('JWE key management: RSA1_5 refused on its header, the private key unto
   const storedRow = async (encryptedData: string) => {
     const found = await s.runtime.store.findByDedupKey(dedup(encryptedData));
     assert.ok(found, 'signed by Visa: kept');
-    const row = (await s.runtime.store.list({ limit: 100 })).find((r) => r.id === found.id);
+    const row = (await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 100 })).find(
+      (r) => r.id === found.id,
+    );
     assert.ok(row);
     return row;
   };

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
 import { enrollmentPayload, registerSensitive, testPan } from '../support/personal-data.js';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
@@ -252,7 +253,9 @@ for (const dialect of await dialects()) {
       const dedupKey = createHash('sha256').update(encryptedData).digest('base64url');
       const found = await s.runtime.store.findByDedupKey(dedupKey);
       assert.ok(found, 'signed by Visa: kept, accepted or quarantined');
-      const row = (await s.runtime.store.list({ limit: 5 })).find((r) => r.id === found.id);
+      const row = (await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 5 })).find(
+        (r) => r.id === found.id,
+      );
       assert.ok(row, 'the newest rows include it');
       return { status: res.status, row };
     };

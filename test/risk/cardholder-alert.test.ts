@@ -5,6 +5,7 @@ import { after, before, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { Webhook } from 'standardwebhooks';
 import { parseRetryAfter } from '../../src/delivery/retry-policy.js';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { alertLanguage, renderAlert } from '../../src/risk/alert/alert-templates.js';
 import { attemptPayload, fixtureHolder, importHolders } from '../support/cardholder-fixtures.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
@@ -182,7 +183,7 @@ for (const dialect of await dialects()) {
           attemptPayload(h.pan, { firstName: h.firstName, lastName: h.lastName, phone: h.phone }),
         ),
       });
-      const [row] = await s.runtime.store.list({ limit: 1 });
+      const [row] = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 });
       const alert = await eventually(
         async () =>
           (await s.runtime.risk!.stores.alerts.list(50)).find((a) => a.notificationId === row!.id),
@@ -319,7 +320,7 @@ describe('cardholder alert by the bank messaging webhook (Standard Webhooks)', (
     });
     const outbox = s.runtime.outbox;
     const [dead] = await eventually(async () => {
-      const rows = await outbox.list({ kind: 'alert', status: 'dead' });
+      const rows = await outbox.list({ scope: ALL_ISSUERS, kind: 'alert', status: 'dead' });
       return rows.length > 0 ? rows : undefined;
     }, 'the alert dead-lettered');
     assert.deepEqual([dead!.kind, dead!.attempts, dead!.lastError], ['alert', 1, 'HTTP_400']);
@@ -327,8 +328,8 @@ describe('cardholder alert by the bank messaging webhook (Standard Webhooks)', (
       (await s.runtime.risk!.stores.alerts.list(20)).find((a) => a.id === dead!.alertId);
     assert.equal((await alertRow())?.status, 'dead');
     // A routine retry of dead deliveries sends no stale alert; by kind, it is sent again.
-    assert.equal(await outbox.retry({ dead: true }), 0);
-    assert.equal(await outbox.retry({ dead: true, kind: 'alert' }), 1);
+    assert.equal(await outbox.retry({ scope: ALL_ISSUERS, dead: true }), 0);
+    assert.equal(await outbox.retry({ scope: ALL_ISSUERS, dead: true, kind: 'alert' }), 1);
     const sent = await eventually(
       async () => ((await alertRow())?.status === 'sent' ? alertRow() : undefined),
       'the retried alert sent',

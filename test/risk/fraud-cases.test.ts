@@ -6,6 +6,7 @@ import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import amqp, { type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
 import { Webhook } from 'standardwebhooks';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { type AnswerEvent, AnswerEventSchema } from '../../src/events/answer-event.js';
 import { type AdminTestEnv, startAdminEnv } from '../support/admin-harness.js';
 import { attemptPayload, fixtureHolder, importHolders } from '../support/cardholder-fixtures.js';
@@ -121,7 +122,7 @@ for (const dialect of await dialects()) {
         encryptedData: await env.visa.encode(attemptPayload(pan, who)),
       });
       assert.equal(res.status, 200);
-      const [n] = await env.visa.runtime.store.list({ limit: 1 });
+      const [n] = await env.visa.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 });
       await waitFor('the assessment', () => env.visa.runtime.risk!.stores.risk.isAssessed(n!.id));
       return n!.id;
     };

@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { createLogger } from '../../src/logger.js';
 import { createRuntime } from '../../src/runtime.js';
 import type { StoredAssessment } from '../../src/storage/risk-store.js';
@@ -67,7 +68,7 @@ for (const dialect of await dialects()) {
     ): Promise<{ id: string; risk: StoredAssessment }> => {
       const res = await s.post({ encryptedData: await s.encode(payload) });
       assert.equal(res.status, 200);
-      const [row] = await s.runtime.store.list({ limit: 1 });
+      const [row] = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 });
       const id = row!.id;
       const risk = await eventually(
         async () => (await s.runtime.risk!.stores.risk.assessments([id])).get(id),
@@ -100,7 +101,7 @@ for (const dialect of await dialects()) {
             payload: JSON.stringify({ encryptedData: await s.encode(payload) }),
           });
           assert.equal(res.statusCode, 200);
-          ids.push((await s.runtime.store.list({ limit: 1 }))[0]!.id);
+          ids.push((await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 }))[0]!.id);
         }
       } finally {
         await app.close();
@@ -505,7 +506,7 @@ describe('risk assessment with the bank directory API', () => {
       ),
     });
     assert.equal(res.status, 200);
-    const [row] = await s.runtime.store.list({ limit: 1 });
+    const [row] = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 });
     await eventually(async () => (held.length > 0 ? true : undefined), 'directory call');
     assert.equal(
       (await s.runtime.risk!.stores.risk.assessments([row!.id])).size,
@@ -526,7 +527,7 @@ describe('risk assessment with the bank directory API', () => {
       ),
     });
     assert.equal(res2.status, 200);
-    const [row2] = await s.runtime.store.list({ limit: 1 });
+    const [row2] = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 });
     const b = await eventually(
       async () => (await s.runtime.risk!.stores.risk.assessments([row2!.id])).get(row2!.id),
       'assessment',

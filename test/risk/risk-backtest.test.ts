@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { labelPopulation } from '../../eval/risk-labelling.js';
 import { EVAL_BIN, type Holder, PopulationBuilder } from '../../eval/risk-population.js';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { soleIssuerKeys } from '../../src/keys/load-secrets.js';
 import { importCardholders } from '../../src/risk/directory/cardholder-import.js';
 import { type AdminTestEnv, startAdminEnv } from '../support/admin-harness.js';
@@ -127,7 +128,7 @@ for (const dialect of await dialects()) {
           (await env.visa.post({ encryptedData: await env.visa.encode(payload) })).status,
           200,
         );
-        const [n] = await env.visa.runtime.store.list({ limit: 1 });
+        const [n] = await env.visa.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 });
         sent.push({ id: n!.id, fraud: a.fraud, kind: a.kind });
       }
       const risk = env.visa.runtime.risk!.stores;

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { after, before, describe, it } from 'node:test';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { buildEvent } from '../../src/events/ctp-event.js';
 import { attemptPayload } from '../support/cardholder-fixtures.js';
 import { dialects, type TestDatabase } from '../support/databases.js';
@@ -94,7 +95,7 @@ for (const dialect of await dialects()) {
       const res = held.shift()!;
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(JSON.stringify({ status: 'blocked', firstName: 'Ann', lastName: 'Other' }));
-      const [row] = await s.runtime.store.list({ limit: 1 });
+      const [row] = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 });
       await eventually(
         async () => ((await s.runtime.risk!.stores.risk.isAssessed(row!.id)) ? true : undefined),
         'assessment',
@@ -122,8 +123,11 @@ for (const dialect of await dialects()) {
         200,
       );
       await eventually(async () => (held.length === 1 ? true : undefined), 'the directory call');
-      const [row] = await s.runtime.store.list({ limit: 1 });
-      const [waiting] = await s.runtime.outbox.list({ notificationId: row!.id });
+      const [row] = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 });
+      const [waiting] = await s.runtime.outbox.list({
+        scope: ALL_ISSUERS,
+        notificationId: row!.id,
+      });
       // Due only after the wait: a claim's scan of due deliveries does not pass over it.
       assert.equal(waiting!.nextAttemptAt, waiting!.createdAt + 30_000);
       const res = held.shift()!;
@@ -133,7 +137,10 @@ for (const dialect of await dialects()) {
         async () => ((await s.runtime.risk!.stores.risk.isAssessed(row!.id)) ? true : undefined),
         'assessment',
       );
-      const [released] = await s.runtime.outbox.list({ notificationId: row!.id });
+      const [released] = await s.runtime.outbox.list({
+        scope: ALL_ISSUERS,
+        notificationId: row!.id,
+      });
       const assessedAt = (await s.runtime.risk!.stores.risk.assessments([row!.id])).get(
         row!.id,
       )!.assessedAt;

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import Database from 'better-sqlite3';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { CLI, processOutput, runCli } from '../support/cli-process.js';
 import { postgresAvailable, postgresDialect, sqliteDialect } from '../support/databases.js';
 import { enrollmentPayload } from '../support/personal-data.js';
@@ -115,7 +116,7 @@ describe('ctp-notify backup', () => {
             200,
             'a retry of a stored notification',
           );
-          assert.equal((await r.runtime.store.list({ limit: 1 })).length, 1);
+          assert.equal((await r.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 })).length, 1);
         } finally {
           await r.close();
         }

@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { enrollmentPayload } from '../support/personal-data.js';
 import { startTestServer, type TestServer } from '../support/server-harness.js';
 import { testPki } from '../support/test-pki.js';
@@ -78,7 +79,7 @@ describe('the SQLite volume runs full while serving', () => {
       for (let j = 0; j < 10; j++, i++)
         assert.equal((await s.post({ encryptedData: encoded[i] })).status, 200);
 
-      const stored = await s.runtime.store.list({ limit: 1000 });
+      const stored = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1000 });
       assert.equal(
         stored.length,
         acknowledged.length + refused.length + 10,
@@ -89,7 +90,7 @@ describe('the SQLite volume runs full while serving', () => {
       // And it all survives a restart on the same file.
       s = await startTestServer(pki, { storageUrl: `sqlite:${join(fs.dir, 'ctp.sqlite')}` });
       assert.equal(
-        (await s.runtime.store.list({ limit: 1000 })).length,
+        (await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1000 })).length,
         acknowledged.length + refused.length + 10,
       );
     } finally {

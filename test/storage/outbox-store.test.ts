@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { StorageError } from '../../src/errors.js';
 import { buildEvent } from '../../src/events/ctp-event.js';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
@@ -58,7 +59,7 @@ for (const dialect of await dialects()) {
     it('accepting a notification queues one delivery per sink; quarantine and Visa retries queue none', async () => {
       const rec = acceptedRecord(dp, clock.t);
       assert.equal((await store.record(rec)).result, 'inserted');
-      const rows = await outbox.list({ notificationId: rec.id });
+      const rows = await outbox.list({ scope: ALL_ISSUERS, notificationId: rec.id });
       assert.deepEqual(rows.map((r) => r.sink).sort(), ['core', 'fraud-ops']);
       for (const r of rows) {
         assert.equal(r.status, 'pending');
@@ -67,11 +68,11 @@ for (const dialect of await dialects()) {
         assert.equal(r.nextAttemptAt, clock.t);
       }
       assert.equal((await store.record(rec)).result, 'duplicate');
-      assert.equal((await outbox.list({ notificationId: rec.id })).length, 2);
+      assert.equal((await outbox.list({ scope: ALL_ISSUERS, notificationId: rec.id })).length, 2);
 
       const q = quarantinedVersion(acceptedRecord(dp, clock.t));
       await store.record(q);
-      assert.equal((await outbox.list({ notificationId: q.id })).length, 0);
+      assert.equal((await outbox.list({ scope: ALL_ISSUERS, notificationId: q.id })).length, 0);
       // Drain, so later tests start from an empty queue.
       for (const s of SINKS)
         for (const d of await claimAll(s)) await outbox.complete(d.id, d.leaseToken);
@@ -81,7 +82,10 @@ for (const dialect of await dialects()) {
       const viaRetry = acceptedRecord(dp, clock.t);
       await store.record(quarantinedVersion(viaRetry));
       assert.equal((await store.record({ ...viaRetry, id: 'ignored-new-id' })).result, 'promoted');
-      assert.equal((await outbox.list({ notificationId: viaRetry.id })).length, 2);
+      assert.equal(
+        (await outbox.list({ scope: ALL_ISSUERS, notificationId: viaRetry.id })).length,
+        2,
+      );
 
       const viaReprocess = acceptedRecord(dp, clock.t);
       await store.record(quarantinedVersion(viaReprocess));
@@ -89,9 +93,15 @@ for (const dialect of await dialects()) {
         (await store.updateQuarantined(quarantinedVersion(viaReprocess))).status,
         'quarantined',
       );
-      assert.equal((await outbox.list({ notificationId: viaReprocess.id })).length, 0);
+      assert.equal(
+        (await outbox.list({ scope: ALL_ISSUERS, notificationId: viaReprocess.id })).length,
+        0,
+      );
       assert.equal((await store.updateQuarantined(viaReprocess)).result, 'promoted');
-      assert.equal((await outbox.list({ notificationId: viaReprocess.id })).length, 2);
+      assert.equal(
+        (await outbox.list({ scope: ALL_ISSUERS, notificationId: viaReprocess.id })).length,
+        2,
+      );
       for (const s of SINKS)
         for (const d of await claimAll(s)) await outbox.complete(d.id, d.leaseToken);
     });
@@ -123,7 +133,8 @@ for (const dialect of await dialects()) {
       for (const d of [...a!, ...b!, ...c!])
         assert.equal(await outbox.complete(d.id, d.leaseToken), true);
       assert.equal(
-        (await outbox.list({ sink: 'core', status: 'delivered', limit: 1000 })).length >= 30,
+        (await outbox.list({ scope: ALL_ISSUERS, sink: 'core', status: 'delivered', limit: 1000 }))
+          .length >= 30,
         true,
       );
       // The other sink's queue is untouched by all this.
@@ -166,7 +177,7 @@ for (const dialect of await dialects()) {
         }),
         true,
       );
-      const [failed] = await outbox.list({ status: 'failed', sink: 'core' });
+      const [failed] = await outbox.list({ scope: ALL_ISSUERS, status: 'failed', sink: 'core' });
       assert.equal(failed?.lastError, 'HTTP_503');
       assert.equal(failed?.lastStatus, 503);
       assert.deepEqual(await claimAll('core'), []);
@@ -181,19 +192,20 @@ for (const dialect of await dialects()) {
       });
       assert.deepEqual(await claimAll('core'), [], 'dead is not claimable');
       assert.equal(
-        (await outbox.stats()).find((s) => s.sink === 'core' && s.status === 'dead')?.count,
+        (await outbox.stats(ALL_ISSUERS)).find((s) => s.sink === 'core' && s.status === 'dead')
+          ?.count,
         1,
       );
 
-      assert.equal(await outbox.retry({ id: 'no-such-id' }), 0);
-      assert.equal(await outbox.retry({ dead: true, sink: 'fraud-ops' }), 0);
-      assert.equal(await outbox.retry({ dead: true }), 1);
+      assert.equal(await outbox.retry({ scope: ALL_ISSUERS, id: 'no-such-id' }), 0);
+      assert.equal(await outbox.retry({ scope: ALL_ISSUERS, dead: true, sink: 'fraud-ops' }), 0);
+      assert.equal(await outbox.retry({ scope: ALL_ISSUERS, dead: true }), 1);
       const [d3] = await claimAll('core');
       assert.equal(d3?.id, d.id);
       assert.equal(d3?.attempt, 1, 'a retried delivery has a fresh attempt budget');
       await outbox.complete(d3!.id, d3!.leaseToken);
       assert.equal(
-        await outbox.retry({ id: d.id }),
+        await outbox.retry({ scope: ALL_ISSUERS, id: d.id }),
         0,
         'a delivered delivery is not retried (replay is for that)',
       );
@@ -227,15 +239,19 @@ for (const dialect of await dialects()) {
       // Two of the three are delivered to core; one is still queued.
       const claimed = await claimAll('core', 2);
       for (const d of claimed) await outbox.complete(d.id, d.leaseToken);
-      assert.equal(await outbox.replay('core', since), 2);
-      const replays = (await outbox.list({ sink: 'core', limit: 100 })).filter(
+      assert.equal(await outbox.replay('core', since, ALL_ISSUERS), 2);
+      const replays = (await outbox.list({ scope: ALL_ISSUERS, sink: 'core', limit: 100 })).filter(
         (d) => d.origin === 'replay',
       );
       assert.deepEqual(
         replays.map((d) => d.notificationId).sort(),
         claimed.map((d) => d.source.notificationId).sort(),
       );
-      assert.equal(await outbox.replay('core', since), 0, 'nothing twice while queued');
+      assert.equal(
+        await outbox.replay('core', since, ALL_ISSUERS),
+        0,
+        'nothing twice while queued',
+      );
       const again = await claimAll('core');
       assert.equal(again.length, 3);
       for (const d of again) await outbox.complete(d.id, d.leaseToken);
@@ -293,7 +309,7 @@ for (const dialect of await dialects()) {
         else await (o.store as PostgresStore).pool.query('DROP TABLE deliveries');
         const rec = acceptedRecord(dp, clock.t);
         await assert.rejects(o.store.record(rec), StorageError);
-        const stored = await o.store.list({ limit: 10 });
+        const stored = await o.store.list({ scope: ALL_ISSUERS, limit: 10 });
         assert.deepEqual(
           stored.map((s) => s.id),
           [ok.id],
@@ -335,7 +351,10 @@ for (const dialect of await dialects()) {
       ]);
       assert.deepEqual(kept, [false, true, true, true, false]);
       const byId = new Map(
-        (await outbox.list({ sink: 'fraud-ops', limit: 100 })).map((r) => [r.id, r]),
+        (await outbox.list({ scope: ALL_ISSUERS, sink: 'fraud-ops', limit: 100 })).map((r) => [
+          r.id,
+          r,
+        ]),
       );
       const status = (id: string) => byId.get(id)?.status;
       // The stale holder's row is one of the second claim's: its outcome there decides.

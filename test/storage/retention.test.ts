@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { purgeExpired } from '../../src/retention/retention.js';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
 import type { PostgresStore } from '../../src/storage/postgres/postgres-store.js';
@@ -65,11 +66,17 @@ for (const dialect of await dialects()) {
       for (let i = 0; i < 6; i++) {
         const encryptedData = await s.encode(enrollmentPayload());
         assert.equal((await s.post({ encryptedData })).status, 200);
-        sent.push({ id: (await s.runtime.store.list({ limit: 1 }))[0]!.id, encryptedData });
+        sent.push({
+          id: (await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 }))[0]!.id,
+          encryptedData,
+        });
       }
       const encryptedData = await s.encode(enrollmentPayload(), { encryptTo: 'second' });
       assert.equal((await s.post({ encryptedData })).status, 500);
-      kidUnknown = { id: (await s.runtime.store.list({ limit: 1 }))[0]!.id, encryptedData };
+      kidUnknown = {
+        id: (await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 }))[0]!.id,
+        encryptedData,
+      };
       await backdate(s.runtime.store, [...sent.slice(0, 4).map((r) => r.id), kidUnknown.id], 40); // Cardholder alerts (risk): one given up on (dead), one still to be sent, both old.
       const old = Date.now() - 40 * DAY;
       for (const [id, n, status] of [
@@ -127,7 +134,7 @@ for (const dialect of await dialects()) {
         for (const c of PERSONAL) assert.notEqual(r[c], null, `recent row keeps ${c}`);
         assert.equal(r.purged_at, null);
       }
-      const listed = await s.runtime.store.list({ limit: 100 });
+      const listed = await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 100 });
       const old = listed.find((r) => r.id === sent[0]!.id)!;
       assert.equal(old.firstName, null);
       assert.equal(old.panBin?.length, 6);
@@ -161,10 +168,16 @@ for (const dialect of await dialects()) {
 
     it('a Visa retry of a purged notification is still a duplicate (200), counted, and stays purged', async () => {
       assert.equal((await s.post({ encryptedData: sent[0]!.encryptedData })).status, 200);
-      const row = (await s.runtime.store.list({ limit: 100 })).find((r) => r.id === sent[0]!.id)!;
+      const row = (await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 100 })).find(
+        (r) => r.id === sent[0]!.id,
+      )!;
       assert.equal(row.visaAttempts, 2);
       assert.equal(row.firstName, null);
-      assert.equal((await s.runtime.store.list({ limit: 100 })).length, 7, 'no new row');
+      assert.equal(
+        (await s.runtime.store.list({ scope: ALL_ISSUERS, limit: 100 })).length,
+        7,
+        'no new row',
+      );
     });
 
     it('a purged quarantined notification retried once its key is installed is accepted and purgeable again', async () => {
@@ -205,7 +218,7 @@ for (const dialect of await dialects()) {
             .status,
           200,
         );
-        const id = (await withSink.runtime.store.list({ limit: 1 }))[0]!.id;
+        const id = (await withSink.runtime.store.list({ scope: ALL_ISSUERS, limit: 1 }))[0]!.id;
         await backdate(withSink.runtime.store, [id], 40);
         assert.equal(
           (await purgeExpired(withSink.runtime.store, { days: 30, intervalMinutes: 60 })).purged,

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { StorageError } from '../../src/errors.js';
 import type { NotificationRecord } from '../../src/storage/notification-record.js';
 import { SqliteStore } from '../../src/storage/sqlite/sqlite-store.js';
@@ -38,7 +39,7 @@ describe('SQLite group commit', () => {
     assert.equal(settled[2]?.status, 'fulfilled');
     assert.equal(settled[1]?.status, 'rejected');
     assert.ok((settled[1] as PromiseRejectedResult).reason instanceof StorageError);
-    const ids = new Set((await store.list({ limit: 100 })).map((r) => r.id));
+    const ids = new Set((await store.list({ scope: ALL_ISSUERS, limit: 100 })).map((r) => r.id));
     assert.ok(ids.has(batch[0]!.id) && ids.has(batch[2]!.id), 'the good writes are committed');
     assert.equal(ids.size, 3);
   });
@@ -55,7 +56,7 @@ describe('SQLite group commit', () => {
       ['fulfilled', 'rejected', 'fulfilled'],
     );
     assert.ok((settled[1] as PromiseRejectedResult).reason instanceof StorageError);
-    const ids = new Set((await store.list({ limit: 100 })).map((r) => r.id));
+    const ids = new Set((await store.list({ scope: ALL_ISSUERS, limit: 100 })).map((r) => r.id));
     assert.ok(ids.has(good[0]!.id) && ids.has(good[1]!.id));
   });
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import type { RiskLevel } from '../../src/domain/risk-codes.js';
 import { buildAnswerEvent } from '../../src/events/answer-event.js';
 import type { NotificationRecord } from '../../src/storage/notification-record.js';
@@ -50,7 +51,9 @@ for (const dialect of await dialects()) {
       assert.deepEqual(again, { id: r.id, status: 'accepted', result: 'duplicate' });
       assert.deepEqual(await store.findByDedupKey(r.dedupKey), { id: r.id, status: 'accepted' });
       await store.countRetry(r.dedupKey);
-      const [row] = (await store.list({ limit: 100 })).filter((x) => x.id === r.id);
+      const [row] = (await store.list({ scope: ALL_ISSUERS, limit: 100 })).filter(
+        (x) => x.id === r.id,
+      );
       assert.equal(row?.visaAttempts, 3);
       assert.equal(row?.panLuhnValid, true);
       assert.equal(row?.firstName, r.firstName);
@@ -75,7 +78,9 @@ for (const dialect of await dialects()) {
       assert.deepEqual(good, { id: q.id, status: 'accepted', result: 'promoted' });
       const demote = await store.record({ ...q, id: uuidV7() });
       assert.equal(demote.status, 'accepted', 'an accepted row stays accepted');
-      const [row] = (await store.list({ limit: 500 })).filter((x) => x.id === q.id);
+      const [row] = (await store.list({ scope: ALL_ISSUERS, limit: 500 })).filter(
+        (x) => x.id === q.id,
+      );
       assert.equal(row?.reason, null);
       assert.equal(row?.firstName, retry.firstName);
     });
@@ -86,12 +91,13 @@ for (const dialect of await dialects()) {
       for (let i = 0; i < 5; i++)
         made.push(i % 2 ? quarantined({ receivedAt: t0 + i }) : record({ receivedAt: t0 + i }));
       for (const r of made) await store.record(r);
-      const page1 = await store.list({ limit: 2 });
+      const page1 = await store.list({ scope: ALL_ISSUERS, limit: 2 });
       assert.deepEqual(
         page1.map((r) => r.id),
         [made[4]!.id, made[3]!.id],
       );
       const page2 = await store.list({
+        scope: ALL_ISSUERS,
         limit: 2,
         before: { receivedAt: page1[1]!.receivedAt, id: page1[1]!.id },
       });
@@ -99,7 +105,7 @@ for (const dialect of await dialects()) {
         page2.map((r) => r.id),
         [made[2]!.id, made[1]!.id],
       );
-      const q = await store.list({ limit: 2, status: 'quarantined' });
+      const q = await store.list({ scope: ALL_ISSUERS, limit: 2, status: 'quarantined' });
       assert.deepEqual(
         q.map((r) => r.id),
         [made[3]!.id, made[1]!.id],
@@ -202,6 +208,7 @@ for (const dialect of await dialects()) {
     const answer = (alertId: string, a: 'recognised' | 'not_recognised', at = Date.now()) =>
       cases().answer({
         alertId,
+        scope: ALL_ISSUERS,
         answer: a,
         at,
         by: 'bank.app',
@@ -241,7 +248,7 @@ for (const dialect of await dialects()) {
       const other = await save(record({ receivedAt: t + 3 }), 'high');
       assert.notEqual(other.caseId, opened.caseId, 'another card, another case');
 
-      const c = (await cases().detail(opened.caseId!))!;
+      const c = (await cases().detail(opened.caseId!, ALL_ISSUERS))!;
       assert.deepEqual(
         [c.status, c.level, c.openedBy, c.attemptCount, c.panLast4],
         ['open', 'high', 'assessment', 2, '1234'],
@@ -262,37 +269,44 @@ for (const dialect of await dialects()) {
       const b = record({ panFingerprint: a.panFingerprint, receivedAt: a.receivedAt + 1 });
       const [x, y] = await Promise.all([save(a, 'high'), save(b, 'high')]);
       assert.equal(x.caseId, y.caseId);
-      assert.equal((await cases().detail(x.caseId!))!.attemptCount, 2);
+      assert.equal((await cases().detail(x.caseId!, ALL_ISSUERS))!.attemptCount, 2);
     });
 
     it('assigned, noted and closed once; a closed case refuses changes; its notes are append-only', async () => {
       const { caseId } = await save(record(), 'high');
       const id = caseId!;
       const t = Date.now();
-      const assigned = await cases().assign(id, 'anna', t, 'anna');
+      const assigned = await cases().assign(id, ALL_ISSUERS, 'anna', t, 'anna');
       assert.ok(
         assigned.ok && assigned.case.status === 'in_review' && assigned.case.assignee === 'anna',
       );
-      const back = await cases().assign(id, null, t + 1, 'anna');
+      const back = await cases().assign(id, ALL_ISSUERS, null, t + 1, 'anna');
       assert.ok(back.ok && back.case.status === 'open');
-      assert.ok((await cases().addNote(id, 'looked at it', t + 2, 'anna')).ok);
-      const closed = await cases().close(id, 'inconclusive', 'no answer', t + 3, 'anna');
+      assert.ok((await cases().addNote(id, ALL_ISSUERS, 'looked at it', t + 2, 'anna')).ok);
+      const closed = await cases().close(
+        id,
+        ALL_ISSUERS,
+        'inconclusive',
+        'no answer',
+        t + 3,
+        'anna',
+      );
       assert.ok(
         closed.ok && closed.case.status === 'closed' && closed.case.disposition === 'inconclusive',
       );
-      assert.deepEqual(await cases().close(id, 'legitimate', 'again', t + 4, 'anna'), {
+      assert.deepEqual(await cases().close(id, ALL_ISSUERS, 'legitimate', 'again', t + 4, 'anna'), {
         ok: false,
         code: 'CASE_CLOSED',
       });
-      assert.deepEqual(await cases().assign(id, 'anna', t + 4, 'anna'), {
+      assert.deepEqual(await cases().assign(id, ALL_ISSUERS, 'anna', t + 4, 'anna'), {
         ok: false,
         code: 'CASE_CLOSED',
       });
-      assert.deepEqual(await cases().addNote(uuidV7(), 'x', t, 'anna'), {
+      assert.deepEqual(await cases().addNote(uuidV7(), ALL_ISSUERS, 'x', t, 'anna'), {
         ok: false,
         code: 'NOT_FOUND',
       });
-      const notes = (await cases().detail(id))!.notes;
+      const notes = (await cases().detail(id, ALL_ISSUERS))!.notes;
       assert.deepEqual(
         notes.map((n) => n.kind),
         ['opened', 'attempt', 'assigned', 'assigned', 'note', 'closed'],
@@ -334,7 +348,7 @@ for (const dialect of await dialects()) {
       );
       assert.ok((await answer(alert!.id, 'not_recognised')).ok);
       const overdueAt = Date.now() - 24 * HOUR;
-      const list = await cases().list({ overdueAt, limit: 500, offset: 0 });
+      const list = await cases().list({ scope: ALL_ISSUERS, overdueAt, limit: 500, offset: 0 });
       const ids = list.map((c) => c.id);
       const pos = (id: string | null | undefined) => ids.indexOf(id!);
       assert.ok(pos(older) < pos(old), 'overdue, oldest first');
@@ -348,21 +362,39 @@ for (const dialect of await dialects()) {
         closedIdx < 0 || list.slice(closedIdx).every((c) => c.status === 'closed'),
         'closed last',
       );
-      const overdue = await cases().list({ overdue: true, overdueAt, limit: 500, offset: 0 });
+      const overdue = await cases().list({
+        scope: ALL_ISSUERS,
+        overdue: true,
+        overdueAt,
+        limit: 500,
+        offset: 0,
+      });
       assert.deepEqual(
         new Set(overdue.map((c) => c.id)).has(old) && !overdue.some((c) => c.id === fresh),
         true,
       );
-      const medium = await cases().list({ level: 'medium', overdueAt, limit: 500, offset: 0 });
+      const medium = await cases().list({
+        scope: ALL_ISSUERS,
+        level: 'medium',
+        overdueAt,
+        limit: 500,
+        offset: 0,
+      });
       assert.ok(medium.every((c) => c.level === 'medium') && medium.some((c) => c.id === fresh));
-      await cases().assign(fresh, 'ben', Date.now(), 'ben');
+      await cases().assign(fresh, ALL_ISSUERS, 'ben', Date.now(), 'ben');
       assert.deepEqual(
-        (await cases().list({ assignee: 'ben', overdueAt, limit: 500, offset: 0 })).map(
-          (c) => c.id,
-        ),
+        (
+          await cases().list({
+            scope: ALL_ISSUERS,
+            assignee: 'ben',
+            overdueAt,
+            limit: 500,
+            offset: 0,
+          })
+        ).map((c) => c.id),
         [fresh],
       );
-      const page = await cases().list({ overdueAt, limit: 2, offset: 1 });
+      const page = await cases().list({ scope: ALL_ISSUERS, overdueAt, limit: 2, offset: 1 });
       assert.deepEqual(
         page.map((c) => c.id),
         ids.slice(1, 3),
@@ -409,7 +441,7 @@ for (const dialect of await dialects()) {
         assert.equal(won.events, 2);
         assert.ok(won.caseId);
         const outbox = store.openOutbox({ riskWaitMs: 30_000 });
-        const rows = await outbox.list({ notificationId: n.id, limit: 10 });
+        const rows = await outbox.list({ scope: ALL_ISSUERS, notificationId: n.id, limit: 10 });
         assert.deepEqual(
           rows
             .filter((d) => d.event === 'cardholder_answer')
@@ -443,7 +475,14 @@ for (const dialect of await dialects()) {
       assert.equal(row.answer, won.answer);
       assert.deepEqual(row.inputs, inputsFor());
       if (won.caseId) {
-        await cases().close(won.caseId, 'confirmed_fraud', 'checked', Date.now(), 'anna');
+        await cases().close(
+          won.caseId,
+          ALL_ISSUERS,
+          'confirmed_fraud',
+          'checked',
+          Date.now(),
+          'anna',
+        );
         const again = (await cases().labelled(0, 10_000)).find((l) => l.notificationId === n.id)!;
         assert.equal(again.disposition, 'confirmed_fraud');
       }
@@ -468,6 +507,7 @@ for (const dialect of await dialects()) {
           id: uuidV7(),
           name: `chan-${dialect.name}`,
           role: 'channel',
+          scope: ALL_ISSUERS,
           passwordHash: 'x',
           tokenHash: `t-${uuidV7()}`,
           createdAt: 1,

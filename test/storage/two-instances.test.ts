@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { Agent, request } from 'undici';
 import { parseConfig } from '../../src/config/load-config.js';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import { openStore } from '../../src/storage/open-store.js';
 import { encodeVisaMessage } from '../../src/visa/visa-encoder.js';
 import { processOutput, startServerProcess } from '../support/cli-process.js';
@@ -94,7 +95,7 @@ for (const dialect of await dialects()) {
       );
       const store = await openStore(parseConfig(config, dir).storage);
       try {
-        const rows = await store.list({ limit: TOTAL * 2 });
+        const rows = await store.list({ scope: ALL_ISSUERS, limit: TOTAL * 2 });
         assert.equal(rows.length, acknowledged.size, 'nothing stored beyond what was acknowledged');
         assert.equal(new Set(rows.map((r) => r.id)).size, rows.length);
         for (const m of acknowledged) {

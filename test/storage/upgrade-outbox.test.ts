@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import Database from 'better-sqlite3';
 import pg from 'pg';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import type { AlertChannel, OutgoingAlert } from '../../src/risk/alert/alert-channel.js';
 import { alertDestination } from '../../src/risk/alert/alert-destination.js';
 import type { NotificationStore } from '../../src/storage/notification-store.js';
@@ -121,7 +122,7 @@ for (const dialect of await dialects()) {
         [await count('notifications'), await count('risk_assessments'), await count('risk_alerts')],
         [3, 3, 3],
       );
-      const rows = await outbox.list({ limit: 10 });
+      const rows = await outbox.list({ scope: ALL_ISSUERS, limit: 10 });
       const byId = new Map(rows.map((d) => [d.id, d]));
       assert.equal(rows.length, 5);
       assert.deepEqual(
@@ -131,8 +132,8 @@ for (const dialect of await dialects()) {
           ['event', 'dead'],
         ],
       );
-      const alerts = (await outbox.list({ kind: 'alert', limit: 10 })).sort((a, b) =>
-        a.id.localeCompare(b.id),
+      const alerts = (await outbox.list({ scope: ALL_ISSUERS, kind: 'alert', limit: 10 })).sort(
+        (a, b) => a.id.localeCompare(b.id),
       );
       assert.deepEqual(
         alerts.map((d) => [d.id, d.sink, d.status, d.attempts, d.lastError, d.alertId]),
@@ -213,7 +214,9 @@ for (const dialect of await dialects()) {
       );
       assert.equal(await outbox.adoptPendingAlerts(), 1);
       assert.equal(await outbox.adoptPendingAlerts(), 0, 'once');
-      const [row] = (await outbox.list({ kind: 'alert', limit: 10 })).filter((d) => d.id === late);
+      const [row] = (await outbox.list({ scope: ALL_ISSUERS, kind: 'alert', limit: 10 })).filter(
+        (d) => d.id === late,
+      );
       assert.deepEqual(
         [row?.status, row?.alertId, row?.sink],
         ['pending', late, ALERT_DESTINATION],
@@ -277,12 +280,18 @@ for (const dialect of await dialects()) {
 
     it('dead alerts and events are retried by kind, as operators do', async () => {
       // Without a kind, only events: no stale "was this you?" from a routine retry.
-      assert.equal(await outbox.retry({ dead: true, sink: ALERT_DESTINATION }), 0);
+      assert.equal(
+        await outbox.retry({ scope: ALL_ISSUERS, dead: true, sink: ALERT_DESTINATION }),
+        0,
+      );
       // The one dead since the upgrade, and the late one marked dead above.
-      assert.equal(await outbox.retry({ dead: true, kind: 'alert' }), 2);
+      assert.equal(await outbox.retry({ scope: ALL_ISSUERS, dead: true, kind: 'alert' }), 2);
       const [alert] = (await store.openRiskStores().alerts.list(10)).filter((a) => a.id === A_DEAD);
       assert.equal(alert?.status, 'pending');
-      assert.deepEqual((await outbox.list({ kind: 'event', status: 'dead' })).length, 1);
+      assert.deepEqual(
+        (await outbox.list({ scope: ALL_ISSUERS, kind: 'event', status: 'dead' })).length,
+        1,
+      );
       clock += 1_000;
       const again = await outbox.claim({
         sink: ALERT_DESTINATION,

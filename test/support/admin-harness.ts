@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { request } from 'undici';
 import { buildAdminApp } from '../../src/admin/admin-app.js';
 import { addOperator, type IssuedCredentials } from '../../src/admin/operators.js';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
 import type { Role } from '../../src/domain/roles.js';
 import { createLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
@@ -94,10 +95,10 @@ export async function startAdminEnv(
   const adminUrl = `${config.admin?.tls ? 'https' : 'http'}://127.0.0.1:${(admin.server.address() as { port: number }).port}`;
   const store = adminRuntime.store.openAdminStores().operators;
   const operators = {
-    viewer: await addOperator(store, 'vera.viewer', 'viewer'),
-    analyst: await addOperator(store, 'anna.analyst', 'analyst'),
-    admin: await addOperator(store, 'adam.admin', 'admin'),
-    channel: await addOperator(store, 'bank.app', 'channel'),
+    viewer: await addOperator(store, 'vera.viewer', 'viewer', ALL_ISSUERS),
+    analyst: await addOperator(store, 'anna.analyst', 'analyst', ALL_ISSUERS),
+    admin: await addOperator(store, 'adam.admin', 'admin', ALL_ISSUERS),
+    channel: await addOperator(store, 'bank.app', 'channel', ALL_ISSUERS),
   };
   return {
     visa,

@@ -281,4 +281,17 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
       CREATE INDEX notifications_issuer ON notifications (issuer, received_at DESC, id DESC);
     `,
   },
+  {
+    // Operators' issuer scope, and the issuer of an audit entry about an issuer's resource.
+    // Operators made before it served the one deployment whole, so they keep every issuer ('*');
+    // new ones are given their scope explicitly. Rows hanging off a notification (deliveries,
+    // alerts, assessments, case attempts) take its issuer through it and store no copy.
+    version: 9,
+    name: 'issuers: operator scope, audit entries per issuer',
+    sql: `
+      ALTER TABLE operators ADD COLUMN issuers text NOT NULL DEFAULT '*';
+      ALTER TABLE audit_log ADD COLUMN issuer text;
+      CREATE INDEX audit_log_issuer ON audit_log (issuer, seq);
+    `,
+  },
 ];
