@@ -5,10 +5,51 @@ import type { ConsoleRole } from './labels';
 export interface Me {
   name: string;
   role: ConsoleRole;
+  allIssuers: boolean;
+  /** The configured issuers this operator sees: the switcher's choices. */
+  issuerChoices: { id: string; name: string }[];
   csrfToken: string | null;
 }
 
 let csrf: string | null = null;
+
+/**
+ * The issuer chosen in the switcher (null: every issuer the operator sees). The list routes
+ * that take `?issuer=` get it added here, so no page can forget it.
+ */
+let issuer: string | null = sessionStorage.getItem('ctp-issuer');
+const PER_ISSUER = new Set([
+  '/api/notifications',
+  '/api/deliveries',
+  '/api/cases',
+  '/api/audit',
+  '/api/stats',
+  '/api/sinks',
+  '/api/keys',
+]);
+
+export function chosenIssuer(): string | null {
+  return issuer;
+}
+
+export function chooseIssuer(id: string | null): void {
+  issuer = id;
+  if (id === null) sessionStorage.removeItem('ctp-issuer');
+  else sessionStorage.setItem('ctp-issuer', id);
+}
+
+function withIssuer(path: string, method: string, body: unknown): [string, unknown] {
+  if (issuer === null) return [path, body];
+  const [p = '', q = ''] = path.split('?');
+  if (method === 'GET' && PER_ISSUER.has(p)) {
+    const params = new URLSearchParams(q);
+    params.set('issuer', issuer);
+    return [`${p}?${params}`, body];
+  }
+  if (method === 'POST' && p === '/api/notifications/search' && typeof body === 'object')
+    return [path, { ...body, issuer }];
+  return [path, body];
+}
 
 export class ApiError extends Error {
   constructor(
@@ -20,7 +61,12 @@ export class ApiError extends Error {
   }
 }
 
-export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+export async function api<T>(
+  method: 'GET' | 'POST',
+  rawPath: string,
+  rawBody?: unknown,
+): Promise<T> {
+  const [path, body] = withIssuer(rawPath, method, rawBody);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (method !== 'GET' && csrf) headers['x-csrf-token'] = csrf;
@@ -46,6 +92,8 @@ export async function api<T>(method: 'GET' | 'POST', path: string, body?: unknow
 export async function loadMe(): Promise<Me> {
   const me = await api<Me>('GET', '/api/me');
   csrf = me.csrfToken;
+  // A choice the operator no longer has (another operator in this tab, a scope changed).
+  if (issuer !== null && !me.issuerChoices.some((i) => i.id === issuer)) chooseIssuer(null);
   return me;
 }
 

@@ -1,6 +1,6 @@
 import { type JSX, render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { loadMe, logout, type Me } from './api';
+import { chooseIssuer, chosenIssuer, loadMe, logout, type Me } from './api';
 import { ErrorBanner } from './components';
 import { Audit } from './pages/audit';
 import { CaseDetail } from './pages/case-detail';
@@ -33,12 +33,39 @@ const NAV: NavItem[] = [
   { path: 'operators', label: 'Operators', admin: true },
 ];
 
+/** The issuer switcher, for an operator who sees more than one issuer. */
+function IssuerSwitch({ me, onChange }: { me: Me; onChange: (id: string | null) => void }) {
+  if (me.issuerChoices.length < 2) return null;
+  return (
+    <label class="issuer-switch">
+      <span>Issuer</span>
+      <select
+        id="issuer-switch"
+        value={chosenIssuer() ?? ''}
+        onChange={(e) => onChange((e.target as HTMLSelectElement).value || null)}
+      >
+        <option value="">{me.allIssuers ? 'All issuers' : 'All my issuers'}</option>
+        {me.issuerChoices.map((i) => (
+          <option key={i.id} value={i.id}>
+            {i.name}
+          </option>
+        ))}
+      </select>
+    </label>
+  );
+}
+
 function App({ me }: { me: Me }) {
   const route = useRoute();
+  const [issuer, setIssuer] = useState(chosenIssuer());
+  const switchTo = (id: string | null) => {
+    chooseIssuer(id);
+    setIssuer(id);
+  };
   const [section = 'overview', id] = route.path;
   let page: JSX.Element;
   if (section === 'notifications' && id) page = <NotificationDetail id={id} me={me} />;
-  else if (section === 'notifications') page = <Notifications route={route} />;
+  else if (section === 'notifications') page = <Notifications route={route} me={me} />;
   else if (section === 'cases' && id) page = <CaseDetail id={id} me={me} />;
   else if (section === 'cases') page = <Cases me={me} route={route} />;
   else if (section === 'evaluation') page = <Evaluation route={route} />;
@@ -56,6 +83,7 @@ function App({ me }: { me: Me }) {
           ctp-notify
         </div>
         <div class="brand-sub">Operator console</div>
+        <IssuerSwitch me={me} onChange={switchTo} />
         <nav>
           {NAV.filter((n) => !n.admin || me.role === 'admin').map((n) => (
             <a key={n.path} href={href(n.path)} class={section === n.path ? 'active' : ''}>
@@ -78,7 +106,10 @@ function App({ me }: { me: Me }) {
           </button>
         </div>
       </aside>
-      <main class="content">{page}</main>
+      {/* Keyed by the issuer: a switch mounts the page again, which loads its data again. */}
+      <main class="content" key={issuer ?? '*'} data-issuer={issuer ?? ''}>
+        {page}
+      </main>
     </div>
   );
 }

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'preact/hooks';
-import { api, query } from '../api';
+import { api, type Me, query } from '../api';
 import {
   Empty,
   ErrorBanner,
@@ -27,7 +27,8 @@ type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
 
 const toIso = (local: string | undefined) => (local ? new Date(local).toISOString() : undefined);
 
-export function Notifications({ route }: { route: Route }) {
+export function Notifications({ route, me }: { route: Route; me: Me }) {
+  const severalIssuers = me.issuerChoices.length > 1;
   const filters: Filters = Object.fromEntries(
     FILTERS.map((k) => [k, route.params.get(k) ?? undefined]),
   );
@@ -197,6 +198,7 @@ export function Notifications({ route }: { route: Route }) {
             <thead>
               <tr>
                 <th>Received</th>
+                {severalIssuers ? <th>Issuer</th> : null}
                 <th>Status</th>
                 <th>Risk</th>
                 <th>Card</th>
@@ -213,9 +215,11 @@ export function Notifications({ route }: { route: Route }) {
                   key={n.id}
                   class="clickable"
                   data-id={n.id}
+                  data-issuer={n.issuer}
                   onClick={() => (location.hash = href(`notifications/${n.id}`))}
                 >
                   <td class="nowrap">{fmtTime(n.receivedAt)}</td>
+                  {severalIssuers ? <td class="mono">{n.issuer}</td> : null}
                   <td>
                     <StatusBadge status={n.status} />
                   </td>
