@@ -16,10 +16,12 @@ import { loadConsoleAssets } from './console-assets.js';
 import { deliveryRoutes } from './delivery-routes.js';
 import { keyInventory, withStatus } from './key-inventory.js';
 import { notificationRoutes } from './notification-routes.js';
+import { oidcRoutes } from './oidc-routes.js';
 import { collectOpenApi } from './openapi.js';
 import { operatorRoutes } from './operator-routes.js';
 import { riskRoutes } from './risk-routes.js';
 import { sessionRoutes } from './session-routes.js';
+import { tokenRoutes } from './token-routes.js';
 
 export interface AdminAppOptions extends AdminDeps {
   /** Folder of the built console; default `dist/console`. */
@@ -221,6 +223,8 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   app.get('/api/openapi.json', { config: { public: true } }, async () => openApi());
 
   await sessionRoutes(app, ctx);
+  await oidcRoutes(app, ctx);
+  await tokenRoutes(app, ctx);
   await notificationRoutes(app, ctx);
   await adminRoutes(app, ctx);
   await operatorRoutes(app, ctx);

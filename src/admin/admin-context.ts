@@ -3,6 +3,7 @@ import { type Config, ConfigSchema } from '../config/config-schema.js';
 import type { Secrets } from '../keys/load-secrets.js';
 import type { Logger } from '../logger.js';
 import type { IssuerPipelines } from '../pipeline/issuer-pipelines.js';
+import type { ApiTokenStore } from '../storage/api-token-store.js';
 import type { AuditLog } from '../storage/audit-log.js';
 import type { CaseStore } from '../storage/case-store.js';
 import type { NotificationQueries } from '../storage/notification-queries.js';
@@ -10,6 +11,7 @@ import type { NotificationStore } from '../storage/notification-store.js';
 import type { OperatorStore } from '../storage/operator-store.js';
 import type { OutboxStore } from '../storage/outbox-store.js';
 import { LoginLimiter } from './login-limiter.js';
+import { OidcClient } from './oidc-client.js';
 
 /**
  * The admin listener's settings with defaults filled (the listener may be built without
@@ -34,10 +36,13 @@ export interface AdminContext {
   pipelines: IssuerPipelines;
   logger: Logger;
   operators: OperatorStore;
+  tokens: ApiTokenStore;
   audit: AuditLog;
   notifications: NotificationQueries;
   cases: CaseStore;
   limiter: LoginLimiter;
+  /** The identity provider's client, when `admin.oidc` is configured. */
+  oidc: OidcClient | undefined;
   now: () => number;
 }
 
@@ -60,6 +65,10 @@ export function adminContext(deps: AdminDeps): AdminContext {
     settings,
     ...deps.store.openAdminStores(now),
     limiter: new LoginLimiter(settings.loginMaxFailures, settings.loginWindowMinutes * 60_000, now),
+    oidc:
+      settings.oidc && deps.secrets.oidcClientSecret !== undefined
+        ? new OidcClient(settings.oidc, deps.secrets.oidcClientSecret)
+        : undefined,
     now,
   };
 }

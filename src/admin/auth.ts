@@ -7,6 +7,7 @@ import { constantTimeEqual } from '../util/constant-time.js';
 import type { AdminContext } from './admin-context.js';
 import { isCanonicalPath } from './canonical-path.js';
 import { sha256 } from './credentials.js';
+import { sessionExpiry } from './session-expiry.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -139,7 +140,7 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
     const auth = req.headers.authorization;
     if (auth !== undefined) {
       const m = /^Bearer ([A-Za-z0-9_-]{10,200})$/.exec(auth);
-      req.operator = m ? ((await ctx.operators.byTokenHash(sha256(m[1]!))) ?? null) : null;
+      req.operator = m ? ((await ctx.tokens.operatorOf(sha256(m[1]!), ctx.now())) ?? null) : null;
       // A valid API token is proof enough against DNS rebinding (a page cannot know one): a
       // script may name the listener as it likes. Anything less must use an allowed Host.
       if (!hostOk && req.operator === null) return wrongHost(reply);
@@ -159,11 +160,7 @@ export function installAuth(app: FastifyInstance, ctx: AdminContext): void {
     const now = ctx.now();
     const session = await ctx.operators.session(sha256(token), now);
     if (!session) return;
-    // Idle timeout slides; the absolute limit from login does not.
-    const expiresAt = Math.min(
-      now + ctx.settings.sessionIdleMinutes * 60_000,
-      session.createdAt + ctx.settings.sessionMaxHours * 3_600_000,
-    );
+    const expiresAt = sessionExpiry(ctx, session.operator, session.createdAt, now);
     if (now - session.lastSeenAt > 30_000)
       await ctx.operators.touchSession(session.idHash, now, expiresAt);
     req.session = session;

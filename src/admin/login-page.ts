@@ -1,8 +1,11 @@
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
+const SSO = `<a class="btn btn-primary btn-block" id="sso" href="/auth/login">Sign in with single sign-on</a>
+  <p class="muted login-or">or with a local account</p>`;
+
 /** The sign-in page: a plain form (works without script), styled by the console's stylesheet. */
 export function loginPage(
-  o: { message?: string | undefined; username?: string | undefined } = {},
+  o: { message?: string | undefined; username?: string | undefined; sso?: boolean } = {},
 ): string {
   return `<!doctype html>
 <html lang="en">
@@ -19,6 +22,7 @@ export function loginPage(
   <h1>Operator console</h1>
   <p class="muted">Click to Pay enrollment notifications</p>
   ${o.message ? `<div class="alert alert-error" role="alert">${escapeHtml(o.message)}</div>` : ''}
+  ${o.sso ? SSO : ''}
   <form method="post" action="/login" autocomplete="off">
     <label for="username">User name</label>
     <input id="username" name="username" autocomplete="username" required autofocus value="${escapeHtml(o.username ?? '')}">

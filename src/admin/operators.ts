@@ -3,6 +3,7 @@ import { ROLES, type Role } from '../domain/roles.js';
 import type { OperatorStore } from '../storage/operator-store.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import { generateApiToken, generatePassword, hashPassword, sha256 } from './credentials.js';
+import { tokenExpiry } from './token-expiry.js';
 
 /** What is shown once when an operator is made; only hashes are stored. */
 export interface IssuedCredentials {
@@ -27,7 +28,7 @@ export function isRole(v: unknown): v is Role {
 
 /**
  * Creates an operator of the issuers in `scope` with a generated password and API token,
- * returned once.
+ * returned once; the token expires after 90 days (a `channel` operator's never does).
  * @throws OperatorExistsError when the name is taken.
  */
 export async function addOperator(
@@ -48,6 +49,7 @@ export async function addOperator(
     scope,
     passwordHash: await hashPassword(password),
     tokenHash: sha256(apiToken),
+    tokenExpiresAt: tokenExpiry(role, undefined, now) as number | null,
     createdAt: now,
   });
   if (!created) throw new OperatorExistsError();

@@ -4,8 +4,9 @@ import { presentScope } from '../presenters/operator-presenter.js';
 import { constantTimeEqual } from '../util/constant-time.js';
 import type { AdminContext } from './admin-context.js';
 import { audit, errorBody, readCookie, sameOrigin, sessionCookieName } from './auth.js';
-import { DUMMY_PASSWORD_HASH, randomToken, sha256, verifyPassword } from './credentials.js';
+import { DUMMY_PASSWORD_HASH, verifyPassword } from './credentials.js';
 import { loginPage } from './login-page.js';
+import { startSession } from './start-session.js';
 
 /**
  * Sign-in (an HTML form POSTing `username` and `password`), sign-out and `GET /api/me`.
@@ -18,8 +19,9 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
   const cookie = (value: string, maxAgeSeconds: number) =>
     `${cookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${tls ? '; Secure' : ''}`;
 
+  const sso = ctx.settings.oidc !== undefined;
   app.get('/login', { config: { public: true } }, async (_req, reply) =>
-    reply.type('text/html; charset=utf-8').send(loginPage()),
+    reply.type('text/html; charset=utf-8').send(loginPage({ sso })),
   );
 
   app.post<{ Body: { username?: unknown; password?: unknown } }>(
@@ -27,7 +29,10 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
     { config: { public: true } },
     async (req, reply) => {
       const page = (status: number, message: string, username?: string) =>
-        reply.code(status).type('text/html; charset=utf-8').send(loginPage({ message, username }));
+        reply
+          .code(status)
+          .type('text/html; charset=utf-8')
+          .send(loginPage({ message, username, sso }));
       const username =
         typeof req.body?.username === 'string' ? req.body.username.trim().slice(0, 64) : '';
       const password =
@@ -55,7 +60,9 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
           username,
         );
       }
-      const op = username ? await ctx.operators.byName(username) : undefined;
+      const found = username ? await ctx.operators.byName(username) : undefined;
+      // An operator of the identity provider signs in there, never with a password here.
+      const op = found?.source === 'local' ? found : undefined;
       // Unknown names cost a full scrypt too, so response time does not reveal which names exist.
       // A channel operator is a system with an API token: it never signs in to the console.
       const ok =
@@ -82,35 +89,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
         return page(401, 'Wrong user name or password.', username);
       }
       attempt.succeeded();
-      const now = ctx.now();
-      const token = randomToken();
-      const maxAge = ctx.settings.sessionIdleMinutes * 60;
-      await ctx.operators.createSession({
-        idHash: sha256(token),
-        operatorId: op.id,
-        csrfToken: randomToken(),
-        createdAt: now,
-        lastSeenAt: now,
-        expiresAt: now + maxAge * 1000,
-        address: req.ip,
-      });
-      await ctx.operators.recordLogin(op.id, now);
-      await ctx.operators.deleteExpiredSessions(now);
-      await ctx.audit.append({
-        actor: op.name,
-        actorRole: op.role,
-        action: 'session.login',
-        target: null,
-        outcome: 'ok',
-        address: req.ip,
-        detail: null,
-      });
-      // The cookie's Max-Age bounds the browser; the server's idle and absolute limits decide.
-      return reply
-        .code(303)
-        .header('set-cookie', cookie(token, ctx.settings.sessionMaxHours * 3600))
-        .header('location', '/')
-        .send();
+      return startSession(ctx, req, reply, op, null);
     },
   );
 
@@ -146,6 +125,7 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
       return reply.header('cache-control', 'no-store').send({
         name: op.name,
         role: op.role,
+        source: op.source,
         ...presentScope(op.scope),
         // The issuers the console may switch between: the configured ones the operator sees.
         issuerChoices: ctx.config.issuers

@@ -10,6 +10,7 @@ import { DELIVERY_EVENTS, DELIVERY_STATUSES, MESSAGE_KINDS } from '../domain/del
 import { ISSUER_ID_PATTERN } from '../domain/issuer-ids.js';
 import { NOTIFICATION_STATUSES } from '../domain/notification-statuses.js';
 import { RISK_LEVELS } from '../domain/risk-codes.js';
+import { OPERATOR_SOURCES } from '../domain/roles.js';
 import { literalUnion } from '../util/literal-union.js';
 import { TOKEN_REQUESTOR_ID_PATTERN } from '../visa/token-requestor-id.js';
 
@@ -191,6 +192,9 @@ export const OperatorItem = Type.Object(
   {
     name: Type.String(),
     role: Type.String(),
+    source: literalUnion(OPERATOR_SOURCES, {
+      description: 'local: signs in with a password; oidc: made by the identity provider',
+    }),
     allIssuers: Type.Boolean({ description: "Sees every issuer's resources (processor staff)" }),
     issuers: Type.Array(Type.String(), {
       description: 'The issuers whose resources the operator sees (empty with allIssuers)',
@@ -200,6 +204,21 @@ export const OperatorItem = Type.Object(
     lastLoginAt: Nullable(Type.String({ format: 'date-time' })),
   },
   { title: 'OperatorItem' },
+);
+
+export const ApiTokenItem = Type.Object(
+  {
+    id: Type.String(),
+    name: Type.String(),
+    createdAt: Type.String({ format: 'date-time' }),
+    expiresAt: Nullable(
+      Type.String({ format: 'date-time', description: "null: never (a channel system's)" }),
+    ),
+    lastUsedAt: Nullable(Type.String({ format: 'date-time' })),
+    revokedAt: Nullable(Type.String({ format: 'date-time' })),
+    state: Type.Union([Type.Literal('live'), Type.Literal('expired'), Type.Literal('revoked')]),
+  },
+  { title: 'ApiTokenItem' },
 );
 
 export const DeliveryStatusSchema = literalUnion(DELIVERY_STATUSES);

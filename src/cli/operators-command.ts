@@ -5,6 +5,7 @@ import type { Role } from '../domain/roles.js';
 import { presentOperator, presentScope } from '../presenters/operator-presenter.js';
 import { openStore } from '../storage/open-store.js';
 import { loadConfigFrom, parse, subcommandMessage, UsageError } from './cli-support.js';
+import { operatorTokensCommand, operatorTokensHelp } from './operator-tokens-command.js';
 
 export const operatorsHelp = `ctp-notify operators add --config FILE --name NAME --role viewer|analyst|admin|channel
     [--issuer ID]... | [--all-issuers] [--format json|text]
@@ -16,10 +17,14 @@ ctp-notify operators disable|enable [--config FILE] --name NAME
   messaging system) only posts cardholders' answers to alerts, with its API token. An operator
   sees the resources of the issuers given with --issuer (repeat it for several), or of every
   issuer with --all-issuers (processor staff); one of them is required when several issuers are
-  configured, and with one the operator sees every issuer.`;
+  configured, and with one the operator sees every issuer. The API token "add" prints expires
+  after 90 days (a channel operator's never does).
+${operatorTokensHelp}`;
 
 export async function operatorsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
+  if (sub === 'token' || sub === 'tokens' || sub === 'revoke-token')
+    return operatorTokensCommand(sub, rest);
   if (sub !== 'add' && sub !== 'list' && sub !== 'disable' && sub !== 'enable')
     throw new UsageError(subcommandMessage(sub));
   const f = parse(rest, {

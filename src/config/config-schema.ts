@@ -17,6 +17,7 @@ import {
   TokenRequestorIdsSchema,
 } from './issuer-schema.js';
 import { AdminTlsSchema, ListenTlsSchema } from './listen-tls-schema.js';
+import { OidcSchema } from './oidc-schema.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
 
 /**
@@ -272,8 +273,8 @@ export const ConfigSchema = Type.Object(
           sessionIdleMinutes: Type.Integer({
             minimum: 1,
             maximum: 1440,
-            default: 30,
-            description: 'A console session ends after this much inactivity.',
+            default: 15,
+            description: 'A console session ends after this much inactivity (PCI DSS 8.2.8).',
           }),
           sessionMaxHours: Type.Integer({
             minimum: 1,
@@ -284,14 +285,15 @@ export const ConfigSchema = Type.Object(
           loginMaxFailures: Type.Integer({
             minimum: 1,
             maximum: 100,
-            default: 5,
+            default: 10,
             description:
-              'Failed logins allowed per user name (and 4× per client address) in `loginWindowMinutes`.',
+              'Failed logins allowed per user name (and 4× per client address) in `loginWindowMinutes`; then ' +
+              'sign-in waits until the window has passed (PCI DSS 8.3.4).',
           }),
           loginWindowMinutes: Type.Integer({
             minimum: 1,
             maximum: 1440,
-            default: 15,
+            default: 30,
             description: 'The window in which failed logins are counted.',
           }),
           keyExpiryWarningDays: Type.Integer({
@@ -300,6 +302,7 @@ export const ConfigSchema = Type.Object(
             default: 30,
             description: 'Keys and certificates expiring within this many days are flagged.',
           }),
+          oidc: Type.Optional(OidcSchema),
         },
         {
           additionalProperties: false,

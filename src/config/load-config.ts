@@ -5,6 +5,7 @@ import type { ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from '../errors.js';
 import { checkListenTls } from './check-listen-tls.js';
+import { checkOidc } from './check-oidc.js';
 import { checkRisk } from './check-risk.js';
 import { checkSinks } from './check-sinks.js';
 import { type Config, type ConfigInput, ConfigSchema } from './config-schema.js';
@@ -75,6 +76,7 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   checkListenTls(config);
   checkSinks(config);
   checkRisk(config);
+  checkOidc(config);
   // A URL, not a path field, so not marked FilePath: its sqlite: path is resolved here.
   if (config.storage.url.startsWith('sqlite:')) {
     const path = config.storage.url.slice('sqlite:'.length);

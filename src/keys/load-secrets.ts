@@ -53,6 +53,8 @@ export interface Secrets {
    * one). Past it, OpenSSL refuses every client certificate: /readyz says so.
    */
   clientCrlNextUpdate?: Date | undefined;
+  /** The console's OpenID Connect client secret, when `admin.oidc` is configured. */
+  oidcClientSecret?: string | undefined;
   /** The PKCS#11 token, when `hsm` is configured: its health for /readyz. */
   token: HsmToken | undefined;
   /** Closes the token's sessions (nothing to do without one). */
@@ -177,6 +179,9 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
     issuers,
     dataKeyring: new DataKeyring(protectorsOf(issuers)),
     clientCrlNextUpdate,
+    oidcClientSecret: config.admin?.oidc
+      ? resolveSecret(config.admin.oidc.clientSecret, '/admin/oidc/clientSecret', ctx)
+      : undefined,
     warnings: ctx.warnings,
     token,
     close: () => token?.close(),

@@ -12,6 +12,7 @@ export function presentOperator(o: Operator): Static<typeof OperatorItem> {
   return {
     name: o.name,
     role: o.role,
+    source: o.source,
     ...presentScope(o.scope),
     createdAt: iso(o.createdAt),
     disabledAt: iso(o.disabledAt),

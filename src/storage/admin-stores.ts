@@ -1,3 +1,4 @@
+import { ApiTokenStore } from './api-token-store.js';
 import { AuditLog } from './audit-log.js';
 import { CaseStore, type CaseStoreOptions } from './case-store.js';
 import { NotificationQueries } from './notification-queries.js';
@@ -7,6 +8,7 @@ import type { SqlDriver } from './sql-driver.js';
 /** The admin side's stores, on the notification store's own connection or pool. */
 export interface AdminStores {
   operators: OperatorStore;
+  tokens: ApiTokenStore;
   audit: AuditLog;
   notifications: NotificationQueries;
   cases: CaseStore;
@@ -23,6 +25,7 @@ export function createAdminStores(
 ): AdminStores {
   return {
     operators: new OperatorStore(sql),
+    tokens: new ApiTokenStore(sql),
     audit: new AuditLog(sql, now),
     notifications: new NotificationQueries(sql),
     cases: new CaseStore(sql, cases),

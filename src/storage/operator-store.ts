@@ -1,5 +1,5 @@
 import { formatScope, type IssuerScope, parseScope } from '../domain/issuer-scope.js';
-import type { Role } from '../domain/roles.js';
+import type { OperatorSource, Role } from '../domain/roles.js';
 import type { SqlDriver } from './sql-driver.js';
 
 /** An operator as the admin side sees one: never a hash. */
@@ -9,6 +9,8 @@ export interface Operator {
   role: Role;
   /** The issuers whose rows this operator sees and acts on. */
   scope: IssuerScope;
+  /** `local` signs in with a password; `oidc` was made by the identity provider and signs in there. */
+  source: OperatorSource;
   createdAt: number;
   disabledAt: number | null;
   lastLoginAt: number | null;
@@ -21,6 +23,8 @@ export interface NewOperator {
   scope: IssuerScope;
   passwordHash: string;
   tokenHash: string;
+  /** The first API token's expiry (ms), or null for none. */
+  tokenExpiresAt: number | null;
   createdAt: number;
 }
 
@@ -33,15 +37,17 @@ export interface Session {
   expiresAt: number;
 }
 
-const OPERATOR_COLUMNS =
-  'o.id, o.name, o.role, o.issuers, o.created_at, o.disabled_at, o.last_login_at';
+/** An operator's columns (alias `o`), for {@link toOperator}. */
+export const OPERATOR_COLUMNS =
+  'o.id, o.name, o.role, o.issuers, o.source, o.created_at, o.disabled_at, o.last_login_at';
 
-function toOperator(r: Record<string, unknown>): Operator {
+export function toOperator(r: Record<string, unknown>): Operator {
   return {
     id: String(r.id),
     name: String(r.name),
     role: r.role as Role,
     scope: parseScope(String(r.issuers)),
+    source: r.source === 'oidc' ? 'oidc' : 'local',
     createdAt: Number(r.created_at),
     disabledAt: r.disabled_at == null ? null : Number(r.disabled_at),
     lastLoginAt: r.last_login_at == null ? null : Number(r.last_login_at),
@@ -60,6 +66,11 @@ export class OperatorStore {
       'INSERT INTO operators (id, name, role, issuers, password_hash, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       [op.id, op.name, op.role, formatScope(op.scope), op.passwordHash, op.tokenHash, op.createdAt],
     );
+    // The first API token (migration 11): the one `operators add` prints.
+    await this.sql.run(
+      "INSERT INTO api_tokens (id, operator_id, name, token_hash, created_at, expires_at) VALUES (?, ?, 'initial', ?, ?, ?)",
+      [op.id, op.id, op.tokenHash, op.createdAt, op.tokenExpiresAt],
+    );
     return true;
   }
 
@@ -69,15 +80,6 @@ export class OperatorStore {
       [name],
     );
     return r ? { ...toOperator(r), passwordHash: String(r.password_hash) } : undefined;
-  }
-
-  /** An enabled operator holding this API token (by SHA-256 hash). */
-  async byTokenHash(hash: string): Promise<Operator | undefined> {
-    const [r] = await this.sql.all(
-      `SELECT ${OPERATOR_COLUMNS} FROM operators o WHERE o.token_hash = ? AND o.disabled_at IS NULL`,
-      [hash],
-    );
-    return r ? toOperator(r) : undefined;
   }
 
   async list(): Promise<Operator[]> {
@@ -147,7 +149,83 @@ export class OperatorStore {
     await this.sql.run('DELETE FROM operator_sessions WHERE id_hash = ?', [idHash]);
   }
 
+  /** Signs an operator out everywhere. */
+  async endSessions(operatorId: string): Promise<void> {
+    await this.sql.run('DELETE FROM operator_sessions WHERE operator_id = ?', [operatorId]);
+  }
+
   async deleteExpiredSessions(now: number): Promise<number> {
     return this.sql.run('DELETE FROM operator_sessions WHERE expires_at <= ?', [now]);
+  }
+
+  /** The operator the identity provider's subject made, if any. */
+  async bySubject(subject: string): Promise<Operator | undefined> {
+    const [r] = await this.sql.all(
+      `SELECT ${OPERATOR_COLUMNS} FROM operators o WHERE o.subject = ?`,
+      [subject],
+    );
+    return r ? toOperator(r) : undefined;
+  }
+
+  /**
+   * Makes the operator of a provider's subject, or gives the existing one the role and scope
+   * the provider's groups map to now. @returns false when `name` is another operator's.
+   */
+  async upsertFromProvider(p: {
+    subject: string;
+    name: string;
+    role: Role;
+    scope: IssuerScope;
+    newId: string;
+    passwordHash: string;
+    tokenHash: string;
+    at: number;
+  }): Promise<boolean> {
+    const changed = await this.sql.run(
+      'UPDATE operators SET role = ?, issuers = ? WHERE subject = ?',
+      [p.role, formatScope(p.scope), p.subject],
+    );
+    if (changed > 0) return true;
+    const taken = await this.sql.all('SELECT 1 FROM operators WHERE name = ?', [p.name]);
+    if (taken.length > 0) return false;
+    await this.sql.run(
+      `INSERT INTO operators (id, name, role, issuers, source, subject, password_hash, token_hash, created_at)
+       VALUES (?, ?, ?, ?, 'oidc', ?, ?, ?, ?)`,
+      [p.newId, p.name, p.role, formatScope(p.scope), p.subject, p.passwordHash, p.tokenHash, p.at],
+    );
+    return true;
+  }
+
+  /** Keeps a sign-in under way (by the hash of its `state`) until the provider sends it back. */
+  async saveLogin(
+    stateHash: string,
+    codeVerifier: string,
+    nonce: string,
+    at: number,
+  ): Promise<void> {
+    await this.sql.run(
+      'INSERT INTO oidc_logins (state_hash, code_verifier, nonce, created_at) VALUES (?, ?, ?, ?)',
+      [stateHash, codeVerifier, nonce, at],
+    );
+    await this.sql.run('DELETE FROM oidc_logins WHERE created_at < ?', [at - 3_600_000]);
+  }
+
+  /**
+   * Takes a sign-in under way once: it is gone after this, so a replayed callback finds nothing.
+   * Undefined when unknown or started before `notBefore`.
+   */
+  async takeLogin(
+    stateHash: string,
+    notBefore: number,
+  ): Promise<{ codeVerifier: string; nonce: string } | undefined> {
+    const [r] = await this.sql.all(
+      'SELECT code_verifier, nonce, created_at FROM oidc_logins WHERE state_hash = ?',
+      [stateHash],
+    );
+    if (!r) return undefined;
+    const removed = await this.sql.run('DELETE FROM oidc_logins WHERE state_hash = ?', [stateHash]);
+    // Two callbacks racing: only the one that removed the row goes on.
+    if (removed === 0 || Number(r.created_at) < notBefore) return undefined;
+    return { codeVerifier: String(r.code_verifier), nonce: String(r.nonce) };
   }
 }

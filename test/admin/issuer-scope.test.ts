@@ -303,6 +303,23 @@ for (const dialect of await dialects()) {
         await notFound('b', 'POST', '/api/operators/a.viewer/enable');
         await served('a', 'POST', '/api/operators/a.viewer/enable');
       },
+      'GET /api/operators/:name/tokens': async () => {
+        await notFound('b', 'GET', '/api/operators/a.admin/tokens');
+        const a = await served('a', 'GET', '/api/operators/a.admin/tokens');
+        assert.equal(a.items.length, 1);
+      },
+      'POST /api/operators/:name/tokens': async () => {
+        await notFound('b', 'POST', '/api/operators/a.admin/tokens', { name: 'sneaky' });
+        await served('a', 'POST', '/api/operators/a.admin/tokens', { name: 'script' });
+      },
+      'POST /api/operators/:name/tokens/:id/revoke': async () => {
+        const [first] = (await served('a', 'GET', '/api/operators/a.admin/tokens')).items;
+        const script = (await served('a', 'GET', '/api/operators/a.admin/tokens')).items.find(
+          (t: { name: string }) => t.name === 'script',
+        );
+        await notFound('b', 'POST', `/api/operators/a.admin/tokens/${first.id}/revoke`);
+        await served('a', 'POST', `/api/operators/a.admin/tokens/${script.id}/revoke`);
+      },
       'GET /api/deliveries': async () => {
         const b = await served('b', 'GET', '/api/deliveries?limit=200');
         noneOfA(b.items);

@@ -53,6 +53,7 @@ describe('presenters (one JSON per resource for the CLI and the admin API)', () 
       name: 'ada',
       role: 'admin',
       scope: onlyIssuers(['bank-b', 'bank-a']),
+      source: 'local',
       createdAt: t,
       disabledAt: null,
       lastLoginAt: t + 1,
@@ -61,6 +62,7 @@ describe('presenters (one JSON per resource for the CLI and the admin API)', () 
     assert.deepEqual(o, {
       name: 'ada',
       role: 'admin',
+      source: 'local',
       allIssuers: false,
       issuers: ['bank-a', 'bank-b'],
       createdAt: '2026-03-01T10:00:00.000Z',

@@ -64,7 +64,17 @@ const common = {
     keys: [{ id: 'k1', file: 'secrets/k1' }],
     fingerprintKey: { file: 'secrets/fp' },
   },
-  admin: { port: 8081, tls: { cert: 'tls/admin.pem', key: 'tls/admin.key' } },
+  admin: {
+    port: 8081,
+    tls: { cert: 'tls/admin.pem', key: 'tls/admin.key' },
+    oidc: {
+      issuer: 'https://login.bank.example/realms/ops',
+      clientId: 'ctp-notify',
+      clientSecret: { file: 'secrets/oidc' },
+      redirectUri: 'https://ctp-console.bank.example/auth/callback',
+      groups: [{ group: 'ctp-admins', role: 'admin', allIssuers: true }],
+    },
+  },
   directory: {
     type: 'http',
     url: 'https://dir.bank.example/cardholder',

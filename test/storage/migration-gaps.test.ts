@@ -112,7 +112,11 @@ for (const dialect of await dialects()) {
           await store.migrate();
           const ops = store.openAdminStores().operators;
           assert.equal((await ops.session('s1', 2))?.operator.name, 'ada', 'still signed in');
-          assert.equal((await ops.byTokenHash('t'))?.role, 'admin');
+          assert.equal(
+            (await store.openAdminStores().tokens.operatorOf('t', 2))?.role,
+            'admin',
+            'the token from before moved into api_tokens',
+          );
           const sql = rawSql(store);
           await sql.run(
             "INSERT INTO operators (id, name, role, password_hash, token_hash, created_at) VALUES ('op2', 'app', 'channel', 'h', 't2', 1)",

@@ -510,6 +510,7 @@ for (const dialect of await dialects()) {
           scope: ALL_ISSUERS,
           passwordHash: 'x',
           tokenHash: `t-${uuidV7()}`,
+          tokenExpiresAt: null,
           createdAt: 1,
         }),
       );

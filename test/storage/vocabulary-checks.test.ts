@@ -17,7 +17,7 @@ import {
 } from '../../src/domain/delivery-codes.js';
 import { NOTIFICATION_STATUSES } from '../../src/domain/notification-statuses.js';
 import { RISK_LEVELS } from '../../src/domain/risk-codes.js';
-import { ROLES } from '../../src/domain/roles.js';
+import { OPERATOR_SOURCES, ROLES } from '../../src/domain/roles.js';
 import { openStore } from '../../src/storage/open-store.js';
 import { dialects } from '../support/databases.js';
 import { rawSql } from '../support/raw-sql.js';
@@ -38,6 +38,7 @@ const EXPECTED: Record<string, readonly string[]> = {
   'risk_alerts.status': ALERT_STATUSES,
   'risk_alerts.answer': CARDHOLDER_ANSWERS,
   'operators.role': ROLES,
+  'operators.source': OPERATOR_SOURCES,
   'cases.status': CASE_STATUSES,
   'cases.level': RISK_LEVELS,
   'cases.opened_by': CASE_OPENERS,

@@ -94,11 +94,13 @@ export async function startAdminEnv(
   await admin.listen({ host: '127.0.0.1', port: 0 });
   const adminUrl = `${config.admin?.tls ? 'https' : 'http'}://127.0.0.1:${(admin.server.address() as { port: number }).port}`;
   const store = adminRuntime.store.openAdminStores().operators;
+  // Made on the listener's clock: a token's expiry is counted on it.
+  const clock = o.now ?? Date.now;
   const operators = {
-    viewer: await addOperator(store, 'vera.viewer', 'viewer', ALL_ISSUERS),
-    analyst: await addOperator(store, 'anna.analyst', 'analyst', ALL_ISSUERS),
-    admin: await addOperator(store, 'adam.admin', 'admin', ALL_ISSUERS),
-    channel: await addOperator(store, 'bank.app', 'channel', ALL_ISSUERS),
+    viewer: await addOperator(store, 'vera.viewer', 'viewer', ALL_ISSUERS, clock()),
+    analyst: await addOperator(store, 'anna.analyst', 'analyst', ALL_ISSUERS, clock()),
+    admin: await addOperator(store, 'adam.admin', 'admin', ALL_ISSUERS, clock()),
+    channel: await addOperator(store, 'bank.app', 'channel', ALL_ISSUERS, clock()),
   };
   return {
     visa,

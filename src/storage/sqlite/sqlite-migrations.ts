@@ -296,4 +296,44 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
       CREATE INDEX audit_log_issuer ON audit_log (issuer, seq);
     `,
   },
+  {
+    // Single sign-on: an operator made by the identity provider is found again by its subject
+    // (OpenID Connect Core §2: iss and sub identify a user), and signs in only through it. A sign-in
+    // under way keeps its PKCE verifier and nonce here, by the hash of its state, for ten minutes.
+    version: 10,
+    name: 'single sign-on: operators from the identity provider, sign-ins under way',
+    sql: `
+      ALTER TABLE operators ADD COLUMN source TEXT NOT NULL DEFAULT 'local' CHECK (source IN ('local', 'oidc'));
+      ALTER TABLE operators ADD COLUMN subject TEXT;
+      CREATE UNIQUE INDEX operators_subject ON operators (subject) WHERE subject IS NOT NULL;
+      CREATE TABLE oidc_logins (
+        state_hash    TEXT PRIMARY KEY,
+        code_verifier TEXT NOT NULL,
+        nonce         TEXT NOT NULL,
+        created_at    INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
+  {
+    // API tokens with a name, an expiry, a last use and a revocation (PCI DSS 8.3.9, 8.6): an
+    // operator may hold several. Each operator's token from before moves in as "initial",
+    // without an expiry, so scripts keep working until an admin revokes it.
+    version: 11,
+    name: 'api tokens: named, expiring, revocable',
+    sql: `
+      CREATE TABLE api_tokens (
+        id           TEXT PRIMARY KEY,
+        operator_id  TEXT NOT NULL REFERENCES operators (id),
+        name         TEXT NOT NULL,
+        token_hash   TEXT NOT NULL UNIQUE,
+        created_at   INTEGER NOT NULL,
+        expires_at   INTEGER,
+        last_used_at INTEGER,
+        revoked_at   INTEGER
+      ) STRICT;
+      CREATE INDEX api_tokens_operator ON api_tokens (operator_id, created_at);
+      INSERT INTO api_tokens (id, operator_id, name, token_hash, created_at)
+        SELECT id, id, 'initial', token_hash, created_at FROM operators WHERE source = 'local';
+    `,
+  },
 ];

@@ -1,0 +1,45 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Operator } from '../storage/operator-store.js';
+import type { AdminContext } from './admin-context.js';
+import { sessionCookieName } from './auth.js';
+import { randomToken, sha256 } from './credentials.js';
+import { sessionExpiry } from './session-expiry.js';
+
+/**
+ * Signs `op` in: a session (only the SHA-256 of its 256-bit token is stored), the audit entry,
+ * and a 303 to the console with the cookie: HttpOnly, SameSite=Strict, Secure under TLS. The
+ * cookie's Max-Age bounds the browser; the server's limits decide.
+ */
+export async function startSession(
+  ctx: AdminContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  op: Operator,
+  detail: Record<string, unknown> | null,
+) {
+  const tls = Boolean(ctx.settings.tls);
+  const now = ctx.now();
+  const token = randomToken();
+  await ctx.operators.createSession({
+    idHash: sha256(token),
+    operatorId: op.id,
+    csrfToken: randomToken(),
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: sessionExpiry(ctx, op, now, now),
+    address: req.ip,
+  });
+  await ctx.operators.recordLogin(op.id, now);
+  await ctx.operators.deleteExpiredSessions(now);
+  await ctx.audit.append({
+    actor: op.name,
+    actorRole: op.role,
+    action: 'session.login',
+    target: null,
+    outcome: 'ok',
+    address: req.ip,
+    detail,
+  });
+  const cookie = `${sessionCookieName(tls)}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${ctx.settings.sessionMaxHours * 3600}${tls ? '; Secure' : ''}`;
+  return reply.code(303).header('set-cookie', cookie).header('location', '/').send();
+}
