@@ -21,6 +21,8 @@ export type LoginAttempt =
  */
 export class LoginLimiter {
   readonly #attempts = new Map<string, number[]>();
+  /** A name or address that reached its limit, until when (a whole window from then). */
+  readonly #lockedUntil = new Map<string, number>();
 
   constructor(
     private readonly maxPerName: number,
@@ -40,24 +42,37 @@ export class LoginLimiter {
       this.#wait(addressKey, this.maxPerName * 4, t),
     );
     if (wait > 0) return { allowed: false, retryAfterSeconds: wait };
-    for (const key of [nameKey, addressKey]) this.#attempts.set(key, [...this.#recent(key, t), t]);
+    for (const [key, max] of [
+      [nameKey, this.maxPerName],
+      [addressKey, this.maxPerName * 4],
+    ] as const) {
+      const list = [...this.#recent(key, t), t];
+      this.#attempts.set(key, list);
+      // The attempt that reaches the limit locks, unless it succeeds (then it is given back).
+      if (list.length >= max) this.#lockedUntil.set(key, t + this.windowMs);
+    }
     if (this.#attempts.size > 10_000) this.#sweep(t);
     return {
       allowed: true,
       succeeded: () => {
         this.#attempts.delete(nameKey);
+        this.#lockedUntil.delete(nameKey);
         const list = this.#attempts.get(addressKey);
         const i = list?.lastIndexOf(t) ?? -1;
         if (list && i >= 0) list.splice(i, 1);
+        if ((list?.length ?? 0) < this.maxPerName * 4) this.#lockedUntil.delete(addressKey);
       },
     };
   }
 
+  /**
+   * Seconds to wait: `max` failures within a window lock for a whole window from the last of
+   * them (PCI DSS 8.3.4: at least 30 minutes), however slowly they came.
+   */
   #wait(key: string, max: number, t: number): number {
-    const list = this.#recent(key, t);
-    return list.length >= max
-      ? Math.max(1, Math.ceil((list[list.length - max]! + this.windowMs - t) / 1000))
-      : 0;
+    const until = this.#lockedUntil.get(key) ?? 0;
+    if (until > t) return Math.max(1, Math.ceil((until - t) / 1000));
+    return this.#recent(key, t).length >= max ? 1 : 0;
   }
 
   #recent(key: string, t: number): number[] {
@@ -67,5 +82,6 @@ export class LoginLimiter {
   #sweep(t: number): void {
     for (const [key, list] of this.#attempts)
       if (!list.some((at) => at > t - this.windowMs)) this.#attempts.delete(key);
+    for (const [key, until] of this.#lockedUntil) if (until <= t) this.#lockedUntil.delete(key);
   }
 }
