@@ -14,7 +14,8 @@ import { errorBody, installAuth } from './auth.js';
 import { caseRoutes } from './case-routes.js';
 import { loadConsoleAssets } from './console-assets.js';
 import { deliveryRoutes } from './delivery-routes.js';
-import { keyInventory, withStatus } from './key-inventory.js';
+import { liveKeyInventory, withStatus } from './key-inventory.js';
+import { mfaRoutes } from './mfa-routes.js';
 import { notificationRoutes } from './notification-routes.js';
 import { oidcRoutes } from './oidc-routes.js';
 import { collectOpenApi } from './openapi.js';
@@ -166,7 +167,7 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
     }
   });
   const scrapeRegistry = new Registry();
-  const inventory = keyInventory(ctx.config, ctx.secrets);
+  const inventory = liveKeyInventory(ctx.config, ctx.secrets);
   new Gauge({
     name: 'ctp_notify_key_expiry_days',
     help: 'Days until a certificate expires (negative: expired); keys without a known expiry are not listed',
@@ -174,7 +175,7 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
     registers: [scrapeRegistry],
     collect() {
       this.reset();
-      for (const k of withStatus(inventory, ctx.now(), ctx.settings.keyExpiryWarningDays)) {
+      for (const k of withStatus(inventory(), ctx.now(), ctx.settings.keyExpiryWarningDays)) {
         if (k.daysLeft !== null)
           this.set({ kid: k.id, use: k.use, issuer: k.issuer ?? '' }, k.daysLeft);
       }
@@ -223,6 +224,7 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
   app.get('/api/openapi.json', { config: { public: true } }, async () => openApi());
 
   await sessionRoutes(app, ctx);
+  await mfaRoutes(app, ctx);
   await oidcRoutes(app, ctx);
   await tokenRoutes(app, ctx);
   await notificationRoutes(app, ctx);

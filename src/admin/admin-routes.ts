@@ -7,7 +7,7 @@ import { iso } from '../presenters/iso-time.js';
 import { sinkOverview } from '../presenters/sink-presenter.js';
 import type { AdminContext } from './admin-context.js';
 import { errorBody } from './auth.js';
-import { keyInventory, withStatus } from './key-inventory.js';
+import { liveKeyInventory, withStatus } from './key-inventory.js';
 import { requestScope } from './request-scope.js';
 import { sinksOf } from './sinks-of.js';
 
@@ -38,8 +38,8 @@ const StatsQuery = Type.Object(
 
 /** Keys, audit log and the overview's figures. */
 export async function adminRoutes(app: FastifyInstance, ctx: AdminContext): Promise<void> {
-  const inventory = keyInventory(ctx.config, ctx.secrets);
-  const keys = () => withStatus(inventory, ctx.now(), ctx.settings.keyExpiryWarningDays);
+  const inventory = liveKeyInventory(ctx.config, ctx.secrets);
+  const keys = () => withStatus(inventory(), ctx.now(), ctx.settings.keyExpiryWarningDays);
 
   app.get<{ Querystring: { issuer?: string } }>(
     '/api/keys',

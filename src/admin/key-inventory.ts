@@ -167,3 +167,19 @@ function issuerKeys(
     ...secretLocation(issuer.dataProtection.fingerprintKey, tokenName),
   });
 }
+
+/**
+ * The inventory of `config` as it is now: read again when a reload has replaced its issuers
+ * (`Runtime.reloadIssuers` swaps `config.issuers`), else the one read before.
+ */
+export function liveKeyInventory(config: Config, secrets: Secrets): () => KeyEntry[] {
+  let seen: Config['issuers'] | undefined;
+  let entries: KeyEntry[] = [];
+  return () => {
+    if (config.issuers !== seen) {
+      seen = config.issuers;
+      entries = keyInventory(config, secrets);
+    }
+    return entries;
+  };
+}

@@ -1,3 +1,4 @@
+import type { IssuerScope } from '../domain/issuer-scope.js';
 import type { NotificationStatus } from '../domain/notification-statuses.js';
 import type { AdminStores } from './admin-stores.js';
 import type {
@@ -67,8 +68,12 @@ export interface NotificationStore {
   /** Counts a Visa retry of an accepted notification without rewriting it. */
   countRetry(dedupKey: string): Promise<void>;
   list(query: ListQuery): Promise<NotificationSummary[]>;
-  /** Quarantined rows in id order after `afterId`. */
-  listQuarantined(limit: number, afterId?: string): Promise<QuarantinedNotification[]>;
+  /** Quarantined rows of the scope's issuers in id order after `afterId`. */
+  listQuarantined(
+    scope: IssuerScope,
+    limit: number,
+    afterId?: string,
+  ): Promise<QuarantinedNotification[]>;
   /** Replaces a quarantined row's content with a reprocessing result (same id, same dedup key). */
   updateQuarantined(rec: NotificationRecord): Promise<RecordOutcome>;
   /**

@@ -1,3 +1,4 @@
+import type { IssuerScope } from '../domain/issuer-scope.js';
 import type { NotificationStatus } from '../domain/notification-statuses.js';
 import { StorageError } from '../errors.js';
 import { NotificationQueries } from './notification-queries.js';
@@ -19,6 +20,7 @@ import {
   UPDATABLE_COLUMNS,
 } from './row-mapping.js';
 import type { SqlDriver } from './sql-driver.js';
+import { SqlFilter } from './sql-filter.js';
 import { all, run, type SqlScript } from './sql-script.js';
 
 // No RETURNING: the rows changed say whether the row went in (SQLite keeps no RETURNING buffer).
@@ -151,11 +153,17 @@ export class SqlNotifications {
     return new NotificationQueries(this.sql).search({ ...query, limit: query.limit ?? 50 });
   }
 
-  async listQuarantined(limit: number, afterId = ''): Promise<QuarantinedNotification[]> {
+  async listQuarantined(
+    scope: IssuerScope,
+    limit: number,
+    afterId = '',
+  ): Promise<QuarantinedNotification[]> {
+    const filter = new SqlFilter();
+    filter.add("status = 'quarantined' AND purged_at IS NULL AND id > ?", afterId);
+    filter.scope('issuer', scope);
     const rows = await this.sql.all(
-      `SELECT ${QUARANTINED_COLUMNS}
-       FROM notifications WHERE status = 'quarantined' AND purged_at IS NULL AND id > ? ORDER BY id LIMIT ?`,
-      [afterId, limit],
+      `SELECT ${QUARANTINED_COLUMNS} FROM notifications ${filter.where} ORDER BY id LIMIT ?`,
+      filter.params(limit),
     );
     return rows.map(toQuarantined);
   }

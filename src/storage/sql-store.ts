@@ -1,3 +1,4 @@
+import type { IssuerScope } from '../domain/issuer-scope.js';
 import { type AdminStores, createAdminStores } from './admin-stores.js';
 import { SqlAlertStore } from './alert-store.js';
 import type { CardholderStore } from './cardholder-store.js';
@@ -84,8 +85,8 @@ export abstract class SqlStore implements NotificationStore {
     return this.#n.list(query);
   }
 
-  listQuarantined(limit: number, afterId?: string) {
-    return this.#n.listQuarantined(limit, afterId);
+  listQuarantined(scope: IssuerScope, limit: number, afterId?: string) {
+    return this.#n.listQuarantined(scope, limit, afterId);
   }
 
   openOutbox(options: OutboxOptions = {}): OutboxStore {

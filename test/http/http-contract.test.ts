@@ -407,7 +407,7 @@ for (const { dialect, keys, label } of variants) {
       });
       try {
         const outcomes = [];
-        for (const q of await rotated.runtime.store.listQuarantined(1000))
+        for (const q of await rotated.runtime.store.listQuarantined(ALL_ISSUERS, 1000))
           outcomes.push((await rotated.runtime.pipelines.reprocess(q)).kind);
         assert.ok(outcomes.includes('accepted'));
         assert.ok(outcomes.includes('quarantined'), 'undecryptable ones stay quarantined');

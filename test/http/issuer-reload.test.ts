@@ -6,9 +6,10 @@ import { after, before, describe, it } from 'node:test';
 import { request } from 'undici';
 import { openStore } from '../../src/storage/open-store.js';
 import { encodeVisaMessage } from '../../src/visa/visa-encoder.js';
-import { type ServerProcess, startServerProcess } from '../support/cli-process.js';
+import { runCli, type ServerProcess, startServerProcess } from '../support/cli-process.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
+import { freePort } from '../support/free-port.js';
 import { enrollmentPayload } from '../support/personal-data.js';
 import { rawSql } from '../support/raw-sql.js';
 import { NOTIFICATION_PATH } from '../support/server-harness.js';
@@ -16,6 +17,23 @@ import { processTempDir } from '../support/temp-dir.js';
 import { type TestPki, testPki } from '../support/test-pki.js';
 
 const WORKERS = 2;
+
+/** A config whose issuers are the files of `dir/issuers.d`, written to `dir/config.json`. */
+function writeConfig(dir: string, pki: TestPki, storageUrl: string, extra = {}): string {
+  const config = join(dir, 'config.json');
+  writeFileSync(
+    config,
+    JSON.stringify({
+      listen: { host: '127.0.0.1', port: 0 },
+      storage: { url: storageUrl },
+      keys: { verification: [{ kid: pki.visaKid, certificate: pki.files.visaCert }] },
+      issuersDir: 'issuers.d',
+      risk: { enabled: false },
+      ...extra,
+    }),
+  );
+  return config;
+}
 
 /** `serve --workers 2` with its issuers in `issuers.d`; the test edits the folder and signals. */
 describe('reloading the issuers (SIGHUP) while serving', () => {
@@ -105,17 +123,7 @@ describe('reloading the issuers (SIGHUP) while serving', () => {
     mkdirSync(join(dir, 'issuers.d'));
     db = await sqliteDialect.create();
     issuerFile('bank-a', false);
-    const config = join(dir, 'config.json');
-    writeFileSync(
-      config,
-      JSON.stringify({
-        listen: { host: '127.0.0.1', port: 0 },
-        storage: { url: db.url },
-        keys: { verification: [{ kid: pki.visaKid, certificate: pki.files.visaCert }] },
-        issuersDir: 'issuers.d',
-        risk: { enabled: false },
-      }),
-    );
+    const config = writeConfig(dir, pki, db.url);
     server = await startServerProcess(['--config', config, '--workers', String(WORKERS)]);
   });
   after(async () => {
@@ -191,6 +199,69 @@ describe('reloading the issuers (SIGHUP) while serving', () => {
       assert.equal(Number(row?.n), accepted.get('bank-b'), 'every one accepted while configured');
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('the admin listener after a reload', () => {
+  it("lists a new issuer's keys in its key inventory without a restart", async () => {
+    const pki = await testPki();
+    const dir = processTempDir('ctp-reload-admin-');
+    mkdirSync(join(dir, 'issuers.d'));
+    const db = await sqliteDialect.create();
+    const key = (name: string) => {
+      const p = join(dir, name);
+      writeFileSync(p, randomBytes(32).toString('base64'), { mode: 0o600 });
+      return p;
+    };
+    const issuer = (id: string, kid: string, privateKey: string) =>
+      writeFileSync(
+        join(dir, 'issuers.d', `${id}.json`),
+        JSON.stringify({
+          id,
+          basePath: `/${id}`,
+          keys: { decryption: [{ kid, privateKey }] },
+          dataProtection: {
+            keys: [{ id: `${id}-1`, file: key(`${id}.key`) }],
+            fingerprintKey: { file: key(`${id}.fp`) },
+          },
+        }),
+      );
+    issuer('bank-a', pki.issuerKid, pki.files.issuerKey);
+    const adminPort = await freePort();
+    const config = writeConfig(dir, pki, db.url, {
+      admin: { host: '127.0.0.1', port: adminPort, localMfa: 'optional' },
+    });
+    const made = runCli(
+      ['operators', 'add', '--config', config, '--name', 'ops', '--role', 'viewer'].concat([
+        '--all-issuers',
+        '--format',
+        'json',
+      ]),
+    );
+    assert.equal(made.status, 0, made.stderr);
+    const token = JSON.parse(made.stdout).apiToken as string;
+    const server = await startServerProcess(['--config', config]);
+    try {
+      const keyIssuers = async () => {
+        const res = await request(`http://127.0.0.1:${adminPort}/api/keys`, {
+          headers: { authorization: `Bearer ${token}` },
+        });
+        const body = (await res.body.json()) as { items: { issuer: string | null }[] };
+        return [...new Set(body.items.map((k) => k.issuer).filter((i) => i !== null))].sort();
+      };
+      assert.deepEqual(await keyIssuers(), ['bank-a']);
+      issuer('bank-b', pki.issuerKid2, pki.files.issuerKey2);
+      const from = server.output().length;
+      server.child.kill('SIGHUP');
+      await eventually(
+        async () => (server.output().slice(from).includes('issuers reloaded') ? true : undefined),
+        'issuers reloaded',
+      );
+      assert.deepEqual(await keyIssuers(), ['bank-a', 'bank-b']);
+    } finally {
+      await server.stop();
+      await db.drop();
     }
   });
 });

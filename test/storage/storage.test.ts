@@ -114,7 +114,7 @@ for (const dialect of await dialects()) {
       const all: Awaited<ReturnType<NotificationStore['listQuarantined']>> = [];
       let after = '';
       for (;;) {
-        const batch = await store.listQuarantined(1, after);
+        const batch = await store.listQuarantined(ALL_ISSUERS, 1, after);
         if (batch.length === 0) break;
         all.push(...batch);
         after = batch.at(-1)!.id;
