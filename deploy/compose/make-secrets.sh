@@ -17,6 +17,7 @@ openssl req -x509 -new -key secrets/visa-stand-in.key.pem -subj "/CN=visa-sign-1
   -addext keyUsage=critical,digitalSignature -out secrets/visa-sign-1.cert.pem
 openssl rand -base64 32 >secrets/data-key-1
 openssl rand -base64 32 >secrets/fingerprint-key
+openssl rand -base64 32 >secrets/totp-key
 openssl rand -base64 24 >secrets/x-pay-token-secret
 printf 'CTP_PG_PASSWORD=%s\nCTP_MQ_PASSWORD=%s\n' "$(openssl rand -hex 16)" "$(openssl rand -hex 16)" >.env
 chmod 0600 secrets/* .env

@@ -6,6 +6,7 @@ import type { IssuerPipelines } from '../pipeline/issuer-pipelines.js';
 import type { ApiTokenStore } from '../storage/api-token-store.js';
 import type { AuditLog } from '../storage/audit-log.js';
 import type { CaseStore } from '../storage/case-store.js';
+import type { MfaStore } from '../storage/mfa-store.js';
 import type { NotificationQueries } from '../storage/notification-queries.js';
 import type { NotificationStore } from '../storage/notification-store.js';
 import type { OperatorStore } from '../storage/operator-store.js';
@@ -37,6 +38,7 @@ export interface AdminContext {
   logger: Logger;
   operators: OperatorStore;
   tokens: ApiTokenStore;
+  mfa: MfaStore;
   audit: AuditLog;
   notifications: NotificationQueries;
   cases: CaseStore;

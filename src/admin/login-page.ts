@@ -1,4 +1,26 @@
-const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+/** HTML-escapes text for the sign-in pages. */
+export const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** A page of the sign-in steps: the console's stylesheet, its brand, and `body` in a card. */
+export function signInPage(title: string, body: string): string {
+  return `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · ctp-notify console</title>
+<link rel="icon" href="data:,">
+<link rel="stylesheet" href="/assets/app.css">
+</head>
+<body class="login-body">
+<main class="login-card">
+  <div class="brand brand-large"><span class="brand-mark" aria-hidden="true"></span><span>ctp-notify</span></div>
+${body}
+</main>
+</body>
+</html>
+`;
+}
 
 const SSO = `<a class="btn btn-primary btn-block" id="sso" href="/auth/login">Sign in with single sign-on</a>
   <p class="muted login-or">or with a local account</p>`;
@@ -7,19 +29,9 @@ const SSO = `<a class="btn btn-primary btn-block" id="sso" href="/auth/login">Si
 export function loginPage(
   o: { message?: string | undefined; username?: string | undefined; sso?: boolean } = {},
 ): string {
-  return `<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Sign in · ctp-notify console</title>
-<link rel="icon" href="data:,">
-<link rel="stylesheet" href="/assets/app.css">
-</head>
-<body class="login-body">
-<main class="login-card">
-  <div class="brand brand-large"><span class="brand-mark" aria-hidden="true"></span><span>ctp-notify</span></div>
-  <h1>Operator console</h1>
+  return signInPage(
+    'Sign in',
+    `  <h1>Operator console</h1>
   <p class="muted">Click to Pay enrollment notifications</p>
   ${o.message ? `<div class="alert alert-error" role="alert">${escapeHtml(o.message)}</div>` : ''}
   ${o.sso ? SSO : ''}
@@ -30,9 +42,6 @@ export function loginPage(
     <input id="password" name="password" type="password" autocomplete="current-password" required>
     <button type="submit" class="btn btn-primary btn-block">Sign in</button>
   </form>
-  <p class="fineprint">Access is restricted to authorised bank staff. Every action is recorded.</p>
-</main>
-</body>
-</html>
-`;
+  <p class="fineprint">Access is restricted to authorised bank staff. Every action is recorded.</p>`,
+  );
 }

@@ -7,7 +7,7 @@ import { generateApiToken, randomToken, sha256 } from './credentials.js';
 import { loginPage } from './login-page.js';
 import { groupsOf, mapGroups, showsMfa } from './oidc-groups.js';
 import { OPERATOR_NAME } from './operators.js';
-import { startSession } from './start-session.js';
+import { signInAndEnter } from './start-session.js';
 
 /** How long a sign-in may take at the provider. */
 const SIGN_IN_MS = 10 * 60_000;
@@ -157,7 +157,7 @@ export async function oidcRoutes(app: FastifyInstance, ctx: AdminContext): Promi
       if (op.disabledAt !== null)
         return refuse(req, reply, 'disabled', { name: op.name, role: op.role });
       void reply.header('set-cookie', setState('', 0));
-      return startSession(ctx, req, reply, op, { via: 'oidc' });
+      return signInAndEnter(ctx, req, reply, op, { via: 'oidc' });
     },
   );
 }

@@ -6,7 +6,8 @@ import type { AdminContext } from './admin-context.js';
 import { audit, errorBody, readCookie, sameOrigin, sessionCookieName } from './auth.js';
 import { DUMMY_PASSWORD_HASH, verifyPassword } from './credentials.js';
 import { loginPage } from './login-page.js';
-import { startSession } from './start-session.js';
+import { askForSecondFactor } from './mfa-routes.js';
+import { signInAndEnter } from './start-session.js';
 
 /**
  * Sign-in (an HTML form POSTing `username` and `password`), sign-out and `GET /api/me`.
@@ -88,8 +89,12 @@ export async function sessionRoutes(app: FastifyInstance, ctx: AdminContext): Pr
         });
         return page(401, 'Wrong user name or password.', username);
       }
+      // The password is right. With a second factor to come, the attempt stays counted until the
+      // code is right too, so re-entering the password does not buy more guesses at the code.
+      if (ctx.settings.localMfa === 'required' || op.mfaEnrolled)
+        return askForSecondFactor(ctx, reply, op);
       attempt.succeeded();
-      return startSession(ctx, req, reply, op, null);
+      return signInAndEnter(ctx, req, reply, op, null);
     },
   );
 

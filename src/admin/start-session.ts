@@ -6,17 +6,16 @@ import { randomToken, sha256 } from './credentials.js';
 import { sessionExpiry } from './session-expiry.js';
 
 /**
- * Signs `op` in: a session (only the SHA-256 of its 256-bit token is stored), the audit entry,
- * and a 303 to the console with the cookie: HttpOnly, SameSite=Strict, Secure under TLS. The
- * cookie's Max-Age bounds the browser; the server's limits decide.
+ * Signs `op` in: a session (only the SHA-256 of its 256-bit token is stored) and the audit
+ * entry. @returns the session cookie to set: HttpOnly, SameSite=Strict, Secure under TLS; its
+ * Max-Age bounds the browser, the server's limits decide.
  */
 export async function startSession(
   ctx: AdminContext,
   req: FastifyRequest,
-  reply: FastifyReply,
   op: Operator,
   detail: Record<string, unknown> | null,
-) {
+): Promise<string> {
   const tls = Boolean(ctx.settings.tls);
   const now = ctx.now();
   const token = randomToken();
@@ -40,6 +39,17 @@ export async function startSession(
     address: req.ip,
     detail,
   });
-  const cookie = `${sessionCookieName(tls)}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${ctx.settings.sessionMaxHours * 3600}${tls ? '; Secure' : ''}`;
+  return `${sessionCookieName(tls)}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${ctx.settings.sessionMaxHours * 3600}${tls ? '; Secure' : ''}`;
+}
+
+/** Signs `op` in and sends the browser to the console (303). */
+export async function signInAndEnter(
+  ctx: AdminContext,
+  req: FastifyRequest,
+  reply: FastifyReply,
+  op: Operator,
+  detail: Record<string, unknown> | null,
+) {
+  const cookie = await startSession(ctx, req, op, detail);
   return reply.code(303).header('set-cookie', cookie).header('location', '/').send();
 }

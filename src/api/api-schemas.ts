@@ -195,6 +195,9 @@ export const OperatorItem = Type.Object(
     source: literalUnion(OPERATOR_SOURCES, {
       description: 'local: signs in with a password; oidc: made by the identity provider',
     }),
+    mfaEnrolled: Type.Boolean({
+      description: 'A local operator has enrolled a TOTP second factor',
+    }),
     allIssuers: Type.Boolean({ description: "Sees every issuer's resources (processor staff)" }),
     issuers: Type.Array(Type.String(), {
       description: 'The issuers whose resources the operator sees (empty with allIssuers)',
@@ -260,6 +263,9 @@ export const DeliveryItem = Type.Object(
 
 export const SinkItem = Type.Object({
   name: Type.String(),
+  issuer: Nullable(
+    Type.String({ description: "The issuer whose events alone it gets; null: every issuer's" }),
+  ),
   type: Type.String(),
   target: Type.String({ description: 'Where it delivers, without credentials or query' }),
   includePan: Type.Boolean(),

@@ -103,7 +103,8 @@ export async function ensureDevSetup(
       keys: [{ id: 'dev1', file: DEV.dataKey }],
       fingerprintKey: { file: DEV.fingerprintKey },
     },
-    admin: { host: '127.0.0.1', port: DEV.adminPort },
+    // A development setup signs in with a password alone; a bank's says `required`.
+    admin: { host: '127.0.0.1', port: DEV.adminPort, localMfa: 'optional' },
     log: { level: 'info' },
   };
   writeFileSync(configPath, `${JSON.stringify(config, null, 2)}\n`);

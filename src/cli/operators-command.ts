@@ -11,6 +11,7 @@ export const operatorsHelp = `ctp-notify operators add --config FILE --name NAME
     [--issuer ID]... | [--all-issuers] [--format json|text]
 ctp-notify operators list [--config FILE] [--format json|text]
 ctp-notify operators disable|enable [--config FILE] --name NAME
+ctp-notify operators reset-mfa [--config FILE] --name NAME
   Operators of the console and admin API. "add" prints a generated password and API token once;
   only their hashes are stored. Roles: viewer reads; analyst also reprocesses, retries, replays
   and works fraud cases; admin also manages sinks and operators; channel (the bank's app or
@@ -18,14 +19,21 @@ ctp-notify operators disable|enable [--config FILE] --name NAME
   sees the resources of the issuers given with --issuer (repeat it for several), or of every
   issuer with --all-issuers (processor staff); one of them is required when several issuers are
   configured, and with one the operator sees every issuer. The API token "add" prints expires
-  after 90 days (a channel operator's never does).
+  after 90 days (a channel operator's never does). "reset-mfa" forgets a local operator's
+  second factor (a lost device) and signs them out: they enrol again at their next sign-in.
 ${operatorTokensHelp}`;
 
 export async function operatorsCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'token' || sub === 'tokens' || sub === 'revoke-token')
     return operatorTokensCommand(sub, rest);
-  if (sub !== 'add' && sub !== 'list' && sub !== 'disable' && sub !== 'enable')
+  if (
+    sub !== 'add' &&
+    sub !== 'list' &&
+    sub !== 'disable' &&
+    sub !== 'enable' &&
+    sub !== 'reset-mfa'
+  )
     throw new UsageError(subcommandMessage(sub));
   const f = parse(rest, {
     config: { type: 'string' },
@@ -85,6 +93,25 @@ export async function operatorsCommand(argv: string[]): Promise<number> {
             `  password:  ${issued.password}\n  API token: ${issued.apiToken}\n`,
         );
       }
+      return 0;
+    }
+    if (sub === 'reset-mfa') {
+      const op = await operators.byName(f.name!);
+      if (!op || !(await store.openAdminStores().mfa.reset(op.id)))
+        throw new UsageError(`no operator named "${f.name}"`);
+      await operators.endSessions(op.id);
+      await audit.append({
+        actor,
+        actorRole: null,
+        action: 'operator.mfa_reset',
+        target: op.name,
+        outcome: 'ok',
+        address: 'cli',
+        detail: null,
+      });
+      process.stdout.write(
+        `${op.name}: second factor reset; they enrol again at their next sign-in\n`,
+      );
       return 0;
     }
     const ok = await operators.setDisabled(f.name!, sub === 'disable' ? Date.now() : null);

@@ -4,12 +4,18 @@ import type { Config } from './config-schema.js';
 const LOOPBACK = new Set(['127.0.0.1', '[::1]', 'localhost']);
 
 /**
- * What the schema cannot say about `admin.oidc`: a provider over plain HTTP only on loopback (a
+ * What the schema cannot say about `admin`: a TOTP key when local accounts must use a second
+ * factor, and about `admin.oidc`: a provider over plain HTTP only on loopback (a
  * test provider; OpenID Connect Core §16.17 asks for TLS), each group mapped to issuers or to
  * every issuer (not both, not neither), issuers that are configured, each group once.
  * @throws ConfigError naming the field.
  */
-export function checkOidc(config: Config): void {
+export function checkAdmin(config: Config): void {
+  if (config.admin && config.admin.localMfa !== 'optional' && config.admin.totpKey === undefined)
+    throw new ConfigError(
+      '/admin/totpKey',
+      'required with localMfa "required" (32 random bytes, base64, in a file or an environment variable); or set /admin/localMfa to "optional"',
+    );
   const oidc = config.admin?.oidc;
   if (!oidc) return;
   for (const [field, value] of [

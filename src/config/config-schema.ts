@@ -19,6 +19,7 @@ import {
 import { AdminTlsSchema, ListenTlsSchema } from './listen-tls-schema.js';
 import { OidcSchema } from './oidc-schema.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
+import { SecretRef } from './secret-ref.js';
 
 /**
  * The one configuration schema. Types are derived from it (`Config`), defaults live in it, and
@@ -294,7 +295,8 @@ export const ConfigSchema = Type.Object(
             minimum: 1,
             maximum: 1440,
             default: 30,
-            description: 'The window in which failed logins are counted.',
+            description:
+              'The window in which failed logins are counted, and how long a lock-out lasts after the last of them.',
           }),
           keyExpiryWarningDays: Type.Integer({
             minimum: 1,
@@ -303,6 +305,20 @@ export const ConfigSchema = Type.Object(
             description: 'Keys and certificates expiring within this many days are flagged.',
           }),
           oidc: Type.Optional(OidcSchema),
+          localMfa: Type.Union([Type.Literal('required'), Type.Literal('optional')], {
+            default: 'required',
+            description:
+              'A second factor for local accounts signing in to the console: a TOTP code (RFC 6238) after the ' +
+              'password. `required`: every local operator enrols at their next sign-in (PCI DSS 8.4.2); ' +
+              '`optional`: those who enrolled use it (a development setup).',
+          }),
+          totpKey: Type.Optional(
+            SecretRef({
+              description:
+                "Encrypts local operators' TOTP secrets at rest (AES-256-GCM): 32 random bytes, base64 " +
+                '(`openssl rand -base64 32`). Required with `localMfa` `required`; without it, nobody enrols.',
+            }),
+          ),
         },
         {
           additionalProperties: false,

@@ -4,8 +4,8 @@ import type { TSchema } from '@sinclair/typebox';
 import type { ValueError } from '@sinclair/typebox/errors';
 import { Value } from '@sinclair/typebox/value';
 import { ConfigError } from '../errors.js';
+import { checkAdmin } from './check-admin.js';
 import { checkListenTls } from './check-listen-tls.js';
-import { checkOidc } from './check-oidc.js';
 import { checkRisk } from './check-risk.js';
 import { checkSinks } from './check-sinks.js';
 import { type Config, type ConfigInput, ConfigSchema } from './config-schema.js';
@@ -76,7 +76,7 @@ export function parseConfig(input: unknown, baseDir: string): Config {
   checkListenTls(config);
   checkSinks(config);
   checkRisk(config);
-  checkOidc(config);
+  checkAdmin(config);
   // A URL, not a path field, so not marked FilePath: its sqlite: path is resolved here.
   if (config.storage.url.startsWith('sqlite:')) {
     const path = config.storage.url.slice('sqlite:'.length);

@@ -38,7 +38,7 @@ export const OidcSchema = Type.Object(
     issuer: Type.String({
       pattern: '^https?://',
       description:
-        "The provider's issuer URL; its `/.well-known/openid-configuration` is read at start. `https://`, " +
+        "The provider's issuer URL; its `/.well-known/openid-configuration` is read at the first sign-in. `https://`, " +
         'or `http://` on loopback only (a test provider).',
     }),
     clientId: Type.String({

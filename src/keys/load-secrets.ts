@@ -53,6 +53,8 @@ export interface Secrets {
    * one). Past it, OpenSSL refuses every client certificate: /readyz says so.
    */
   clientCrlNextUpdate?: Date | undefined;
+  /** Encrypts local operators' TOTP secrets (`admin.totpKey`), when configured. */
+  totpKey?: Buffer | undefined;
   /** The console's OpenID Connect client secret, when `admin.oidc` is configured. */
   oidcClientSecret?: string | undefined;
   /** The PKCS#11 token, when `hsm` is configured: its health for /readyz. */
@@ -179,6 +181,7 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
     issuers,
     dataKeyring: new DataKeyring(protectorsOf(issuers)),
     clientCrlNextUpdate,
+    totpKey: config.admin?.totpKey ? readTotpKey(config.admin.totpKey, ctx) : undefined,
     oidcClientSecret: config.admin?.oidc
       ? resolveSecret(config.admin.oidc.clientSecret, '/admin/oidc/clientSecret', ctx)
       : undefined,
@@ -377,6 +380,17 @@ function readKey(
   }
   if (key.length !== 32)
     throw new ConfigError(secretField(ref, field), 'key must be 32 bytes, base64-encoded');
+  return key;
+}
+
+/** `admin.totpKey`: 32 bytes, base64 text in a file or an environment variable. */
+function readTotpKey(ref: SecretRef, ctx: SecretContext): Buffer {
+  const key = Buffer.from(resolveSecret(ref, '/admin/totpKey', ctx), 'base64');
+  if (key.length !== 32)
+    throw new ConfigError(
+      secretField(ref, '/admin/totpKey'),
+      'key must be 32 bytes, base64-encoded',
+    );
   return key;
 }
 

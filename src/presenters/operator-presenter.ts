@@ -13,6 +13,7 @@ export function presentOperator(o: Operator): Static<typeof OperatorItem> {
     name: o.name,
     role: o.role,
     source: o.source,
+    mfaEnrolled: o.mfaEnrolled,
     ...presentScope(o.scope),
     createdAt: iso(o.createdAt),
     disabledAt: iso(o.disabledAt),

@@ -21,7 +21,7 @@ export type SinkOverview = Awaited<ReturnType<typeof sinkOverview>>[number];
  */
 export async function sinkOverview(
   outbox: OutboxStore,
-  sinks: readonly SinkConfig[],
+  sinks: readonly (SinkConfig & { issuer?: string })[],
   scope: IssuerScope,
   delivered24h?: { now: number },
 ) {
@@ -92,6 +92,7 @@ function targetOf(s: SinkConfig): string {
 export function presentSink(o: SinkOverview): Static<typeof SinkItem> {
   return {
     name: o.sink.name,
+    issuer: o.sink.issuer ?? null,
     type: o.sink.type,
     target: targetOf(o.sink),
     includePan: o.sink.includePan,
@@ -106,6 +107,7 @@ export function presentSink(o: SinkOverview): Static<typeof SinkItem> {
 export function presentSinkListItem(o: SinkOverview) {
   return {
     name: o.sink.name,
+    issuer: o.sink.issuer ?? null,
     type: o.sink.type,
     includePan: o.sink.includePan,
     enabled: o.disabledAt === null,

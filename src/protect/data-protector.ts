@@ -119,21 +119,34 @@ export class DataProtector implements DataDecrypter {
 
   /** AES-256-GCM under the active key; `context` is bound as associated data. */
   encrypt(plaintext: Buffer, context: string): Buffer {
-    const iv = nextIv();
-    const cipher = createCipheriv('aes-256-gcm', this.#active.key, iv);
-    cipher.setAAD(Buffer.from(context, 'utf8'));
-    return Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+    return seal(this.#active.key, plaintext, context);
   }
 
   /** @throws Error if the key id is not configured or the ciphertext or context does not match. */
   decrypt(keyId: string, blob: Buffer, context: string): Buffer {
     const key = this.#keys.get(keyId);
     if (key === undefined) throw new Error('data key not configured');
-    const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12));
-    decipher.setAAD(Buffer.from(context, 'utf8'));
-    decipher.setAuthTag(blob.subarray(blob.length - 16));
-    return Buffer.concat([decipher.update(blob.subarray(12, blob.length - 16)), decipher.final()]);
+    return open(key, blob, context);
   }
+}
+
+/**
+ * AES-256-GCM of `plaintext` under `key` with `context` as associated data: 12-byte IV ‖
+ * ciphertext ‖ 16-byte tag (NIST SP 800-38D).
+ */
+export function seal(key: Buffer, plaintext: Buffer, context: string): Buffer {
+  const iv = nextIv();
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(context, 'utf8'));
+  return Buffer.concat([iv, cipher.update(plaintext), cipher.final(), cipher.getAuthTag()]);
+}
+
+/** Opens what {@link seal} made. @throws Error if the key, blob or context does not match. */
+export function open(key: Buffer, blob: Buffer, context: string): Buffer {
+  const decipher = createDecipheriv('aes-256-gcm', key, blob.subarray(0, 12));
+  decipher.setAAD(Buffer.from(context, 'utf8'));
+  decipher.setAuthTag(blob.subarray(blob.length - 16));
+  return Buffer.concat([decipher.update(blob.subarray(12, blob.length - 16)), decipher.final()]);
 }
 
 /** ISO/IEC 7812-1 check digit. */

@@ -1,6 +1,7 @@
 import { ApiTokenStore } from './api-token-store.js';
 import { AuditLog } from './audit-log.js';
 import { CaseStore, type CaseStoreOptions } from './case-store.js';
+import { MfaStore } from './mfa-store.js';
 import { NotificationQueries } from './notification-queries.js';
 import { OperatorStore } from './operator-store.js';
 import type { SqlDriver } from './sql-driver.js';
@@ -9,6 +10,7 @@ import type { SqlDriver } from './sql-driver.js';
 export interface AdminStores {
   operators: OperatorStore;
   tokens: ApiTokenStore;
+  mfa: MfaStore;
   audit: AuditLog;
   notifications: NotificationQueries;
   cases: CaseStore;
@@ -26,6 +28,7 @@ export function createAdminStores(
   return {
     operators: new OperatorStore(sql),
     tokens: new ApiTokenStore(sql),
+    mfa: new MfaStore(sql),
     audit: new AuditLog(sql, now),
     notifications: new NotificationQueries(sql),
     cases: new CaseStore(sql, cases),

@@ -11,6 +11,8 @@ export interface Operator {
   scope: IssuerScope;
   /** `local` signs in with a password; `oidc` was made by the identity provider and signs in there. */
   source: OperatorSource;
+  /** A local operator's second factor (TOTP) is enrolled. */
+  mfaEnrolled: boolean;
   createdAt: number;
   disabledAt: number | null;
   lastLoginAt: number | null;
@@ -39,7 +41,7 @@ export interface Session {
 
 /** An operator's columns (alias `o`), for {@link toOperator}. */
 export const OPERATOR_COLUMNS =
-  'o.id, o.name, o.role, o.issuers, o.source, o.created_at, o.disabled_at, o.last_login_at';
+  'o.id, o.name, o.role, o.issuers, o.source, o.totp_enrolled_at, o.created_at, o.disabled_at, o.last_login_at';
 
 export function toOperator(r: Record<string, unknown>): Operator {
   return {
@@ -48,6 +50,7 @@ export function toOperator(r: Record<string, unknown>): Operator {
     role: r.role as Role,
     scope: parseScope(String(r.issuers)),
     source: r.source === 'oidc' ? 'oidc' : 'local',
+    mfaEnrolled: r.totp_enrolled_at != null,
     createdAt: Number(r.created_at),
     disabledAt: r.disabled_at == null ? null : Number(r.disabled_at),
     lastLoginAt: r.last_login_at == null ? null : Number(r.last_login_at),
@@ -80,6 +83,13 @@ export class OperatorStore {
       [name],
     );
     return r ? { ...toOperator(r), passwordHash: String(r.password_hash) } : undefined;
+  }
+
+  async byId(id: string): Promise<Operator | undefined> {
+    const [r] = await this.sql.all(`SELECT ${OPERATOR_COLUMNS} FROM operators o WHERE o.id = ?`, [
+      id,
+    ]);
+    return r ? toOperator(r) : undefined;
   }
 
   async list(): Promise<Operator[]> {

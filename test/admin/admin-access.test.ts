@@ -162,6 +162,7 @@ describe('admin access: names that differ by case, the Host header, sign-out, to
     env = await startAdminEnv(db.url, {
       extra: {
         admin: {
+          localMfa: 'optional',
           host: '127.0.0.1',
           port: 0,
           loginMaxFailures: 3,

@@ -546,6 +546,7 @@ describe('admin listener over TLS', () => {
     const env = await startAdminEnv(db.url, {
       extra: {
         admin: {
+          localMfa: 'optional',
           host: '127.0.0.1',
           port: 0,
           tls: { cert: pki.files.serverCert, key: pki.files.serverKey },

@@ -35,7 +35,7 @@ describe('admin listener under `serve --workers 2`', () => {
           keys: [{ id: 'k1', file: pki.files.dataKey }],
           fingerprintKey: { file: pki.files.fingerprintKey },
         },
-        admin: { host: '127.0.0.1', port: 0 },
+        admin: { host: '127.0.0.1', port: 0, localMfa: 'optional' },
       }),
     );
 

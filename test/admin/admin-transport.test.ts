@@ -72,6 +72,7 @@ describe('admin listener over TLS', () => {
     env = await startAdminEnv(db.url, {
       extra: {
         admin: {
+          localMfa: 'optional',
           host: '127.0.0.1',
           port: 0,
           tls: { cert: pki.files.serverCert, key: pki.files.serverKey },
@@ -182,13 +183,26 @@ describe('admin TLS settings in the configuration', () => {
       () =>
         configFor(pki, {
           storageUrl: 'sqlite::memory:',
-          extra: { admin: { port: 0, tls: { ...tls, ciphers: 'ECDHE-RSA-AES128-SHA256' } } },
+          extra: {
+            admin: {
+              port: 0,
+              localMfa: 'optional',
+              tls: { ...tls, ciphers: 'ECDHE-RSA-AES128-SHA256' },
+            },
+          },
         }),
       (e: unknown) => e instanceof ConfigError && e.field === '/admin/tls/ciphers',
     );
     const db = await sqliteDialect.create();
     const env = await startAdminEnv(db.url, {
-      extra: { admin: { host: '127.0.0.1', port: 0, tls: { ...tls, minVersion: 'TLSv1.3' } } },
+      extra: {
+        admin: {
+          host: '127.0.0.1',
+          port: 0,
+          localMfa: 'optional',
+          tls: { ...tls, minVersion: 'TLSv1.3' },
+        },
+      },
     });
     try {
       assert.equal((await handshake(env.adminUrl, pki, { maxVersion: 'TLSv1.2' })).ok, false);

@@ -6,6 +6,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Page } from 'playwright-core';
 import { request } from 'undici';
 import { buildAdminApp } from '../../src/admin/admin-app.js';
+import { DEFAULT_ADMIN } from '../../src/admin/admin-context.js';
 import { addOperator } from '../../src/admin/operators.js';
 import { ALL_ISSUERS, onlyIssuers } from '../../src/domain/issuer-scope.js';
 import type { Role } from '../../src/domain/roles.js';
@@ -85,7 +86,8 @@ for (const dialect of await dialects()) {
       server = await startTwoIssuersWithSinks(pki, dir, db.url, rx.url);
       const logger = createLogger('info', { write: (line: string) => capturedLogs.push(line) });
       admin = await buildAdminApp({
-        config: server.config,
+        // Signed in with a password alone: the second factor is local-mfa.test.ts's.
+        config: { ...server.config, admin: { ...DEFAULT_ADMIN, localMfa: 'optional' } },
         secrets: server.runtime.secrets,
         store: server.runtime.store,
         outbox: server.runtime.outbox,
@@ -358,6 +360,13 @@ for (const dialect of await dialects()) {
           'b-core',
           'processor',
         ]);
+        assert.deepEqual(
+          b.items.map((s: { name: string; issuer: string | null }) => [s.name, s.issuer]).sort(),
+          [
+            ['b-core', 'bank-b'],
+            ['processor', null],
+          ],
+        );
         const processor = b.items.find((s: { name: string }) => s.name === 'processor');
         assert.equal(
           processor.counts.delivered,
@@ -462,6 +471,7 @@ for (const dialect of await dialects()) {
         ['deliveries', 'retry', '--dead'],
         ['deliveries', 'replay', '--sink', 'processor', '--since', '2026-01-01T00:00:00Z'],
         ['notifications', 'list'],
+        ['quarantine', 'reprocess'],
         ['operators', 'add', '--name', 'x.viewer', '--role', 'viewer'],
       ]) {
         const r = cli(...args);
@@ -478,6 +488,15 @@ for (const dialect of await dialects()) {
       );
       assert.ok(all.some((d: { issuer: string }) => d.issuer === 'bank-a'));
       assert.equal(cli('deliveries', 'list', '--issuer', 'bank-a', '--all-issuers').status, 2);
+      // bank-a's quarantined notification is reprocessed for bank-a only.
+      assert.equal(
+        json(cli('quarantine', 'reprocess', '--issuer', 'bank-b', '--quiet')).examined,
+        0,
+      );
+      assert.equal(
+        json(cli('quarantine', 'reprocess', '--issuer', 'bank-a', '--quiet')).examined,
+        1,
+      );
       assert.equal(
         cli('operators', 'add', '--name', 'z', '--role', 'viewer', '--issuer', 'bank-z').status,
         2,

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createServer } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
@@ -8,6 +7,7 @@ import { createLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
 import { launchBrowser } from '../support/browser.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
+import { freePort } from '../support/free-port.js';
 import { registerSensitive } from '../support/personal-data.js';
 import { rawSql } from '../support/raw-sql.js';
 import { secretEnv } from '../support/secret-env.js';
@@ -26,14 +26,6 @@ import { testPki } from '../support/test-pki.js';
 
 const CLIENT_SECRET = 'oidc-client-secret-for-the-console-0123456789';
 const SESSION_MINUTES = 5;
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-  const { port } = s.address() as { port: number };
-  await new Promise((resolve) => s.close(resolve));
-  return port;
-}
 
 const browser: Browser | undefined = await launchBrowser();
 
@@ -73,6 +65,7 @@ describe('console sign-in through the identity provider', { skip: !browser }, ()
       storageUrl: db.url,
       extra: {
         admin: {
+          localMfa: 'optional',
           host: '127.0.0.1',
           port,
           sessionIdleMinutes: 30,

@@ -67,6 +67,7 @@ const common = {
   admin: {
     port: 8081,
     tls: { cert: 'tls/admin.pem', key: 'tls/admin.key' },
+    totpKey: { file: 'secrets/totp' },
     oidc: {
       issuer: 'https://login.bank.example/realms/ops',
       clientId: 'ctp-notify',

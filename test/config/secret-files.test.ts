@@ -56,7 +56,7 @@ function fields(pki: TestPki): [string, (c: Config, mode: number) => void][] {
         const tls = { cert: pki.files.serverCert, key: loose(pki.files.serverKey, m) };
         c.admin = configFor(pki, {
           storageUrl: 'sqlite::memory:',
-          extra: { admin: { port: 0, tls } },
+          extra: { admin: { port: 0, localMfa: 'optional', tls } },
         }).admin;
       },
     ],

@@ -68,7 +68,7 @@ export async function startAdminEnv(
     storageUrl,
     decryptionKids: ['first', 'second'],
     extra: {
-      admin: { host: '127.0.0.1', port: 0, loginMaxFailures: 3 },
+      admin: { host: '127.0.0.1', port: 0, loginMaxFailures: 3, localMfa: 'optional' },
       ...delivery,
       ...o.extra,
     },

@@ -6,6 +6,8 @@ export const PUBLIC_ADMIN_ROUTES: ReadonlySet<string> = new Set([
   'GET /',
   'GET /login',
   'POST /login',
+  'GET /login/mfa',
+  'POST /login/mfa',
   'POST /logout',
   'GET /healthz',
   'GET /readyz',

@@ -334,4 +334,28 @@ export const postgresMigrations: readonly { version: number; name: string; sql: 
         SELECT id, id, 'initial', token_hash, created_at FROM operators WHERE source = 'local';
     `,
   },
+  {
+    // A second factor for local accounts (TOTP, RFC 6238): the secret encrypted under
+    // admin.totpKey with the operator's id bound to it, the last time step used (a code is good
+    // once), recovery codes by hash, and sign-ins between password and code.
+    version: 12,
+    name: 'local accounts: TOTP, recovery codes, sign-ins awaiting a code',
+    sql: `
+      ALTER TABLE operators ADD COLUMN totp_secret bytea;
+      ALTER TABLE operators ADD COLUMN totp_enrolled_at bigint;
+      ALTER TABLE operators ADD COLUMN totp_last_step bigint;
+      CREATE TABLE operator_recovery_codes (
+        operator_id text NOT NULL REFERENCES operators (id),
+        code_hash   text NOT NULL,
+        used_at     bigint,
+        PRIMARY KEY (operator_id, code_hash)
+      );
+      CREATE TABLE mfa_challenges (
+        id_hash        text PRIMARY KEY,
+        operator_id    text NOT NULL REFERENCES operators (id),
+        pending_secret bytea,
+        created_at     bigint NOT NULL
+      );
+    `,
+  },
 ];

@@ -336,4 +336,28 @@ export const sqliteMigrations: readonly { version: number; name: string; sql: st
         SELECT id, id, 'initial', token_hash, created_at FROM operators WHERE source = 'local';
     `,
   },
+  {
+    // A second factor for local accounts (TOTP, RFC 6238): the secret encrypted under
+    // admin.totpKey with the operator's id bound to it, the last time step used (a code is good
+    // once), recovery codes by hash, and sign-ins between password and code.
+    version: 12,
+    name: 'local accounts: TOTP, recovery codes, sign-ins awaiting a code',
+    sql: `
+      ALTER TABLE operators ADD COLUMN totp_secret BLOB;
+      ALTER TABLE operators ADD COLUMN totp_enrolled_at INTEGER;
+      ALTER TABLE operators ADD COLUMN totp_last_step INTEGER;
+      CREATE TABLE operator_recovery_codes (
+        operator_id TEXT NOT NULL REFERENCES operators (id),
+        code_hash   TEXT NOT NULL,
+        used_at     INTEGER,
+        PRIMARY KEY (operator_id, code_hash)
+      ) STRICT;
+      CREATE TABLE mfa_challenges (
+        id_hash        TEXT PRIMARY KEY,
+        operator_id    TEXT NOT NULL REFERENCES operators (id),
+        pending_secret BLOB,
+        created_at     INTEGER NOT NULL
+      ) STRICT;
+    `,
+  },
 ];
