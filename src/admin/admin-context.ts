@@ -69,7 +69,7 @@ export function adminContext(deps: AdminDeps): AdminContext {
     limiter: new LoginLimiter(settings.loginMaxFailures, settings.loginWindowMinutes * 60_000, now),
     oidc:
       settings.oidc && deps.secrets.oidcClientSecret !== undefined
-        ? new OidcClient(settings.oidc, deps.secrets.oidcClientSecret)
+        ? new OidcClient(settings.oidc, deps.secrets.oidcClientSecret, now)
         : undefined,
     now,
   };

@@ -16,20 +16,28 @@ export interface SignInStart {
  */
 export class OidcClient {
   #configuration: Promise<client.Configuration> | undefined;
+  #skew = 0;
 
+  /** `now` is the service's clock (default `Date.now`): ID tokens' times are judged on it. */
   constructor(
     private readonly settings: OidcConfig,
     private readonly clientSecret: string,
+    private readonly now: () => number = Date.now,
   ) {}
 
   #config(): Promise<client.Configuration> {
+    const skew = Math.round((this.now() - Date.now()) / 1000);
+    if (skew !== this.#skew) {
+      this.#skew = skew;
+      this.#configuration = undefined;
+    }
     if (!this.#configuration) {
       const issuer = new URL(this.settings.issuer);
       this.#configuration = client
         .discovery(
           issuer,
           this.settings.clientId,
-          undefined,
+          { [client.clockSkew]: skew },
           client.ClientSecretBasic(this.clientSecret),
           // Plain HTTP only for a provider on loopback (the configuration refuses others).
           issuer.protocol === 'http:' ? { execute: [client.allowInsecureRequests] } : undefined,

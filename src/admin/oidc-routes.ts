@@ -157,7 +157,7 @@ export async function oidcRoutes(app: FastifyInstance, ctx: AdminContext): Promi
       if (op.disabledAt !== null)
         return refuse(req, reply, 'disabled', { name: op.name, role: op.role });
       void reply.header('set-cookie', setState('', 0));
-      return signInAndEnter(ctx, req, reply, op, { via: 'oidc' });
+      return signInAndEnter(ctx, req, reply, op, { via: 'oidc' }, 302);
     },
   );
 }

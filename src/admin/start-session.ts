@@ -42,14 +42,18 @@ export async function startSession(
   return `${sessionCookieName(tls)}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${ctx.settings.sessionMaxHours * 3600}${tls ? '; Secure' : ''}`;
 }
 
-/** Signs `op` in and sends the browser to the console (303). */
+/**
+ * Signs `op` in and sends the browser to the console: 303 after a form's POST, 302 at the end
+ * of single sign-on (a GET).
+ */
 export async function signInAndEnter(
   ctx: AdminContext,
   req: FastifyRequest,
   reply: FastifyReply,
   op: Operator,
   detail: Record<string, unknown> | null,
+  status: 302 | 303 = 303,
 ) {
   const cookie = await startSession(ctx, req, op, detail);
-  return reply.code(303).header('set-cookie', cookie).header('location', '/').send();
+  return reply.code(status).header('set-cookie', cookie).header('location', '/').send();
 }

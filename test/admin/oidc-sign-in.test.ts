@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page, Response } from 'playwright-core';
 import { buildAdminApp } from '../../src/admin/admin-app.js';
 import { createLogger } from '../../src/logger.js';
 import { createRuntime, type Runtime } from '../../src/runtime.js';
@@ -107,13 +107,18 @@ describe('console sign-in through the identity provider', { skip: !browser }, ()
   });
 
   /** A fresh browser (no provider session), signing in as `who` through the console's button. */
-  async function signIn(who: string): Promise<{ context: BrowserContext; page: Page }> {
+  async function signIn(
+    who: string,
+  ): Promise<{ context: BrowserContext; page: Page; callback: Promise<Response> }> {
     idp.signInAs = users[who]!.sub;
     const context = await browser!.newContext();
     const page = await context.newPage();
     await page.goto(`${adminUrl}/login`);
+    // Waited for from before the click: the redirects may all be over when it returns.
+    const callback = page.waitForResponse((r) => r.url().startsWith(`${adminUrl}/auth/callback`));
+    callback.catch(() => {});
     await page.click('#sso');
-    return { context, page };
+    return { context, page, callback };
   }
   const me = (page: Page) =>
     page.evaluate(async () => {
@@ -141,7 +146,10 @@ describe('console sign-in through the identity provider', { skip: !browser }, ()
     );
 
   it('lands in the console with the role and issuers its group maps to', async () => {
-    const { context, page } = await signIn('ana');
+    const { context, page, callback: answered } = await signIn('ana');
+    const callback = await answered;
+    assert.equal(callback.status(), 302, 'the callback: 302 to the console with the cookie');
+    assert.match((await callback.allHeaders())['set-cookie'] ?? '', /ctp_admin_session=/);
     // The console's own content: the operator's name in the sidebar.
     await page.waitForSelector('.who-name');
     assert.equal(await page.textContent('.who-name'), 'ana');
@@ -227,7 +235,7 @@ describe('console sign-in through the identity provider', { skip: !browser }, ()
     assert.ok(reasons.includes('state_mismatch'));
   });
 
-  it('an ID token with another nonce, or a code made for another client, is refused', async () => {
+  it('an ID token with another nonce, a code made for another client, or an expired ID token is refused', async () => {
     for (const tamper of ['nonce', 'client'] as const) {
       idp.signInAs = users.ana!.sub;
       const context = await browser!.newContext();
@@ -243,9 +251,25 @@ describe('console sign-in through the identity provider', { skip: !browser }, ()
       assert.equal((await me(page)).status, 401, tamper);
       await context.close();
     }
+    // An ID token whose exp has passed by the service's clock (two hours on: the provider's
+    // tokens live one).
+    offsetMs += 2 * 3_600_000;
+    try {
+      const { context, page } = await signIn('ana');
+      await page.waitForSelector('.alert-error');
+      assert.match((await page.textContent('.alert-error')) ?? '', /could not be verified/, 'exp');
+      assert.equal((await me(page)).status, 401, 'exp');
+      await context.close();
+    } finally {
+      offsetMs -= 2 * 3_600_000;
+    }
     const codes = (await auditOf('session.login'))
       .map((e) => JSON.parse(e.detail ?? '{}'))
       .filter((d) => d.reason === 'token_refused');
-    assert.equal(codes.length, 2);
+    assert.equal(codes.length, 3);
+    assert.ok(
+      codes.some((d) => /CLAIM|TIMESTAMP|EXP/i.test(String(d.code))),
+      JSON.stringify(codes.map((d) => d.code)),
+    );
   });
 });
