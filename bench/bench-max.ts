@@ -11,6 +11,7 @@ import {
   MAX_ROWS,
   PEER_ROW,
   TOKEN_ROW,
+  TRACED_ROWS,
 } from './bench-rows.js';
 import type { BenchToken } from './bench-token.js';
 import { median } from './latency-stats.js';
@@ -104,6 +105,8 @@ export async function runMax(
     fixedRate: boolean;
     /** Row 2 with parts left out (BANK_PART_ROWS), in the same turns. */
     parts?: boolean;
+    /** Rows 1 and 2 with traces exported (TRACED_ROWS), in the same turns. */
+    traces?: boolean;
     /** Row 1 again with the issuer key in this token, in the same turns. */
     token?: BenchToken | undefined;
   },
@@ -115,6 +118,7 @@ export async function runMax(
   const rows = [
     ...MAX_ROWS.filter((r) => o.rows.includes(r.row)),
     ...(o.parts && o.rows.includes(2) ? BANK_PART_ROWS : []),
+    ...(o.traces ? TRACED_ROWS.filter((r) => o.rows.includes(r.row)) : []),
   ];
   const phase = (r: BenchRow): PhaseOptions => ({
     ...base,

@@ -44,6 +44,8 @@ export interface ServiceSetup {
   listen?: Record<string, unknown> | undefined;
   /** The issuer key in this SoftHSM2 token instead of its PEM file. */
   token?: BenchToken | undefined;
+  /** Traces exported for every request (sampling 1.0) to the bank's receiver process. */
+  traced?: boolean | undefined;
   /**
    * Changes the written config (e.g. the issuer key in another kind of key store for a row of
    * its own): called with the config object before it is written.
@@ -223,6 +225,14 @@ function serviceArgs(o: PhaseOptions, dir: string, storageUrl: string, port: num
       if (s.without?.includes('alerts'))
         delete (config.risk as { alert?: unknown } | undefined)?.alert;
       if (s.without?.includes('sink')) delete config.sinks;
+      if (s.traced) {
+        if (!f.bank) throw new Error(`${o.name}: no receiver for the traces`);
+        config.telemetry = {
+          enabled: true,
+          endpoint: `${f.bank.receiver.url}/v1/traces`,
+          samplingRatio: 1,
+        };
+      }
       s.configure?.(config);
     },
   });

@@ -4,7 +4,14 @@ import type { BoundOverRun } from './bench-max.js';
 import type { OverloadResult } from './bench-overload.js';
 import type { PhaseResult } from './bench-phase.js';
 import { round } from './bench-phase.js';
-import { BANK_PART_ROWS, CEILING_ROW, MAX_ROWS, PEER_ROW, TOKEN_ROW } from './bench-rows.js';
+import {
+  BANK_PART_ROWS,
+  CEILING_ROW,
+  MAX_ROWS,
+  PEER_ROW,
+  TOKEN_ROW,
+  TRACED_ROWS,
+} from './bench-rows.js';
 import type { SoakResult } from './bench-soak.js';
 
 export interface Machine {
@@ -72,6 +79,13 @@ export function targets(run: BenchRun): Record<string, Target> {
     '>= 0.95',
     (v) => v >= 0.95,
   );
+  // Traces at sampling 1.0 cost at most 5 % per CPU-second (`--traces`).
+  t.tracedReceiveVsReceive = at(
+    ratio(m.get('receive-traced'), m.get('receive')),
+    '>= 0.95',
+    (v) => v >= 0.95,
+  );
+  t.tracedBankVsBank = at(ratio(m.get('bank-traced'), m.get('bank')), '>= 0.95', (v) => v >= 0.95);
   t.receiveVsPeer = at(ratio(m.get('receive'), m.get('peer')), '>= 1.3', (v) => v >= 1.3);
   // Not a target: what keeping the key in a (software) token costs beside a file key.
   t.tokenKeyVsFileKey = {
@@ -198,6 +212,7 @@ export function runRows(run: BenchRun, judged: Record<string, Target>): [string,
   for (const r of [
     ...MAX_ROWS,
     ...BANK_PART_ROWS,
+    ...TRACED_ROWS,
     { ...TOKEN_ROW, row: 0 },
     { ...PEER_ROW, row: 0 },
     { ...CEILING_ROW, row: 0 },

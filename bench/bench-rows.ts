@@ -160,3 +160,24 @@ export const CEILING_ROW = {
 
 /** Row 2's configuration, for the rows measured apart from the turns (4, 5, 6). */
 export const BANK: ServiceSetup = bank;
+
+/**
+ * Rows 1 and 2 again with traces exported for every request (`npm run bench -- --traces`), in
+ * the same turns: what tracing at sampling 1.0 costs.
+ */
+export const TRACED_ROWS: readonly BenchRow[] = [
+  {
+    key: 'receive-traced',
+    row: 1,
+    label: 'receive path, traces exported (sampling 1.0)',
+    receiver: 'service',
+    service: { risk: false, bank: false, traced: true },
+  },
+  {
+    key: 'bank-traced',
+    row: 2,
+    label: 'bank configuration, traces exported (sampling 1.0)',
+    receiver: 'service',
+    service: { ...bank, traced: true },
+  },
+];

@@ -28,6 +28,8 @@
  *                                    anyway without softhsm2)
  *   --parts                 row 2 also without alerts, without the sink, and without both, in
  *                           the same turns: what each part of the bank configuration costs
+ *   --traces                rows 1 and 2 also with traces exported (sampling 1.0), in the same
+ *                           turns: what tracing costs
  *   --profile DIR           V8 CPU profiles of every server process into DIR
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -56,7 +58,7 @@ const USAGE = `usage: npm run bench -- [--quick] [--rows 1,2,3,4,5,6] [--notific
   [--overload-factors 2,4] [--overload-seconds S]
   [--overload-connection keep-alive,per-request,mtls-full,mtls-resumed]
   [--max-throughput N]
-  [--memory-seconds S] [--memory-rate R] [--no-peer] [--no-ceiling] [--no-fixed-rate] [--no-token] [--parts] [--profile DIR]
+  [--memory-seconds S] [--memory-rate R] [--no-peer] [--no-ceiling] [--no-fixed-rate] [--no-token] [--parts] [--traces] [--profile DIR]
 (the options are explained at the top of bench/run-bench.ts)`;
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -80,6 +82,7 @@ const a = scriptArgs(USAGE, {
   'no-fixed-rate': { type: 'boolean', default: false },
   'no-token': { type: 'boolean', default: false },
   parts: { type: 'boolean', default: false },
+  traces: { type: 'boolean', default: false },
   profile: { type: 'string' },
 });
 const int = (v: string | undefined, name: string): number => {
@@ -118,7 +121,8 @@ const fixtures = await benchFixtures(
   cacheDir,
   a.storage,
   {
-    bank: rows.some((r) => r !== 1),
+    // The traces rows send their spans to the bank's receiver process.
+    bank: rows.some((r) => r !== 1) || a.traces,
     tls:
       rows.includes(3) ||
       (rows.includes(5) && overloadConnections.some((c) => c.startsWith('mtls'))),
@@ -161,6 +165,7 @@ try {
       ceiling: !a['no-ceiling'] && !quick,
       fixedRate: !a['no-fixed-rate'] && !quick,
       parts: a.parts,
+      traces: a.traces,
       token:
         !a['no-token'] && !quick && softHsmInstalled()
           ? benchToken(join(workDir, 'softhsm'), keys)

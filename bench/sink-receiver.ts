@@ -1,7 +1,8 @@
 /**
  * The bank's systems in the bench: one HTTP receiver, run as its own process (its CPU is neither
  * the server's nor the load generator's), for the webhook sink's events (`/PHASE/events`) and the
- * cardholder alerts (`/PHASE/alerts`) of every phase. It answers 204 at once and counts distinct
+ * cardholder alerts (`/PHASE/alerts`) of every phase, and the traces rows' spans (`/v1/traces`,
+ * taken and dropped, as a collector would). It answers 204 at once and counts distinct
  * `webhook-id`s per phase and path, so a phase can wait until every delivery and alert of its
  * stream is done. Asked over IPC (`{ type: 'counts' }`), it answers every phase's counts.
  */
@@ -17,6 +18,7 @@ const seen = new Map<string, { events: Set<string>; alerts: Set<string> }>();
 const server = createServer((req, res) => {
   req.resume();
   req.once('end', () => {
+    if (req.url === '/v1/traces') return void res.writeHead(200).end();
     const m = /^\/([a-z0-9-]+)\/(events|alerts)$/.exec(req.url ?? '');
     if (m === null) return void res.writeHead(404).end();
     let phase = seen.get(m[1]!);

@@ -1,4 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
+import { traceIds } from './telemetry/tracing.js';
 
 export type { Logger };
 
@@ -78,6 +79,8 @@ export function createLogger(level = 'info', destination?: DestinationStream): L
       base: { pid: process.pid, service: 'ctp-notify' },
       formatters: { log: redactLogObject },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // A line written inside a span names it, so a log search leads to the trace.
+      mixin: () => traceIds() ?? {},
     },
     destination,
   );

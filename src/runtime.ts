@@ -11,7 +11,7 @@ import {
 } from './keys/load-secrets.js';
 import { logSecretWarnings, secretContext } from './keys/resolve-secret.js';
 import type { Logger } from './logger.js';
-import { serviceMetrics } from './metrics/service-metrics.js';
+import { type ServiceMetrics, serviceMetrics } from './metrics/service-metrics.js';
 import type { ClientCertificatePin } from './pipeline/authenticate.js';
 import { type IssuerEndpoint, IssuerPipelines } from './pipeline/issuer-pipelines.js';
 import { NotificationPipeline } from './pipeline/notification-pipeline.js';
@@ -21,6 +21,8 @@ import { createRisk, type RiskRuntime } from './risk/create-risk.js';
 import type { NotificationStore } from './storage/notification-store.js';
 import { openStore } from './storage/open-store.js';
 import type { OutboxStore } from './storage/outbox-store.js';
+import { traceSettings } from './telemetry/trace-settings.js';
+import { startTracing } from './telemetry/tracing.js';
 
 export interface Runtime {
   config: Config;
@@ -112,6 +114,7 @@ export async function createRuntime(
   const endpointsOf = (c: Config, keys: ReadonlyMap<string, IssuerKeys>) =>
     issuerEndpoints(c, keys, secrets, store, risk);
   const pipelines = new IssuerPipelines(endpointsOf(config, secrets.issuers));
+  const traces = startTraces(config, secrets, logger, metrics);
   return {
     config,
     secrets,
@@ -149,6 +152,7 @@ export async function createRuntime(
     async close() {
       try {
         await risk?.stop();
+        await traces?.stop();
       } finally {
         try {
           await store.close();
@@ -218,5 +222,35 @@ function issuerEndpoints(
         onAccepted: risk ? (id) => risk.service.schedule(id) : undefined,
       }),
     };
+  });
+}
+
+/**
+ * Exports this process's traces when `telemetry` (or `OTEL_TRACES_EXPORTER=otlp`) says so; a
+ * collector's trouble is a metric and a warning at most once a minute, never a failed request.
+ */
+function startTraces(
+  config: Config,
+  secrets: Secrets,
+  logger: Logger,
+  metrics: ServiceMetrics,
+): { stop(): Promise<void> } | undefined {
+  const settings = traceSettings(config.telemetry, secrets.telemetryHeaders);
+  if (!settings) return undefined;
+  let warnedAt = 0;
+  const url = new URL(settings.url);
+  // Never the URL's user or query: either could hold a credential.
+  logger.info(
+    { collector: `${url.protocol}//${url.host}${url.pathname}`, protocol: settings.protocol },
+    'exporting traces',
+  );
+  return startTracing(settings, {
+    onDropped: (n) => metrics.spansDropped.inc(n),
+    warn(message) {
+      const now = Date.now();
+      if (now - warnedAt < 60_000) return;
+      warnedAt = now;
+      logger.warn({ code: 'TRACES_NOT_EXPORTED' }, message);
+    },
   });
 }

@@ -20,6 +20,7 @@ import { AdminTlsSchema, ListenTlsSchema } from './listen-tls-schema.js';
 import { OidcSchema } from './oidc-schema.js';
 import { DirectoryConfig, RiskConfig } from './risk-config-schema.js';
 import { SecretRef } from './secret-ref.js';
+import { TelemetrySchema } from './telemetry-schema.js';
 
 /**
  * The one configuration schema. Types are derived from it (`Config`), defaults live in it, and
@@ -327,6 +328,7 @@ export const ConfigSchema = Type.Object(
         },
       ),
     ),
+    telemetry: Type.Optional(TelemetrySchema),
     retention: Type.Optional(
       Type.Object(
         {

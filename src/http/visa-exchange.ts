@@ -1,11 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { SpanStatusCode } from '@opentelemetry/api';
 import type { ErrorCode } from '../errors.js';
 import { observeVisaRequest, type ServiceMetrics } from '../metrics/service-metrics.js';
 import type { ClientCertificateState } from '../pipeline/authenticate.js';
 import type { IssuerEndpoint, IssuerPipelines } from '../pipeline/issuer-pipelines.js';
 import type { PipelineOutcome } from '../pipeline/notification-pipeline.js';
+import { serverSpan, tracingOn } from '../telemetry/tracing.js';
 import { isEventType } from '../visa/event-type.js';
 import { isTokenRequestorId } from '../visa/token-requestor-id.js';
 import type { Admission } from './admission.js';
@@ -33,6 +35,9 @@ export interface VisaRequestSummary {
   result?: string | undefined;
   eventType?: string | undefined;
   tokenRequestorId?: string | undefined;
+  /** The request's trace, when traces are exported: the log line names it. */
+  traceId?: string | undefined;
+  spanId?: string | undefined;
 }
 
 /** What a transport read of a request routed to {@link NOTIFICATION_PATH}. */
@@ -82,6 +87,36 @@ export type VisaExchangeHandler = (parts: VisaRequestParts, log: FailureLog) => 
  * INTERNAL outcome (500, which Visa retries).
  */
 export function visaExchange(o: VisaExchangeOptions): VisaExchangeHandler {
+  const handle = untraced(o);
+  const route = `${o.basePath}/{issuer}${NOTIFICATION_PATH}`;
+  return (parts, log) => {
+    if (!tracingOn()) return handle(parts, log);
+    return serverSpan(`POST ${route}`, async (span) => {
+      const answer = await handle(parts, log);
+      const s = answer.summary;
+      // Ids and codes only: never the card, names, contacts or encryptedData.
+      span?.setAttributes({
+        'http.request.method': 'POST',
+        'http.route': route,
+        'http.response.status_code': answer.status,
+        'ctp.issuer': s.issuer ?? '',
+        'ctp.outcome': s.outcome,
+        'ctp.code': s.code ?? '',
+        ...(s.tokenRequestorId ? { 'ctp.token_requestor_id': s.tokenRequestorId } : {}),
+        ...(s.notificationId ? { 'ctp.notification_id': s.notificationId } : {}),
+      });
+      if (answer.status >= 500) span?.setStatus({ code: SpanStatusCode.ERROR });
+      const ids = span?.spanContext();
+      if (ids) {
+        s.traceId = ids.traceId;
+        s.spanId = ids.spanId;
+      }
+      return answer;
+    });
+  };
+}
+
+function untraced(o: VisaExchangeOptions): VisaExchangeHandler {
   const admission = o.admission;
   return async (parts, log) => {
     // An unknown issuer is an unknown route: no work, no admission slot. Under mutual TLS a
@@ -166,6 +201,7 @@ function requestLogFields(
     notificationId: c.notificationId,
     result: c.result,
     ms: Math.round(elapsedMs * 100) / 100,
+    ...(c.traceId ? { trace_id: c.traceId, span_id: c.spanId } : {}),
   };
 }
 

@@ -53,6 +53,8 @@ export interface Secrets {
    * one). Past it, OpenSSL refuses every client certificate: /readyz says so.
    */
   clientCrlNextUpdate?: Date | undefined;
+  /** Headers for the trace collector (`telemetry.headers`), resolved; undefined when none. */
+  telemetryHeaders?: Record<string, string> | undefined;
   /** Encrypts local operators' TOTP secrets (`admin.totpKey`), when configured. */
   totpKey?: Buffer | undefined;
   /** The console's OpenID Connect client secret, when `admin.oidc` is configured. */
@@ -182,6 +184,14 @@ function readAll(config: Config, ctx: SecretContext, token: HsmToken | undefined
     dataKeyring: new DataKeyring(protectorsOf(issuers)),
     clientCrlNextUpdate,
     totpKey: config.admin?.totpKey ? readTotpKey(config.admin.totpKey, ctx) : undefined,
+    telemetryHeaders: config.telemetry?.headers
+      ? Object.fromEntries(
+          Object.entries(config.telemetry.headers).map(([name, ref]) => [
+            name,
+            resolveSecret(ref, `/telemetry/headers/${name}`, ctx),
+          ]),
+        )
+      : undefined,
     oidcClientSecret: config.admin?.oidc
       ? resolveSecret(config.admin.oidc.clientSecret, '/admin/oidc/clientSecret', ctx)
       : undefined,

@@ -39,6 +39,8 @@ export interface ServiceMetrics {
   reloadFailed: Gauge;
   /** Reloads of the issuers by result. */
   reloads: Counter<'result'>;
+  /** Spans that never reached the trace collector. */
+  spansDropped: Counter;
 }
 
 let metrics: ServiceMetrics | undefined;
@@ -100,6 +102,10 @@ export function serviceMetrics(): ServiceMetrics {
       name: 'ctp_notify_config_reloads_total',
       help: 'Reloads of the issuers (SIGHUP), by result (ok, refused)',
       labelNames: ['result'],
+    }),
+    spansDropped: new Counter({
+      name: 'ctp_notify_trace_spans_dropped_total',
+      help: 'Spans not exported: the collector refused them or did not answer, or the export queue was full',
     }),
   };
   return metrics;

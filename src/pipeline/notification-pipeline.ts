@@ -20,6 +20,7 @@ import type {
   RecordOutcome,
 } from '../storage/notification-record.js';
 import type { NotificationStore } from '../storage/notification-store.js';
+import { step } from '../telemetry/tracing.js';
 import { uuidV7 } from '../util/uuid-v7.js';
 import { binInRanges } from '../visa/bin-in-ranges.js';
 import { isEventType } from '../visa/event-type.js';
@@ -119,7 +120,9 @@ export class NotificationPipeline {
     try {
       this.#checkCaller(req, receivedAt);
       encryptedData = parseEnvelope(req.contentType, req.body);
-      const verified = verifyCompactJws(encryptedData, this.#o.verificationKeys, this.#jwsAllow);
+      const verified = step('verify', () =>
+        verifyCompactJws(encryptedData, this.#o.verificationKeys, this.#jwsAllow),
+      );
       jws = { kid: verified.kid, jwe: verified.payload.toString('latin1') };
     } catch (error) {
       if (error instanceof RejectedError) return { kind: 'rejected', code: error.code };
@@ -142,7 +145,8 @@ export class NotificationPipeline {
         eventType: req.eventType as string,
         encryptedData,
       });
-      return this.#accepted(toOutcome(await this.#o.store.record(rec), rec));
+      const stored = await step('commit', () => this.#o.store.record(rec));
+      return this.#accepted(toOutcome(stored, rec));
     } catch (error) {
       return { kind: 'failed', code: failureCode(error), error };
     }
@@ -226,9 +230,11 @@ export class NotificationPipeline {
   async #open(jws: { kid: string; jwe: string }, base: RecordBase): Promise<NotificationRecord> {
     let jweKid: string | null = null;
     try {
-      const jwe = await decryptCompactJwe(jws.jwe, this.#o.decryptionKeys, this.#jweAllow);
+      const jwe = await step('decrypt', () =>
+        decryptCompactJwe(jws.jwe, this.#o.decryptionKeys, this.#jweAllow),
+      );
       jweKid = jwe.kid;
-      const { fields } = validatePayload(base.eventType, jwe.plaintext);
+      const { fields } = step('validate', () => validatePayload(base.eventType, jwe.plaintext));
       const ranges = this.#o.binRanges;
       if (
         ranges !== undefined &&
@@ -237,18 +243,18 @@ export class NotificationPipeline {
       )
         throw new QuarantineError('BIN_NOT_ISSUER', "card number outside the issuer's ranges");
       const dp = this.#o.dataProtector;
-      const pan =
-        fields.accountNumber === null ? null : dp.protectPan(fields.accountNumber, base.dedupKey);
-      return makeRecord(
-        this.#o.issuer,
-        base,
-        jws.kid,
-        jweKid,
-        fields,
-        pan,
-        dp.activeKeyId,
-        dp.encrypt(jwe.plaintext, base.dedupKey),
-        null,
+      return step('protect', () =>
+        makeRecord(
+          this.#o.issuer,
+          base,
+          jws.kid,
+          jweKid,
+          fields,
+          fields.accountNumber === null ? null : dp.protectPan(fields.accountNumber, base.dedupKey),
+          dp.activeKeyId,
+          dp.encrypt(jwe.plaintext, base.dedupKey),
+          null,
+        ),
       );
     } catch (error) {
       if (!(error instanceof QuarantineError)) throw error;

@@ -76,6 +76,7 @@ const common = {
       groups: [{ group: 'ctp-admins', role: 'admin', allIssuers: true }],
     },
   },
+  telemetry: { headers: { 'x-api-key': { file: 'secrets/otel' } } },
   directory: {
     type: 'http',
     url: 'https://dir.bank.example/cardholder',
