@@ -10,6 +10,7 @@ import {
   Page,
 } from '../api/api-schemas.js';
 import { ISSUER_ID_PATTERN } from '../domain/issuer-ids.js';
+import { scopeAllows } from '../domain/issuer-scope.js';
 import { RISK_LEVELS } from '../domain/risk-codes.js';
 import { presentCase, presentCaseDetail } from '../presenters/case-presenter.js';
 import type { CaseOutcome, CaseRefusal } from '../storage/case-records.js';
@@ -156,7 +157,17 @@ export async function caseRoutes(app: FastifyInstance, ctx: AdminContext): Promi
       const name = req.body.assignee;
       if (name !== null) {
         const op = await ctx.operators.byName(name);
-        if (!op || op.disabledAt !== null || (op.role !== 'analyst' && op.role !== 'admin')) {
+        // An assignee must see the case: another issuer's operator is no assignee here, and
+        // answers as a name that does not exist.
+        const c = await ctx.cases.detail(req.params.id, req.operator!.scope);
+        const sees =
+          c === undefined || c.issuer === null || (op && scopeAllows(op.scope, c.issuer));
+        if (
+          !op ||
+          !sees ||
+          op.disabledAt !== null ||
+          (op.role !== 'analyst' && op.role !== 'admin')
+        ) {
           await audit(ctx, req, {
             action: 'case.assign',
             target: req.params.id,

@@ -3,11 +3,14 @@ import { ALL_ISSUERS, type IssuerScope, onlyIssuers } from '../domain/issuer-sco
 import type { Role } from '../domain/roles.js';
 
 const RANK = { viewer: 0, analyst: 1, admin: 2 } as const;
+type ConsoleRole = keyof typeof RANK;
 
 /**
- * What a user's groups give: the highest role among the mapped groups they are in, over every
- * issuer of those groups (every issuer if one of them says `allIssuers`). Undefined when they
- * are in none: no access.
+ * What a user's groups give: their issuers (every issuer if a group says `allIssuers`), and the
+ * one role every one of those issuers grants them. An operator has one role over all their
+ * issuers, so a user who is admin at one issuer and viewer at another is a viewer at both:
+ * never more at an issuer than a group grants there. Undefined when they are in no mapped
+ * group: no access.
  */
 export function mapGroups(
   groups: readonly string[],
@@ -15,11 +18,20 @@ export function mapGroups(
 ): { role: Role; scope: IssuerScope } | undefined {
   const matched = mappings.filter((m) => groups.includes(m.group));
   if (matched.length === 0) return undefined;
-  const role = matched.reduce((r, m) => (RANK[m.role] > RANK[r] ? m.role : r), matched[0]!.role);
-  const scope = matched.some((m) => m.allIssuers === true)
-    ? ALL_ISSUERS
-    : onlyIssuers(matched.flatMap((m) => m.issuers ?? []));
-  return { role, scope };
+  const highest = (ms: typeof matched) =>
+    ms.reduce<ConsoleRole | undefined>(
+      (r, m) => (r === undefined || RANK[m.role] > RANK[r] ? m.role : r),
+      undefined,
+    );
+  const everywhere = highest(matched.filter((m) => m.allIssuers === true));
+  if (everywhere !== undefined) return { role: everywhere, scope: ALL_ISSUERS };
+  const issuers = [...new Set(matched.flatMap((m) => m.issuers ?? []))];
+  if (issuers.length === 0) return undefined;
+  // Each issuer's role is the highest its groups grant; the operator's, the lowest of those.
+  const role = issuers
+    .map((id) => highest(matched.filter((m) => m.issuers?.includes(id)))!)
+    .reduce((low, r) => (RANK[r] < RANK[low] ? r : low));
+  return { role, scope: onlyIssuers(issuers) };
 }
 
 /** RFC 8176 methods that are a second factor or a phishing-resistant one. */

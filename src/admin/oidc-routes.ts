@@ -39,10 +39,11 @@ export async function oidcRoutes(app: FastifyInstance, ctx: AdminContext): Promi
   if (!oidc || !settings) return;
   const tls = Boolean(ctx.settings.tls);
   // SameSite=Lax: the provider sends the browser back with a cross-site top-level GET, which a
-  // Strict cookie would not accompany. It binds the callback to the browser that started.
-  const stateCookie = tls ? '__Secure-ctp_oidc_state' : 'ctp_oidc_state';
+  // Strict cookie would not accompany. It binds the callback to the browser that started;
+  // `__Host-` keeps a sibling subdomain from planting one (RFC 6265bis §4.1.3.2).
+  const stateCookie = tls ? '__Host-ctp_oidc_state' : 'ctp_oidc_state';
   const setState = (value: string, maxAge: number) =>
-    `${stateCookie}=${value}; Path=/auth; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${tls ? '; Secure' : ''}`;
+    `${stateCookie}=${value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=${maxAge}${tls ? '; Secure' : ''}`;
 
   const refuse = async (
     req: FastifyRequest,

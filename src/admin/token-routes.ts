@@ -67,7 +67,7 @@ export async function tokenRoutes(app: FastifyInstance, ctx: AdminContext): Prom
     {
       config: { minRole: 'admin' },
       schema: {
-        summary: 'Issue an API token; it is returned this once',
+        summary: "Issue an API token (your own, or a channel system's); it is returned this once",
         tags: ['operators'],
         params: NameParams,
         body: NewToken,
@@ -79,6 +79,7 @@ export async function tokenRoutes(app: FastifyInstance, ctx: AdminContext): Prom
             apiToken: Type.String(),
           }),
           400: ErrorBody,
+          403: ErrorBody,
           404: ErrorBody,
           409: ErrorBody,
         },
@@ -87,6 +88,18 @@ export async function tokenRoutes(app: FastifyInstance, ctx: AdminContext): Prom
     async (req, reply) => {
       const op = await target(req, reply);
       if (!op) return reply;
+      // A person's token is theirs to ask for, from their own signed-in session (after their
+      // second factor); an admin issues tokens only for systems (`channel`). Anything else
+      // would let an admin act, unaudited as themselves, as another operator.
+      if (op.id !== req.operator!.id && op.role !== 'channel')
+        return reply
+          .code(403)
+          .send(
+            errorBody(
+              'NOT_YOURS',
+              "another operator's token is theirs to issue; admins issue tokens for channel systems",
+            ),
+          );
       // The identity provider decides who an SSO operator is; a token would outlive its say.
       if (op.source === 'oidc')
         return reply

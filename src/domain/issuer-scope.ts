@@ -20,7 +20,9 @@ export function scopeAllows(scope: IssuerScope, issuer: string): boolean {
 /** Whether every issuer `inner` allows, `outer` allows too. */
 export function scopeCovers(outer: IssuerScope, inner: IssuerScope): boolean {
   if ('all' in outer) return true;
-  return !('all' in inner) && inner.issuers.every((i) => outer.issuers.includes(i));
+  // An operator of no issuer is the deployment's to manage, not any one issuer's.
+  if ('all' in inner || inner.issuers.length === 0) return false;
+  return inner.issuers.every((i) => outer.issuers.includes(i));
 }
 
 /**

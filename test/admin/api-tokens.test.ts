@@ -36,15 +36,23 @@ describe('API tokens', () => {
     assert.equal(channel.json.items[0].expiresAt, null);
   });
 
+  it("an admin issues their own tokens and a channel system's, not another person's", async () => {
+    const other = await env.call('POST', '/api/operators/vera.viewer/tokens', {
+      token: admin(),
+      body: { name: 'as vera' },
+    });
+    assert.deepEqual([other.status, other.json.error.code], [403, 'NOT_YOURS']);
+  });
+
   it('a token issued for a day works, shows its last use, and stops when it expires', async () => {
-    const issued = await env.call('POST', '/api/operators/vera.viewer/tokens', {
+    const issued = await env.call('POST', '/api/operators/adam.admin/tokens', {
       token: admin(),
       body: { name: 'nightly report', expiresInDays: 1 },
     });
     assert.equal(issued.status, 201);
     assert.equal(issued.headers['cache-control'], 'no-store');
     assert.equal((await env.call('GET', '/api/keys', { token: issued.json.apiToken })).status, 200);
-    const listed = await env.call('GET', '/api/operators/vera.viewer/tokens', { token: admin() });
+    const listed = await env.call('GET', '/api/operators/adam.admin/tokens', { token: admin() });
     const mine = listed.json.items.find((t: { id: string }) => t.id === issued.json.id);
     assert.equal(mine.state, 'live');
     assert.ok(mine.lastUsedAt, 'its use is recorded');
@@ -55,7 +63,7 @@ describe('API tokens', () => {
         (await env.call('GET', '/api/keys', { token: issued.json.apiToken })).status,
         401,
       );
-      const after = await env.call('GET', '/api/operators/vera.viewer/tokens', { token: admin() });
+      const after = await env.call('GET', '/api/operators/adam.admin/tokens', { token: admin() });
       assert.equal(
         after.json.items.find((t: { id: string }) => t.id === issued.json.id).state,
         'expired',
@@ -66,7 +74,7 @@ describe('API tokens', () => {
   });
 
   it('a revoked token stops at once; the revocation is audited', async () => {
-    const issued = await env.call('POST', '/api/operators/anna.analyst/tokens', {
+    const issued = await env.call('POST', '/api/operators/adam.admin/tokens', {
       token: admin(),
       body: { name: 'ci' },
     });
@@ -74,14 +82,14 @@ describe('API tokens', () => {
     assert.equal((await env.call('GET', '/api/keys', { token: t })).status, 200);
     const revoked = await env.call(
       'POST',
-      `/api/operators/anna.analyst/tokens/${issued.json.id}/revoke`,
+      `/api/operators/adam.admin/tokens/${issued.json.id}/revoke`,
       { token: admin() },
     );
     assert.deepEqual(revoked.json, { id: issued.json.id, revoked: true });
     assert.equal((await env.call('GET', '/api/keys', { token: t })).status, 401);
     const again = await env.call(
       'POST',
-      `/api/operators/anna.analyst/tokens/${issued.json.id}/revoke`,
+      `/api/operators/adam.admin/tokens/${issued.json.id}/revoke`,
       { token: admin() },
     );
     assert.equal(again.status, 404);
@@ -90,17 +98,17 @@ describe('API tokens', () => {
       auditPage.json.items.map(
         (e: { action: string; target: string }) => `${e.action} ${e.target}`,
       ),
-      ['token.revoke anna.analyst', 'token.issue anna.analyst', 'token.issue vera.viewer'],
+      ['token.revoke adam.admin', 'token.issue adam.admin', 'token.issue adam.admin'],
     );
   });
 
   it('only a channel operator may hold a token that never expires; a year at most otherwise', async () => {
-    const never = await env.call('POST', '/api/operators/vera.viewer/tokens', {
+    const never = await env.call('POST', '/api/operators/adam.admin/tokens', {
       token: admin(),
       body: { name: 'forever', neverExpires: true },
     });
     assert.equal(never.status, 400);
-    const tooLong = await env.call('POST', '/api/operators/vera.viewer/tokens', {
+    const tooLong = await env.call('POST', '/api/operators/adam.admin/tokens', {
       token: admin(),
       body: { name: 'long', expiresInDays: 366 },
     });

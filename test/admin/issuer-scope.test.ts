@@ -419,6 +419,11 @@ for (const dialect of await dialects()) {
       },
       'POST /api/cases/:id/assign': async () => {
         await notFound('b', 'POST', `/api/cases/${ids.aCase}/assign`, { assignee: 'b.admin' });
+        // bank-b's operator is no assignee of bank-a's case: answered as an unknown name.
+        const other = await call('a', 'POST', `/api/cases/${ids.aCase}/assign`, {
+          assignee: 'b.admin',
+        });
+        assert.deepEqual([other.status, other.json.error.code], [400, 'ASSIGNEE_INVALID']);
         await served('a', 'POST', `/api/cases/${ids.aCase}/assign`, { assignee: 'a.admin' });
       },
       'POST /api/cases/:id/notes': async () => {
