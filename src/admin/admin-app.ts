@@ -1,5 +1,11 @@
 import { readFileSync } from 'node:fs';
-import Fastify, { type FastifyInstance, type FastifyReply, LogController } from 'fastify';
+import { type Span, SpanStatusCode } from '@opentelemetry/api';
+import Fastify, {
+  type FastifyInstance,
+  type FastifyReply,
+  type FastifyRequest,
+  LogController,
+} from 'fastify';
 import { Gauge, Registry } from 'prom-client';
 import { tlsProtocolOptions } from '../config/listen-tls-schema.js';
 import { transportWarnings } from '../config/transport-warnings.js';
@@ -7,6 +13,7 @@ import { processMetricsText } from '../metrics/service-metrics.js';
 import { outboxDepths } from '../presenters/sink-presenter.js';
 import { alertsConfigured } from '../risk/alert/alert-lane.js';
 import { ALERT_DESTINATION } from '../storage/outbox-store.js';
+import { startServerSpan } from '../telemetry/tracing.js';
 import { type AdminDeps, adminContext } from './admin-context.js';
 import { adminRoutes } from './admin-routes.js';
 import { answerRoutes } from './answer-routes.js';
@@ -105,6 +112,27 @@ export async function buildAdminApp(o: AdminAppOptions): Promise<FastifyInstance
     // hashed assets): decided on the response, not on how the path was spelled.
     if (!reply.hasHeader('cache-control')) reply.header('cache-control', 'no-store');
     return payload;
+  });
+  // A span per admin request when traces are exported: the route, the operator and the role,
+  // never the URL, a body or a credential.
+  const spans = new WeakMap<FastifyRequest, Span>();
+  app.addHook('onRequest', async (req) => {
+    const span = startServerSpan(`${req.method} ${req.routeOptions.url ?? '(no route)'}`);
+    if (span) spans.set(req, span);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    const span = spans.get(req);
+    if (!span) return;
+    span.setAttributes({
+      'http.request.method': req.method,
+      'http.route': req.routeOptions.url ?? '',
+      'http.response.status_code': reply.statusCode,
+      ...(req.operator
+        ? { 'ctp.operator_id': req.operator.id, 'ctp.role': req.operator.role }
+        : {}),
+    });
+    if (reply.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
+    span.end();
   });
   // One line per request: route pattern, never the URL (its query could carry personal data).
   app.addHook('onResponse', async (req, reply) => {

@@ -168,6 +168,14 @@ export function serverSpan<T>(
   );
 }
 
+/**
+ * A server span started now and ended by the caller: a request whose handling runs as hooks
+ * (the admin API). Undefined when traces are off.
+ */
+export function startServerSpan(name: string): Span | undefined {
+  return tracer?.startSpan(name, { kind: SpanKind.SERVER, root: true });
+}
+
 function finish<T>(span: Span, fn: () => T): T {
   const failed = (e: unknown) => {
     span.setStatus({ code: SpanStatusCode.ERROR, message: (e as Error)?.name ?? 'Error' });

@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { register } from 'prom-client';
+import { request } from 'undici';
+import { buildAdminApp } from '../../src/admin/admin-app.js';
+import { DEFAULT_ADMIN } from '../../src/admin/admin-context.js';
+import { addOperator } from '../../src/admin/operators.js';
+import { ALL_ISSUERS } from '../../src/domain/issuer-scope.js';
+import { createLogger } from '../../src/logger.js';
 import { traceSettings } from '../../src/telemetry/trace-settings.js';
 import { sqliteDialect, type TestDatabase } from '../support/databases.js';
 import { eventually } from '../support/eventually.js';
@@ -10,7 +16,7 @@ import {
   findPersonalData,
   registeredSensitive,
 } from '../support/personal-data.js';
-import { startTestServer, type TestServer } from '../support/server-harness.js';
+import { capturedLogs, startTestServer, type TestServer } from '../support/server-harness.js';
 import { testPki } from '../support/test-pki.js';
 
 // Exported within a tenth of a second, given up on within one: the test waits for neither long.
@@ -104,6 +110,44 @@ describe('traces of Visa requests (OTLP over HTTP, protobuf)', () => {
       registeredSensitive(),
     );
     assert.equal(found, undefined, found);
+  });
+
+  it('an admin API request is a server span: route, operator and role, never the token', async () => {
+    const admin = await buildAdminApp({
+      config: { ...server.config, admin: { ...DEFAULT_ADMIN, localMfa: 'optional' } },
+      secrets: server.runtime.secrets,
+      store: server.runtime.store,
+      outbox: server.runtime.outbox,
+      pipelines: server.runtime.pipelines,
+      logger: createLogger('info', { write: (line: string) => capturedLogs.push(line) }),
+    });
+    await admin.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const operators = server.runtime.store.openAdminStores().operators;
+      const op = await addOperator(operators, 'trace.viewer', 'viewer', ALL_ISSUERS);
+      const { port } = admin.server.address() as { port: number };
+      const res = await request(`http://127.0.0.1:${port}/api/keys?issuer=default`, {
+        headers: { authorization: `Bearer ${op.apiToken}` },
+      });
+      assert.equal(res.statusCode, 200);
+      await res.body.dump();
+      const span = await eventually(
+        async () => rx.spans.find((s) => s.name === 'GET /api/keys'),
+        'the admin span',
+      );
+      assert.equal(span.kind, 'SPAN_KIND_SERVER');
+      assert.deepEqual(
+        [span.attributes['http.route'], String(span.attributes['http.response.status_code'])],
+        ['/api/keys', '200'],
+      );
+      assert.equal(span.attributes['ctp.role'], 'viewer');
+      assert.ok(String(span.attributes['ctp.operator_id']).length > 0);
+      const sent = rx.bodies.map((b) => b.toString('latin1')).join('');
+      assert.ok(!sent.includes(op.apiToken), 'no credential in any span');
+      assert.ok(!sent.includes('issuer=default'), 'no URL');
+    } finally {
+      await admin.close();
+    }
   });
 
   it('a collector that fails changes no answer to Visa; the lost spans are counted', async () => {
