@@ -30,9 +30,8 @@ function recoveryCode(): string {
  */
 export async function mfaRoutes(app: FastifyInstance, ctx: AdminContext): Promise<void> {
   const tls = Boolean(ctx.settings.tls);
-  const cookieName = tls ? '__Host-ctp_mfa' : 'ctp_mfa';
-  const cookie = (value: string, maxAge: number) =>
-    `${cookieName}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${tls ? '; Secure' : ''}`;
+  const cookieName = challengeCookieName(tls);
+  const cookie = (value: string, maxAge: number) => challengeCookie(tls, value, maxAge);
   const html = (reply: FastifyReply, status: number, body: string) =>
     reply.code(status).type('text/html; charset=utf-8').send(body);
   const key = ctx.secrets.totpKey;
@@ -182,16 +181,20 @@ export async function askForSecondFactor(
   reply: FastifyReply,
   op: Operator,
 ): Promise<FastifyReply> {
-  const tls = Boolean(ctx.settings.tls);
   const token = randomToken();
   await ctx.mfa.startChallenge(sha256(token), op.id, ctx.now());
-  const name = tls ? '__Host-ctp_mfa' : 'ctp_mfa';
   return reply
     .code(303)
-    .header(
-      'set-cookie',
-      `${name}=${token}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${CHALLENGE_MS / 1000}${tls ? '; Secure' : ''}`,
-    )
+    .header('set-cookie', challengeCookie(Boolean(ctx.settings.tls), token, CHALLENGE_MS / 1000))
     .header('location', '/login/mfa')
     .send();
+}
+
+/** The challenge's cookie: `__Host-` under TLS (RFC 6265bis §4.1.3.2), like the session's. */
+function challengeCookieName(tls: boolean): string {
+  return tls ? '__Host-ctp_mfa' : 'ctp_mfa';
+}
+
+function challengeCookie(tls: boolean, value: string, maxAgeSeconds: number): string {
+  return `${challengeCookieName(tls)}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAgeSeconds}${tls ? '; Secure' : ''}`;
 }
